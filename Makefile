@@ -1,0 +1,39 @@
+# kgrec — one place for set-up, serving, tests and benchmarks.
+# `make serve` and `make test` are the two commands a fresh machine needs.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 50051
+DATA_DIR ?= var/kgrec
+STAMP := $(VENV)/.installed
+
+.PHONY: install serve test test-all lint protos bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# The CPU build of torch first, so nothing pulls the CUDA wheels.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/kgrec serve --port $(PORT) --data-dir $(DATA_DIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check server kg models kgrec tests bench
+	$(BIN)/ruff format --check server kg models kgrec tests bench
+	$(BIN)/mypy server kg models kgrec
+
+protos: $(STAMP)
+	$(BIN)/python -m kgrec.protogen
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all --data ../shared/data
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,141 @@
+"""The ``GraphStore`` contract every backend fulfils.
+
+Two real backends, chosen by URI in :func:`kg.open_store`:
+
+* ``falkordb+unix:///path/to/redis.sock`` (or ``falkordb://host:port``) — the embedded default,
+  FalkorDB started as a child process by :class:`kg.EmbeddedFalkorDB`;
+* ``neo4j://`` / ``bolt://`` / ``neo4j+s://`` — Neo4j 5 through the official driver.
+
+All methods are synchronous and thread-safe; the async server calls them from worker threads.
+Every value reaches the database as a query parameter; labels and relationship types come from
+the allow-lists in :mod:`kg.schema`. A backend that cannot reach its database raises
+:class:`kgrec.errors.GraphUnavailableError`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+from kgrec.domain import FeedbackEvent, FeedbackResult, KgPath
+
+from .types import (
+    AttributeRow,
+    BrandRow,
+    Candidate,
+    CandidateQuery,
+    CategoryRow,
+    EntityHit,
+    EntityRow,
+    GraphStats,
+    InteractionRow,
+    LexiconEntry,
+    ProductRecord,
+    ProductRow,
+    SessionRecord,
+    StoredEvent,
+    TripleRow,
+    UserRow,
+)
+
+DEFAULT_BATCH = 2_000
+
+
+class GraphStore(ABC):
+    """A product knowledge graph behind one of the supported databases."""
+
+    #: The URI this store was opened with (credentials stripped).
+    uri: str
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise ``GraphUnavailableError`` unless the database answers."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    @abstractmethod
+    def init_schema(self) -> None:
+        """Create constraints and indexes (fulltext, vector where supported). Idempotent."""
+
+    @abstractmethod
+    def drop_all(self) -> None:
+        """Delete every node, relationship and index of this graph."""
+
+    # -- bulk loading: batched UNWIND ... MERGE, idempotent; each returns rows written --------
+
+    @abstractmethod
+    def upsert_categories(self, rows: Iterable[CategoryRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+
+    @abstractmethod
+    def upsert_brands(self, rows: Iterable[BrandRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+
+    @abstractmethod
+    def upsert_attributes(self, rows: Iterable[AttributeRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+
+    @abstractmethod
+    def upsert_products(self, rows: Iterable[ProductRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+
+    @abstractmethod
+    def upsert_users(self, rows: Iterable[UserRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+
+    @abstractmethod
+    def add_interactions(self, rows: Iterable[InteractionRow], batch_size: int = DEFAULT_BATCH) -> int:
+        """MERGE ``(User)-[:INTERACTED {event_id}]->(Product)``; existing event ids are skipped."""
+
+    @abstractmethod
+    def upsert_entities(self, rows: Iterable[EntityRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+
+    @abstractmethod
+    def add_triples(self, rows: Iterable[TripleRow], batch_size: int = DEFAULT_BATCH) -> int:
+        """MERGE typed relations between existing Product/Entity nodes (allow-listed types)."""
+
+    # -- reads --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def stats(self) -> GraphStats: ...
+
+    @abstractmethod
+    def lexicon(self, labels: Sequence[str] = ("Brand", "Category", "Attribute")) -> list[LexiconEntry]:
+        """Every name and alias of nodes with these labels (for linking)."""
+
+    @abstractmethod
+    def fulltext(self, text: str, labels: Sequence[str], k: int = 10) -> list[EntityHit]:
+        """Fulltext search over names/aliases/titles; ``text`` is matched literally."""
+
+    @abstractmethod
+    def candidates(self, query: CandidateQuery) -> list[Candidate]: ...
+
+    @abstractmethod
+    def products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        """The products with these ids, in the order given; unknown ids are left out."""
+
+    @abstractmethod
+    def paths(
+        self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3
+    ) -> dict[str, list[KgPath]]:
+        """Up to ``k`` shortest typed paths (≤ ``max_hops``) from any source node to each item."""
+
+    # -- sessions and feedback ----------------------------------------------------------------
+
+    @abstractmethod
+    def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord: ...
+
+    @abstractmethod
+    def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    @abstractmethod
+    def save_session_state(self, session_id: str, state: str, now: float) -> None: ...
+
+    @abstractmethod
+    def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:
+        """Store one feedback event durably; a repeated idempotency key returns the first
+        event's id with ``duplicate=True`` and writes nothing. Unknown item raises
+        ``ItemNotFoundError``."""
+
+    @abstractmethod
+    def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
+        """The user's most recent events, newest first."""

@@ -1,0 +1,194 @@
+"""Typed rows going into the graph and typed records coming out of it.
+
+Raw driver records never leave ``kg/``: every read returns one of the dataclasses below.
+Input rows are ``TypedDict``s so the bulk loaders can pass them straight to ``UNWIND $rows``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
+
+from kgrec.domain import KgPath, PriceRange
+
+# ---------------------------------------------------------------------------------------------
+# Input rows (what importers and the demo generator produce)
+# ---------------------------------------------------------------------------------------------
+
+
+class CategoryRow(TypedDict):
+    id: str  # "cat:running-shoes"
+    name: str  # "Running shoes"
+    parent_id: NotRequired[str | None]  # None for a root
+    aliases: NotRequired[list[str]]
+
+
+class BrandRow(TypedDict):
+    id: str  # "brand:nike"
+    name: str
+    aliases: NotRequired[list[str]]
+
+
+class AttributeRow(TypedDict):
+    id: str  # "attr:color=red"
+    name: str  # "color"
+    value: str  # "red"
+    aliases: NotRequired[list[str]]
+
+
+class ProductRow(TypedDict):
+    id: str  # "prod:000123"
+    title: str
+    description: NotRequired[str]
+    price: NotRequired[float | None]
+    currency: NotRequired[str]
+    category_id: NotRequired[str | None]
+    brand_id: NotRequired[str | None]
+    attribute_ids: NotRequired[list[str]]
+    image_ref: NotRequired[str]  # path relative to the data dir, or a URL
+    aliases: NotRequired[list[str]]
+
+
+class UserRow(TypedDict):
+    id: str  # "user:42"
+    name: NotRequired[str]
+
+
+class InteractionRow(TypedDict):
+    user_id: str
+    item_id: str
+    type: str  # an EventType value
+    value: NotRequired[float]
+    ts: NotRequired[float]  # unix seconds
+    event_id: str
+
+
+class EntityRow(TypedDict):
+    """A node of an imported knowledge graph (person, genre, studio, ...)."""
+
+    id: str
+    name: str
+    type: NotRequired[str]  # free text type from the source, e.g. "film.director"
+    aliases: NotRequired[list[str]]
+
+
+class TripleRow(TypedDict):
+    head: str  # node id (Product or Entity)
+    relation: str  # must pass kg.schema.relation_type()
+    tail: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Query inputs and typed results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconEntry:
+    """A name or alias of a linkable node."""
+
+    entity_id: str
+    label: str
+    name: str  # canonical display name
+    surface: str  # the name or alias this entry matches on
+
+
+@dataclass(frozen=True, slots=True)
+class EntityHit:
+    entity_id: str
+    label: str
+    name: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateQuery:
+    """Candidate products, filtered in the database.
+
+    Hard filters (all must hold): ``price``, ``category_ids`` (any, with their subtrees),
+    ``brand_ids`` (any), ``required_attribute_ids`` (all), ``exclude_*``.
+    Soft preferences only count toward ``Candidate.matched``: ``preferred_ids`` (any linked
+    node one hop from the product, e.g. an attribute or an imported entity).
+    Results are ordered by number of preferred matches, then popularity.
+    """
+
+    price: PriceRange = field(default_factory=PriceRange)
+    category_ids: tuple[str, ...] = ()
+    brand_ids: tuple[str, ...] = ()
+    required_attribute_ids: tuple[str, ...] = ()
+    preferred_ids: tuple[str, ...] = ()
+    exclude_brand_ids: tuple[str, ...] = ()
+    exclude_category_ids: tuple[str, ...] = ()
+    exclude_attribute_ids: tuple[str, ...] = ()
+    exclude_item_ids: tuple[str, ...] = ()
+    limit: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    id: str
+    title: str
+    description: str = ""
+    price: float | None = None
+    currency: str = "USD"
+    image_ref: str = ""
+    brand_id: str = ""
+    brand: str = ""
+    category_id: str = ""
+    category: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()  # (name, value)
+    attribute_ids: tuple[str, ...] = ()
+    popularity: float = 0.0  # number of positive interactions
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    product: ProductRecord
+    matched: tuple[str, ...] = ()  # ids of preferred nodes this product links to
+
+
+@dataclass(frozen=True, slots=True)
+class GraphStats:
+    nodes: dict[str, int]  # by label
+    relationships: dict[str, int]  # by type
+    degree: dict[str, float] = field(default_factory=dict)  # min/mean/p50/p99/max over products
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    created_at: float
+    updated_at: float
+    state: str = ""  # JSON owned by the dialogue layer
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: str
+    user_id: str
+    item_id: str
+    type: str
+    value: float
+    ts: float
+
+
+__all__ = [
+    "AttributeRow",
+    "BrandRow",
+    "Candidate",
+    "CandidateQuery",
+    "CategoryRow",
+    "EntityHit",
+    "EntityRow",
+    "GraphStats",
+    "InteractionRow",
+    "KgPath",
+    "LexiconEntry",
+    "ProductRecord",
+    "ProductRow",
+    "SessionRecord",
+    "StoredEvent",
+    "TripleRow",
+    "UserRow",
+]

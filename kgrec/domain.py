@@ -1,0 +1,209 @@
+"""Domain types that flow through one conversational turn.
+
+These are plain frozen dataclasses: the server maps protobuf messages to and from them in
+``server/mappers.py``; ``kg`` and ``models`` never see generated code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class IntentType(StrEnum):
+    """What the shopper wants from this turn."""
+
+    RECOMMEND = "recommend"
+    REFINE = "refine"  # critique of the last results: "cheaper", "not that brand"
+    COMPARE = "compare"
+    ASK_ITEM = "ask_item"
+    FEEDBACK = "feedback"  # feedback in words: "I loved the second one"
+    OTHER = "other"  # chit-chat and anything else
+
+
+class EventType(StrEnum):
+    """Kinds of feedback a client reports."""
+
+    IMPRESSION = "impression"
+    CLICK = "click"
+    ADD_TO_CART = "add_to_cart"
+    PURCHASE = "purchase"
+    RATING = "rating"
+    LIKE = "like"
+    DISLIKE = "dislike"
+    DISMISS = "dismiss"
+
+
+#: Events that say the shopper does *not* want the item.
+NEGATIVE_EVENTS = frozenset({EventType.DISLIKE, EventType.DISMISS})
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRange:
+    """Inclusive price bounds; ``None`` means unbounded on that side."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def contains(self, price: float | None) -> bool:
+        if price is None:
+            return self.min is None and self.max is None
+        if self.min is not None and price < self.min:
+            return False
+        return not (self.max is not None and price > self.max)
+
+    @property
+    def is_open(self) -> bool:
+        return self.min is None and self.max is None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Explicit filters sent by the client alongside the message."""
+
+    price: PriceRange = field(default_factory=PriceRange)
+    category_ids: tuple[str, ...] = ()
+    excluded_item_ids: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return self.price.is_open and not self.category_ids and not self.excluded_item_ids
+
+
+@dataclass(frozen=True, slots=True)
+class RecommendQuery:
+    """One ``Recommend`` call, validated."""
+
+    message: str
+    user_id: str = ""  # empty: anonymous
+    session_id: str = ""  # empty: start a new session
+    limit: int = 10
+    filters: Filters = field(default_factory=Filters)
+    context_item_ids: tuple[str, ...] = ()
+    explain: bool = True
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedEntity:
+    """A mention in the message resolved to a node of the knowledge graph."""
+
+    mention: str
+    entity_id: str
+    label: str  # Brand, Category, Attribute, Product, Entity, ...
+    name: str
+    score: float
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """One constraint the turn applies, e.g. ``price <= 100`` or ``brand != brand:nike``."""
+
+    field: str  # price | brand | category | attribute | item
+    op: str  # == != <= >= in
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedIntent:
+    """What the understand + link steps made of the message, echoed to the client."""
+
+    type: IntentType
+    entities: tuple[LinkedEntity, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    confidence: float = 1.0
+    backend: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PathNode:
+    id: str
+    label: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KgPath:
+    """A real path in the graph: ``nodes[i] -[relations[i]]- nodes[i + 1]``."""
+
+    nodes: tuple[PathNode, ...]
+    relations: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.relations) != max(len(self.nodes) - 1, 0):
+            raise ValueError("a path of n nodes has n - 1 relations")
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an item was picked, grounded by a KG path when there is one."""
+
+    text: str
+    kind: str  # match | constraint | popularity | similar | feedback
+    path: KgPath | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RankedItem:
+    item_id: str
+    title: str
+    score: float
+    price: float | None = None
+    currency: str = "USD"
+    image_ref: str = ""
+    brand: str = ""
+    category: str = ""
+    attributes: tuple[tuple[str, str], ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """The answer to one ``Recommend`` call."""
+
+    session_id: str
+    items: tuple[RankedItem, ...]
+    reply: str
+    intent: ParsedIntent
+    model_version: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEvent:
+    user_id: str
+    session_id: str
+    item_id: str
+    event_type: EventType
+    value: float = 0.0
+    client_ts: float = 0.0  # unix seconds from the client, 0 if unknown
+    idempotency_key: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    accepted: bool
+    event_id: str
+    duplicate: bool = False
+
+
+__all__ = [
+    "NEGATIVE_EVENTS",
+    "Constraint",
+    "EventType",
+    "FeedbackEvent",
+    "FeedbackResult",
+    "Filters",
+    "IntentType",
+    "KgPath",
+    "LinkedEntity",
+    "ParsedIntent",
+    "PathNode",
+    "PriceRange",
+    "RankedItem",
+    "Reason",
+    "RecommendQuery",
+    "Recommendation",
+]
