@@ -68,26 +68,36 @@ class GraphStore(ABC):
     # -- bulk loading: batched UNWIND ... MERGE, idempotent; each returns rows written --------
 
     @abstractmethod
-    def upsert_categories(self, rows: Iterable[CategoryRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+    def upsert_categories(
+        self, rows: Iterable[CategoryRow], batch_size: int = DEFAULT_BATCH
+    ) -> int: ...
 
     @abstractmethod
     def upsert_brands(self, rows: Iterable[BrandRow], batch_size: int = DEFAULT_BATCH) -> int: ...
 
     @abstractmethod
-    def upsert_attributes(self, rows: Iterable[AttributeRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+    def upsert_attributes(
+        self, rows: Iterable[AttributeRow], batch_size: int = DEFAULT_BATCH
+    ) -> int: ...
 
     @abstractmethod
-    def upsert_products(self, rows: Iterable[ProductRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+    def upsert_products(
+        self, rows: Iterable[ProductRow], batch_size: int = DEFAULT_BATCH
+    ) -> int: ...
 
     @abstractmethod
     def upsert_users(self, rows: Iterable[UserRow], batch_size: int = DEFAULT_BATCH) -> int: ...
 
     @abstractmethod
-    def add_interactions(self, rows: Iterable[InteractionRow], batch_size: int = DEFAULT_BATCH) -> int:
+    def add_interactions(
+        self, rows: Iterable[InteractionRow], batch_size: int = DEFAULT_BATCH
+    ) -> int:
         """MERGE ``(User)-[:INTERACTED {event_id}]->(Product)``; existing event ids are skipped."""
 
     @abstractmethod
-    def upsert_entities(self, rows: Iterable[EntityRow], batch_size: int = DEFAULT_BATCH) -> int: ...
+    def upsert_entities(
+        self, rows: Iterable[EntityRow], batch_size: int = DEFAULT_BATCH
+    ) -> int: ...
 
     @abstractmethod
     def add_triples(self, rows: Iterable[TripleRow], batch_size: int = DEFAULT_BATCH) -> int:
@@ -99,7 +109,9 @@ class GraphStore(ABC):
     def stats(self) -> GraphStats: ...
 
     @abstractmethod
-    def lexicon(self, labels: Sequence[str] = ("Brand", "Category", "Attribute")) -> list[LexiconEntry]:
+    def lexicon(
+        self, labels: Sequence[str] = ("Brand", "Category", "Attribute")
+    ) -> list[LexiconEntry]:
         """Every name and alias of nodes with these labels (for linking)."""
 
     @abstractmethod

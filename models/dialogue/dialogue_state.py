@@ -1,0 +1,118 @@
+"""Dialogue state carried across the turns of one session.
+
+The state is a small JSON document stored with the session in the graph store, so any server
+replica can continue a conversation. It accumulates:
+
+* hard constraints (price range, categories, brands, required / excluded attributes, excluded
+  brands and items) that a new turn tightens, relaxes or replaces;
+* the last ranking, so "the second one" resolves to an item;
+* the item the conversation is currently about (``focus``), so "not that brand" resolves;
+* liked / disliked items from feedback, and the entities linked so far.
+
+The size is capped: lists keep their newest ``MAX_ITEMS`` entries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MAX_ITEMS = 200  # cap for every id list kept in the state
+STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class ShownItem:
+    """One item of the last ranking, with what later turns need to refer to it."""
+
+    item_id: str
+    title: str
+    price: float | None
+    brand_id: str
+    category_id: str
+
+
+@dataclass(slots=True)
+class DialogueState:
+    """Everything a session remembers between turns. Mutable; serialised with :meth:`to_json`."""
+
+    turn: int = 0
+    min_price: float | None = None
+    max_price: float | None = None
+    category_ids: list[str] = field(default_factory=list)
+    brand_ids: list[str] = field(default_factory=list)
+    required_attribute_ids: list[str] = field(default_factory=list)
+    preferred_ids: list[str] = field(default_factory=list)
+    exclude_brand_ids: list[str] = field(default_factory=list)
+    exclude_attribute_ids: list[str] = field(default_factory=list)
+    exclude_category_ids: list[str] = field(default_factory=list)
+    exclude_item_ids: list[str] = field(default_factory=list)
+    liked_item_ids: list[str] = field(default_factory=list)
+    disliked_item_ids: list[str] = field(default_factory=list)
+    shown_item_ids: list[str] = field(default_factory=list)
+    last_ranking: list[ShownItem] = field(default_factory=list)
+    focus: ShownItem | None = None
+    linked_entity_ids: list[str] = field(default_factory=list)
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["v"] = STATE_VERSION
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> DialogueState:
+        if not text:
+            return cls()
+        data: dict[str, Any] = json.loads(text)
+        data.pop("v", None)
+        ranking = [ShownItem(**row) for row in data.pop("last_ranking", [])]
+        focus = data.pop("focus", None)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known, last_ranking=ranking, focus=ShownItem(**focus) if focus else None)
+
+    # -- updates ------------------------------------------------------------------------------
+
+    def reset_constraints(self) -> None:
+        """Forget every constraint (the shopper said "start over"); feedback is kept."""
+        self.min_price = self.max_price = None
+        for name in (
+            "category_ids",
+            "brand_ids",
+            "required_attribute_ids",
+            "preferred_ids",
+            "exclude_brand_ids",
+            "exclude_attribute_ids",
+            "exclude_category_ids",
+        ):
+            getattr(self, name).clear()
+        self.focus = None
+
+    def add(self, name: str, value: str) -> None:
+        """Append ``value`` to the id list ``name`` once, keeping the newest ``MAX_ITEMS``."""
+        values: list[str] = getattr(self, name)
+        if value in values:
+            return
+        values.append(value)
+        del values[:-MAX_ITEMS]
+
+    def discard(self, name: str, value: str) -> None:
+        values: list[str] = getattr(self, name)
+        if value in values:
+            values.remove(value)
+
+    def remember_ranking(self, items: list[ShownItem]) -> None:
+        self.last_ranking = items[:MAX_ITEMS]
+        for item in items:
+            self.add("shown_item_ids", item.item_id)
+
+    def item_at(self, index: int) -> ShownItem | None:
+        """The item at 0-based ``index`` of the last ranking; negative counts from the end."""
+        if not self.last_ranking:
+            return None
+        try:
+            return self.last_ranking[index]
+        except IndexError:
+            return None

@@ -1,0 +1,16 @@
+"""Explanation generators: ranked items + KG paths -> reasons and a grounded reply."""
+
+from .explain_types import AppliedConstraints, ExplainItem, ExplainRequest, Explanation
+from .explainer import EXPLAINERS, Explainer, make_explainer
+from .template_explainer import TemplateExplainer
+
+__all__ = [
+    "EXPLAINERS",
+    "AppliedConstraints",
+    "ExplainItem",
+    "ExplainRequest",
+    "Explainer",
+    "Explanation",
+    "TemplateExplainer",
+    "make_explainer",
+]

@@ -1,0 +1,171 @@
+"""Template realisation of explanations, grounded in real KG paths.
+
+Every reason is produced from a path the graph store returned (``ExplainItem.paths``) or from a
+constraint the item was checked against, so the reply can only name ranked items and nodes
+on their paths (and the entities the shopper named).
+"""
+
+from __future__ import annotations
+
+from kgrec.domain import KgPath, PathNode, Reason
+
+from .explain_types import AppliedConstraints, ExplainItem, ExplainRequest, Explanation
+from .explainer import Explainer
+
+TOP_PICKS_IN_REPLY = 3
+MAX_REASONS = 4
+
+_OPENINGS = (
+    "Here are {n} {what}{qualifiers}.",
+    "I found {n} {what}{qualifiers}.",
+    "These {n} {what}{qualifiers} fit best.",
+)
+_PICK_LEADS = ("Top pick: {title}", "Best match: {title}", "First up: {title}")
+_VAGUE_FOLLOW_UPS = (
+    "Tell me a bit more: what kind of product, a brand you like, or a budget?",
+    "To narrow this down, is there a category, colour or price range you have in mind?",
+)
+_NONE_FOUND = (
+    "I could not find anything {what}{qualifiers}. Want to relax one of those constraints?"
+)
+
+
+def money(value: float, currency: str = "USD") -> str:
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+
+
+def node_text(node: PathNode) -> str:
+    """Display text of a path node; attribute ids read ``attr:<name>=<value>``."""
+    if node.label == "Attribute" and "=" in node.id:
+        return node.id.split("=", 1)[1]
+    return node.name or node.id
+
+
+def humanise(relation: str) -> str:
+    return relation.lower().replace("_", " ")
+
+
+def path_reason(path: KgPath, item_id: str) -> Reason | None:
+    """One reason sentence for a path that ends at ``item_id``."""
+    nodes = path.nodes
+    if len(nodes) < 2 or nodes[-1].id != item_id:
+        return None
+    source = nodes[0]
+    text = node_text(source)
+    rels = path.relations
+    if source.label == "User" and len(nodes) >= 3:
+        liked = nodes[1]
+        via = nodes[2] if len(nodes) > 3 else None
+        if via is not None:
+            return Reason(f"you liked {liked.name}, also {node_text(via)}", "feedback", path)
+        return Reason(f"you showed interest in {liked.name}", "feedback", path)
+    if source.label == "Product" and len(nodes) >= 3:
+        return Reason(f"shares {node_text(nodes[1])} with {source.name}", "similar", path)
+    if source.label == "Attribute":
+        return Reason(text, "match", path)
+    if source.label == "Category":
+        return Reason(f"in {text}", "match", path)
+    if source.label == "Brand":
+        return Reason(f"by {text}", "match", path)
+    return Reason(f"{humanise(rels[-1])}: {text}", "match", path)
+
+
+def constraint_reasons(item: ExplainItem, constraints: AppliedConstraints) -> list[Reason]:
+    product = item.product
+    reasons: list[Reason] = []
+    price = product.price
+    if price is not None:
+        bound = constraints.price
+        cur = product.currency or constraints.currency
+        if bound.max is not None and bound.min is not None:
+            text = (
+                f"{money(price, cur)}, within your {money(bound.min, cur)}–{money(bound.max, cur)}"
+            )
+            reasons.append(Reason(text, "constraint"))
+        elif bound.max is not None:
+            text = f"{money(price, cur)}, under your {money(bound.max, cur)}"
+            reasons.append(Reason(text, "constraint"))
+        elif bound.min is not None:
+            reasons.append(
+                Reason(f"{money(price, cur)}, above {money(bound.min, cur)}", "constraint")
+            )
+        if constraints.cheaper_than is not None and price < constraints.cheaper_than:
+            text = f"cheaper than the last picks ({money(constraints.cheaper_than, cur)})"
+            reasons.append(Reason(text, "constraint"))
+    if constraints.excluded_brands and product.brand:
+        excluded = " or ".join(constraints.excluded_brands)
+        reasons.append(Reason(f"{product.brand}, not {excluded} as you asked", "constraint"))
+    return reasons
+
+
+class TemplateExplainer(Explainer):
+    """Readable, varied template text; the default explainer."""
+
+    def explain(self, request: ExplainRequest) -> Explanation:
+        reasons: dict[str, tuple[Reason, ...]] = {}
+        for item in request.items:
+            reasons[item.product.id] = tuple(self._reasons(item, request.constraints))
+        return Explanation(reasons=reasons, reply=self._reply(request, reasons))
+
+    def _reasons(self, item: ExplainItem, constraints: AppliedConstraints) -> list[Reason]:
+        out: list[Reason] = []
+        seen: set[str] = set()
+        for path in item.paths:
+            reason = path_reason(path, item.product.id)
+            if reason is not None and reason.text not in seen:
+                seen.add(reason.text)
+                out.append(reason)
+        out.extend(constraint_reasons(item, constraints))
+        if not out and item.product.popularity > 0:
+            count = int(item.product.popularity)
+            out.append(Reason(f"popular: {count} shoppers chose it", "popularity"))
+        return out[:MAX_REASONS]
+
+    def _reply(self, request: ExplainRequest, reasons: dict[str, tuple[Reason, ...]]) -> str:
+        c = request.constraints
+        what = self._what(c)
+        qualifiers = self._qualifiers(c)
+        v = request.variant
+        if not request.items:
+            return _NONE_FOUND.format(what=what, qualifiers=qualifiers)
+        parts = [
+            _OPENINGS[v % len(_OPENINGS)].format(
+                n=len(request.items), what=what, qualifiers=qualifiers
+            )
+        ]
+        for rank, item in enumerate(request.items[:TOP_PICKS_IN_REPLY]):
+            texts = [r.text for r in reasons.get(item.product.id, ())]
+            title = item.product.title
+            lead = _PICK_LEADS[v % len(_PICK_LEADS)].format(title=title) if rank == 0 else title
+            parts.append(f"{lead} — {'; '.join(texts)}." if texts else f"{lead}.")
+        if request.vague:
+            parts.append(_VAGUE_FOLLOW_UPS[v % len(_VAGUE_FOLLOW_UPS)])
+        return " ".join(parts)
+
+    @staticmethod
+    def _what(c: AppliedConstraints) -> str:
+        words = list(c.attributes)
+        words.append(" / ".join(c.categories) if c.categories else "items")
+        text = " ".join(words)
+        if c.brands:
+            text += " from " + " or ".join(c.brands)
+        if c.similar_to:
+            text += f" like {c.similar_to}"
+        return text
+
+    @staticmethod
+    def _qualifiers(c: AppliedConstraints) -> str:
+        bits: list[str] = []
+        if c.price.min is not None and c.price.max is not None:
+            bits.append(
+                f" between {money(c.price.min, c.currency)} and {money(c.price.max, c.currency)}"
+            )
+        elif c.price.max is not None:
+            bits.append(f" under {money(c.price.max, c.currency)}")
+        elif c.price.min is not None:
+            bits.append(f" over {money(c.price.min, c.currency)}")
+        exclusions = list(c.excluded_brands) + [f"{a}" for a in c.excluded_attributes]
+        if exclusions:
+            bits.append(", leaving out " + " and ".join(exclusions))
+        return "".join(bits)

@@ -1,0 +1,70 @@
+"""The template explainer: reasons come from real paths and constraints, replies name only them."""
+
+from __future__ import annotations
+
+from kg.types import ProductRecord
+from kgrec.domain import KgPath, PathNode, PriceRange
+from models.explain import AppliedConstraints, ExplainItem, ExplainRequest, make_explainer
+
+RED = PathNode("attr:color=red", "Attribute", "color")
+RUN = PathNode("cat:running-shoes", "Category", "Running shoes")
+
+
+def product(pid: str, title: str, price: float, brand: str = "Asics") -> ProductRecord:
+    return ProductRecord(
+        id=pid, title=title, price=price, brand=brand, brand_id=f"brand:{brand.lower()}"
+    )
+
+
+def item(p: ProductRecord, *paths: KgPath) -> ExplainItem:
+    return ExplainItem(p, 1.0, paths)
+
+
+def test_reasons_are_grounded_in_the_given_paths_and_constraints():
+    p = product("p1", "Asics Gel Red", 89.99)
+    paths = (
+        KgPath((RED, PathNode("p1", "Product", p.title)), ("HAS_ATTRIBUTE",)),
+        KgPath((RUN, PathNode("p1", "Product", p.title)), ("IN_CATEGORY",)),
+    )
+    c = AppliedConstraints(price=PriceRange(None, 100.0), excluded_brands=("Nike",))
+    out = make_explainer().explain(ExplainRequest((item(p, *paths),), c))
+    texts = [r.text for r in out.reasons["p1"]]
+    assert texts[:2] == ["red", "in Running shoes"]
+    assert "$89.99, under your $100.00" in texts
+    assert any("not Nike" in t for t in texts)
+    assert out.reasons["p1"][0].path == paths[0]
+    assert "Asics Gel Red" in out.reply and "under $100.00" in out.reply and "Nike" in out.reply
+
+
+def test_a_path_that_does_not_end_at_the_item_is_not_used():
+    p = product("p1", "A", 10.0)
+    stray = KgPath((RED, PathNode("p2", "Product", "B")), ("HAS_ATTRIBUTE",))
+    out = make_explainer().explain(ExplainRequest((item(p, stray),), AppliedConstraints()))
+    assert all(r.path is None for r in out.reasons["p1"])
+    assert "B" not in out.reply.split()
+
+
+def test_vague_request_asks_a_follow_up_and_empty_result_offers_to_relax():
+    p = product("p1", "A", 10.0)
+    vague = make_explainer().explain(ExplainRequest((item(p),), AppliedConstraints(), vague=True))
+    assert vague.reply.endswith("?")
+    none = make_explainer().explain(ExplainRequest((), AppliedConstraints(categories=("Mugs",))))
+    assert "could not find" in none.reply and "Mugs" in none.reply
+
+
+def test_replies_vary_between_turns():
+    p = product("p1", "A", 10.0)
+    replies = {
+        make_explainer().explain(ExplainRequest((item(p),), AppliedConstraints(), variant=v)).reply
+        for v in range(3)
+    }
+    assert len(replies) == 3
+
+
+def test_unknown_explainer_lists_valid_names():
+    import pytest
+
+    from kgrec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="valid: template"):
+        make_explainer("nope")
