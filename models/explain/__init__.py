@@ -2,6 +2,7 @@
 
 from .explain_types import AppliedConstraints, ExplainItem, ExplainRequest, Explanation
 from .explainer import EXPLAINERS, Explainer, make_explainer
+from .faithfulness_checker import FaithfulnessChecker, Violation
 from .template_explainer import TemplateExplainer
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "ExplainRequest",
     "Explainer",
     "Explanation",
+    "FaithfulnessChecker",
     "TemplateExplainer",
+    "Violation",
     "make_explainer",
 ]

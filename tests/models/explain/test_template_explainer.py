@@ -68,3 +68,18 @@ def test_unknown_explainer_lists_valid_names():
 
     with pytest.raises(ConfigError, match="valid: template"):
         make_explainer("nope")
+
+
+def test_checker_flags_names_outside_the_ranked_items_and_paths():
+    from models.explain import FaithfulnessChecker
+
+    p = product("p1", "Asics Gel Red", 89.99)
+    path = KgPath((RED, PathNode("p1", "Product", p.title)), ("HAS_ATTRIBUTE",))
+    request = ExplainRequest((item(p, path),), AppliedConstraints(excluded_brands=("Nike",)))
+    checker = FaithfulnessChecker(
+        ["Asics Gel Red", "Asics", "Nike", "Nike Air Zoom", "Brooks Ghost"]
+    )
+    good = make_explainer().explain(request).reply
+    assert checker.check(good, request) == []
+    bad = good + " You might also like the Brooks Ghost or the Nike Air Zoom."
+    assert [v.name for v in checker.check(bad, request)] == ["brooks ghost", "nike air zoom"]
