@@ -1,0 +1,124 @@
+"""The lexicon compiled into lookup tables; immutable once built, swapped whole on refresh."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kg.types import LexiconEntry
+
+from . import _text
+
+NAME, ALIAS, AKA = 0, 1, 2  # how a surface relates to its entity
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    entity: int  # index into LexiconIndex.entity_ids
+    kind: int  # NAME | ALIAS | AKA
+    year: int | None
+
+
+@dataclass(slots=True)
+class LexiconIndex:
+    entity_ids: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    exact: dict[str, list[Posting]] = field(default_factory=dict)  # normalised text
+    keyed: dict[str, list[Posting]] = field(default_factory=dict)  # compact stemmed key
+    keys_by_len: dict[int, list[str]] = field(default_factory=dict)  # for fuzzy matching
+    prefixes: list[tuple[str, int]] = field(default_factory=list)  # sorted (spaced key, entity)
+    acronyms: dict[str, set[int]] = field(default_factory=dict)
+    surnames: dict[str, set[int]] = field(default_factory=dict)
+    embed_texts: list[str] = field(default_factory=list)  # unique normalised primary forms
+    embed_entities: list[list[int]] = field(default_factory=list)  # entities per embed text
+
+    def __len__(self) -> int:
+        return len(self.entity_ids)
+
+    def prefix_entities(self, spaced: str, limit: int = 64) -> list[tuple[int, str]]:
+        """Entities with a surface whose spaced key starts with ``spaced`` + a word boundary."""
+        start = spaced + " "
+        i = bisect.bisect_left(self.prefixes, (start, -1))
+        out: list[tuple[int, str]] = []
+        while i < len(self.prefixes) and len(out) < limit:
+            surface, ent = self.prefixes[i]
+            if not surface.startswith(start):
+                break
+            out.append((ent, surface))
+            i += 1
+        return out
+
+
+def build_index(
+    lexicon: Sequence[LexiconEntry],
+    *,
+    acronym_labels: Sequence[str],
+    surname_labels: Sequence[str],
+) -> LexiconIndex:
+    """Compile lexicon entries (several per entity: the name and each alias)."""
+    idx = LexiconIndex()
+    ent_of: dict[str, int] = {}
+    exact: defaultdict[str, list[Posting]] = defaultdict(list)
+    keyed: defaultdict[str, list[Posting]] = defaultdict(list)
+    acronyms: defaultdict[str, set[int]] = defaultdict(set)
+    surnames: defaultdict[str, set[int]] = defaultdict(set)
+    prefixes: set[tuple[str, int]] = set()
+    embed_rows: dict[str, list[int]] = {}
+    acro_ok = {label.casefold() for label in acronym_labels}
+    surname_ok = {label.casefold() for label in surname_labels}
+
+    for entry in lexicon:
+        ent = ent_of.get(entry.entity_id)
+        if ent is None:
+            ent = ent_of[entry.entity_id] = len(idx.entity_ids)
+            idx.entity_ids.append(entry.entity_id)
+            idx.labels.append(entry.label)
+            idx.names.append(entry.name)
+        is_name = entry.surface == entry.name
+        label = entry.label.casefold()
+        for form in _text.title_forms(entry.surface):
+            kind = AKA if not form.primary else (NAME if is_name else ALIAS)
+            posting = Posting(ent, kind, form.year)
+            _add_unique(exact[form.text], posting)
+            for k in _text.keys(form.text):
+                if k:
+                    _add_unique(keyed[k], posting)
+            spaced = _text.spaced_key(form.text)
+            if " " in spaced:
+                prefixes.add((spaced, ent))
+            if not form.primary:
+                continue
+            if not acro_ok or label in acro_ok:
+                for acr in _text.acronyms(form.text):
+                    acronyms[acr].add(ent)
+            toks = spaced.split()
+            if label in surname_ok and len(toks) >= 2 and len(toks[-1]) >= 3:
+                surnames[toks[-1]].add(ent)
+            rows = embed_rows.setdefault(form.text, [])
+            if ent not in rows:
+                rows.append(ent)
+
+    idx.exact = dict(exact)
+    idx.keyed = dict(keyed)
+    by_len: defaultdict[int, list[str]] = defaultdict(list)
+    for k in idx.keyed:
+        by_len[len(k)].append(k)
+    idx.keys_by_len = dict(by_len)
+    idx.prefixes = sorted(prefixes)
+    idx.acronyms = dict(acronyms)
+    idx.surnames = dict(surnames)
+    idx.embed_texts = list(embed_rows)
+    idx.embed_entities = list(embed_rows.values())
+    return idx
+
+
+def _add_unique(postings: list[Posting], posting: Posting) -> None:
+    for i, p in enumerate(postings):
+        if p.entity == posting.entity:
+            if posting.kind < p.kind:  # keep the strongest relation (name > alias > aka)
+                postings[i] = posting
+            return
+    postings.append(posting)

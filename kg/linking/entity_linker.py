@@ -1,0 +1,317 @@
+"""Resolve a mention ("nkie", "t shirts", "LOTR") to ranked graph nodes, or to NIL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from kg.types import LexiconEntry
+from kgrec.errors import KgrecError
+
+from . import _text
+from ._index import AKA, ALIAS, NAME, LexiconIndex, Posting, build_index
+from .link_candidate import LinkCandidate
+from .linker_config import LinkerConfig
+from .name_encoder import NameEncoder
+
+if TYPE_CHECKING:
+    from kg.store import GraphStore
+
+logger = logging.getLogger(__name__)
+
+# Ranking tie-break: stronger evidence first when scores are equal.
+_METHOD_RANK = {
+    m: i
+    for i, m in enumerate(
+        (
+            "exact",
+            "alias",
+            "normalized",
+            "fuzzy",
+            "acronym",
+            "prefix",
+            "surname",
+            "fulltext",
+            "embedding",
+        )
+    )
+}
+
+
+class EntityLinker:
+    """Links mentions to the nodes of a lexicon (names and aliases of graph nodes).
+
+    Signals and scores are described in :class:`LinkerConfig`. Cheap signals (hash lookups,
+    bounded edit distance) run first; the store's fulltext index and the embedding model are
+    consulted only when the best cheap score is below ``fulltext_below`` / ``embed_below``.
+
+    Args:
+        lexicon: every name and alias to link to (``GraphStore.lexicon(...)``).
+        store: optional; its fulltext index adds candidates (also nodes added after the last
+            :meth:`refresh`). A failing store is logged and skipped.
+        encoder: optional :class:`NameEncoder` (e.g. :class:`MiniLMNameEncoder`); the lexicon
+            is embedded once (and on :meth:`refresh`, only new texts).
+        config: thresholds and scores.
+
+    Thread-safe: :meth:`refresh` builds a new index and swaps it in.
+    """
+
+    def __init__(
+        self,
+        lexicon: Sequence[LexiconEntry],
+        *,
+        store: GraphStore | None = None,
+        encoder: NameEncoder | None = None,
+        config: LinkerConfig | None = None,
+    ) -> None:
+        self.config = config or LinkerConfig()
+        self._store = store
+        self._encoder = encoder
+        self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}  # embedding per lexicon text, kept on refresh
+        self._mention_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._index = LexiconIndex()
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._row_entities: list[list[int]] = []
+        self.refresh(lexicon)
+
+    # -- building -------------------------------------------------------------------------
+
+    def refresh(self, lexicon: Sequence[LexiconEntry]) -> None:
+        """Rebuild the lookup tables from a new lexicon (e.g. after nodes were added)."""
+        cfg = self.config
+        index = build_index(
+            lexicon, acronym_labels=cfg.acronym_labels, surname_labels=cfg.surname_labels
+        )
+        matrix, rows = self._embed_lexicon(index)
+        with self._lock:
+            self._index, self._matrix, self._row_entities = index, matrix, rows
+        logger.info("linker ready: %d entities, %d surfaces", len(index), len(lexicon))
+
+    def _embed_lexicon(self, index: LexiconIndex) -> tuple[np.ndarray, list[list[int]]]:
+        if self._encoder is None or not index.embed_texts:
+            return np.zeros((0, 0), dtype=np.float32), []
+        new = [t for t in index.embed_texts if t not in self._vectors]
+        if new:
+            for text, vec in zip(new, self._encoder.encode(new), strict=True):
+                self._vectors[text] = vec
+        matrix = np.stack([self._vectors[t] for t in index.embed_texts]).astype(np.float32)
+        return matrix, index.embed_entities
+
+    # -- querying -------------------------------------------------------------------------
+
+    def link_best(self, mention: str, label_hint: str | None = None) -> LinkCandidate | None:
+        """The best candidate, or ``None`` when the mention is NIL."""
+        found = self.link(mention, label_hint=label_hint, k=1)
+        return found[0] if found else None
+
+    def link(
+        self, mention: str, *, label_hint: str | None = None, k: int = 5
+    ) -> list[LinkCandidate]:
+        """Up to ``k`` candidates scoring at least ``nil_threshold``, best first; ``[]`` is NIL.
+
+        ``label_hint`` (e.g. ``"Brand"``) lowers candidates of other labels by
+        ``hint_penalty`` without excluding them.
+        """
+        cfg = self.config
+        index, matrix, rows = self._index, self._matrix, self._row_entities
+        text = mention[: cfg.max_mention_chars]
+        norm = _text.normalize(text)
+        if not norm or k <= 0:
+            return []
+        hint = label_hint.casefold() if label_hint else None
+        best: dict[int, tuple[float, str]] = {}  # entity -> (score, method)
+        extra: dict[str, tuple[float, str, str, str]] = {}  # fulltext hits outside the index
+
+        def offer(ent: int, score: float, method: str) -> None:
+            if hint is not None and index.labels[ent].casefold() != hint:
+                score *= cfg.hint_penalty
+            old = best.get(ent)
+            if old is None or score > old[0] or (score == old[0] and _rank(method) < _rank(old[1])):
+                best[ent] = (score, method)
+
+        def top() -> float:
+            return max((s for s, _ in best.values()), default=0.0)
+
+        forms = _mention_forms(text, norm)
+        self._lookup_exact(index, forms, offer)
+        if top() < cfg.exact_score * cfg.hint_penalty:
+            self._lookup_fuzzy(index, forms, offer)
+            self._lookup_partial(index, norm, offer)
+        if self._store is not None and top() < cfg.fulltext_below:
+            self._lookup_fulltext(index, text, norm, offer, extra, hint)
+        if matrix.size and self._encoder is not None and top() < cfg.embed_below:
+            self._lookup_embedding(matrix, rows, norm, offer)
+
+        ranked = [
+            (
+                score,
+                _rank(method),
+                index.entity_ids[ent],
+                index.labels[ent],
+                index.names[ent],
+                method,
+            )
+            for ent, (score, method) in best.items()
+        ]
+        ranked += [(s, _rank(m), eid, lab, name, m) for eid, (s, m, lab, name) in extra.items()]
+        ranked.sort(key=lambda r: (-r[0], r[1], r[2]))
+        out: list[LinkCandidate] = []
+        for score, _, eid, label, name, method in ranked:
+            if score < cfg.nil_threshold or len(out) >= k:
+                break
+            out.append(LinkCandidate(eid, label, name, round(min(score, 1.0), 4), method))
+        return out
+
+    # -- signals --------------------------------------------------------------------------
+
+    def _lookup_exact(self, index: LexiconIndex, forms, offer) -> None:
+        cfg = self.config
+        kind_score = {NAME: cfg.exact_score, ALIAS: cfg.alias_score, AKA: cfg.aka_score}
+        kind_method = {NAME: "exact", ALIAS: "alias", AKA: "alias"}
+        for form_text, year in forms:
+            postings = index.exact.get(form_text)
+            if postings:
+                for p, s in _scored(postings, year, cfg, lambda p: kind_score[p.kind]):
+                    offer(p.entity, s, kind_method[p.kind])
+            for k in _text.keys(form_text):
+                postings = index.keyed.get(k) if k else None
+                if postings:
+                    base = cfg.normalized_score
+                    for p, s in _scored(
+                        postings, year, cfg, lambda p, b=base: b if p.kind != AKA else b - 0.02
+                    ):
+                        offer(p.entity, s, "normalized")
+
+    def _lookup_fuzzy(self, index: LexiconIndex, forms, offer) -> None:
+        cfg = self.config
+        queries = {(q, year) for form_text, year in forms for q in _text.keys(form_text)}
+        for q, year in sorted(queries, key=lambda qy: (qy[0], qy[1] or 0)):
+            n = len(q)
+            max_d = 2 if n >= cfg.min_len_two_edits else 1 if n >= cfg.min_len_one_edit else 0
+            if max_d == 0:
+                continue
+            choices: list[str] = []
+            for length in range(n - max_d, n + max_d + 1):
+                choices.extend(index.keys_by_len.get(length, ()))
+            for key, dist, _ in process.extract(
+                q, choices, scorer=OSA.distance, score_cutoff=max_d, limit=None
+            ):
+                if dist == 0:
+                    continue
+                sim = 1.0 - dist / max(n, len(key))
+                base = cfg.fuzzy_score * sim**cfg.fuzzy_power
+                for p, s in _scored(index.keyed[key], year, cfg, lambda p, b=base: b):
+                    offer(p.entity, s, "fuzzy")
+
+    def _lookup_partial(self, index: LexiconIndex, norm: str, offer) -> None:
+        """Acronyms, surnames and leading words of longer names."""
+        cfg = self.config
+        spaced = _text.spaced_key(norm)
+        if " " not in norm and 2 <= len(norm) <= 6:
+            ents = index.acronyms.get(norm, ())
+            for ent in ents:
+                offer(ent, _ambiguous(cfg.acronym_score, len(ents), cfg), "acronym")
+        if " " not in spaced and len(spaced) >= 3:
+            ents = index.surnames.get(spaced, ())
+            for ent in ents:
+                offer(ent, cfg.surname_score / len(ents) ** 0.5, "surname")
+        if len(spaced) >= cfg.prefix_min_chars:
+            hits = index.prefix_entities(spaced)
+            n_ent = len({e for e, _ in hits})
+            for ent, surface in hits:
+                coverage = len(spaced) / len(surface)
+                offer(ent, _ambiguous(cfg.prefix_score * coverage**0.5, n_ent, cfg), "prefix")
+
+    def _lookup_fulltext(self, index, text: str, norm: str, offer, extra, hint) -> None:
+        cfg = self.config
+        labels = sorted(set(index.labels)) or ["Brand", "Category", "Attribute"]
+        try:
+            hits = self._store.fulltext(text, labels, cfg.fulltext_k)  # type: ignore[union-attr]
+        except KgrecError as e:
+            logger.warning("fulltext lookup failed, linking without it: %s", e)
+            return
+        ent_of = {eid: i for i, eid in enumerate(index.entity_ids)} if hits else {}
+        for hit in hits:
+            sim = fuzz.token_set_ratio(norm, _text.normalize(hit.name)) / 100.0
+            score = cfg.fulltext_score * sim**2
+            ent = ent_of.get(hit.entity_id)
+            if ent is not None:
+                offer(ent, score, "fulltext")
+                continue
+            if hint is not None and hit.label.casefold() != hint:
+                score *= cfg.hint_penalty
+            old = extra.get(hit.entity_id)
+            if old is None or score > old[0]:
+                extra[hit.entity_id] = (score, "fulltext", hit.label, hit.name)
+
+    def _lookup_embedding(self, matrix: np.ndarray, rows, norm: str, offer) -> None:
+        cfg = self.config
+        vec = self._mention_vector(norm)
+        sims = matrix @ vec  # (S,)
+        k = min(cfg.embed_k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        span = max(cfg.embed_high - cfg.embed_low, 1e-6)
+        for row in top:
+            scaled = (float(sims[row]) - cfg.embed_low) / span
+            if scaled <= 0:
+                continue
+            score = cfg.embed_score * min(scaled, 1.0)
+            for ent in rows[row]:
+                offer(ent, _ambiguous(score, len(rows[row]), cfg), "embedding")
+
+    def _mention_vector(self, norm: str) -> np.ndarray:
+        with self._lock:
+            vec = self._mention_vectors.get(norm)
+            if vec is not None:
+                self._mention_vectors.move_to_end(norm)
+                return vec
+        vec = self._encoder.encode([norm])[0]  # type: ignore[union-attr]
+        with self._lock:
+            self._mention_vectors[norm] = vec
+            while len(self._mention_vectors) > self.config.embed_cache_size:
+                self._mention_vectors.popitem(last=False)
+        return vec
+
+
+def _rank(method: str) -> int:
+    return _METHOD_RANK.get(method, len(_METHOD_RANK))
+
+
+def _ambiguous(score: float, n: int, cfg: LinkerConfig) -> float:
+    """Lower a score shared by ``n`` entities (never below half of it)."""
+    return max(score - cfg.ambiguity_penalty * (n - 1), score / 2)
+
+
+def _scored(postings: list[Posting], year: int | None, cfg: LinkerConfig, base):
+    """Postings with their scores: ambiguity and (when the mention has a year) year agreement."""
+    if year is not None and any(p.year == year for p in postings):
+        postings_n = sum(1 for p in postings if p.year == year)
+    else:
+        postings_n = len(postings)
+    for p in postings:
+        s = base(p)
+        if year is not None and p.year is not None and p.year != year:
+            s -= cfg.year_mismatch_penalty
+        elif postings_n > 1:
+            s = _ambiguous(s, postings_n, cfg)
+        yield p, s
+
+
+def _mention_forms(text: str, norm: str) -> list[tuple[str, int | None]]:
+    """(normalised text, year) readings of a mention: as typed, as a title, without a year."""
+    forms: list[tuple[str, int | None]] = [(norm, None)]
+    for form in _text.title_forms(text):
+        if form.primary and (form.text, form.year) not in forms:
+            forms.append((form.text, form.year))
+    stripped, year = _text.split_mention_year(norm)
+    if year is not None and (stripped, year) not in forms:
+        forms.append((stripped, year))
+    return forms

@@ -1,0 +1,69 @@
+"""Typed settings of :class:`kg.linking.EntityLinker`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LinkerConfig:
+    """How mentions are matched and scored.
+
+    Every signal yields a score in ``[0, 1]`` meant to read as the chance that the candidate is
+    the right entity (checked per score bin by ``bench/linking_bench.py``); a candidate's score
+    is the best over its signals, and the top score must reach ``nil_threshold`` or the
+    mention is NIL (not in the graph).
+
+    Signals, strongest first:
+
+    * ``exact`` / ``alias`` — the normalised mention equals a name / an alias.
+    * ``normalized`` — equal after plural folding and ignoring spaces (``T Shirts`` ≡ ``t-shirt``).
+    * ``fuzzy`` — within optimal-string-alignment distance 1 (keys of ``min_len_one_edit`` or
+      more characters) or 2 (``min_len_two_edits`` or more);
+      ``score = fuzzy_score * (1 - d / len)^fuzzy_power``.
+    * ``acronym`` — a one-word mention equal to the initials of a multi-word name (labels in
+      ``acronym_labels``; all labels when empty).
+    * ``prefix`` — the mention is the first words of a name (``terminator 2`` → *Terminator 2:
+      Judgment Day*), scaled by the fraction of the name it covers.
+    * ``surname`` — the last word of a person's name (labels in ``surname_labels``).
+    * ``fulltext`` — the store's fulltext index (when a store is given), rescored by string
+      similarity to the hit's name.
+    * ``embedding`` — cosine similarity of MiniLM embeddings, mapped linearly from
+      ``[embed_low, embed_high]`` to ``[0, embed_score]``; computed only when the best cheaper
+      signal is below ``embed_below``.
+
+    A candidate that shares its matching key with ``n`` other entities loses
+    ``ambiguity_penalty * n``. ``label_hint`` raises matching candidates by ``hint_bonus`` of
+    their distance to 1 and lowers the others by ``hint_penalty`` (a factor), so a hint breaks
+    ties without forbidding other labels.
+    """
+
+    nil_threshold: float = 0.5
+    exact_score: float = 1.0
+    alias_score: float = 0.97
+    normalized_score: float = 0.95
+    aka_score: float = 0.93
+    year_mismatch_penalty: float = 0.15
+    fuzzy_score: float = 0.92
+    fuzzy_power: float = 2.0
+    min_len_one_edit: int = 4
+    min_len_two_edits: int = 8
+    acronym_score: float = 0.8
+    acronym_labels: tuple[str, ...] = ("Brand", "Category", "Attribute", "Product")
+    prefix_score: float = 0.85
+    prefix_min_chars: int = 5
+    surname_score: float = 0.8
+    surname_labels: tuple[str, ...] = ("Entity", "Person")
+    fulltext_score: float = 0.85
+    fulltext_k: int = 10
+    fulltext_below: float = 0.9
+    embed_score: float = 0.85
+    embed_low: float = 0.55
+    embed_high: float = 0.9
+    embed_below: float = 0.9
+    embed_k: int = 10
+    embed_cache_size: int = 2048
+    ambiguity_penalty: float = 0.05
+    hint_bonus: float = 0.3
+    hint_penalty: float = 0.9
+    max_mention_chars: int = 200
