@@ -1,0 +1,189 @@
+"""The gRPC server: start it, stop it gracefully, serve until a signal.
+
+``start_server`` wires the pieces: the interceptors (request id -> exception mapping ->
+concurrency limit), the recommender servicer, the standard health service and server
+reflection (so ``grpcurl -plaintext localhost:50051 list`` works).
+
+Health: ``""`` and ``kgrec.v1.RecommenderService`` report NOT_SERVING until
+``pipeline.ready()`` first returns True (polled in the background), SERVING after, and
+NOT_SERVING again from the moment shutdown starts, so a load balancer drains the server
+before it stops accepting calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from kgrec.v1 import recommender_pb2 as pb
+from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+from server.interceptors import (
+    ConcurrencyLimitInterceptor,
+    ExceptionMappingInterceptor,
+    RequestIdInterceptor,
+)
+from server.protocols import RecommenderPipeline
+from server.servicer import RecommenderServicer
+from server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommenderService"].full_name
+#: Big enough that an oversized chat message reaches validation (and gets a clear
+#: INVALID_ARGUMENT naming ``message``) instead of a transport-level rejection.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+#: How often the health service asks ``pipeline.ready()`` until it says yes.
+READY_POLL_SECONDS = 0.5
+
+
+@dataclass
+class RunningServer:
+    """A started server. ``port`` is the bound port (useful with ``port=0``)."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    interceptors: tuple[grpc.aio.ServerInterceptor, ...] = ()
+    _ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def limiter(self) -> ConcurrencyLimitInterceptor | None:
+        for interceptor in self.interceptors:
+            if isinstance(interceptor, ConcurrencyLimitInterceptor):
+                return interceptor
+        return None
+
+    async def stop(self, grace: float | None) -> None:
+        """Report NOT_SERVING, refuse new calls, give in-flight calls ``grace`` seconds."""
+        if self._ready_task is not None:
+            self._ready_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ready_task
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    async def wait_for_termination(self) -> None:
+        await self.server.wait_for_termination()
+
+
+async def _watch_ready(pipeline: RecommenderPipeline, health_servicer: Any) -> None:
+    while True:
+        try:
+            ready = await pipeline.ready()
+        except Exception:
+            logger.warning("pipeline.ready() failed", exc_info=True)
+            ready = False
+        if ready:
+            for service in ("", SERVICE_NAME):
+                await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+            logger.info("pipeline ready: health SERVING")
+            return
+        await asyncio.sleep(READY_POLL_SECONDS)
+
+
+async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> RunningServer:
+    """Bind ``settings.host:settings.port`` and start serving ``pipeline``."""
+    interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (
+        RequestIdInterceptor(),
+        ExceptionMappingInterceptor(),
+        ConcurrencyLimitInterceptor(settings.max_in_flight),
+    )
+    server = grpc.aio.server(
+        interceptors=interceptors,
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),  # a second server on a taken port must fail, not share
+        ],
+    )
+    pb_grpc.add_RecommenderServiceServicer_to_server(
+        RecommenderServicer(pipeline, max_message_chars=settings.max_message_chars), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    for service in ("", SERVICE_NAME):
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    address = f"{settings.host}:{settings.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as e:  # grpc raises RuntimeError when it cannot bind
+        raise OSError(f"cannot listen on {address}: {e}") from e
+    await server.start()
+    ready_task = asyncio.create_task(_watch_ready(pipeline, health_servicer), name="kgrec-ready")
+    logger.info("serving %s on %s:%d", SERVICE_NAME, settings.host, port)
+    return RunningServer(server, port, health_servicer, interceptors, ready_task)
+
+
+async def _run_callbacks(callbacks: Sequence[Callable[[], Any]]) -> None:
+    for callback in callbacks:
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception("shutdown callback %r failed", callback)
+
+
+async def serve_forever(
+    settings: Settings,
+    pipeline: RecommenderPipeline,
+    on_stop: Sequence[Callable[[], Any]] = (),
+    *,
+    stop_event: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT (or ``stop_event``), then shut down gracefully.
+
+    On the signal: health goes NOT_SERVING, new calls are refused, in-flight calls get
+    ``settings.grace_seconds`` to finish, then the ``on_stop`` callbacks run in order (sync or
+    async; a failing one is logged and the rest still run).
+    """
+    stop_event = stop_event or asyncio.Event()
+    running = await start_server(settings, pipeline)
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, _on_signal, sig, stop_event)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no support
+            logger.debug("cannot install a handler for %s", sig.name)
+    try:
+        terminated = asyncio.create_task(running.wait_for_termination())
+        stopped = asyncio.create_task(stop_event.wait())
+        await asyncio.wait({terminated, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        logger.info("shutting down: %.1f s grace for in-flight calls", settings.grace_seconds)
+        await running.stop(settings.grace_seconds)
+        await terminated
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await _run_callbacks(on_stop)
+        logger.info("stopped")
+
+
+def _on_signal(sig: signal.Signals, stop_event: asyncio.Event) -> None:
+    logger.info("received %s", sig.name)
+    stop_event.set()
+
+
+__all__ = ["MAX_MESSAGE_BYTES", "SERVICE_NAME", "RunningServer", "serve_forever", "start_server"]

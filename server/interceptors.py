@@ -1,0 +1,206 @@
+"""Cross-cutting concerns of every call, as ``grpc.aio`` server interceptors.
+
+Install them in this order (``server/app.py`` does)::
+
+    [RequestIdInterceptor(), ExceptionMappingInterceptor(), ConcurrencyLimitInterceptor(n)]
+
+The first is outermost: the request id is set before anything can log or fail, exceptions
+from the limiter and the servicer are both mapped to status codes, and the limiter counts
+only calls that reach the servicer.
+
+A ``grpc.aio`` interceptor only sees the call's handler, not the call itself, so each of
+these wraps the handler's behaviour (the servicer method) in a new coroutine or async
+generator; that works the same for unary and response-streaming methods. Each call runs in
+its own asyncio task, so a context variable set in the wrapper is seen by everything the call
+awaits and by nothing else.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from kgrec.errors import OverloadedError
+from server.errors import status_for
+from server.log import current_request_id, request_id_var
+
+logger = logging.getLogger(__name__)
+
+#: The metadata key a client may send its own request id in, and the server answers with.
+REQUEST_ID_HEADER = "x-request-id"
+#: A client-sent id is kept only if it looks like an id; otherwise a fresh uuid4 is used.
+_CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+#: Methods the concurrency limit applies to (never health checks or reflection).
+KGREC_METHOD_PREFIX = "/kgrec.v1."
+
+Behavior = Callable[..., Any]
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+
+
+class _WrappingInterceptor(grpc.aio.ServerInterceptor):
+    """Base: rebuilds the handler with every behaviour passed through :meth:`wrap_call`."""
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or not self.applies_to(handler_call_details):
+            return handler
+        replaced = {}
+        for kind in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
+            behavior = getattr(handler, kind)
+            if behavior is not None:
+                replaced[kind] = self._wrap(behavior, handler_call_details)
+        return handler._replace(**replaced)  # RpcMethodHandler is a namedtuple
+
+    def applies_to(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
+        return True
+
+    def _wrap(self, behavior: Behavior, details: grpc.HandlerCallDetails) -> Behavior:
+        if inspect.isasyncgenfunction(behavior):
+
+            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                async with self.around(details, context):
+                    async for response in behavior(request, context):
+                        yield response
+
+            return stream
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with self.around(details, context):
+                result = behavior(request, context)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+
+        return unary
+
+    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
+        """An async context manager entered around the behaviour of one call."""
+        raise NotImplementedError
+
+
+class _Scope:
+    """A tiny async context manager from two callbacks (keeps the wrappers readable)."""
+
+    def __init__(
+        self,
+        enter: Callable[[], Awaitable[None]],
+        exit_: Callable[[BaseException | None], Awaitable[bool]],
+    ) -> None:
+        self._enter = enter
+        self._exit = exit_
+
+    async def __aenter__(self) -> None:
+        await self._enter()
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        return await self._exit(exc)
+
+
+async def _nothing() -> None:
+    return None
+
+
+class RequestIdInterceptor(_WrappingInterceptor):
+    """Gives each call a request id and returns it as initial metadata ``x-request-id``.
+
+    The id is the client's ``x-request-id`` metadata when it looks like an id (at most 128
+    characters of ``[A-Za-z0-9._:-]``), else a fresh uuid4 hex. It is stored in
+    :data:`server.log.request_id_var`, which the servicer copies into the domain query and
+    the log filter adds to every log record.
+    """
+
+    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
+        request_id = _incoming_request_id(details.invocation_metadata)
+
+        async def enter() -> None:
+            # No reset on exit: the call's task (and so its context) ends with the call.
+            request_id_var.set(request_id)
+            try:
+                await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
+            except Exception:  # the call may already be cancelled; the id still gets logged
+                logger.debug("could not send initial metadata", exc_info=True)
+
+        async def exit_(exc: BaseException | None) -> bool:
+            return False
+
+        return _Scope(enter, exit_)
+
+
+def _incoming_request_id(metadata: Any) -> str:
+    for key, value in metadata or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str) and _CLIENT_ID_RE.fullmatch(value):
+            return value
+    return uuid.uuid4().hex
+
+
+class ExceptionMappingInterceptor(_WrappingInterceptor):
+    """Turns an exception raised by a call into its status code (``server/errors.py`` table).
+
+    ``context.abort`` from inside the call (gRPC's own ``AbortError``) and cancellation pass
+    through untouched.
+    """
+
+    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
+        async def exit_(exc: BaseException | None) -> bool:
+            if exc is None or not isinstance(exc, Exception) or isinstance(exc, grpc.aio.BaseError):
+                return False
+            code, message = status_for(exc, current_request_id())
+            await context.abort(code, message)  # raises AbortError, which ends the call
+            return False  # pragma: no cover - abort always raises
+
+        return _Scope(_nothing, exit_)
+
+
+class ConcurrencyLimitInterceptor(_WrappingInterceptor):
+    """Rejects a ``kgrec.v1`` call with ``OverloadedError`` when ``max_in_flight`` are running.
+
+    Shedding load early keeps latency bounded for the calls that are admitted; the client
+    sees ``RESOURCE_EXHAUSTED`` and should back off. Health checks and reflection are never
+    limited.
+    """
+
+    def __init__(self, max_in_flight: int) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    def applies_to(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
+        return handler_call_details.method.startswith(KGREC_METHOD_PREFIX)
+
+    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
+        admitted = False
+
+        async def enter() -> None:
+            nonlocal admitted
+            if self.in_flight >= self.max_in_flight:
+                raise OverloadedError(
+                    f"{self.in_flight} requests in flight (limit {self.max_in_flight})"
+                )
+            self.in_flight += 1
+            admitted = True
+
+        async def exit_(exc: BaseException | None) -> bool:
+            if admitted:
+                self.in_flight -= 1
+            return False
+
+        return _Scope(enter, exit_)
+
+
+__all__ = [
+    "KGREC_METHOD_PREFIX",
+    "REQUEST_ID_HEADER",
+    "ConcurrencyLimitInterceptor",
+    "ExceptionMappingInterceptor",
+    "RequestIdInterceptor",
+]

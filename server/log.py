@@ -1,0 +1,60 @@
+"""Request ids in log records.
+
+The request-id interceptor (``server/interceptors.py``) stores each call's id in
+:data:`request_id_var`; :class:`RequestIdFilter` copies it onto every log record as
+``record.request_id`` so a format string can print it (``%(request_id)s``). Code anywhere in
+the call's task (pipeline, kg, models) logs through ``logging.getLogger(__name__)`` as usual
+and its lines carry the id, because the filter sits on the handler, not on a logger.
+
+Named ``log`` rather than ``logging`` so that it never shadows the standard library.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+
+#: The id of the gRPC call the current task serves; ``"-"`` outside a call.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "kgrec_request_id", default="-"
+)
+
+#: The default line format of :func:`configure_logging`.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def current_request_id() -> str:
+    """The id of the call being served, or ``""`` outside a call."""
+    value = request_id_var.get()
+    return "" if value == "-" else value
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` (the current call's id, ``"-"`` outside calls) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str | int = "INFO", fmt: str = LOG_FORMAT) -> logging.Handler:
+    """Install one stderr handler on the root logger that prints request ids.
+
+    Call it once, at an entry point (``kgrec serve``). Returns the handler it installed.
+    """
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(fmt))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+__all__ = [
+    "LOG_FORMAT",
+    "RequestIdFilter",
+    "configure_logging",
+    "current_request_id",
+    "request_id_var",
+]

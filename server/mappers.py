@@ -1,0 +1,500 @@
+"""All conversion between the ``kgrec.v1`` protobuf messages and the domain types.
+
+Requests are validated on the way in; every rule raises
+:class:`~kgrec.errors.InvalidInputError` naming the offending field, which the server sends as
+``INVALID_ARGUMENT``:
+
+- text (``message``): at most ``max_message_chars`` characters (checked before anything else,
+  so a 1 MB message costs nothing); no NUL or other control characters except tab, CR and LF;
+  no lone surrogates and no U+FFFD (the marks of text that was not valid UTF-8 before someone
+  decoded it leniently); normalised to NFC; may be empty (after stripping) only when the
+  request has filters or context items.
+- ``limit``: unset means 10; otherwise 1..100.
+- ``filters``: prices finite and >= 0, ``min_price <= max_price``.
+- ids (``user_id``, ``session_id``, ``item_id``, every listed id): at most 256 characters, no
+  control/format/unassigned characters, no surrounding whitespace; lists at most 1,000 long,
+  duplicates dropped (order kept).
+- feedback: ``item_id`` required, ``event_type`` set and known, ``value`` finite and, for a
+  rating, in [0, 5]; ``idempotency_key`` at most 128 characters; ``client_time`` not before 1970.
+
+Responses are built from domain objects without validation (the domain dataclasses hold only
+valid values). The reverse conversions (domain request -> protobuf, protobuf response ->
+domain) exist for clients and for round-trip tests.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from kgrec.domain import (
+    Constraint,
+    EventType,
+    FeedbackEvent,
+    FeedbackResult,
+    Filters,
+    IntentType,
+    KgPath,
+    LinkedEntity,
+    ParsedIntent,
+    PathNode,
+    PriceRange,
+    RankedItem,
+    Reason,
+    Recommendation,
+    RecommendQuery,
+)
+from kgrec.errors import InvalidInputError
+from kgrec.v1 import recommender_pb2 as pb
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+MAX_ID_CHARS = 256
+MAX_LIST_LEN = 1000
+MAX_IDEMPOTENCY_KEY_CHARS = 128
+RATING_RANGE = (0.0, 5.0)
+#: Reply text is streamed in pieces of about this many characters (split at spaces).
+REPLY_CHUNK_CHARS = 48
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+_REPLACEMENT_CHAR = "\ufffd"
+# Cc control, Cf format (bidi overrides, zero-width), Cs surrogate, Co private use, Cn unassigned
+_BAD_ID_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+INTENT_TO_PROTO: dict[IntentType, int] = {
+    IntentType.RECOMMEND: pb.INTENT_TYPE_RECOMMEND,
+    IntentType.REFINE: pb.INTENT_TYPE_REFINE,
+    IntentType.COMPARE: pb.INTENT_TYPE_COMPARE,
+    IntentType.ASK_ITEM: pb.INTENT_TYPE_ASK_ITEM,
+    IntentType.FEEDBACK: pb.INTENT_TYPE_FEEDBACK,
+    IntentType.OTHER: pb.INTENT_TYPE_OTHER,
+}
+INTENT_FROM_PROTO: dict[int, IntentType] = {v: k for k, v in INTENT_TO_PROTO.items()}
+
+EVENT_TO_PROTO: dict[EventType, int] = {
+    EventType.IMPRESSION: pb.EVENT_TYPE_IMPRESSION,
+    EventType.CLICK: pb.EVENT_TYPE_CLICK,
+    EventType.ADD_TO_CART: pb.EVENT_TYPE_ADD_TO_CART,
+    EventType.PURCHASE: pb.EVENT_TYPE_PURCHASE,
+    EventType.RATING: pb.EVENT_TYPE_RATING,
+    EventType.LIKE: pb.EVENT_TYPE_LIKE,
+    EventType.DISLIKE: pb.EVENT_TYPE_DISLIKE,
+    EventType.DISMISS: pb.EVENT_TYPE_DISMISS,
+}
+EVENT_FROM_PROTO: dict[int, EventType] = {v: k for k, v in EVENT_TO_PROTO.items()}
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def clean_text(field: str, value: str, max_chars: int) -> str:
+    """``value`` checked (length, characters) and NFC-normalised; raises InvalidInputError."""
+    if len(value) > max_chars:
+        raise InvalidInputError(field, f"is {len(value)} characters, at most {max_chars} allowed")
+    for i, ch in enumerate(value):
+        if ch == _REPLACEMENT_CHAR:
+            raise InvalidInputError(
+                field, f"contains U+FFFD at position {i} (text was not valid UTF-8)"
+            )
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            raise InvalidInputError(field, f"contains a lone surrogate at position {i}")
+        if category == "Cc" and ch not in _ALLOWED_CONTROLS:
+            raise InvalidInputError(
+                field, f"contains control character U+{ord(ch):04X} at position {i}"
+            )
+    normalised = unicodedata.normalize("NFC", value)
+    if len(normalised) > max_chars:  # NFC can (rarely) lengthen text
+        raise InvalidInputError(field, f"is longer than {max_chars} characters")
+    return normalised
+
+
+def clean_id(field: str, value: str, *, required: bool = False) -> str:
+    """An id: at most 256 characters of printable text without surrounding spaces."""
+    if not value:
+        if required:
+            raise InvalidInputError(field, "is required")
+        return ""
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidInputError(
+            field, f"is {len(value)} characters, at most {MAX_ID_CHARS} allowed"
+        )
+    if value != value.strip():
+        raise InvalidInputError(field, "must not start or end with whitespace")
+    for i, ch in enumerate(value):
+        if ch == _REPLACEMENT_CHAR or unicodedata.category(ch) in _BAD_ID_CATEGORIES:
+            raise InvalidInputError(field, f"contains invalid character U+{ord(ch):04X} at {i}")
+        if ch.isspace() and ch != " ":
+            raise InvalidInputError(field, f"contains whitespace U+{ord(ch):04X} at {i}")
+    return unicodedata.normalize("NFC", value)
+
+
+def clean_ids(field: str, values: Iterable[str]) -> tuple[str, ...]:
+    """A list of ids, each checked; duplicates dropped, order kept."""
+    values = list(values)
+    if len(values) > MAX_LIST_LEN:
+        raise InvalidInputError(field, f"has {len(values)} ids, at most {MAX_LIST_LEN} allowed")
+    seen: dict[str, None] = {}
+    for i, value in enumerate(values):
+        if not value:
+            raise InvalidInputError(field, f"id {i} is empty")
+        seen.setdefault(clean_id(f"{field}[{i}]", value), None)
+    return tuple(seen)
+
+
+def _price(field: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise InvalidInputError(field, f"must be a finite number, got {value}")
+    if value < 0:
+        raise InvalidInputError(field, f"must be >= 0, got {value}")
+    return value
+
+
+def _filters_from_proto(message: pb.Filters) -> Filters:
+    lo = _price("filters.min_price", message.min_price) if message.HasField("min_price") else None
+    hi = _price("filters.max_price", message.max_price) if message.HasField("max_price") else None
+    if lo is not None and hi is not None and lo > hi:
+        raise InvalidInputError("filters.min_price", f"{lo} is greater than max_price {hi}")
+    return Filters(
+        price=PriceRange(lo, hi),
+        category_ids=clean_ids("filters.category_ids", message.category_ids),
+        excluded_item_ids=clean_ids("filters.excluded_item_ids", message.excluded_item_ids),
+    )
+
+
+# --------------------------------------------------------------------------- requests in
+
+
+def query_from_proto(
+    request: pb.RecommendRequest,
+    *,
+    request_id: str = "",
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+) -> RecommendQuery:
+    """Validate a ``RecommendRequest`` and turn it into a :class:`RecommendQuery`."""
+    message = clean_text("message", request.message, max_message_chars)
+    if request.HasField("limit"):
+        limit = request.limit
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInputError("limit", f"must be in 1..{MAX_LIMIT}, got {limit}")
+    else:
+        limit = DEFAULT_LIMIT
+    filters = _filters_from_proto(request.filters) if request.HasField("filters") else Filters()
+    context_item_ids = clean_ids("context_item_ids", request.context_item_ids)
+    if not message.strip() and filters.is_empty and not context_item_ids:
+        raise InvalidInputError("message", "is empty and the request has no filters or context")
+    return RecommendQuery(
+        message=message,
+        user_id=clean_id("user_id", request.user_id),
+        session_id=clean_id("session_id", request.session_id),
+        limit=limit,
+        filters=filters,
+        context_item_ids=context_item_ids,
+        explain=request.explain,
+        request_id=request_id,
+    )
+
+
+def feedback_from_proto(request: pb.FeedbackRequest, *, request_id: str = "") -> FeedbackEvent:
+    """Validate a ``FeedbackRequest`` and turn it into a :class:`FeedbackEvent`."""
+    item_id = clean_id("item_id", request.item_id, required=True)
+    event_type = EVENT_FROM_PROTO.get(request.event_type)
+    if event_type is None:
+        name = "EVENT_TYPE_UNSPECIFIED" if request.event_type == 0 else str(request.event_type)
+        raise InvalidInputError("event_type", f"must be a known event type, got {name}")
+    value = request.value
+    if not math.isfinite(value):
+        raise InvalidInputError("value", f"must be a finite number, got {value}")
+    lo, hi = RATING_RANGE
+    if event_type is EventType.RATING and not lo <= value <= hi:
+        raise InvalidInputError("value", f"a rating must be in [{lo:g}, {hi:g}], got {value}")
+    client_ts = 0.0
+    if request.HasField("client_time"):
+        t = request.client_time
+        if t.seconds < 0 or not 0 <= t.nanos < 1_000_000_000:
+            raise InvalidInputError("client_time", "must be a valid time after 1970-01-01")
+        client_ts = t.seconds + t.nanos / 1e9
+    key = request.idempotency_key
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidInputError(
+            "idempotency_key", f"is {len(key)} characters, at most {MAX_IDEMPOTENCY_KEY_CHARS}"
+        )
+    return FeedbackEvent(
+        user_id=clean_id("user_id", request.user_id),
+        session_id=clean_id("session_id", request.session_id),
+        item_id=item_id,
+        event_type=event_type,
+        value=value,
+        client_ts=client_ts,
+        idempotency_key=clean_id("idempotency_key", key),
+        request_id=request_id,
+    )
+
+
+# --------------------------------------------------------------------------- responses out
+
+
+def _path_to_proto(path: KgPath) -> pb.KgPath:
+    return pb.KgPath(
+        nodes=[pb.PathNode(id=n.id, label=n.label, name=n.name) for n in path.nodes],
+        relations=list(path.relations),
+    )
+
+
+def _reason_to_proto(reason: Reason) -> pb.Reason:
+    message = pb.Reason(text=reason.text, kind=reason.kind)
+    if reason.path is not None:
+        message.path.CopyFrom(_path_to_proto(reason.path))
+    return message
+
+
+def item_to_proto(item: RankedItem) -> pb.RankedItem:
+    message = pb.RankedItem(
+        item_id=item.item_id,
+        title=item.title,
+        score=item.score,
+        currency=item.currency,
+        image_ref=item.image_ref,
+        brand=item.brand,
+        category=item.category,
+        attributes=[pb.Attribute(key=k, value=v) for k, v in item.attributes],
+        reasons=[_reason_to_proto(r) for r in item.reasons],
+    )
+    if item.price is not None:
+        message.price = item.price
+    return message
+
+
+def intent_to_proto(intent: ParsedIntent) -> pb.ParsedIntent:
+    return pb.ParsedIntent(
+        type=INTENT_TO_PROTO[intent.type],
+        entities=[
+            pb.LinkedEntity(
+                mention=e.mention,
+                entity_id=e.entity_id,
+                label=e.label,
+                name=e.name,
+                score=e.score,
+                negated=e.negated,
+            )
+            for e in intent.entities
+        ],
+        constraints=[
+            pb.Constraint(field=c.field, op=c.op, value=c.value) for c in intent.constraints
+        ],
+        confidence=intent.confidence,
+        backend=intent.backend,
+    )
+
+
+def recommendation_to_proto(rec: Recommendation, *, request_id: str = "") -> pb.RecommendResponse:
+    """The response for ``rec``; ``request_id`` fills in when the pipeline left it empty."""
+    return pb.RecommendResponse(
+        session_id=rec.session_id,
+        items=[item_to_proto(i) for i in rec.items],
+        reply=rec.reply,
+        intent=intent_to_proto(rec.intent),
+        model_version=rec.model_version,
+        request_id=rec.request_id or request_id,
+    )
+
+
+def split_reply(reply: str, chunk_chars: int = REPLY_CHUNK_CHARS) -> list[str]:
+    """Pieces of ``reply`` of about ``chunk_chars`` characters, cut after spaces.
+
+    ``"".join(split_reply(s)) == s`` for every ``s``; a word longer than ``chunk_chars`` is
+    one piece of its own.
+    """
+    pieces: list[str] = []
+    current = ""
+    for token in re.findall(r"\S+\s*|\s+", reply):
+        if current and len(current) + len(token) > chunk_chars:
+            pieces.append(current)
+            current = ""
+        current += token
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def recommendation_to_chunks(
+    rec: Recommendation, *, request_id: str = "", chunk_chars: int = REPLY_CHUNK_CHARS
+) -> Iterator[pb.RecommendChunk]:
+    """The stream for ``rec``: one chunk per item, the reply in pieces, then the end chunk."""
+    for item in rec.items:
+        yield pb.RecommendChunk(session_id=rec.session_id, item=item_to_proto(item))
+    for piece in split_reply(rec.reply, chunk_chars):
+        yield pb.RecommendChunk(session_id=rec.session_id, reply_text=piece)
+    yield pb.RecommendChunk(
+        session_id=rec.session_id,
+        end=pb.RecommendStreamEnd(
+            intent=intent_to_proto(rec.intent),
+            model_version=rec.model_version,
+            request_id=rec.request_id or request_id,
+        ),
+    )
+
+
+def feedback_result_to_proto(result: FeedbackResult) -> pb.FeedbackResponse:
+    return pb.FeedbackResponse(
+        accepted=result.accepted, event_id=result.event_id, duplicate=result.duplicate
+    )
+
+
+# --------------------------------------------------------------------------- the reverse way
+
+
+def query_to_proto(query: RecommendQuery) -> pb.RecommendRequest:
+    """A ``RecommendRequest`` for ``query`` (``limit`` always set; request id not sent)."""
+    message = pb.RecommendRequest(
+        user_id=query.user_id,
+        session_id=query.session_id,
+        message=query.message,
+        limit=query.limit,
+        context_item_ids=list(query.context_item_ids),
+        explain=query.explain,
+    )
+    f = query.filters
+    if not f.is_empty:
+        message.filters.category_ids.extend(f.category_ids)
+        message.filters.excluded_item_ids.extend(f.excluded_item_ids)
+        if f.price.min is not None:
+            message.filters.min_price = f.price.min
+        if f.price.max is not None:
+            message.filters.max_price = f.price.max
+    return message
+
+
+def feedback_to_proto(event: FeedbackEvent) -> pb.FeedbackRequest:
+    """A ``FeedbackRequest`` for ``event`` (``client_time`` unset when ``client_ts`` is 0)."""
+    message = pb.FeedbackRequest(
+        user_id=event.user_id,
+        session_id=event.session_id,
+        item_id=event.item_id,
+        event_type=EVENT_TO_PROTO[event.event_type],
+        value=event.value,
+        idempotency_key=event.idempotency_key,
+    )
+    if event.client_ts:
+        seconds = math.floor(event.client_ts)
+        nanos = round((event.client_ts - seconds) * 1e9)
+        message.client_time.CopyFrom(Timestamp(seconds=seconds, nanos=min(nanos, 999_999_999)))
+    return message
+
+
+def _path_from_proto(message: pb.KgPath) -> KgPath:
+    return KgPath(
+        nodes=tuple(PathNode(n.id, n.label, n.name) for n in message.nodes),
+        relations=tuple(message.relations),
+    )
+
+
+def item_from_proto(message: pb.RankedItem) -> RankedItem:
+    return RankedItem(
+        item_id=message.item_id,
+        title=message.title,
+        score=message.score,
+        price=message.price if message.HasField("price") else None,
+        currency=message.currency,
+        image_ref=message.image_ref,
+        brand=message.brand,
+        category=message.category,
+        attributes=tuple((a.key, a.value) for a in message.attributes),
+        reasons=tuple(
+            Reason(r.text, r.kind, _path_from_proto(r.path) if r.HasField("path") else None)
+            for r in message.reasons
+        ),
+    )
+
+
+def intent_from_proto(message: pb.ParsedIntent) -> ParsedIntent:
+    return ParsedIntent(
+        type=INTENT_FROM_PROTO.get(message.type, IntentType.OTHER),
+        entities=tuple(
+            LinkedEntity(e.mention, e.entity_id, e.label, e.name, e.score, e.negated)
+            for e in message.entities
+        ),
+        constraints=tuple(Constraint(c.field, c.op, c.value) for c in message.constraints),
+        confidence=message.confidence,
+        backend=message.backend,
+    )
+
+
+def recommendation_from_proto(message: pb.RecommendResponse) -> Recommendation:
+    return Recommendation(
+        session_id=message.session_id,
+        items=tuple(item_from_proto(i) for i in message.items),
+        reply=message.reply,
+        intent=intent_from_proto(message.intent),
+        model_version=message.model_version,
+        request_id=message.request_id,
+    )
+
+
+def recommendation_from_chunks(chunks: Sequence[pb.RecommendChunk]) -> Recommendation:
+    """Reassemble a streamed answer (the inverse of :func:`recommendation_to_chunks`)."""
+    items: list[RankedItem] = []
+    reply: list[str] = []
+    end: pb.RecommendStreamEnd | None = None
+    session_id = ""
+    for chunk in chunks:
+        session_id = chunk.session_id or session_id
+        kind = chunk.WhichOneof("payload")
+        if kind == "item":
+            items.append(item_from_proto(chunk.item))
+        elif kind == "reply_text":
+            reply.append(chunk.reply_text)
+        elif kind == "end":
+            end = chunk.end
+    if end is None:
+        raise ValueError("the stream ended without its end chunk")
+    return Recommendation(
+        session_id=session_id,
+        items=tuple(items),
+        reply="".join(reply),
+        intent=intent_from_proto(end.intent),
+        model_version=end.model_version,
+        request_id=end.request_id,
+    )
+
+
+def feedback_result_from_proto(message: pb.FeedbackResponse) -> FeedbackResult:
+    return FeedbackResult(message.accepted, message.event_id, message.duplicate)
+
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DEFAULT_MAX_MESSAGE_CHARS",
+    "EVENT_FROM_PROTO",
+    "EVENT_TO_PROTO",
+    "INTENT_FROM_PROTO",
+    "INTENT_TO_PROTO",
+    "MAX_ID_CHARS",
+    "MAX_IDEMPOTENCY_KEY_CHARS",
+    "MAX_LIMIT",
+    "MAX_LIST_LEN",
+    "REPLY_CHUNK_CHARS",
+    "clean_id",
+    "clean_ids",
+    "clean_text",
+    "feedback_from_proto",
+    "feedback_result_from_proto",
+    "feedback_result_to_proto",
+    "feedback_to_proto",
+    "intent_from_proto",
+    "intent_to_proto",
+    "item_from_proto",
+    "item_to_proto",
+    "query_from_proto",
+    "query_to_proto",
+    "recommendation_from_chunks",
+    "recommendation_from_proto",
+    "recommendation_to_chunks",
+    "recommendation_to_proto",
+    "split_reply",
+]

@@ -1,0 +1,79 @@
+"""The ``kgrec.v1.RecommenderService`` servicer: thin by design.
+
+Each RPC maps the request to a domain object (``server/mappers.py``, which validates), makes
+one pipeline call, and maps the result back. Errors are not handled here: they propagate to
+the exception-mapping interceptor, which turns them into status codes with one table
+(``server/errors.py``). The request id comes from the request-id interceptor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import grpc.aio
+
+from kgrec.domain import RecommendQuery
+from kgrec.v1 import recommender_pb2 as pb
+from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+from server import mappers
+from server.log import current_request_id
+from server.protocols import RecommenderPipeline
+
+logger = logging.getLogger(__name__)
+
+
+class RecommenderServicer(pb_grpc.RecommenderServiceServicer):
+    """Serves the API over a :class:`~server.protocols.RecommenderPipeline`.
+
+    Args:
+        pipeline: The recommender.
+        max_message_chars: Longest accepted ``message`` (default 2,000).
+        reply_chunk_chars: Size of the reply pieces ``RecommendStream`` sends (default 48).
+    """
+
+    def __init__(
+        self,
+        pipeline: RecommenderPipeline,
+        *,
+        max_message_chars: int = mappers.DEFAULT_MAX_MESSAGE_CHARS,
+        reply_chunk_chars: int = mappers.REPLY_CHUNK_CHARS,
+    ) -> None:
+        self._pipeline = pipeline
+        self._max_message_chars = max_message_chars
+        self._reply_chunk_chars = reply_chunk_chars
+
+    def _query(self, request: pb.RecommendRequest) -> RecommendQuery:
+        return mappers.query_from_proto(
+            request, request_id=current_request_id(), max_message_chars=self._max_message_chars
+        )
+
+    async def Recommend(  # noqa: N802 - the generated base class names the methods
+        self, request: pb.RecommendRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecommendResponse:
+        query = self._query(request)
+        rec = await self._pipeline.recommend(query)
+        logger.info("recommend: %d items, session %s", len(rec.items), rec.session_id)
+        return mappers.recommendation_to_proto(rec, request_id=query.request_id)
+
+    async def RecommendStream(  # noqa: N802
+        self, request: pb.RecommendRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.RecommendChunk]:
+        query = self._query(request)
+        rec = await self._pipeline.recommend(query)
+        logger.info("recommend (stream): %d items, session %s", len(rec.items), rec.session_id)
+        for chunk in mappers.recommendation_to_chunks(
+            rec, request_id=query.request_id, chunk_chars=self._reply_chunk_chars
+        ):
+            yield chunk
+
+    async def Feedback(  # noqa: N802
+        self, request: pb.FeedbackRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FeedbackResponse:
+        event = mappers.feedback_from_proto(request, request_id=current_request_id())
+        result = await self._pipeline.feedback(event)
+        logger.info("feedback %s on %s: event %s", event.event_type, event.item_id, result.event_id)
+        return mappers.feedback_result_to_proto(result)
+
+
+__all__ = ["RecommenderServicer"]

@@ -1,0 +1,251 @@
+"""Server settings: one typed dataclass, layered from four sources.
+
+Later layers override earlier ones::
+
+    defaults (below)  ->  TOML file  ->  environment KGREC_<FIELD>  ->  command-line flags
+
+The TOML file is ``--config PATH`` or ``$KGREC_CONFIG``; its keys are the field names (flat,
+or under a ``[kgrec]`` table). Secrets are read only from the environment (``NEO4J_PASSWORD``);
+a secret in the file or on the command line is a :class:`~kgrec.errors.ConfigError`, so it
+never lands in a config repo or a shell history. Settings are built once at the entry point
+(``Settings.load``) and passed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kgrec.errors import ConfigError
+
+ENV_PREFIX = "KGREC_"
+CONFIG_ENV = "KGREC_CONFIG"
+#: Secret fields and the only environment variable each is read from.
+SECRET_ENV = {"neo4j_password": "NEO4J_PASSWORD"}
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything ``kgrec serve`` can be told.
+
+    Attributes:
+        host: Interface to bind; ``127.0.0.1`` (loopback only). ``0.0.0.0`` for all.
+        port: TCP port; ``0`` picks a free one (the running server reports it).
+        data_dir: Where the embedded graph DB, models and demo data live.
+        graph_uri: ``""`` runs the embedded FalkorDB inside ``data_dir``; ``bolt://`` or
+            ``neo4j://`` URIs use a Neo4j server.
+        graph_name: The graph (FalkorDB key / Neo4j database) to use.
+        neo4j_user: The Neo4j user (the password comes only from ``$NEO4J_PASSWORD``).
+        neo4j_password: Secret; environment only.
+        demo: Load the generated demo store when the graph is empty.
+        demo_products: Products in the demo store.
+        demo_users: Users in the demo store.
+        seed: Seed for the demo generator and anything random.
+        model_dir: Where trained models are; ``""`` means ``data_dir/models``.
+        intent_backend: Registered name of the intent parser (``embedded``, ``llm``, ...).
+        max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
+        max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
+        grace_seconds: On SIGTERM, how long in-flight calls get to finish.
+        log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    data_dir: Path = Path("var/kgrec")
+    graph_uri: str = ""
+    graph_name: str = "kgrec"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = field(default="", repr=False)
+    demo: bool = True
+    demo_products: int = 6000
+    demo_users: int = 2500
+    seed: int = 7
+    model_dir: str = ""
+    intent_backend: str = "embedded"
+    max_message_chars: int = 2000
+    max_in_flight: int = 64
+    grace_seconds: float = 10.0
+    log_level: str = "INFO"
+
+    @property
+    def models_path(self) -> Path:
+        """``model_dir`` resolved: ``data_dir/models`` when unset."""
+        return Path(self.model_dir) if self.model_dir else self.data_dir / "models"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def load(
+        cls, args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Build settings from defaults, the TOML file, the environment and ``args``.
+
+        ``args`` is a namespace from a parser set up with :func:`add_arguments` (flags the user
+        did not give are absent from it). ``env`` defaults to ``os.environ``.
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        config_path = getattr(args, "config", None) or env.get(CONFIG_ENV) or None
+        if config_path:
+            values.update(_from_toml(Path(config_path)))
+        for f in fields(cls):
+            if f.name in SECRET_ENV:
+                continue
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f.name, raw)
+        if args is not None:
+            for f in fields(cls):
+                if f.name in SECRET_ENV:
+                    continue
+                value = getattr(args, f.name, None)
+                if value is not None:
+                    values[f.name] = _coerce(f.name, value)
+        for name, var in SECRET_ENV.items():
+            if env.get(var):
+                values[name] = env[var]
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid setting."""
+        if not self.host:
+            raise ConfigError("host: must not be empty")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port: {self.port} is not in 0..65535")
+        if self.graph_uri and "://" not in self.graph_uri:
+            raise ConfigError(f"graph_uri: {self.graph_uri!r} is not a URI (bolt://, neo4j://)")
+        if not self.graph_name:
+            raise ConfigError("graph_name: must not be empty")
+        if self.demo_products < 1:
+            raise ConfigError(f"demo_products: {self.demo_products} must be >= 1")
+        if self.demo_users < 0:
+            raise ConfigError(f"demo_users: {self.demo_users} must be >= 0")
+        if not self.intent_backend:
+            raise ConfigError("intent_backend: must not be empty")
+        if not 1 <= self.max_message_chars <= 1_000_000:
+            raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
+        if self.max_in_flight < 1:
+            raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
+        if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
+            raise ConfigError(f"grace_seconds: {self.grace_seconds} must be >= 0")
+        if self.log_level not in _LOG_LEVELS:
+            raise ConfigError(
+                f"log_level: {self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}"
+            )
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and validated."""
+        settings = dataclasses.replace(self, **changes)
+        settings.validate()
+        return settings
+
+
+_TYPES_BY_NAME: dict[str, type] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "Path": Path,
+}
+#: Field name -> the type values are coerced to (annotations are strings under __future__).
+_FIELD_TYPES: dict[str, type] = {f.name: _TYPES_BY_NAME[str(f.type)] for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Convert a TOML, environment or flag value to the field's type, or raise ConfigError."""
+    kind = _FIELD_TYPES[name]
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(f"expected one of {sorted(_TRUE | _FALSE)}")
+        if kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError("expected an integer")
+            return int(str(value).strip()) if isinstance(value, str) else int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError("expected a number")
+            return float(value)
+        if kind is Path:
+            if not isinstance(value, str | Path):
+                raise ValueError("expected a path")
+            return Path(value)
+        if not isinstance(value, str):
+            raise ValueError("expected a string")
+        return value.upper() if name == "log_level" else value
+    except ValueError as e:
+        raise ConfigError(f"{name}: invalid value {value!r}: {e}") from e
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as e:
+        raise ConfigError(f"config: file not found: {path}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config: {path} is not valid TOML: {e}") from e
+    if isinstance(data.get("kgrec"), dict):
+        data = data["kgrec"]
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SECRET_ENV:
+            raise ConfigError(f"{key}: secrets are read only from ${SECRET_ENV[key]}, not files")
+        if key not in _FIELD_TYPES:
+            raise ConfigError(
+                f"{key}: unknown setting in {path} (valid: {', '.join(_FIELD_TYPES)})"
+            )
+        values[key] = _coerce(key, value)
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config`` and one flag per setting (except secrets) to ``parser``.
+
+    Every flag defaults to ``None`` so that :meth:`Settings.load` can tell "not given" from a
+    value, and lower layers (file, environment) show through.
+    """
+    defaults = Settings()
+    parser.add_argument("--config", metavar="PATH", help=f"TOML settings file (or ${CONFIG_ENV})")
+    for f in fields(Settings):
+        if f.name in SECRET_ENV:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        help_text = f"default {default!s:} (env {ENV_PREFIX}{f.name.upper()})"
+        kind = _FIELD_TYPES[f.name]
+        if kind is bool:
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+        else:
+            parser.add_argument(
+                flag, dest=f.name, type=str, default=None, metavar=f.name.upper(), help=help_text
+            )
+
+
+__all__ = ["CONFIG_ENV", "ENV_PREFIX", "SECRET_ENV", "Settings", "add_arguments"]
