@@ -185,3 +185,14 @@ def test_real_split_matches_readme_counts(tmp_path: Path) -> None:
     assert summary.rows == {"train": 44191, "valid": 5585, "test": 5585}
     assert (summary.users, summary.items) == (938, 1447)
     assert (summary.kg_rows, summary.link_rows_dropped) == (91631, 222)
+
+
+def test_epoch_caps_defaults_global_and_per_model() -> None:
+    from bench.recbole_runner import DEFAULT_EPOCH_CAPS, MODELS, _epoch_caps
+
+    assert set(DEFAULT_EPOCH_CAPS) == set(MODELS)
+    assert _epoch_caps(None, []) == DEFAULT_EPOCH_CAPS
+    caps = _epoch_caps(2, ["KGAT=5"])
+    assert caps == {"BPR": 2, "LightGCN": 2, "KGCN": 2, "KGAT": 5}
+    with pytest.raises(SystemExit, match="MODEL=N"):
+        _epoch_caps(None, ["NoSuchModel=3"])
