@@ -149,15 +149,23 @@ async def serve_forever(
     on_stop: Sequence[Callable[[], Any]] = (),
     *,
     stop_event: asyncio.Event | None = None,
+    on_start: Callable[[RunningServer], Any] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT (or ``stop_event``), then shut down gracefully.
 
     On the signal: health goes NOT_SERVING, new calls are refused, in-flight calls get
     ``settings.grace_seconds`` to finish, then the ``on_stop`` callbacks run in order (sync or
-    async; a failing one is logged and the rest still run).
+    async; a failing one is logged and the rest still run). ``on_start`` is called with the
+    running server once it listens (e.g. to print the port picked for ``port=0``).
     """
     stop_event = stop_event or asyncio.Event()
-    running = await start_server(settings, pipeline)
+    try:
+        running = await start_server(settings, pipeline)
+    except BaseException:
+        await _run_callbacks(on_stop)
+        raise
+    if on_start is not None:
+        on_start(running)
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     for sig in (signal.SIGTERM, signal.SIGINT):

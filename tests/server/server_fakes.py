@@ -1,20 +1,20 @@
 """A fake pipeline and a real in-process gRPC server around it, for the server tests.
 
-pytest-asyncio is not used: tests drive their coroutines with ``asyncio.run``; the
-``serve`` fixture returns an async context manager that starts a real ``grpc.aio`` server on
-a free loopback port with the generated stubs connected to it.
+pytest-asyncio is not used: tests drive their coroutines with ``asyncio.run``; ``serving``
+is an async context manager that starts a real ``grpc.aio`` server on a free loopback port
+with the generated stubs connected to it. (A module with a unique name rather than a
+``conftest.py``, so that tests can import it without clashing with other folders.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc.aio
-import pytest
 
 from kgrec.domain import (
     Constraint,
@@ -134,13 +134,3 @@ async def serving(pipeline: Any, **overrides: Any) -> AsyncIterator[Served]:
     finally:
         await channel.close()
         await running.stop(0)
-
-
-@pytest.fixture
-def fake() -> FakePipeline:
-    return FakePipeline()
-
-
-@pytest.fixture
-def serve() -> Callable[..., contextlib.AbstractAsyncContextManager[Served]]:
-    return serving
