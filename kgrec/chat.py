@@ -37,7 +37,7 @@ HELP = """commands (N is an item number from the last list):
   :new  start a new session    :help  this text    :quit  leave"""
 
 #: Feedback commands and the event each sends.
-FEEDBACK_COMMANDS: dict[str, int] = {
+FEEDBACK_COMMANDS: dict[str, pb.EventType] = {
     ":like": pb.EVENT_TYPE_LIKE,
     ":dislike": pb.EVENT_TYPE_DISLIKE,
     ":click": pb.EVENT_TYPE_CLICK,
@@ -261,12 +261,22 @@ def main(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
-    """Run the chat; returns the exit status (0 on :quit or end of input)."""
-    parser = build_parser()
+    """Parse ``argv`` and run the chat; returns the exit status (0 on :quit or end of input)."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error argparse has printed
+        return e.code if isinstance(e.code, int) else 2
+    return run(args, stdin=stdin, stdout=stdout)
+
+
+def run(
+    args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
+    """Run the chat with options parsed by a parser set up with :func:`build_parser`.
+
+    For a CLI that nests ``chat`` as a subcommand: ``build_parser(sub.add_parser("chat"))``,
+    then ``run(args)``.
+    """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
@@ -299,7 +309,15 @@ def main(
             return 130
 
 
-__all__ = ["ChatSession", "build_parser", "format_intent", "format_items", "format_path", "main"]
+__all__ = [
+    "ChatSession",
+    "build_parser",
+    "format_intent",
+    "format_items",
+    "format_path",
+    "main",
+    "run",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

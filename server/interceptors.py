@@ -22,12 +22,14 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import grpc.aio
+from google.protobuf.message import DecodeError
 
-from kgrec.errors import OverloadedError
+from kgrec.errors import InvalidInputError, OverloadedError
 from server.errors import status_for
 from server.log import current_request_id, request_id_var
 
@@ -53,12 +55,21 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or not self.applies_to(handler_call_details):
             return handler
-        replaced = {}
+        replaced: dict[str, Any] = {}
         for kind in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
             behavior = getattr(handler, kind)
             if behavior is not None:
                 replaced[kind] = self._wrap(behavior, handler_call_details)
+        if handler.request_deserializer is not None and not handler.request_streaming:
+            replaced["request_deserializer"] = self.wrap_deserializer(handler.request_deserializer)
         return handler._replace(**replaced)  # RpcMethodHandler is a namedtuple
+
+    def wrap_deserializer(self, deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+        """Hook: replace the request deserializer of unary-request methods."""
+        return deserializer
+
+    def check_request(self, request: Any) -> None:
+        """Hook: called with the request inside :meth:`around`, before the behaviour."""
 
     def applies_to(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
         return True
@@ -68,6 +79,7 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
 
             async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
                 async with self.around(details, context):
+                    self.check_request(request)
                     async for response in behavior(request, context):
                         yield response
 
@@ -75,6 +87,7 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             async with self.around(details, context):
+                self.check_request(request)
                 result = behavior(request, context)
                 if inspect.isawaitable(result):
                     result = await result
@@ -142,12 +155,36 @@ def _incoming_request_id(metadata: Any) -> str:
     return uuid.uuid4().hex
 
 
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    """Stands in for a request whose bytes did not parse (e.g. a string with bad UTF-8)."""
+
+    error: str
+
+
 class ExceptionMappingInterceptor(_WrappingInterceptor):
     """Turns an exception raised by a call into its status code (``server/errors.py`` table).
 
     ``context.abort`` from inside the call (gRPC's own ``AbortError``) and cancellation pass
-    through untouched.
+    through untouched. A unary request that does not parse (protobuf rejects strings that are
+    not valid UTF-8) is ``INVALID_ARGUMENT`` naming ``request``, where gRPC alone would answer
+    ``UNKNOWN`` with the Python exception's name.
     """
+
+    def wrap_deserializer(self, deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+        def deserialize(data: bytes) -> Any:
+            try:
+                return deserializer(data)
+            except DecodeError as e:
+                return _Undecodable(str(e))
+
+        return deserialize
+
+    def check_request(self, request: Any) -> None:
+        if isinstance(request, _Undecodable):
+            raise InvalidInputError(
+                "request", f"is not a valid message (text must be UTF-8): {request.error}"
+            )
 
     def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
         async def exit_(exc: BaseException | None) -> bool:

@@ -37,6 +37,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def install_request_id_filter(logger: logging.Logger | None = None) -> None:
+    """Add a :class:`RequestIdFilter` to every handler of ``logger`` (default: root).
+
+    For entry points that configure handlers themselves (``logging.basicConfig`` with a
+    format that uses ``%(request_id)s``); idempotent.
+    """
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
+
+
 def configure_logging(level: str | int = "INFO", fmt: str = LOG_FORMAT) -> logging.Handler:
     """Install one stderr handler on the root logger that prints request ids.
 
@@ -56,5 +67,6 @@ __all__ = [
     "RequestIdFilter",
     "configure_logging",
     "current_request_id",
+    "install_request_id_filter",
     "request_id_var",
 ]

@@ -66,7 +66,7 @@ _REPLACEMENT_CHAR = "\ufffd"
 # Cc control, Cf format (bidi overrides, zero-width), Cs surrogate, Co private use, Cn unassigned
 _BAD_ID_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
-INTENT_TO_PROTO: dict[IntentType, int] = {
+INTENT_TO_PROTO: dict[IntentType, pb.IntentType] = {
     IntentType.RECOMMEND: pb.INTENT_TYPE_RECOMMEND,
     IntentType.REFINE: pb.INTENT_TYPE_REFINE,
     IntentType.COMPARE: pb.INTENT_TYPE_COMPARE,
@@ -74,9 +74,9 @@ INTENT_TO_PROTO: dict[IntentType, int] = {
     IntentType.FEEDBACK: pb.INTENT_TYPE_FEEDBACK,
     IntentType.OTHER: pb.INTENT_TYPE_OTHER,
 }
-INTENT_FROM_PROTO: dict[int, IntentType] = {v: k for k, v in INTENT_TO_PROTO.items()}
+INTENT_FROM_PROTO: dict[pb.IntentType, IntentType] = {v: k for k, v in INTENT_TO_PROTO.items()}
 
-EVENT_TO_PROTO: dict[EventType, int] = {
+EVENT_TO_PROTO: dict[EventType, pb.EventType] = {
     EventType.IMPRESSION: pb.EVENT_TYPE_IMPRESSION,
     EventType.CLICK: pb.EVENT_TYPE_CLICK,
     EventType.ADD_TO_CART: pb.EVENT_TYPE_ADD_TO_CART,
@@ -86,7 +86,7 @@ EVENT_TO_PROTO: dict[EventType, int] = {
     EventType.DISLIKE: pb.EVENT_TYPE_DISLIKE,
     EventType.DISMISS: pb.EVENT_TYPE_DISMISS,
 }
-EVENT_FROM_PROTO: dict[int, EventType] = {v: k for k, v in EVENT_TO_PROTO.items()}
+EVENT_FROM_PROTO: dict[pb.EventType, EventType] = {v: k for k, v in EVENT_TO_PROTO.items()}
 
 
 # --------------------------------------------------------------------------- validation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import socket
@@ -116,3 +117,12 @@ def test_bad_command_arguments_print_usage(line: str) -> None:
     session.items = [chat.pb.RankedItem(item_id="p1", title="P")]
     assert session.handle(line)
     assert session.out.getvalue().startswith("usage: ")  # type: ignore[attr-defined]
+
+
+def test_nested_under_a_cli_subcommand() -> None:
+    cli = argparse.ArgumentParser(prog="kgrec")
+    sub = cli.add_subparsers(dest="command", required=True)
+    chat.build_parser(sub.add_parser("chat"))
+    args = cli.parse_args(["chat", "--target", "h:1", "--user-id", "u", "--stream"])
+    assert (args.target, args.user_id, args.stream, args.limit) == ("h:1", "u", True, 5)
+    assert chat.main(["--limit"]) == 2  # usage error: a status, not an exception

@@ -6,6 +6,7 @@ import asyncio
 
 import grpc.aio
 import pytest
+from google.protobuf.descriptor_pool import DescriptorPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
@@ -75,10 +76,7 @@ def test_reflection_lists_services_and_describes_the_api() -> None:
 
             def describe() -> list[str]:  # the sync client, as grpcurl would use it
                 with grpc.insecure_channel(served.target) as channel:
-                    db = ProtoReflectionDescriptorDatabase(channel)
-                    from google.protobuf.descriptor_pool import DescriptorPool
-
-                    pool = DescriptorPool(db)
+                    pool = DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
                     service = pool.FindServiceByName(SERVICE_NAME)
                     return [m.name for m in service.methods]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Iterator
 
 import pytest
 from server_fakes import FakePipeline, serving
@@ -26,7 +27,7 @@ class _Collect(logging.Handler):
 
 
 @pytest.fixture
-def collected() -> object:
+def collected() -> Iterator[_Collect]:
     handler = _Collect()
     root = logging.getLogger()
     old_level = root.level

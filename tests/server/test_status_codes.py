@@ -65,6 +65,25 @@ def test_one_megabyte_message_reaches_validation() -> None:
     )
 
 
+def test_bytes_that_are_not_utf8_are_invalid_argument_naming_request() -> None:
+    async def scenario() -> grpc.aio.AioRpcError:
+        async with serving(FakePipeline()) as served:
+            raw_call = served.channel.unary_unary(
+                "/kgrec.v1.RecommenderService/Recommend",
+                request_serializer=lambda b: b,
+                response_deserializer=lambda b: b,
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as exc:
+                await raw_call(b"\x1a\x04ab\xff\xfe")  # field 3 (message) = b"ab\xff\xfe"
+            return exc.value
+
+    err = asyncio.run(scenario())
+    assert (err.code(), err.details().split(":")[0]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "request",
+    )
+
+
 def test_unknown_session_is_not_found() -> None:
     err = asyncio.run(_recommend_error(SessionNotFoundError("s1"), RECOMMEND))
     assert err.code() == grpc.StatusCode.NOT_FOUND
