@@ -90,3 +90,18 @@ def test_reflection_lists_services_and_describes_the_api() -> None:
         "grpc.reflection.v1alpha.ServerReflection",
     }
     assert methods == ["Recommend", "Feedback", "RecommendStream"]
+
+
+def test_health_watch_streams_through_the_interceptors() -> None:
+    async def scenario() -> list[int]:
+        fake = FakePipeline(is_ready=False)
+        async with serving(fake) as served:
+            stub = health_pb2_grpc.HealthStub(served.channel)
+            call = stub.Watch(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
+            seen = [(await call.read()).status]
+            fake.is_ready = True
+            seen.append((await asyncio.wait_for(call.read(), 5)).status)
+            call.cancel()
+        return seen
+
+    assert asyncio.run(scenario()) == [NOT_SERVING, SERVING]
