@@ -77,10 +77,21 @@ def apply_dgl_shims() -> None:
     dgl._kgrec_bench_shimmed = True
 
 
-class _EpochRecorder:
-    """Wraps a RecBole trainer's epoch methods to time them and find the best epoch."""
+class _TimeBudgetExceeded(Exception):
+    """Raised at the start of a training epoch once the model's time budget is spent."""
 
-    def __init__(self, trainer: Any) -> None:
+
+class _EpochRecorder:
+    """Wraps a RecBole trainer's epoch methods to time them and find the best epoch.
+
+    With ``budget_s``, the first training epoch that would start more than ``budget_s``
+    seconds after :meth:`start` raises :class:`_TimeBudgetExceeded` instead (the best
+    checkpoint so far is on disk by then).
+    """
+
+    def __init__(self, trainer: Any, budget_s: float | None = None) -> None:
+        self.budget_s = budget_s
+        self.deadline: float | None = None
         self.train_seconds: list[float] = []
         self.valid_seconds: list[float] = []
         self.valid_scores: list[float] = []
@@ -90,6 +101,8 @@ class _EpochRecorder:
 
         def timed_train(*args: Any, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
+            if self.deadline is not None and t0 > self.deadline:
+                raise _TimeBudgetExceeded
             out = train_epoch(*args, **kwargs)
             self.train_seconds.append(time.perf_counter() - t0)
             return out
@@ -108,6 +121,10 @@ class _EpochRecorder:
         trainer._train_epoch = timed_train
         trainer._valid_epoch = timed_valid
         trainer._save_checkpoint = recorded_save
+
+    def start(self) -> None:
+        if self.budget_s is not None:
+            self.deadline = time.perf_counter() + self.budget_s
 
 
 def _full_scores(model: Any, dataset: Any, device: Any, chunk: int = 64):
@@ -222,20 +239,35 @@ def run(spec: dict) -> dict:
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
-    recorder = _EpochRecorder(trainer)
+    recorder = _EpochRecorder(trainer, spec.get("time_budget_s"))
 
     t0 = time.perf_counter()
-    best_valid_score, best_valid = trainer.fit(
-        train_data, valid_data, saved=True, show_progress=False
-    )
+    recorder.start()
+    stopped_by_budget = False
+    try:
+        best_valid_score, best_valid = trainer.fit(
+            train_data, valid_data, saved=True, show_progress=False
+        )
+    except _TimeBudgetExceeded:
+        stopped_by_budget = True
+        best_valid_score, best_valid = trainer.best_valid_score, trainer.best_valid_result
+        logger.warning(
+            "time budget of %.0f s spent; testing the best epoch so far", recorder.budget_s
+        )
     fit_seconds = time.perf_counter() - t0
+    saved = [e for e in recorder.saved_epochs if e >= 0]
     t0 = time.perf_counter()
-    test = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
+    test = trainer.evaluate(test_data, load_best_model=bool(saved), show_progress=False)
     test_seconds = time.perf_counter() - t0
 
     test = {k: float(v) for k, v in test.items()}
-    saved = [e for e in recorder.saved_epochs if e >= 0]
     epochs = len(recorder.train_seconds)
+    if stopped_by_budget:
+        stopped_by = "time_budget"
+    elif epochs < int(config["epochs"]):
+        stopped_by = "early_stopping"
+    else:
+        stopped_by = "epoch_cap"
     result = {
         "model": model_name,
         "test": test,
@@ -245,7 +277,9 @@ def run(spec: dict) -> dict:
         "best_epoch": saved[-1] + 1 if saved else None,
         "epochs": epochs,
         "epoch_cap": int(config["epochs"]),
-        "stopped_early": epochs < int(config["epochs"]),
+        "stopped_early": stopped_by == "early_stopping",
+        "stopped_by": stopped_by,
+        "time_budget_s": recorder.budget_s,
         "sec_per_epoch": sum(recorder.train_seconds) / epochs if epochs else None,
         "valid_sec_per_epoch": (
             sum(recorder.valid_seconds) / len(recorder.valid_seconds)

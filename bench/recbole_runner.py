@@ -70,6 +70,7 @@ TABLE_COLUMNS = (
     ("NDCG@20", "ndcg@20"),
     ("Prec@5", "precision@5"),
 )
+_STOP_MARKS = {"early_stopping": "", "epoch_cap": "*", "time_budget": "!"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROGRESS = re.compile(r"epoch \d+ (training|evaluating)|Finished training|Traceback|Error")
 
@@ -120,13 +121,15 @@ def format_table(results: dict[str, dict]) -> str:
             lines.append([model, *(["-"] * len(TABLE_COLUMNS)), res.get("status", "?"), "-"])
             continue
         cells = [f"{res[key]:.4f}" for _, key in TABLE_COLUMNS]
-        epochs = f"{res['best_epoch']}/{res['epochs']}" + ("" if res["stopped_early"] else "*")
+        mark = _STOP_MARKS.get(res.get("stopped_by", ""), "?")
+        epochs = f"{res['best_epoch']}/{res['epochs']}{mark}"
         lines.append([model, *cells, epochs, f"{res['sec_per_epoch']:.2f}"])
     widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
     fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
     out = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*row) for row in lines]
-    out.append("(* = stopped at the epoch cap, not by early stopping)")
+    out.append("best/epochs: best-valid epoch / epochs run (from 1); * = hit the epoch cap,")
+    out.append("! = hit the time budget (otherwise early stopping on valid NDCG@10 ended it)")
     return "\n".join(out)
 
 
@@ -222,7 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--epochs-for", action="append", default=[], metavar="MODEL=N", help="per-model cap"
     )
-    parser.add_argument("--timeout-min", type=float, default=30.0, help="per model")
+    parser.add_argument(
+        "--budget-min",
+        type=float,
+        default=20.0,
+        help="per-model training time budget: no new epoch starts after it; the best epoch "
+        "so far is tested (the process is killed only at budget + 10 min)",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--venv", type=Path, default=REPO_ROOT / "bench" / ".venv-recbole")
     parser.add_argument(
@@ -272,10 +281,12 @@ def main(argv: list[str] | None = None) -> int:
                 "config": config,
                 "split_dir": str(split_dir.resolve()),
                 "independent_check": not args.no_check,
+                "time_budget_s": args.budget_min * 60,
             }
-            logger.info("%s: start (epoch cap %d, timeout %.0f min)", model, cap, args.timeout_min)
+            logger.info("%s: start (epoch cap %d, budget %.0f min)", model, cap, args.budget_min)
             t0 = time.monotonic()
-            status, res, tail = _run_child(venv, spec, work / model, args.timeout_min * 60)
+            timeout_s = (args.budget_min + 10) * 60
+            status, res, tail = _run_child(venv, spec, work / model, timeout_s)
             wall = time.monotonic() - t0
             logger.info("%s: %s in %.0f s", model, status, wall)
             entry: dict = {"status": status, "wall_seconds": wall, "epoch_cap": cap}

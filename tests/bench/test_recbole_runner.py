@@ -139,20 +139,18 @@ def test_build_config(tmp_path: Path, model: str, has_kg: bool) -> None:
 
 def test_format_table_marks_capped_and_failed_runs() -> None:
     ok = {f"{m}@{k}": 0.1234 for m in ("recall", "ndcg", "precision") for k in (5, 10, 20)}
+    run = {"status": "ok", **ok, "best_epoch": 3, "epochs": 5, "sec_per_epoch": 0.5}
     res = {
-        "BPR": {
-            "status": "ok",
-            **ok,
-            "best_epoch": 3,
-            "epochs": 5,
-            "stopped_early": False,
-            "sec_per_epoch": 0.5,
-        },
+        "BPR": {**run, "stopped_by": "epoch_cap"},
+        "KGCN": {**run, "stopped_by": "early_stopping"},
+        "LightGCN": {**run, "stopped_by": "time_budget"},
         "KGAT": {"status": "timeout"},
     }
     table = format_table(res).splitlines()
     assert table[2].split() == ["BPR", *(["0.1234"] * 7), "3/5*", "0.50"]
-    assert table[3].split()[0] == "KGAT" and "timeout" in table[3]
+    assert table[3].split()[-2:] == ["3/5", "0.50"]
+    assert table[4].split()[-2] == "3/5!"
+    assert table[5].split()[0] == "KGAT" and "timeout" in table[5]
 
 
 def test_venv_installs_torch_first_and_skips_stamped_steps(
