@@ -23,10 +23,20 @@ for all, ``--epochs-for MODEL=N`` one model's).
 
 Output JSON, one key per model::
 
-    {"BPR": {"status": "ok", "recall@10": ..., "ndcg@10": ..., ...,   # all 15 test metrics
-             "best_epoch": 57, "epochs": 67, "epoch_cap": 300, "stopped_early": true,
-             "sec_per_epoch": 0.41, "valid_sec_per_epoch": ..., "config": {...},
-             "checks": {...}, "env": {...}}, ...}
+    {"BPR": {"status": "ok",                       # or "failed" / "timeout" (+ "error_tail")
+             "recall@10": ..., "ndcg@10": ...,       # test: recall,mrr,ndcg,hit,precision @5,10,20
+             "best_valid": {...},                    # the same metrics on valid at the best epoch
+             "best_epoch": 58, "epochs": 69,         # counted from 1
+             "epoch_cap": 300, "time_budget_s": 1200.0,
+             "stopped_by": "early_stopping",         # or "epoch_cap" / "time_budget"
+             "sec_per_epoch": 1.29,                  # mean training seconds per epoch
+             "valid_sec_per_epoch": 1.37,            # mean validation seconds per epoch
+             "train_seconds": [...], "valid_scores": [...],
+             "config": {...},                        # effective RecBole settings of the run
+             "config_overrides": {...},              # what the runner set
+             "checks": {...},                        # rows/users/items RecBole loaded, and
+                                                     # the independent re-evaluation
+             "env": {...}}, ...}                     # torch/numpy/recbole/dgl versions
 """
 
 from __future__ import annotations
