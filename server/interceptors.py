@@ -17,6 +17,7 @@ awaits and by nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import re
@@ -47,7 +48,7 @@ Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandl
 
 
 class _WrappingInterceptor(grpc.aio.ServerInterceptor):
-    """Base: rebuilds the handler with every behaviour passed through :meth:`wrap_call`."""
+    """Base: rebuilds the handler with every behaviour run inside :meth:`around`."""
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
@@ -95,31 +96,11 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
 
         return unary
 
-    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
+    def around(
+        self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext
+    ) -> contextlib.AbstractAsyncContextManager[None]:
         """An async context manager entered around the behaviour of one call."""
         raise NotImplementedError
-
-
-class _Scope:
-    """A tiny async context manager from two callbacks (keeps the wrappers readable)."""
-
-    def __init__(
-        self,
-        enter: Callable[[], Awaitable[None]],
-        exit_: Callable[[BaseException | None], Awaitable[bool]],
-    ) -> None:
-        self._enter = enter
-        self._exit = exit_
-
-    async def __aenter__(self) -> None:
-        await self._enter()
-
-    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        return await self._exit(exc)
-
-
-async def _nothing() -> None:
-    return None
 
 
 class RequestIdInterceptor(_WrappingInterceptor):
@@ -131,21 +112,18 @@ class RequestIdInterceptor(_WrappingInterceptor):
     the log filter adds to every log record.
     """
 
-    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
+    @contextlib.asynccontextmanager
+    async def around(
+        self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[None]:
         request_id = _incoming_request_id(details.invocation_metadata)
-
-        async def enter() -> None:
-            # No reset on exit: the call's task (and so its context) ends with the call.
-            request_id_var.set(request_id)
-            try:
-                await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
-            except Exception:  # the call may already be cancelled; the id still gets logged
-                logger.debug("could not send initial metadata", exc_info=True)
-
-        async def exit_(exc: BaseException | None) -> bool:
-            return False
-
-        return _Scope(enter, exit_)
+        # No reset on exit: the call's task (and so its context) ends with the call.
+        request_id_var.set(request_id)
+        try:
+            await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
+        except Exception:  # the call may already be cancelled; the id still gets logged
+            logger.debug("could not send initial metadata", exc_info=True)
+        yield
 
 
 def _incoming_request_id(metadata: Any) -> str:
@@ -186,15 +164,17 @@ class ExceptionMappingInterceptor(_WrappingInterceptor):
                 "request", f"is not a valid message (text must be UTF-8): {request.error}"
             )
 
-    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
-        async def exit_(exc: BaseException | None) -> bool:
-            if exc is None or not isinstance(exc, Exception) or isinstance(exc, grpc.aio.BaseError):
-                return False
+    @contextlib.asynccontextmanager
+    async def around(
+        self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[None]:
+        try:
+            yield
+        except grpc.aio.BaseError:  # context.abort() from the call itself: already a status
+            raise
+        except Exception as exc:
             code, message = status_for(exc, current_request_id())
             await context.abort(code, message)  # raises AbortError, which ends the call
-            return False  # pragma: no cover - abort always raises
-
-        return _Scope(_nothing, exit_)
 
 
 class ConcurrencyLimitInterceptor(_WrappingInterceptor):
@@ -214,24 +194,19 @@ class ConcurrencyLimitInterceptor(_WrappingInterceptor):
     def applies_to(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
         return handler_call_details.method.startswith(KGREC_METHOD_PREFIX)
 
-    def around(self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext) -> Any:
-        admitted = False
-
-        async def enter() -> None:
-            nonlocal admitted
-            if self.in_flight >= self.max_in_flight:
-                raise OverloadedError(
-                    f"{self.in_flight} requests in flight (limit {self.max_in_flight})"
-                )
-            self.in_flight += 1
-            admitted = True
-
-        async def exit_(exc: BaseException | None) -> bool:
-            if admitted:
-                self.in_flight -= 1
-            return False
-
-        return _Scope(enter, exit_)
+    @contextlib.asynccontextmanager
+    async def around(
+        self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[None]:
+        if self.in_flight >= self.max_in_flight:
+            raise OverloadedError(
+                f"{self.in_flight} requests in flight (limit {self.max_in_flight})"
+            )
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
 
 __all__ = [
