@@ -66,6 +66,15 @@ WRITTEN_BY = relation_type("written_by")
 HAS_ACTOR = relation_type("has_actor")
 _FB_DIRECTED = relation_type("film.film.directed_by")
 _FB_WRITTEN = relation_type("film.film.written_by")
+#: Freebase relations that say what an IMDb director / writer / cast relation says.
+_SAME_AS_IMDB = {
+    _FB_DIRECTED: DIRECTED_BY,
+    relation_type("film.director.film"): DIRECTED_BY,
+    _FB_WRITTEN: WRITTEN_BY,
+    relation_type("film.writer.film"): WRITTEN_BY,
+    relation_type("film.film.actor"): HAS_ACTOR,
+    relation_type("film.actor.film"): HAS_ACTOR,
+}
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 _ARTICLE = re.compile(r"^(.*), (The|A|An|Il|La|Le|Les|L'|Das|Der|Die|El|Los|Las)$")
 
@@ -251,7 +260,7 @@ def build_kg(
 
     # item -> (fb relation, [tail mids]) for matching people
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
-    linked_pairs: set[tuple[str, str]] = set()
+    linked: set[tuple[str, str, str]] = set()  # (product, entity, IMDb relation) in Freebase
     raw: list[tuple[int, str, str, str]] = []
     if files.kg is not None:
         for item in numbered_lines(files.kg):
@@ -275,9 +284,10 @@ def build_kg(
             kg.triples.append((line, {"head": node(h), "relation": rel, "tail": node(t)}))
             if h in kg.mid_to_item and t not in kg.mid_to_item:
                 edges[(kg.mid_to_item[h], rel)].append(t)
-                linked_pairs.add((kg.mid_to_item[h], fb_id(t)))
-            elif t in kg.mid_to_item and h not in kg.mid_to_item:
-                linked_pairs.add((kg.mid_to_item[t], fb_id(h)))
+                if rel in _SAME_AS_IMDB:
+                    linked.add((kg.mid_to_item[h], fb_id(t), _SAME_AS_IMDB[rel]))
+            elif t in kg.mid_to_item and h not in kg.mid_to_item and rel in _SAME_AS_IMDB:
+                linked.add((kg.mid_to_item[t], fb_id(h), _SAME_AS_IMDB[rel]))
 
     # IMDb names for Freebase people: single director / writer on both sides of a film
     by_item = {item_id(d.item_id): d for d in imdb.values()}
@@ -315,7 +325,7 @@ def build_kg(
         if rows:
             kg.entities.append((line, rows))
 
-    _add_people(kg, imdb, person_to_fb, linked_pairs)
+    _add_people(kg, imdb, person_to_fb, linked)
     return kg
 
 
@@ -323,7 +333,7 @@ def _add_people(
     kg: KnowledgeGraph,
     imdb: dict[str, ImdbDetails],
     person_to_fb: dict[str, str],
-    linked_pairs: set[tuple[str, str]],
+    linked: set[tuple[str, str, str]],
 ) -> None:
     """IMDb directors, writers and cast as Entity nodes linked from their movie."""
     created: set[str] = set()
@@ -344,7 +354,7 @@ def _add_people(
                 if pid.startswith("person:") and pid not in created:
                     created.add(pid)
                     entities.append({"id": pid, "name": name, "type": "person"})
-                if (product, pid) not in linked_pairs:
+                if (product, pid, rel) not in linked:  # Freebase says it already
                     triples.append({"head": product, "relation": rel, "tail": pid})
         kg.people.append((d.line, (entities, triples)))
 
@@ -387,6 +397,8 @@ def import_movielens(ctx: ImportContext[Any], path: Path) -> None:
         links = [{"id": m.product["id"], "targets": m.genres} for _, m in batch]
         write(store, queries.unlink_stale(PRODUCT, IN_CATEGORY, CATEGORY), {"rows": links})
         write(store, queries.link(PRODUCT, IN_CATEGORY, CATEGORY), {"rows": links})
+        ids = [m.product["id"] for _, m in batch]
+        write(store, queries.REFRESH_FILTER_PROPS, {"ids": ids})  # category_ids for candidates
         return n
 
     load_source(ctx, "genres", files.genre, genre_rows, _sent(write_genres))
