@@ -146,7 +146,7 @@ def _products(rng: np.random.Generator, n: int) -> tuple[list[ProductRow], list[
                     *(attribute_id("use", u) for u in uses),
                 ],
                 "image_ref": f"images/{image_filename(pid)}",
-                "aliases": [model, f"{brand.name} {model}"],
+                "aliases": [f"{brand.name} {line}"],
             }
         )
         quality.append(round(float(rng.normal(0.0, 0.5)), 4))

@@ -305,7 +305,8 @@ def _masks(shape: str) -> tuple[Image.Image, Image.Image, Image.Image, Image.Ima
     big = IMAGE_SIZE * _SCALE
     layers = [Image.new("L", (big, big), 0) for _ in range(3)]
     draw_fn(*(ImageDraw.Draw(layer) for layer in layers))
-    body, light, dark = (layer.resize((IMAGE_SIZE, IMAGE_SIZE), Image.LANCZOS) for layer in layers)
+    size, lanczos = (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS
+    body, light, dark = (layer.resize(size, lanczos) for layer in layers)
     edge = ImageChops.subtract(
         body.filter(ImageFilter.MaxFilter(3)), body.filter(ImageFilter.MinFilter(3))
     )

@@ -138,9 +138,21 @@ ROOTS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _load_leaves() -> tuple[CategorySpec, ...]:
     raw = json.loads(resources.files(__package__).joinpath("categories.json").read_text("utf-8"))
-    fields = ("materials", "styles", "uses", "aliases")
     return tuple(
-        CategorySpec(**{k: tuple(v) if k in fields else v for k, v in c.items()}) for c in raw
+        CategorySpec(
+            slug=c["slug"],
+            name=c["name"],
+            parent=c["parent"],
+            noun=c["noun"],
+            base_price=float(c["base_price"]),
+            shape=c["shape"],
+            materials=tuple(c["materials"]),
+            styles=tuple(c["styles"]),
+            uses=tuple(c["uses"]),
+            aliases=tuple(c["aliases"]),
+            weight=float(c["weight"]),
+        )
+        for c in raw
     )
 
 

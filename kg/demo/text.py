@@ -61,13 +61,15 @@ def make_title(
 ) -> str:
     """A product title; always contains ``brand``, ``model`` and ``leaf.noun``."""
     noun = leaf.noun
-    templates = (
+    templates = [
         f"{brand} {model} — {color} {material} {noun}",
         f"{brand} {model} {style} {noun}, {color}",
         f"{_cap(color)} {brand} {model} {noun}",
         f"{brand} {model} {noun} in {color}",
         f"{brand} {model}: {color} {style} {noun} for {USE_PHRASES[use]}",
-    )
+    ]
+    if use in noun:  # not "running shoes for running"
+        templates[-1] = f"{brand} {model}: {color} {style} {noun}"
     return templates[int(rng.integers(len(templates)))]
 
 
