@@ -4,8 +4,8 @@ Every image is a real PNG (RGB, ``IMAGE_SIZE`` square) on a light background, so
 category family (shoe, shirt, mug, ...) and the color are visible to an image encoder. Rendering
 is cheap: each silhouette is drawn once as an anti-aliased mask (``lru_cache``), each
 (shape, color) pair is colourised once onto a slightly larger canvas, and a product's image is
-a crop of that canvas at an offset derived from its id (so items of one kind differ a little).
-Bytes depend only on the product id, shape and color.
+one of nine crops of that canvas picked from its id (so items of one kind differ a little);
+each crop is PNG-encoded once. Bytes depend only on the product id, shape and color.
 """
 
 from __future__ import annotations
@@ -334,16 +334,28 @@ def _canvas(shape: str, color: str) -> Image.Image:
     return canvas
 
 
-def render_product_image(product_id: str, shape: str, color: str) -> bytes:
-    """PNG bytes of one product's image; a pure function of its arguments."""
-    if color not in COLORS:
-        raise ValueError(f"unknown color {color!r}; valid: {sorted(COLORS)}")
-    h = zlib.crc32(product_id.encode())
-    dx, dy = h % (_MARGIN + 1), (h >> 8) % (_MARGIN + 1)
+#: Crop offsets of the variants: centred, then shifted toward each corner.
+_OFFSETS = ((6, 6), (0, 0), (12, 0), (0, 12), (12, 12), (6, 0), (0, 6), (12, 6), (6, 12))
+
+
+@lru_cache(maxsize=4096)
+def _encoded(shape: str, color: str, variant: int) -> bytes:
+    dx, dy = _OFFSETS[variant]
     img = _canvas(shape, color).crop((dx, dy, dx + IMAGE_SIZE, dy + IMAGE_SIZE))
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False, compress_level=3)
     return buf.getvalue()
+
+
+def render_product_image(product_id: str, shape: str, color: str) -> bytes:
+    """PNG bytes of one product's image; a pure function of its arguments.
+
+    The silhouette sits at one of ``len(_OFFSETS)`` positions picked by a CRC of the id, so
+    products of one shape and color share at most that many distinct images (and encodings).
+    """
+    if color not in COLORS:
+        raise ValueError(f"unknown color {color!r}; valid: {sorted(COLORS)}")
+    return _encoded(shape, color, zlib.crc32(product_id.encode()) % len(_OFFSETS))
 
 
 def image_filename(product_id: str) -> str:
