@@ -10,6 +10,7 @@ from .link_candidate import LinkCandidate
 from .linker_config import LinkerConfig
 from .minilm_name_encoder import MiniLMNameEncoder
 from .name_encoder import NameEncoder
+from .static_minilm_encoder import StaticMiniLMEncoder
 
 __all__ = [
     "EntityLinker",
@@ -17,5 +18,6 @@ __all__ = [
     "LinkerConfig",
     "MiniLMNameEncoder",
     "NameEncoder",
+    "StaticMiniLMEncoder",
     "normalize",
 ]

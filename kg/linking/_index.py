@@ -29,10 +29,11 @@ class LexiconIndex:
     exact: dict[str, list[Posting]] = field(default_factory=dict)  # normalised text
     keyed: dict[str, list[Posting]] = field(default_factory=dict)  # compact stemmed key
     keys_by_len: dict[int, list[str]] = field(default_factory=dict)  # for fuzzy matching
+    keys_by_len_first: dict[tuple[int, str], list[str]] = field(default_factory=dict)
     prefixes: list[tuple[str, int]] = field(default_factory=list)  # sorted (spaced key, entity)
     acronyms: dict[str, set[int]] = field(default_factory=dict)
     surnames: dict[str, set[int]] = field(default_factory=dict)
-    embed_texts: list[str] = field(default_factory=list)  # unique normalised primary forms
+    embed_texts: list[str] = field(default_factory=list)  # normalised forms (embed_labels)
     embed_entities: list[list[int]] = field(default_factory=list)  # entities per embed text
 
     def __len__(self) -> int:
@@ -57,6 +58,7 @@ def build_index(
     *,
     acronym_labels: Sequence[str],
     surname_labels: Sequence[str],
+    embed_labels: Sequence[str] = (),
 ) -> LexiconIndex:
     """Compile lexicon entries (several per entity: the name and each alias)."""
     idx = LexiconIndex()
@@ -69,6 +71,7 @@ def build_index(
     embed_rows: dict[str, list[int]] = {}
     acro_ok = {label.casefold() for label in acronym_labels}
     surname_ok = {label.casefold() for label in surname_labels}
+    embed_ok = {label.casefold() for label in embed_labels}
 
     for entry in lexicon:
         ent = ent_of.get(entry.entity_id)
@@ -97,9 +100,10 @@ def build_index(
             toks = spaced.split()
             if label in surname_ok and len(toks) >= 2 and len(toks[-1]) >= 3:
                 surnames[toks[-1]].add(ent)
-            rows = embed_rows.setdefault(form.text, [])
-            if ent not in rows:
-                rows.append(ent)
+            if not embed_ok or label in embed_ok:
+                rows = embed_rows.setdefault(form.text, [])
+                if ent not in rows:
+                    rows.append(ent)
 
     idx.exact = dict(exact)
     idx.keyed = dict(keyed)
@@ -107,6 +111,10 @@ def build_index(
     for k in idx.keyed:
         by_len[len(k)].append(k)
     idx.keys_by_len = dict(by_len)
+    by_len_first: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+    for k in idx.keyed:
+        by_len_first[(len(k), k[0])].append(k)
+    idx.keys_by_len_first = dict(by_len_first)
     idx.prefixes = sorted(prefixes)
     idx.acronyms = dict(acronyms)
     idx.surnames = dict(surnames)

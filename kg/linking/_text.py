@@ -29,6 +29,8 @@ _AKA_SUFFIX = re.compile(r"^(.*\S)\s*\(([^()]+)\)\s*$")
 _TRAILING_ARTICLE = re.compile(
     r"^(.*?),\s*(the|a|an|la|le|les|l'|il|el|los|las|das|der|die|den|det)\s*(:.*)?$", re.I
 )
+_OR_SUFFIX = re.compile(r"\s+or$", re.I)
+_DIGITS = re.compile(r"\d+")
 _LEADING_ARTICLES = frozenset({"the", "a", "an"})
 STOPWORDS = frozenset({"the", "a", "an", "of", "and", "in", "on", "for", "to", "with", "at", "by"})
 
@@ -123,8 +125,33 @@ def title_forms(surface: str) -> list[TitleForm]:
     forms = [TitleForm(normalize(main), year, True)]
     if main != s:
         forms.append(TitleForm(normalize(s), year, True))
+    # "Terminator 2: Judgment Day" is also "Terminator 2"; "Star Trek: The Wrath of Khan" is
+    # also "The Wrath of Khan"; "Dr. Strangelove or: How I Learned ..." is "Dr. Strangelove".
+    head, colon, tail = main.partition(":")
+    if colon and head.strip() and tail.strip():
+        head = _OR_SUFFIX.sub("", head.strip())
+        akas += [head, tail.strip()]
     forms.extend(TitleForm(normalize(a), year, False) for a in akas)
-    return [f for f in forms if f.text]
+    seen: set[str] = set()
+    out = []
+    for f in forms:
+        if f.text and f.text not in seen:
+            seen.add(f.text)
+            out.append(f)
+    return out
+
+
+def strip_generic(normalized: str, generic: frozenset[str]) -> str:
+    """Drop trailing generic nouns: ``horror movies`` → ``horror`` (never to nothing)."""
+    toks = normalized.split()
+    while len(toks) > 1 and toks[-1] in generic:
+        toks.pop()
+    return " ".join(toks)
+
+
+def digits(text: str) -> list[str]:
+    """The numbers in a string; a typo never turns one number into another."""
+    return _DIGITS.findall(text)
 
 
 def split_mention_year(normalized: str) -> tuple[str, int | None]:

@@ -80,6 +80,8 @@ class EntityLinker:
         self._index = LexiconIndex()
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._row_entities: list[list[int]] = []
+        self._lexicon: list[LexiconEntry] = []
+        self._generic = frozenset(_text.normalize(w) for w in self.config.generic_words)
         self.refresh(lexicon)
 
     # -- building -------------------------------------------------------------------------
@@ -88,11 +90,15 @@ class EntityLinker:
         """Rebuild the lookup tables from a new lexicon (e.g. after nodes were added)."""
         cfg = self.config
         index = build_index(
-            lexicon, acronym_labels=cfg.acronym_labels, surname_labels=cfg.surname_labels
+            lexicon,
+            acronym_labels=cfg.acronym_labels,
+            surname_labels=cfg.surname_labels,
+            embed_labels=cfg.embed_labels,
         )
         matrix, rows = self._embed_lexicon(index)
         with self._lock:
             self._index, self._matrix, self._row_entities = index, matrix, rows
+            self._lexicon = list(lexicon)
         logger.info("linker ready: %d entities, %d surfaces", len(index), len(lexicon))
 
     def _embed_lexicon(self, index: LexiconIndex) -> tuple[np.ndarray, list[list[int]]]:
@@ -104,6 +110,20 @@ class EntityLinker:
                 self._vectors[text] = vec
         matrix = np.stack([self._vectors[t] for t in index.embed_texts]).astype(np.float32)
         return matrix, index.embed_entities
+
+    def with_config(self, config: LinkerConfig) -> EntityLinker:
+        """A linker over the same lexicon, store and encoder with other settings (lexicon
+        embeddings are reused, not recomputed)."""
+        clone = EntityLinker([], store=self._store, encoder=None, config=config)
+        clone._encoder = self._encoder
+        clone._vectors = self._vectors
+        clone.refresh(self._lexicon)
+        return clone
+
+    def clear_cache(self) -> None:
+        """Forget cached mention embeddings (for benchmarks that time cold lookups)."""
+        with self._lock:
+            self._mention_vectors.clear()
 
     # -- querying -------------------------------------------------------------------------
 
@@ -140,7 +160,7 @@ class EntityLinker:
         def top() -> float:
             return max((s for s, _ in best.values()), default=0.0)
 
-        forms = _mention_forms(text, norm)
+        forms = _mention_forms(text, norm, self._generic)
         self._lookup_exact(index, forms, offer)
         if top() < cfg.exact_score * cfg.hint_penalty:
             self._lookup_fuzzy(index, forms, offer)
@@ -193,6 +213,8 @@ class EntityLinker:
     def _lookup_fuzzy(self, index: LexiconIndex, forms, offer) -> None:
         cfg = self.config
         queries = {(q, year) for form_text, year in forms for q in _text.keys(form_text)}
+        # a large lexicon is searched only among keys with the mention's first letter
+        blocked = len(index.keyed) > cfg.fuzzy_block_above
         for q, year in sorted(queries, key=lambda qy: (qy[0], qy[1] or 0)):
             n = len(q)
             max_d = 2 if n >= cfg.min_len_two_edits else 1 if n >= cfg.min_len_one_edit else 0
@@ -200,15 +222,23 @@ class EntityLinker:
                 continue
             choices: list[str] = []
             for length in range(n - max_d, n + max_d + 1):
-                choices.extend(index.keys_by_len.get(length, ()))
+                if blocked:
+                    choices.extend(index.keys_by_len_first.get((length, q[0]), ()))
+                else:
+                    choices.extend(index.keys_by_len.get(length, ()))
+            q_digits = _text.digits(q)
             for key, dist, _ in process.extract(
                 q, choices, scorer=OSA.distance, score_cutoff=max_d, limit=None
             ):
-                if dist == 0:
-                    continue
+                if dist == 0 or _text.digits(key) != q_digits:
+                    continue  # "Toy Story 3" is not a typo of "Toy Story"
                 sim = 1.0 - dist / max(n, len(key))
                 base = cfg.fuzzy_score * sim**cfg.fuzzy_power
-                for p, s in _scored(index.keyed[key], year, cfg, lambda p, b=base: b):
+                if key[0] != q[0]:
+                    base *= cfg.first_letter_penalty  # typos rarely hit the first letter
+                for p, s in _scored(
+                    index.keyed[key], year, cfg, lambda p, b=base: b if p.kind != AKA else b - 0.02
+                ):
                     offer(p.entity, s, "fuzzy")
 
     def _lookup_partial(self, index: LexiconIndex, norm: str, offer) -> None:
@@ -226,9 +256,13 @@ class EntityLinker:
         if len(spaced) >= cfg.prefix_min_chars:
             hits = index.prefix_entities(spaced)
             n_ent = len({e for e, _ in hits})
+            # several words that start a name are good evidence ("willy wonka"); one word is
+            # weak ("moonlight" is not "Moonlight and Valentino")
+            several = " " in spaced
             for ent, surface in hits:
                 coverage = len(spaced) / len(surface)
-                offer(ent, _ambiguous(cfg.prefix_score * coverage**0.5, n_ent, cfg), "prefix")
+                fit = 0.6 + 0.4 * coverage if several else coverage**0.5 * 0.8
+                offer(ent, _ambiguous(cfg.prefix_score * fit, n_ent, cfg), "prefix")
 
     def _lookup_fulltext(self, index, text: str, norm: str, offer, extra, hint) -> None:
         cfg = self.config
@@ -305,8 +339,9 @@ def _scored(postings: list[Posting], year: int | None, cfg: LinkerConfig, base):
         yield p, s
 
 
-def _mention_forms(text: str, norm: str) -> list[tuple[str, int | None]]:
-    """(normalised text, year) readings of a mention: as typed, as a title, without a year."""
+def _mention_forms(text: str, norm: str, generic: frozenset[str]) -> list[tuple[str, int | None]]:
+    """(normalised text, year) readings of a mention: as typed, as a title, without a year,
+    without trailing generic nouns."""
     forms: list[tuple[str, int | None]] = [(norm, None)]
     for form in _text.title_forms(text):
         if form.primary and (form.text, form.year) not in forms:
@@ -314,4 +349,9 @@ def _mention_forms(text: str, norm: str) -> list[tuple[str, int | None]]:
     stripped, year = _text.split_mention_year(norm)
     if year is not None and (stripped, year) not in forms:
         forms.append((stripped, year))
+    if generic:
+        for f, y in list(forms):
+            bare = _text.strip_generic(f, generic)
+            if bare != f and (bare, y) not in forms:
+                forms.append((bare, y))
     return forms

@@ -20,7 +20,10 @@ class LinkerConfig:
     * ``normalized`` — equal after plural folding and ignoring spaces (``T Shirts`` ≡ ``t-shirt``).
     * ``fuzzy`` — within optimal-string-alignment distance 1 (keys of ``min_len_one_edit`` or
       more characters) or 2 (``min_len_two_edits`` or more);
-      ``score = fuzzy_score * (1 - d / len)^fuzzy_power``.
+      ``score = fuzzy_score * (1 - d / len)^fuzzy_power``, times ``first_letter_penalty`` when
+      the first letters differ; never across different numbers (``Toy Story 3``). Lexicons
+      of more than ``fuzzy_block_above`` keys are searched among keys with the mention's
+      first letter only (latency).
     * ``acronym`` — a one-word mention equal to the initials of a multi-word name (labels in
       ``acronym_labels``; all labels when empty).
     * ``prefix`` — the mention is the first words of a name (``terminator 2`` → *Terminator 2:
@@ -30,7 +33,11 @@ class LinkerConfig:
       similarity to the hit's name.
     * ``embedding`` — cosine similarity of MiniLM embeddings, mapped linearly from
       ``[embed_low, embed_high]`` to ``[0, embed_score]``; computed only when the best cheaper
-      signal is below ``embed_below``.
+      signal is below ``embed_below``. Only names of ``embed_labels`` are embedded (all when
+      empty): brand and person names carry little meaning for a sentence encoder and pull
+      product words toward them ("sneakers" is closer to *Nike* than to *Running shoes*).
+
+    Trailing ``generic_words`` are also tried stripped (``horror movies`` → ``horror``).
 
     A candidate that shares its matching key with ``n`` other entities loses
     ``ambiguity_penalty * n``. ``label_hint`` raises matching candidates by ``hint_bonus`` of
@@ -48,6 +55,8 @@ class LinkerConfig:
     fuzzy_power: float = 2.0
     min_len_one_edit: int = 4
     min_len_two_edits: int = 8
+    first_letter_penalty: float = 0.8
+    fuzzy_block_above: int = 20_000
     acronym_score: float = 0.8
     acronym_labels: tuple[str, ...] = ("Brand", "Category", "Attribute", "Product")
     prefix_score: float = 0.85
@@ -57,6 +66,7 @@ class LinkerConfig:
     fulltext_score: float = 0.85
     fulltext_k: int = 10
     fulltext_below: float = 0.9
+    embed_labels: tuple[str, ...] = ("Category", "Attribute")
     embed_score: float = 0.85
     embed_low: float = 0.55
     embed_high: float = 0.9
@@ -67,3 +77,4 @@ class LinkerConfig:
     hint_bonus: float = 0.3
     hint_penalty: float = 0.9
     max_mention_chars: int = 200
+    generic_words: tuple[str, ...] = ("movie", "movies", "film", "films", "flick", "flicks")

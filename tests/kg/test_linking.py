@@ -34,6 +34,7 @@ LEXICON = [
     *_entries("prod:197", "Product", "Graduate, The (1967)"),
     *_entries("prod:11", "Product", "Seven (Se7en) (1995)"),
     *_entries("prod:96", "Product", "Terminator 2: Judgment Day (1991)"),
+    *_entries("prod:151", "Product", "Willy Wonka and the Chocolate Factory (1971)"),
     *_entries("prod:1000", "Product", "Hamlet (1990)"),
     *_entries("prod:1001", "Product", "Hamlet (1996)"),
     *_entries("person:steven-spielberg", "Entity", "Steven Spielberg"),
@@ -113,6 +114,7 @@ def test_title_forms_read_catalogue_titles() -> None:
         ("Graduate", "prod:197", "normalized"),
         ("toy story 1995", "prod:1", "exact"),
         ("Se7en", "prod:11", "alias"),
+        ("terminator 2", "prod:96", "alias"),  # the part before the colon
         ("peter otoole", "person:peter-otoole", "exact"),
         ("scifi", "genre:sci-fi", "normalized"),
     ],
@@ -145,6 +147,16 @@ def test_typos_link_with_lower_scores(linker: EntityLinker, mention: str, gold: 
     assert found.score < linker.config.normalized_score
 
 
+def test_typos_never_change_numbers(linker: EntityLinker) -> None:
+    assert linker.link("toy story 2") == []
+    assert linker.link_best("toy stroy") is not None
+
+
+def test_generic_trailing_words_are_dropped(linker: EntityLinker) -> None:
+    assert _best(linker, "sci-fi movies") == "genre:sci-fi"
+    assert _best(linker, "film noir films") == "genre:film-noir"
+
+
 def test_short_words_get_no_typo_tolerance(linker: EntityLinker) -> None:
     assert linker.link("rad") == []  # "red" is one edit away but too short to trust
 
@@ -154,7 +166,7 @@ def test_short_words_get_no_typo_tolerance(linker: EntityLinker) -> None:
     [
         ("ua", "brand:under-armour", "acronym"),
         ("spielberg", "person:steven-spielberg", "surname"),
-        ("terminator 2", "prod:96", "prefix"),
+        ("willy wonka", "prod:151", "prefix"),
     ],
 )
 def test_abbreviations_surnames_and_prefixes(
