@@ -8,7 +8,7 @@ product under ``data_dir/images`` and loads everything into a :class:`~kg.store.
 from .demo_data import DemoData, product_color
 from .generator import generate_demo
 from .images import render_product_image
-from .loader import DemoSummary, demo_manifest, load_demo
+from .loader import DemoSummary, demo_loaded, demo_manifest, load_demo
 from .split import DemoSplit, is_positive
 from .taste import UserTaste
 
@@ -17,6 +17,7 @@ __all__ = [
     "DemoSplit",
     "DemoSummary",
     "UserTaste",
+    "demo_loaded",
     "demo_manifest",
     "generate_demo",
     "is_positive",

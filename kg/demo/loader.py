@@ -60,6 +60,19 @@ def demo_manifest(data_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def demo_loaded(
+    data_dir: Path, *, seed: int = 7, n_products: int = 6000, n_users: int = 2500
+) -> bool:
+    """Whether a complete load of exactly this demo (and generator version) is recorded."""
+    m = demo_manifest(data_dir)
+    return m is not None and (
+        m.get("generator_version"),
+        m.get("seed"),
+        m.get("n_products"),
+        m.get("n_users"),
+    ) == (GENERATOR_VERSION, seed, n_products, n_users)
+
+
 def _write_manifest(data_dir: Path, summary: DemoSummary) -> None:
     payload = {"generator_version": GENERATOR_VERSION, **asdict(summary)}
     path = Path(data_dir) / MANIFEST
@@ -137,4 +150,11 @@ def load_demo(
     return summary
 
 
-__all__ = ["GENERATOR_VERSION", "MANIFEST", "DemoSummary", "demo_manifest", "load_demo"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "MANIFEST",
+    "DemoSummary",
+    "demo_loaded",
+    "demo_manifest",
+    "load_demo",
+]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from demo_recording_store import RecordingStore
 
-from kg.demo import demo_manifest, generate_demo, load_demo
+from kg.demo import demo_loaded, demo_manifest, generate_demo, load_demo
 
 
 @pytest.fixture
@@ -81,3 +81,11 @@ def test_no_manifest_means_not_loaded(tmp_path: Path) -> None:
     assert demo_manifest(tmp_path) is None
     (tmp_path / "demo.json").write_text("{not json")
     assert demo_manifest(tmp_path) is None
+
+
+def test_demo_loaded_matches_only_the_same_parameters(loaded) -> None:
+    _, _, data_dir = loaded
+    assert demo_loaded(data_dir, seed=11, n_products=150, n_users=40)
+    assert not demo_loaded(data_dir, seed=12, n_products=150, n_users=40)
+    assert not demo_loaded(data_dir, seed=11, n_products=6000, n_users=40)
+    assert not demo_loaded(data_dir / "elsewhere")
