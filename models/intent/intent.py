@@ -1,0 +1,140 @@
+"""The intent contract: what the *understand* step makes of one message.
+
+An :class:`IntentParser` turns the shopper's message (plus the previous turn's
+:class:`Intent`, for follow-ups) into an :class:`Intent`: its :class:`~kgrec.domain.IntentType`,
+the spans that name (or may name) knowledge-graph nodes (:class:`Mention`), a price
+constraint (:class:`PriceConstraint`) and references to the last results (:class:`Reference`).
+
+Backends register by name in ``PARSERS`` (see :mod:`models.intent.registry`); build one with
+``make_parser(name, config, lexicon)``. Both names are also importable from this module.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kgrec.domain import IntentType, PriceRange
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from kg.types import LexiconEntry
+    from models.intent.config import IntentConfig
+
+#: Values :attr:`Mention.label_hint` may take.
+MENTION_LABELS = ("Brand", "Category", "Attribute", "Product", "Entity")
+
+#: Values :attr:`Reference.kind` may take.
+REFERENCE_KINDS = ("ordinal", "last", "similar", "other_brand", "same_brand", "that_brand")
+
+#: Values :attr:`PriceConstraint.relative` may take.
+RELATIVE_PRICES = ("cheaper", "pricier")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A span of the message that names something in the KG (or might).
+
+    ``start``/``end`` are character offsets into the *original* message, so
+    ``message[start:end] == text``. ``entity_id`` is set only when a lexicon entry matched
+    (case- and plural-insensitively) and unambiguously; otherwise the linker decides.
+    """
+
+    text: str
+    start: int
+    end: int
+    negated: bool = False  # "not Nike", "no red", "anything but Adidas"
+    label_hint: str | None = None  # one of MENTION_LABELS, or None
+    entity_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceConstraint:
+    """Bounds the shopper stated, inclusive; ``relative`` compares to the last results.
+
+    "around X" is read as ``[0.8 X, 1.2 X]``.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    currency: str | None = None  # ISO 4217 code when stated ("USD", "EUR", "GBP", "CNY")
+    relative: str | None = None  # "cheaper" | "pricier" | None
+
+    def as_range(self) -> PriceRange:
+        """The absolute bounds as a domain :class:`~kgrec.domain.PriceRange`."""
+        return PriceRange(min=self.min, max=self.max)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A reference to an earlier result.
+
+    ``kind`` is one of ``REFERENCE_KINDS``: ``ordinal`` ("the second one", ``index=1``),
+    ``last`` ("the last one", ``index=-1``), ``similar`` ("something like the second",
+    ``index=1``; ``index=None`` for "something like these"), ``other_brand``
+    ("another brand"), ``same_brand`` ("same brand", "more from that brand"),
+    ``that_brand`` ("not that brand", ``negated=True``). ``index`` is the 0-based position in
+    the last ranking, ``-1`` for the last one, ``None`` when not given.
+    """
+
+    kind: str
+    index: int | None = None
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """The parsed message."""
+
+    type: IntentType
+    mentions: tuple[Mention, ...] = ()
+    price: PriceConstraint | None = None
+    references: tuple[Reference, ...] = ()
+    confidence: float = 1.0
+    backend: str = "embedded"  # which backend answered, after fallbacks
+    clear_constraints: bool = False  # "forget that", "start over", "any price is fine"
+
+
+class IntentParser(ABC):
+    """Turns one message into an :class:`Intent`. Implementations must be thread-safe."""
+
+    #: Registry name of the backend.
+    name: str = ""
+
+    @abstractmethod
+    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
+        """Parse ``message``; ``previous`` is the last turn's intent in this session."""
+
+
+def __getattr__(name: str) -> Any:
+    # PARSERS/make_parser live in registry.py (which imports the backends, which import this
+    # module); they are served from here lazily so the contract module stays import-cycle free.
+    if name in ("PARSERS", "make_parser"):
+        from models.intent import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    PARSERS: dict[str, type[IntentParser]]
+
+    def make_parser(
+        name: str, config: IntentConfig, lexicon: Sequence[LexiconEntry] = ()
+    ) -> IntentParser: ...
+
+
+__all__ = [
+    "MENTION_LABELS",
+    "PARSERS",
+    "REFERENCE_KINDS",
+    "RELATIVE_PRICES",
+    "Intent",
+    "IntentParser",
+    "Mention",
+    "PriceConstraint",
+    "Reference",
+    "make_parser",
+]
