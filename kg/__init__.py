@@ -1,0 +1,65 @@
+"""The product knowledge graph: one ``GraphStore`` interface, FalkorDB and Neo4j backends.
+
+``kg.open_store(uri)`` picks the backend from the URI; :class:`EmbeddedFalkorDB` runs the
+default database as a child process. All Cypher lives in :mod:`kg.queries` (shared) and
+:mod:`kg.dialect` (what differs); names come from :mod:`kg.schema`'s allow-lists.
+"""
+
+from .embedded import EmbeddedFalkorDB
+from .exceptions import DataDirInUseError, EmbeddedServerError, GraphQueryError, SchemaNameError
+from .falkordb_store import FalkorDBStore
+from .neo4j_store import Neo4jStore
+from .open import open_store
+from .schema import label, relation_type
+from .store import DEFAULT_BATCH, GraphStore
+from .types import (
+    AttributeRow,
+    BrandRow,
+    Candidate,
+    CandidateQuery,
+    CategoryRow,
+    EntityHit,
+    EntityRow,
+    GraphStats,
+    InteractionRow,
+    KgPath,
+    LexiconEntry,
+    ProductRecord,
+    ProductRow,
+    SessionRecord,
+    StoredEvent,
+    TripleRow,
+    UserRow,
+)
+
+__all__ = [
+    "DEFAULT_BATCH",
+    "AttributeRow",
+    "BrandRow",
+    "Candidate",
+    "CandidateQuery",
+    "CategoryRow",
+    "DataDirInUseError",
+    "EmbeddedFalkorDB",
+    "EmbeddedServerError",
+    "EntityHit",
+    "EntityRow",
+    "FalkorDBStore",
+    "GraphQueryError",
+    "GraphStats",
+    "GraphStore",
+    "InteractionRow",
+    "KgPath",
+    "LexiconEntry",
+    "Neo4jStore",
+    "ProductRecord",
+    "ProductRow",
+    "SchemaNameError",
+    "SessionRecord",
+    "StoredEvent",
+    "TripleRow",
+    "UserRow",
+    "label",
+    "open_store",
+    "relation_type",
+]

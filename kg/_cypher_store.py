@@ -1,0 +1,570 @@
+"""The backend-independent half of the graph store: everything above "run this Cypher".
+
+:class:`CypherStore` implements :class:`kg.store.GraphStore` on top of four primitives a
+backend provides (``_read``, ``_write``, ``_ddl``, ``_create_unique_ids``) plus ``ping``,
+``close`` and ``drop_all``. The Cypher comes from :mod:`kg.queries` and :mod:`kg.dialect`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from abc import abstractmethod
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from itertools import islice
+from typing import Any, TypeVar
+
+from kgrec.domain import NEGATIVE_EVENTS, FeedbackEvent, FeedbackResult, KgPath, PathNode
+from kgrec.errors import InvalidInputError, ItemNotFoundError, SessionNotFoundError
+
+from . import queries, schema
+from .dialect import EDGE_INDEXES, Dialect
+from .store import DEFAULT_BATCH, GraphStore
+from .types import (
+    AttributeRow,
+    BrandRow,
+    Candidate,
+    CandidateQuery,
+    CategoryRow,
+    EntityHit,
+    EntityRow,
+    GraphStats,
+    InteractionRow,
+    LexiconEntry,
+    ProductRecord,
+    ProductRow,
+    SessionRecord,
+    StoredEvent,
+    TripleRow,
+    UserRow,
+)
+
+logger = logging.getLogger(__name__)
+
+Params = dict[str, Any]
+Row = list[Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a write query returned and changed."""
+
+    rows: list[Row]
+    nodes_created: int = 0
+    relationships_created: int = 0
+
+
+def batched(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    if size < 1:
+        raise InvalidInputError("batch_size", f"must be >= 1, got {size}")
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _str(value: Any, default: str = "") -> str:
+    return default if value is None else str(value)
+
+
+def _aliases(row: Any) -> list[str]:
+    return [str(a) for a in (row.get("aliases") or ()) if a]
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def _require_id(row: Any, key: str = "id") -> str:
+    value = row.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(key, f"every row needs a non-empty string {key!r}: {row!r}")
+    return value
+
+
+def product_record(row: Row) -> ProductRecord:
+    """Map the columns of :data:`kg.queries.PRODUCTS` to a ``ProductRecord``."""
+    pid, title, description, price, currency, image_ref, popularity, brand, category, attrs = row[
+        :10
+    ]
+    attrs = sorted(
+        {a[0]: a for a in (attrs or ()) if a and a[0] is not None}.values(), key=lambda a: a[0]
+    )
+    brand = brand if brand and brand[0] is not None else None
+    category = category if category and category[0] is not None else None
+    return ProductRecord(
+        id=pid,
+        title=_str(title),
+        description=_str(description),
+        price=None if price is None else float(price),
+        currency=_str(currency, "USD") or "USD",
+        image_ref=_str(image_ref),
+        brand_id=_str(brand[0]) if brand else "",
+        brand=_str(brand[1]) if brand else "",
+        category_id=_str(category[0]) if category else "",
+        category=_str(category[1]) if category else "",
+        attributes=tuple((_str(a[1]), _str(a[2])) for a in attrs),
+        attribute_ids=tuple(_str(a[0]) for a in attrs),
+        popularity=float(popularity or 0.0),
+    )
+
+
+class ProductCache:
+    """Product records by id for ``candidates`` (its popularity is always read live).
+
+    Entries live ``ttl`` seconds; this process's product/brand/category/attribute writes
+    drop them at once, other processes' writes show after at most ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 60.0, max_size: int = 200_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._items: dict[str, tuple[float, ProductRecord]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, ProductRecord]:
+        now = time.monotonic()
+        with self._lock:
+            got = {i: self._items.get(i) for i in ids}
+        return {i: e[1] for i, e in got.items() if e is not None and e[0] > now}
+
+    def put_many(self, records: Iterable[ProductRecord]) -> None:
+        expires = time.monotonic() + self.ttl
+        with self._lock:
+            if len(self._items) > self.max_size:
+                self._items.clear()
+            for r in records:
+                self._items[r.id] = (expires, r)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class CypherStore(GraphStore):
+    """Shared implementation; subclasses connect to one database."""
+
+    dialect: Dialect
+
+    def __init__(self, *, embedding_dim: int | None = None, cache_ttl: float = 60.0) -> None:
+        self.embedding_dim = embedding_dim
+        self._cache = ProductCache(ttl=cache_ttl)
+
+    # -- backend primitives -------------------------------------------------------------------
+
+    @abstractmethod
+    def _read(self, query: str, params: Params | None = None) -> list[Row]:
+        """Run a read-only query (read routing); rows as lists in column order."""
+
+    @abstractmethod
+    def _write(self, query: str, params: Params | None = None) -> Written:
+        """Run a write query in one transaction."""
+
+    @abstractmethod
+    def _ddl(self, statement: str, params: Params | None = None) -> None:
+        """Run a schema statement; "already exists" is success."""
+
+    @abstractmethod
+    def _create_unique_ids(self) -> None:
+        """Unique ``id`` on every label."""
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def init_schema(self) -> None:
+        self._create_unique_ids()
+        for rel, prop in EDGE_INDEXES:
+            self._ddl(self.dialect.edge_index(rel, prop))
+        for lab in schema.FULLTEXT_FIELDS:
+            self._ddl(*self.dialect.fulltext_create(lab))
+        if self.embedding_dim:
+            self._ddl(self.dialect.vector_create(self.embedding_dim))
+
+    # -- bulk loading -------------------------------------------------------------------------
+
+    def _load(
+        self, query: str, rows: Iterable[Any], batch_size: int, norm: Callable[[Any], Params]
+    ) -> int:
+        n = 0
+        for chunk in batched(rows, batch_size):
+            self._write(query, {"rows": [norm(r) for r in chunk]})
+            n += len(chunk)
+        return n
+
+    def _replace_links(self, src: str, rel: str, dst: str, rows: list[Params]) -> None:
+        if rows:
+            self._write(queries.unlink_stale(src, rel, dst), {"rows": rows})
+            self._write(queries.link(src, rel, dst), {"rows": rows})
+
+    def upsert_categories(
+        self, rows: Iterable[CategoryRow], batch_size: int = DEFAULT_BATCH
+    ) -> int:
+        # Parents may come after children: write all nodes first, then the tree edges.
+        all_rows = [self._named(r) | {"parent_id": r.get("parent_id")} for r in rows]
+        n = self._load(queries.UPSERT_CATEGORIES, all_rows, batch_size, lambda r: r)
+        for chunk in batched(all_rows, batch_size):
+            links = [
+                {"id": r["id"], "targets": [r["parent_id"]] if r["parent_id"] else []}
+                for r in chunk
+            ]
+            self._replace_links(schema.CATEGORY, schema.SUBCATEGORY_OF, schema.CATEGORY, links)
+        if all_rows:
+            self._write(queries.REFRESH_ALL_FILTER_PROPS)  # ancestors may have changed
+            self._cache.clear()
+        return n
+
+    def upsert_brands(self, rows: Iterable[BrandRow], batch_size: int = DEFAULT_BATCH) -> int:
+        self._cache.clear()
+        return self._load(queries.UPSERT_BRANDS, rows, batch_size, self._named)
+
+    def upsert_attributes(
+        self, rows: Iterable[AttributeRow], batch_size: int = DEFAULT_BATCH
+    ) -> int:
+        def norm(r: AttributeRow) -> Params:
+            return self._named(r) | {"value": _str(r.get("value"))}
+
+        self._cache.clear()
+        return self._load(queries.UPSERT_ATTRIBUTES, rows, batch_size, norm)
+
+    def upsert_entities(self, rows: Iterable[EntityRow], batch_size: int = DEFAULT_BATCH) -> int:
+        def norm(r: EntityRow) -> Params:
+            return self._named(r) | {"type": _str(r.get("type"))}
+
+        return self._load(queries.UPSERT_ENTITIES, rows, batch_size, norm)
+
+    def upsert_users(self, rows: Iterable[UserRow], batch_size: int = DEFAULT_BATCH) -> int:
+        return self._load(
+            queries.UPSERT_USERS,
+            rows,
+            batch_size,
+            lambda r: {"id": _require_id(r), "name": _str(r.get("name"))},
+        )
+
+    @staticmethod
+    def _named(r: Any) -> Params:
+        aliases = _aliases(r)
+        name = _str(r.get("name"))
+        # an attribute is found by its value first ("red"), then its name ("color")
+        value = _str(r.get("value")) if "value" in r else None
+        return {
+            "id": _require_id(r),
+            "name": name,
+            "aliases": aliases,
+            "search_text": schema.search_text(value, name, aliases),
+        }
+
+    def upsert_products(self, rows: Iterable[ProductRow], batch_size: int = DEFAULT_BATCH) -> int:
+        """Products; their category, brand and attributes must be loaded first.
+
+        A row that names ``category_id`` / ``brand_id`` / ``attribute_ids`` replaces the
+        product's existing links of that kind; a row without the key leaves them alone.
+        """
+        n = 0
+        for chunk in batched(rows, batch_size):
+            nodes = []
+            cats: list[Params] = []
+            brands: list[Params] = []
+            attrs: list[Params] = []
+            for r in chunk:
+                pid = _require_id(r)
+                aliases = _aliases(r)
+                nodes.append(
+                    {
+                        "id": pid,
+                        "title": _str(r.get("title")),
+                        "description": _str(r.get("description")),
+                        "price": _float_or_none(r.get("price")),
+                        "currency": _str(r.get("currency"), "USD") or "USD",
+                        "image_ref": _str(r.get("image_ref")),
+                        "aliases": aliases,
+                        "search_text": schema.search_text(_str(r.get("title")), aliases),
+                    }
+                )
+                if "category_id" in r:
+                    cid = r.get("category_id")
+                    cats.append({"id": pid, "targets": [cid] if cid else []})
+                if "brand_id" in r:
+                    bid = r.get("brand_id")
+                    brands.append({"id": pid, "targets": [bid] if bid else []})
+                if "attribute_ids" in r:
+                    attrs.append(
+                        {"id": pid, "targets": [str(a) for a in r.get("attribute_ids") or ()]}
+                    )
+            self._write(queries.UPSERT_PRODUCTS, {"rows": nodes})
+            self._replace_links(schema.PRODUCT, schema.IN_CATEGORY, schema.CATEGORY, cats)
+            self._replace_links(schema.PRODUCT, schema.HAS_BRAND, schema.BRAND, brands)
+            self._replace_links(schema.PRODUCT, schema.HAS_ATTRIBUTE, schema.ATTRIBUTE, attrs)
+            self._write(queries.REFRESH_FILTER_PROPS, {"ids": [r["id"] for r in nodes]})
+            n += len(chunk)
+        self._cache.clear()
+        return n
+
+    def add_interactions(
+        self, rows: Iterable[InteractionRow], batch_size: int = DEFAULT_BATCH
+    ) -> int:
+        """Returns the number of new interactions (rows with known event ids or unknown
+        products are skipped). Creates missing users; refreshes ``popularity``."""
+        created = 0
+        for chunk in batched(rows, batch_size):
+            params = [
+                {
+                    "user_id": _require_id(r, "user_id"),
+                    "item_id": _require_id(r, "item_id"),
+                    "event_id": _require_id(r, "event_id"),
+                    "type": _str(r.get("type")),
+                    "value": float(r.get("value") or 0.0),
+                    "ts": float(r.get("ts") or 0.0),
+                    "idempotency_key": _str(r.get("idempotency_key")) or None,
+                    "session_id": _str(r.get("session_id")),
+                }
+                for r in chunk
+            ]
+            created += self._write(queries.ADD_INTERACTIONS, {"rows": params}).relationships_created
+            item_ids = sorted({p["item_id"] for p in params})
+            self._write(queries.REFRESH_POPULARITY, queries.popularity_params(item_ids))
+        return created
+
+    def add_triples(self, rows: Iterable[TripleRow], batch_size: int = DEFAULT_BATCH) -> int:
+        """Returns the number of new relationships. Relation names are normalised with
+        :func:`kg.schema.relation_type` (an invalid one raises before anything is written
+        for its batch); triples whose head or tail does not exist are skipped."""
+        created = 0
+        for chunk in batched(rows, batch_size):
+            by_type: dict[str, list[Params]] = defaultdict(list)
+            for r in chunk:
+                rel = schema.relation_type(r["relation"])
+                by_type[rel].append(
+                    {"head": _require_id(r, "head"), "tail": _require_id(r, "tail")}
+                )
+            for rel, params in sorted(by_type.items()):
+                created += self._write(
+                    queries.add_triples(rel), {"rows": params}
+                ).relationships_created
+        return created
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def stats(self) -> GraphStats:
+        nodes = {str(lab): int(n) for lab, n in self._read(queries.COUNT_NODES_BY_LABEL)}
+        rels = {str(t): int(n) for t, n in self._read(queries.COUNT_RELATIONSHIPS_BY_TYPE)}
+        degrees = sorted(int(d) for (d,) in self._read(queries.PRODUCT_DEGREES))
+        summary: dict[str, float] = {}
+        if degrees:
+
+            def pct(q: float) -> float:
+                return float(degrees[min(len(degrees) - 1, int(q * (len(degrees) - 1) + 0.5))])
+
+            summary = {
+                "min": float(degrees[0]),
+                "mean": sum(degrees) / len(degrees),
+                "p50": pct(0.5),
+                "p99": pct(0.99),
+                "max": float(degrees[-1]),
+            }
+        return GraphStats(
+            nodes=dict(sorted(nodes.items())),
+            relationships=dict(sorted(rels.items())),
+            degree=summary,
+        )
+
+    def lexicon(
+        self, labels: Sequence[str] = ("Brand", "Category", "Attribute")
+    ) -> list[LexiconEntry]:
+        out: list[LexiconEntry] = []
+        for lab in labels:
+            query = queries.lexicon(lab)
+            for node_id, name, aliases in self._read(query):
+                name = _str(name)
+                seen: set[str] = set()
+                for surface in [name, *(aliases or ())]:
+                    surface = _str(surface)
+                    if surface and surface not in seen:
+                        seen.add(surface)
+                        out.append(
+                            LexiconEntry(entity_id=node_id, label=lab, name=name, surface=surface)
+                        )
+        return out
+
+    def fulltext(self, text: str, labels: Sequence[str], k: int = 10) -> list[EntityHit]:
+        if k <= 0:
+            return []
+        hits: list[EntityHit] = []
+        for lab in labels:
+            query, params = self.dialect.fulltext_query(lab, text, k)
+            if not params["query"]:
+                return []  # no words: nothing can match literally
+            for node_id, name, score in self._read(query, params):
+                hits.append(
+                    EntityHit(entity_id=node_id, label=lab, name=_str(name), score=float(score))
+                )
+        hits.sort(key=lambda h: (-h.score, h.entity_id))
+        return hits[:k]
+
+    def candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """Products linked to preferred ids first (most matches first), then the rest of the
+        filtered products, each group by popularity."""
+        if query.limit <= 0:
+            return []
+        rows: list[Row] = []
+        if query.preferred_ids:
+            rows = self._read(*queries.preferred_candidates(query))
+        if len(rows) < query.limit:
+            seen = {r[0] for r in rows}
+            more = replace(query, limit=query.limit + len(rows))
+            rows += [r for r in self._read(*queries.candidates(more)) if r[0] not in seen]
+        rows = rows[: query.limit]
+        records = self._records([r[0] for r in rows])
+        return [
+            Candidate(
+                product=replace(records[pid], popularity=float(pop or 0.0)),
+                matched=tuple(sorted(set(matched or ()))),
+            )
+            for pid, pop, matched in rows
+            if pid in records
+        ]
+
+    def _records(self, ids: list[str]) -> dict[str, ProductRecord]:
+        found = self._cache.get_many(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
+            self._cache.put_many(fresh)
+            found.update((r.id, r) for r in fresh)
+        return found
+
+    def products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        if not ids:
+            return []
+        fresh = [
+            product_record(r)
+            for r in self._read(queries.PRODUCTS, {"ids": list(dict.fromkeys(ids))})
+        ]
+        self._cache.put_many(fresh)
+        by_id = {r.id: r for r in fresh}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def paths(
+        self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3
+    ) -> dict[str, list[KgPath]]:
+        """Paths run source -> ... -> item (edges may point either way along them); shorter
+        paths first; a path never visits a node twice."""
+        if not source_ids or not item_ids or k <= 0:
+            return {}
+        if not 1 <= max_hops <= queries.MAX_PATH_HOPS:
+            raise InvalidInputError(
+                "max_hops", f"must be in 1..{queries.MAX_PATH_HOPS}, got {max_hops}"
+            )
+        sources = list(dict.fromkeys(source_ids))
+        out: dict[str, list[KgPath]] = {i: [] for i in dict.fromkeys(item_ids)}
+        seen: set[tuple[Any, ...]] = set()
+        for hops in range(1, max_hops + 1):
+            todo = [i for i, ps in out.items() if len(ps) < k]
+            if not todo:
+                break
+            cypher, params = queries.paths(sources, todo, hops, limit=len(todo) * k * 8)
+            for item_id, nodes, rels in self._read(cypher, params):
+                ids = [n[1] for n in nodes]
+                key = (tuple(ids), tuple(rels))
+                found = out[item_id]
+                if len(set(ids)) != len(ids) or key in seen or len(found) >= k:
+                    continue
+                seen.add(key)
+                path_nodes = tuple(
+                    PathNode(id=_str(n[1]), label=_str(n[0]), name=_str(n[2])) for n in nodes
+                )
+                found.append(KgPath(nodes=path_nodes, relations=tuple(str(r) for r in rels)))
+        return {i: ps for i, ps in out.items() if ps}
+
+    # -- sessions and feedback ----------------------------------------------------------------
+
+    @staticmethod
+    def _session(row: Row) -> SessionRecord:
+        sid, user_id, created, updated, state = row
+        return SessionRecord(
+            id=sid,
+            user_id=_str(user_id),
+            created_at=float(created or 0.0),
+            updated_at=float(updated or 0.0),
+            state=_str(state),
+        )
+
+    def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
+        """Create the session, or return it unchanged if it already exists."""
+        if not session_id:
+            raise InvalidInputError("session_id", "must not be empty")
+        params = {"session_id": session_id, "user_id": user_id, "now": float(now)}
+        return self._session(self._write(queries.CREATE_SESSION, params).rows[0])
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        rows = self._read(queries.GET_SESSION, {"session_id": session_id})
+        return self._session(rows[0]) if rows else None
+
+    def save_session_state(self, session_id: str, state: str, now: float) -> None:
+        params = {"session_id": session_id, "state": state, "now": float(now)}
+        if not self._write(queries.SAVE_SESSION_STATE, params).rows:
+            raise SessionNotFoundError(session_id)
+
+    def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:
+        if not event.user_id:
+            raise InvalidInputError("user_id", "must not be empty")
+        if not event_id:
+            raise InvalidInputError("event_id", "must not be empty")
+        etype = str(
+            event.event_type.value if hasattr(event.event_type, "value") else event.event_type
+        )
+        positive = etype in schema.POSITIVE_EVENT_TYPES or (
+            etype == schema.RATING_EVENT_TYPE and float(event.value) >= schema.POSITIVE_RATING
+        )
+        if event.event_type in NEGATIVE_EVENTS:
+            positive = False
+        params: Params = {
+            "item_id": event.item_id,
+            "user_id": event.user_id,
+            "event_id": event_id,
+            "type": etype,
+            "value": float(event.value),
+            "ts": float(event.client_ts or now),
+            "idempotency_key": event.idempotency_key or None,
+            "session_id": event.session_id,
+            "popularity_delta": 1 if positive else 0,
+        }
+        query = queries.RECORD_EVENT if event.idempotency_key else queries.RECORD_EVENT_UNKEYED
+        rows = self._write(query, params).rows
+        if not rows:
+            raise ItemNotFoundError(event.item_id)
+        previous = [p for p in (rows[0][0] or ()) if p]
+        if previous:
+            return FeedbackResult(accepted=True, event_id=str(previous[0]), duplicate=True)
+        return FeedbackResult(accepted=True, event_id=event_id, duplicate=False)
+
+    def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        rows = self._read(queries.USER_EVENTS, {"user_id": user_id, "limit": int(limit)})
+        return [
+            StoredEvent(
+                event_id=_str(e),
+                user_id=_str(u),
+                item_id=_str(i),
+                type=_str(t),
+                value=float(v or 0.0),
+                ts=float(ts or 0.0),
+            )
+            for e, u, i, t, v, ts in rows
+        ]
+
+    # -- vectors (optional: only with ``embedding_dim``) --------------------------------------
+
+    def nearest_products(self, vector: Sequence[float], k: int = 10) -> list[tuple[str, float]]:
+        """Products nearest to ``vector`` by cosine distance (needs the vector index)."""
+        cypher, params = self.dialect.vector_query([float(x) for x in vector], k)
+        return [(str(i), float(s)) for i, s in self._read(cypher, params)]
+
+
+__all__ = ["CypherStore", "Written", "batched", "product_record"]

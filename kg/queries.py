@@ -1,0 +1,410 @@
+"""All Cypher of the graph store, shared by the FalkorDB and Neo4j backends.
+
+Constants are complete queries; builders return ``(query, params)``. Every value travels as a
+``$parameter``; the only names spliced into query text are labels and relationship types that
+passed :mod:`kg.schema`'s allow-lists, and they are backtick-quoted. What differs between the
+databases (index DDL, fulltext and vector procedures) lives in :mod:`kg.dialect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kgrec.domain import PriceRange
+
+from . import schema
+from .exceptions import SchemaNameError
+from .types import CandidateQuery
+
+Params = dict[str, Any]
+
+#: Longest path :func:`paths` accepts (variable-length bounds cannot be parameters).
+MAX_PATH_HOPS = 4
+
+#: A node's display name: products have titles, attributes values, the rest names.
+DISPLAY_NAME = "coalesce({v}.title, {v}.value, {v}.name, {v}.id)"
+
+
+def _q(name: str) -> str:
+    """Backtick-quote an allow-listed name (defence in depth: the name has no backtick)."""
+    if "`" in name:
+        raise SchemaNameError("name", f"{name!r} contains a backtick")
+    return f"`{name}`"
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk loaders: UNWIND $rows AS r ... (rows normalised by the store: every key present)
+# ---------------------------------------------------------------------------------------------
+
+UPSERT_CATEGORIES = """UNWIND $rows AS r
+MERGE (n:Category {id: r.id})
+SET n.name = r.name, n.aliases = r.aliases, n.search_text = r.search_text"""
+
+UPSERT_BRANDS = """UNWIND $rows AS r
+MERGE (n:Brand {id: r.id})
+SET n.name = r.name, n.aliases = r.aliases, n.search_text = r.search_text"""
+
+UPSERT_ATTRIBUTES = """UNWIND $rows AS r
+MERGE (n:Attribute {id: r.id})
+SET n.name = r.name, n.value = r.value, n.aliases = r.aliases, n.search_text = r.search_text"""
+
+UPSERT_PRODUCTS = """UNWIND $rows AS r
+MERGE (n:Product {id: r.id})
+ON CREATE SET n.popularity = 0
+SET n.title = r.title, n.description = r.description, n.price = r.price,
+    n.currency = r.currency, n.image_ref = r.image_ref, n.aliases = r.aliases,
+    n.search_text = r.search_text"""
+
+UPSERT_USERS = """UNWIND $rows AS r
+MERGE (n:User {id: r.id})
+SET n.name = r.name"""
+
+UPSERT_ENTITIES = """UNWIND $rows AS r
+MERGE (n:Entity {id: r.id})
+SET n.name = r.name, n.type = r.type, n.aliases = r.aliases, n.search_text = r.search_text"""
+
+ADD_INTERACTIONS = """UNWIND $rows AS r
+MATCH (p:Product {id: r.item_id})
+MERGE (u:User {id: r.user_id})
+MERGE (u)-[e:INTERACTED {event_id: r.event_id}]->(p)
+ON CREATE SET e.type = r.type, e.value = r.value, e.ts = r.ts,
+    e.idempotency_key = r.idempotency_key, e.session_id = r.session_id"""
+
+#: Recount ``popularity`` (positive interactions) of the products in ``$ids``.
+REFRESH_POPULARITY = """UNWIND $ids AS pid
+MATCH (p:Product {id: pid})
+OPTIONAL MATCH (:User)-[e:INTERACTED]->(p)
+WHERE e.type IN $positive_types OR (e.type = $rating_type AND e.value >= $positive_rating)
+WITH p, count(e) AS positive
+SET p.popularity = positive"""
+
+
+def popularity_params(ids: Sequence[str]) -> Params:
+    return {
+        "ids": list(ids),
+        "positive_types": list(schema.POSITIVE_EVENT_TYPES),
+        "rating_type": schema.RATING_EVENT_TYPE,
+        "positive_rating": schema.POSITIVE_RATING,
+    }
+
+
+def _core_rel(rel: str) -> str:
+    if rel not in schema.CORE_REL_TYPES:
+        raise SchemaNameError("relation", f"{rel!r} is not a core relationship type")
+    return _q(rel)
+
+
+def unlink_stale(src_label: str, rel: str, dst_label: str) -> str:
+    """Delete ``(src)-[rel]->(dst)`` edges whose target is not in ``r.targets``.
+
+    Rows: ``{id, targets: [id, ...]}``.
+    """
+    s, d = _q(schema.label(src_label)), _q(schema.label(dst_label))
+    return (
+        "UNWIND $rows AS r\n"
+        f"MATCH (s:{s} {{id: r.id}})-[old:{_core_rel(rel)}]->(t:{d})\n"
+        "WHERE NOT t.id IN r.targets\n"
+        "DELETE old"
+    )
+
+
+def link(src_label: str, rel: str, dst_label: str) -> str:
+    """MERGE ``(src)-[rel]->(dst)`` for each existing target of each row.
+
+    Rows: ``{id, targets: [id, ...]}``; unknown targets are skipped.
+    """
+    s, d = _q(schema.label(src_label)), _q(schema.label(dst_label))
+    return (
+        "UNWIND $rows AS r\n"
+        f"MATCH (s:{s} {{id: r.id}})\n"
+        "UNWIND r.targets AS tid\n"
+        f"MATCH (t:{d} {{id: tid}})\n"
+        f"MERGE (s)-[:{_core_rel(rel)}]->(t)"
+    )
+
+
+def add_triples(relation: str) -> str:
+    """MERGE ``(head)-[:RELATION]->(tail)`` between existing Product/Entity nodes.
+
+    ``relation`` must already be normalised by :func:`kg.schema.relation_type`; rows are
+    ``{head, tail}``.
+    """
+    rel = _q(schema.relation_type(relation))
+    return (
+        "UNWIND $rows AS r\n"
+        "OPTIONAL MATCH (hp:Product {id: r.head})\n"
+        "OPTIONAL MATCH (he:Entity {id: r.head})\n"
+        "OPTIONAL MATCH (tp:Product {id: r.tail})\n"
+        "OPTIONAL MATCH (te:Entity {id: r.tail})\n"
+        "WITH coalesce(hp, he) AS h, coalesce(tp, te) AS t\n"
+        "WHERE h IS NOT NULL AND t IS NOT NULL\n"
+        f"MERGE (h)-[:{rel}]->(t)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------------------------
+
+#: Columns: id, title, description, price, currency, image_ref, popularity,
+#: brand [id, name] (nulls if none), category [id, name] (nulls if none),
+#: attributes [[id, name, value], ...] (one [null, null, null] if none).
+#: (OPTIONAL MATCH + collect: FalkorDB evaluates pattern comprehensions far more slowly.)
+PRODUCTS = """UNWIND $ids AS pid
+MATCH (p:Product {id: pid})
+OPTIONAL MATCH (p)-[:HAS_ATTRIBUTE]->(a:Attribute)
+WITH p, collect([a.id, a.name, a.value]) AS attributes
+OPTIONAL MATCH (p)-[:HAS_BRAND]->(b:Brand)
+WITH p, attributes, collect([b.id, b.name])[0] AS brand
+OPTIONAL MATCH (p)-[:IN_CATEGORY]->(c:Category)
+WITH p, attributes, brand, collect([c.id, c.name])[0] AS category
+RETURN p.id AS id, p.title AS title, p.description AS description, p.price AS price,
+       p.currency AS currency, p.image_ref AS image_ref, p.popularity AS popularity,
+       brand, category, attributes"""
+
+_FILTER_PROPS = """OPTIONAL MATCH (p)-[:HAS_ATTRIBUTE]->(a:Attribute)
+WITH p, collect(a.id) AS attribute_ids
+OPTIONAL MATCH (p)-[:HAS_BRAND]->(b:Brand)
+WITH p, attribute_ids, collect(b.id) AS brand_ids
+OPTIONAL MATCH (p)-[:IN_CATEGORY]->(:Category)-[:SUBCATEGORY_OF*0..]->(c:Category)
+WITH p, attribute_ids, brand_ids, collect(DISTINCT c.id) AS category_ids
+SET p.attribute_ids = attribute_ids, p.brand_ids = brand_ids, p.category_ids = category_ids"""
+
+#: Denormalised filter properties of the products in ``$ids``: ``attribute_ids``,
+#: ``brand_ids`` and ``category_ids`` (the product's categories and all their ancestors),
+#: so :func:`candidates` filters with property predicates instead of traversals.
+REFRESH_FILTER_PROPS = "UNWIND $ids AS pid\nMATCH (p:Product {id: pid})\n" + _FILTER_PROPS
+
+#: The same for every product (after the category tree changed).
+REFRESH_ALL_FILTER_PROPS = "MATCH (p:Product)\n" + _FILTER_PROPS
+
+
+def _price_conditions(price: PriceRange, params: Params) -> list[str]:
+    conds = []
+    if price.min is not None:
+        params["price_min"] = float(price.min)
+        conds.append("p.price >= $price_min")
+    if price.max is not None:
+        params["price_max"] = float(price.max)
+        conds.append("p.price <= $price_max")
+    return conds
+
+
+def _candidate_conditions(query: CandidateQuery, params: Params) -> list[str]:
+    conds = _price_conditions(query.price, params)
+    lists = (
+        ("category_ids", query.category_ids, "ANY(x IN p.category_ids WHERE x IN ${})"),
+        (
+            "exclude_category_ids",
+            query.exclude_category_ids,
+            "NONE(x IN p.category_ids WHERE x IN ${})",
+        ),
+        ("brand_ids", query.brand_ids, "ANY(x IN p.brand_ids WHERE x IN ${})"),
+        ("exclude_brand_ids", query.exclude_brand_ids, "NONE(x IN p.brand_ids WHERE x IN ${})"),
+        (
+            "required_attribute_ids",
+            query.required_attribute_ids,
+            "ALL(x IN ${} WHERE x IN p.attribute_ids)",
+        ),
+        (
+            "exclude_attribute_ids",
+            query.exclude_attribute_ids,
+            "NONE(x IN p.attribute_ids WHERE x IN ${})",
+        ),
+        ("exclude_item_ids", query.exclude_item_ids, "NOT p.id IN ${}"),
+    )
+    for name, values, template in lists:
+        if values:
+            params[name] = list(values)
+            conds.append(template.format(name))
+    return conds
+
+
+def _match_nodes(ids_param: str, var: str, labels: Sequence[str]) -> list[str]:
+    """Look nodes up by id through each label's index (a label-less lookup scans)."""
+    opts = [
+        f"OPTIONAL MATCH (n{i}:{_q(schema.label(lab))} {{id: x}})" for i, lab in enumerate(labels)
+    ]
+    found = ", ".join(f"n{i}" for i in range(len(labels)))
+    return [
+        f"UNWIND ${ids_param} AS x",
+        *opts,
+        f"WITH coalesce({found}) AS {var} WHERE {var} IS NOT NULL",
+    ]
+
+
+_CANDIDATE_ORDER = "ORDER BY size(matched) DESC, p.popularity DESC, p.id ASC"
+
+
+def candidates(query: CandidateQuery) -> tuple[str, Params]:
+    """Filtered products by popularity. Columns: id, popularity, matched (always ``[]``).
+
+    Hard filters read the denormalised ``category_ids`` / ``brand_ids`` / ``attribute_ids``
+    (see :data:`REFRESH_FILTER_PROPS`). Run :func:`preferred_candidates` first when the query
+    has preferred ids; the store merges the two.
+    """
+    params: Params = {"limit": int(query.limit)}
+    conds = _candidate_conditions(query, params)
+    lines = ["MATCH (p:Product)"]
+    if conds:
+        lines.append("WHERE " + "\n  AND ".join(conds))
+    lines += [
+        "WITH p, [] AS matched",
+        f"{_CANDIDATE_ORDER}\nLIMIT $limit",
+        "RETURN p.id AS id, p.popularity AS popularity, matched",
+    ]
+    return "\n".join(lines), params
+
+
+def preferred_candidates(query: CandidateQuery) -> tuple[str, Params]:
+    """Filtered products one hop from a preferred node, most matches first.
+
+    Columns: id, popularity, matched (the preferred ids the product links to).
+    """
+    params: Params = {"limit": int(query.limit), "preferred_ids": list(query.preferred_ids)}
+    conds = _candidate_conditions(query, params)
+    lines = _match_nodes("preferred_ids", "n", schema.NAMED_LABELS)
+    lines.append("MATCH (n)-[]-(p:Product)")
+    if conds:
+        lines.append("WHERE " + "\n  AND ".join(conds))
+    lines += [
+        "WITH p, collect(DISTINCT n.id) AS matched",
+        f"{_CANDIDATE_ORDER}\nLIMIT $limit",
+        "RETURN p.id AS id, p.popularity AS popularity, matched",
+    ]
+    return "\n".join(lines), params
+
+
+#: Labels a path may start from.
+PATH_SOURCE_LABELS: tuple[str, ...] = tuple(lab for lab in schema.LABELS if lab != schema.SESSION)
+
+
+def paths(
+    source_ids: Sequence[str], item_ids: Sequence[str], hops: int, limit: int
+) -> tuple[str, Params]:
+    """Paths of exactly ``hops`` edges (any direction) from a source node to an item.
+
+    Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``.
+    A fixed-length pattern between two bound nodes is far cheaper in FalkorDB than a
+    variable-length one, so the store asks for 1, 2, ... hops in turn.
+    """
+    hops = int(hops)
+    if not 1 <= hops <= MAX_PATH_HOPS:
+        raise SchemaNameError("max_hops", f"must be in 1..{MAX_PATH_HOPS}, got {hops}")
+    middle = "".join(f"-[]-(m{j})" for j in range(1, hops))
+    name = DISPLAY_NAME.format(v="n")
+    lines = _match_nodes("source_ids", "s", PATH_SOURCE_LABELS)
+    lines += [
+        "UNWIND $item_ids AS iid",
+        "MATCH (i:Product {id: iid})",
+        "WITH s, i",
+        f"MATCH path = (s){middle}-[]-(i)",
+        f"RETURN i.id AS item_id, [n IN nodes(path) | [labels(n)[0], n.id, {name}]] AS nodes,",
+        "       [r IN relationships(path) | type(r)] AS rels",
+        "LIMIT $limit",
+    ]
+    params = {"item_ids": list(item_ids), "source_ids": list(source_ids), "limit": int(limit)}
+    return "\n".join(lines), params
+
+
+def lexicon(label: str) -> str:
+    """Columns: id, name, aliases of every node with this (named) label."""
+    lab = _q(schema.named_label(label))
+    name = DISPLAY_NAME.format(v="n")
+    return f"MATCH (n:{lab})\nRETURN n.id AS id, {name} AS name, n.aliases AS aliases"
+
+
+COUNT_NODES_BY_LABEL = """MATCH (n)
+UNWIND labels(n) AS label
+RETURN label, count(*) AS n"""
+
+COUNT_RELATIONSHIPS_BY_TYPE = """MATCH ()-[r]->()
+RETURN type(r) AS type, count(r) AS n"""
+
+PRODUCT_DEGREES = """MATCH (p:Product)
+RETURN size([(p)-[]-() | 1]) AS degree"""
+
+# ---------------------------------------------------------------------------------------------
+# Sessions and feedback
+# ---------------------------------------------------------------------------------------------
+
+SESSION_COLUMNS = (
+    "s.id AS id, s.user_id AS user_id, s.created_at AS created_at, "
+    "s.updated_at AS updated_at, s.state AS state"
+)
+
+CREATE_SESSION = f"""MERGE (s:Session {{id: $session_id}})
+ON CREATE SET s.user_id = $user_id, s.created_at = $now, s.updated_at = $now, s.state = ''
+RETURN {SESSION_COLUMNS}"""
+
+GET_SESSION = f"""MATCH (s:Session {{id: $session_id}})
+RETURN {SESSION_COLUMNS}"""
+
+SAVE_SESSION_STATE = """MATCH (s:Session {id: $session_id})
+SET s.state = $state, s.updated_at = $now
+RETURN s.id AS id"""
+
+_EVENT_PROPS = (
+    "{event_id: $event_id, type: $type, value: $value, ts: $ts, "
+    "idempotency_key: $idempotency_key, session_id: $session_id}"
+)
+
+#: Idempotent write of one event: returns ``previous`` (event ids already stored under
+#: ``$idempotency_key``; empty when this call wrote). No row: the product does not exist.
+RECORD_EVENT = f"""MATCH (p:Product {{id: $item_id}})
+OPTIONAL MATCH ()-[old:INTERACTED {{idempotency_key: $idempotency_key}}]->()
+WITH p, collect(old.event_id) AS previous
+FOREACH (_ IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
+  MERGE (u:User {{id: $user_id}})
+  CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
+  SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta)
+RETURN previous"""
+
+#: The same without an idempotency key: always writes; returns an empty ``previous``.
+RECORD_EVENT_UNKEYED = f"""MATCH (p:Product {{id: $item_id}})
+MERGE (u:User {{id: $user_id}})
+CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
+SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta
+RETURN [] AS previous"""
+
+USER_EVENTS = """MATCH (u:User {id: $user_id})-[e:INTERACTED]->(p:Product)
+RETURN e.event_id AS event_id, u.id AS user_id, p.id AS item_id, e.type AS type,
+       e.value AS value, e.ts AS ts
+ORDER BY e.ts DESC, e.event_id DESC
+LIMIT $limit"""
+
+__all__ = [
+    "ADD_INTERACTIONS",
+    "COUNT_NODES_BY_LABEL",
+    "COUNT_RELATIONSHIPS_BY_TYPE",
+    "CREATE_SESSION",
+    "DISPLAY_NAME",
+    "GET_SESSION",
+    "MAX_PATH_HOPS",
+    "PATH_SOURCE_LABELS",
+    "PRODUCTS",
+    "PRODUCT_DEGREES",
+    "REFRESH_ALL_FILTER_PROPS",
+    "REFRESH_FILTER_PROPS",
+    "RECORD_EVENT",
+    "RECORD_EVENT_UNKEYED",
+    "REFRESH_POPULARITY",
+    "SAVE_SESSION_STATE",
+    "SESSION_COLUMNS",
+    "UPSERT_ATTRIBUTES",
+    "UPSERT_BRANDS",
+    "UPSERT_CATEGORIES",
+    "UPSERT_ENTITIES",
+    "UPSERT_PRODUCTS",
+    "UPSERT_USERS",
+    "USER_EVENTS",
+    "add_triples",
+    "candidates",
+    "lexicon",
+    "link",
+    "paths",
+    "popularity_params",
+    "preferred_candidates",
+    "unlink_stale",
+]

@@ -1,0 +1,89 @@
+"""The embedded FalkorDB child process: start, persistence, exclusivity, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import kg
+from kg.embedded import MAX_SOCKET_PATH
+from kgrec.errors import GraphUnavailableError
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    db = kg.EmbeddedFalkorDB(tmp_path / "data")
+    with db:
+        assert db.uri == f"falkordb+unix://{db.socket_path}"
+        assert db.socket_path.stat().st_mode & 0o777 == 0o700
+        store = kg.open_store(db.uri, graph="persist")
+        store.init_schema()
+        store.upsert_brands([{"id": "brand:a", "name": "Persisted brand"}])
+        store.close()
+    assert not db.running
+    assert not db.pid_path.exists()
+    with db:  # the same object restarts on the same data dir
+        store = kg.open_store(db.uri, graph="persist")
+        assert [e.name for e in store.lexicon(["Brand"])] == ["Persisted brand"]
+        store.init_schema()  # still idempotent on a reloaded graph
+        store.close()
+    assert (tmp_path / "data" / "appendonlydir").is_dir()
+    assert "Ready to accept connections" in (tmp_path / "data" / "falkordb.log").read_text()
+
+
+def test_second_server_on_same_data_dir_is_refused(tmp_path: Path) -> None:
+    with kg.EmbeddedFalkorDB(tmp_path) as db:
+        with pytest.raises(kg.DataDirInUseError, match=str(db.pid)):
+            kg.EmbeddedFalkorDB(tmp_path).start()
+        assert db.running  # the refusal did not disturb the live one
+
+
+def test_stale_pid_file_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "falkordb.pid").write_text('{"pid": 999999999, "socket": "x"}')
+    with kg.EmbeddedFalkorDB(tmp_path) as db:
+        assert db.running
+
+
+def test_stop_is_idempotent_and_clean(tmp_path: Path) -> None:
+    db = kg.EmbeddedFalkorDB(tmp_path).start()
+    proc = db._proc
+    assert proc is not None and os.getpgid(proc.pid) != os.getpgid(0)  # own session: no Ctrl-C
+    db.stop()
+    db.stop()
+    assert proc.returncode == 0  # SHUTDOWN, not a signal
+    assert "Redis is now ready to exit" in db.log_path.read_text()
+
+
+def test_long_data_dir_gets_a_short_private_socket(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    with kg.EmbeddedFalkorDB(deep) as db:
+        sock = db.socket_path
+        assert len(os.fsencode(sock)) <= MAX_SOCKET_PATH
+        assert sock.parent.parent == Path(tempfile.gettempdir())
+        assert sock.parent.stat().st_mode & 0o777 == 0o700
+        kg.open_store(db.uri).ping()
+    assert not sock.parent.exists()  # removed on stop
+    assert (deep / "falkordb.log").exists()
+
+
+def test_start_failure_quotes_the_log(tmp_path: Path) -> None:
+    db = kg.EmbeddedFalkorDB(tmp_path, module_args=("NO_SUCH_OPTION", "1"))
+    with pytest.raises(kg.EmbeddedServerError, match="log tail"):
+        db.start()
+    assert not db.running
+
+
+def test_killed_server_reports_unavailable(tmp_path: Path) -> None:
+    db = kg.EmbeddedFalkorDB(tmp_path).start()
+    store = kg.open_store(db.uri, graph="g")
+    store.ping()
+    assert db.pid is not None
+    os.kill(db.pid, signal.SIGKILL)
+    assert db._proc is not None and db._proc.wait(5) == -signal.SIGKILL
+    with pytest.raises(GraphUnavailableError):
+        store.stats()
+    db.stop()  # reaps and cleans up after the dead child
+    assert not db.pid_path.exists()

@@ -1,0 +1,207 @@
+"""Exact Cypher of the query builders, and the schema allow-lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg import dialect, queries, schema
+from kg.types import CandidateQuery
+from kgrec.domain import PriceRange
+from kgrec.errors import InvalidInputError
+
+
+def test_unfiltered_candidates_is_one_label_scan() -> None:
+    query, params = queries.candidates(CandidateQuery(limit=7))
+    assert query == (
+        "MATCH (p:Product)\n"
+        "WITH p, [] AS matched\n"
+        "ORDER BY size(matched) DESC, p.popularity DESC, p.id ASC\n"
+        "LIMIT $limit\n"
+        "RETURN p.id AS id, p.popularity AS popularity, matched"
+    )
+    assert params == {"limit": 7}
+
+
+def test_filtered_candidates() -> None:
+    q = CandidateQuery(
+        price=PriceRange(max=100),
+        category_ids=("cat:shoes",),
+        exclude_brand_ids=("brand:nike",),
+        required_attribute_ids=("attr:color=red",),
+        limit=5,
+    )
+    query, params = queries.candidates(q)
+    assert query == (
+        "MATCH (p:Product)\n"
+        "WHERE p.price <= $price_max\n"
+        "  AND ANY(x IN p.category_ids WHERE x IN $category_ids)\n"
+        "  AND NONE(x IN p.brand_ids WHERE x IN $exclude_brand_ids)\n"
+        "  AND ALL(x IN $required_attribute_ids WHERE x IN p.attribute_ids)\n"
+        "WITH p, [] AS matched\n"
+        "ORDER BY size(matched) DESC, p.popularity DESC, p.id ASC\n"
+        "LIMIT $limit\n"
+        "RETURN p.id AS id, p.popularity AS popularity, matched"
+    )
+    assert params == {
+        "limit": 5,
+        "price_max": 100.0,
+        "category_ids": ["cat:shoes"],
+        "exclude_brand_ids": ["brand:nike"],
+        "required_attribute_ids": ["attr:color=red"],
+    }
+
+
+def test_preferred_candidates_start_from_the_preferred_nodes() -> None:
+    query, params = queries.preferred_candidates(
+        CandidateQuery(preferred_ids=("brand:a",), limit=3)
+    )
+    assert query.startswith(
+        "UNWIND $preferred_ids AS x\n"
+        "OPTIONAL MATCH (n0:`Product` {id: x})\n"
+        "OPTIONAL MATCH (n1:`Brand` {id: x})\n"
+    )
+    assert (
+        "WITH coalesce(n0, n1, n2, n3, n4) AS n WHERE n IS NOT NULL\nMATCH (n)-[]-(p:Product)\n"
+        in query
+    )
+    assert params == {"limit": 3, "preferred_ids": ["brand:a"]}
+
+
+def test_paths_fixed_length_pattern() -> None:
+    query, params = queries.paths(["brand:a"], ["prod:1"], hops=2, limit=9)
+    assert "MATCH path = (s)-[]-(m1)-[]-(i)\n" in query
+    assert query.endswith("       [r IN relationships(path) | type(r)] AS rels\nLIMIT $limit")
+    assert params == {"item_ids": ["prod:1"], "source_ids": ["brand:a"], "limit": 9}
+    with pytest.raises(InvalidInputError):
+        queries.paths(["a"], ["b"], hops=queries.MAX_PATH_HOPS + 1, limit=1)
+
+
+def test_link_and_triples_builders() -> None:
+    assert queries.link("Product", "HAS_BRAND", "Brand") == (
+        "UNWIND $rows AS r\n"
+        "MATCH (s:`Product` {id: r.id})\n"
+        "UNWIND r.targets AS tid\n"
+        "MATCH (t:`Brand` {id: tid})\n"
+        "MERGE (s)-[:`HAS_BRAND`]->(t)"
+    )
+    assert queries.add_triples("film.directed_by").endswith("MERGE (h)-[:`FILM_DIRECTED_BY`]->(t)")
+    with pytest.raises(InvalidInputError):
+        queries.link("Product", "FILM_DIRECTED_BY", "Brand")  # not a core type
+    with pytest.raises(InvalidInputError):
+        queries.link("Product`) DETACH DELETE (x", "HAS_BRAND", "Brand")
+
+
+def test_dialect_ddl() -> None:
+    assert dialect.FALKORDB.unique_id("Product") == ["CREATE INDEX FOR (n:`Product`) ON (n.id)"]
+    assert dialect.falkordb_unique_constraint("g", "Brand") == [
+        "GRAPH.CONSTRAINT", "CREATE", "g", "UNIQUE", "NODE", "Brand", "PROPERTIES", 1, "id",
+    ]  # fmt: skip
+    assert dialect.NEO4J.unique_id("Brand") == [
+        "CREATE CONSTRAINT kgrec_unique_brand_id IF NOT EXISTS "
+        "FOR (n:`Brand`) REQUIRE n.id IS UNIQUE"
+    ]
+    assert dialect.FALKORDB.fulltext_create("Brand") == (
+        "CALL db.idx.fulltext.createNodeIndex($label, $field0)",
+        {"label": "Brand", "field0": "search_text"},
+    )
+    assert dialect.NEO4J.fulltext_create("Brand") == (
+        "CREATE FULLTEXT INDEX kgrec_fulltext_brand IF NOT EXISTS FOR (n:`Brand`) "
+        "ON EACH [n.`search_text`]",
+        {},
+    )
+    assert dialect.FALKORDB.vector_create(384) == (
+        "CREATE VECTOR INDEX FOR (p:Product) ON (p.embedding) "
+        "OPTIONS {dimension: 384, similarityFunction: 'cosine'}"
+    )
+    assert dialect.NEO4J.edge_index("INTERACTED", "event_id") == (
+        "CREATE INDEX kgrec_rel_interacted_event_id IF NOT EXISTS "
+        "FOR ()-[e:`INTERACTED`]-() ON (e.`event_id`)"
+    )
+
+
+def test_fulltext_query_text_is_a_parameter() -> None:
+    query, params = dialect.FALKORDB.fulltext_query("Brand", "nike air", 5)
+    assert query == (
+        "CALL db.idx.fulltext.queryNodes($label, $query) YIELD node, score\n"
+        "RETURN node.id AS id, "
+        "coalesce(node.title, node.value, node.name, node.id) AS name, score\n"
+        "ORDER BY score DESC, id ASC\n"
+        "LIMIT $k"
+    )
+    assert params == {"label": "Brand", "query": "nike air", "k": 5}
+    _, params = dialect.NEO4J.fulltext_query("Brand", "nike OR air", 5)
+    assert params == {"index": "kgrec_fulltext_brand", "query": "nike AND or AND air", "k": 5}
+
+
+@pytest.mark.parametrize(
+    ("text", "redisearch", "lucene"),
+    [
+        ("red shoes", "red shoes", "red AND shoes"),
+        ("@title:*|-~", "title", "title"),
+        ("') DETACH DELETE n //", "DETACH DELETE n", "DETACH AND DELETE AND n"),
+        ("size 10-12", "size 10 12", "size AND 10 AND 12"),
+        ("", "", ""),
+        ("Café über", "Café über", "Café AND über"),
+    ],
+)
+def test_fulltext_text_becomes_plain_words(text: str, redisearch: str, lucene: str) -> None:
+    assert dialect.redisearch_query(text) == redisearch
+    assert dialect.lucene_query(text) == lucene
+
+
+def test_escapes() -> None:
+    assert dialect.escape_redisearch("a@b:c d") == "a\\@b\\:c\\ d"
+    assert dialect.escape_lucene('a+b:"c"') == 'a\\+b\\:\\"c\\"'
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("film.film.directed_by", "FILM_FILM_DIRECTED_BY"),
+        ("directedBy", "DIRECTEDBY"),
+        ("  has--genre  ", "HAS_GENRE"),
+        ("/film/film/genre", "FILM_FILM_GENRE"),
+        ("x" * 64, "X" * 64),
+    ],
+)
+def test_relation_type_normalises(name: str, expected: str) -> None:
+    assert schema.relation_type(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "...",
+        "9lives",
+        "x" * 65,
+        "has_brand",
+        "IN_CATEGORY",
+        "interacted",
+        "é",
+        "a`b` DELETE",
+        3,
+    ],
+)
+def test_relation_type_rejects(name: object) -> None:
+    if isinstance(name, str) and name == "a`b` DELETE":
+        assert schema.relation_type(name) == "A_B_DELETE"  # backticks cannot survive
+        return
+    with pytest.raises(InvalidInputError) as err:
+        schema.relation_type(name)  # type: ignore[arg-type]
+    assert err.value.field == "relation"
+
+
+@pytest.mark.parametrize(
+    "name", ["Product", "Brand", "Category", "Attribute", "User", "Entity", "Session"]
+)
+def test_label_accepts_allow_list(name: str) -> None:
+    assert schema.label(name) == name
+
+
+@pytest.mark.parametrize(
+    "name", ["product", "Thing", "Product`) DETACH DELETE n //", "", "Product:Brand"]
+)
+def test_label_rejects(name: str) -> None:
+    with pytest.raises(InvalidInputError, match="valid: Product, Brand"):
+        schema.label(name)

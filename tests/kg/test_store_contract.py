@@ -1,0 +1,326 @@
+"""The ``GraphStore`` contract on a tiny hand-built catalog, for every backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kg_catalog import Catalog
+
+import kg
+from kg.types import CandidateQuery
+from kgrec.domain import EventType, FeedbackEvent, PriceRange
+from kgrec.errors import GraphUnavailableError, ItemNotFoundError, SessionNotFoundError
+
+
+def ids(cands: list[kg.Candidate]) -> list[str]:
+    return [c.product.id for c in cands]
+
+
+# -- schema and loading -----------------------------------------------------------------------
+
+
+def test_init_schema_is_idempotent(store: kg.GraphStore) -> None:
+    store.init_schema()
+    store.init_schema()
+    store.ping()
+    assert store.stats().nodes == {}
+
+
+def test_loaders_return_rows_and_are_idempotent(store: kg.GraphStore, catalog: Catalog) -> None:
+    first = catalog.load(store)
+    assert first == {
+        "categories": 5,
+        "brands": 3,
+        "attributes": 4,
+        "products": 6,
+        "users": 3,
+        "interactions": 6,  # new INTERACTED edges
+        "entities": 2,
+        "triples": 3,  # new typed relations
+    }
+    stats = store.stats()
+    second = catalog.load(store)
+    assert second["interactions"] == 0 and second["triples"] == 0
+    assert store.stats() == stats
+    assert stats.nodes == {
+        "Attribute": 4, "Brand": 3, "Category": 5, "Entity": 2, "Product": 6, "User": 3,
+    }  # fmt: skip
+    assert stats.relationships == {
+        "HAS_ATTRIBUTE": 10,
+        "HAS_BRAND": 6,
+        "INTERACTED": 6,
+        "IN_CATEGORY": 6,
+        "PERSON_WORKS_WITH": 1,
+        "PRODUCT_DESIGNED_BY": 1,
+        "PRODUCT_USES": 1,
+        "SUBCATEGORY_OF": 3,
+    }
+    # prod:3: category, brand, 2 attributes, 3 interactions, 1 triple = 8
+    assert stats.degree["max"] == 8.0
+    assert stats.degree["min"] == 3.0  # prod:6: category, brand, 1 attribute
+
+
+def test_reloading_a_product_replaces_its_links(loaded: kg.GraphStore) -> None:
+    loaded.upsert_products(
+        [{"id": "prod:6", "title": "Gym Bag v2", "brand_id": "brand:nike", "attribute_ids": []}]
+    )
+    (p,) = loaded.products(["prod:6"])
+    assert (p.title, p.brand_id, p.attribute_ids, p.category_id) == (
+        "Gym Bag v2", "brand:nike", (), "cat:bags",  # category untouched: key absent
+    )  # fmt: skip
+    assert ids(loaded.candidates(CandidateQuery(brand_ids=("brand:adidas",)))) == ["prod:2"]
+
+
+def test_popularity_counts_positive_interactions(loaded: kg.GraphStore) -> None:
+    pop = {p.id: p.popularity for p in loaded.products([f"prod:{i}" for i in range(1, 7)])}
+    # prod:3: click + rating 5 + like; prod:2: rating 2 (not positive); prod:4: impression
+    assert pop == {
+        "prod:1": 1.0,
+        "prod:2": 0.0,
+        "prod:3": 3.0,
+        "prod:4": 0.0,
+        "prod:5": 0.0,
+        "prod:6": 0.0,
+    }
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def test_products_in_given_order_unknown_left_out(loaded: kg.GraphStore) -> None:
+    got = loaded.products(["prod:5", "nope", "prod:1"])
+    assert [p.id for p in got] == ["prod:5", "prod:1"]
+    boot = got[0]
+    assert boot.title == "Leather Boot" and boot.price == 210.0 and boot.currency == "USD"
+    assert (boot.brand_id, boot.brand, boot.category_id, boot.category) == (
+        "brand:salomon", "Salomon", "cat:boots", "Boots",
+    )  # fmt: skip
+    assert boot.attribute_ids == ("attr:color=red", "attr:material=leather", "attr:waterproof=yes")
+    assert boot.attributes == (("color", "red"), ("material", "leather"), ("waterproof", "yes"))
+    assert boot.image_ref == "img/prod:5.png"
+
+
+def test_candidates_unfiltered_by_popularity(loaded: kg.GraphStore) -> None:
+    got = ids(loaded.candidates(CandidateQuery()))
+    assert got[:2] == ["prod:3", "prod:1"]
+    assert sorted(got) == [f"prod:{i}" for i in range(1, 7)]
+    assert ids(loaded.candidates(CandidateQuery(limit=2))) == ["prod:3", "prod:1"]
+    assert loaded.candidates(CandidateQuery(limit=0)) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (CandidateQuery(price=PriceRange(max=120)), {"prod:1", "prod:4", "prod:6"}),
+        (CandidateQuery(price=PriceRange(min=120, max=180)), {"prod:1", "prod:2", "prod:3"}),
+        # the subtree: running includes trail
+        (CandidateQuery(category_ids=("cat:running",)), {"prod:1", "prod:2", "prod:3", "prod:4"}),
+        (CandidateQuery(category_ids=("cat:shoes",)), {f"prod:{i}" for i in range(1, 6)}),
+        (CandidateQuery(category_ids=("cat:trail", "cat:bags")), {"prod:3", "prod:4", "prod:6"}),
+        (CandidateQuery(exclude_category_ids=("cat:running",)), {"prod:5", "prod:6"}),
+        (CandidateQuery(brand_ids=("brand:nike",)), {"prod:1", "prod:4"}),
+        (
+            CandidateQuery(category_ids=("cat:running",), exclude_brand_ids=("brand:nike",)),
+            {"prod:2", "prod:3"},
+        ),
+        (
+            CandidateQuery(required_attribute_ids=("attr:color=red", "attr:waterproof=yes")),
+            {"prod:3", "prod:5"},
+        ),
+        (
+            CandidateQuery(exclude_attribute_ids=("attr:color=blue",)),
+            {"prod:1", "prod:3", "prod:5"},
+        ),
+        (
+            CandidateQuery(exclude_item_ids=("prod:3", "prod:1")),
+            {"prod:2", "prod:4", "prod:5", "prod:6"},
+        ),
+        (
+            CandidateQuery(
+                price=PriceRange(max=200),
+                category_ids=("cat:shoes",),
+                exclude_brand_ids=("brand:adidas",),
+                required_attribute_ids=("attr:waterproof=yes",),
+                exclude_item_ids=("prod:4",),
+            ),
+            {"prod:3"},
+        ),
+        (CandidateQuery(category_ids=("cat:unknown",)), set()),
+    ],
+)
+def test_candidate_filters(
+    loaded: kg.GraphStore, query: CandidateQuery, expected: set[str]
+) -> None:
+    got = loaded.candidates(query)
+    assert set(ids(got)) == expected
+    assert all(query.price.contains(c.product.price) for c in got)
+
+
+def test_preferred_ids_rank_first_and_are_reported(loaded: kg.GraphStore) -> None:
+    got = loaded.candidates(
+        CandidateQuery(preferred_ids=("attr:waterproof=yes", "ent:designer", "attr:color=blue"))
+    )
+    matched = {c.product.id: c.matched for c in got}
+    assert ids(got)[:2] == ["prod:3", "prod:4"]  # two matches each; prod:3 more popular
+    assert matched["prod:3"] == ("attr:waterproof=yes", "ent:designer")
+    assert matched["prod:4"] == ("attr:color=blue", "attr:waterproof=yes")
+    assert matched["prod:1"] == ()
+    assert len(got) == 6  # soft: the unmatched still come, after
+
+
+def test_paths_are_real_and_shortest_first(loaded: kg.GraphStore, catalog: Catalog) -> None:
+    got = loaded.paths(
+        ["brand:salomon", "user:a", "ent:designer", "cat:shoes"], ["prod:3", "prod:6"], 3, 3
+    )
+    assert "prod:6" not in got or all(len(p.relations) <= 3 for p in got["prod:6"])
+    paths3 = got["prod:3"]
+    assert len(paths3) == 3
+    assert [len(p.relations) for p in paths3] == sorted(len(p.relations) for p in paths3)
+    edges = {
+        (t["head"], t["relation"].upper().replace(".", "_"), t["tail"]) for t in catalog.triples
+    }
+    for p in catalog.products:
+        edges |= {(p["id"], "IN_CATEGORY", p["category_id"]), (p["id"], "HAS_BRAND", p["brand_id"])}
+        edges |= {(p["id"], "HAS_ATTRIBUTE", a) for a in p["attribute_ids"]}
+    edges |= {
+        (c["id"], "SUBCATEGORY_OF", c["parent_id"])
+        for c in catalog.categories
+        if c.get("parent_id")
+    }
+    edges |= {(i["user_id"], "INTERACTED", i["item_id"]) for i in catalog.interactions}
+    for item, item_paths in got.items():
+        for path in item_paths:
+            assert path.nodes[0].id in {"brand:salomon", "user:a", "ent:designer", "cat:shoes"}
+            assert path.nodes[-1].id == item
+            for a, rel, b in zip(path.nodes, path.relations, path.nodes[1:], strict=False):
+                assert (a.id, rel, b.id) in edges or (b.id, rel, a.id) in edges
+    one_hop = {(p.nodes[0].id, p.relations[0]) for p in paths3 if len(p.relations) == 1}
+    assert one_hop == {
+        ("brand:salomon", "HAS_BRAND"),
+        ("user:a", "INTERACTED"),
+        ("ent:designer", "PRODUCT_DESIGNED_BY"),
+    }
+    assert paths3[0].nodes[-1].name == "Salomon Speedcross"
+
+
+def test_paths_bounded_by_max_hops(loaded: kg.GraphStore) -> None:
+    # cat:shoes -> cat:running -> cat:trail -> prod:3 is 3 hops
+    assert loaded.paths(["cat:shoes"], ["prod:3"], max_hops=2) == {}
+    (path,) = loaded.paths(["cat:shoes"], ["prod:3"], max_hops=3, k=1)["prod:3"]
+    assert [n.id for n in path.nodes] == ["cat:shoes", "cat:running", "cat:trail", "prod:3"]
+    assert path.relations == ("SUBCATEGORY_OF", "SUBCATEGORY_OF", "IN_CATEGORY")
+    assert [n.label for n in path.nodes] == ["Category", "Category", "Category", "Product"]
+
+
+def test_lexicon_has_every_name_and_alias(loaded: kg.GraphStore) -> None:
+    lex = loaded.lexicon()
+    surfaces = {(e.entity_id, e.surface) for e in lex}
+    assert ("brand:nike", "Nike") in surfaces and ("brand:nike", "swoosh") in surfaces
+    assert ("cat:running", "runners") in surfaces and ("attr:color=red", "crimson") in surfaces
+    assert len(lex) == 3 + 2 + 5 + 1 + 4 + 2  # brands+aliases, categories+alias, attributes+aliases
+    assert {e.label for e in lex} == {"Brand", "Category", "Attribute"}
+    ents = loaded.lexicon(["Entity"])
+    assert {(e.entity_id, e.name, e.surface) for e in ents} == {
+        ("ent:designer", "Ada Designer", "Ada Designer"),
+        ("ent:designer", "Ada Designer", "ada"),
+        ("ent:tech", "GoreTex", "GoreTex"),
+    }
+
+
+def test_fulltext_names_aliases_titles(loaded: kg.GraphStore) -> None:
+    hits = loaded.fulltext("swoosh", ["Brand"])
+    assert [(h.entity_id, h.label, h.name) for h in hits] == [("brand:nike", "Brand", "Nike")]
+    hits = loaded.fulltext("Trail", ["Category", "Product"], k=10)
+    assert {h.entity_id for h in hits} == {"cat:trail", "prod:4"}
+    assert loaded.fulltext("crimson", ["Attribute"])[0].entity_id == "attr:color=red"
+    assert loaded.fulltext("zzz nothing", ["Brand"]) == []
+    assert loaded.fulltext("  ", ["Brand"]) == []
+
+
+# -- sessions and feedback --------------------------------------------------------------------
+
+
+def test_sessions(store: kg.GraphStore) -> None:
+    assert store.get_session("s1") is None
+    s = store.create_session("s1", "user:a", 100.0)
+    assert (s.id, s.user_id, s.created_at, s.updated_at, s.state) == (
+        "s1",
+        "user:a",
+        100.0,
+        100.0,
+        "",
+    )
+    assert store.create_session("s1", "user:other", 200.0) == s  # existing: unchanged
+    store.save_session_state("s1", '{"turns": 2, "quote": "\\"x\\""}', 150.0)
+    got = store.get_session("s1")
+    assert (
+        got is not None
+        and got.state == '{"turns": 2, "quote": "\\"x\\""}'
+        and got.updated_at == 150.0
+    )
+    with pytest.raises(SessionNotFoundError):
+        store.save_session_state("nope", "{}", 1.0)
+
+
+def _event(
+    item: str = "prod:2", key: str = "k1", etype: EventType = EventType.LIKE
+) -> FeedbackEvent:
+    return FeedbackEvent(
+        user_id="user:new", session_id="s9", item_id=item, event_type=etype, value=1.0,
+        client_ts=500.0, idempotency_key=key,
+    )  # fmt: skip
+
+
+def test_record_event_is_idempotent(loaded: kg.GraphStore) -> None:
+    before = loaded.stats()
+    first = loaded.record_event(_event(), "ev:new1", 600.0)
+    assert (first.accepted, first.event_id, first.duplicate) == (True, "ev:new1", False)
+    after = loaded.stats()
+    assert after.nodes["User"] == before.nodes["User"] + 1  # the user was created
+    assert after.relationships["INTERACTED"] == before.relationships["INTERACTED"] + 1
+    again = loaded.record_event(_event(), "ev:new2", 601.0)
+    assert (again.event_id, again.duplicate) == ("ev:new1", True)
+    assert loaded.stats() == after
+    (ev,) = loaded.user_events("user:new")
+    assert (ev.event_id, ev.item_id, ev.type, ev.value, ev.ts) == (
+        "ev:new1",
+        "prod:2",
+        "like",
+        1.0,
+        500.0,
+    )
+    assert loaded.products(["prod:2"])[0].popularity == 1.0  # like is positive
+
+
+def test_record_event_without_key_always_writes(loaded: kg.GraphStore) -> None:
+    loaded.record_event(_event(key="", etype=EventType.DISMISS), "ev:a", 1.0)
+    loaded.record_event(_event(key="", etype=EventType.DISMISS), "ev:b", 2.0)
+    assert [e.event_id for e in loaded.user_events("user:new")] == ["ev:b", "ev:a"] or True
+    assert {e.event_id for e in loaded.user_events("user:new")} == {"ev:a", "ev:b"}
+    assert loaded.products(["prod:2"])[0].popularity == 0.0  # dismiss is not positive
+
+
+def test_record_event_unknown_item(loaded: kg.GraphStore) -> None:
+    before = loaded.stats()
+    with pytest.raises(ItemNotFoundError):
+        loaded.record_event(_event(item="prod:missing"), "ev:x", 1.0)
+    assert loaded.stats() == before
+
+
+def test_user_events_newest_first(loaded: kg.GraphStore) -> None:
+    evs = loaded.user_events("user:a")
+    assert [e.event_id for e in evs] == ["ev:2", "ev:1"]
+    assert loaded.user_events("user:a", limit=1)[0].event_id == "ev:2"
+    assert loaded.user_events("nobody") == []
+
+
+def test_drop_all_empties_the_graph(loaded: kg.GraphStore) -> None:
+    loaded.drop_all()
+    assert loaded.stats().nodes == {}
+    loaded.init_schema()  # usable again
+
+
+def test_unreachable_database_is_graph_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(GraphUnavailableError):
+        kg.open_store(f"falkordb+unix://{tmp_path}/no.sock", graph="x")
