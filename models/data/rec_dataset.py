@@ -102,6 +102,7 @@ class RecDataset:
                 batch_size=config.text_batch_size,
                 device=device,
                 cache_dir=cache_dir,
+                backend=config.text_backend,
             )
             has_text = np.array([bool(t.strip()) for t in self.item_texts])
             x = encoder.encode(self.item_texts, progress=progress)

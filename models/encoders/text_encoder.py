@@ -33,6 +33,8 @@ class TextEncoder:
         batch_size: texts per forward pass (default 64).
         device: torch device string.
         cache_dir: embedding cache folder; ``None`` disables the cache.
+        backend: ``"minilm"`` (the transformer) or ``"static"`` (averaged MiniLM token
+            vectors, ``kg.linking.StaticMiniLMEncoder``; no per-text transformer pass).
 
     Shapes: ``encode(n texts) -> (n, 384)`` float32, unit rows.
     """
@@ -47,6 +49,7 @@ class TextEncoder:
         batch_size: int = 64,
         device: str = "cpu",
         cache_dir: str | Path | None = None,
+        backend: str = "minilm",
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
 
@@ -58,6 +61,13 @@ class TextEncoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = torch.device(device)
+        self.backend = backend
+        if backend == "static":
+            from kg.linking.static_minilm_encoder import StaticMiniLMEncoder
+
+            self._static = StaticMiniLMEncoder(self.model_path)
+            self.cache = EmbeddingCache(None, "static", self.dim)  # the encoder is the cache
+            return
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.model = AutoModel.from_pretrained(self.model_path).to(self.device).eval()
         self.dim = int(self.model.config.hidden_size)
@@ -80,6 +90,8 @@ class TextEncoder:
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed ``texts``; cached rows are reused, only new texts run through the model."""
+        if self.backend == "static":
+            return np.asarray(self._static.encode(list(texts)), dtype=np.float32)
         keys = [
             content_key(self.model_path.rsplit("/", 1)[-1], str(self.max_length), t) for t in texts
         ]

@@ -111,7 +111,10 @@ class Scorer:
 
             enc = self.config.encoder
             self._text_encoder = TextEncoder(
-                max_length=enc.text_max_length, device=str(self.device), cache_dir=None
+                max_length=enc.text_max_length,
+                device=str(self.device),
+                cache_dir=None,
+                backend=enc.text_backend,
             )
         return self._text_encoder
 

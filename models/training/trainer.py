@@ -50,7 +50,8 @@ def _loss(
 ) -> Tensor:
     """One mini-batch loss.
 
-    ``softmax``: cross-entropy of the positive among all items with cosine scores,
+    ``softmax``: cross-entropy of the positive among all items (or the positive and
+    ``sampled_negatives`` uniform items shared by the batch) with cosine scores,
     :math:`-\\log \\frac{\\exp(\\cos(h_u, h_i)/\\tau)}{\\sum_j \\exp(\\cos(h_u, h_j)/\\tau)}`.
     ``bpr``: :math:`-\\log \\sigma(h_u^\\top h_i - h_u^\\top h_j)` with ``num_negatives``
     uniformly sampled ``j`` per positive. Both add ``reg`` times the L2 of the batch's
@@ -59,10 +60,19 @@ def _loss(
     h_users, h_items, _ = model()
     u = h_users[users]
     if config.loss == "softmax":
-        u = nn.functional.normalize(u, dim=-1)
-        all_items = nn.functional.normalize(h_items, dim=-1)
-        logits = u @ all_items.T / config.temperature
-        loss = nn.functional.cross_entropy(logits, items)
+        u = nn.functional.normalize(u, dim=-1) / config.temperature
+        m = config.sampled_negatives
+        if m is None or m >= h_items.shape[0]:
+            logits = u @ nn.functional.normalize(h_items, dim=-1).T  # (B, I)
+            loss = nn.functional.cross_entropy(logits, items)
+        else:
+            neg = torch.randint(0, h_items.shape[0], (m,), generator=gen).to(users.device)
+            pos = nn.functional.normalize(h_items[items], dim=-1)  # (B, d)
+            negs = nn.functional.normalize(h_items[neg], dim=-1)  # (M, d)
+            logits = torch.cat([(u * pos).sum(-1, keepdim=True), u @ negs.T], dim=1)
+            # a sampled negative equal to the positive is masked out
+            logits[:, 1:] = logits[:, 1:].masked_fill(neg.unsqueeze(0) == items.unsqueeze(1), -1e9)
+            loss = nn.functional.cross_entropy(logits, torch.zeros_like(items))
     else:
         neg = torch.randint(
             0, h_items.shape[0], (len(users), config.num_negatives), generator=gen
