@@ -215,6 +215,7 @@ class CypherStore(GraphStore):
             ]
             self._replace_links(schema.CATEGORY, schema.SUBCATEGORY_OF, schema.CATEGORY, links)
         if all_rows:
+            self._write(queries.REFRESH_CATEGORY_ANCESTORS)
             self._write(queries.REFRESH_ALL_FILTER_PROPS)  # ancestors may have changed
             self._cache.clear()
         return n
@@ -561,8 +562,35 @@ class CypherStore(GraphStore):
 
     # -- vectors (optional: only with ``embedding_dim``) --------------------------------------
 
+    def set_product_embeddings(
+        self, rows: Iterable[tuple[str, Sequence[float]]], batch_size: int = DEFAULT_BATCH
+    ) -> int:
+        """Store ``Product.embedding`` (``embedding_dim`` floats) for ``(id, vector)`` pairs.
+
+        Not part of :class:`GraphStore`: only this backend family has vector indexes.
+        """
+        n = 0
+        dim = self.embedding_dim
+        for chunk in batched(rows, batch_size):
+            params = []
+            for pid, vec in chunk:
+                values = [float(x) for x in vec]
+                if dim is not None and len(values) != dim:
+                    raise InvalidInputError(
+                        "embedding", f"{pid!r}: {len(values)} values, want {dim}"
+                    )
+                params.append({"id": pid, "embedding": values})
+            self._write(self.dialect.vector_set(), {"rows": params})
+            n += len(chunk)
+        return n
+
     def nearest_products(self, vector: Sequence[float], k: int = 10) -> list[tuple[str, float]]:
-        """Products nearest to ``vector`` by cosine distance (needs the vector index)."""
+        """The ``k`` products nearest to ``vector`` as ``(id, cosine distance)``, nearest first.
+
+        Needs ``embedding_dim`` (the vector index) and :meth:`set_product_embeddings`.
+        """
+        if k <= 0:
+            return []
         cypher, params = self.dialect.vector_query([float(x) for x in vector], k)
         return [(str(i), float(s)) for i, s in self._read(cypher, params)]
 

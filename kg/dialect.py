@@ -112,6 +112,10 @@ def _falkor_vector_create(dim: int) -> str:
     )
 
 
+def _falkor_vector_set() -> str:
+    return "UNWIND $rows AS r\nMATCH (p:Product {id: r.id})\nSET p.embedding = vecf32(r.embedding)"
+
+
 def _falkor_vector_query(vector: list[float], k: int) -> tuple[str, Params]:
     query = (
         "CALL db.idx.vector.queryNodes('Product', 'embedding', $k, vecf32($vector))"
@@ -183,10 +187,14 @@ def _neo4j_vector_create(dim: int) -> str:
     )
 
 
+def _neo4j_vector_set() -> str:
+    return "UNWIND $rows AS r\nMATCH (p:Product {id: r.id})\nSET p.embedding = r.embedding"
+
+
 def _neo4j_vector_query(vector: list[float], k: int) -> tuple[str, Params]:
     query = (
         f"CALL db.index.vector.queryNodes('{_name('vector', 'product', 'embedding')}', $k, $vector)"
-        " YIELD node, score\nRETURN node.id AS id, 1.0 - score AS score\nORDER BY score ASC"
+        " YIELD node, score\nRETURN node.id AS id, 2.0 * (1.0 - score) AS score\nORDER BY score ASC"
     )
     return query, {"k": int(k), "vector": [float(x) for x in vector]}
 
@@ -196,13 +204,13 @@ NEO4J_DELETE_BATCH = """MATCH (n)
 WITH n LIMIT $batch
 DETACH DELETE n
 RETURN count(*) AS deleted"""
-NEO4J_LIST_SCHEMA = """SHOW INDEXES YIELD name, type, owningConstraint
-WHERE name STARTS WITH 'kgrec_' AND owningConstraint IS NULL
-RETURN 'INDEX' AS kind, name
-UNION ALL
-SHOW CONSTRAINTS YIELD name
+NEO4J_LIST_CONSTRAINTS = """SHOW CONSTRAINTS YIELD name
 WHERE name STARTS WITH 'kgrec_'
-RETURN 'CONSTRAINT' AS kind, name"""
+RETURN name"""
+#: Indexes that back a constraint go with it, so they are not listed.
+NEO4J_LIST_INDEXES = """SHOW INDEXES YIELD name, owningConstraint
+WHERE name STARTS WITH 'kgrec_' AND owningConstraint IS NULL
+RETURN name"""
 _SCHEMA_NAME = re.compile(r"kgrec_[a-z0-9_]{1,100}")
 
 
@@ -215,7 +223,11 @@ def neo4j_drop(kind: str, name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """What one database needs differently. Vector scores are distances (lower is nearer)."""
+    """What one database needs differently.
+
+    Vector queries return cosine *distances* (``1 - cos``, 0 = same direction): FalkorDB's
+    score already is one; Neo4j's is the similarity ``(1 + cos) / 2``, converted.
+    """
 
     name: str
     unique_id: Callable[[str], list[str]]
@@ -223,6 +235,7 @@ class Dialect:
     fulltext_create: Callable[[str], tuple[str, Params]]
     fulltext_query: Callable[[str, str, int], tuple[str, Params]]
     vector_create: Callable[[int], str]
+    vector_set: Callable[[], str]
     vector_query: Callable[[list[float], int], tuple[str, Params]]
     #: Substrings of the error a repeated DDL statement raises (FalkorDB has no IF NOT EXISTS).
     already_exists: tuple[str, ...] = ()
@@ -235,6 +248,7 @@ FALKORDB = Dialect(
     fulltext_create=_falkor_fulltext_create,
     fulltext_query=_falkor_fulltext_query,
     vector_create=_falkor_vector_create,
+    vector_set=_falkor_vector_set,
     vector_query=_falkor_vector_query,
     already_exists=("already indexed", "already exists"),
 )
@@ -246,6 +260,7 @@ NEO4J = Dialect(
     fulltext_create=_neo4j_fulltext_create,
     fulltext_query=_neo4j_fulltext_query,
     vector_create=_neo4j_vector_create,
+    vector_set=_neo4j_vector_set,
     vector_query=_neo4j_vector_query,
 )
 
@@ -264,7 +279,8 @@ __all__ = [
     "FALKORDB_LIST_CONSTRAINTS",
     "NEO4J",
     "NEO4J_DELETE_BATCH",
-    "NEO4J_LIST_SCHEMA",
+    "NEO4J_LIST_CONSTRAINTS",
+    "NEO4J_LIST_INDEXES",
     "Dialect",
     "escape_lucene",
     "escape_redisearch",

@@ -20,9 +20,15 @@ from neo4j import exceptions as neo4j_errors
 
 from kgrec.errors import ConfigError, GraphUnavailableError
 
-from . import schema
+from . import queries, schema
 from ._cypher_store import CypherStore, Params, Row, Written
-from .dialect import NEO4J, NEO4J_DELETE_BATCH, NEO4J_LIST_SCHEMA, neo4j_drop
+from .dialect import (
+    NEO4J,
+    NEO4J_DELETE_BATCH,
+    NEO4J_LIST_CONSTRAINTS,
+    NEO4J_LIST_INDEXES,
+    neo4j_drop,
+)
 from .exceptions import GraphQueryError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +70,9 @@ class Neo4jStore(CypherStore):
         self.uri = uri
         self.graph_name = graph
         self.database = database
+        # fail within seconds, not the driver's 30 s of retries, when the database is down
+        driver_opts.setdefault("max_transaction_retry_time", 5.0)
+        driver_opts.setdefault("connection_timeout", 5.0)
         try:
             self._driver = GraphDatabase.driver(uri, auth=(user, password), **driver_opts)
         except (ValueError, neo4j_errors.ConfigurationError) as e:
@@ -111,12 +120,7 @@ class Neo4jStore(CypherStore):
     # -- lifecycle ----------------------------------------------------------------------------
 
     def ping(self) -> None:
-        try:
-            self._driver.verify_connectivity(database=self.database)
-        except neo4j_errors.AuthError as e:
-            raise GraphUnavailableError(f"Neo4j at {self.uri} refused the credentials: {e}") from e
-        except (neo4j_errors.DriverError, neo4j_errors.Neo4jError, OSError) as e:
-            raise GraphUnavailableError(f"Neo4j at {self.uri} is unavailable: {e}") from e
+        self._read(queries.PING)
 
     def close(self) -> None:
         if not self._closed:
@@ -129,8 +133,10 @@ class Neo4jStore(CypherStore):
         self._cache.clear()
         while self._write(NEO4J_DELETE_BATCH, {"batch": 10_000}).rows[0][0]:
             pass
-        for kind, name in self._read(NEO4J_LIST_SCHEMA):
-            self._ddl(neo4j_drop(kind, name))
+        for (name,) in self._read(NEO4J_LIST_CONSTRAINTS):
+            self._ddl(neo4j_drop("CONSTRAINT", name))
+        for (name,) in self._read(NEO4J_LIST_INDEXES):
+            self._ddl(neo4j_drop("INDEX", name))
 
     def __repr__(self) -> str:
         return f"Neo4jStore(uri={self.uri!r}, database={self.database!r})"

@@ -167,13 +167,23 @@ _FILTER_PROPS = """OPTIONAL MATCH (p)-[:HAS_ATTRIBUTE]->(a:Attribute)
 WITH p, collect(a.id) AS attribute_ids
 OPTIONAL MATCH (p)-[:HAS_BRAND]->(b:Brand)
 WITH p, attribute_ids, collect(b.id) AS brand_ids
-OPTIONAL MATCH (p)-[:IN_CATEGORY]->(:Category)-[:SUBCATEGORY_OF*0..]->(c:Category)
-WITH p, attribute_ids, brand_ids, collect(DISTINCT c.id) AS category_ids
-SET p.attribute_ids = attribute_ids, p.brand_ids = brand_ids, p.category_ids = category_ids"""
+OPTIONAL MATCH (p)-[:IN_CATEGORY]->(c:Category)
+WITH p, attribute_ids, brand_ids,
+     collect(CASE WHEN c IS NULL THEN [] ELSE coalesce(c.ancestor_ids, [c.id]) END) AS lineages
+SET p.attribute_ids = attribute_ids, p.brand_ids = brand_ids,
+    p.category_ids = reduce(acc = [], ids IN lineages | acc + ids)"""
+
+#: ``Category.ancestor_ids``: the category and all its ancestors (run after tree changes;
+#: categories are few, so the variable-length walk runs here and not per product).
+REFRESH_CATEGORY_ANCESTORS = """MATCH (c:Category)
+OPTIONAL MATCH (c)-[:SUBCATEGORY_OF*0..]->(a:Category)
+WITH c, collect(DISTINCT a.id) AS ancestor_ids
+SET c.ancestor_ids = ancestor_ids"""
 
 #: Denormalised filter properties of the products in ``$ids``: ``attribute_ids``,
-#: ``brand_ids`` and ``category_ids`` (the product's categories and all their ancestors),
-#: so :func:`candidates` filters with property predicates instead of traversals.
+#: ``brand_ids`` and ``category_ids`` (the product's categories and all their ancestors,
+#: read from ``Category.ancestor_ids``), so :func:`candidates` filters with property
+#: predicates instead of traversals.
 REFRESH_FILTER_PROPS = "UNWIND $ids AS pid\nMATCH (p:Product {id: pid})\n" + _FILTER_PROPS
 
 #: The same for every product (after the category tree changed).
@@ -315,15 +325,20 @@ def lexicon(label: str) -> str:
     return f"MATCH (n:{lab})\nRETURN n.id AS id, {name} AS name, n.aliases AS aliases"
 
 
+#: The cheapest round trip (Neo4j's ``verify_connectivity`` takes options only as a preview).
+PING = "RETURN 1 AS ok"
+
 COUNT_NODES_BY_LABEL = """MATCH (n)
 UNWIND labels(n) AS label
-RETURN label, count(*) AS n"""
+RETURN label, count(*) AS count"""
 
 COUNT_RELATIONSHIPS_BY_TYPE = """MATCH ()-[r]->()
-RETURN type(r) AS type, count(r) AS n"""
+RETURN type(r) AS type, count(r) AS count"""
 
 PRODUCT_DEGREES = """MATCH (p:Product)
-RETURN size([(p)-[]-() | 1]) AS degree"""
+OPTIONAL MATCH (p)-[r]-()
+WITH p, count(r) AS degree
+RETURN degree"""
 
 # ---------------------------------------------------------------------------------------------
 # Sessions and feedback
@@ -352,10 +367,14 @@ _EVENT_PROPS = (
 
 #: Idempotent write of one event: returns ``previous`` (event ids already stored under
 #: ``$idempotency_key``; empty when this call wrote). No row: the product does not exist.
+#: The no-op SET takes the product's write lock before the look-up, so concurrent repeats
+#: of one key (same item) are serialised on Neo4j too; FalkorDB runs writes one at a time.
 RECORD_EVENT = f"""MATCH (p:Product {{id: $item_id}})
+SET p.popularity = coalesce(p.popularity, 0)
+WITH p
 OPTIONAL MATCH ()-[old:INTERACTED {{idempotency_key: $idempotency_key}}]->()
 WITH p, collect(old.event_id) AS previous
-FOREACH (_ IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
+FOREACH (ignored IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
   MERGE (u:User {{id: $user_id}})
   CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
   SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta)
@@ -383,9 +402,11 @@ __all__ = [
     "GET_SESSION",
     "MAX_PATH_HOPS",
     "PATH_SOURCE_LABELS",
+    "PING",
     "PRODUCTS",
     "PRODUCT_DEGREES",
     "REFRESH_ALL_FILTER_PROPS",
+    "REFRESH_CATEGORY_ANCESTORS",
     "REFRESH_FILTER_PROPS",
     "RECORD_EVENT",
     "RECORD_EVENT_UNKEYED",

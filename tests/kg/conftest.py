@@ -61,3 +61,32 @@ def loaded(store: kg.GraphStore, catalog: Catalog) -> kg.GraphStore:
     """``store`` with the tiny catalog loaded."""
     catalog.load(store)
     return store
+
+
+@pytest.fixture(scope="module")
+def _falkordb_catalog_module(falkordb_server: kg.EmbeddedFalkorDB) -> Iterator[kg.GraphStore]:
+    s = kg.open_store(falkordb_server.uri, graph=f"ro{uuid.uuid4().hex[:12]}")
+    s.init_schema()
+    tiny().load(s)
+    try:
+        yield s
+    finally:
+        s.drop_all()
+        s.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def loaded_ro(request: pytest.FixtureRequest) -> Iterator[kg.GraphStore]:
+    """The tiny catalog for tests that only read: loaded once per module on FalkorDB (Neo4j
+    has one database, which the other tests empty, so it is loaded per test there)."""
+    if request.param == "falkordb":
+        yield request.getfixturevalue("_falkordb_catalog_module")
+        return
+    s = _open("neo4j", request)
+    s.init_schema()
+    tiny().load(s)
+    try:
+        yield s
+    finally:
+        s.drop_all()
+        s.close()

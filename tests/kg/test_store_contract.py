@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,13 @@ from kg_catalog import Catalog
 import kg
 from kg.types import CandidateQuery
 from kgrec.domain import EventType, FeedbackEvent, PriceRange
-from kgrec.errors import GraphUnavailableError, ItemNotFoundError, SessionNotFoundError
+from kgrec.errors import (
+    ConfigError,
+    GraphUnavailableError,
+    InvalidInputError,
+    ItemNotFoundError,
+    SessionNotFoundError,
+)
 
 
 def ids(cands: list[kg.Candidate]) -> list[str]:
@@ -72,8 +79,8 @@ def test_reloading_a_product_replaces_its_links(loaded: kg.GraphStore) -> None:
     assert ids(loaded.candidates(CandidateQuery(brand_ids=("brand:adidas",)))) == ["prod:2"]
 
 
-def test_popularity_counts_positive_interactions(loaded: kg.GraphStore) -> None:
-    pop = {p.id: p.popularity for p in loaded.products([f"prod:{i}" for i in range(1, 7)])}
+def test_popularity_counts_positive_interactions(loaded_ro: kg.GraphStore) -> None:
+    pop = {p.id: p.popularity for p in loaded_ro.products([f"prod:{i}" for i in range(1, 7)])}
     # prod:3: click + rating 5 + like; prod:2: rating 2 (not positive); prod:4: impression
     assert pop == {
         "prod:1": 1.0,
@@ -88,8 +95,8 @@ def test_popularity_counts_positive_interactions(loaded: kg.GraphStore) -> None:
 # -- reads ------------------------------------------------------------------------------------
 
 
-def test_products_in_given_order_unknown_left_out(loaded: kg.GraphStore) -> None:
-    got = loaded.products(["prod:5", "nope", "prod:1"])
+def test_products_in_given_order_unknown_left_out(loaded_ro: kg.GraphStore) -> None:
+    got = loaded_ro.products(["prod:5", "nope", "prod:1"])
     assert [p.id for p in got] == ["prod:5", "prod:1"]
     boot = got[0]
     assert boot.title == "Leather Boot" and boot.price == 210.0 and boot.currency == "USD"
@@ -101,12 +108,12 @@ def test_products_in_given_order_unknown_left_out(loaded: kg.GraphStore) -> None
     assert boot.image_ref == "img/prod:5.png"
 
 
-def test_candidates_unfiltered_by_popularity(loaded: kg.GraphStore) -> None:
-    got = ids(loaded.candidates(CandidateQuery()))
+def test_candidates_unfiltered_by_popularity(loaded_ro: kg.GraphStore) -> None:
+    got = ids(loaded_ro.candidates(CandidateQuery()))
     assert got[:2] == ["prod:3", "prod:1"]
     assert sorted(got) == [f"prod:{i}" for i in range(1, 7)]
-    assert ids(loaded.candidates(CandidateQuery(limit=2))) == ["prod:3", "prod:1"]
-    assert loaded.candidates(CandidateQuery(limit=0)) == []
+    assert ids(loaded_ro.candidates(CandidateQuery(limit=2))) == ["prod:3", "prod:1"]
+    assert loaded_ro.candidates(CandidateQuery(limit=0)) == []
 
 
 @pytest.mark.parametrize(
@@ -150,15 +157,15 @@ def test_candidates_unfiltered_by_popularity(loaded: kg.GraphStore) -> None:
     ],
 )
 def test_candidate_filters(
-    loaded: kg.GraphStore, query: CandidateQuery, expected: set[str]
+    loaded_ro: kg.GraphStore, query: CandidateQuery, expected: set[str]
 ) -> None:
-    got = loaded.candidates(query)
+    got = loaded_ro.candidates(query)
     assert set(ids(got)) == expected
     assert all(query.price.contains(c.product.price) for c in got)
 
 
-def test_preferred_ids_rank_first_and_are_reported(loaded: kg.GraphStore) -> None:
-    got = loaded.candidates(
+def test_preferred_ids_rank_first_and_are_reported(loaded_ro: kg.GraphStore) -> None:
+    got = loaded_ro.candidates(
         CandidateQuery(preferred_ids=("attr:waterproof=yes", "ent:designer", "attr:color=blue"))
     )
     matched = {c.product.id: c.matched for c in got}
@@ -169,8 +176,8 @@ def test_preferred_ids_rank_first_and_are_reported(loaded: kg.GraphStore) -> Non
     assert len(got) == 6  # soft: the unmatched still come, after
 
 
-def test_paths_are_real_and_shortest_first(loaded: kg.GraphStore, catalog: Catalog) -> None:
-    got = loaded.paths(
+def test_paths_are_real_and_shortest_first(loaded_ro: kg.GraphStore, catalog: Catalog) -> None:
+    got = loaded_ro.paths(
         ["brand:salomon", "user:a", "ent:designer", "cat:shoes"], ["prod:3", "prod:6"], 3, 3
     )
     assert "prod:6" not in got or all(len(p.relations) <= 3 for p in got["prod:6"])
@@ -204,23 +211,23 @@ def test_paths_are_real_and_shortest_first(loaded: kg.GraphStore, catalog: Catal
     assert paths3[0].nodes[-1].name == "Salomon Speedcross"
 
 
-def test_paths_bounded_by_max_hops(loaded: kg.GraphStore) -> None:
+def test_paths_bounded_by_max_hops(loaded_ro: kg.GraphStore) -> None:
     # cat:shoes -> cat:running -> cat:trail -> prod:3 is 3 hops
-    assert loaded.paths(["cat:shoes"], ["prod:3"], max_hops=2) == {}
-    (path,) = loaded.paths(["cat:shoes"], ["prod:3"], max_hops=3, k=1)["prod:3"]
+    assert loaded_ro.paths(["cat:shoes"], ["prod:3"], max_hops=2) == {}
+    (path,) = loaded_ro.paths(["cat:shoes"], ["prod:3"], max_hops=3, k=1)["prod:3"]
     assert [n.id for n in path.nodes] == ["cat:shoes", "cat:running", "cat:trail", "prod:3"]
     assert path.relations == ("SUBCATEGORY_OF", "SUBCATEGORY_OF", "IN_CATEGORY")
     assert [n.label for n in path.nodes] == ["Category", "Category", "Category", "Product"]
 
 
-def test_lexicon_has_every_name_and_alias(loaded: kg.GraphStore) -> None:
-    lex = loaded.lexicon()
+def test_lexicon_has_every_name_and_alias(loaded_ro: kg.GraphStore) -> None:
+    lex = loaded_ro.lexicon()
     surfaces = {(e.entity_id, e.surface) for e in lex}
     assert ("brand:nike", "Nike") in surfaces and ("brand:nike", "swoosh") in surfaces
     assert ("cat:running", "runners") in surfaces and ("attr:color=red", "crimson") in surfaces
     assert len(lex) == 3 + 2 + 5 + 1 + 4 + 2  # brands+aliases, categories+alias, attributes+aliases
     assert {e.label for e in lex} == {"Brand", "Category", "Attribute"}
-    ents = loaded.lexicon(["Entity"])
+    ents = loaded_ro.lexicon(["Entity"])
     assert {(e.entity_id, e.name, e.surface) for e in ents} == {
         ("ent:designer", "Ada Designer", "Ada Designer"),
         ("ent:designer", "Ada Designer", "ada"),
@@ -228,14 +235,14 @@ def test_lexicon_has_every_name_and_alias(loaded: kg.GraphStore) -> None:
     }
 
 
-def test_fulltext_names_aliases_titles(loaded: kg.GraphStore) -> None:
-    hits = loaded.fulltext("swoosh", ["Brand"])
+def test_fulltext_names_aliases_titles(loaded_ro: kg.GraphStore) -> None:
+    hits = loaded_ro.fulltext("swoosh", ["Brand"])
     assert [(h.entity_id, h.label, h.name) for h in hits] == [("brand:nike", "Brand", "Nike")]
-    hits = loaded.fulltext("Trail", ["Category", "Product"], k=10)
+    hits = loaded_ro.fulltext("Trail", ["Category", "Product"], k=10)
     assert {h.entity_id for h in hits} == {"cat:trail", "prod:4"}
-    assert loaded.fulltext("crimson", ["Attribute"])[0].entity_id == "attr:color=red"
-    assert loaded.fulltext("zzz nothing", ["Brand"]) == []
-    assert loaded.fulltext("  ", ["Brand"]) == []
+    assert loaded_ro.fulltext("crimson", ["Attribute"])[0].entity_id == "attr:color=red"
+    assert loaded_ro.fulltext("zzz nothing", ["Brand"]) == []
+    assert loaded_ro.fulltext("  ", ["Brand"]) == []
 
 
 # -- sessions and feedback --------------------------------------------------------------------
@@ -308,11 +315,11 @@ def test_record_event_unknown_item(loaded: kg.GraphStore) -> None:
     assert loaded.stats() == before
 
 
-def test_user_events_newest_first(loaded: kg.GraphStore) -> None:
-    evs = loaded.user_events("user:a")
+def test_user_events_newest_first(loaded_ro: kg.GraphStore) -> None:
+    evs = loaded_ro.user_events("user:a")
     assert [e.event_id for e in evs] == ["ev:2", "ev:1"]
-    assert loaded.user_events("user:a", limit=1)[0].event_id == "ev:2"
-    assert loaded.user_events("nobody") == []
+    assert loaded_ro.user_events("user:a", limit=1)[0].event_id == "ev:2"
+    assert loaded_ro.user_events("nobody") == []
 
 
 def test_drop_all_empties_the_graph(loaded: kg.GraphStore) -> None:
@@ -324,3 +331,67 @@ def test_drop_all_empties_the_graph(loaded: kg.GraphStore) -> None:
 def test_unreachable_database_is_graph_unavailable(tmp_path: Path) -> None:
     with pytest.raises(GraphUnavailableError):
         kg.open_store(f"falkordb+unix://{tmp_path}/no.sock", graph="x")
+
+
+def test_vector_index_nearest_products(store: kg.GraphStore) -> None:
+    assert isinstance(store, kg.FalkorDBStore | kg.Neo4jStore)
+    store.embedding_dim = 3
+    store.init_schema()
+    store.init_schema()
+    store.upsert_products([{"id": f"p{i}", "title": f"t{i}"} for i in range(4)])
+    vectors = {
+        "p0": [1.0, 0.0, 0.0],
+        "p1": [0.0, 1.0, 0.0],
+        "p2": [1.0, 1.0, 0.0],
+        "p3": [-1.0, 0.0, 0.0],
+    }
+    assert store.set_product_embeddings(vectors.items()) == 4
+    got = store.nearest_products([1.0, 0.1, 0.0], k=4)
+    assert [i for i, _ in got] == ["p0", "p2", "p1", "p3"]
+    dist = dict(got)
+    assert dist["p0"] == pytest.approx(1 - 1 / (1.01**0.5), abs=1e-4)  # cosine distance
+    assert dist["p3"] == pytest.approx(2 - dist["p0"], abs=1e-4)
+    with pytest.raises(InvalidInputError):
+        store.set_product_embeddings([("p0", [1.0, 2.0])])
+
+
+def test_open_store_schemes(falkordb_server: kg.EmbeddedFalkorDB) -> None:
+    s = kg.open_store(falkordb_server.uri, graph="schemes")
+    assert isinstance(s, kg.FalkorDBStore) and s.uri == falkordb_server.uri
+    s.close()
+    s.close()  # idempotent
+    with pytest.raises(ConfigError, match="valid schemes: bolt://"):
+        kg.open_store("mysql://user:secret@host/db")
+    with pytest.raises(ConfigError) as err:
+        kg.open_store("http://user:secret@host")
+    assert "secret" not in str(err.value)
+    n = kg.open_store("neo4j://user:secret@127.0.0.1:1", connection_timeout=0.5)
+    assert isinstance(n, kg.Neo4jStore) and n.uri == "neo4j://127.0.0.1:1"  # no credentials
+    n.close()
+
+
+def test_unreachable_neo4j_is_graph_unavailable() -> None:
+    store = kg.open_store(
+        "bolt://127.0.0.1:1", connection_timeout=0.5, max_transaction_retry_time=0
+    )
+    try:
+        with pytest.raises(GraphUnavailableError):
+            store.ping()
+        with pytest.raises(GraphUnavailableError):
+            store.stats()
+    finally:
+        store.close()
+
+
+def test_concurrent_duplicates_write_once(loaded: kg.GraphStore) -> None:
+    """Many threads (the server's workers) repeating one idempotency key: one event stored."""
+    before = loaded.stats().relationships["INTERACTED"]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(
+                lambda i: loaded.record_event(_event(key="race"), f"ev:race{i}", 1.0), range(16)
+            )
+        )
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({r.event_id for r in results}) == 1
+    assert loaded.stats().relationships["INTERACTED"] == before + 1
