@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.linking_bench --data ../shared/data
 
 Builds one linker per domain — ``demo`` from :func:`kg.demo.generator.generate_demo` rows,
-``movielens`` from the MovieLens importer's rows (``--data``) — and prints per domain and
+``movielens`` from the MovieLens importer's rows (``--data``); with ``--store`` the rows go
+into a throw-away embedded FalkorDB whose lexicon and fulltext index the linker uses — and
+prints per domain and
 overall: accuracy@1, precision and recall of non-NIL links, NIL precision/recall, recall@5,
 a calibration table (top-1 score bin → accuracy), a NIL-threshold sweep (chosen on even lines,
 scored on odd lines), and p50/p95 latency of a 3-mention message (three ``link()`` calls on
@@ -19,9 +21,11 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import kg.linking
 from kg.linking import (
@@ -33,6 +37,7 @@ from kg.linking import (
     StaticMiniLMEncoder,
 )
 from kg.linking.lexicon_rows import lexicon_from_rows
+from kg.store import GraphStore
 from kg.types import LexiconEntry
 
 logger = logging.getLogger(__name__)
@@ -76,21 +81,18 @@ def load_eval(path: Path | None = None) -> list[Example]:
 # -- lexicons ---------------------------------------------------------------------------------
 
 
-def demo_lexicon(seed: int = 7) -> list[LexiconEntry]:
-    """Brands, categories and attributes of the generated demo store (what
-    ``GraphStore.lexicon()`` returns after ``kgrec graph demo``)."""
+def demo_rows(seed: int = 7) -> dict[str, list[Any]]:
+    """Brands, categories and attributes of the generated demo store."""
     from kg.demo.generator import generate_demo
 
     data = generate_demo(seed=seed, n_products=1, n_users=0)
-    return lexicon_from_rows(
-        categories=data.categories, brands=data.brands, attributes=data.attributes
-    )
+    return {"categories": data.categories, "brands": data.brands, "attributes": data.attributes}
 
 
-def movielens_lexicon(data_dir: Path) -> list[LexiconEntry]:
+def movielens_rows(data_dir: Path) -> dict[str, list[Any]]:
     """Movies (Product), genres (Category), years (Attribute), Freebase and IMDb people
-    (Entity), built with the MovieLens importer's own row builders, so ids agree with an
-    imported graph."""
+    (Entity), from the MovieLens importer's own row builders, so ids agree with an imported
+    graph."""
     from types import SimpleNamespace
 
     from kg.importers import movielens as ml
@@ -111,12 +113,48 @@ def movielens_lexicon(data_dir: Path) -> list[LexiconEntry]:
     entities = [e for _, rows in graph.entities for e in rows]
     entities += [e for item in graph.people if not isinstance(item, Skip) for e in item[1][0]]
     years = {m.year["id"]: m.year for m in movies if m.year is not None}
-    return lexicon_from_rows(
-        categories=[ml.ROOT_CATEGORY, *genres],
-        products=[m.product for m in movies],
-        attributes=years.values(),
-        entities=entities,
-    )
+    return {
+        "categories": [ml.ROOT_CATEGORY, *genres],
+        "products": [m.product for m in movies],
+        "attributes": list(years.values()),
+        "entities": entities,
+    }
+
+
+def demo_lexicon(seed: int = 7) -> list[LexiconEntry]:
+    """What ``GraphStore.lexicon()`` returns after loading the demo store."""
+    return lexicon_from_rows(**demo_rows(seed))
+
+
+def movielens_lexicon(data_dir: Path) -> list[LexiconEntry]:
+    """What ``GraphStore.lexicon(all named labels)`` returns after a MovieLens import."""
+    return lexicon_from_rows(**movielens_rows(data_dir))
+
+
+_LABELS = {
+    "categories": "Category",
+    "brands": "Brand",
+    "attributes": "Attribute",
+    "products": "Product",
+    "entities": "Entity",
+}
+
+
+def load_into_store(store: GraphStore, rows: dict[str, list[Any]]) -> list[str]:
+    """Write the rows (nodes only: linking needs names, not edges); returns their labels."""
+    store.init_schema()
+    writers = {
+        "categories": store.upsert_categories,
+        "brands": store.upsert_brands,
+        "attributes": store.upsert_attributes,
+        "products": store.upsert_products,
+        "entities": store.upsert_entities,
+    }
+    for kind, batch in rows.items():
+        if kind == "categories":  # parents first is not required by MERGE, but be explicit
+            batch = sorted(batch, key=lambda r: r.get("parent_id") is not None)
+        writers[kind](batch)
+    return [_LABELS[k] for k in rows]
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -230,6 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--messages", type=int, default=300, help="3-mention messages timed per domain")
     p.add_argument("--threads", type=int, default=None, help="torch threads for the encoder")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--store",
+        action="store_true",
+        help="load the nodes into a throw-away embedded FalkorDB: lexicon from the store and "
+        "its fulltext index as a signal",
+    )
     p.add_argument("--show-errors", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -246,19 +290,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             static.precompute()
         encoder = static
         print(f"static token table ready in {time.perf_counter() - start:.1f}s")
-    lexicons: dict[str, list[LexiconEntry]] = {"demo": demo_lexicon()}
+    domains: dict[str, dict[str, list[Any]]] = {"demo": demo_rows()}
     if (args.data / "movielens-100k").is_dir() or (args.data / "u.data").is_file():
-        lexicons["movielens"] = movielens_lexicon(args.data)
+        domains["movielens"] = movielens_rows(args.data)
     else:
         print(f"no MovieLens files under {args.data}; movielens examples skipped", file=sys.stderr)
-    linkers: dict[str, EntityLinker] = {}
-    for domain, lexicon in lexicons.items():
-        start = time.perf_counter()
-        linkers[domain] = EntityLinker(lexicon, encoder=encoder, config=config)
-        print(
-            f"{domain}: {len(lexicon)} surfaces, linker built in {time.perf_counter() - start:.1f}s"
-        )
-    examples = [e for e in examples if e.domain in linkers]
+    with _stores(args.store, list(domains)) as stores:
+        linkers: dict[str, EntityLinker] = {}
+        for domain, rows in domains.items():
+            start = time.perf_counter()
+            store = stores.get(domain)
+            if store is not None:
+                lexicon = store.lexicon(load_into_store(store, rows))
+            else:
+                lexicon = lexicon_from_rows(**rows)
+            linkers[domain] = EntityLinker(lexicon, store=store, encoder=encoder, config=config)
+            print(
+                f"{domain}: {len(lexicon)} surfaces"
+                f"{' (from the store, fulltext on)' if store else ''}, "
+                f"ready in {time.perf_counter() - start:.1f}s"
+            )
+        examples = [e for e in examples if e.domain in linkers]
+        return _report(args, config, linkers, examples)
+
+
+@contextmanager
+def _stores(use_store: bool, domains: list[str]) -> Iterator[dict[str, GraphStore]]:
+    """One graph per domain in a throw-away embedded FalkorDB (or none)."""
+    if not use_store:
+        yield {}
+        return
+    import tempfile
+
+    import kg
+
+    with tempfile.TemporaryDirectory() as tmp, kg.EmbeddedFalkorDB(tmp) as server:
+        stores = {d: kg.open_store(server.uri, graph=f"linking_{d}") for d in domains}
+        try:
+            yield stores
+        finally:
+            for st in stores.values():
+                st.close()
+
+
+def _report(
+    args: argparse.Namespace,
+    config: LinkerConfig,
+    linkers: dict[str, EntityLinker],
+    examples: list[Example],
+) -> int:
 
     # score everything once with no NIL cut, then apply thresholds afterwards
     open_linkers = {d: _with_threshold(lk, 0.0) for d, lk in linkers.items()}

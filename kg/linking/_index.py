@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class LexiconIndex:
     entity_ids: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    entity_of: dict[str, int] = field(default_factory=dict)  # entity id -> index
     exact: dict[str, list[Posting]] = field(default_factory=dict)  # normalised text
     keyed: dict[str, list[Posting]] = field(default_factory=dict)  # compact stemmed key
     keys_by_len: dict[int, list[str]] = field(default_factory=dict)  # for fuzzy matching
@@ -59,10 +61,11 @@ def build_index(
     acronym_labels: Sequence[str],
     surname_labels: Sequence[str],
     embed_labels: Sequence[str] = (),
+    unlinkable: str = "",
 ) -> LexiconIndex:
     """Compile lexicon entries (several per entity: the name and each alias)."""
     idx = LexiconIndex()
-    ent_of: dict[str, int] = {}
+    ent_of = idx.entity_of
     exact: defaultdict[str, list[Posting]] = defaultdict(list)
     keyed: defaultdict[str, list[Posting]] = defaultdict(list)
     acronyms: defaultdict[str, set[int]] = defaultdict(set)
@@ -73,7 +76,10 @@ def build_index(
     surname_ok = {label.casefold() for label in surname_labels}
     embed_ok = {label.casefold() for label in embed_labels}
 
+    skip = re.compile(unlinkable) if unlinkable else None
     for entry in lexicon:
+        if skip is not None and skip.match(entry.surface):
+            continue
         ent = ent_of.get(entry.entity_id)
         if ent is None:
             ent = ent_of[entry.entity_id] = len(idx.entity_ids)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from kg.types import LexiconEntry
@@ -94,6 +94,7 @@ class EntityLinker:
             acronym_labels=cfg.acronym_labels,
             surname_labels=cfg.surname_labels,
             embed_labels=cfg.embed_labels,
+            unlinkable=cfg.unlinkable_surface,
         )
         matrix, rows = self._embed_lexicon(index)
         with self._lock:
@@ -165,10 +166,16 @@ class EntityLinker:
         if top() < cfg.exact_score * cfg.hint_penalty:
             self._lookup_fuzzy(index, forms, offer)
             self._lookup_partial(index, norm, offer)
-        if self._store is not None and top() < cfg.fulltext_below:
+        if (
+            self._store is not None
+            and top() < cfg.fulltext_below
+            and len(_content_stems(norm)) >= cfg.fulltext_min_words
+        ):
             self._lookup_fulltext(index, text, norm, offer, extra, hint)
         if matrix.size and self._encoder is not None and top() < cfg.embed_below:
-            self._lookup_embedding(matrix, rows, norm, offer)
+            # "scary movies" is embedded as "scary": the generic noun only adds noise
+            bare = _text.strip_generic(norm, self._generic) if self._generic else norm
+            self._lookup_embedding(matrix, rows, bare, offer)
 
         ranked = [
             (
@@ -266,17 +273,27 @@ class EntityLinker:
 
     def _lookup_fulltext(self, index, text: str, norm: str, offer, extra, hint) -> None:
         cfg = self.config
-        labels = sorted(set(index.labels)) or ["Brand", "Category", "Attribute"]
+        labels = list(cfg.fulltext_labels) or sorted(set(index.labels))
+        if not labels:
+            return
         try:
             hits = self._store.fulltext(text, labels, cfg.fulltext_k)  # type: ignore[union-attr]
         except KgrecError as e:
             logger.warning("fulltext lookup failed, linking without it: %s", e)
             return
-        ent_of = {eid: i for i, eid in enumerate(index.entity_ids)} if hits else {}
+        words = _content_stems(norm)
         for hit in hits:
-            sim = fuzz.token_set_ratio(norm, _text.normalize(hit.name)) / 100.0
-            score = cfg.fulltext_score * sim**2
-            ent = ent_of.get(hit.entity_id)
+            # both ways: the mention's words found in the name, and the name's words covered
+            # ("moonlight" covers half of "Moonlight and Valentino": weak)
+            name_words = _content_stems(_text.normalize(hit.name))
+            if not words or not name_words:
+                continue
+            found = sum(1 for w in words if _word_in(w, name_words))
+            covered = sum(1 for w in name_words if _word_in(w, words))
+            score = cfg.fulltext_score * (found / len(words)) * (covered / len(name_words))
+            if score <= 0:
+                continue
+            ent = index.entity_of.get(hit.entity_id)
             if ent is not None:
                 offer(ent, score, "fulltext")
                 continue
@@ -313,6 +330,20 @@ class EntityLinker:
             while len(self._mention_vectors) > self.config.embed_cache_size:
                 self._mention_vectors.popitem(last=False)
         return vec
+
+
+def _content_stems(normalized: str) -> list[str]:
+    """Folded words that carry meaning: no stop words, no single letters."""
+    return [_text.stem(t) for t in normalized.split() if len(t) > 1 and t not in _text.STOPWORDS]
+
+
+def _word_in(word: str, words: Sequence[str]) -> bool:
+    """``word`` equals one of ``words`` up to one edit (for words of five letters or more)."""
+    if word in words:
+        return True
+    return len(word) >= 5 and any(
+        abs(len(w) - len(word)) <= 1 and OSA.distance(word, w, score_cutoff=1) <= 1 for w in words
+    )
 
 
 def _rank(method: str) -> int:

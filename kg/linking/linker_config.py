@@ -29,8 +29,12 @@ class LinkerConfig:
     * ``prefix`` — the mention is the first words of a name (``terminator 2`` → *Terminator 2:
       Judgment Day*), scaled by the fraction of the name it covers.
     * ``surname`` — the last word of a person's name (labels in ``surname_labels``).
-    * ``fulltext`` — the store's fulltext index (when a store is given), rescored by string
-      similarity to the hit's name.
+    * ``fulltext`` — the store's fulltext index (when a store is given; ``fulltext_labels``,
+      default: the lexicon's labels) for mentions of ``fulltext_min_words`` or more content
+      words, rescored as ``fulltext_score * found * covered`` (the fraction of the mention's
+      words in the name, and of the name's words in the mention); it finds names from most
+      of their words (*Monty Python Holy Grail*) and nodes added since the last
+      :meth:`~EntityLinker.refresh`.
     * ``embedding`` — cosine similarity of MiniLM embeddings, mapped linearly from
       ``[embed_low, embed_high]`` to ``[0, embed_score]``; computed only when the best cheaper
       signal is below ``embed_below``. Only names of ``embed_labels`` are embedded (all when
@@ -65,11 +69,13 @@ class LinkerConfig:
     surname_labels: tuple[str, ...] = ("Entity", "Person")
     fulltext_score: float = 0.85
     fulltext_k: int = 10
-    fulltext_below: float = 0.9
+    fulltext_labels: tuple[str, ...] = ()
+    fulltext_below: float = 0.8
+    fulltext_min_words: int = 2
     embed_labels: tuple[str, ...] = ("Category", "Attribute")
     embed_score: float = 0.85
-    embed_low: float = 0.55
-    embed_high: float = 0.9
+    embed_low: float = 0.65
+    embed_high: float = 0.95
     embed_below: float = 0.9
     embed_k: int = 10
     embed_cache_size: int = 2048
@@ -77,4 +83,7 @@ class LinkerConfig:
     hint_bonus: float = 0.3
     hint_penalty: float = 0.9
     max_mention_chars: int = 200
+    #: Surfaces that name nothing: imported Freebase nodes without a name are named by their
+    #: mid ("m.0abc12"); linking to them is never intended and they crowd fuzzy matching.
+    unlinkable_surface: str = r"^[mg]\.[0-9a-z_]+$"
     generic_words: tuple[str, ...] = ("movie", "movies", "film", "films", "flick", "flicks")
