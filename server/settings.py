@@ -52,6 +52,8 @@ class Settings:
         demo_users: Users in the demo store.
         seed: Seed for the demo generator and anything random.
         model_dir: Where trained models are; ``""`` means ``data_dir/models``.
+        train_model: With the demo store and no checkpoint in ``model_dir``, train a small
+            model at start (about a minute on 2 cores); off ranks by KG match + popularity.
         intent_backend: Registered name of the intent parser (``embedded``, ``llm``, ...).
         max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
@@ -71,6 +73,7 @@ class Settings:
     demo_users: int = 2500
     seed: int = 7
     model_dir: str = ""
+    train_model: bool = True
     intent_backend: str = "embedded"
     max_message_chars: int = 2000
     max_in_flight: int = 64

@@ -1,0 +1,426 @@
+"""The turn pipeline: understand -> link -> retrieve -> score -> explain.
+
+One :class:`Pipeline` per process. It composes the graph store (``kg``) and the learned parts
+(``models``); it holds no Cypher and no tensor code. Each step is one method that reads and
+writes the :class:`~server.turn.Turn`, so a later issue can replace one step at a time.
+The public methods are ``async`` and run the blocking work in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kg.store import GraphStore
+from kg.types import Candidate, CandidateQuery, LexiconEntry, ProductRecord
+from kgrec.domain import (
+    NEGATIVE_EVENTS,
+    Constraint,
+    EventType,
+    FeedbackEvent,
+    FeedbackResult,
+    LinkedEntity,
+    ParsedIntent,
+    PriceRange,
+    RankedItem,
+    Recommendation,
+    RecommendQuery,
+)
+from kgrec.errors import InvalidInputError, SessionNotFoundError
+from models.dialogue import DialogueState, DialogueTracker, ShownItem
+from models.explain import AppliedConstraints, Explainer, ExplainItem, ExplainRequest
+
+from .turn import ScoredCandidate, Turn
+
+if TYPE_CHECKING:
+    from kg.linking import EntityLinker
+    from models.intent import IntentParser
+    from models.scoring import Scorer
+
+log = logging.getLogger(__name__)
+
+POSITIVE_EVENTS = frozenset(
+    {EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Knobs of the turn pipeline (documented defaults)."""
+
+    candidate_pool: int = 300  # candidates fetched from the graph per turn
+    link_threshold: float = 0.5  # linked entities below this score are ignored
+    explain_top: int = 10  # items that get KG paths looked up
+    path_hops: int = 2
+    paths_per_item: int = 3
+    w_match: float = 1.0  # weight of soft KG matches (preferred entities)
+    w_model: float = 1.0  # weight of the learned scorer (z-scored over the pool)
+    w_popularity: float = 0.3  # weight of log-popularity (normalised to [0, 1])
+    w_disliked_brand: float = 0.5  # penalty for brands the shopper disliked this session
+
+
+def _positive(event: FeedbackEvent) -> bool:
+    if event.event_type == EventType.RATING:
+        return event.value >= 4
+    return event.event_type in POSITIVE_EVENTS
+
+
+def _shown(product: ProductRecord) -> ShownItem:
+    return ShownItem(
+        product.id, product.title, product.price, product.brand_id, product.category_id
+    )
+
+
+class Pipeline:
+    """Composes graph store, intent parser, entity linker, scorer and explainer."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        parser: IntentParser,
+        linker: EntityLinker,
+        explainer: Explainer,
+        scorer: Scorer | None = None,
+        config: PipelineConfig | None = None,
+        clock: Callable[[], float] = time.time,
+        lexicon: Sequence[LexiconEntry] = (),
+    ) -> None:
+        self.store = store
+        self.parser = parser
+        self.linker = linker
+        self.explainer = explainer
+        self.scorer = scorer
+        self.config = config or PipelineConfig()
+        self.tracker = DialogueTracker()
+        self.clock = clock
+        self._entities: dict[str, LexiconEntry] = {}
+        for entry in lexicon:
+            self._entities.setdefault(entry.entity_id, entry)
+
+    @property
+    def model_version(self) -> str:
+        return self.scorer.version if self.scorer is not None else "kg-match-v0"
+
+    # -- RecommenderPipeline protocol ---------------------------------------------------------
+
+    async def ready(self) -> bool:
+        try:
+            await asyncio.to_thread(self.store.ping)
+        except Exception:  # noqa: BLE001 - health must not raise
+            return False
+        return True
+
+    async def recommend(self, query: RecommendQuery) -> Recommendation:
+        return await asyncio.to_thread(self.recommend_sync, query)
+
+    async def feedback(self, event: FeedbackEvent) -> FeedbackResult:
+        return await asyncio.to_thread(self.feedback_sync, event)
+
+    # -- one turn -----------------------------------------------------------------------------
+
+    def recommend_sync(self, query: RecommendQuery) -> Recommendation:
+        turn = self._open_turn(query)
+        for name, step in (
+            ("understand", self.understand),
+            ("link", self.link),
+            ("retrieve", self.retrieve),
+            ("score", self.score),
+        ):
+            started = time.perf_counter()
+            step(turn)
+            turn.timings_ms[name] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        result = self.explain(turn)
+        turn.timings_ms["explain"] = (time.perf_counter() - started) * 1000
+        self.store.save_session_state(turn.session.id, turn.state.to_json(), self.clock())
+        log.info(
+            "turn session=%s items=%d timings_ms=%s",
+            turn.session.id,
+            len(result.items),
+            {k: round(v, 1) for k, v in turn.timings_ms.items()},
+        )
+        return result
+
+    def _open_turn(self, query: RecommendQuery) -> Turn:
+        now = self.clock()
+        if query.session_id:
+            session = self.store.get_session(query.session_id)
+            if session is None:
+                raise SessionNotFoundError(query.session_id)
+        else:
+            session = self.store.create_session(uuid.uuid4().hex, query.user_id, now)
+        return Turn(query=query, session=session, state=DialogueState.from_json(session.state))
+
+    # 1. understand ----------------------------------------------------------------------------
+
+    def understand(self, turn: Turn) -> None:
+        turn.intent = self.parser.parse(turn.query.message)
+
+    # 2. link ----------------------------------------------------------------------------------
+
+    def link(self, turn: Turn) -> None:
+        assert turn.intent is not None
+        linked: list[LinkedEntity] = []
+        seen: set[tuple[str, bool]] = set()
+        for mention in turn.intent.mentions:
+            if mention.entity_id:
+                label, name = self._describe(mention.entity_id)
+                entity_id, score = mention.entity_id, 1.0
+            else:
+                best = self.linker.link_best(mention.text, label_hint=mention.label_hint)
+                if best is None or best.score < self.config.link_threshold:
+                    continue
+                entity_id, label, name, score = best.entity_id, best.label, best.name, best.score
+            if (entity_id, mention.negated) in seen:
+                continue
+            seen.add((entity_id, mention.negated))
+            linked.append(
+                LinkedEntity(mention.text, entity_id, label, name, score, mention.negated)
+            )
+        turn.linked = linked
+        turn.update = self.tracker.update(
+            turn.state, turn.intent, linked, turn.query.filters, turn.query.context_item_ids
+        )
+
+    # 3. retrieve ------------------------------------------------------------------------------
+
+    def candidate_query(self, state: DialogueState, limit: int) -> CandidateQuery:
+        return CandidateQuery(
+            price=PriceRange(state.min_price, state.max_price),
+            category_ids=tuple(state.category_ids),
+            brand_ids=tuple(state.brand_ids),
+            required_attribute_ids=tuple(state.required_attribute_ids),
+            preferred_ids=tuple(state.preferred_ids),
+            exclude_brand_ids=tuple(state.exclude_brand_ids),
+            exclude_category_ids=tuple(state.exclude_category_ids),
+            exclude_attribute_ids=tuple(state.exclude_attribute_ids),
+            exclude_item_ids=tuple(dict.fromkeys(state.exclude_item_ids + state.disliked_item_ids)),
+            limit=limit,
+        )
+
+    def retrieve(self, turn: Turn) -> None:
+        query = self.candidate_query(turn.state, self.config.candidate_pool)
+        turn.candidates = self.store.candidates(query)
+        if self.scorer is None or not turn.query.user_id or self._has_hard_constraints(query):
+            return
+        # No hard constraint: widen the pool with the user's nearest items from the model.
+        known = {c.product.id for c in turn.candidates}
+        excluded = set(query.exclude_item_ids)
+        nearest = self.scorer.nearest(user_id=turn.query.user_id, k=self.config.candidate_pool)
+        extra = [i for i, _ in nearest if i not in known and i not in excluded]
+        turn.candidates += [Candidate(p) for p in self.store.products(extra)]
+
+    @staticmethod
+    def _has_hard_constraints(q: CandidateQuery) -> bool:
+        return bool(
+            q.category_ids or q.brand_ids or q.required_attribute_ids or not q.price.is_open
+        )
+
+    # 4. score ---------------------------------------------------------------------------------
+
+    def score(self, turn: Turn) -> None:
+        cfg = self.config
+        cands = turn.candidates
+        if not cands:
+            turn.scored = []
+            return
+        state = turn.state
+        n_pref = max(len(state.preferred_ids), 1)
+        max_pop = max(c.product.popularity for c in cands)
+        model = self._model_scores(turn, [c.product.id for c in cands])
+        disliked_brands = self._disliked_brands(state)
+        scored: list[ScoredCandidate] = []
+        for i, cand in enumerate(cands):
+            parts = {
+                "match": cfg.w_match * len(cand.matched) / n_pref,
+                "popularity": cfg.w_popularity
+                * math.log1p(cand.product.popularity)
+                / math.log1p(max_pop or 1),
+            }
+            if model is not None:
+                parts["model"] = cfg.w_model * model[i]
+            if cand.product.brand_id in disliked_brands:
+                parts["feedback"] = -cfg.w_disliked_brand
+            scored.append(ScoredCandidate(cand, sum(parts.values()), parts))
+        scored.sort(key=lambda s: (-s.score, s.candidate.product.id))
+        turn.scored = scored[: turn.query.limit]
+
+    def _model_scores(self, turn: Turn, item_ids: list[str]) -> list[float] | None:
+        if self.scorer is None:
+            return None
+        state = turn.state
+        anchor = turn.update.anchor if turn.update else None
+        liked = list(state.liked_item_ids) + ([anchor.item_id] if anchor else [])
+        raw = self.scorer.score(
+            item_ids,
+            user_id=turn.query.user_id or None,
+            query_text=turn.query.message,
+            liked_item_ids=liked,
+            disliked_item_ids=list(state.disliked_item_ids),
+            entity_ids=[e.entity_id for e in turn.linked if not e.negated],
+        )
+        values = [float(v) for v in raw]
+        mean = sum(values) / len(values)
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+        return [(v - mean) / std for v in values]
+
+    def _disliked_brands(self, state: DialogueState) -> set[str]:
+        if not state.disliked_item_ids:
+            return set()
+        return {p.brand_id for p in self.store.products(state.disliked_item_ids) if p.brand_id}
+
+    # 5. explain -------------------------------------------------------------------------------
+
+    def explain(self, turn: Turn) -> Recommendation:
+        assert turn.intent is not None and turn.update is not None
+        state = turn.state
+        top = turn.scored
+        paths: dict[str, list[Any]] = {}
+        if turn.query.explain and top:
+            sources = [e.entity_id for e in turn.linked if not e.negated]
+            if turn.update.anchor is not None:
+                sources.append(turn.update.anchor.item_id)
+            sources += [i for i in state.preferred_ids if i not in sources]
+            if sources:
+                explained = [s.candidate.product.id for s in top[: self.config.explain_top]]
+                paths = self.store.paths(
+                    sources, explained, self.config.path_hops, self.config.paths_per_item
+                )
+        items = tuple(
+            ExplainItem(
+                s.candidate.product,
+                s.score,
+                tuple(paths.get(s.candidate.product.id, ())),
+                tuple(sorted(s.contributions.items(), key=lambda kv: -abs(kv[1]))),
+            )
+            for s in top
+        )
+        constraints = self._applied(turn)
+        vague = not turn.linked and turn.intent.price is None and not turn.intent.references
+        vague = vague and turn.query.filters.is_empty and not turn.query.context_item_ids
+        explanation = self.explainer.explain(
+            ExplainRequest(
+                items, constraints, tuple(turn.linked), turn.intent.type, vague, state.turn
+            )
+        )
+        ranked = tuple(
+            RankedItem(
+                item_id=it.product.id,
+                title=it.product.title,
+                score=round(it.score, 6),
+                price=it.product.price,
+                currency=it.product.currency,
+                image_ref=it.product.image_ref,
+                brand=it.product.brand,
+                category=it.product.category,
+                attributes=it.product.attributes,
+                reasons=explanation.reasons.get(it.product.id, ()) if turn.query.explain else (),
+            )
+            for it in items
+        )
+        state.remember_ranking([_shown(it.product) for it in items])
+        return Recommendation(
+            session_id=turn.session.id,
+            items=ranked,
+            reply=explanation.reply,
+            intent=ParsedIntent(
+                type=turn.intent.type,
+                entities=tuple(turn.linked),
+                constraints=self._constraints(state),
+                confidence=turn.intent.confidence,
+                backend=turn.intent.backend,
+            ),
+            model_version=self.model_version,
+            request_id=turn.query.request_id,
+        )
+
+    def _describe(self, entity_id: str) -> tuple[str, str]:
+        """(label, display name) of a linkable node; attribute names read as their value."""
+        entry = self._entities.get(entity_id)
+        if entry is None:
+            return "Entity", entity_id
+        if entry.label == "Attribute" and "=" in entity_id:
+            return entry.label, entity_id.split("=", 1)[1]
+        return entry.label, entry.name
+
+    def _name(self, entity_id: str) -> str:
+        return self._describe(entity_id)[1]
+
+    def _applied(self, turn: Turn) -> AppliedConstraints:
+        state = turn.state
+        update = turn.update
+        assert update is not None
+        return AppliedConstraints(
+            price=PriceRange(state.min_price, state.max_price),
+            categories=tuple(self._name(i) for i in state.category_ids),
+            brands=tuple(self._name(i) for i in state.brand_ids),
+            attributes=tuple(self._name(i) for i in state.required_attribute_ids),
+            excluded_brands=tuple(self._name(i) for i in state.exclude_brand_ids),
+            excluded_attributes=tuple(self._name(i) for i in state.exclude_attribute_ids),
+            excluded_items=len(state.exclude_item_ids),
+            cheaper_than=update.cheaper_than,
+            similar_to=update.anchor.title if update.anchor else "",
+        )
+
+    @staticmethod
+    def _constraints(state: DialogueState) -> tuple[Constraint, ...]:
+        out: list[Constraint] = []
+        if state.min_price is not None:
+            out.append(Constraint("price", ">=", f"{state.min_price:g}"))
+        if state.max_price is not None:
+            out.append(Constraint("price", "<=", f"{state.max_price:g}"))
+        out += [Constraint("category", "==", i) for i in state.category_ids]
+        out += [Constraint("brand", "==", i) for i in state.brand_ids]
+        out += [Constraint("attribute", "==", i) for i in state.required_attribute_ids]
+        out += [Constraint("category", "!=", i) for i in state.exclude_category_ids]
+        out += [Constraint("brand", "!=", i) for i in state.exclude_brand_ids]
+        out += [Constraint("attribute", "!=", i) for i in state.exclude_attribute_ids]
+        out += [Constraint("item", "!=", i) for i in state.exclude_item_ids]
+        return tuple(out)
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
+        now = self.clock()
+        session = None
+        if event.session_id:
+            session = self.store.get_session(event.session_id)
+            if session is None:
+                raise SessionNotFoundError(event.session_id)
+        user_id = event.user_id or (session.user_id if session else "")
+        if not user_id:
+            if not event.session_id:
+                raise InvalidInputError("user_id", "user_id or session_id is required")
+            user_id = f"anon:{event.session_id}"
+        stored = FeedbackEvent(
+            user_id=user_id,
+            session_id=event.session_id,
+            item_id=event.item_id,
+            event_type=event.event_type,
+            value=event.value,
+            client_ts=event.client_ts,
+            idempotency_key=event.idempotency_key,
+            request_id=event.request_id,
+        )
+        result = self.store.record_event(stored, uuid.uuid4().hex, now)
+        if session is not None and not result.duplicate:
+            state = DialogueState.from_json(session.state)
+            if event.event_type in NEGATIVE_EVENTS or (
+                event.event_type == EventType.RATING and event.value <= 2
+            ):
+                state.add("disliked_item_ids", event.item_id)
+                state.discard("liked_item_ids", event.item_id)
+            elif _positive(event):
+                state.add("liked_item_ids", event.item_id)
+                state.discard("disliked_item_ids", event.item_id)
+            self.store.save_session_state(session.id, state.to_json(), now)
+        return result
+
+
+__all__ = ["Pipeline", "PipelineConfig"]

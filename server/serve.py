@@ -1,0 +1,171 @@
+"""``kgrec serve``: bring up graph DB, demo store, model and gRPC server in one process.
+
+Start-up order: graph store (embedded FalkorDB child in the data dir unless ``graph_uri`` names
+another) -> schema -> demo catalog on an empty graph (unless disabled) -> newest model
+checkpoint, training a small one on the demo data when none exists -> intent parser, linker,
+explainer -> gRPC server. Shutdown runs in reverse: server drains, then the store closes and
+the graph DB child stops cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kg.store import GraphStore
+
+from .app import RunningServer
+from .pipeline import Pipeline, PipelineConfig
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity")
+
+
+@dataclass
+class Runtime:
+    """What ``build_runtime`` started; ``close()`` stops it in reverse order."""
+
+    store: GraphStore
+    pipeline: Pipeline
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        while self.on_stop:
+            stop = self.on_stop.pop()
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - keep stopping the rest
+                log.exception("error during shutdown")
+
+
+def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphStore:
+    """The configured store; starts the embedded FalkorDB child when no URI is set."""
+    from kg import EmbeddedFalkorDB, open_store
+
+    if settings.graph_uri:
+        scheme = settings.graph_uri.split("://", 1)[0].lower()
+        if scheme.startswith(("neo4j", "bolt")):
+            return open_store(
+                settings.graph_uri,
+                graph=settings.graph_name,
+                user=settings.neo4j_user,
+                password=settings.neo4j_password,
+            )
+        return open_store(settings.graph_uri, graph=settings.graph_name)
+    embedded = EmbeddedFalkorDB(Path(settings.data_dir) / "graph")
+    embedded.start()
+    on_stop.append(embedded.stop)
+    return open_store(embedded.uri, graph=settings.graph_name)
+
+
+def ensure_demo(store: GraphStore, settings: Settings) -> None:
+    """Load the demo catalog into an empty graph (skipped when any product exists)."""
+    from kg.demo import load_demo
+
+    if store.stats().nodes.get("Product", 0) > 0:
+        return
+    log.info("empty graph: loading the demo store (%d products)", settings.demo_products)
+    summary = load_demo(
+        store,
+        Path(settings.data_dir),
+        seed=settings.seed,
+        n_products=settings.demo_products,
+        n_users=settings.demo_users,
+        progress=True,
+    )
+    log.info("demo store loaded: %s", summary)
+
+
+def ensure_model(settings: Settings) -> object | None:
+    """The newest checkpoint as a Scorer; trains a small one on the demo data if none exists."""
+    from models.scoring import Scorer, latest_checkpoint
+
+    model_dir = settings.models_path
+    checkpoint = latest_checkpoint(model_dir)
+    if checkpoint is None:
+        if not (settings.demo and settings.train_model):
+            log.warning("no model checkpoint in %s: ranking by KG match and popularity", model_dir)
+            return None
+        checkpoint = train_demo_model(settings, model_dir)
+    scorer = Scorer.load(checkpoint)
+    log.info("model %s loaded from %s", scorer.version, checkpoint)
+    return scorer
+
+
+def train_demo_model(settings: Settings, model_dir: Path) -> Path:
+    from kg.demo import generate_demo
+    from models.config import TrainConfig
+    from models.data import RecDataset
+    from models.training import train
+
+    started = time.perf_counter()
+    demo = generate_demo(
+        seed=settings.seed, n_products=settings.demo_products, n_users=settings.demo_users
+    )
+    dataset = RecDataset.from_rows(
+        demo.products,
+        demo.interactions,
+        [],  # brand / category / attribute edges come from the product rows themselves
+        image_root=Path(settings.data_dir),
+    )
+    checkpoint = train(dataset, TrainConfig.small(), model_dir, progress=True)
+    log.info("trained a small model in %.1f s: %s", time.perf_counter() - started, checkpoint)
+    return checkpoint
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    from kg.linking import EntityLinker
+    from models.explain import make_explainer
+    from models.intent import IntentConfig, make_parser
+
+    on_stop: list[Callable[[], None]] = []
+    try:
+        store = open_graph(settings, on_stop)
+        on_stop.append(store.close)
+        store.init_schema()
+        if settings.demo:
+            ensure_demo(store, settings)
+        scorer = ensure_model(settings)
+        lexicon = store.lexicon(LINKABLE_LABELS)
+        parser = make_parser(
+            settings.intent_backend, IntentConfig(backend=settings.intent_backend), lexicon
+        )
+        linker = EntityLinker(lexicon, store=store)
+        parser.parse("warm up the intent model")  # first real turn should not pay for loading
+        pipeline = Pipeline(
+            store,
+            parser,
+            linker,
+            make_explainer("template"),
+            scorer=scorer,  # type: ignore[arg-type]
+            config=PipelineConfig(),
+            lexicon=lexicon,
+        )
+    except BaseException:
+        Runtime(store=None, pipeline=None, on_stop=on_stop).close()  # type: ignore[arg-type]
+        raise
+    return Runtime(store=store, pipeline=pipeline, on_stop=on_stop)
+
+
+def _announce(running: RunningServer) -> None:
+    target = f"localhost:{running.port}"
+    print(
+        f"kgrec is serving on {target} (Ctrl-C stops it). Talk to it with:\n"
+        f"  .venv/bin/kgrec chat --target {target}\n"
+        f'  grpcurl -plaintext -d \'{{"message": "red running shoes under 100, not Nike"}}\' '
+        f"{target} kgrec.v1.RecommenderService/Recommend",
+        flush=True,
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT."""
+    from .app import serve_forever
+
+    runtime = build_runtime(settings)
+    await serve_forever(settings, runtime.pipeline, on_stop=[runtime.close], on_start=_announce)

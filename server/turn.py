@@ -1,0 +1,35 @@
+"""The ``Turn`` object that flows through the five steps of one Recommend call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kg.types import Candidate, SessionRecord
+from kgrec.domain import LinkedEntity, RecommendQuery
+from models.dialogue import DialogueState, TurnUpdate
+
+if TYPE_CHECKING:
+    from models.intent import Intent
+
+
+@dataclass(slots=True)
+class ScoredCandidate:
+    candidate: Candidate
+    score: float
+    contributions: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Turn:
+    """Mutable scratchpad of one turn; each step reads what the previous ones wrote."""
+
+    query: RecommendQuery
+    session: SessionRecord
+    state: DialogueState
+    intent: Intent | None = None
+    linked: list[LinkedEntity] = field(default_factory=list)
+    update: TurnUpdate | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    scored: list[ScoredCandidate] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
