@@ -313,7 +313,7 @@ class CypherStore(GraphStore):
         products are skipped). Creates missing users; refreshes ``popularity``."""
         created = 0
         for chunk in batched(rows, batch_size):
-            params = [
+            params: list[Params] = [
                 {
                     "user_id": _require_id(r, "user_id"),
                     "item_id": _require_id(r, "item_id"),
@@ -327,7 +327,7 @@ class CypherStore(GraphStore):
                 for r in chunk
             ]
             created += self._write(queries.ADD_INTERACTIONS, {"rows": params}).relationships_created
-            item_ids = sorted({p["item_id"] for p in params})
+            item_ids = sorted({str(p["item_id"]) for p in params})
             self._write(queries.REFRESH_POPULARITY, queries.popularity_params(item_ids))
         return created
 

@@ -1,0 +1,87 @@
+"""Latency of ``candidates`` on a 6,000-product graph (the demo store's size).
+
+Marked slow (the load takes a few seconds on a busy 2-core machine). The bound is loose on
+purpose — the target is ~30 ms; the figures are printed with ``-s`` for the report.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from kg_catalog import synthetic
+
+import kg
+from kg.types import CandidateQuery
+from kgrec.domain import PriceRange
+
+pytestmark = pytest.mark.slow
+
+QUERIES = {
+    "unfiltered": CandidateQuery(),
+    "price": CandidateQuery(price=PriceRange(50, 150)),
+    "category subtree": CandidateQuery(category_ids=("cat:2",)),
+    "subtree+brand+price": CandidateQuery(
+        category_ids=("cat:1", "cat:3.1"),
+        exclude_brand_ids=("brand:3", "brand:5"),
+        price=PriceRange(max=300),
+    ),
+    "required attributes": CandidateQuery(
+        required_attribute_ids=("attr:color=3",), exclude_attribute_ids=("attr:size=1",)
+    ),
+    "preferred": CandidateQuery(preferred_ids=("attr:color=3", "brand:7", "attr:style=2")),
+    "everything": CandidateQuery(
+        price=PriceRange(10, 400),
+        category_ids=("cat:0", "cat:4"),
+        exclude_brand_ids=("brand:1",),
+        exclude_category_ids=("cat:0.1",),
+        required_attribute_ids=("attr:color=3",),
+        preferred_ids=("brand:7", "attr:fit=2"),
+        exclude_item_ids=("prod:000001",),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def big(falkordb_server: kg.EmbeddedFalkorDB) -> Iterator[kg.GraphStore]:
+    store = kg.open_store(falkordb_server.uri, graph=f"big{uuid.uuid4().hex[:8]}")
+    store.init_schema()
+    cat = synthetic(n_products=6000, n_users=1000, n_interactions=30000)
+    t0 = time.perf_counter()
+    counts = cat.load(store)
+    print(f"\nloaded {counts} in {time.perf_counter() - t0:.2f} s")
+    try:
+        yield store
+    finally:
+        store.drop_all()
+        store.close()
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_candidates_latency_on_6k_products(big: kg.GraphStore, name: str) -> None:
+    query = QUERIES[name]
+    first = big.candidates(query)
+    assert first, name
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        got = big.candidates(query)
+        times.append((time.perf_counter() - t0) * 1000)
+    assert got == first  # deterministic
+    times.sort()
+    p50, p90 = statistics.median(times), times[int(0.9 * (len(times) - 1))]
+    print(f"candidates[{name}] n={len(got)} p50={p50:.1f} ms p90={p90:.1f} ms")
+    assert p50 < 150, f"{name}: p50 {p50:.1f} ms"  # target ~30 ms; loose for a shared machine
+
+
+def test_paths_latency_on_6k_products(big: kg.GraphStore) -> None:
+    items = [c.product.id for c in big.candidates(CandidateQuery(limit=10))]
+    t0 = time.perf_counter()
+    got = big.paths(["user:3", "brand:7", "attr:color=3", "cat:2"], items, max_hops=3, k=3)
+    ms = (time.perf_counter() - t0) * 1000
+    print(f"paths(4 sources, 10 items, 3 hops) {ms:.1f} ms, {sum(map(len, got.values()))} paths")
+    assert got and all(len(ps) <= 3 for ps in got.values())
+    assert ms < 2000
