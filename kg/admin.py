@@ -19,9 +19,12 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from kgrec.errors import ConfigError, InvalidInputError, KgrecError
 
@@ -35,6 +38,8 @@ from .store import DEFAULT_BATCH, GraphStore
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path("var/kgrec")
+#: Seconds the embedded server may take to load its data before a command gives up.
+START_TIMEOUT = 600.0
 #: Where Neo4j / remote imports keep their checkpoint unless ``--state-dir`` says otherwise.
 REMOTE_STATE_DIR = Path(".kgrec/import-state")
 
@@ -58,6 +63,35 @@ def state_dir(args: argparse.Namespace) -> Path:
     return REMOTE_STATE_DIR.resolve() if _uri(args) else _data_dir(args) / "import-state"
 
 
+def compact_embedded(socket_path: str, timeout: float = 600.0) -> None:
+    """Rewrite the embedded server's append-only file after a bulk load.
+
+    The AOF replays every write query on start-up, which after a large import takes minutes;
+    a rewrite turns it into one snapshot that loads in seconds. Waits for the rewrite.
+    """
+    client = redis.Redis(unix_socket_path=socket_path, socket_timeout=timeout)
+    try:
+        client.execute_command("BGREWRITEAOF")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = client.info("persistence")
+            if not int(info["aof_rewrite_in_progress"]) and not int(info["aof_rewrite_scheduled"]):
+                if info.get("aof_last_bgrewrite_status") == "err":
+                    logger.warning("the append-only file rewrite failed; see the server log")
+                return
+            time.sleep(0.05)
+        logger.warning("the append-only file rewrite did not finish within %.0fs", timeout)
+    except redis.exceptions.RedisError as e:
+        logger.warning("could not rewrite the append-only file: %s", e)
+    finally:
+        client.close()
+
+
+def _embedded_socket(store: GraphStore) -> str | None:
+    prefix = "falkordb+unix://"
+    return store.uri[len(prefix) :] if store.uri.startswith(prefix) else None
+
+
 @contextlib.contextmanager
 def open_graph(args: argparse.Namespace) -> Iterator[GraphStore]:
     """The store the command works on, open for the duration of the ``with`` block."""
@@ -65,7 +99,8 @@ def open_graph(args: argparse.Namespace) -> Iterator[GraphStore]:
     db: EmbeddedFalkorDB | None = None
     if not uri:
         data_dir = _data_dir(args)
-        db = EmbeddedFalkorDB(data_dir)
+        # a large append-only file replays slowly: wait for it rather than give up
+        db = EmbeddedFalkorDB(data_dir, start_timeout=START_TIMEOUT)
         try:
             db.start()
             uri = db.uri
@@ -134,6 +169,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.dry_run:
             store.init_schema()
         report = run_import(store, args.kind, path, options)
+        socket = _embedded_socket(store)
+        if socket and report.written and not args.no_compact:
+            compact_embedded(socket)
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.summary())
     if report.interrupted:
         return 130
@@ -275,6 +313,11 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--state-dir", help="where the resume checkpoint lives")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--no-compact",
+        action="store_true",
+        help="embedded store: skip the append-only file rewrite after the import",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("stats", parents=[common], help="counts by label and type, degree summary")
@@ -292,6 +335,7 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     p = sub.add_parser("drop", parents=[common], help="delete the whole graph (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--state-dir", help="the import checkpoint to forget with the graph")
     p.set_defaults(func=cmd_drop)
     return graph
 

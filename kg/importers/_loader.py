@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tqdm import tqdm
 
@@ -67,6 +67,19 @@ class ImportContext(Generic[T]):
     options: ImportOptions
     report: ImportReport
     checkpoint: Checkpoint
+    #: Rows of shared nodes (categories, brands, ...) this run has written, by (label, id):
+    #: a node that many rows name is written once, not once per batch.
+    written: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    def unwritten(self, label: str, rows: Iterable[Any]) -> list[Any]:
+        """The rows (dicts with an ``id``) that differ from what this run wrote; marks them."""
+        out = []
+        for row in rows:
+            key = (label, row["id"])
+            if self.written.get(key) != row:
+                self.written[key] = row
+                out.append(row)
+        return out
 
 
 def count_lines(path: Path) -> int:

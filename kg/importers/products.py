@@ -31,6 +31,7 @@ from pathlib import Path
 
 from kgrec.errors import InvalidInputError
 
+from ..schema import ATTRIBUTE, BRAND, CATEGORY
 from ..types import AttributeRow, BrandRow, CategoryRow, ProductRow
 from . import _existing
 from ._fields import (
@@ -179,30 +180,31 @@ def parse_csv(path: Path) -> Iterator[tuple[int, ProductBundle] | Skip]:
 
 
 def write_bundles(ctx: ImportContext[ProductBundle], pairs: list[tuple[int, ProductBundle]]) -> int:
-    """Referenced nodes first (categories level by level), then the products."""
+    """Referenced nodes first (each written once per import), then the products.
+
+    Categories go to the store in one call per batch (it links parents after writing all
+    nodes, and re-derives every product's filter properties, so calls are kept rare).
+    """
     batch = [b for _, b in pairs]
     store, size = ctx.store, ctx.options.batch_size
-    levels: list[dict[str, CategoryRow]] = []
+    categories: dict[str, CategoryRow] = {}
     brands: dict[str, BrandRow] = {}
     attributes: dict[str, AttributeRow] = {}
     id_only: dict[tuple[str, str], None] = {}
     for b in batch:
-        for depth, cat in enumerate(b.categories):
-            while len(levels) <= depth:
-                levels.append({})
-            levels[depth][cat["id"]] = cat
+        categories.update((c["id"], c) for c in b.categories)
         if b.brand is not None:
             brands[b.brand["id"]] = b.brand
-        for a in b.attributes:
-            attributes[a["id"]] = a
+        attributes.update((a["id"], a) for a in b.attributes)
         id_only.update(dict.fromkeys(b.id_only))
-    for level in levels:
-        store.upsert_categories(list(level.values()), size)
-    if brands:
-        store.upsert_brands(list(brands.values()), size)
-    if attributes:
-        store.upsert_attributes(list(attributes.values()), size)
-    _create_missing(ctx, [k for k in id_only if k[1] not in brands and k[1] not in attributes])
+    refs = [k for k in id_only if k[1] not in brands and k[1] not in attributes]
+    if new_categories := ctx.unwritten(CATEGORY, categories.values()):
+        store.upsert_categories(new_categories, size)
+    if new_brands := ctx.unwritten(BRAND, brands.values()):
+        store.upsert_brands(new_brands, size)
+    if new_attributes := ctx.unwritten(ATTRIBUTE, attributes.values()):
+        store.upsert_attributes(new_attributes, size)
+    _create_missing(ctx, [k for k in refs if k not in ctx.written])
     return store.upsert_products([b.product for b in batch], size)
 
 
@@ -210,9 +212,10 @@ def _create_missing(ctx: ImportContext[ProductBundle], refs: list[tuple[str, str
     if not refs:
         return
     size = ctx.options.batch_size
-    for label in ("Category", "Brand", "Attribute"):
+    for label in (CATEGORY, BRAND, ATTRIBUTE):
         ids = [i for lab, i in refs if lab == label]
         missing = _existing.missing(ctx.store, label, ids) if ids else []
+        ctx.written.update(((label, i), "exists") for i in ids)  # checked once per import
         if label == "Category" and missing:
             ctx.store.upsert_categories([{"id": i, "name": name_from_id(i)} for i in missing], size)
         elif label == "Brand" and missing:
