@@ -38,15 +38,16 @@ RETURN DISTINCT type(r) AS type"""
 
 
 def export_nodes(label: str) -> str:
-    """Every node with this label: its labels and properties, by id (keyset pages).
+    """Every node with this label: its id, labels and properties, in pages by id.
 
-    Params: ``$after`` (last id of the previous page, ``''`` first), ``$limit``.
+    Params: ``$skip``, ``$limit``. (Not keyset pages on ``id``: FalkorDB's string ``>`` and
+    its ``ORDER BY`` disagree on non-ASCII strings, which skipped nodes at page boundaries.)
     """
     lab = _q(schema.label(label))
     return (
-        f"MATCH (n:{lab}) WHERE n.id > $after\n"
+        f"MATCH (n:{lab})\n"
         "RETURN n.id AS id, labels(n) AS labels, properties(n) AS props\n"
-        "ORDER BY id ASC LIMIT $limit"
+        "ORDER BY id ASC SKIP $skip LIMIT $limit"
     )
 
 

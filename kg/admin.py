@@ -260,6 +260,9 @@ def cmd_drop(args: argparse.Namespace) -> int:
         return 1
     with open_graph(args) as store:
         store.drop_all()
+        socket = _embedded_socket(store)
+        if socket:
+            compact_embedded(socket)  # or the next start replays everything that was dropped
     # checkpoints of interrupted imports point into the graph that is gone
     (state_dir(args) / CHECKPOINT_FILE).unlink(missing_ok=True)
     print(f"dropped graph {args.graph!r} on {where}")

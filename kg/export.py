@@ -67,9 +67,9 @@ def _node_lines(store: GraphStore, skipped: list[str]) -> Iterator[dict[str, Any
         except SchemaNameError:
             skipped.append(f"label {lab!r}")
             continue
-        after = ""
+        skip = 0
         while True:
-            rows = read(store, query, {"after": after, "limit": PAGE})
+            rows = read(store, query, {"skip": skip, "limit": PAGE})
             for node_id, node_labels, props in rows:
                 props = {k: v for k, v in dict(props).items() if k != "id"}
                 # a node with several labels is exported once, under its first one
@@ -77,7 +77,7 @@ def _node_lines(store: GraphStore, skipped: list[str]) -> Iterator[dict[str, Any
                     yield {"node": {"label": lab, "id": node_id, "props": _jsonable(props)}}
             if len(rows) < PAGE:
                 break
-            after = rows[-1][0]
+            skip += PAGE
 
 
 def _rel_lines(store: GraphStore, skipped: list[str]) -> Iterator[dict[str, Any]]:
@@ -123,6 +123,9 @@ def export_graph(store: GraphStore, out: Path) -> ExportCounts:
             for obj in _rel_lines(store, skipped):
                 f.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
                 rels += 1
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have created it
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

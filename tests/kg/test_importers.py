@@ -286,13 +286,23 @@ def test_planted_problems_are_found_by_verify(store: kg.GraphStore, tmp_path: Pa
     assert found["dangling IN_CATEGORY"].count == 1
 
 
-def test_export_drop_import_gives_identical_stats(store: kg.GraphStore, tmp_path: Path) -> None:
+def test_export_drop_import_gives_identical_stats(
+    store: kg.GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg import export
     from kg.export import export_graph
     from kg.verify import verify_graph
 
+    monkeypatch.setattr(export, "PAGE", 2)  # many pages, over non-ASCII ids too
+
     store.upsert_products([{"id": "p0", "title": "Zero"}])
     run_import(store, "products", write_jsonl(tmp_path / "p.jsonl", PRODUCTS_JSONL), opts(tmp_path))
-    (tmp_path / "t.tsv").write_text("p1\tsimilar to\tp3\np3\tmade by\tacme_corp\n")
+    people = ["hector", "héctor", "Émile", "émile", "zoë", "ángel", "Åke", "ünal", "zed"]
+    (tmp_path / "t.tsv").write_text(
+        "p1\tsimilar to\tp3\np3\tmade by\tacme_corp\n"
+        + "".join(f"p1\tstars\t{p}\n" for p in people),
+        encoding="utf-8",
+    )
     run_import(store, "triples", tmp_path / "t.tsv", opts(tmp_path))
     (tmp_path / "i.csv").write_text("u1,p1,click,,5\nu1,p1,click,,6\nu2,p3,rating,2,7\n")
     run_import(store, "interactions", tmp_path / "i.csv", opts(tmp_path))
