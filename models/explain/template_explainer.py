@@ -111,11 +111,24 @@ class TemplateExplainer(Explainer):
     def _reasons(self, item: ExplainItem, constraints: AppliedConstraints) -> list[Reason]:
         out: list[Reason] = []
         seen: set[str] = set()
+        shared: dict[str, list[Reason]] = {}  # anchor title -> "shares ..." reasons
         for path in item.paths:
             reason = path_reason(path, item.product.id)
-            if reason is not None and reason.text not in seen:
-                seen.add(reason.text)
+            if reason is None or reason.text in seen:
+                continue
+            seen.add(reason.text)
+            if reason.kind == "similar":
+                anchor = path.nodes[0].name
+                if anchor not in shared:
+                    out.append(reason)  # placeholder, replaced by the merged reason below
+                shared.setdefault(anchor, []).append(reason)
+            else:
                 out.append(reason)
+        for anchor, group in shared.items():
+            if len(group) > 1:
+                what = ", ".join(node_text(r.path.nodes[1]) for r in group if r.path is not None)
+                merged = Reason(f"shares {what} with {anchor}", "similar", group[0].path)
+                out[out.index(group[0])] = merged
         out.extend(constraint_reasons(item, constraints))
         if not out and item.product.popularity > 0:
             count = int(item.product.popularity)
@@ -135,7 +148,14 @@ class TemplateExplainer(Explainer):
             )
         ]
         for rank, item in enumerate(request.items[:TOP_PICKS_IN_REPLY]):
-            texts = [r.text for r in reasons.get(item.product.id, ())]
+            # the opening already says what was left out; the picks say why they fit
+            texts = [
+                r.text
+                for r in reasons.get(item.product.id, ())
+                if not (
+                    r.kind == "constraint" and c.excluded_brands and r.text.endswith("as you asked")
+                )
+            ]
             title = item.product.title
             lead = _PICK_LEADS[v % len(_PICK_LEADS)].format(title=title) if rank == 0 else title
             parts.append(f"{lead} — {'; '.join(texts)}." if texts else f"{lead}.")
@@ -146,7 +166,7 @@ class TemplateExplainer(Explainer):
     @staticmethod
     def _what(c: AppliedConstraints) -> str:
         words = list(c.attributes)
-        words.append(" / ".join(c.categories) if c.categories else "items")
+        words.append(" / ".join(n.lower() for n in c.categories) if c.categories else "items")
         text = " ".join(words)
         if c.brands:
             text += " from " + " or ".join(c.brands)
