@@ -205,6 +205,12 @@ def _effective_config(config: Any, model_name: str) -> dict:
     return out
 
 
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 def run(spec: dict) -> dict:
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
@@ -293,6 +299,7 @@ def run(spec: dict) -> dict:
         "data_seconds": data_seconds,
         "dataset": stats,
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "torch_threads": _torch_threads(),
         "config_effective": _effective_config(config, model_name),
     }
     if spec.get("independent_check", True):

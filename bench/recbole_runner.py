@@ -154,7 +154,7 @@ def _epoch_caps(all_models: int | None, items: list[str]) -> dict[str, int]:
 
 
 def _run_child(
-    venv: RecboleVenv, spec: dict, workdir: Path, timeout_s: float
+    venv: RecboleVenv, spec: dict, workdir: Path, timeout_s: float, threads: int
 ) -> tuple[str, dict | None, str]:
     """Runs one model; returns (status, result or None, last lines of its log)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +168,9 @@ def _run_child(
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
     env["DGLBACKEND"] = "pytorch"
+    # On the shared 2-core machine two OpenMP threads made epochs ~20x slower under load
+    # (threads waiting for each other); one thread gives the same numbers, steadily.
+    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     cmd = [str(venv.python), "-m", "bench.recbole_child", "--spec", str(spec_path)]
     cmd += ["--out", str(out_path)]
     timed_out = threading.Event()
@@ -247,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-dir", type=Path, default=None, help="keep atomic files, logs, checkpoints here"
     )
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per model")
     parser.add_argument("--no-check", action="store_true", help="skip the re-evaluation")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -269,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads(times_file.read_text()) if times_file.exists() else {}
         times_file.write_text(json.dumps({**previous, **install_seconds}, indent=2))
     env_info = _venv_versions(venv)
+    env_info["torch_threads"] = args.threads
     if times_file.exists():
         env_info["venv_install_seconds"] = json.loads(times_file.read_text())
 
@@ -296,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("%s: start (epoch cap %d, budget %.0f min)", model, cap, args.budget_min)
             t0 = time.monotonic()
             timeout_s = (args.budget_min + 10) * 60
-            status, res, tail = _run_child(venv, spec, work / model, timeout_s)
+            status, res, tail = _run_child(venv, spec, work / model, timeout_s, args.threads)
             wall = time.monotonic() - t0
             logger.info("%s: %s in %.0f s", model, status, wall)
             entry: dict = {"status": status, "wall_seconds": wall, "epoch_cap": cap}
