@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _admin_queries as q
+from . import queries as q
 from . import schema
 from .exceptions import SchemaNameError
 from .importers._cypher import read, write

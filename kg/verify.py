@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import _admin_queries as q
+from . import queries as q
 from . import schema
 from .importers._cypher import read
 from .store import GraphStore

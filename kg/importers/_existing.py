@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import _admin_queries as q
+from .. import queries as q
 from ..store import GraphStore
 from ._cypher import read
 
