@@ -138,6 +138,7 @@ def load_movielens(split_dir: Path, kg_dir: Path | None, side_dir: Path | None) 
         item_images=images,
         rating_rows=rating_rows,
         item_titles=[titles[k] for k in item_index],
+        pair_ratings={name: rows[:, 2].astype(np.float64) for name, rows in splits.items()},
     )
     logger.info("%s", dataset.summary())
     return dataset

@@ -39,6 +39,8 @@ class RecDataset:
         item_images: image file per item (``None``: no image).
         rating_rows: ``(item, value, ts)`` arrays from the *training* interactions only
             (``value`` NaN for a non-rating event), for the rating features.
+        pair_ratings: ``{"train"|"valid"|"test": (n,) float}`` explicit rating of each pair
+            (NaN where the interaction was not a rating); empty when unknown.
     """
 
     name: str
@@ -55,6 +57,7 @@ class RecDataset:
     item_images: list[Path | None]
     rating_rows: tuple[np.ndarray, np.ndarray, np.ndarray]
     item_titles: list[str] = field(default_factory=list)
+    pair_ratings: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def num_users(self) -> int:
@@ -216,6 +219,10 @@ class RecDataset:
             item_images=images,
             rating_rows=rating_rows,
             item_titles=[p["title"] for p in products],
+            pair_ratings={
+                name: np.array([pairs[(user_ids[u], item_ids[i])][0] for u, i in rows])
+                for name, rows in (("train", train), ("valid", valid), ("test", test))
+            },
         )
 
     @classmethod

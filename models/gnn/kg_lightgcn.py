@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch_geometric.nn import LGConv
 
 from models.config import ModelConfig
 from models.data.rec_graph import RecGraph
+from models.gnn._pyg import LGConv
 from models.gnn._sparse import symmetric_spmm
 from models.gnn.graph_recommender import GraphRecommender
 

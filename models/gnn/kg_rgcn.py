@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import RGCNConv
 
 from models.config import ModelConfig
 from models.data.rec_graph import RecGraph
+from models.gnn._pyg import RGCNConv
 from models.gnn.graph_recommender import GraphRecommender
 
 __all__ = ["KGRGCN"]

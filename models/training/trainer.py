@@ -97,7 +97,12 @@ def final_embeddings(model: GraphRecommender, config: TrainConfig) -> tuple[Tens
 
 
 def _config_hash(config: TrainConfig, dataset: RecDataset) -> str:
-    blob = json.dumps(config.to_dict(), sort_keys=True) + dataset.fingerprint()
+    """Identifies a training trajectory: budget knobs (epochs, patience, time) are left out
+    so that a run stopped by its budget can be resumed with a larger one."""
+    values = config.to_dict()
+    for key in ("epochs", "patience", "max_seconds"):
+        values.pop(key)
+    blob = json.dumps(values, sort_keys=True) + dataset.fingerprint()
     return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
 
@@ -165,6 +170,7 @@ def train_model(
         bar = tqdm(epochs, desc=f"train {config.model.name}", unit="epoch")
         epochs = bar  # type: ignore[assignment]
     started = time.monotonic()
+    stopped_by_budget = False
     for epoch in epochs:
         model.train()
         t0 = time.perf_counter()
@@ -224,6 +230,7 @@ def train_model(
             logger.info("early stop at epoch %d (best %d: %.4f)", epoch + 1, best_epoch, best_ndcg)
             break
         if out_of_time:
+            stopped_by_budget = True
             logger.info("time budget of %.0f s used at epoch %d", config.max_seconds, epoch + 1)
             break
     if bar is not None:
@@ -274,7 +281,8 @@ def train_model(
         created=created,
     )
     path = checkpoint.save(out_dir / version)
-    resume_path.unlink(missing_ok=True)
+    if not stopped_by_budget:
+        resume_path.unlink(missing_ok=True)  # finished: nothing to resume
     return TrainResult(path, checkpoint, history, seconds_per_epoch)
 
 

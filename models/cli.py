@@ -1,0 +1,191 @@
+"""``kgrec train`` and ``kgrec evaluate``: thin wrappers over ``models.training``.
+
+Settings are layered: ``TrainConfig`` defaults (or ``--preset small``) -> ``--config`` JSON
+file -> command-line flags. Heavy imports (torch, transformers) happen inside the handlers
+so ``kgrec --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_evaluate_parser", "add_train_parser", "load_dataset", "metrics_table"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATA = "../shared/data"
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data (MovieLens-100K on the fixed split)")
+    g.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help="folder with movielens-100k-split/, -kg/ and -side/ (default: %(default)s)",
+    )
+    g.add_argument("--split-dir", type=Path, help="override: the split folder")
+    g.add_argument("--kg-dir", type=Path, help="override: the KG folder")
+    g.add_argument("--side-dir", type=Path, help="override: the side-information folder")
+
+
+def load_dataset(args: argparse.Namespace) -> Any:
+    """``RecDataset.from_movielens`` with the paths from ``--data`` and the overrides."""
+    from models.data import RecDataset
+
+    root = Path(args.data)
+    split_dir = args.split_dir or root / "movielens-100k-split"
+    kg_dir = args.kg_dir or root / "movielens-100k-kg"
+    side_dir = args.side_dir or root / "movielens-100k-side"
+    if not (split_dir / "train.tsv").exists():
+        from kgrec.errors import ConfigError
+
+        raise ConfigError(f"no train.tsv under {split_dir} (see --data / --split-dir)")
+    return RecDataset.from_movielens(
+        split_dir, kg_dir if kg_dir.exists() else None, side_dir if side_dir.exists() else None
+    )
+
+
+def metrics_table(metrics: dict[str, float], ks: tuple[int, ...] = (5, 10, 20)) -> str:
+    """A small text table: one row per metric, one column per cut-off."""
+    names = ("recall", "ndcg", "precision", "hit", "mrr")
+    lines = ["metric     " + "".join(f"{'@' + str(k):>9}" for k in ks)]
+    for name in names:
+        cells = [metrics.get(f"{name}@{k}") for k in ks]
+        lines.append(
+            f"{name:<11}" + "".join(f"{c:>9.4f}" if c is not None else " " * 9 for c in cells)
+        )
+    for name in ("rmse", "mae"):
+        if name in metrics:
+            lines.append(f"{name:<11}{metrics[name]:>9.4f}")
+    return "\n".join(lines)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """Defaults/preset -> ``--config`` file -> flags."""
+    from models.config import TrainConfig
+
+    config = TrainConfig.small() if args.preset == "small" else TrainConfig()
+    if args.config:
+        file_values = json.loads(Path(args.config).read_text())
+        config = TrainConfig.from_dict({**config.to_dict(), **file_values})
+    top: dict[str, Any] = {}
+    model: dict[str, Any] = {}
+    encoder: dict[str, Any] = {}
+    for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
+                      ("loss", "loss"), ("device", "device"), ("patience", "patience"),
+                      ("max_seconds", "max_seconds"), ("seed", "seed")):  # fmt: skip
+        if getattr(args, flag) is not None:
+            top[key] = getattr(args, flag)
+    for flag, key in (("model", "name"), ("dim", "dim"), ("layers", "num_layers")):
+        if getattr(args, flag) is not None:
+            model[key] = getattr(args, flag)
+    if args.no_kg:
+        model["use_kg"] = False
+    for modality in ("text", "image", "rating"):
+        if getattr(args, f"no_{modality}"):
+            encoder[f"use_{modality}"] = False
+    if args.cache_dir:
+        encoder["cache_dir"] = str(args.cache_dir)
+    return config.with_changes(**top, model=model, encoder=encoder)
+
+
+def _train(args: argparse.Namespace) -> int:
+    _setup_logging(args.verbose)
+    from models.training import train_model
+
+    config = build_config(args)
+    dataset = load_dataset(args)
+    print(dataset.summary(), file=sys.stderr)
+    result = train_model(dataset, config, args.out, resume=args.resume, progress=not args.quiet)
+    for record in result.history:
+        print(json.dumps(record))
+    print(f"checkpoint: {result.checkpoint_dir}")
+    print(f"version: {result.checkpoint.version}")
+    print(f"seconds/epoch: {result.seconds_per_epoch:.2f} over {len(result.history)} epochs")
+    for split in ("valid", "test"):
+        if split in result.checkpoint.metrics:
+            print(f"\n{split} (full ranking):")
+            print(metrics_table(result.checkpoint.metrics[split]))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    _setup_logging(args.verbose)
+    from kgrec.errors import ConfigError
+    from models.training import Checkpoint, evaluate_checkpoint, latest_checkpoint
+
+    path = args.checkpoint or latest_checkpoint(args.model_dir)
+    if path is None:
+        raise ConfigError(f"no checkpoint under {args.model_dir}")
+    checkpoint = Checkpoint.load(path)
+    dataset = load_dataset(args)
+    metrics = evaluate_checkpoint(checkpoint, dataset, args.split)
+    if args.json:
+        print(json.dumps({"version": checkpoint.version, "split": args.split, **metrics}))
+    else:
+        print(f"{checkpoint.version} on {dataset.name} {args.split} (full ranking):")
+        print(metrics_table(metrics))
+    return 0
+
+
+def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``kgrec train``: train on MovieLens-100K (fixed split) and write a checkpoint."""
+    p = subparsers.add_parser("train", help="train the recommender and write a checkpoint")
+    _add_data_arguments(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/kgrec/models"),
+        help="model folder; the checkpoint goes to OUT/<version> (default: %(default)s)",
+    )
+    p.add_argument("--preset", choices=("default", "small"), default="default")
+    p.add_argument("--config", type=Path, help="JSON file with TrainConfig fields")
+    p.add_argument("--model", help="registered model name (lightgcn, rgcn)")
+    p.add_argument("--dim", type=int)
+    p.add_argument("--layers", type=int)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--loss", choices=("softmax", "bpr"))
+    p.add_argument("--patience", type=int)
+    p.add_argument("--max-seconds", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--no-kg", action="store_true", help="ablation: no KG edges")
+    p.add_argument("--no-text", action="store_true", help="ablation: no text features")
+    p.add_argument("--no-image", action="store_true", help="ablation: no image features")
+    p.add_argument("--no-rating", action="store_true", help="ablation: no rating features")
+    p.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in OUT")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every epoch")
+    p.set_defaults(func=_train)
+    return p
+
+
+def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``kgrec evaluate``: full-ranking metrics of a checkpoint on valid or test."""
+    p = subparsers.add_parser("evaluate", help="full-ranking metrics of a checkpoint")
+    _add_data_arguments(p)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--checkpoint", type=Path, help="a checkpoint folder")
+    where.add_argument("--model-dir", type=Path, default=Path("var/kgrec/models"),
+                       help="use the newest checkpoint here (default: %(default)s)")  # fmt: skip
+    p.add_argument("--split", choices=("test", "valid"), default="test")
+    p.add_argument("--json", action="store_true", help="one JSON line instead of a table")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=_evaluate)
+    return p

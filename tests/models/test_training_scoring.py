@@ -1,0 +1,142 @@
+"""Train a tiny model end to end, save/load the checkpoint, score, add a product."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kgrec.errors import ConfigError
+from models.data import RecDataset
+from models.scoring import Scorer, latest_checkpoint
+from models.training import Checkpoint, evaluate_checkpoint, train, train_model
+from tests.models.conftest import png_bytes, tiny_config
+
+pytestmark = pytest.mark.slow  # trains small models: ~10 s on an idle 2-core box
+
+
+@pytest.fixture(scope="module")
+def trained(
+    tiny_dataset: RecDataset, cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    return train(tiny_dataset, tiny_config(cache_dir), out, progress=False)
+
+
+def test_checkpoint_round_trip(trained: Path, tiny_dataset: RecDataset) -> None:
+    meta = json.loads((trained / "meta.json").read_text())
+    assert meta["version"].startswith("kgrec-lightgcn-")
+    assert meta["config"]["model"]["dim"] == 8
+    assert set(meta["feature_dims"]) == {"text", "image", "rating"}
+    ck = Checkpoint.load(trained)
+    assert ck.version == meta["version"]
+    assert ck.item_ids == tiny_dataset.item_ids and ck.user_ids == tiny_dataset.user_ids
+    assert ck.tensors["users"].shape == (tiny_dataset.num_users, 8)
+    assert ck.tensors["items"].shape == (tiny_dataset.num_items, 8)
+    # saving again and loading gives the same tensors
+    copy = ck.save(trained.parent / "copy")
+    again = Checkpoint.load(copy)
+    torch.testing.assert_close(again.tensors["items"], ck.tensors["items"])
+    assert again.config == ck.config
+    metrics = evaluate_checkpoint(again, tiny_dataset, "valid")
+    assert 0.0 <= metrics["ndcg@10"] <= 1.0
+
+
+def test_scorer_scores_users_and_cold_start(trained: Path, tiny_dataset: RecDataset) -> None:
+    scorer = Scorer.load(trained, device="cpu")
+    ids = tiny_dataset.item_ids
+    user = tiny_dataset.user_ids[0]
+    s = scorer.score(ids, user_id=user)
+    assert s.shape == (12,) and np.all(np.isfinite(s))
+    # the known user's scores follow the dot products of the saved vectors
+    ck = scorer.checkpoint
+    dots = (ck.tensors["items"] @ ck.tensors["users"][0]).numpy()
+    assert np.argsort(-s).tolist() == np.argsort(-dots).tolist()
+    # unknown items rank below every known one
+    assert scorer.score(["prod:unknown"], user_id=user)[0] < s.min()
+    # cold start with a liked item: that item's neighbours score high, excluded from nearest
+    top = scorer.nearest(None, k=3, liked_item_ids=["prod:001"])
+    assert len(top) == 3 and "prod:001" not in [i for i, _ in top]
+    # cold start from text only: a jacket query prefers jacket products
+    ranked = [i for i, _ in scorer.nearest(None, k=12, query_text="jackets")]
+    jackets = {p for p in ids if int(p.split(":")[1]) % 3 == 1}
+    assert sum(1 for p in ranked[:4] if p in jackets) >= 2
+    # no signal at all: popularity order
+    assert len(scorer.nearest(None, k=5)) == 5
+
+
+def test_new_product_gets_a_score_without_retraining(trained: Path) -> None:
+    scorer = Scorer.load(trained, device="cpu")
+    before = scorer.checkpoint.tensors["items"].clone()
+    scorer.add_item(
+        {
+            "id": "prod:new",
+            "title": "Storm jackets 99",
+            "description": "A warm product.",
+            "brand_id": "brand:zeta",
+            "category_id": "cat:jackets",
+            "attribute_ids": ["attr:color=blue"],
+        },
+        png_bytes(99),
+    )
+    assert scorer.has_item("prod:new")
+    s = scorer.score(["prod:new", "prod:001"], user_id="user:1")
+    assert np.all(np.isfinite(s))
+    # it is embedded, not scored as "unknown" (that would be below every known item)
+    everything = scorer.score(scorer.item_ids, user_id="user:1")
+    assert s[0] >= everything[:-1].min()
+    assert "prod:new" in [i for i, _ in scorer.nearest(None, k=13, query_text="jackets")]
+    torch.testing.assert_close(scorer.checkpoint.tensors["items"], before)  # no retraining
+
+
+def test_latest_checkpoint_picks_the_newest(tmp_path: Path, trained: Path) -> None:
+    assert latest_checkpoint(tmp_path) is None
+    ck = Checkpoint.load(trained)
+    ck.created = time.time() - 100
+    old = ck.save(tmp_path / "a-old")
+    ck.created = time.time()
+    ck.version = "v-new"
+    new = ck.save(tmp_path / "b-new")
+    assert latest_checkpoint(tmp_path) == new
+    assert latest_checkpoint(old) == old
+    with pytest.raises(ConfigError):
+        Checkpoint.load(tmp_path / "missing")
+
+
+def test_resume_continues_from_saved_state(
+    tiny_dataset: RecDataset, cache_dir: Path, tmp_path: Path
+) -> None:
+    config = tiny_config(cache_dir).with_changes(epochs=3, patience=100)
+    # a run cut short by its time budget keeps its resume state
+    first = train_model(
+        tiny_dataset, config.with_changes(max_seconds=0.0), tmp_path, progress=False
+    )
+    assert [h["epoch"] for h in first.history] == [1]
+    assert (tmp_path / "_resume.pt").exists()
+    resumed = train_model(tiny_dataset, config, tmp_path, resume=True, progress=False)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert resumed.history[0] == first.history[0]  # epoch 1 was not run again
+    assert not (tmp_path / "_resume.pt").exists()
+    # another trajectory (a different learning rate) does not pick up a foreign state
+    other = train_model(
+        tiny_dataset, config.with_changes(lr=0.02, max_seconds=0.0), tmp_path, progress=False
+    )
+    fresh = train_model(
+        tiny_dataset, config.with_changes(epochs=2), tmp_path, resume=True, progress=False
+    )
+    assert len(other.history) == 1 and [h["epoch"] for h in fresh.history] == [1, 2]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_scores_match_cpu(trained: Path) -> None:
+    cpu = Scorer.load(trained, device="cpu")
+    gpu = Scorer.load(trained, device="cuda")
+    ids = cpu.item_ids
+    np.testing.assert_allclose(
+        cpu.score(ids, user_id="user:2"), gpu.score(ids, user_id="user:2"), rtol=1e-4, atol=1e-4
+    )
