@@ -5,17 +5,26 @@
 
 from models.intent.config import IntentConfig
 from models.intent.embedded import EmbeddedIntentParser
+from models.intent.hybrid import HybridIntentParser
 from models.intent.intent import Intent, IntentParser, Mention, PriceConstraint, Reference
+from models.intent.llm import LLMFailure, LLMIntentParser
+from models.intent.llm_local import LocalLLMIntentParser
+from models.intent.llm_remote import RemoteLLMIntentParser
 from models.intent.registry import PARSERS, make_parser
 
 __all__ = [
     "PARSERS",
     "EmbeddedIntentParser",
+    "HybridIntentParser",
     "Intent",
     "IntentConfig",
     "IntentParser",
+    "LLMFailure",
+    "LLMIntentParser",
+    "LocalLLMIntentParser",
     "Mention",
     "PriceConstraint",
     "Reference",
+    "RemoteLLMIntentParser",
     "make_parser",
 ]

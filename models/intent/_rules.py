@@ -507,6 +507,7 @@ def negated_spans(
         seen_any = False
         after_joiner = False
         last_kind = ""
+        last_end = -1
         while i < len(tokens):
             if i in starts:
                 k = starts[i]
@@ -514,6 +515,7 @@ def negated_spans(
                     break
                 last_kind = kinds[k] if kinds is not None else ""
                 out.add(k)
+                last_end = spans[k][1]
                 seen_any = True
                 after_joiner = False
                 i = spans[k][1]
@@ -523,6 +525,8 @@ def negated_spans(
             if norm in _SCOPE_STOP:
                 break
             if norm in _NEG_JOINERS and seen_any:
+                if not (after_joiner or i == last_end):
+                    break  # "no more Puma please, New Balance instead": the list is over
                 i += 1
                 gap = 0
                 after_joiner = True

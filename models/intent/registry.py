@@ -9,13 +9,19 @@ from kg.types import LexiconEntry
 from kgrec.errors import ConfigError
 from models.intent.config import IntentConfig
 from models.intent.embedded import EmbeddedIntentParser
+from models.intent.hybrid import HybridIntentParser
 from models.intent.intent import IntentParser
+from models.intent.llm_local import LocalLLMIntentParser
+from models.intent.llm_remote import RemoteLLMIntentParser
 
 logger = logging.getLogger(__name__)
 
 #: Every registered backend. Constructors take ``(config, lexicon)``.
 PARSERS: dict[str, type[IntentParser]] = {
     "embedded": EmbeddedIntentParser,
+    "llm-local": LocalLLMIntentParser,
+    "llm-remote": RemoteLLMIntentParser,
+    "hybrid": HybridIntentParser,
 }
 
 

@@ -1,0 +1,112 @@
+"""The contract the pipeline codes against, the registry, and the embedded parser end to end
+with a tiny random encoder and a head trained in the test."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from intent_testdata import TRAIN
+
+from kgrec.domain import IntentType
+from kgrec.errors import ConfigError
+from models.intent import (
+    PARSERS,
+    EmbeddedIntentParser,
+    Intent,
+    IntentConfig,
+    IntentParser,
+    Mention,
+    PriceConstraint,
+    Reference,
+    make_parser,
+)
+from models.intent import intent as intent_module
+from models.intent._encoder import SentenceEncoder
+from models.intent._features import FEATURE_NAMES
+from models.intent.classifier import IntentClassifier
+
+
+def test_registry_names_and_unknown_name() -> None:
+    assert set(PARSERS) == {"embedded", "llm-local", "llm-remote", "hybrid"}
+    assert all(issubclass(cls, IntentParser) for cls in PARSERS.values())
+    with pytest.raises(ConfigError) as e:
+        make_parser("gpt-9", IntentConfig())
+    for name in PARSERS:
+        assert name in str(e.value)
+
+
+def test_contract_module_serves_registry() -> None:
+    assert intent_module.PARSERS is PARSERS
+    assert intent_module.make_parser is make_parser
+
+
+def test_dataclasses_are_frozen_with_documented_defaults() -> None:
+    i = Intent(type=IntentType.OTHER)
+    assert (i.mentions, i.price, i.references, i.confidence, i.backend, i.clear_constraints) == (
+        (),
+        None,
+        (),
+        1.0,
+        "embedded",
+        False,
+    )
+    m = Mention("Nike", 4, 8)
+    assert (m.negated, m.label_hint, m.entity_id) == (False, None, None)
+    assert Reference("ordinal", 1).negated is False
+    assert PriceConstraint(max=80.0).as_range().contains(79.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        i.type = IntentType.REFINE  # type: ignore[misc]
+
+
+def test_embedded_parses_and_fits_its_training_set(tiny_parser) -> None:
+
+    prev = Intent(type=IntentType.RECOMMEND)
+    for message, kind, has_prev in TRAIN:
+        got = tiny_parser.parse(message, previous=prev if has_prev else None)
+        assert isinstance(got, Intent)
+        assert got.type == kind, message
+        assert got.backend == "embedded"
+        assert 0.0 < got.confidence <= 1.0
+
+
+def test_embedded_fills_slots(tiny_parser) -> None:
+    got = tiny_parser.parse("not Nike, something like the second one under 80 bucks")
+    assert [(m.text, m.negated, m.entity_id) for m in got.mentions] == [
+        ("Nike", True, "brand:nike")
+    ]
+    assert got.references == (Reference("similar", 1),)
+    assert got.price == PriceConstraint(max=80.0, currency="USD")
+
+
+def test_empty_message_is_other(tiny_parser) -> None:
+    assert tiny_parser.parse("   ").type == IntentType.OTHER
+
+
+def test_head_round_trips_through_json(tmp_path, tiny_parser) -> None:
+    clf = tiny_parser.classifier
+    clf.save(tmp_path / "head.json")
+    back = IntentClassifier.load(tmp_path / "head.json")
+    x = np.linspace(-1, 1, clf.weight.shape[1] - len(FEATURE_NAMES)).astype(np.float32)
+    f = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+    np.testing.assert_allclose(clf.predict_proba(x, f), back.predict_proba(x, f), atol=1e-4)
+    assert back.labels == clf.labels
+
+
+def test_missing_head_is_a_config_error(tmp_path, tiny_encoder_dir) -> None:
+    cfg = IntentConfig(encoder_path=str(tiny_encoder_dir), head_path=str(tmp_path / "no.json"))
+    with pytest.raises(ConfigError, match="models.intent.train"):
+        EmbeddedIntentParser(cfg).parse("hi")
+
+
+def test_encoder_layer_cut(tiny_encoder_dir) -> None:
+    full = SentenceEncoder(str(tiny_encoder_dir), cache_size=0)
+    cut = SentenceEncoder(str(tiny_encoder_dir), cache_size=0, layers=1)
+    assert (full.layers, cut.layers) == (2, 1)
+    a, b = full.encode("show me red shoes"), cut.encode("show me red shoes")
+    assert a.shape == b.shape == (32,)
+    assert not np.allclose(a, b)
+    assert abs(float(np.linalg.norm(a)) - 1.0) < 1e-5
+    with pytest.raises(ConfigError):
+        SentenceEncoder(str(tiny_encoder_dir), layers=5)

@@ -1,0 +1,158 @@
+"""Slot rules: price, negation scope, references, clearing, spans and offsets (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.intent.embedded import EmbeddedIntentParser
+
+
+@pytest.fixture(scope="module")
+def parser(lexicon) -> EmbeddedIntentParser:
+    return EmbeddedIntentParser(lexicon=lexicon)
+
+
+@pytest.mark.parametrize(
+    ("message", "lo", "hi", "relative", "currency"),
+    [
+        ("red running shoes under 100", None, 100.0, None, None),
+        ("between 50 and 80", 50.0, 80.0, None, None),
+        ("less than $60", None, 60.0, None, "USD"),
+        ("around 70", 56.0, 84.0, None, None),
+        ("100 bucks", None, 100.0, None, "USD"),
+        ("€89", None, 89.0, None, "EUR"),
+        ("under one hundred and fifty dollars", None, 150.0, None, "USD"),
+        ("eighty-five dollars or less", None, 85.0, None, "USD"),
+        ("at least 2 grand", 2000.0, None, None, None),
+        ("from £60 upwards", 60.0, None, None, "GBP"),
+        ("50-80 dollars", 50.0, 80.0, None, "USD"),
+        ("over 80 but under 150", 80.0, 150.0, None, None),
+        ("a laptop around 1.5k", 1200.0, 1800.0, None, None),
+        ("红色跑鞋 100块以下", None, 100.0, None, "CNY"),
+        ("三百块以内", None, 300.0, None, "CNY"),
+        ("something cheaper", None, None, "cheaper", None),
+        ("these are too expensive", None, None, "cheaper", None),
+        ("show me pricier ones", None, None, "pricier", None),
+        ("cheaper than 70", None, 70.0, None, None),
+    ],
+)
+def test_price(parser, message, lo, hi, relative, currency) -> None:
+    price = parser.extract_slots(message).price
+    assert price is not None
+    assert (price.min, price.max, price.relative, price.currency) == (lo, hi, relative, currency)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "size 10 running shoes",
+        "the 2 best headphones",
+        "movies from the 90s",
+        "is the 2nd one cheaper than the 1st?",
+        "what's 2 plus 2",
+        "option 3 please",
+    ],
+)
+def test_no_price(parser, message) -> None:
+    assert parser.extract_slots(message).price is None
+
+
+@pytest.mark.parametrize(
+    ("message", "negated", "kept"),
+    [
+        ("not Nike", {"Nike"}, set()),
+        ("no red or blue", {"red", "blue"}, set()),
+        ("anything but Adidas", {"Adidas"}, set()),
+        ("running shoes without leather", {"leather"}, {"running shoes"}),
+        ("Nike, but not red", {"red"}, {"Nike"}),
+        ("not Nike, Adidas or Puma", {"Nike", "Adidas", "Puma"}, set()),
+        ("I don't want Asics, show me red ones", {"Asics"}, {"red"}),
+        ("no more Puma please, New Balance instead", {"Puma"}, {"New Balance"}),
+        ("不要 Nike", {"Nike"}, set()),
+        ("red running shoes that are waterproof", set(), {"red", "running shoes", "waterproof"}),
+    ],
+)
+def test_negation_scope(parser, message, negated, kept) -> None:
+    mentions = parser.extract_slots(message).mentions
+    assert {m.text for m in mentions if m.negated} == negated
+    assert {m.text for m in mentions if not m.negated} == kept
+
+
+@pytest.mark.parametrize(
+    ("message", "refs"),
+    [
+        ("the second one", [("ordinal", 1, False)]),
+        ("I loved the 3rd one", [("ordinal", 2, False)]),
+        ("the last one", [("last", -1, False)]),
+        ("something like the last one", [("similar", -1, False)]),
+        ("more like the first", [("similar", 0, False)]),
+        ("something like these", [("similar", None, False)]),
+        ("another brand", [("other_brand", None, False)]),
+        ("not that brand", [("that_brand", None, True)]),
+        ("more from that brand", [("same_brand", None, False)]),
+        ("compare the first and the third", [("ordinal", 0, False), ("ordinal", 2, False)]),
+        ("not the first one", [("ordinal", 0, True)]),
+        ("number 4", [("ordinal", 3, False)]),
+        ("I didn't like the second one", [("ordinal", 1, True)]),
+        ("I like these", []),
+        ("my first time buying running shoes", []),
+        ("第二个", [("ordinal", 1, False)]),
+    ],
+)
+def test_references(parser, message, refs) -> None:
+    got = [(r.kind, r.index, r.negated) for r in parser.extract_slots(message).references]
+    assert got == refs
+
+
+@pytest.mark.parametrize(
+    ("message", "clear"),
+    [("start over", True), ("forget that", True), ("any price is fine", True), ("hi", False)],
+)
+def test_clear(parser, message, clear) -> None:
+    assert parser.extract_slots(message).clear_constraints is clear
+
+
+def test_lexicon_spans_are_grounded_with_offsets(parser) -> None:
+    msg = "Show me RED Running-Shoes from nike, or T-shirts like The Usual Suspects"
+    mentions = parser.extract_slots(msg).mentions
+    by_text = {m.text: m for m in mentions}
+    assert set(by_text) == {"RED", "Running-Shoes", "nike", "T-shirts", "The Usual Suspects"}
+    for m in mentions:
+        assert msg[m.start : m.end] == m.text
+    assert by_text["Running-Shoes"].entity_id == "cat:running-shoes"
+    assert by_text["nike"].label_hint == "Brand"
+    assert by_text["The Usual Suspects"].entity_id == "movie:usual-suspects"
+
+
+def test_longest_match_and_plural(parser) -> None:
+    mentions = parser.extract_slots("trail running shoe from New Balance").mentions
+    assert [(m.text, m.entity_id) for m in mentions] == [
+        ("trail running shoe", "cat:trail-running-shoes"),
+        ("New Balance", "brand:new-balance"),
+    ]
+
+
+def test_typo_is_matched_without_entity_id(parser) -> None:
+    (m,) = parser.extract_slots("waterprof").mentions
+    assert (m.text, m.label_hint, m.entity_id) == ("waterprof", "Attribute", None)
+
+
+def test_open_vocabulary_mentions(parser) -> None:
+    mentions = parser.extract_slots('movies by Christopher Nolan or like "Inception"').mentions
+    got = {(m.text, m.label_hint, m.entity_id) for m in mentions}
+    assert got == {("Christopher Nolan", "Entity", None), ("Inception", "Product", None)}
+
+
+def test_common_word_titles_need_capitals(parser) -> None:
+    assert parser.extract_slots("seven hundred dollars").mentions == ()
+    assert [m.text for m in parser.extract_slots("thrillers like Seven").mentions] == ["Seven"]
+
+
+def test_code_mixed(parser) -> None:
+    slots = parser.extract_slots("推荐 some red 跑鞋 100块以下, 不要 Nike")
+    assert {(m.text, m.entity_id, m.negated) for m in slots.mentions} == {
+        ("red", "attr:color=red", False),
+        ("跑鞋", "cat:running-shoes", False),
+        ("Nike", "brand:nike", True),
+    }
+    assert slots.price is not None and slots.price.max == 100.0
