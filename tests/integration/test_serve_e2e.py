@@ -5,16 +5,9 @@ acceptance query, a four-turn conversation and a clean SIGTERM shutdown.
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import median
 
 import grpc
@@ -26,68 +19,36 @@ from kg import open_store
 from kg.store import GraphStore
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+from server.serve_process import ServeProcess
 
 pytestmark = pytest.mark.slow
-
-ANNOUNCE = re.compile(r"kgrec is serving on localhost:(\d+)")
-START_TIMEOUT_S = 240
 
 
 @dataclass
 class Server:
-    proc: subprocess.Popen[str]
-    port: int
-    data_dir: Path
-    output: list[str]
+    process: ServeProcess
 
     @property
     def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return self.process.target
 
     def store(self) -> GraphStore:
-        return open_store(f"falkordb+unix://{self.data_dir / 'graph' / 'falkordb.sock'}")
+        return open_store(f"falkordb+unix://{self.process.socket_path}")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("kgrec-serve")
-    cmd = [sys.executable, "-m", "kgrec.cli", "serve", "--port", "0", "--data-dir", str(data_dir)]
-    cmd += ["--demo-products", "800", "--demo-users", "200", "--no-train-model"]
-    cmd += ["--log-level", "WARNING"]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    process = ServeProcess(
+        data_dir,
+        *("--demo-products", "800", "--demo-users", "200", "--no-train-model"),
+        *("--log-level", "WARNING"),
     )
-    output: list[str] = []
-    port: list[int] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            match = ANNOUNCE.search(line)
-            if match:
-                port.append(int(match.group(1)))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(START_TIMEOUT_S) or not port:
-        proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
-        pytest.fail("server did not start:\n" + "".join(output[-40:]))
-    srv = Server(proc, port[0], data_dir, output)
-    yield srv
+    process.start()
+    yield Server(process)
     # Graceful shutdown: SIGTERM, in-flight work finishes, graph DB child stops cleanly.
-    proc.send_signal(signal.SIGTERM)
-    code = proc.wait(timeout=60)
-    assert proc.stdout is not None
-    proc.stdout.close()
-    assert code == 0, "".join(output[-40:])
-    assert not (data_dir / "graph" / "falkordb.sock").exists(), "graph DB child left running"
+    assert process.stop() == 0, process.tail()
+    assert not process.socket_path.exists(), "graph DB child left running"
 
 
 @pytest.fixture(scope="module")

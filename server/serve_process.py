@@ -1,0 +1,107 @@
+"""Run ``kgrec serve`` as a child process and wait until it announces its port.
+
+Used by the integration tests and the benchmarks, so both measure the real service.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+
+ANNOUNCE = re.compile(r"kgrec is serving on localhost:(\d+)")
+
+
+class ServeProcess:
+    """``with ServeProcess(data_dir, "--no-train-model") as srv: srv.target``.
+
+    On exit the child gets SIGTERM and must stop within ``stop_timeout`` seconds;
+    ``exit_code`` then holds its status.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra_args: str,
+        start_timeout: float = 300.0,
+        stop_timeout: float = 60.0,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.args = [sys.executable, "-m", "kgrec.cli", "serve", "--port", "0"]
+        self.args += ["--data-dir", str(self.data_dir), *extra_args]
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.output: list[str] = []
+        self.port = 0
+        self.exit_code: int | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def socket_path(self) -> Path:
+        """The embedded graph DB's unix socket (while the server runs)."""
+        return self.data_dir / "graph" / "falkordb.sock"
+
+    def tail(self, lines: int = 40) -> str:
+        return "".join(self.output[-lines:])
+
+    def start(self) -> ServeProcess:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._proc = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        if not self._ready.wait(self.start_timeout) or not self.port:
+            self._proc.kill()
+            self._finish(self._proc.wait())
+            raise RuntimeError(f"kgrec serve did not start:\n{self.tail()}")
+        return self
+
+    def _pump(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self.output.append(line)
+            match = ANNOUNCE.search(line)
+            if match and not self.port:
+                self.port = int(match.group(1))
+                self._ready.set()
+        self._ready.set()
+
+    def _finish(self, code: int) -> None:
+        self.exit_code = code
+        if self._proc is not None and self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+    def stop(self) -> int:
+        """SIGTERM, wait for a graceful exit; returns the exit code."""
+        proc = self._proc
+        if proc is None or self.exit_code is not None:
+            return self.exit_code or 0
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        self._finish(code)
+        return code
+
+    def __enter__(self) -> ServeProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
