@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from .. import queries
 from ..exceptions import SchemaNameError
-from ..schema import CATEGORY, IN_CATEGORY, PRODUCT, relation_type
+from ..schema import ATTRIBUTE, CATEGORY, IN_CATEGORY, PRODUCT, relation_type
 from ..types import (
     AttributeRow,
     CategoryRow,
@@ -263,11 +263,11 @@ def build_kg(
     linked: set[tuple[str, str, str]] = set()  # (product, entity, IMDb relation) in Freebase
     raw: list[tuple[int, str, str, str]] = []
     if files.kg is not None:
-        for item in numbered_lines(files.kg):
-            if isinstance(item, Skip):
-                kg.triples.append(item)
+        for rec in numbered_lines(files.kg):
+            if isinstance(rec, Skip):
+                kg.triples.append(rec)
                 continue
-            line, text = item
+            line, text = rec
             parts = [p.strip() for p in text.split("\t")]
             if line == 1 and parts[0].startswith("head_id"):
                 continue
@@ -390,8 +390,8 @@ def import_movielens(ctx: ImportContext[Any], path: Path) -> None:
 
     def write_items(batch: list[tuple[int, Movie]]) -> int:
         years = {m.year["id"]: m.year for _, m in batch if m.year is not None}
-        if years:
-            store.upsert_attributes(list(years.values()), size)
+        if new_years := ctx.unwritten(ATTRIBUTE, years.values()):
+            store.upsert_attributes(new_years, size)
         n = store.upsert_products([m.product for _, m in batch], size)
         # every genre is a category of the movie (upsert_products links only one)
         links = [{"id": m.product["id"], "targets": m.genres} for _, m in batch]
@@ -407,8 +407,11 @@ def import_movielens(ctx: ImportContext[Any], path: Path) -> None:
     users = read_users(files.user)
     load_source(ctx, "users", files.user, users, _sent(lambda b: store.upsert_users(b, size)))
     ratings = read_ratings(files.data)
-    add = _sent(lambda b: store.add_interactions(b, size))
-    load_source(ctx, "ratings", files.data, ratings, add, total=100_000)
+
+    def add_ratings(rows: list[InteractionRow]) -> None:
+        store.add_interactions(rows, size)
+
+    load_source(ctx, "ratings", files.data, ratings, _sent(add_ratings), total=100_000)
 
     if files.kg is None and files.imdb is None:
         return
@@ -422,9 +425,12 @@ def import_movielens(ctx: ImportContext[Any], path: Path) -> None:
 
         n = len(kg.entities)
         load_source(ctx, "kg-entities", files.kg, kg.entities, write_entities, total=n)
-        add_triples = _sent(lambda b: store.add_triples(b, size))
+
+        def add_triples(rows: list[TripleRow]) -> None:
+            store.add_triples(rows, size)
+
         n = len(kg.triples)
-        load_source(ctx, "kg-triples", files.kg, kg.triples, add_triples, total=n)
+        load_source(ctx, "kg-triples", files.kg, kg.triples, _sent(add_triples), total=n)
     if files.imdb is not None:
         bad = [r for r in imdb_records if isinstance(r, Skip)]
 
