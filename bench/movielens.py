@@ -1,0 +1,253 @@
+"""kgrec on the fixed MovieLens-100K split, its ablations, and one table with RecBole's numbers.
+
+Usage (repo root)::
+
+    nice -n 10 .venv/bin/python -m bench.movielens --data ../shared/data
+    nice -n 10 .venv/bin/python -m bench.movielens --data ../shared/data --amazon-book
+
+Runs, each trained on ``train.tsv``, early-stopped on valid NDCG@10, reported on ``test.tsv``
+with the split README's full-ranking protocol (``models.metrics``):
+
+* ``kgrec`` -- the default ``TrainConfig`` (KG LightGCN, text + image + rating features);
+* ``-KG`` / ``-text`` / ``-image`` / ``-rating`` -- the same with one input removed;
+* ``--models rgcn`` adds the relational model for comparison.
+
+RecBole's side comes from ``bench/out/recbole.json`` (written by ``bench.recbole_runner``;
+``--run-recbole`` runs it first). kgrec results are merged into ``bench/out/kgrec.json``;
+``--reuse`` prints the table from that file without training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = REPO_ROOT / "bench" / "out"
+
+logger = logging.getLogger("bench.movielens")
+
+#: name -> changes to the default TrainConfig
+VARIANTS: dict[str, dict[str, Any]] = {
+    "kgrec": {},
+    "kgrec -KG": {"model": {"use_kg": False}},
+    "kgrec -text": {"encoder": {"use_text": False}},
+    "kgrec -image": {"encoder": {"use_image": False}},
+    "kgrec -rating": {"encoder": {"use_rating": False}},
+}
+RECBOLE_MODELS = ("BPR", "LightGCN", "KGCN", "KGAT")
+COLUMNS = (
+    ("R@10", "recall@10"),
+    ("NDCG@10", "ndcg@10"),
+    ("P@5", "precision@5"),
+    ("R@5", "recall@5"),
+    ("NDCG@5", "ndcg@5"),
+)
+
+
+def _run_variant(
+    dataset: Any, name: str, changes: dict[str, Any], args: argparse.Namespace
+) -> dict:
+    from models.config import TrainConfig
+    from models.training import train_model
+
+    config = TrainConfig().with_changes(**changes)
+    if args.epochs is not None:
+        config = config.with_changes(epochs=args.epochs)
+    if args.cache_dir:
+        config = config.with_changes(encoder={"cache_dir": str(args.cache_dir)})
+    logger.info("%s: %s", name, config.to_dict())
+    t0 = time.monotonic()
+    result = train_model(dataset, config, args.model_dir / name.replace(" ", ""), progress=False)
+    metrics = result.checkpoint.metrics
+    return {
+        "status": "ok",
+        **metrics["test"],
+        "best_valid": metrics.get("valid", {}),
+        "best_epoch": metrics["best_epoch"],
+        "epochs": len(result.history),
+        "sec_per_epoch": result.seconds_per_epoch,
+        "wall_seconds": time.monotonic() - t0,
+        "version": result.checkpoint.version,
+        "config": config.to_dict(),
+        "feature_coverage": result.checkpoint.extra.get("feature_coverage", {}),
+        "history": result.history,
+    }
+
+
+def _table(rows: dict[str, dict]) -> str:
+    head = ["model", *(c for c, _ in COLUMNS), "best/epochs", "s/epoch"]
+    lines = []
+    for name, res in rows.items():
+        if res.get("status") != "ok":
+            lines.append([name, *(["-"] * len(COLUMNS)), res.get("status", "missing"), "-"])
+            continue
+        cells = [f"{res[key]:.4f}" for _, key in COLUMNS]
+        epochs = f"{res.get('best_epoch', '?')}/{res.get('epochs', '?')}"
+        lines.append([name, *cells, epochs, f"{res['sec_per_epoch']:.2f}"])
+    widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join(
+        [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+        + [fmt.format(*r) for r in lines]
+    )
+
+
+def _verdicts(kgrec: dict[str, dict], recbole: dict[str, dict]) -> list[str]:
+    out: list[str] = []
+    full = kgrec.get("kgrec", {})
+    if full.get("status") != "ok":
+        return ["kgrec did not run"]
+    ndcg = full["ndcg@10"]
+    lgcn = recbole.get("LightGCN", {})
+    kgat = recbole.get("KGAT", {})
+    if lgcn.get("status") == "ok":
+        ratio = ndcg / lgcn["ndcg@10"]
+        out.append(
+            f"NDCG@10 kgrec / RecBole LightGCN = {ratio:.3f} (target >= 1.05): "
+            f"{'met' if ratio >= 1.05 else 'NOT met'}"
+        )
+        t_ratio = full["sec_per_epoch"] / lgcn["sec_per_epoch"]
+        out.append(
+            f"s/epoch kgrec / RecBole LightGCN = {t_ratio:.2f} (target <= 1): "
+            f"{'met' if t_ratio <= 1 else 'NOT met'} (shared, loaded 2-core box: timings are noisy)"
+        )
+    if kgat.get("status") == "ok":
+        out.append(
+            f"NDCG@10 kgrec {ndcg:.4f} vs RecBole KGAT {kgat['ndcg@10']:.4f}: "
+            f"{'met' if ndcg >= kgat['ndcg@10'] else 'NOT met'}"
+        )
+    for name in VARIANTS:
+        if name == "kgrec" or kgrec.get(name, {}).get("status") != "ok":
+            continue
+        delta = ndcg - kgrec[name]["ndcg@10"]
+        part = name.split("-", 1)[1]
+        verdict = "helps" if delta > 0.002 else ("hurts" if delta < -0.002 else "no clear effect")
+        out.append(f"{part:<7} contributes {delta:+.4f} NDCG@10 (full minus '{name}'): {verdict}")
+    return out
+
+
+def _amazon_epoch(args: argparse.Namespace) -> None:
+    """Seconds for one kgrec training epoch on amazon-book (interactions only: its KG file
+    is not in ../shared/data), features off, sampled softmax (24,915 items)."""
+    import numpy as np
+
+    from models.config import EncoderConfig, TrainConfig
+    from models.data import RecDataset
+    from models.training import train_model
+
+    root = Path(args.data) / "amazon-book"
+    pairs: list[tuple[int, int]] = []
+    with (root / "train.txt").open() as f:
+        for line in f:
+            ids = line.split()
+            if len(ids) > 1:
+                u = int(ids[0])
+                pairs += [(u, int(i)) for i in ids[1:]]
+    train = np.array(pairs, dtype=np.int64)
+    n_users, n_items = int(train[:, 0].max()) + 1, int(train[:, 1].max()) + 1
+    empty = np.zeros((0, 2), np.int64)
+    dataset = RecDataset(
+        name="amazon-book",
+        user_ids=[str(u) for u in range(n_users)],
+        item_ids=[str(i) for i in range(n_items)],
+        entity_ids=[],
+        relations=[],
+        train=train,
+        valid=empty,
+        test=empty,
+        item_entity=np.zeros((0, 3), np.int64),
+        entity_entity=np.zeros((0, 3), np.int64),
+        item_texts=[""] * n_items,
+        item_images=[None] * n_items,
+        rating_rows=(np.zeros(0, np.int64), np.zeros(0), np.zeros(0)),
+    )
+    config = TrainConfig(
+        encoder=EncoderConfig(use_text=False, use_image=False, use_rating=False),
+        sampled_negatives=1024,
+        epochs=1,
+    )
+    result = train_model(dataset, config, args.model_dir / "amazon-book", progress=False)
+    line = (
+        f"amazon-book: {n_users} users, {n_items} items, {len(train)} train pairs; "
+        f"one kgrec epoch (dim {config.model.dim}, {config.model.num_layers} layers, batch "
+        f"{config.batch_size}, sampled softmax 1024): {result.seconds_per_epoch:.1f} s"
+    )
+    print(line)
+    _merge(
+        OUT_DIR / "kgrec.json",
+        {
+            "amazon-book epoch": {
+                "status": "timing",
+                "sec_per_epoch": result.seconds_per_epoch,
+                "summary": line,
+            }
+        },
+    )
+
+
+def _merge(path: Path, new: dict[str, dict]) -> dict[str, dict]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    merged.update(new)
+    path.write_text(json.dumps(merged, indent=2) + "\n")
+    return merged
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--recbole-json", type=Path, default=OUT_DIR / "recbole.json")
+    parser.add_argument("--run-recbole", action="store_true", help="run bench.recbole_runner first")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of runs")
+    parser.add_argument("--models", default="", help="extra registered models, e.g. rgcn")
+    parser.add_argument("--epochs", type=int, help="epoch cap (default: TrainConfig's)")
+    parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench"))
+    parser.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
+    parser.add_argument("--reuse", action="store_true", help="print the table from kgrec.json")
+    parser.add_argument("--amazon-book", action="store_true", help="time one epoch on amazon-book")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    if args.run_recbole:
+        from bench import recbole_runner
+
+        recbole_runner.main(["--data", str(args.data), "--out", str(args.recbole_json)])
+    kgrec_path = OUT_DIR / "kgrec.json"
+    if args.amazon_book:
+        _amazon_epoch(args)
+    if not args.reuse:
+        from models.cli import load_dataset
+
+        ns = argparse.Namespace(data=args.data, split_dir=None, kg_dir=None, side_dir=None)
+        dataset = load_dataset(ns)
+        todo = {n: VARIANTS[n] for n in args.variants.split(",") if n}
+        for extra in filter(None, args.models.split(",")):
+            todo[f"kgrec {extra}"] = {"model": {"name": extra}}
+        for name, changes in todo.items():
+            _merge(kgrec_path, {name: _run_variant(dataset, name, changes, args)})
+    kgrec = json.loads(kgrec_path.read_text()) if kgrec_path.exists() else {}
+    kgrec_rows = {k: v for k, v in kgrec.items() if v.get("status") == "ok"}
+    recbole = json.loads(args.recbole_json.read_text()) if args.recbole_json.exists() else {}
+    rows = {f"RecBole {m}": recbole.get(m, {"status": "missing"}) for m in RECBOLE_MODELS}
+    rows.update(kgrec_rows)
+    print()
+    print(
+        "MovieLens-100K fixed split, test set, full ranking "
+        "(trained on train, early-stopped on valid NDCG@10)"
+    )
+    print(_table(rows))
+    for line in _verdicts(kgrec_rows, recbole):
+        print(line)
+    if "amazon-book epoch" in kgrec:
+        print(kgrec["amazon-book epoch"]["summary"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
