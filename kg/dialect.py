@@ -207,6 +207,8 @@ RETURN count(*) AS deleted"""
 NEO4J_LIST_CONSTRAINTS = """SHOW CONSTRAINTS YIELD name
 WHERE name STARTS WITH 'kgrec_'
 RETURN name"""
+#: Index creation returns at once and populates in the background; queries need them online.
+NEO4J_AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
 #: Indexes that back a constraint go with it, so they are not listed.
 NEO4J_LIST_INDEXES = """SHOW INDEXES YIELD name, owningConstraint
 WHERE name STARTS WITH 'kgrec_' AND owningConstraint IS NULL
@@ -278,6 +280,7 @@ __all__ = [
     "FALKORDB",
     "FALKORDB_LIST_CONSTRAINTS",
     "NEO4J",
+    "NEO4J_AWAIT_INDEXES",
     "NEO4J_DELETE_BATCH",
     "NEO4J_LIST_CONSTRAINTS",
     "NEO4J_LIST_INDEXES",

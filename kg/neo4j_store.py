@@ -24,6 +24,7 @@ from . import queries, schema
 from ._cypher_store import CypherStore, Params, Row, Written
 from .dialect import (
     NEO4J,
+    NEO4J_AWAIT_INDEXES,
     NEO4J_DELETE_BATCH,
     NEO4J_LIST_CONSTRAINTS,
     NEO4J_LIST_INDEXES,
@@ -116,6 +117,10 @@ class Neo4jStore(CypherStore):
         for lab in schema.UNIQUE_ID_LABELS:
             for stmt in self.dialect.unique_id(lab):
                 self._ddl(stmt)
+
+    def init_schema(self) -> None:
+        super().init_schema()
+        self._ddl(NEO4J_AWAIT_INDEXES, {"seconds": 300})
 
     # -- lifecycle ----------------------------------------------------------------------------
 
