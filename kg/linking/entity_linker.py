@@ -82,6 +82,9 @@ class EntityLinker:
         self._row_entities: list[list[int]] = []
         self._lexicon: list[LexiconEntry] = []
         self._generic = frozenset(_text.normalize(w) for w in self.config.generic_words)
+        self._expansions = tuple(
+            (_text.normalize(a), _text.normalize(b)) for a, b in self.config.expansions
+        )
         self.refresh(lexicon)
 
     # -- building -------------------------------------------------------------------------
@@ -161,7 +164,7 @@ class EntityLinker:
         def top() -> float:
             return max((s for s, _ in best.values()), default=0.0)
 
-        forms = _mention_forms(text, norm, self._generic)
+        forms = _mention_forms(text, norm, self._generic, self._expansions)
         self._lookup_exact(index, forms, offer)
         if top() < cfg.exact_score * cfg.hint_penalty:
             self._lookup_fuzzy(index, forms, offer)
@@ -370,9 +373,14 @@ def _scored(postings: list[Posting], year: int | None, cfg: LinkerConfig, base):
         yield p, s
 
 
-def _mention_forms(text: str, norm: str, generic: frozenset[str]) -> list[tuple[str, int | None]]:
+def _mention_forms(
+    text: str,
+    norm: str,
+    generic: frozenset[str],
+    expansions: Sequence[tuple[str, str]] = (),
+) -> list[tuple[str, int | None]]:
     """(normalised text, year) readings of a mention: as typed, as a title, without a year,
-    without trailing generic nouns."""
+    without trailing generic nouns, with abbreviations expanded (and contracted)."""
     forms: list[tuple[str, int | None]] = [(norm, None)]
     for form in _text.title_forms(text):
         if form.primary and (form.text, form.year) not in forms:
@@ -385,4 +393,11 @@ def _mention_forms(text: str, norm: str, generic: frozenset[str]) -> list[tuple[
             bare = _text.strip_generic(f, generic)
             if bare != f and (bare, y) not in forms:
                 forms.append((bare, y))
+    for short, long in expansions:
+        for f, y in list(forms):
+            for a, b in ((short, long), (long, short)):
+                if f" {a} " in f" {f} ":
+                    alt = f" {f} ".replace(f" {a} ", f" {b} ").strip()
+                    if (alt, y) not in forms:
+                        forms.append((alt, y))
     return forms

@@ -41,7 +41,8 @@ class LinkerConfig:
       empty): brand and person names carry little meaning for a sentence encoder and pull
       product words toward them ("sneakers" is closer to *Nike* than to *Running shoes*).
 
-    Trailing ``generic_words`` are also tried stripped (``horror movies`` → ``horror``).
+    Trailing ``generic_words`` are also tried stripped (``horror movies`` → ``horror``), and
+    ``expansions`` both ways (``science fiction`` → ``sci fi``).
 
     A candidate that shares its matching key with ``n`` other entities loses
     ``ambiguity_penalty * n``. ``label_hint`` raises matching candidates by ``hint_bonus`` of
@@ -87,3 +88,14 @@ class LinkerConfig:
     #: mid ("m.0abc12"); linking to them is never intended and they crowd fuzzy matching.
     unlinkable_surface: str = r"^[mg]\.[0-9a-z_]+$"
     generic_words: tuple[str, ...] = ("movie", "movies", "film", "films", "flick", "flicks")
+    #: Common abbreviations, tried both ways on whole words of the mention.
+    expansions: tuple[tuple[str, str], ...] = (
+        ("sci fi", "science fiction"),
+        ("scifi", "science fiction"),
+        ("rom com", "romantic comedy"),
+        ("romcom", "romantic comedy"),
+        ("doc", "documentary"),
+        ("docs", "documentaries"),
+        ("tv", "television"),
+        ("bball", "basketball"),
+    )

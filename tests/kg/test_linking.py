@@ -116,7 +116,7 @@ def test_title_forms_read_catalogue_titles() -> None:
         ("Se7en", "prod:11", "alias"),
         ("terminator 2", "prod:96", "alias"),  # the part before the colon
         ("peter otoole", "person:peter-otoole", "exact"),
-        ("scifi", "genre:sci-fi", "normalized"),
+        ("filmnoir", "genre:film-noir", "normalized"),
     ],
 )
 def test_exact_alias_and_normalised(
@@ -155,6 +155,17 @@ def test_typos_never_change_numbers(linker: EntityLinker) -> None:
 def test_generic_trailing_words_are_dropped(linker: EntityLinker) -> None:
     assert _best(linker, "sci-fi movies") == "genre:sci-fi"
     assert _best(linker, "film noir films") == "genre:film-noir"
+
+
+def test_abbreviations_expand_both_ways() -> None:
+    lexicon = _entries("genre:sci-fi", "Entity", "Sci-Fi") + _entries(
+        "genre:doc", "Entity", "Documentary"
+    )
+    linker = EntityLinker(lexicon)
+    assert _best(linker, "science fiction") == "genre:sci-fi"
+    assert _best(linker, "science fiction films") == "genre:sci-fi"
+    assert _best(linker, "docs") == "genre:doc"
+    assert EntityLinker(lexicon, config=LinkerConfig(expansions=())).link("science fiction") == []
 
 
 def test_short_words_get_no_typo_tolerance(linker: EntityLinker) -> None:
