@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,6 +20,7 @@ from kgrec.domain import NEGATIVE_EVENTS, FeedbackEvent, FeedbackResult, KgPath,
 from kgrec.errors import InvalidInputError, ItemNotFoundError, SessionNotFoundError
 
 from . import queries, schema
+from ._product_cache import ProductCache
 from .dialect import EDGE_INDEXES, Dialect
 from .store import DEFAULT_BATCH, GraphStore
 from .types import (
@@ -114,38 +113,6 @@ def product_record(row: Row) -> ProductRecord:
         attribute_ids=tuple(_str(a[0]) for a in attrs),
         popularity=float(popularity or 0.0),
     )
-
-
-class ProductCache:
-    """Product records by id for ``candidates`` (its popularity is always read live).
-
-    Entries live ``ttl`` seconds; this process's product/brand/category/attribute writes
-    drop them at once, other processes' writes show after at most ``ttl``.
-    """
-
-    def __init__(self, ttl: float = 60.0, max_size: int = 200_000) -> None:
-        self.ttl = ttl
-        self.max_size = max_size
-        self._items: dict[str, tuple[float, ProductRecord]] = {}
-        self._lock = threading.Lock()
-
-    def get_many(self, ids: Iterable[str]) -> dict[str, ProductRecord]:
-        now = time.monotonic()
-        with self._lock:
-            got = {i: self._items.get(i) for i in ids}
-        return {i: e[1] for i, e in got.items() if e is not None and e[0] > now}
-
-    def put_many(self, records: Iterable[ProductRecord]) -> None:
-        expires = time.monotonic() + self.ttl
-        with self._lock:
-            if len(self._items) > self.max_size:
-                self._items.clear()
-            for r in records:
-                self._items[r.id] = (expires, r)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
 
 
 class CypherStore(GraphStore):

@@ -412,3 +412,18 @@ def test_falkordb_read_timeout_and_pool(falkordb_server: kg.EmbeddedFalkorDB) ->
     finally:
         store.drop_all()
         store.close()
+
+
+def test_candidates_see_writes_at_once(loaded: kg.GraphStore) -> None:
+    """Product records are cached for candidates; this process's writes must show at once."""
+    first = {c.product.id: c.product for c in loaded.candidates(CandidateQuery())}
+    assert first["prod:6"].title == "Gym Bag" and first["prod:6"].popularity == 0.0
+    loaded.upsert_products([{"id": "prod:6", "title": "Gym Bag v2"}])
+    loaded.upsert_brands([{"id": "brand:adidas", "name": "adidas AG"}])
+    loaded.record_event(_event(item="prod:6", key="k6", etype=EventType.PURCHASE), "ev:6", 1.0)
+    got = {c.product.id: c.product for c in loaded.candidates(CandidateQuery())}
+    assert (got["prod:6"].title, got["prod:6"].brand, got["prod:6"].popularity) == (
+        "Gym Bag v2",
+        "adidas AG",
+        1.0,
+    )
