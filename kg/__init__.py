@@ -5,10 +5,11 @@ default database as a child process. All Cypher lives in :mod:`kg.queries` (shar
 :mod:`kg.dialect` (what differs); names come from :mod:`kg.schema`'s allow-lists.
 """
 
+from typing import TYPE_CHECKING
+
 from .embedded import EmbeddedFalkorDB
 from .exceptions import DataDirInUseError, EmbeddedServerError, GraphQueryError, SchemaNameError
 from .falkordb_store import FalkorDBStore
-from .neo4j_store import Neo4jStore
 from .open import open_store
 from .schema import label, relation_type
 from .store import DEFAULT_BATCH, GraphStore
@@ -31,6 +32,19 @@ from .types import (
     TripleRow,
     UserRow,
 )
+
+if TYPE_CHECKING:
+    from .neo4j_store import Neo4jStore
+
+
+def __getattr__(name: str) -> object:
+    # the neo4j driver takes ~0.6 s to import; only Neo4j users pay for it
+    if name == "Neo4jStore":
+        from .neo4j_store import Neo4jStore
+
+        return Neo4jStore
+    raise AttributeError(f"module 'kg' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BATCH",

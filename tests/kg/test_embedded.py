@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -78,15 +81,60 @@ def test_start_failure_quotes_the_log(tmp_path: Path) -> None:
     assert not db.running
 
 
-def test_killed_server_reports_unavailable(tmp_path: Path) -> None:
+def test_killed_server_reports_unavailable_and_keeps_acknowledged_writes(tmp_path: Path) -> None:
     db = kg.EmbeddedFalkorDB(tmp_path).start()
     store = kg.open_store(db.uri, graph="g")
-    store.ping()
+    store.init_schema()
+    store.upsert_brands([{"id": f"brand:{i}", "name": f"B{i}"} for i in range(50)])
+    store.create_session("s", "u", 1.0)
     assert db.pid is not None
-    os.kill(db.pid, signal.SIGKILL)
+    os.kill(db.pid, signal.SIGKILL)  # no SHUTDOWN, no final save: only the fsynced AOF
     assert db._proc is not None and db._proc.wait(5) == -signal.SIGKILL
     with pytest.raises(GraphUnavailableError):
         store.stats()
     store.close()
     db.stop()  # reaps and cleans up after the dead child
     assert not db.pid_path.exists()
+    with db:
+        store = kg.open_store(db.uri, graph="g")
+        assert store.stats().nodes == {"Brand": 50, "Session": 1}
+        store.close()
+
+
+_CHILD = """
+import sys, kg
+db = kg.EmbeddedFalkorDB(sys.argv[1]).start()
+print(db.pid, flush=True)
+if sys.argv[2] == "hang":
+    import time; time.sleep(60)
+"""
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("how", ["exit", "killed"])
+def test_server_does_not_outlive_its_parent(tmp_path: Path, how: str) -> None:
+    """A normal exit stops it (atexit); a SIGKILLed parent takes it down too (Linux)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tmp_path), "hang" if how == "killed" else "exit"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    if how == "killed":
+        parent.kill()
+    parent.wait(30)
+    parent.stdout.close()
+    assert _wait_gone(pid), f"FalkorDB pid {pid} outlived its parent ({how})"
+    if how == "exit":
+        assert "Redis is now ready to exit" in (tmp_path / "falkordb.log").read_text()
