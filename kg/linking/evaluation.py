@@ -9,7 +9,7 @@ with a loaded graph. ``bench/linking_bench.py`` prints the numbers; the tests ke
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,7 @@ _LABELS = {
 def load_into_store(store: GraphStore, rows: dict[str, list[Any]]) -> list[str]:
     """Write the rows (nodes only: linking needs names, not edges); returns their labels."""
     store.init_schema()
-    writers = {
+    writers: dict[str, Callable[[list[Any]], int]] = {
         "categories": store.upsert_categories,
         "brands": store.upsert_brands,
         "attributes": store.upsert_attributes,
@@ -130,8 +130,6 @@ def load_into_store(store: GraphStore, rows: dict[str, list[Any]]) -> list[str]:
         "entities": store.upsert_entities,
     }
     for kind, batch in rows.items():
-        if kind == "categories":  # parents first is not required by MERGE, but be explicit
-            batch = sorted(batch, key=lambda r: r.get("parent_id") is not None)
         writers[kind](batch)
     return [_LABELS[k] for k in rows]
 

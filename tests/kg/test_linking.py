@@ -275,6 +275,17 @@ def test_embedding_runs_only_when_cheaper_signals_are_inconclusive() -> None:
     assert enc.calls == calls  # mention vectors are cached
 
 
+def test_refresh_embeds_only_new_texts() -> None:
+    enc = _BagOfLettersEncoder()
+    linker = EntityLinker(LEXICON, encoder=enc)
+    calls = enc.calls
+    linker.refresh(LEXICON)
+    assert enc.calls == calls  # nothing new: no model call
+    linker.refresh([*LEXICON, *_entries("cat:tents", "Category", "Tents")])
+    assert enc.calls == calls + 1
+    assert _best(linker, "tents") == "cat:tents"
+
+
 def test_latency_smoke(linker: EntityLinker) -> None:
     mentions = ["nike", "runing shoes", "pizza"] * 20
     start = time.perf_counter()
