@@ -118,11 +118,11 @@ def load_movielens(split_dir: Path, kg_dir: Path | None, side_dir: Path | None) 
                     parts.append(str(d["description"]))
             texts[pos] = " ".join(p for p in parts if p)
         with (side_dir / "ml100k_to_ml1m_map.tsv").open(encoding="utf-8") as f:
-            for row in csv.DictReader(f, delimiter="\t"):
-                pos = item_index.get(row["ml100k_item_id"])
-                poster = row.get("poster_file") or ""
-                if pos is not None and poster and (side_dir / poster).is_file():
-                    images[pos] = side_dir / poster
+            for rec in csv.DictReader(f, delimiter="\t"):
+                where = item_index.get(rec["ml100k_item_id"])
+                poster = rec.get("poster_file") or ""
+                if where is not None and poster and (side_dir / poster).is_file():
+                    images[where] = side_dir / poster
     dataset = RecDataset(
         name="movielens-100k",
         user_ids=[str(u) for u in users],

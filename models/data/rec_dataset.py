@@ -172,10 +172,12 @@ class RecDataset:
         user_ids = sorted({u for u, _ in pairs})
         user_index = {u: i for i, u in enumerate(user_ids)}
         by_user: dict[int, list[int]] = {}
-        for u, it in pairs:
-            by_user.setdefault(user_index[u], []).append(item_index[it])
+        for user, item in pairs:
+            by_user.setdefault(user_index[user], []).append(item_index[item])
         rs = np.random.RandomState(seed)
-        train, valid, test = [], [], []
+        train: list[tuple[int, int]] = []
+        valid: list[tuple[int, int]] = []
+        test: list[tuple[int, int]] = []
         valid_frac, test_frac = split
         for u in sorted(by_user):
             items = np.array(sorted(by_user[u]), dtype=np.int64)
@@ -185,13 +187,11 @@ class RecDataset:
                 n_valid = max(1, round(valid_frac * len(items))) if valid_frac > 0 else 0
                 n_test = max(1, round(test_frac * len(items))) if test_frac > 0 else 0
             n_train = len(items) - n_valid - n_test
-            train += [(u, i) for i in items[:n_train]]
-            valid += [(u, i) for i in items[n_train : n_train + n_valid]]
-            test += [(u, i) for i in items[n_train + n_valid :]]
+            train += [(u, int(i)) for i in items[:n_train]]
+            valid += [(u, int(i)) for i in items[n_train : n_train + n_valid]]
+            test += [(u, int(i)) for i in items[n_train + n_valid :]]
 
-        rating_rows = _rating_arrays(
-            [(int(it), *pairs[(user_ids[u], item_ids[it])]) for u, it in train]
-        )
+        rating_rows = _rating_arrays([(i, *pairs[(user_ids[u], item_ids[i])]) for u, i in train])
 
         edges: list[tuple[str, str, str]] = [(t["head"], t["relation"], t["tail"]) for t in triples]
         for p in products:
@@ -232,14 +232,20 @@ class RecDataset:
         """MovieLens-100K on the fixed split; see ``models.data.movielens``."""
         from models.data.movielens import load_movielens
 
-        return load_movielens(Path(split_dir), kg_dir and Path(kg_dir), side_dir and Path(side_dir))
+        return load_movielens(
+            Path(split_dir),
+            Path(kg_dir) if kg_dir else None,
+            Path(side_dir) if side_dir else None,
+        )
 
 
 def _pairs(rows: list[tuple[int, int]]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
-def _rating_arrays(rows: list[tuple[int, float, float]]) -> tuple[np.ndarray, ...]:
+def _rating_arrays(
+    rows: list[tuple[int, float, float]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not rows:
         return (np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     items, values, ts = zip(*rows, strict=True)

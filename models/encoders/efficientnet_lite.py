@@ -18,7 +18,8 @@ _STAGES: tuple[tuple[int, int, int, int, int], ...] = (
     (6, 5, 2, 4, 192),
     (6, 3, 1, 1, 320),
 )
-_BN = {"eps": 1e-3, "momentum": 0.01}
+_EPS = 1e-3
+_MOMENTUM = 0.01
 
 
 class _MBConv(nn.Module):
@@ -30,13 +31,13 @@ class _MBConv(nn.Module):
         self.expand = expand
         if expand != 1:
             self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(mid, **_BN)
+            self._bn0 = nn.BatchNorm2d(mid, eps=_EPS, momentum=_MOMENTUM)
         self._depthwise_conv = nn.Conv2d(
             mid, mid, kernel, stride=stride, padding=kernel // 2, groups=mid, bias=False
         )
-        self._bn1 = nn.BatchNorm2d(mid, **_BN)
+        self._bn1 = nn.BatchNorm2d(mid, eps=_EPS, momentum=_MOMENTUM)
         self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
-        self._bn2 = nn.BatchNorm2d(cout, **_BN)
+        self._bn2 = nn.BatchNorm2d(cout, eps=_EPS, momentum=_MOMENTUM)
         self.skip = stride == 1 and cin == cout
         self.act = nn.ReLU6(inplace=True)
 
@@ -62,7 +63,7 @@ class EfficientNetLite0(nn.Module):
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self._conv_stem = nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False)
-        self._bn0 = nn.BatchNorm2d(32, **_BN)
+        self._bn0 = nn.BatchNorm2d(32, eps=_EPS, momentum=_MOMENTUM)
         blocks: list[nn.Module] = []
         cin = 32
         for expand, kernel, stride, repeats, cout in _STAGES:
@@ -71,7 +72,7 @@ class EfficientNetLite0(nn.Module):
                 cin = cout
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = nn.Conv2d(cin, self.feature_dim, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(self.feature_dim, **_BN)
+        self._bn1 = nn.BatchNorm2d(self.feature_dim, eps=_EPS, momentum=_MOMENTUM)
         self._fc = nn.Linear(self.feature_dim, num_classes)
         self.act = nn.ReLU6(inplace=True)
 

@@ -77,8 +77,8 @@ class ImageEncoder:
 
     def _decode(self, data: bytes) -> np.ndarray | None:
         try:
-            with Image.open(io.BytesIO(data)) as im:
-                im = im.convert("RGB")
+            with Image.open(io.BytesIO(data)) as raw:
+                im = raw.convert("RGB")
                 w, h = im.size
                 scale = self.image_size / min(w, h)
                 size = (

@@ -38,7 +38,9 @@ class ModalityFusion(nn.Module):
         self.projs = nn.ModuleDict({n: nn.Linear(dims[n], out_dim) for n in self.names})
         self.gates = nn.Parameter(torch.zeros(len(self.names)))
         self.missing = nn.Parameter(torch.zeros(out_dim))
-        for proj in self.projs.values():
+        for name in self.names:
+            proj = self.projs[name]
+            assert isinstance(proj, nn.Linear)
             nn.init.xavier_uniform_(proj.weight, gain=0.1)
             nn.init.zeros_(proj.bias)
 

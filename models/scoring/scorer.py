@@ -282,16 +282,14 @@ class Scorer:
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
         with self._lock:
             ent = self._mean_rows(self._entities, rows)
-            if content is None and ent is None:
-                vec = torch.zeros(self._items.shape[1], device=self.device)
-            elif content is None:
-                vec = ent
-            elif ent is None:
-                vec = content
-            else:
+            vec = torch.zeros(self._items.shape[1], device=self.device)
+            if content is not None and ent is not None:
                 a = self._layer0_weight
                 vec = a * content + (1 - a) * ent
-            assert vec is not None
+            elif content is not None:
+                vec = content
+            elif ent is not None:
+                vec = ent
             if self._normalized:
                 vec = nn.functional.normalize(vec, dim=0)
             item_id = row["id"]

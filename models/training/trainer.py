@@ -239,11 +239,11 @@ def train_model(
         model.load_state_dict(best_state)
 
     users, items, entities = final_embeddings(model, config)
-    metrics: dict[str, Any] = {"best_epoch": best_epoch}
+    summary: dict[str, Any] = {"best_epoch": best_epoch}
     if has_valid:
-        metrics["valid"] = full_ranking_metrics(users, items, dataset.valid, [dataset.train])
+        summary["valid"] = full_ranking_metrics(users, items, dataset.valid, [dataset.train])
     if len(dataset.test):
-        metrics["test"] = full_ranking_metrics(
+        summary["test"] = full_ranking_metrics(
             users, items, dataset.test, [dataset.train, dataset.valid]
         )
     n_epochs = len(history)
@@ -268,7 +268,7 @@ def train_model(
         },
         state_dict=model.state_dict(),
         feature_dims=features.dims,
-        metrics=metrics,
+        metrics=summary,
         extra={
             "dataset": dataset.name,
             "dataset_fingerprint": dataset.fingerprint(),
