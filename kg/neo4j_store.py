@@ -18,7 +18,7 @@ import neo4j
 from neo4j import GraphDatabase, RoutingControl
 from neo4j import exceptions as neo4j_errors
 
-from kgrec.errors import ConfigError, GraphUnavailableError
+from kgrec.errors import ConfigError, DeadlineExceededError, GraphUnavailableError
 
 from . import queries, schema
 from ._cypher_store import CypherStore, Params, Row, Written
@@ -51,6 +51,9 @@ class Neo4jStore(CypherStore):
         graph: kept for interface symmetry with FalkorDB; unused (see the module docstring).
         database: the database name, ``None`` for the server default.
         embedding_dim: create a cosine vector index on ``Product.embedding`` of this size.
+        read_timeout_ms: transaction timeout of one read; past it the read raises
+            ``DeadlineExceededError`` (``None``: the server's default).
+        cache_ttl: seconds ``candidates`` may reuse a product's record (not its popularity).
         **driver_opts: passed to ``GraphDatabase.driver`` (e.g. ``max_connection_pool_size``).
     """
 
@@ -65,10 +68,13 @@ class Neo4jStore(CypherStore):
         graph: str = "kgrec",
         database: str | None = None,
         embedding_dim: int | None = None,
+        read_timeout_ms: int | None = 10_000,
+        cache_ttl: float = 60.0,
         **driver_opts: Any,
     ) -> None:
-        super().__init__(embedding_dim=embedding_dim)
+        super().__init__(embedding_dim=embedding_dim, cache_ttl=cache_ttl)
         self.uri = uri
+        self.read_timeout_ms = read_timeout_ms
         self.graph_name = graph
         self.database = database
         # fail within seconds, not the driver's 30 s of retries, when the database is down
@@ -85,15 +91,19 @@ class Neo4jStore(CypherStore):
     def _execute(
         self, query: str, params: Params | None, routing: RoutingControl
     ) -> neo4j.EagerResult:
+        timeout = self.read_timeout_ms if routing == RoutingControl.READ else None
+        q = neo4j.Query(query, timeout=timeout / 1000 if timeout else None)
         try:
             return self._driver.execute_query(
-                query, params or {}, routing_=routing, database_=self.database
+                q, params or {}, routing_=routing, database_=self.database
             )
         except neo4j_errors.AuthError as e:
             raise GraphUnavailableError(f"Neo4j at {self.uri} refused the credentials: {e}") from e
         except _UNAVAILABLE as e:
             raise GraphUnavailableError(f"Neo4j at {self.uri} is unavailable: {e}") from e
         except neo4j_errors.Neo4jError as e:
+            if "TransactionTimedOut" in (e.code or ""):
+                raise DeadlineExceededError(f"Neo4j query timed out: {e}") from e
             raise GraphQueryError(f"Neo4j rejected a query: {e}") from e
         except neo4j_errors.DriverError as e:
             raise GraphUnavailableError(f"Neo4j driver error for {self.uri}: {e}") from e
