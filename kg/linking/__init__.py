@@ -1,7 +1,18 @@
-"""Entity linking: mentions in a message → nodes of the knowledge graph (or NIL).
+"""Entity linking: mentions in a message → nodes of the knowledge graph, or NIL.
 
-``EntityLinker(store.lexicon(...), store=store, encoder=MiniLMNameEncoder())`` then
-``linker.link("nkie running shoes", label_hint="Brand")``.
+::
+
+    linker = EntityLinker(
+        store.lexicon(("Brand", "Category", "Attribute")),
+        store=store,  # optional: fulltext index as a signal
+        encoder=StaticMiniLMEncoder(cache_dir=data_dir / "cache"),  # optional: embeddings
+    )
+    linker.link("nkie", label_hint="Brand")  # [LinkCandidate('brand:nike', ..., 'fuzzy')]
+    linker.link("pizza")  # [] -- NIL
+
+Signals, scores and the NIL threshold are documented on :class:`LinkerConfig`; the labelled
+set and its scoring live in :mod:`kg.linking.evaluation` (``bench/linking_bench.py`` prints
+the numbers).
 """
 
 from ._text import normalize
