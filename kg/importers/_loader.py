@@ -99,8 +99,13 @@ def load_source(
     write: Callable[[list[tuple[int, T]]], int],
     *,
     total: int | None = None,
+    validate: Callable[[list[tuple[int, T]]], object] | None = None,
 ) -> None:
-    """Stream ``records`` into ``write`` in batches, checkpointing after each batch."""
+    """Stream ``records`` into ``write`` in batches, checkpointing after each batch.
+
+    In a dry run nothing is written; ``validate`` (read-only checks against the graph that
+    report bad rows, e.g. unknown items) is called with each batch instead.
+    """
     stats = ctx.report.source(name)
     key = f"{ctx.report.kind}|{name}|{path.resolve()}|{ctx.options.target or ctx.store.uri}"
     dry = ctx.options.dry_run
@@ -112,7 +117,9 @@ def load_source(
     bar = tqdm(total=total, desc=name, unit="row", disable=not ctx.options.progress, leave=False)
 
     def flush() -> None:
-        if batch and not dry:
+        if batch and dry and validate is not None:
+            validate(batch)
+        elif batch and not dry:
             stats.written += write(batch)
             ctx.checkpoint.commit(key, path, last)
         batch.clear()

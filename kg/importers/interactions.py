@@ -71,13 +71,13 @@ def parse_interactions(path: Path) -> Iterator[tuple[int, InteractionRow] | Skip
             yield Skip(line, str(e))
 
 
-def write_interactions(
+def known_items(
     ctx: ImportContext[InteractionRow],
     pairs: list[tuple[int, InteractionRow]],
     source: str,
     path: Path,
-) -> int:
-    """Users first, then the events whose item exists; unknown items are reported as bad rows."""
+) -> list[InteractionRow]:
+    """The rows whose item is a Product; the others are reported as bad rows."""
     items = list(dict.fromkeys(r["item_id"] for _, r in pairs))
     unknown = set(_existing.missing(ctx.store, "Product", items))
     rows: list[InteractionRow] = []
@@ -86,7 +86,19 @@ def write_interactions(
             ctx.report.bad(source, path, line, f"unknown item_id {r['item_id']!r}")
         else:
             rows.append(r)
-    if rows:  # the store creates missing users; known event ids are left as they are
+    return rows
+
+
+def write_interactions(
+    ctx: ImportContext[InteractionRow],
+    pairs: list[tuple[int, InteractionRow]],
+    source: str,
+    path: Path,
+) -> int:
+    """The events whose item exists (the store creates missing users; known event ids are
+    left as they are); unknown items are reported as bad rows."""
+    rows = known_items(ctx, pairs, source, path)
+    if rows:
         ctx.store.add_interactions(rows, ctx.options.batch_size)
     return len(rows)
 
@@ -101,4 +113,5 @@ def import_interactions(
         parse_interactions(path),
         lambda batch: write_interactions(ctx, batch, source, path),
         total=count_lines(path),
+        validate=lambda batch: known_items(ctx, batch, source, path),
     )

@@ -237,6 +237,11 @@ def test_strict_writes_nothing_when_a_row_is_bad(store: kg.GraphStore, tmp_path:
     assert store.stats().nodes == {}
     ok = write_jsonl(tmp_path / "ok.jsonl", [PRODUCTS_JSONL[0]])
     assert run_import(store, "products", ok, opts(tmp_path, strict=True)).written == 1
+    events = tmp_path / "i.csv"
+    events.write_text("u1,p1,click,,1\nu1,nope,click,,1\n")  # parses, but names no product
+    report = run_import(store, "interactions", events, opts(tmp_path, strict=True))
+    assert report.dry_run and [b.line for b in report.bad_rows] == [2]
+    assert "INTERACTED" not in store.stats().relationships
 
 
 def test_unknown_kind_and_bad_paths_are_clear_errors(store: kg.GraphStore, tmp_path: Path) -> None:
