@@ -486,9 +486,9 @@ def export_relationships(rel_type: str) -> str:
     rel = _q(_any_rel_type(rel_type))
     return (
         f"MATCH (a)-[r:{rel}]->(b)\n"
-        "RETURN labels(a)[0] AS start_label, a.id AS start, labels(b)[0] AS end_label,\n"
-        "       b.id AS end, properties(r) AS props\n"
-        "ORDER BY start ASC, end ASC, coalesce(r.event_id, '') ASC\n"
+        "RETURN labels(a)[0] AS start_label, a.id AS start_id, labels(b)[0] AS end_label,\n"
+        "       b.id AS end_id, properties(r) AS props\n"
+        "ORDER BY start_id ASC, end_id ASC, coalesce(r.event_id, '') ASC\n"
         "SKIP $skip LIMIT $limit"
     )
 
@@ -522,24 +522,24 @@ def import_relationships(start_label: str, rel_type: str, end_label: str, keyed:
     )
 
 
-# -- verify: each returns (count, examples) in one row ----------------------------------------
+# -- verify: each returns (total, examples) in one row ----------------------------------------
 
-#: Nodes without an ``id``. Columns: n, examples [[labels], ...].
+#: Nodes without an ``id``. Columns: total, examples [[labels], ...].
 VERIFY_NODES_WITHOUT_ID = """MATCH (n) WHERE n.id IS NULL
-RETURN count(n) AS n, collect(labels(n))[0..$limit] AS examples"""
+RETURN count(n) AS total, collect(labels(n))[0..$limit] AS examples"""
 
-#: Nodes with no allow-listed label. Params: ``$labels``. Columns: n, examples.
+#: Nodes with no allow-listed label. Params: ``$labels``. Columns: total, examples.
 VERIFY_UNKNOWN_LABELS = """MATCH (n) WHERE NONE(l IN labels(n) WHERE l IN $labels)
-RETURN count(n) AS n, collect([labels(n), n.id])[0..$limit] AS examples"""
+RETURN count(n) AS total, collect([labels(n), n.id])[0..$limit] AS examples"""
 
 
 def verify_core_endpoints(rel_type: str, start_label: str, end_label: str) -> str:
-    """Core relationships whose endpoints have the wrong labels. Columns: n, examples."""
+    """Core relationships whose endpoints have the wrong labels. Columns: total, examples."""
     rel = _q(_any_rel_type(rel_type))
     a, b = _q(schema.label(start_label)), _q(schema.label(end_label))
     return (
         f"MATCH (x)-[r:{rel}]->(y) WHERE NOT (x:{a} AND y:{b})\n"
-        "RETURN count(r) AS n,\n"
+        "RETURN count(r) AS total,\n"
         "       collect([labels(x)[0], x.id, labels(y)[0], y.id])[0..$limit] AS examples"
     )
 
@@ -548,22 +548,22 @@ def verify_core_endpoints(rel_type: str, start_label: str, end_label: str) -> st
 VERIFY_IMPORTED_ENDPOINTS = """MATCH (x)-[r]->(y)
 WHERE NOT type(r) IN $core
   AND NOT ((x:Product OR x:Entity) AND (y:Product OR y:Entity))
-RETURN count(r) AS n,
+RETURN count(r) AS total,
        collect([labels(x)[0], x.id, type(r), labels(y)[0], y.id])[0..$limit] AS examples"""
 
 #: Entities that no relationship reaches (left behind by a partial import or a delete).
 VERIFY_ORPHAN_ENTITIES = """MATCH (e:Entity) WHERE NOT (e)--()
-RETURN count(e) AS n, collect(e.id)[0..$limit] AS examples"""
+RETURN count(e) AS total, collect(e.id)[0..$limit] AS examples"""
 
 #: Products in no category.
 VERIFY_PRODUCTS_WITHOUT_CATEGORY = """MATCH (p:Product) WHERE NOT (p)-[:IN_CATEGORY]->(:Category)
-RETURN count(p) AS n, collect(p.id)[0..$limit] AS examples"""
+RETURN count(p) AS total, collect(p.id)[0..$limit] AS examples"""
 
 
 def verify_shared_surfaces(label: str) -> str:
     """Names/aliases (case-insensitive) that more than one node of ``label`` answers to.
 
-    Attributes compare ``name=value``. Columns: n, examples [[surface, [ids]], ...].
+    Attributes compare ``name=value``. Columns: total, examples [[surface, [ids]], ...].
     """
     lab = _q(schema.named_label(label))
     if label == schema.ATTRIBUTE:
@@ -577,18 +577,18 @@ def verify_shared_surfaces(label: str) -> str:
         f"UNWIND {surfaces} AS s\n"
         f"WITH {key} AS surface, collect(DISTINCT n.id) AS ids\n"
         "WHERE size(ids) > 1\n"
-        "RETURN count(surface) AS n, collect([surface, ids])[0..$limit] AS examples"
+        "RETURN count(surface) AS total, collect([surface, ids])[0..$limit] AS examples"
     )
 
 
 def verify_repeated_aliases(label: str) -> str:
-    """Nodes listing the same alias twice (case-insensitive). Columns: n, examples."""
+    """Nodes listing the same alias twice (case-insensitive). Columns: total, examples."""
     lab = _q(schema.named_label(label))
     return (
         f"MATCH (n:{lab}) WHERE n.aliases IS NOT NULL\n"
         "UNWIND n.aliases AS a\n"
         "WITH n.id AS id, toLower(a) AS alias, count(*) AS c WHERE c > 1\n"
-        "RETURN count(*) AS n, collect([id, alias])[0..$limit] AS examples"
+        "RETURN count(*) AS total, collect([id, alias])[0..$limit] AS examples"
     )
 
 
