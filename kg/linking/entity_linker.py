@@ -77,9 +77,12 @@ class EntityLinker:
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}  # embedding per lexicon text, kept on refresh
         self._mention_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._index = LexiconIndex()
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._row_entities: list[list[int]] = []
+        # (index, embedding matrix (S, d), entities per matrix row), swapped as one on refresh
+        self._state: tuple[LexiconIndex, np.ndarray, list[list[int]]] = (
+            LexiconIndex(),
+            np.zeros((0, 0), dtype=np.float32),
+            [],
+        )
         self._lexicon: list[LexiconEntry] = []
         self._generic = frozenset(_text.normalize(w) for w in self.config.generic_words)
         self._expansions = tuple(
@@ -101,7 +104,7 @@ class EntityLinker:
         )
         matrix, rows = self._embed_lexicon(index)
         with self._lock:
-            self._index, self._matrix, self._row_entities = index, matrix, rows
+            self._state = (index, matrix, rows)
             self._lexicon = list(lexicon)
         logger.info("linker ready: %d entities, %d surfaces", len(index), len(lexicon))
 
@@ -145,7 +148,7 @@ class EntityLinker:
         ``hint_penalty`` without excluding them.
         """
         cfg = self.config
-        index, matrix, rows = self._index, self._matrix, self._row_entities
+        index, matrix, rows = self._state  # one consistent snapshot, even during a refresh
         text = mention[: cfg.max_mention_chars]
         norm = _text.normalize(text)
         if not norm or k <= 0:

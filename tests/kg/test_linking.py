@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -284,6 +285,30 @@ def test_refresh_embeds_only_new_texts() -> None:
     linker.refresh([*LEXICON, *_entries("cat:tents", "Category", "Tents")])
     assert enc.calls == calls + 1
     assert _best(linker, "tents") == "cat:tents"
+
+
+def test_link_during_refresh_sees_a_consistent_lexicon() -> None:
+    enc = _BagOfLettersEncoder()
+    linker = EntityLinker(LEXICON, encoder=enc)
+    bigger = [*LEXICON, *_entries("cat:tents", "Category", "Tents")]
+    errors: list[BaseException] = []
+
+    def hammer() -> None:
+        try:
+            for _ in range(200):
+                found = linker.link_best("shoes running")
+                assert found is not None and found.entity_id == "cat:running-shoes"
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(20):
+        linker.refresh(bigger if i % 2 else LEXICON)
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 def test_latency_smoke(linker: EntityLinker) -> None:
