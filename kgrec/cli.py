@@ -59,13 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_graph_parser(sub)
 
-    try:  # TEMPORARY until models/cli.py lands
-        from models.cli import add_evaluate_parser, add_train_parser
+    from models.cli import add_evaluate_parser, add_train_parser
 
-        add_train_parser(sub)
-        add_evaluate_parser(sub)
-    except ImportError:
-        pass
+    add_train_parser(sub)
+    add_evaluate_parser(sub)
     return parser
 
 

@@ -138,3 +138,25 @@ def test_server_does_not_outlive_its_parent(tmp_path: Path, how: str) -> None:
     assert _wait_gone(pid), f"FalkorDB pid {pid} outlived its parent ({how})"
     if how == "exit":
         assert "Redis is now ready to exit" in (tmp_path / "falkordb.log").read_text()
+
+
+def test_restart_loads_a_snapshot_not_a_replay(tmp_path):
+    """A clean stop compacts the append-only log, so a restart does not replay every write."""
+    from kg import EmbeddedFalkorDB, open_store
+
+    server = EmbeddedFalkorDB(tmp_path / "g").start()
+    store = open_store(server.uri)
+    rows = [{"id": f"p{i}", "title": f"t{i}"} for i in range(3000)]
+    for i in range(0, len(rows), 100):  # many small writes: many log entries
+        store.upsert_products(rows[i : i + 100], batch_size=100)
+    store.close()
+    server.stop()
+    incr = sorted((tmp_path / "g" / "appendonlydir").glob("*.incr.aof"))
+    assert incr and incr[-1].stat().st_size == 0  # everything is in the snapshot base
+    server = EmbeddedFalkorDB(tmp_path / "g").start()
+    store = open_store(server.uri)
+    try:
+        assert store.stats().nodes.get("Product") == 3000
+    finally:
+        store.close()
+        server.stop()
