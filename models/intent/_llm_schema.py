@@ -222,7 +222,7 @@ def intent_from_llm_json(text: str, message: str, extractor: SpanExtractor | Non
     if not isinstance(obj, dict):
         raise InvalidLLMOutput("reply is not a JSON object")
     try:
-        kind = IntentType(obj.get("type"))
+        kind = IntentType(str(obj.get("type")))
     except ValueError:
         raise InvalidLLMOutput(f"unknown intent type {obj.get('type')!r}") from None
     return Intent(

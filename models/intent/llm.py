@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from kg.types import LexiconEntry
+from kgrec.errors import KgrecError
 from models.intent._llm_schema import InvalidLLMOutput, chat_messages, intent_from_llm_json
 from models.intent.config import IntentConfig
 from models.intent.embedded import EmbeddedIntentParser
@@ -26,8 +27,11 @@ from models.intent.span_extractor import SpanExtractor
 logger = logging.getLogger(__name__)
 
 
-class LLMFailure(Exception):
-    """The LLM gave no usable answer; ``reason`` is "timeout", "invalid", "loading" or "error"."""
+class LLMFailure(KgrecError):
+    """The LLM gave no usable answer; ``reason`` is "timeout", "invalid", "loading" or "error".
+
+    Raised by :meth:`LLMIntentParser.try_parse` only; ``parse`` turns it into a fallback.
+    """
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)

@@ -98,3 +98,82 @@ def test_missing_model_dir_is_reported(tmp_path, tiny_parser, lexicon) -> None:
 )
 def test_json_closed(text, closed) -> None:
     assert _json_closed(text) is closed
+
+
+TAUGHT_MESSAGE = "not Nike, show me red ones"
+TAUGHT_REPLY = {
+    "type": "refine",
+    "mentions": [
+        {"text": "Nike", "label": "Brand", "negated": True},
+        {"text": "red", "label": "Attribute", "negated": False},
+    ],
+    "price": None,
+    "references": [],
+    "clear_constraints": False,
+}
+
+
+@pytest.fixture(scope="module")
+def taught_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Llama trained in the test to answer one prompt with one Intent JSON."""
+    import json
+
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from models.intent._llm_schema import chat_messages
+
+    d = tmp_path_factory.mktemp("taught-lm")
+    target = json.dumps(TAUGHT_REPLY)
+    msgs = chat_messages(TAUGHT_MESSAGE, None)
+    # no chat template: LocalLLMIntentParser then prompts with "role: content" lines
+    prompt = "".join(f"{m['role']}: {m['content']}\n" for m in msgs) + "assistant: "
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([prompt, target], vocab_size=600, min_frequency=2)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="</s>", pad_token="</s>")
+    tok.add_special_tokens({"eos_token": "</s>"})
+    tok.save_pretrained(d)
+    p_ids, t_ids = tok(prompt)["input_ids"], tok(target)["input_ids"]
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    model = LlamaForCausalLM(cfg)
+    ids = torch.tensor([[*p_ids, *t_ids, tok.eos_token_id]])
+    labels = ids.clone()
+    labels[0, : len(p_ids)] = -100  # learn the reply only
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(400):
+        loss = model(input_ids=ids, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if loss.item() < 0.01:
+            break
+    model.save_pretrained(d)
+    return d
+
+
+@pytest.mark.slow
+def test_valid_reply_from_a_local_model(taught_lm_dir, tiny_parser, lexicon) -> None:
+    parser = local(taught_lm_dir, tiny_parser, lexicon, budget_ms=60_000)
+    parser.warm_up()
+    got = parser.parse(TAUGHT_MESSAGE)
+    assert got.backend == "llm-local"
+    assert got.type.value == "refine"
+    assert [(m.text, m.negated, m.entity_id) for m in got.mentions] == [
+        ("Nike", True, "brand:nike"),
+        ("red", False, "attr:color=red"),
+    ]
+    for m in got.mentions:
+        assert TAUGHT_MESSAGE[m.start : m.end] == m.text
+    assert 0.5 < got.confidence <= 1.0  # mean token probability of a memorised reply
