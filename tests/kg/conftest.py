@@ -22,33 +22,43 @@ def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[kg.Emb
         yield server
 
 
-def _open(backend: str, request: pytest.FixtureRequest) -> kg.GraphStore:
-    if backend == "neo4j":
-        uri = os.environ.get("NEO4J_URI")
-        if not uri:
-            pytest.skip("NEO4J_URI not set")
-        store = kg.open_store(
-            uri,
-            user=os.environ.get("NEO4J_USER", "neo4j"),
-            password=os.environ.get("NEO4J_PASSWORD", ""),
-            database=os.environ.get("NEO4J_DATABASE") or None,
-        )
-        store.drop_all()  # one database: start from empty
-        return store
-    server: kg.EmbeddedFalkorDB = request.getfixturevalue("falkordb_server")
-    return kg.open_store(server.uri, graph=f"t{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest) -> Iterator[kg.GraphStore]:
-    """A fresh, schema-initialised, empty graph on each backend."""
-    s = _open(request.param, request)
+@pytest.fixture
+def falkordb_store(falkordb_server: kg.EmbeddedFalkorDB) -> Iterator[kg.GraphStore]:
+    """A fresh, schema-initialised graph key in the session's embedded FalkorDB."""
+    s = kg.open_store(falkordb_server.uri, graph=f"t{uuid.uuid4().hex[:12]}")
     s.init_schema()
     try:
         yield s
     finally:
         s.drop_all()
         s.close()
+
+
+@pytest.fixture
+def neo4j_store() -> Iterator[kg.GraphStore]:
+    """The Neo4j database at ``NEO4J_URI``, emptied before and after (it has one database)."""
+    uri = os.environ.get("NEO4J_URI")
+    if not uri:
+        pytest.skip("NEO4J_URI not set")
+    s = kg.open_store(
+        uri,
+        user=os.environ.get("NEO4J_USER", "neo4j"),
+        password=os.environ.get("NEO4J_PASSWORD", ""),
+        database=os.environ.get("NEO4J_DATABASE") or None,
+    )
+    s.drop_all()
+    s.init_schema()
+    try:
+        yield s
+    finally:
+        s.drop_all()
+        s.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> kg.GraphStore:
+    """A fresh, schema-initialised, empty graph on each backend."""
+    return request.getfixturevalue(f"{request.param}_store")
 
 
 @pytest.fixture
@@ -76,17 +86,11 @@ def _falkordb_catalog_module(falkordb_server: kg.EmbeddedFalkorDB) -> Iterator[k
 
 
 @pytest.fixture(params=BACKENDS)
-def loaded_ro(request: pytest.FixtureRequest) -> Iterator[kg.GraphStore]:
+def loaded_ro(request: pytest.FixtureRequest) -> kg.GraphStore:
     """The tiny catalog for tests that only read: loaded once per module on FalkorDB (Neo4j
     has one database, which the other tests empty, so it is loaded per test there)."""
     if request.param == "falkordb":
-        yield request.getfixturevalue("_falkordb_catalog_module")
-        return
-    s = _open("neo4j", request)
-    s.init_schema()
+        return request.getfixturevalue("_falkordb_catalog_module")
+    s = request.getfixturevalue("neo4j_store")
     tiny().load(s)
-    try:
-        yield s
-    finally:
-        s.drop_all()
-        s.close()
+    return s
