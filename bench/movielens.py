@@ -56,7 +56,7 @@ def _run_variant(
     from models.config import TrainConfig
     from models.training import train_model
 
-    config = TrainConfig().with_changes(**changes)
+    config = TrainConfig().with_changes(**changes, threads=args.threads)
     if args.epochs is not None:
         config = config.with_changes(epochs=args.epochs)
     if args.cache_dir:
@@ -171,6 +171,7 @@ def _amazon_epoch(args: argparse.Namespace) -> None:
         encoder=EncoderConfig(use_text=False, use_image=False, use_rating=False),
         sampled_negatives=1024,
         epochs=1,
+        threads=args.threads,
     )
     result = train_model(dataset, config, args.model_dir / "amazon-book", progress=False)
     line = (
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="epoch cap (default: TrainConfig's)")
     parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench"))
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (RecBole's runner uses 1)"
+    )
     parser.add_argument("--reuse", action="store_true", help="print the table from kgrec.json")
     parser.add_argument("--amazon-book", action="store_true", help="time one epoch on amazon-book")
     args = parser.parse_args(argv)

@@ -86,7 +86,8 @@ def build_config(args: argparse.Namespace) -> Any:
     encoder: dict[str, Any] = {}
     for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
                       ("loss", "loss"), ("device", "device"), ("patience", "patience"),
-                      ("max_seconds", "max_seconds"), ("seed", "seed")):  # fmt: skip
+                      ("max_seconds", "max_seconds"), ("seed", "seed"),
+                      ("threads", "threads")):  # fmt: skip
         if getattr(args, flag) is not None:
             top[key] = getattr(args, flag)
     for flag, key in (("model", "name"), ("dim", "dim"), ("layers", "num_layers")):
@@ -164,6 +165,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, help="torch CPU threads while training")
     p.add_argument("--no-kg", action="store_true", help="ablation: no KG edges")
     p.add_argument("--no-text", action="store_true", help="ablation: no text features")
     p.add_argument("--no-image", action="store_true", help="ablation: no image features")

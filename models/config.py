@@ -91,6 +91,9 @@ class TrainConfig:
         patience: validation runs without NDCG@10 improvement before stopping.
         max_seconds: wall-clock budget for training (``None``: unlimited).
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        threads: torch CPU threads while training (``None``: torch's default). On a
+            machine shared by many processes one thread is several times faster than two
+            (measured 0.45 s vs 1.9 s per ML-100K step at load ~10 on 2 cores).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -108,6 +111,7 @@ class TrainConfig:
     max_seconds: float | None = None
     seed: int = 2026
     device: str = "auto"
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.encoder.text_backend not in TEXT_BACKENDS:

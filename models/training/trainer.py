@@ -118,6 +118,24 @@ def train_model(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
+    previous_threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        return _train(dataset, config, out_dir, device, resume=resume, progress=progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    dataset: RecDataset,
+    config: TrainConfig,
+    out_dir: Path,
+    device: torch.device,
+    *,
+    resume: bool,
+    progress: bool,
+) -> TrainResult:
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
