@@ -35,6 +35,16 @@ def test_init_schema_is_idempotent(store: kg.GraphStore) -> None:
     assert store.stats().nodes == {}
 
 
+@pytest.mark.parametrize("label", kg.schema.LABELS)
+def test_ids_are_unique(store: kg.GraphStore, label: str) -> None:
+    assert isinstance(store, kg.FalkorDBStore | kg.Neo4jStore)
+    create = f"CREATE (:`{label}` {{id: $id}})"
+    store._write(create, {"id": "x"})
+    with pytest.raises(kg.GraphQueryError):
+        store._write(create, {"id": "x"})
+    assert store.stats().nodes == {label: 1}
+
+
 def test_loaders_return_rows_and_are_idempotent(store: kg.GraphStore, catalog: Catalog) -> None:
     first = catalog.load(store)
     assert first == {
