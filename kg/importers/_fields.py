@@ -154,7 +154,7 @@ def read_csv(
             yield Skip(first, bad[0])
         elif not fields or all(not f.strip() for f in fields):
             continue
-        elif len(fields) > len(header):
+        elif len(fields) > len(header) and any(f.strip() for f in fields[len(header) :]):
             yield Skip(first, f"{len(fields)} fields, the header has {len(header)}")
         else:
             yield first, dict(zip(header, fields, strict=False))
