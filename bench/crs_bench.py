@@ -1,0 +1,441 @@
+"""Conversational-recommendation benchmark on ReDial-dev and INSPIRED-dev, through the real server.
+
+    .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
+        [--limit N] [--folds K] [--message turn|history] [--scorer comention|none]
+
+Per dataset:
+
+1. The movies (ReDial: + KGSF's DBpedia neighbourhood) are imported into a fresh embedded
+   FalkorDB in a temporary data dir (``kg.importers.redial`` / ``kg.importers.inspired``).
+2. Dialogues are split into ``K`` folds by position (dialogue ``n`` is in fold ``n % K``). For
+   fold ``f`` a :class:`~models.crs.CoMentionScorer` is fitted on the dialogues of the other
+   folds only (popularity, co-mentions, words before suggestions); a :class:`Pipeline` over
+   the graph with that scorer is served by the real gRPC server (``start_server``) on a free
+   loopback port, and fold ``f``'s dialogues are replayed through the generated stubs.
+3. Replay, one session per dialogue, messages in order:
+
+   * every seeker message is one ``Recommend`` call. ``--message turn`` (default) sends just
+     that message; ``--message history`` sends the dialogue so far (both sides, newest last,
+     cut to the server's 2,000 characters) as CRSLab/UniCRS give their models. Movie mentions
+     are written as titles in both (ReDial ``@id`` -> ``"Title (Year)"``).
+   * the recommender's earlier movie mentions go with the next call as ``context_item_ids``
+     ("items the message refers to"); its words only reach the server in ``history`` mode.
+   * at a recommender message with targets (ReDial: a mentioned movie whose
+     ``respondentQuestions[id].suggested == 1``; INSPIRED: a movie the recommender is first
+     to mention), the ranking (``limit=50``) of the latest call is scored; if the recommender
+     mentioned movies since that call, one more call (empty message, those movies as
+     ``context_item_ids``) is made first. With no call yet, ``"hello"`` is sent.
+     Each (turn, target) pair is one sample: Recall@k = share of samples whose target is in
+     the top k; targets outside the catalog count as misses.
+4. A popularity row (training-fold suggestion counts, whole catalog, no server) and an
+   offline row (the same scorer given the ideal context — every movie mentioned so far and
+   the seeker's words — without the server) put the served number in context.
+
+Latency is the client-side round trip of each ``Recommend`` call (p50 over all calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport, Skip
+from kg.store import GraphStore
+from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue
+from models.crs.crs_dialogue import SEEKER
+
+log = logging.getLogger(__name__)
+
+KS = (1, 10, 50)
+MAX_MESSAGE_CHARS = 2000
+OPENING = "hello"
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class BenchData:
+    """One dataset: the catalog, its KG neighbourhoods and the dialogues."""
+
+    name: str
+    item_ids: list[str]
+    item_entities: dict[str, set[str]]
+    dialogues: list[CrsDialogue]
+    importer: Any  # callable(ctx, path)
+    import_path: Path
+
+
+def redial_data(root: Path) -> BenchData:
+    from kg.importers.redial import KG_DIR, MOVIES_FILE, build_kg, import_redial, read_movies
+    from models.crs.redial_reader import read_redial
+
+    folder = root / "redial-dev"
+    movies = [r[1] for r in read_movies(folder / MOVIES_FILE) if not isinstance(r, Skip)]
+    ids = [m["id"] for m in movies]
+    titles = {m["id"].split(":", 1)[1]: m["title"] for m in movies}
+    entities: dict[str, set[str]] = {}
+    kg = build_kg(folder / KG_DIR, set(ids))
+    for item in kg.triples:
+        if isinstance(item, Skip):
+            continue
+        head, tail = item[1]["head"], item[1]["tail"]
+        entities.setdefault(head, set()).add(tail)
+        entities.setdefault(tail, set()).add(head)
+    dialogues = list(read_redial(folder / "kgsf_valid_data.jsonl", titles))
+    return BenchData("ReDial-dev", ids, entities, dialogues, import_redial, folder)
+
+
+def inspired_data(root: Path) -> BenchData:
+    from kg.importers.inspired import DIALOG_FILE, import_inspired, movie_rows
+    from models.crs.inspired_reader import read_inspired
+
+    path = root / "inspired-dev" / DIALOG_FILE
+    ids = [r["id"] for r in movie_rows(path)]
+    dialogues = list(read_inspired(path))
+    return BenchData("INSPIRED-dev", ids, {}, dialogues, import_inspired, path)
+
+
+DATASETS = {"redial": redial_data, "inspired": inspired_data}
+
+
+def folds(n: int, k: int) -> list[int]:
+    """Fold of each dialogue position: ``n % k``."""
+    return [i % k for i in range(n)]
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Ranks of the targets (``None``: not in the returned top 50) and call latencies."""
+
+    ranks: list[int | None] = field(default_factory=list)
+    in_catalog: int = 0
+    turns: int = 0
+    dialogues: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def recall(self, k: int) -> float:
+        if not self.ranks:
+            return 0.0
+        return sum(1 for r in self.ranks if r is not None and r < k) / len(self.ranks)
+
+    def merge(self, other: Tally) -> None:
+        self.ranks += other.ranks
+        self.in_catalog += other.in_catalog
+        self.turns += other.turns
+        self.dialogues += other.dialogues
+        self.latencies_ms += other.latencies_ms
+
+    def row(self, name: str) -> str:
+        lat = f"{statistics.median(self.latencies_ms):8.1f}" if self.latencies_ms else "       -"
+        cov = f"{self.in_catalog}/{len(self.ranks)}"
+        r = "  ".join(f"{self.recall(k):6.4f}" for k in KS)
+        return f"{name:<34} {self.dialogues:>5} {self.turns:>6} {cov:>11}  {r}  {lat}"
+
+
+HEADER = (
+    f"{'row':<34} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
+    f"{'R@1':>6}  {'R@10':>6}  {'R@50':>6}  {'p50 ms':>8}"
+)
+
+
+def rank_of(target: str, ranking: Sequence[str]) -> int | None:
+    try:
+        return list(ranking).index(target)
+    except ValueError:
+        return None
+
+
+# -- offline rows -------------------------------------------------------------------------------
+
+
+def offline_tally(
+    scorer: CoMentionScorer, dialogues: Sequence[CrsDialogue], use_context: bool
+) -> Tally:
+    """Rank the whole catalog at every target turn without the server.
+
+    ``use_context``: every movie mentioned so far and the seeker's words are the context
+    (the ideal the served pipeline can at best reach); else popularity only.
+    """
+    tally = Tally()
+    catalog = set(scorer.item_ids)
+    for d in dialogues:
+        tally.dialogues += 1
+        context: list[str] = []
+        text: list[str] = []
+        for m in d.messages:
+            if m.targets:
+                tally.turns += 1
+                s = scorer.scores(context, " ".join(text)) if use_context else scorer.scores([])
+                order = np.argsort(-s, kind="stable")[: max(KS)]
+                top = [scorer.item_ids[i] for i in order]
+                for t in m.targets:
+                    tally.in_catalog += t in catalog
+                    tally.ranks.append(rank_of(t, top))
+            context += m.item_ids
+            if m.role == SEEKER:
+                text.append(m.text)
+    return tally
+
+
+# -- served rows --------------------------------------------------------------------------------
+
+
+@contextmanager
+def graph(data: BenchData, workdir: Path) -> Iterator[GraphStore]:
+    """A fresh embedded FalkorDB in ``workdir`` with ``data`` imported."""
+    from kg import EmbeddedFalkorDB, open_store
+
+    embedded = EmbeddedFalkorDB(workdir / "graph")
+    embedded.start()
+    try:
+        store = open_store(embedded.uri, graph="crs_bench")
+        try:
+            store.init_schema()
+            started = time.perf_counter()
+            ctx: ImportContext[Any] = ImportContext(
+                store, ImportOptions(), ImportReport(data.name), Checkpoint(None)
+            )
+            data.importer(ctx, data.import_path)
+            report = ctx.report.finish()
+            if report.bad_rows:
+                log.warning("%d bad rows, first: %s", len(report.bad_rows), report.bad_rows[0])
+            log.info(
+                "imported %s in %.1f s: %s",
+                data.name,
+                time.perf_counter() - started,
+                store.stats().nodes,
+            )
+            yield store
+        finally:
+            store.close()
+    finally:
+        embedded.stop()
+
+
+def make_pipeline(store: GraphStore, scorer: Any, catalog_size: int, lexicon: Any) -> Any:
+    from kg.linking import EntityLinker
+    from models.explain import make_explainer
+    from models.intent import IntentConfig, make_parser
+    from server.pipeline import Pipeline, PipelineConfig
+
+    parser = make_parser("embedded", IntentConfig(backend="embedded"), lexicon)
+    linker = EntityLinker(lexicon, store=store)
+    # the whole catalog is the candidate pool: the protocol ranks all movies
+    config = PipelineConfig(candidate_pool=catalog_size + 10)
+    return Pipeline(
+        store,
+        parser,
+        linker,
+        make_explainer("template"),
+        scorer=scorer,
+        config=config,
+        lexicon=lexicon,
+    )
+
+
+def _history_text(history: list[str]) -> str:
+    text = "\n".join(history)
+    return text[-MAX_MESSAGE_CHARS:].lstrip()
+
+
+async def replay(
+    stub: Any, pb: Any, dialogue: CrsDialogue, catalog: set[str], mode: str, explain: bool
+) -> Tally:
+    """Replay one dialogue in one session; see the module docstring for the protocol."""
+    tally = Tally(dialogues=1)
+    session_id = ""
+    pending: list[str] = []  # recommender-mentioned movies not sent yet
+    history: list[str] = []
+    ranking: list[str] | None = None
+    stale = False  # something happened since the last call that history mode would send
+
+    async def call(message: str) -> list[str]:
+        nonlocal session_id, pending
+        request = pb.RecommendRequest(
+            session_id=session_id,
+            message=message,
+            limit=max(KS),
+            context_item_ids=list(dict.fromkeys(pending)),
+            explain=explain,
+        )
+        started = time.perf_counter()
+        response = await stub.Recommend(request)
+        tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+        session_id = response.session_id
+        pending = []
+        return [item.item_id for item in response.items]
+
+    for m in dialogue.messages:
+        if m.targets:
+            tally.turns += 1
+            if ranking is None:
+                message = _history_text(history) if mode == "history" and history else ""
+                ranking = await call(message or (OPENING if not pending else ""))
+            elif pending or (mode == "history" and stale):
+                ranking = await call(_history_text(history) if mode == "history" else "")
+            stale = False
+            for t in m.targets:
+                tally.in_catalog += t in catalog
+                tally.ranks.append(rank_of(t, ranking))
+        if m.role == SEEKER:
+            history.append(m.text)
+            if m.text.strip():
+                ranking = await call(_history_text(history) if mode == "history" else m.text)
+                stale = False
+        else:
+            history.append(m.text)
+            pending += m.item_ids
+            stale = True
+    return tally
+
+
+async def serve_and_replay(
+    pipeline: Any, dialogues: Sequence[CrsDialogue], catalog: set[str], mode: str, explain: bool
+) -> Tally:
+    import grpc
+
+    from kgrec.v1 import recommender_pb2 as pb
+    from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+    from server.app import start_server
+    from server.settings import Settings
+
+    settings = Settings(port=0, demo=False, max_message_chars=MAX_MESSAGE_CHARS)
+    running = await start_server(settings, pipeline)
+    tally = Tally()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = pb_grpc.RecommenderServiceStub(channel)
+            for n, d in enumerate(dialogues, start=1):
+                tally.merge(await replay(stub, pb, d, catalog, mode, explain))
+                if n % 50 == 0:
+                    log.info(
+                        "%d/%d dialogues, R@10 so far %.4f", n, len(dialogues), tally.recall(10)
+                    )
+    finally:
+        await running.stop(1.0)
+    return tally
+
+
+# -- driver -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    dataset: str
+    limit: int | None
+    n_folds: int
+    mode: str
+    scorer: str
+    explain: bool
+    config: CoMentionConfig
+
+
+def run_dataset(data: BenchData, opts: Options) -> dict[str, Tally]:
+    n = len(data.dialogues)
+    fold_of = folds(n, opts.n_folds)
+    evaluated = list(range(n if opts.limit is None else min(n, opts.limit)))
+    catalog = set(data.item_ids)
+    rows = {
+        "popularity (train folds, offline)": Tally(),
+        "scorer, ideal context (offline)": Tally(),
+    }
+    served_name = f"served: {opts.scorer} scorer, message={opts.mode}"
+    rows[served_name] = Tally()
+    with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp, graph(data, Path(tmp)) as store:
+        lexicon = store.lexicon(("Product", "Entity"))
+        for f in range(opts.n_folds):
+            train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
+            test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
+            if not test:
+                continue
+            scorer = CoMentionScorer(
+                data.item_ids, data.item_entities, opts.config, version=f"crs-comention-fold{f}"
+            ).fit(train)
+            rows["popularity (train folds, offline)"].merge(offline_tally(scorer, test, False))
+            rows["scorer, ideal context (offline)"].merge(offline_tally(scorer, test, True))
+            served = scorer if opts.scorer == "comention" else None
+            pipeline = make_pipeline(store, served, len(data.item_ids), lexicon)
+            started = time.perf_counter()
+            tally = asyncio.run(serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain))
+            log.info(
+                "%s fold %d/%d: %d dialogues in %.0f s, R@10 %.4f",
+                data.name,
+                f + 1,
+                opts.n_folds,
+                len(test),
+                time.perf_counter() - started,
+                tally.recall(10),
+            )
+            rows[served_name].merge(tally)
+    return rows
+
+
+def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
+    n_eval = len(data.dialogues) if opts.limit is None else min(opts.limit, len(data.dialogues))
+    print(
+        f"\n{data.name}: {n_eval} of {len(data.dialogues)} dialogues evaluated, "
+        f"catalog {len(data.item_ids)} movies, {opts.n_folds}-fold "
+        "(scorer fitted only on the other folds' dialogues)"
+    )
+    print(HEADER)
+    for name, tally in rows.items():
+        print(tally.row(name))
+    sys.stdout.flush()
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--dataset", choices=["redial", "inspired", "both"], default="both")
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N dialogues")
+    p.add_argument("--folds", type=int, default=2)
+    p.add_argument("--message", choices=["turn", "history"], default="turn")
+    p.add_argument("--scorer", choices=["comention", "none"], default="comention")
+    p.add_argument("--explain", action="store_true", help="ask for reasons and KG paths")
+    p.add_argument("--log-level", default="INFO")
+    a = p.parse_args(argv)
+    if a.folds < 2:
+        p.error("--folds must be >= 2 (the scorer never sees the dialogues it is scored on)")
+    return (
+        a.data,
+        Options(a.dataset, a.limit, a.folds, a.message, a.scorer, a.explain, CoMentionConfig()),
+        a.log_level,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    root, opts, level = parse_args(argv)
+    import torch
+
+    # One intra-op thread: on a shared 2-core box torch's default pool makes one MiniLM
+    # forward of the intent parser ~50x slower (430 ms instead of 8 ms per message).
+    torch.set_num_threads(1)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("server", "kg", "models.intent", "models.explain"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    names = ["redial", "inspired"] if opts.dataset == "both" else [opts.dataset]
+    for name in names:
+        data = DATASETS[name](root)
+        rows = run_dataset(data, opts)
+        print_table(data, opts, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

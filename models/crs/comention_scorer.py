@@ -1,0 +1,236 @@
+"""A conversational item scorer from co-mentions in training dialogues, the KG and popularity.
+
+It has the duck type of :class:`models.scoring.Scorer` that :class:`server.pipeline.Pipeline`
+calls (``version``, ``score``, ``nearest``), so a benchmark can pass it as ``scorer=``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .crs_dialogue import SEEKER, CrsDialogue
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[a-z][a-z']+")
+_STOP_WORDS = """a an the and or but if of to in on at for with by from as is are was were
+    be been am i
+    you he she it we they me my your his her its our their this that these those what which who
+    whom do does did have has had not no so too very can could would should will just like
+    really about any some all one there here then than also more most much well yes yeah ok okay
+    hi hello hey thanks thank good great movie movies film films seen see watch watched love
+    loved liked think know sure lot something anything maybe into out up get got how
+    oh im i'm it's that's don't dont have't haven't"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased content words of ``text`` (stop words and titles' years dropped)."""
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
+
+
+@dataclass(frozen=True, slots=True)
+class CoMentionConfig:
+    """Weights of the score terms (documented defaults; see :class:`CoMentionScorer`).
+
+    Args:
+        w_pop: weight of normalised log-popularity.
+        w_co: weight of the co-mention similarity to the context items.
+        w_kg: weight of the KG similarity to the context items and entities.
+        w_text: weight of the word -> item association of the conversation text.
+        mention_weight: a mention counts this much toward popularity (a suggestion counts 1).
+        hub_df: entities linked to more than this share of the items are ignored in the KG term.
+        text_smoothing: additive smoothing ``alpha`` of the word -> entity profiles.
+    """
+
+    w_pop: float = 1.0
+    w_co: float = 2.0
+    w_kg: float = 1.0
+    w_text: float = 1.0
+    mention_weight: float = 0.2
+    hub_df: float = 0.05
+    text_smoothing: float = 1.0
+
+
+class CoMentionScorer:
+    """Scores catalog items for a conversation context.
+
+    With context items :math:`C` (movies mentioned so far, or passed as liked / entity ids),
+    context KG entities :math:`E` and the conversation's words :math:`W`:
+
+    .. math::
+        s(i) = w_p\\,\\frac{\\log(1+p_i)}{\\log(1+\\max p)}
+             + w_c\\,\\frac1{|C|}\\sum_{c\\in C}\\frac{D_{ci}}{\\sqrt{n_c n_i}}
+             + w_k\\,\\Big(\\frac1{|C|}\\sum_{c\\in C}\\cos(x_c, x_i)
+                        + \\frac1{|E|}\\sum_{e\\in E} \\hat x_{ie}\\Big)
+             + w_t\\,\\cos\\Big(\\sum_{w\\in W} t_w,\\; x_i\\Big)
+
+    where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions), ``D`` is the
+    dialogue-level co-mention count matrix of the training dialogues (``n`` its diagonal),
+    ``x_i`` the IDF-weighted L2-normalised item -> KG-entity row (hub entities dropped, the
+    item itself included as an entity so direct movie-movie edges count), and ``t_w`` the
+    mean ``x`` of the items suggested after the word ``w`` in training dialogues.
+    Shapes: ``D`` is ``(I, I)`` sparse, ``X`` ``(I, E)`` sparse, ``T`` ``(V, E)`` sparse.
+    """
+
+    def __init__(
+        self,
+        item_ids: Sequence[str],
+        item_entities: Mapping[str, Iterable[str]] | None = None,
+        config: CoMentionConfig | None = None,
+        version: str = "crs-comention-v1",
+    ) -> None:
+        self.config = config or CoMentionConfig()
+        self.version = version
+        self.item_ids = list(dict.fromkeys(item_ids))
+        self._index = {i: n for n, i in enumerate(self.item_ids)}
+        n = len(self.item_ids)
+        self._pop = np.zeros(n, dtype=np.float64)
+        self._co = sparse.csr_matrix((n, n))
+        self._co_norm = np.ones(n)
+        self._x = self._entity_matrix(item_entities or {})
+        self._vocab: dict[str, int] = {}
+        self._t = sparse.csr_matrix((0, self._x.shape[1]))
+
+    # -- fitting ------------------------------------------------------------------------------
+
+    def _entity_matrix(self, item_entities: Mapping[str, Iterable[str]]) -> sparse.csr_matrix:
+        n = len(self.item_ids)
+        self._entity_index: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for item, ents in item_entities.items():
+            r = self._index.get(item)
+            if r is None:
+                continue
+            for e in {*ents, item}:
+                rows.append(r)
+                cols.append(self._entity_index.setdefault(e, len(self._entity_index)))
+        for item in self.item_ids:  # every item is its own entity (movie-movie edges)
+            r = self._index[item]
+            rows.append(r)
+            cols.append(self._entity_index.setdefault(item, len(self._entity_index)))
+        x = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(n, len(self._entity_index))
+        )
+        x.data[:] = 1.0
+        x.sum_duplicates()
+        x.data[:] = 1.0
+        df = np.asarray((x > 0).sum(axis=0)).ravel()
+        idf = np.log((n + 1) / (df + 1)) + 1.0
+        idf[df > max(2, self.config.hub_df * n)] = 0.0
+        x = x @ sparse.diags(idf)
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ x)
+
+    def fit(self, dialogues: Iterable[CrsDialogue]) -> CoMentionScorer:
+        """Count popularity, co-mentions and word -> item associations of ``dialogues``."""
+        cfg = self.config
+        n = len(self.item_ids)
+        pop = np.zeros(n)
+        co_rows: list[int] = []
+        co_cols: list[int] = []
+        word_rows: list[int] = []
+        word_items: list[int] = []
+        for d in dialogues:
+            mentioned = [self._index[i] for i in d.item_ids if i in self._index]
+            for i in mentioned:
+                pop[i] += cfg.mention_weight
+            for a in mentioned:
+                for b in mentioned:
+                    co_rows.append(a)
+                    co_cols.append(b)
+            seen_words: list[str] = []
+            for m in d.messages:
+                for t in m.targets:
+                    if t in self._index:
+                        pop[self._index[t]] += 1.0
+                        for w in set(seen_words):
+                            word_rows.append(self._vocab.setdefault(w, len(self._vocab)))
+                            word_items.append(self._index[t])
+                if m.role == SEEKER:
+                    seen_words += words(m.text)
+        self._pop = pop
+        co = sparse.csr_matrix((np.ones(len(co_rows)), (co_rows, co_cols)), shape=(n, n))
+        co.sum_duplicates()
+        diag = co.diagonal().astype(np.float64)
+        diag[diag == 0] = 1.0
+        inv = sparse.diags(1.0 / np.sqrt(diag))
+        co = sparse.csr_matrix(inv @ co @ inv)
+        co.setdiag(0.0)
+        co.eliminate_zeros()
+        self._co = co
+        wi = sparse.csr_matrix(
+            (np.ones(len(word_rows)), (word_rows, word_items)), shape=(len(self._vocab), n)
+        )
+        counts = np.asarray(wi.sum(axis=1)).ravel() + cfg.text_smoothing
+        self._t = sparse.csr_matrix(sparse.diags(1.0 / counts) @ wi @ self._x)
+        logger.info("fitted: %d items, %d co-mention pairs, %d words", n, co.nnz, len(self._vocab))
+        return self
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def scores(self, context_ids: Sequence[str], text: str = "") -> np.ndarray:
+        """Scores ``(I,)`` of every catalog item, in ``item_ids`` order."""
+        cfg = self.config
+        s = np.zeros(len(self.item_ids))
+        if self._pop.max() > 0:
+            s += cfg.w_pop * np.log1p(self._pop) / math.log1p(self._pop.max())
+        items = [self._index[i] for i in dict.fromkeys(context_ids) if i in self._index]
+        ents = [
+            self._entity_index[e]
+            for e in dict.fromkeys(context_ids)
+            if e not in self._index and e in self._entity_index
+        ]
+        if items:
+            s += cfg.w_co * np.asarray(self._co[items].mean(axis=0)).ravel()
+            xc = self._x[items]
+            s += cfg.w_kg * np.asarray((self._x @ xc.T).mean(axis=1)).ravel()
+        if ents:
+            s += cfg.w_kg * np.asarray(self._x[:, ents].mean(axis=1)).ravel()
+        if text and cfg.w_text:
+            rows = Counter(self._vocab[w] for w in words(text) if w in self._vocab)
+            if rows:
+                profile = self._t[list(rows)].T @ np.fromiter(rows.values(), float)
+                norm = float(np.linalg.norm(profile))
+                if norm > 0:
+                    s += cfg.w_text * (self._x @ (profile / norm))
+        return s
+
+    def score(
+        self,
+        item_ids: Sequence[str],
+        *,
+        user_id: str | None = None,
+        query_text: str | None = None,
+        liked_item_ids: Sequence[str] = (),
+        disliked_item_ids: Sequence[str] = (),
+        entity_ids: Sequence[str] = (),
+    ) -> list[float]:
+        """The :class:`~models.scoring.Scorer` call the pipeline makes: one score per id.
+
+        Liked items and linked entities (movies linked in the message are entities of label
+        Product) are the context; disliked items are not used. Unknown ids score the minimum.
+        """
+        del user_id, disliked_item_ids
+        all_scores = self.scores([*liked_item_ids, *entity_ids], query_text or "")
+        low = float(all_scores.min()) if len(all_scores) else 0.0
+        return [float(all_scores[self._index[i]]) if i in self._index else low for i in item_ids]
+
+    def nearest(self, *, user_id: str, k: int = 100) -> list[tuple[str, float]]:
+        """No per-user vectors: the ``k`` most popular items (the pipeline's widening call)."""
+        del user_id
+        order = np.argsort(-self._pop, kind="stable")[:k]
+        return [(self.item_ids[i], float(self._pop[i])) for i in order]
+
+
+__all__ = ["CoMentionConfig", "CoMentionScorer", "words"]

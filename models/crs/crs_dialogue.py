@@ -1,0 +1,46 @@
+"""One conversational-recommendation dialogue, normalised across datasets (ReDial, INSPIRED)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEEKER = "seeker"
+RECOMMENDER = "recommender"
+
+
+@dataclass(frozen=True, slots=True)
+class CrsMessage:
+    """One utterance.
+
+    Attributes:
+        role: ``"seeker"`` or ``"recommender"``.
+        text: the utterance with movie mentions already written as titles.
+        item_ids: catalog ids of the movies the utterance mentions, in order of appearance.
+        targets: for a recommender utterance, the mentioned movies that count as its
+            recommendations (ReDial: ``respondentQuestions[id].suggested == 1``); else ``()``.
+    """
+
+    role: str
+    text: str
+    item_ids: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CrsDialogue:
+    """A dialogue id and its messages in order."""
+
+    id: str
+    messages: tuple[CrsMessage, ...]
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        """Every movie mentioned anywhere in the dialogue, first mention order."""
+        return tuple(dict.fromkeys(i for m in self.messages for i in m.item_ids))
+
+    @property
+    def n_eval_turns(self) -> int:
+        return sum(1 for m in self.messages if m.targets)
+
+
+__all__ = ["RECOMMENDER", "SEEKER", "CrsDialogue", "CrsMessage"]
