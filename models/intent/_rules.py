@@ -175,11 +175,18 @@ def _amounts(tokens: list[Token], numbers: list[NumberSpan]) -> list[_Amount]:
 
 
 def parse_price(
-    tokens: list[Token], numbers: list[NumberSpan] | None = None
+    tokens: list[Token],
+    numbers: list[NumberSpan] | None = None,
+    *,
+    skip: set[int] | frozenset[int] = frozenset(),
 ) -> PriceConstraint | None:
-    """Absolute bounds from comparators around amounts, plus "cheaper"/"pricier"."""
+    """Absolute bounds from comparators around amounts, plus "cheaper"/"pricier".
+
+    Numbers on tokens in ``skip`` (inside a mention: "Air Max 90", "Apollo 13") are not prices.
+    """
     if numbers is None:
         numbers = find_numbers(tokens)
+    numbers = [n for n in numbers if not any(k in skip for k in range(n.i, n.j))]
     amounts = _amounts(tokens, numbers)
     lo: float | None = None
     hi: float | None = None
@@ -440,7 +447,8 @@ _NEG_TRIGGERS = _np({
     ("anything", "but"), ("everything", "but"), ("other", "than"), ("besides",), ("nothing",),
     ("avoid",), ("dont", "want"), ("don't", "want"), ("do", "not", "want"), ("dont", "like"),
     ("don't", "like"), ("do", "not", "like"), ("didnt", "like"), ("didn't", "like"),
-    ("did", "not", "like"), ("hate",), ("dislike",), ("never",), ("nor",), ("neither",),
+    ("did", "not", "like"), ("didnt", "enjoy"), ("dont", "enjoy"), ("did", "not", "enjoy"),
+    ("hate",), ("dislike",), ("never",), ("nor",), ("neither",),
     ("none", "of"), ("skip",), ("minus",), ("rather", "than"), ("instead", "of"),
     ("no", "more"), ("not", "into"), ("anti",), ("don't", "show"), ("dont", "show"), ("不", "要"),
     ("别",), ("不",), ("除", "了"), ("isn't",), ("isnt",), ("aren't",), ("arent",), ("wasn't",),

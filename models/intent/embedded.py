@@ -128,7 +128,8 @@ class EmbeddedIntentParser(IntentParser):
             if ref.kind == "that_brand" and not negated:
                 ref = Reference("same_brand")  # "more from that brand"
             refs.append(replace(ref, negated=negated))
-        price = parse_price(tokens)
+        in_mentions = {k for m in mspans for k in range(m.i, m.j)}
+        price = parse_price(tokens, skip=in_mentions)
         if (
             price is not None
             and price.relative is not None

@@ -31,6 +31,7 @@ LEXICON_ROWS = {
     ("attr:material=leather", "Attribute"): ["leather"],
     ("attr:feature=waterproof", "Attribute"): ["waterproof"],
     ("prod:pegasus", "Product"): ["Nike Pegasus 40", "Pegasus"],
+    ("prod:air-max-90", "Product"): ["Nike Air Max 90", "Air Max 90"],
     ("movie:usual-suspects", "Product"): ["Usual Suspects, The (1995)"],
     ("movie:seven", "Product"): ["Seven (1995)"],
     ("person:tom-hanks", "Entity"): ["Tom Hanks"],

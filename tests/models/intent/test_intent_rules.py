@@ -51,6 +51,7 @@ def test_price(parser, message, lo, hi, relative, currency) -> None:
         "is the 2nd one cheaper than the 1st?",
         "what's 2 plus 2",
         "option 3 please",
+        "Nike Air Max 90 vs Adidas",
     ],
 )
 def test_no_price(parser, message) -> None:
@@ -94,6 +95,7 @@ def test_negation_scope(parser, message, negated, kept) -> None:
         ("not the first one", [("ordinal", 0, True)]),
         ("number 4", [("ordinal", 3, False)]),
         ("I didn't like the second one", [("ordinal", 1, True)]),
+        ("I didn't enjoy the last one at all", [("last", -1, True)]),
         ("I like these", []),
         ("my first time buying running shoes", []),
         ("第二个", [("ordinal", 1, False)]),
