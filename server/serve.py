@@ -119,7 +119,7 @@ def train_demo_model(settings: Settings, model_dir: Path) -> Path:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    from kg.linking import EntityLinker
+    from kg.linking import EntityLinker, StaticMiniLMEncoder
     from models.explain import make_explainer
     from models.intent import IntentConfig, make_parser
 
@@ -135,7 +135,9 @@ def build_runtime(settings: Settings) -> Runtime:
         parser = make_parser(
             settings.intent_backend, IntentConfig(backend=settings.intent_backend), lexicon
         )
-        linker = EntityLinker(lexicon, store=store)
+        # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
+        encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
+        linker = EntityLinker(lexicon, store=store, encoder=encoder)
         parser.parse("warm up the intent model")  # first real turn should not pay for loading
         pipeline = Pipeline(
             store,
