@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 from kg.types import LexiconEntry
 from kgrec.domain import IntentType
+from kgrec.errors import ConfigError
 from models.intent._encoder import SentenceEncoder
-from models.intent._features import rule_features
+from models.intent._features import FEATURE_NAMES, rule_features
 from models.intent._rules import (
     find_references,
     negated_spans,
@@ -72,6 +73,7 @@ class EmbeddedIntentParser(IntentParser):
         self._classifier = classifier
         self._encoder = encoder
         self._load_lock = threading.Lock()
+        self._checked = False
 
     # -----------------------------------------------------------------------------------------
 
@@ -98,6 +100,22 @@ class EmbeddedIntentParser(IntentParser):
                         layers=layers,
                     )
         return self._encoder
+
+    def _check(self, classifier: IntentClassifier, encoder: SentenceEncoder) -> None:
+        want = classifier.weight.shape[1] - len(classifier.feature_names)
+        if want != encoder.dim:
+            raise ConfigError(
+                f"intent head expects {want}-d embeddings; "
+                f"encoder {encoder.path} gives {encoder.dim}"
+            )
+        if classifier.encoder_layers is not None and classifier.encoder_layers != encoder.layers:
+            raise ConfigError(
+                f"intent head was trained on {classifier.encoder_layers} encoder layers, "
+                f"the encoder has {encoder.layers}; rebuild it with `python -m models.intent.train`"
+            )
+        if tuple(classifier.feature_names) != FEATURE_NAMES:
+            raise ConfigError("intent head features differ from this code's; rebuild the head")
+        self._checked = True
 
     def warm_up(self) -> None:
         """Load the encoder and head now instead of on the first message."""
@@ -163,7 +181,10 @@ class EmbeddedIntentParser(IntentParser):
             return Intent(type=IntentType.OTHER, confidence=1.0, backend=self.name)
         slots = self.extract_slots(message)
         classifier = self.classifier  # loads first: it names the encoder depth
-        emb = self.encoder.encode(text)
+        encoder = self.encoder
+        if not self._checked:
+            self._check(classifier, encoder)
+        emb = encoder.encode(text)
         kind, conf = classifier.predict(emb, self.features(message, slots, previous))
         return Intent(
             type=kind,

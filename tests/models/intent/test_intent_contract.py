@@ -110,3 +110,10 @@ def test_encoder_layer_cut(tiny_encoder_dir) -> None:
     assert abs(float(np.linalg.norm(a)) - 1.0) < 1e-5
     with pytest.raises(ConfigError):
         SentenceEncoder(str(tiny_encoder_dir), layers=5)
+
+
+def test_head_and_encoder_must_agree(tiny_encoder_dir, tiny_parser, lexicon) -> None:
+    clf = dataclasses.replace(tiny_parser.classifier, encoder_layers=1)
+    cfg = IntentConfig(encoder_path=str(tiny_encoder_dir), encoder_layers=2)
+    with pytest.raises(ConfigError, match="encoder layers"):
+        EmbeddedIntentParser(cfg, lexicon, classifier=clf).parse("hi")
