@@ -39,9 +39,13 @@ _LUCENE_KEYWORDS = {"AND", "OR", "NOT", "TO"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+#: At most this many words of the user's text reach the fulltext query.
+MAX_QUERY_WORDS = 32
+
+
 def words(text: str) -> list[str]:
-    """The user's text as plain words (letters, digits, ``_``): no operators survive."""
-    return _WORD.findall(text or "")
+    """The user's text as plain, folded words (letters, digits, ``_``): no operators survive."""
+    return _WORD.findall(schema.fold(text or ""))[:MAX_QUERY_WORDS]
 
 
 def escape_redisearch(text: str) -> str:

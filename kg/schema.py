@@ -30,6 +30,7 @@ from :func:`label` and :func:`relation_type`, and are backtick-quoted by the que
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from kgrec.domain import EventType
 
@@ -125,12 +126,20 @@ def named_label(name: str) -> str:
 _UNSEARCHABLE = re.compile(r"[^\S \t]|\\")
 
 
+def fold(text: str) -> str:
+    """Case- and accent-folded text ("Café Ünïcode" -> "cafe unicode"): what the fulltext
+    indexes hold and what fulltext queries are turned into, so both sides match alike."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def search_text(*parts: str | list[str] | tuple[str, ...] | None) -> str:
-    """Names and aliases as one fulltext-indexable string (``" | "``-joined, deduplicated)."""
+    """Names and aliases as one fulltext-indexable string (``" | "``-joined, deduplicated,
+    folded with :func:`fold`)."""
     flat: list[str] = []
     for part in parts:
         for x in [part] if isinstance(part, str) else part or ():
-            x = _UNSEARCHABLE.sub(" ", str(x)).strip()
+            x = fold(_UNSEARCHABLE.sub(" ", str(x))).strip()
             if x and x not in flat:
                 flat.append(x)
     return ALIAS_SEPARATOR.join(flat)
@@ -160,6 +169,7 @@ __all__ = [
     "USER",
     "label",
     "named_label",
+    "fold",
     "relation_type",
     "search_text",
 ]

@@ -251,7 +251,8 @@ def test_fulltext_names_aliases_titles(loaded_ro: kg.GraphStore) -> None:
     assert [(h.entity_id, h.label, h.name) for h in hits] == [("brand:nike", "Brand", "Nike")]
     hits = loaded_ro.fulltext("Trail", ["Category", "Product"], k=10)
     assert {h.entity_id for h in hits} == {"cat:trail", "prod:4"}
-    assert loaded_ro.fulltext("crimson", ["Attribute"])[0].entity_id == "attr:color=red"
+    assert loaded_ro.fulltext("CRIMSON", ["Attribute"])[0].entity_id == "attr:color=red"
+    assert loaded_ro.fulltext("GoreTéx", ["Entity"])[0].entity_id == "ent:tech"  # folded
     assert loaded_ro.fulltext("zzz nothing", ["Brand"]) == []
     assert loaded_ro.fulltext("  ", ["Brand"]) == []
 
