@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         write_triples(root / "triples.tsv", args.triples, args.products, args.seed)
         results["generate_s"] = round(time.perf_counter() - t, 2)
         with EmbeddedFalkorDB(root / "db", start_timeout=120) as db:
-            store = open_store(db.uri)
+            store = open_store(db.uri, read_timeout_ms=None)
             store.init_schema()
             options = ImportOptions(batch_size=args.batch_size, state_dir=root / "state")
             for kind, file in (("products", "products.jsonl"), ("triples", "triples.tsv")):

@@ -110,7 +110,8 @@ def open_graph(args: argparse.Namespace) -> Iterator[GraphStore]:
             uri = f"falkordb+unix://{info['socket']}"
             logger.info("using the FalkorDB that already serves %s", data_dir)
     try:
-        store = open_store(uri, graph=args.graph)
+        # admin reads (stats, verify, export) scan the whole graph: no per-read time limit
+        store = open_store(uri, graph=args.graph, read_timeout_ms=None)
         try:
             store.ping()
             yield store
