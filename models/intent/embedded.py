@@ -19,13 +19,9 @@ from kgrec.domain import IntentType
 from kgrec.errors import ConfigError
 from models.intent._encoder import SentenceEncoder
 from models.intent._features import FEATURE_NAMES, rule_features
-from models.intent._rules import (
-    find_references,
-    negated_spans,
-    negation_triggers,
-    parse_price,
-    wants_clear,
-)
+from models.intent._negation import negated_spans, negation_triggers, wants_clear
+from models.intent._price import parse_price
+from models.intent._references import find_references
 from models.intent._text import Token, tokenize
 from models.intent.classifier import IntentClassifier
 from models.intent.config import DATA_DIR, IntentConfig
