@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any, TypeVar
 
-from kgrec.domain import NEGATIVE_EVENTS, FeedbackEvent, FeedbackResult, KgPath, PathNode
+from kgrec.domain import FeedbackEvent, FeedbackResult, KgPath, PathNode
 from kgrec.errors import InvalidInputError, ItemNotFoundError, SessionNotFoundError
 
 from . import queries, schema
@@ -277,25 +277,30 @@ class CypherStore(GraphStore):
         self, rows: Iterable[InteractionRow], batch_size: int = DEFAULT_BATCH
     ) -> int:
         """Returns the number of new interactions (rows with known event ids or unknown
-        products are skipped). Creates missing users; refreshes ``popularity``."""
+        products are skipped). Creates missing users; keeps ``popularity`` current."""
         created = 0
         for chunk in batched(rows, batch_size):
-            params: list[Params] = [
-                {
-                    "user_id": _require_id(r, "user_id"),
-                    "item_id": _require_id(r, "item_id"),
-                    "event_id": _require_id(r, "event_id"),
-                    "type": _str(r.get("type")),
-                    "value": float(r.get("value") or 0.0),
-                    "ts": float(r.get("ts") or 0.0),
-                    "idempotency_key": _str(r.get("idempotency_key")) or None,
-                    "session_id": _str(r.get("session_id")),
-                }
-                for r in chunk
-            ]
-            created += self._write(queries.ADD_INTERACTIONS, {"rows": params}).relationships_created
-            item_ids = sorted({str(p["item_id"]) for p in params})
-            self._write(queries.REFRESH_POPULARITY, queries.popularity_params(item_ids))
+            params: dict[str, Params] = {}
+            for r in chunk:
+                event_id = _require_id(r, "event_id")
+                etype = _str(r.get("type"))
+                value = float(r.get("value") or 0.0)
+                params.setdefault(  # a repeated event id within the batch: the first wins
+                    event_id,
+                    {
+                        "user_id": _require_id(r, "user_id"),
+                        "item_id": _require_id(r, "item_id"),
+                        "event_id": event_id,
+                        "type": etype,
+                        "value": value,
+                        "ts": float(r.get("ts") or 0.0),
+                        "idempotency_key": _str(r.get("idempotency_key")) or None,
+                        "session_id": _str(r.get("session_id")),
+                        "positive": int(schema.is_positive(etype, value)),
+                    },
+                )
+            written = self._write(queries.ADD_INTERACTIONS, {"rows": list(params.values())})
+            created += written.relationships_created
         return created
 
     def add_triples(self, rows: Iterable[TripleRow], batch_size: int = DEFAULT_BATCH) -> int:
@@ -486,11 +491,7 @@ class CypherStore(GraphStore):
         etype = str(
             event.event_type.value if hasattr(event.event_type, "value") else event.event_type
         )
-        positive = etype in schema.POSITIVE_EVENT_TYPES or (
-            etype == schema.RATING_EVENT_TYPE and float(event.value) >= schema.POSITIVE_RATING
-        )
-        if event.event_type in NEGATIVE_EVENTS:
-            positive = False
+        positive = schema.is_positive(etype, float(event.value))
         params: Params = {
             "item_id": event.item_id,
             "user_id": event.user_id,

@@ -64,14 +64,20 @@ UPSERT_ENTITIES = """UNWIND $rows AS r
 MERGE (n:Entity {id: r.id})
 SET n.name = r.name, n.type = r.type, n.aliases = r.aliases, n.search_text = r.search_text"""
 
+#: New interactions only: an event id already stored (edge index look-up) is skipped, so a
+#: re-run writes nothing; ``r.positive`` (0/1, computed by the store) bumps popularity.
+#: Rows must have distinct event ids within one call.
 ADD_INTERACTIONS = """UNWIND $rows AS r
+OPTIONAL MATCH ()-[old:INTERACTED {event_id: r.event_id}]->()
+WITH r, old WHERE old IS NULL
 MATCH (p:Product {id: r.item_id})
 MERGE (u:User {id: r.user_id})
-MERGE (u)-[e:INTERACTED {event_id: r.event_id}]->(p)
-ON CREATE SET e.type = r.type, e.value = r.value, e.ts = r.ts,
-    e.idempotency_key = r.idempotency_key, e.session_id = r.session_id"""
+CREATE (u)-[:INTERACTED {event_id: r.event_id, type: r.type, value: r.value, ts: r.ts,
+    idempotency_key: r.idempotency_key, session_id: r.session_id}]->(p)
+SET p.popularity = coalesce(p.popularity, 0) + r.positive"""
 
-#: Recount ``popularity`` (positive interactions) of the products in ``$ids``.
+#: Recount ``popularity`` (positive interactions) of the products in ``$ids`` (repair, e.g.
+#: after interactions were deleted; the loaders keep it current incrementally).
 REFRESH_POPULARITY = """UNWIND $ids AS pid
 MATCH (p:Product {id: pid})
 OPTIONAL MATCH (:User)-[e:INTERACTED]->(p)

@@ -79,6 +79,15 @@ POSITIVE_RATING = 4.0
 
 ALIAS_SEPARATOR = " | "
 
+
+def is_positive(event_type: str, value: float) -> bool:
+    """Does this interaction count toward popularity (click, add_to_cart, purchase, like,
+    or a rating of at least 4)?"""
+    if event_type == RATING_EVENT_TYPE:
+        return value >= POSITIVE_RATING
+    return event_type in POSITIVE_EVENT_TYPES
+
+
 _REL_TYPE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _NON_WORD = re.compile(r"[^A-Z0-9]+")
 
@@ -170,6 +179,7 @@ __all__ = [
     "label",
     "named_label",
     "fold",
+    "is_positive",
     "relation_type",
     "search_text",
 ]

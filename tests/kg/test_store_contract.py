@@ -438,3 +438,18 @@ def test_candidates_see_writes_at_once(loaded: kg.GraphStore) -> None:
         "adidas AG",
         1.0,
     )
+
+
+def test_repeated_event_ids_in_one_batch_write_once(loaded: kg.GraphStore) -> None:
+    row = {
+        "user_id": "user:z",
+        "item_id": "prod:6",
+        "type": "purchase",
+        "value": 1.0,
+        "ts": 5.0,
+        "event_id": "ev:z",
+    }
+    assert loaded.add_interactions([row, dict(row, type="click"), row]) == 1
+    assert loaded.add_interactions([row]) == 0
+    assert [(e.event_id, e.type) for e in loaded.user_events("user:z")] == [("ev:z", "purchase")]
+    assert loaded.products(["prod:6"])[0].popularity == 1.0
