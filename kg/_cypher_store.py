@@ -181,9 +181,10 @@ class CypherStore(GraphStore):
                 for r in chunk
             ]
             self._replace_links(schema.CATEGORY, schema.SUBCATEGORY_OF, schema.CATEGORY, links)
-        if all_rows:
-            self._write(queries.REFRESH_CATEGORY_ANCESTORS)
-            self._write(queries.REFRESH_ALL_FILTER_PROPS)  # ancestors may have changed
+        if all_rows:  # ancestors changed only in the written categories' subtrees
+            ids = {"ids": [r["id"] for r in all_rows]}
+            self._write(queries.REFRESH_SUBTREE_ANCESTORS, ids)
+            self._write(queries.REFRESH_SUBTREE_FILTER_PROPS, ids)
             self._cache.clear()
         return n
 

@@ -186,13 +186,30 @@ OPTIONAL MATCH (c)-[:SUBCATEGORY_OF*0..]->(a:Category)
 WITH c, collect(DISTINCT a.id) AS ancestor_ids
 SET c.ancestor_ids = ancestor_ids"""
 
+#: ``ancestor_ids`` of the categories in ``$ids`` and all their descendants (the only ones a
+#: write to those categories can change).
+REFRESH_SUBTREE_ANCESTORS = """UNWIND $ids AS cid
+MATCH (:Category {id: cid})<-[:SUBCATEGORY_OF*0..]-(c:Category)
+WITH DISTINCT c
+OPTIONAL MATCH (c)-[:SUBCATEGORY_OF*0..]->(a:Category)
+WITH c, collect(DISTINCT a.id) AS ancestor_ids
+SET c.ancestor_ids = ancestor_ids"""
+
 #: Denormalised filter properties of the products in ``$ids``: ``attribute_ids``,
 #: ``brand_ids`` and ``category_ids`` (the product's categories and all their ancestors,
 #: read from ``Category.ancestor_ids``), so :func:`candidates` filters with property
 #: predicates instead of traversals.
 REFRESH_FILTER_PROPS = "UNWIND $ids AS pid\nMATCH (p:Product {id: pid})\n" + _FILTER_PROPS
 
-#: The same for every product (after the category tree changed).
+#: The same for the products filed under the categories in ``$ids`` or below them (after
+#: those categories were written: only their subtrees' ancestor lists can have changed).
+REFRESH_SUBTREE_FILTER_PROPS = (
+    "UNWIND $ids AS cid\n"
+    "MATCH (:Category {id: cid})<-[:SUBCATEGORY_OF*0..]-(:Category)<-[:IN_CATEGORY]-(p:Product)\n"
+    "WITH DISTINCT p\n" + _FILTER_PROPS
+)
+
+#: The same for every product (repair).
 REFRESH_ALL_FILTER_PROPS = "MATCH (p:Product)\n" + _FILTER_PROPS
 
 
@@ -413,6 +430,8 @@ __all__ = [
     "PRODUCT_DEGREES",
     "REFRESH_ALL_FILTER_PROPS",
     "REFRESH_CATEGORY_ANCESTORS",
+    "REFRESH_SUBTREE_ANCESTORS",
+    "REFRESH_SUBTREE_FILTER_PROPS",
     "REFRESH_FILTER_PROPS",
     "RECORD_EVENT",
     "RECORD_EVENT_UNKEYED",

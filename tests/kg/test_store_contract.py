@@ -453,3 +453,20 @@ def test_repeated_event_ids_in_one_batch_write_once(loaded: kg.GraphStore) -> No
     assert loaded.add_interactions([row]) == 0
     assert [(e.event_id, e.type) for e in loaded.user_events("user:z")] == [("ev:z", "purchase")]
     assert loaded.products(["prod:6"])[0].popularity == 1.0
+
+
+def test_moving_a_category_moves_its_products_in_filters(loaded: kg.GraphStore) -> None:
+    def under(cat: str) -> set[str]:
+        return set(ids(loaded.candidates(CandidateQuery(category_ids=(cat,)))))
+
+    assert under("cat:running") == {"prod:1", "prod:2", "prod:3", "prod:4"}
+    # trail shoes become boots; a new category elsewhere touches nothing else
+    loaded.upsert_categories(
+        [{"id": "cat:trail", "name": "Trail running shoes", "parent_id": "cat:boots"}]
+    )
+    loaded.upsert_categories([{"id": "cat:hats", "name": "Hats", "parent_id": None}])
+    assert under("cat:running") == {"prod:1", "prod:2"}
+    assert under("cat:boots") == {"prod:3", "prod:4", "prod:5"}
+    assert under("cat:shoes") == {f"prod:{i}" for i in range(1, 6)}
+    (path,) = loaded.paths(["cat:shoes"], ["prod:3"], max_hops=3, k=1)["prod:3"]
+    assert [n.id for n in path.nodes] == ["cat:shoes", "cat:boots", "cat:trail", "prod:3"]
