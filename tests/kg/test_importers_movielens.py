@@ -156,7 +156,7 @@ def test_missing_side_files_are_optional(store: kg.GraphStore, tmp_path: Path) -
 @pytest.mark.skipif(not (SHARED_DATA / "movielens-100k" / "u.data").is_file(),
                     reason=f"MovieLens-100K not found under {SHARED_DATA}")  # fmt: skip
 def test_real_movielens(store: kg.GraphStore) -> None:
-    report = run_import(store, "movielens", SHARED_DATA, ImportOptions(batch_size=5000))
+    report = run_import(store, "movielens", SHARED_DATA, ImportOptions(batch_size=25_000))
     assert not report.bad_rows
     stats = store.stats()
     assert stats.nodes["Product"] == 1682
