@@ -74,11 +74,19 @@ def _aliases(row: Any) -> list[str]:
     return [str(a) for a in (row.get("aliases") or ()) if a]
 
 
-def _float_or_none(value: Any) -> float | None:
-    if value is None:
+def _float_or_none(value: Any, field: str = "price") -> float | None:
+    if value is None or value == "":
         return None
-    f = float(value)
+    try:
+        f = float(value)
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(field, f"not a number: {value!r}") from e
     return f if math.isfinite(f) else None
+
+
+def _float(value: Any, field: str) -> float:
+    f = _float_or_none(value, field)
+    return 0.0 if f is None else f
 
 
 def _require_id(row: Any, key: str = "id") -> str:
@@ -263,7 +271,7 @@ class CypherStore(GraphStore):
                     brands.append({"id": pid, "targets": [bid] if bid else []})
                 if "attribute_ids" in r:
                     attrs.append(
-                        {"id": pid, "targets": [str(a) for a in r.get("attribute_ids") or ()]}
+                        {"id": pid, "targets": [str(a) for a in r.get("attribute_ids") or () if a]}
                     )
             self._write(queries.UPSERT_PRODUCTS, {"rows": nodes})
             self._replace_links(schema.PRODUCT, schema.IN_CATEGORY, schema.CATEGORY, cats)
@@ -285,7 +293,7 @@ class CypherStore(GraphStore):
             for r in chunk:
                 event_id = _require_id(r, "event_id")
                 etype = _str(r.get("type"))
-                value = float(r.get("value") or 0.0)
+                value = _float(r.get("value"), "value")
                 params.setdefault(  # a repeated event id within the batch: the first wins
                     event_id,
                     {
@@ -294,7 +302,7 @@ class CypherStore(GraphStore):
                         "event_id": event_id,
                         "type": etype,
                         "value": value,
-                        "ts": float(r.get("ts") or 0.0),
+                        "ts": _float(r.get("ts"), "ts"),
                         "idempotency_key": _str(r.get("idempotency_key")) or None,
                         "session_id": _str(r.get("session_id")),
                         "positive": int(schema.is_positive(etype, value)),

@@ -470,3 +470,21 @@ def test_moving_a_category_moves_its_products_in_filters(loaded: kg.GraphStore) 
     assert under("cat:shoes") == {f"prod:{i}" for i in range(1, 6)}
     (path,) = loaded.paths(["cat:shoes"], ["prod:3"], max_hops=3, k=1)["prod:3"]
     assert [n.id for n in path.nodes] == ["cat:shoes", "cat:boots", "cat:trail", "prod:3"]
+
+
+def test_bad_rows_are_invalid_input_naming_the_field(store: kg.GraphStore) -> None:
+    cases = [
+        (store.upsert_products, {"id": "p", "title": "t", "price": "cheap"}, "price"),
+        (store.upsert_brands, {"name": "no id"}, "id"),
+        (
+            store.add_interactions,
+            {"user_id": "u", "item_id": "p", "type": "click", "value": "x", "event_id": "e"},
+            "value",
+        ),
+        (store.add_triples, {"head": "a", "relation": "IN_CATEGORY", "tail": "b"}, "relation"),
+    ]
+    for load, row, field in cases:
+        with pytest.raises(InvalidInputError) as err:
+            load([row])
+        assert err.value.field == field
+    assert store.stats().nodes == {}
