@@ -231,10 +231,14 @@ def _candidate_conditions(query: CandidateQuery, params: Params) -> list[str]:
         (
             "exclude_category_ids",
             query.exclude_category_ids,
-            "NONE(x IN p.category_ids WHERE x IN ${})",
+            "NONE(x IN coalesce(p.category_ids, []) WHERE x IN ${})",
         ),
         ("brand_ids", query.brand_ids, "ANY(x IN p.brand_ids WHERE x IN ${})"),
-        ("exclude_brand_ids", query.exclude_brand_ids, "NONE(x IN p.brand_ids WHERE x IN ${})"),
+        (
+            "exclude_brand_ids",
+            query.exclude_brand_ids,
+            "NONE(x IN coalesce(p.brand_ids, []) WHERE x IN ${})",
+        ),
         (
             "required_attribute_ids",
             query.required_attribute_ids,
@@ -243,7 +247,7 @@ def _candidate_conditions(query: CandidateQuery, params: Params) -> list[str]:
         (
             "exclude_attribute_ids",
             query.exclude_attribute_ids,
-            "NONE(x IN p.attribute_ids WHERE x IN ${})",
+            "NONE(x IN coalesce(p.attribute_ids, []) WHERE x IN ${})",
         ),
         ("exclude_item_ids", query.exclude_item_ids, "NOT p.id IN ${}"),
     )
@@ -274,7 +278,8 @@ def candidates(query: CandidateQuery) -> tuple[str, Params]:
     """Filtered products by popularity. Columns: id, popularity, matched (always ``[]``).
 
     Hard filters read the denormalised ``category_ids`` / ``brand_ids`` / ``attribute_ids``
-    (see :data:`REFRESH_FILTER_PROPS`). Run :func:`preferred_candidates` first when the query
+    (see :data:`REFRESH_FILTER_PROPS`); a product missing them fails inclusion filters and
+    passes exclusion filters. Run :func:`preferred_candidates` first when the query
     has preferred ids; the store merges the two.
     """
     params: Params = {"limit": int(query.limit)}

@@ -35,7 +35,7 @@ def test_filtered_candidates() -> None:
         "MATCH (p:Product)\n"
         "WHERE p.price <= $price_max\n"
         "  AND ANY(x IN p.category_ids WHERE x IN $category_ids)\n"
-        "  AND NONE(x IN p.brand_ids WHERE x IN $exclude_brand_ids)\n"
+        "  AND NONE(x IN coalesce(p.brand_ids, []) WHERE x IN $exclude_brand_ids)\n"
         "  AND ALL(x IN $required_attribute_ids WHERE x IN p.attribute_ids)\n"
         "WITH p, [] AS matched\n"
         "ORDER BY size(matched) DESC, p.popularity DESC, p.id ASC\n"
