@@ -59,6 +59,8 @@ from models.crs.crs_dialogue import SEEKER
 log = logging.getLogger(__name__)
 
 KS = (1, 10, 50)
+POPULARITY_ROW = "popularity (train folds, offline)"
+OFFLINE_ROW = "scorer, ideal context (offline)"
 MAX_MESSAGE_CHARS = 2000
 OPENING = "hello"
 
@@ -228,13 +230,19 @@ def graph(data: BenchData, workdir: Path) -> Iterator[GraphStore]:
         embedded.stop()
 
 
-def make_pipeline(store: GraphStore, scorer: Any, catalog_size: int, lexicon: Any) -> Any:
+def make_pipeline(
+    store: GraphStore, scorer: Any, catalog_size: int, lexicon: Any, parser: Any = None
+) -> Any:
+    """The server's pipeline over ``store``: the embedded intent parser (unless ``parser`` is
+    given) and the entity linker over Product + Entity names, so movie titles in a message
+    link to their Product nodes; the whole catalog is the candidate pool."""
     from kg.linking import EntityLinker
     from models.explain import make_explainer
     from models.intent import IntentConfig, make_parser
     from server.pipeline import Pipeline, PipelineConfig
 
-    parser = make_parser("embedded", IntentConfig(backend="embedded"), lexicon)
+    if parser is None:
+        parser = make_parser("embedded", IntentConfig(backend="embedded"), lexicon)
     linker = EntityLinker(lexicon, store=store)
     # the whole catalog is the candidate pool: the protocol ranks all movies
     config = PipelineConfig(candidate_pool=catalog_size + 10)
@@ -346,7 +354,12 @@ class Options:
     config: CoMentionConfig
 
 
-def run_dataset(data: BenchData, opts: Options) -> dict[str, Tally]:
+def served_row(opts: Options) -> str:
+    return f"served: {opts.scorer} scorer, message={opts.mode}"
+
+
+def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
+    """The table's rows for one dataset: offline popularity, offline scorer, served pipeline."""
     n = len(data.dialogues)
     fold_of = folds(n, opts.n_folds)
     evaluated = list(range(n if opts.limit is None else min(n, opts.limit)))
@@ -367,10 +380,10 @@ def run_dataset(data: BenchData, opts: Options) -> dict[str, Tally]:
             scorer = CoMentionScorer(
                 data.item_ids, data.item_entities, opts.config, version=f"crs-comention-fold{f}"
             ).fit(train)
-            rows["popularity (train folds, offline)"].merge(offline_tally(scorer, test, False))
-            rows["scorer, ideal context (offline)"].merge(offline_tally(scorer, test, True))
+            rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
+            rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None
-            pipeline = make_pipeline(store, served, len(data.item_ids), lexicon)
+            pipeline = make_pipeline(store, served, len(data.item_ids), lexicon, parser)
             started = time.perf_counter()
             tally = asyncio.run(serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain))
             log.info(

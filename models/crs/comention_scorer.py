@@ -49,12 +49,16 @@ class CoMentionConfig:
         mention_weight: a mention counts this much toward popularity (a suggestion counts 1).
         hub_df: entities linked to more than this share of the items are ignored in the KG term.
         text_smoothing: additive smoothing ``alpha`` of the word -> entity profiles.
+        w_seq: weight of the directed "mentioned before -> suggested" association.
+        w_word: weight of the direct word -> suggested item association.
     """
 
     w_pop: float = 1.0
     w_co: float = 2.0
     w_kg: float = 1.0
     w_text: float = 1.0
+    w_seq: float = 0.0
+    w_word: float = 0.0
     mention_weight: float = 0.2
     hub_df: float = 0.05
     text_smoothing: float = 1.0
@@ -99,6 +103,8 @@ class CoMentionScorer:
         self._x = self._entity_matrix(item_entities or {})
         self._vocab: dict[str, int] = {}
         self._t = sparse.csr_matrix((0, self._x.shape[1]))
+        self._w = sparse.csr_matrix((0, n))
+        self._seq = sparse.csr_matrix((n, n))
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -141,6 +147,8 @@ class CoMentionScorer:
         co_cols: list[int] = []
         word_rows: list[int] = []
         word_items: list[int] = []
+        seq_rows: list[int] = []
+        seq_cols: list[int] = []
         for d in dialogues:
             mentioned = [self._index[i] for i in d.item_ids if i in self._index]
             for i in mentioned:
@@ -150,13 +158,18 @@ class CoMentionScorer:
                     co_rows.append(a)
                     co_cols.append(b)
             seen_words: list[str] = []
+            before: list[int] = []
             for m in d.messages:
                 for t in m.targets:
                     if t in self._index:
                         pop[self._index[t]] += 1.0
+                        for c in set(before):
+                            seq_rows.append(c)
+                            seq_cols.append(self._index[t])
                         for w in set(seen_words):
                             word_rows.append(self._vocab.setdefault(w, len(self._vocab)))
                             word_items.append(self._index[t])
+                before += [self._index[i] for i in m.item_ids if i in self._index]
                 if m.role == SEEKER:
                     seen_words += words(m.text)
         self._pop = pop
@@ -174,6 +187,11 @@ class CoMentionScorer:
         )
         counts = np.asarray(wi.sum(axis=1)).ravel() + cfg.text_smoothing
         self._t = sparse.csr_matrix(sparse.diags(1.0 / counts) @ wi @ self._x)
+        self._w = sparse.csr_matrix(sparse.diags(1.0 / counts) @ wi)
+        seq = sparse.csr_matrix((np.ones(len(seq_rows)), (seq_rows, seq_cols)), shape=(n, n))
+        seq.sum_duplicates()
+        out = np.asarray(seq.sum(axis=1)).ravel() + cfg.text_smoothing
+        self._seq = sparse.csr_matrix(sparse.diags(1.0 / out) @ seq)
         logger.info("fitted: %d items, %d co-mention pairs, %d words", n, co.nnz, len(self._vocab))
         return self
 
@@ -193,17 +211,26 @@ class CoMentionScorer:
         ]
         if items:
             s += cfg.w_co * np.asarray(self._co[items].mean(axis=0)).ravel()
+            if cfg.w_seq:
+                s += cfg.w_seq * np.asarray(self._seq[items].mean(axis=0)).ravel()
             xc = self._x[items]
             s += cfg.w_kg * np.asarray((self._x @ xc.T).mean(axis=1)).ravel()
         if ents:
             s += cfg.w_kg * np.asarray(self._x[:, ents].mean(axis=1)).ravel()
-        if text and cfg.w_text:
+        if text and (cfg.w_text or cfg.w_word):
             rows = Counter(self._vocab[w] for w in words(text) if w in self._vocab)
             if rows:
-                profile = self._t[list(rows)].T @ np.fromiter(rows.values(), float)
-                norm = float(np.linalg.norm(profile))
-                if norm > 0:
-                    s += cfg.w_text * (self._x @ (profile / norm))
+                weights = np.fromiter(rows.values(), float)
+                if cfg.w_text:
+                    profile = self._t[list(rows)].T @ weights
+                    norm = float(np.linalg.norm(profile))
+                    if norm > 0:
+                        s += cfg.w_text * (self._x @ (profile / norm))
+                if cfg.w_word:
+                    direct = self._w[list(rows)].T @ weights
+                    peak = float(direct.max())
+                    if peak > 0:
+                        s += cfg.w_word * direct / peak
         return s
 
     def score(

@@ -1,0 +1,278 @@
+"""Fast tests of the CRS benchmark on tiny synthetic ReDial / INSPIRED files.
+
+The real-data run is the benchmark itself (``python -m bench.crs_bench``), not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
+    sys.path.insert(0, str(REPO_ROOT))
+
+import kg  # noqa: E402
+from bench.crs_bench import (  # noqa: E402
+    OFFLINE_ROW,
+    POPULARITY_ROW,
+    BenchData,
+    Options,
+    Tally,
+    folds,
+    rank_of,
+    run_dataset,
+    served_row,
+)
+from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport, Skip  # noqa: E402
+from kg.importers.inspired import import_inspired, movie_rows  # noqa: E402
+from kg.importers.redial import build_kg, entity_names, import_redial, title_aliases  # noqa: E402
+from kg.store import GraphStore  # noqa: E402
+from kg.types import LexiconEntry  # noqa: E402
+from kgrec.domain import IntentType  # noqa: E402
+from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue, CrsMessage  # noqa: E402
+from models.crs.inspired_reader import read_inspired, read_inspired_titles  # noqa: E402
+from models.crs.redial_reader import parse_redial_dialogue, read_redial  # noqa: E402
+from models.intent import Intent, IntentParser, Mention  # noqa: E402
+
+SEEKER_ID, RECOMMENDER_ID = 1, 2
+N_MOVIES = 12
+URI = "<http://dbpedia.org/resource/{}>"
+
+
+def _dialogue(conv: int, liked: int, suggested: int) -> dict:
+    return {
+        "conversationId": conv,
+        "initiatorWorkerId": SEEKER_ID,
+        "respondentWorkerId": RECOMMENDER_ID,
+        "movieMentions": {str(liked): f"Movie {liked} (2000)", str(suggested): ""},
+        "respondentQuestions": {
+            str(liked): {"suggested": 0, "seen": 1, "liked": 1},
+            str(suggested): {"suggested": 1, "seen": 0, "liked": 2},
+        },
+        "messages": [
+            {"messageId": 1, "text": "hi", "senderWorkerId": SEEKER_ID},
+            {"messageId": 2, "text": f"I loved @{liked}", "senderWorkerId": SEEKER_ID},
+            {"messageId": 3, "text": f"then try @{suggested} !", "senderWorkerId": RECOMMENDER_ID},
+        ],
+    }
+
+
+@pytest.fixture
+def redial_dir(tmp_path: Path) -> Path:
+    """12 movies; 1 and 2 share a director (KG); dialogues pair 3->4 and 5->6 twice each."""
+    folder = tmp_path / "redial-dev"
+    kg_dir = folder / "kgsf_dbpedia_kg"
+    kg_dir.mkdir(parents=True)
+    movies = ["movieId,movieName,nbMentions"]
+    movies += [f"{i},Movie {i}  (2000),1" for i in range(1, N_MOVIES + 1)]
+    (folder / "movies_with_mentions.csv").write_text("\n".join(movies) + "\n")
+    names = [f"Movie_{i}_(2000_film)" for i in range(1, N_MOVIES + 1)]
+    names += ["Jane_Doe_(director)", "Elsewhere"]
+    (kg_dir / "entity2id.tsv").write_text(
+        "dbpedia_uri\tentity_id\n" + "".join(f"{URI.format(n)}\t{i}\n" for i, n in enumerate(names))
+    )
+    (kg_dir / "redial_movieid2dbpedia.tsv").write_text(
+        "redial_movie_id\tdbpedia_uri\n"
+        + "".join(f"{i}\t{URI.format(names[i - 1])}\n" for i in range(1, N_MOVIES + 1))
+    )
+    director, elsewhere = N_MOVIES, N_MOVIES + 1
+    triples = [(0, 121, director), (1, 121, director), (0, 86, 0), (director, 104, elsewhere)]
+    (kg_dir / "subkg_triples.tsv").write_text(
+        "head_entity_id\trelation_id\ttail_entity_id\n"
+        + "".join(f"{h}\t{r}\t{t}\n" for h, r, t in triples)
+    )
+    records = [_dialogue(10, 3, 4), _dialogue(11, 3, 4), _dialogue(12, 5, 6), _dialogue(13, 5, 6)]
+    (folder / "kgsf_valid_data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def test_redial_reader_titles_roles_and_targets(redial_dir: Path) -> None:
+    dialogues = list(read_redial(redial_dir / "kgsf_valid_data.jsonl", {"4": "Movie 4 (2000)"}))
+    assert [d.id for d in dialogues] == ["10", "11", "12", "13"]
+    first = dialogues[0]
+    assert [m.role for m in first.messages] == ["seeker", "seeker", "recommender"]
+    assert first.messages[1].text == "I loved Movie 3 (2000)"
+    assert first.messages[1].item_ids == ("redial:3",) and first.messages[1].targets == ()
+    # the dialogue's own name is empty for movie 4: the catalog title fills in
+    assert first.messages[2].text == "then try Movie 4 (2000) !"
+    assert first.messages[2].targets == ("redial:4",)
+    assert first.n_eval_turns == 1
+
+
+def test_redial_reader_unknown_mention_stays_and_unsuggested_is_no_target() -> None:
+    record = _dialogue(1, 3, 4)
+    record["respondentQuestions"]["4"]["suggested"] = 0
+    record["messages"].append({"text": "or @999", "senderWorkerId": RECOMMENDER_ID})
+    d = parse_redial_dialogue(record)
+    assert d.messages[-1].text == "or @999" and d.messages[-1].item_ids == ()
+    assert d.n_eval_turns == 0
+
+
+def test_entity_names_and_title_aliases() -> None:
+    assert entity_names(URI.format("John_Hughes_(filmmaker)")) == (
+        "John Hughes",
+        ["John Hughes (filmmaker)"],
+    )
+    assert entity_names(URI.format("Am%C3%A9lie")) == ("Amélie", [])
+    assert title_aliases("Dark Knight, The (2008)") == ["Dark Knight, The", "The Dark Knight"]
+
+
+def test_build_kg_keeps_movie_neighbourhood_of_allowed_relations(redial_dir: Path) -> None:
+    ids = {f"redial:{i}" for i in range(1, N_MOVIES + 1)}
+    kg = build_kg(redial_dir / "kgsf_dbpedia_kg", ids, min_relation_count=2)
+    triples = [t[1] for t in kg.triples if not isinstance(t, Skip)]
+    assert triples == [
+        {"head": "redial:1", "relation": "REL_121", "tail": "dbr:Jane_Doe_(director)"},
+        {"head": "redial:2", "relation": "REL_121", "tail": "dbr:Jane_Doe_(director)"},
+    ]  # self-loop (86) and the entity-entity triple (104) left out
+    assert kg.relations == {"REL_121": 2}
+    assert [e[1]["name"] for e in kg.entities] == ["Jane Doe"]
+    assert build_kg(redial_dir / "kgsf_dbpedia_kg", ids, min_relation_count=3).triples == []
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[GraphStore]:
+    """A fresh embedded FalkorDB with the schema."""
+    with kg.EmbeddedFalkorDB(tmp_path / "graph") as server:
+        s = kg.open_store(server.uri, graph="crs_test")
+        s.init_schema()
+        try:
+            yield s
+        finally:
+            s.close()
+
+
+def test_import_redial_and_inspired(store: GraphStore, redial_dir: Path, tmp_path: Path) -> None:
+    def ctx(kind: str) -> ImportContext:
+        return ImportContext(store, ImportOptions(), ImportReport(kind), Checkpoint(None))
+
+    report = ctx("redial")
+    import_redial(report, redial_dir, min_relation_count=2)
+    assert report.report.finish().bad_rows == []
+    stats = store.stats()
+    assert stats.nodes == {"Entity": 1, "Product": N_MOVIES}
+    assert stats.relationships == {"REL_121": 2}
+    (movie,) = store.products(["redial:4"])
+    assert movie.title == "Movie 4 (2000)"
+    tsv = _inspired_tsv(tmp_path)
+    import_inspired(ctx("inspired"), tsv)
+    assert store.stats().nodes["Product"] == N_MOVIES + len(movie_rows(tsv))
+
+
+def _inspired_tsv(tmp_path: Path) -> Path:
+    header = "dialog_id\tutt_id\tspeaker\ttext\tmovies\tmovie_dict"
+    rows = [
+        "d1\t1\tSEEKER\tI liked QUOTATION_MARKUpQUOTATION_MARK\tUp (2009)\t{'Up (2009)': 0}",
+        "d1\t2\tRECOMMENDER\tTry Coco or Up\tCoco (2017);  Up (2009)\t{'Coco (2017)': 1}",
+        "d2\t1\tRECOMMENDER\tHave you seen Heat?\tHeat (1995)"
+        "\t{'Heat (1995)': 0, 'Jaws (1975)': 1}",
+    ]
+    path = tmp_path / "dialog_dev.tsv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_inspired_reader_targets_are_first_mentions_by_the_recommender(tmp_path: Path) -> None:
+    path = _inspired_tsv(tmp_path)
+    d1, d2 = read_inspired(path)
+    assert d1.messages[0].text == 'I liked "Up"' and d1.messages[0].targets == ()
+    assert d1.messages[1].item_ids == ("inspired:coco-2017", "inspired:up-2009")
+    assert d1.messages[1].targets == ("inspired:coco-2017",)  # Up was the seeker's
+    assert d2.messages[0].targets == ("inspired:heat-1995",)
+    assert set(read_inspired_titles(path).values()) == {
+        "Up (2009)",
+        "Coco (2017)",
+        "Heat (1995)",
+        "Jaws (1975)",
+    }
+
+
+def _toy(n_items: int = 6) -> tuple[list[str], list[CrsDialogue]]:
+    ids = [f"m{i}" for i in range(n_items)]
+
+    def dialogue(i: int, liked: str, suggested: str, text: str) -> CrsDialogue:
+        return CrsDialogue(
+            str(i),
+            (
+                CrsMessage("seeker", f"{text} {liked}", (liked,)),
+                CrsMessage("recommender", suggested, (suggested,), (suggested,)),
+            ),
+        )
+
+    train = [dialogue(i, "m0", "m1", "spooky") for i in range(3)]
+    train += [dialogue(9, "m2", "m3", "funny"), dialogue(10, "m4", "m3", "funny")]
+    return ids, train
+
+
+def test_scorer_learns_co_mentions_words_and_popularity() -> None:
+    ids, train = _toy()
+    scorer = CoMentionScorer(ids, {"m1": {"e:x"}, "m5": {"e:x"}}).fit(train)
+    pop = scorer.scores([])
+    assert int(np.argmax(pop)) == ids.index("m1")  # suggested three times
+    by_context = scorer.scores(["m2"])
+    assert int(np.argmax(by_context)) == ids.index("m3")  # co-mentioned with m2
+    by_words = CoMentionScorer(ids, config=CoMentionConfig(w_pop=0, w_co=0, w_text=0, w_word=1))
+    by_words.fit(train)
+    assert int(np.argmax(by_words.scores([], "something funny please"))) == ids.index("m3")
+    # the KG: m5 shares entity e:x with m1, m0 shares nothing with m1
+    kg_only = CoMentionConfig(w_pop=0, w_co=0, w_text=0, w_kg=1)
+    s = CoMentionScorer(ids, {"m1": {"e:x"}, "m5": {"e:x"}}, kg_only).fit(train).scores(["m1"])
+    assert s[ids.index("m5")] > s[ids.index("m0")]
+    # the pipeline's call: entity ids are context; unknown items score the minimum
+    out = scorer.score(["m3", "zzz"], entity_ids=["m2"], query_text="")
+    assert out[0] > out[1] == pytest.approx(float(by_context.min()))
+
+
+def test_tally_and_helpers() -> None:
+    t = Tally(ranks=[0, 5, None, 30])
+    assert [t.recall(k) for k in (1, 10, 50)] == [0.25, 0.5, 0.75]
+    assert rank_of("b", ["a", "b"]) == 1 and rank_of("c", ["a", "b"]) is None
+    assert folds(5, 2) == [0, 1, 0, 1, 0]
+
+
+class TitleParser(IntentParser):
+    """Exact, case-insensitive lexicon matches (stands in for the MiniLM parser in tests)."""
+
+    name = "titles"
+
+    def __init__(self, lexicon: list[LexiconEntry]) -> None:
+        self.entries = sorted(lexicon, key=lambda e: -len(e.surface))
+
+    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
+        low = message.lower()
+        mentions: list[Mention] = []
+        for e in self.entries:
+            start = low.find(e.surface.lower())
+            if start >= 0 and not any(m.start <= start < m.end for m in mentions):
+                end = start + len(e.surface)
+                mentions.append(Mention(message[start:end], start, end, entity_id=e.entity_id))
+        return Intent(IntentType.RECOMMEND, tuple(mentions))
+
+
+@pytest.mark.parametrize("scorer", ["comention", "none"])
+def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> None:
+    from bench.crs_bench import redial_data
+
+    data: BenchData = redial_data(redial_dir.parent)
+    opts = Options("redial", None, 2, "turn", scorer, False, CoMentionConfig())
+    lexicon = [
+        LexiconEntry(f"redial:{i}", "Product", f"Movie {i} (2000)", f"Movie {i} (2000)")
+        for i in range(1, N_MOVIES + 1)
+    ]
+    rows = run_dataset(data, opts, parser=TitleParser(lexicon))
+    served = rows[served_row(opts)]
+    assert served.dialogues == 4 and served.turns == 4 and served.in_catalog == 4
+    assert len(served.latencies_ms) == 8  # two seeker messages per dialogue
+    # dialogue 10 is scored with a model fitted on 11 and 13 (3 -> 4, 5 -> 6) and so on
+    assert rows[OFFLINE_ROW].recall(1) == 1.0
+    if scorer == "comention":
+        assert served.recall(1) == 1.0  # the title in the message links to the liked movie
+    else:
+        assert served.recall(1) < 1.0  # KG match + (zero) popularity cannot know 3 -> 4
+    assert rows[POPULARITY_ROW].recall(1) < 1.0
