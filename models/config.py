@@ -83,6 +83,8 @@ class TrainConfig:
             items shared by the batch, temperature ``temperature``) or ``"bpr"`` (Rendle et
             al. 2009, ``num_negatives`` uniform negatives per positive).
         sampled_negatives: ``None``: full softmax; else the number of shared negatives.
+        similarity: ``"cosine"`` (scores ``cos(h_u, h_i) / temperature``) or ``"dot"``
+            (``h_u . h_i``; vector norms can carry popularity). BPR always uses ``"dot"``.
         epochs: maximum number of passes over the training pairs.
         batch_size: training pairs per step.
         lr: Adam learning rate.
@@ -99,9 +101,10 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     loss: str = "softmax"
-    temperature: float = 0.1
+    temperature: float = 0.2
     num_negatives: int = 1
     sampled_negatives: int | None = None
+    similarity: str = "cosine"
     epochs: int = 300
     batch_size: int = 4096
     lr: float = 5e-3
@@ -121,6 +124,8 @@ class TrainConfig:
             )
         if self.loss not in LOSSES:
             raise ConfigError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
+        if self.similarity not in ("cosine", "dot"):
+            raise ConfigError(f"unknown similarity {self.similarity!r}; valid: cosine, dot")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"unknown device {self.device!r}; valid: auto, cpu, cuda")
 
@@ -146,6 +151,11 @@ class TrainConfig:
             patience=3,
             max_seconds=30.0,
         )
+
+    @property
+    def cosine(self) -> bool:
+        """Whether scores are cosines (final vectors are stored unit-normalised)."""
+        return self.loss == "softmax" and self.similarity == "cosine"
 
     def with_changes(self, **changes: Any) -> TrainConfig:
         """Copy with top-level fields replaced; ``model=``/``encoder=`` take dicts too."""

@@ -66,7 +66,7 @@ class Scorer:
         self._items = t["items"].float().to(self.device)
         self._entities = t["entities"].float().to(self.device)
         self._popularity = t["item_popularity"].float().to(self.device)
-        self._normalized = self.config.loss == "softmax"
+        self._normalized = self.config.cosine
         self.user_ids = list(checkpoint.user_ids)
         self.item_ids = list(checkpoint.item_ids)
         self.entity_ids = list(checkpoint.entity_ids)

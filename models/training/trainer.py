@@ -60,15 +60,16 @@ def _loss(
     h_users, h_items, _ = model()
     u = h_users[users]
     if config.loss == "softmax":
-        u = nn.functional.normalize(u, dim=-1) / config.temperature
+        norm = (lambda t: nn.functional.normalize(t, dim=-1)) if config.cosine else (lambda t: t)
+        u = norm(u) / config.temperature
         m = config.sampled_negatives
         if m is None or m >= h_items.shape[0]:
-            logits = u @ nn.functional.normalize(h_items, dim=-1).T  # (B, I)
+            logits = u @ norm(h_items).T  # (B, I)
             loss = nn.functional.cross_entropy(logits, items)
         else:
             neg = torch.randint(0, h_items.shape[0], (m,), generator=gen).to(users.device)
-            pos = nn.functional.normalize(h_items[items], dim=-1)  # (B, d)
-            negs = nn.functional.normalize(h_items[neg], dim=-1)  # (M, d)
+            pos = norm(h_items[items])  # (B, d)
+            negs = norm(h_items[neg])  # (M, d)
             logits = torch.cat([(u * pos).sum(-1, keepdim=True), u @ negs.T], dim=1)
             # a sampled negative equal to the positive is masked out
             logits[:, 1:] = logits[:, 1:].masked_fill(neg.unsqueeze(0) == items.unsqueeze(1), -1e9)
@@ -89,7 +90,7 @@ def final_embeddings(model: GraphRecommender, config: TrainConfig) -> tuple[Tens
     (so that the dot product the scorer uses is the cosine the model was trained on)."""
     model.eval()
     users, items, entities = model()
-    if config.loss == "softmax":
+    if config.cosine:
         users, items, entities = (
             nn.functional.normalize(t, dim=-1) for t in (users, items, entities)
         )
