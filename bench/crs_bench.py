@@ -63,6 +63,8 @@ POPULARITY_ROW = "popularity (train folds, offline)"
 OFFLINE_ROW = "scorer, ideal context (offline)"
 MAX_MESSAGE_CHARS = 2000
 OPENING = "hello"
+#: Scorer weights (chosen by 5-fold cross-validation on ReDial-dev offline, see the report).
+CONFIG = CoMentionConfig()
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -231,11 +233,19 @@ def graph(data: BenchData, workdir: Path) -> Iterator[GraphStore]:
 
 
 def make_pipeline(
-    store: GraphStore, scorer: Any, catalog_size: int, lexicon: Any, parser: Any = None
+    store: GraphStore,
+    scorer: Any,
+    catalog_size: int,
+    lexicon: Any,
+    parser: Any = None,
+    *,
+    context: bool = False,
 ) -> Any:
     """The server's pipeline over ``store``: the embedded intent parser (unless ``parser`` is
     given) and the entity linker over Product + Entity names, so movie titles in a message
-    link to their Product nodes; the whole catalog is the candidate pool."""
+    link to their Product nodes; the whole catalog is the candidate pool.
+
+    ``context=True`` measures the proposed pipeline change (see :func:`context_pipeline`)."""
     from kg.linking import EntityLinker
     from models.explain import make_explainer
     from models.intent import IntentConfig, make_parser
@@ -246,7 +256,8 @@ def make_pipeline(
     linker = EntityLinker(lexicon, store=store)
     # the whole catalog is the candidate pool: the protocol ranks all movies
     config = PipelineConfig(candidate_pool=catalog_size + 10)
-    return Pipeline(
+    cls = context_pipeline() if context else Pipeline
+    return cls(
         store,
         parser,
         linker,
@@ -255,6 +266,39 @@ def make_pipeline(
         config=config,
         lexicon=lexicon,
     )
+
+
+def context_pipeline() -> type:
+    """``server.pipeline.Pipeline`` with the proposed one-line change, for measuring it only.
+
+    The stock pipeline gives the scorer this turn's linked entities; the session's earlier
+    ones (and the ``context_item_ids`` of earlier turns), kept in ``state.preferred_ids``,
+    only reach the graph's 1-hop match. The proposal passes them to the scorer too.
+    """
+    from server.pipeline import Pipeline
+
+    class ContextPipeline(Pipeline):
+        def _model_scores(self, turn: Any, item_ids: list[str]) -> list[float] | None:
+            if self.scorer is None:
+                return None
+            state = turn.state
+            anchor = turn.update.anchor if turn.update else None
+            liked = list(state.liked_item_ids) + ([anchor.item_id] if anchor else [])
+            linked = [e.entity_id for e in turn.linked if not e.negated]
+            raw = self.scorer.score(
+                item_ids,
+                user_id=turn.query.user_id or None,
+                query_text=turn.query.message,
+                liked_item_ids=liked,
+                disliked_item_ids=list(state.disliked_item_ids),
+                entity_ids=list(dict.fromkeys([*state.preferred_ids, *linked])),  # the change
+            )
+            values = [float(v) for v in raw]
+            mean = sum(values) / len(values)
+            std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+            return [(v - mean) / std for v in values]
+
+    return ContextPipeline
 
 
 def _history_text(history: list[str]) -> str:
@@ -352,24 +396,21 @@ class Options:
     scorer: str
     explain: bool
     config: CoMentionConfig
+    pipelines: tuple[str, ...] = ("stock",)
 
 
-def served_row(opts: Options) -> str:
-    return f"served: {opts.scorer} scorer, message={opts.mode}"
+def served_row(opts: Options, pipeline: str = "stock") -> str:
+    return f"served {pipeline}: {opts.scorer} scorer, {opts.mode}"
 
 
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
-    """The table's rows for one dataset: offline popularity, offline scorer, served pipeline."""
+    """The table's rows for one dataset: offline popularity, offline scorer, served pipeline(s)."""
     n = len(data.dialogues)
     fold_of = folds(n, opts.n_folds)
     evaluated = list(range(n if opts.limit is None else min(n, opts.limit)))
     catalog = set(data.item_ids)
-    rows = {
-        "popularity (train folds, offline)": Tally(),
-        "scorer, ideal context (offline)": Tally(),
-    }
-    served_name = f"served: {opts.scorer} scorer, message={opts.mode}"
-    rows[served_name] = Tally()
+    rows = {POPULARITY_ROW: Tally(), OFFLINE_ROW: Tally()}
+    rows.update({served_row(opts, kind): Tally() for kind in opts.pipelines})
     with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp, graph(data, Path(tmp)) as store:
         lexicon = store.lexicon(("Product", "Entity"))
         for f in range(opts.n_folds):
@@ -383,19 +424,25 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
             rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None
-            pipeline = make_pipeline(store, served, len(data.item_ids), lexicon, parser)
-            started = time.perf_counter()
-            tally = asyncio.run(serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain))
-            log.info(
-                "%s fold %d/%d: %d dialogues in %.0f s, R@10 %.4f",
-                data.name,
-                f + 1,
-                opts.n_folds,
-                len(test),
-                time.perf_counter() - started,
-                tally.recall(10),
-            )
-            rows[served_name].merge(tally)
+            for kind in opts.pipelines:
+                pipeline = make_pipeline(
+                    store, served, len(data.item_ids), lexicon, parser, context=kind == "context"
+                )
+                started = time.perf_counter()
+                tally = asyncio.run(
+                    serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain)
+                )
+                log.info(
+                    "%s fold %d/%d, %s pipeline: %d dialogues in %.0f s, R@10 %.4f",
+                    data.name,
+                    f + 1,
+                    opts.n_folds,
+                    kind,
+                    len(test),
+                    time.perf_counter() - started,
+                    tally.recall(10),
+                )
+                rows[served_row(opts, kind)].merge(tally)
     return rows
 
 
@@ -417,10 +464,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
     p.add_argument("--dataset", choices=["redial", "inspired", "both"], default="both")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N dialogues")
-    p.add_argument("--folds", type=int, default=2)
+    p.add_argument("--folds", type=int, default=5)
     p.add_argument("--message", choices=["turn", "history"], default="turn")
     p.add_argument("--scorer", choices=["comention", "none"], default="comention")
     p.add_argument("--explain", action="store_true", help="ask for reasons and KG paths")
+    p.add_argument(
+        "--pipeline",
+        default="stock",
+        help="comma-separated: stock (server.pipeline as is) and/or context (the proposed "
+        "change: the session's earlier entities and context items reach the scorer)",
+    )
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(argv)
     if a.folds < 2:

@@ -58,6 +58,7 @@ def _dialogue(conv: int, liked: int, suggested: int) -> dict:
         "messages": [
             {"messageId": 1, "text": "hi", "senderWorkerId": SEEKER_ID},
             {"messageId": 2, "text": f"I loved @{liked}", "senderWorkerId": SEEKER_ID},
+            {"messageId": 3, "text": "any ideas?", "senderWorkerId": SEEKER_ID},
             {"messageId": 3, "text": f"then try @{suggested} !", "senderWorkerId": RECOMMENDER_ID},
         ],
     }
@@ -96,12 +97,12 @@ def test_redial_reader_titles_roles_and_targets(redial_dir: Path) -> None:
     dialogues = list(read_redial(redial_dir / "kgsf_valid_data.jsonl", {"4": "Movie 4 (2000)"}))
     assert [d.id for d in dialogues] == ["10", "11", "12", "13"]
     first = dialogues[0]
-    assert [m.role for m in first.messages] == ["seeker", "seeker", "recommender"]
+    assert [m.role for m in first.messages] == ["seeker", "seeker", "seeker", "recommender"]
     assert first.messages[1].text == "I loved Movie 3 (2000)"
     assert first.messages[1].item_ids == ("redial:3",) and first.messages[1].targets == ()
     # the dialogue's own name is empty for movie 4: the catalog title fills in
-    assert first.messages[2].text == "then try Movie 4 (2000) !"
-    assert first.messages[2].targets == ("redial:4",)
+    assert first.messages[3].text == "then try Movie 4 (2000) !"
+    assert first.messages[3].targets == ("redial:4",)
     assert first.n_eval_turns == 1
 
 
@@ -260,19 +261,26 @@ def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> No
     from bench.crs_bench import redial_data
 
     data: BenchData = redial_data(redial_dir.parent)
-    opts = Options("redial", None, 2, "turn", scorer, False, CoMentionConfig())
+    opts = Options("redial", None, 2, "turn", scorer, False, CoMentionConfig(), PIPELINES)
     lexicon = [
         LexiconEntry(f"redial:{i}", "Product", f"Movie {i} (2000)", f"Movie {i} (2000)")
         for i in range(1, N_MOVIES + 1)
     ]
     rows = run_dataset(data, opts, parser=TitleParser(lexicon))
-    served = rows[served_row(opts)]
-    assert served.dialogues == 4 and served.turns == 4 and served.in_catalog == 4
-    assert len(served.latencies_ms) == 8  # two seeker messages per dialogue
-    # dialogue 10 is scored with a model fitted on 11 and 13 (3 -> 4, 5 -> 6) and so on
+    stock, context = rows[served_row(opts, "stock")], rows[served_row(opts, "context")]
+    for served in (stock, context):
+        assert served.dialogues == 4 and served.turns == 4 and served.in_catalog == 4
+        assert len(served.latencies_ms) == 12  # three seeker messages per dialogue
+    # dialogue 10 is scored with a model fitted on 11 and 13 (3 -> 4, 5 -> 6), and so on
     assert rows[OFFLINE_ROW].recall(1) == 1.0
+    assert rows[POPULARITY_ROW].recall(1) < 1.0  # 4 and 6 are equally popular
+    # "I loved Movie 3" came one message before the ranking that is scored: the stock
+    # pipeline's scorer sees only "any ideas?"; the proposed one keeps the session's movies
+    assert stock.recall(1) < 1.0
     if scorer == "comention":
-        assert served.recall(1) == 1.0  # the title in the message links to the liked movie
-    else:
-        assert served.recall(1) < 1.0  # KG match + (zero) popularity cannot know 3 -> 4
-    assert rows[POPULARITY_ROW].recall(1) < 1.0
+        assert context.recall(1) == 1.0
+    else:  # KG match + (zero) popularity cannot know 3 -> 4
+        assert context.recall(1) < 1.0
+
+
+PIPELINES = ("stock", "context")
