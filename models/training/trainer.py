@@ -270,6 +270,11 @@ def _train(
     created = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(created))
     version = f"kgrec-{config.model.name}-{stamp}-{run_hash}"
+    # the same trajectory can finish twice within a second (a cut-short run, then its resume)
+    taken = 1
+    while (Path(out_dir) / version).exists():
+        taken += 1
+        version = f"kgrec-{config.model.name}-{stamp}-{run_hash}-{taken}"
     popularity = np.bincount(dataset.train[:, 1], minlength=dataset.num_items).astype(np.float32)
     checkpoint = Checkpoint(
         version=version,
