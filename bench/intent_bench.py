@@ -113,7 +113,9 @@ def loopback_endpoint(llm: LocalLLMIntentParser) -> Iterator[str]:
 
 
 def row(name: str, split: str, rep: EvalReport, cpu: list[float]) -> str:
-    answered = ", ".join(f"{k} {v}" for k, v in rep.backends.most_common())
+    answered = ", ".join(
+        f"{k} {v} (acc {rep.backend_correct[k] / v:.2f})" for k, v in rep.backends.most_common()
+    )
     return (
         f"{name:<11} {split:<5} {rep.n:>4}  {rep.accuracy:6.3f}  {rep.mention_f1:6.3f} "
         f"({rep.mention_precision:.3f}/{rep.mention_recall:.3f})  {rep.mention_f1_text:6.3f}  "

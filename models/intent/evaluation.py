@@ -39,7 +39,8 @@ class EvalReport:
     fn_text: int = 0
     constraints_ok: int = 0
     latencies_ms: list[float] = field(default_factory=list)
-    backends: Counter = field(default_factory=Counter)
+    backends: Counter = field(default_factory=Counter)  # which backend answered, how often
+    backend_correct: Counter = field(default_factory=Counter)  # ... and got the type right
     errors: list[tuple[str, str]] = field(default_factory=list)  # (id, what was wrong)
 
     @property
@@ -129,6 +130,7 @@ def evaluate(
         rep.backends[got.backend] += 1
         if got.type == ex.type:
             rep.correct_type += 1
+            rep.backend_correct[got.backend] += 1
         else:
             rep.errors.append((ex.id, f"type {got.type} != {ex.type}"))
         pred = [(m.text, m.label_hint, m.negated) for m in got.mentions]
