@@ -229,6 +229,11 @@ class KnowledgeGraph:
     )
 
 
+def _latin(text: str) -> bool:
+    """True when every letter of ``text`` is Latin script (Basic Latin to Latin Extended-B)."""
+    return all(ord(c) < 0x250 for c in text if c.isalpha())
+
+
 def _single_matches(
     fb_rel: str, imdb_names: dict[str, tuple[str, ...]], edges: dict[tuple[str, str], list[str]]
 ) -> dict[str, str]:
@@ -298,6 +303,16 @@ def build_kg(
     imdb_name.update(
         _single_matches(_FB_DIRECTED, {i: d.directors for i, d in by_item.items()}, edges)
     )
+    # KB4Rec names are often not English (约翰·拉塞特 is John Lasseter), so a vote may
+    # rename a node. But its item links are noisy and a single-director match can pair a film
+    # with the wrong person (several nodes became "Steven Spielberg"). So: never replace a
+    # Latin-script Freebase name that says otherwise, and drop a name several nodes claim.
+    claims: dict[str, list[str]] = defaultdict(list)
+    for mid, name in imdb_name.items():
+        fb_name = names.get(mid)
+        if fb_name is None or fb_name.casefold() == name.casefold() or not _latin(fb_name):
+            claims[name].append(mid)
+    imdb_name = {mids[0]: name for name, mids in claims.items() if len(mids) == 1}
     person_to_fb: dict[str, str] = {}
     for mid, name in imdb_name.items():
         person_to_fb.setdefault(name, fb_id(mid))
