@@ -53,11 +53,11 @@ class CoMentionConfig:
         w_word: weight of the direct word -> suggested item association.
     """
 
-    w_pop: float = 1.0
-    w_co: float = 2.0
-    w_kg: float = 1.0
+    w_pop: float = 0.4
+    w_co: float = 3.0
+    w_kg: float = 2.0
     w_text: float = 1.0
-    w_seq: float = 0.0
+    w_seq: float = 1.0
     w_word: float = 0.0
     mention_weight: float = 0.2
     hub_df: float = 0.05
