@@ -81,15 +81,16 @@ def _run_variant(
 
 
 def _table(rows: dict[str, dict]) -> str:
-    head = ["model", *(c for c, _ in COLUMNS), "best/epochs", "s/epoch"]
+    head = ["model", *(c for c, _ in COLUMNS), "best/epochs", "s/epoch", "train s"]
     lines = []
     for name, res in rows.items():
         if res.get("status") != "ok":
-            lines.append([name, *(["-"] * len(COLUMNS)), res.get("status", "missing"), "-"])
+            lines.append([name, *(["-"] * len(COLUMNS)), res.get("status", "missing"), "-", "-"])
             continue
         cells = [f"{res[key]:.4f}" for _, key in COLUMNS]
         epochs = f"{res.get('best_epoch', '?')}/{res.get('epochs', '?')}"
-        lines.append([name, *cells, epochs, f"{res['sec_per_epoch']:.2f}"])
+        total = res["sec_per_epoch"] * res.get("epochs", 0)
+        lines.append([name, *cells, epochs, f"{res['sec_per_epoch']:.2f}", f"{total:.0f}"])
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
     fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
     return "\n".join(

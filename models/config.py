@@ -105,12 +105,12 @@ class TrainConfig:
     num_negatives: int = 1
     sampled_negatives: int | None = None
     similarity: str = "cosine"
-    epochs: int = 300
+    epochs: int = 100
     batch_size: int = 4096
-    lr: float = 5e-3
+    lr: float = 1e-2
     reg: float = 1e-4
-    eval_every: int = 1
-    patience: int = 10
+    eval_every: int = 2
+    patience: int = 5
     max_seconds: float | None = None
     seed: int = 2026
     device: str = "auto"
