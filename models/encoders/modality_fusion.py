@@ -14,9 +14,15 @@ class ModalityFusion(nn.Module):
     For item ``i`` with modality inputs ``x_{i,m}`` and availability ``a_{i,m} \\in \\{0,1\\}``:
 
     .. math::
-        z_{i,m} = W_m\\,\\mathrm{LN}_m(x_{i,m}) + b_m,\\qquad
+        z_{i,m} = W_m\\,\\frac{x_{i,m} - \\mu_m}{\\sigma_m} + b_m,\\qquad
         h_i = \\frac{\\sum_m a_{i,m}\\,\\sigma(g_m)\\,z_{i,m}}{\\max(1, \\sum_m a_{i,m})}
               + [\\textstyle\\sum_m a_{i,m} = 0]\\; e_{\\text{missing}}
+
+    ``mu_m``/``sigma_m`` are per-dimension statistics over the catalogue's items that have the
+    modality (:meth:`fit_normalization`; buffers saved with the weights, so a new item is
+    normalised the same way). Centring matters: MiniLM vectors of all items share a large
+    common component, which otherwise makes every item look alike at initialisation and
+    slows training a lot (measured: loss still at log(I) after 2 ML-100K epochs).
 
     During training each ``a_{i,m}`` is additionally zeroed with probability ``dropout``
     (per-modality dropout), so any subset of modalities may be missing at inference time.
@@ -34,7 +40,9 @@ class ModalityFusion(nn.Module):
         self.names = sorted(dims)
         self.out_dim = out_dim
         self.dropout = dropout
-        self.norms = nn.ModuleDict({n: nn.LayerNorm(dims[n]) for n in self.names})
+        for n in self.names:
+            self.register_buffer(f"mean_{n}", torch.zeros(dims[n]))
+            self.register_buffer(f"std_{n}", torch.ones(dims[n]))
         self.projs = nn.ModuleDict({n: nn.Linear(dims[n], out_dim) for n in self.names})
         self.gates = nn.Parameter(torch.zeros(len(self.names)))
         self.missing = nn.Parameter(torch.zeros(out_dim))
@@ -43,6 +51,19 @@ class ModalityFusion(nn.Module):
             assert isinstance(proj, nn.Linear)
             nn.init.xavier_uniform_(proj.weight, gain=0.1)
             nn.init.zeros_(proj.bias)
+
+    @torch.no_grad()
+    def fit_normalization(self, inputs: dict[str, tuple[Tensor, Tensor]]) -> None:
+        """Set ``mu_m``, ``sigma_m`` from the rows whose mask is set."""
+        for name in self.names:
+            if name not in inputs:
+                continue
+            x, mask = inputs[name]
+            rows = x[mask]
+            if rows.shape[0] < 2:
+                continue
+            getattr(self, f"mean_{name}").copy_(rows.mean(0))
+            getattr(self, f"std_{name}").copy_(rows.std(0).clamp(min=1e-4))
 
     def forward(self, inputs: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
         total: Tensor | None = None
@@ -56,7 +77,8 @@ class ModalityFusion(nn.Module):
             if self.training and self.dropout > 0:
                 keep = torch.rand_like(avail) >= self.dropout
                 avail = avail * keep.to(avail.dtype)
-            z = self.projs[name](self.norms[name](x)) * (gates[k] * avail).unsqueeze(-1)
+            x = (x - getattr(self, f"mean_{name}")) / getattr(self, f"std_{name}")
+            z = self.projs[name](x) * (gates[k] * avail).unsqueeze(-1)
             total = z if total is None else total + z
             count = avail if count is None else count + avail
         if total is None or count is None:

@@ -56,8 +56,11 @@ class GraphRecommender(nn.Module, ABC):
         self._features: FeatureTensors = {}
 
     def set_features(self, features: FeatureTensors) -> None:
-        """Attach the frozen item features (kept out of the state dict: they are inputs)."""
+        """Attach the frozen item features (kept out of the state dict: they are inputs) and
+        fit the fusion's input normalisation on them."""
         self._features = features
+        if self.fusion is not None:
+            self.fusion.fit_normalization(features)
 
     def content_vectors(self, features: FeatureTensors | None = None) -> Tensor | None:
         """``Fusion(features)`` ``(n, d)``, or ``None`` without content features."""
