@@ -38,8 +38,10 @@ lint: $(STAMP)
 protos: $(STAMP)
 	$(BIN)/python -m kgrec.protogen
 
+# Benchmarks print their figures; DATA is the shared data folder (never copied into the repo).
+DATA ?= ../shared/data
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_all --data ../shared/data
+	$(BIN)/python -m bench.run_all --data $(DATA)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
