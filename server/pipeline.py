@@ -14,7 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kg.store import GraphStore
@@ -398,16 +398,7 @@ class Pipeline:
             if not event.session_id:
                 raise InvalidInputError("user_id", "user_id or session_id is required")
             user_id = f"anon:{event.session_id}"
-        stored = FeedbackEvent(
-            user_id=user_id,
-            session_id=event.session_id,
-            item_id=event.item_id,
-            event_type=event.event_type,
-            value=event.value,
-            client_ts=event.client_ts,
-            idempotency_key=event.idempotency_key,
-            request_id=event.request_id,
-        )
+        stored = replace(event, user_id=user_id)
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
