@@ -137,6 +137,7 @@ class TrainConfig:
         Text uses the static MiniLM token vectors and images are off: running the
         transformer and the CNN over 6,000 items alone takes minutes on two cores (measured
         ~230 s for text at 128 tokens and ~250 s for images at 96 px on the shared box).
+        One torch thread while training (faster on a busy 2-core box, see ``threads``).
         The demo images only show the category's shape in the product's colour, which the
         KG edges already carry. ``TrainConfig()`` (``kgrec train``) uses all modalities.
         """
@@ -150,6 +151,7 @@ class TrainConfig:
             eval_every=2,
             patience=3,
             max_seconds=30.0,
+            threads=1,
         )
 
     @property
