@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
         [--limit N] [--folds K] [--message turn|history] [--scorer comention|none]
+        [--pipeline stock,context]
 
 Per dataset:
 
@@ -27,7 +28,10 @@ Per dataset:
      ``context_item_ids``) is made first. With no call yet, ``"hello"`` is sent.
      Each (turn, target) pair is one sample: Recall@k = share of samples whose target is in
      the top k; targets outside the catalog count as misses.
-4. A popularity row (training-fold suggestion counts, whole catalog, no server) and an
+4. ``--pipeline context`` serves the same scorer through a subclass of the stock pipeline with
+   one proposed change (the session's earlier linked entities and context items reach the
+   scorer, not only this turn's); ``stock,context`` serves both, one after the other.
+5. A popularity row (training-fold suggestion counts, whole catalog, no server) and an
    offline row (the same scorer given the ideal context — every movie mentioned so far and
    the seeker's words — without the server) put the served number in context.
 
@@ -478,11 +482,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     a = p.parse_args(argv)
     if a.folds < 2:
         p.error("--folds must be >= 2 (the scorer never sees the dialogues it is scored on)")
-    return (
-        a.data,
-        Options(a.dataset, a.limit, a.folds, a.message, a.scorer, a.explain, CoMentionConfig()),
-        a.log_level,
+    pipelines = tuple(dict.fromkeys(x.strip() for x in a.pipeline.split(",") if x.strip()))
+    if not pipelines or set(pipelines) - {"stock", "context"}:
+        p.error("--pipeline takes stock, context or both (comma-separated)")
+    opts = Options(
+        a.dataset, a.limit, a.folds, a.message, a.scorer, a.explain, CoMentionConfig(), pipelines
     )
+    return a.data, opts, a.log_level
 
 
 def main(argv: Sequence[str] | None = None) -> int:

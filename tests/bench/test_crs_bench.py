@@ -284,3 +284,13 @@ def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> No
 
 
 PIPELINES = ("stock", "context")
+
+
+def test_parse_args() -> None:
+    from bench.crs_bench import parse_args
+
+    root, opts, _ = parse_args(["--data", "x", "--pipeline", "stock, context", "--folds", "3"])
+    assert root == Path("x") and opts.pipelines == ("stock", "context") and opts.n_folds == 3
+    for bad in (["--pipeline", "fancy"], ["--folds", "1"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
