@@ -170,11 +170,11 @@ def build_kg(kg_dir: Path, movie_ids: set[str], min_relation_count: int = 20) ->
     out.relations = {r: counts[r] for r in sorted(allowed)}
     named: dict[str, EntityRow] = {}
     by_id = {entity_id(u): u for u in uris.values()}
-    for line, head, rel, tail in raw:
+    for line, src, rel, dst in raw:
         if rel not in allowed:
             continue
-        out.triples.append((line, {"head": head, "relation": rel, "tail": tail}))
-        for end in (head, tail):
+        out.triples.append((line, {"head": src, "relation": rel, "tail": dst}))
+        for end in (src, dst):
             if end.startswith("dbr:") and end not in named:
                 name, aliases = entity_names(by_id[end])
                 named[end] = {"id": end, "name": name, "aliases": aliases, "type": "dbpedia"}
