@@ -57,6 +57,8 @@ def _run_variant(
     from models.training import train_model
 
     config = TrainConfig().with_changes(**changes, threads=args.threads)
+    if args.seed is not None:
+        config = config.with_changes(seed=args.seed)
     if args.epochs is not None:
         config = config.with_changes(epochs=args.epochs)
     if args.cache_dir:
@@ -100,6 +102,8 @@ def _table(rows: dict[str, dict]) -> str:
 
 
 def _verdicts(kgrec: dict[str, dict], recbole: dict[str, dict]) -> list[str]:
+    import numpy as np
+
     out: list[str] = []
     full = kgrec.get("kgrec", {})
     if full.get("status") != "ok":
@@ -123,6 +127,21 @@ def _verdicts(kgrec: dict[str, dict], recbole: dict[str, dict]) -> list[str]:
             f"NDCG@10 kgrec {ndcg:.4f} vs RecBole KGAT {kgat['ndcg@10']:.4f}: "
             f"{'met' if ndcg >= kgat['ndcg@10'] else 'NOT met'}"
         )
+    seeds: dict[str, list[float]] = {}
+    for name, res in kgrec.items():
+        base = (
+            name.split(" s", 1)[0]
+            if " s" in name and name.rsplit(" s", 1)[1][:1].isdigit()
+            else name
+        )
+        seeds.setdefault(base, []).append(res["ndcg@10"])
+    for base, values in seeds.items():
+        if len(values) > 1:
+            arr = np.array(values)
+            out.append(
+                f"{base}: NDCG@10 over {len(arr)} seeds mean {arr.mean():.4f}, "
+                f"min {arr.min():.4f}, max {arr.max():.4f}"
+            )
     for name in VARIANTS:
         if name == "kgrec" or kgrec.get(name, {}).get("status") != "ok":
             continue
@@ -208,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-recbole", action="store_true", help="run bench.recbole_runner first")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of runs")
     parser.add_argument("--models", default="", help="extra registered models, e.g. rgcn")
+    parser.add_argument("--seed", type=int, help="another seed; runs are named '<variant> s<seed>'")
     parser.add_argument("--epochs", type=int, help="epoch cap (default: TrainConfig's)")
     parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench"))
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
@@ -234,8 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         todo = {n: VARIANTS[n] for n in args.variants.split(",") if n}
         for extra in filter(None, args.models.split(",")):
             todo[f"kgrec {extra}"] = {"model": {"name": extra}}
+        suffix = f" s{args.seed}" if args.seed is not None else ""
+        if args.epochs is not None:
+            suffix += f" (cap {args.epochs})"
         for name, changes in todo.items():
-            _merge(kgrec_path, {name: _run_variant(dataset, name, changes, args)})
+            _merge(kgrec_path, {name + suffix: _run_variant(dataset, name, changes, args)})
     kgrec = json.loads(kgrec_path.read_text()) if kgrec_path.exists() else {}
     kgrec_rows = {k: v for k, v in kgrec.items() if v.get("status") == "ok"}
     recbole = json.loads(args.recbole_json.read_text()) if args.recbole_json.exists() else {}
