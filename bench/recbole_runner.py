@@ -170,6 +170,7 @@ def _run_child(
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
     env["DGLBACKEND"] = "pytorch"
+    env["PYTHONUNBUFFERED"] = "1"  # live progress lines through the pipe
     # On the shared 2-core machine two OpenMP threads made epochs ~20x slower under load
     # (threads waiting for each other); one thread gives the same numbers, steadily.
     env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
