@@ -140,3 +140,15 @@ def test_cuda_scores_match_cpu(trained: Path) -> None:
     np.testing.assert_allclose(
         cpu.score(ids, user_id="user:2"), gpu.score(ids, user_id="user:2"), rtol=1e-4, atol=1e-4
     )
+
+
+def test_small_preset_trains_on_rows_and_serves(tiny_dataset: RecDataset, tmp_path: Path) -> None:
+    from models.config import TrainConfig
+
+    config = TrainConfig.small().with_changes(epochs=2, device="cpu")
+    path = train(tiny_dataset, config, tmp_path, progress=False)
+    scorer = Scorer.load(latest_checkpoint(tmp_path) or path, device="cpu")
+    assert scorer.version == Checkpoint.load(path).version
+    assert set(scorer.checkpoint.feature_dims) == {"text", "rating"}  # no images in the preset
+    top = scorer.nearest(None, k=3, query_text="jackets", entity_ids=["brand:zeta"])
+    assert len(top) == 3
