@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kg.store import GraphStore
-from kg.types import Candidate, CandidateQuery, LexiconEntry, ProductRecord
+from kg.types import Candidate, CandidateQuery, LexiconEntry, ProductRecord, SessionRecord
 from kgrec.domain import (
     NEGATIVE_EVENTS,
     Constraint,
@@ -63,6 +63,7 @@ class PipelineConfig:
     w_model: float = 1.0  # weight of the learned scorer (z-scored over the pool)
     w_popularity: float = 0.3  # weight of log-popularity (normalised to [0, 1])
     w_disliked_brand: float = 0.5  # penalty for brands the shopper disliked this session
+    session_ttl_s: float = 24 * 3600  # a session idle longer than this is gone (NOT_FOUND)
 
 
 def _positive(event: FeedbackEvent) -> bool:
@@ -150,12 +151,17 @@ class Pipeline:
     def _open_turn(self, query: RecommendQuery) -> Turn:
         now = self.clock()
         if query.session_id:
-            session = self.store.get_session(query.session_id)
-            if session is None:
-                raise SessionNotFoundError(query.session_id)
+            session = self._live_session(query.session_id, now)
         else:
             session = self.store.create_session(uuid.uuid4().hex, query.user_id, now)
         return Turn(query=query, session=session, state=DialogueState.from_json(session.state))
+
+    def _live_session(self, session_id: str, now: float) -> SessionRecord:
+        """The session, unless it is unknown or idle past its TTL (both NOT_FOUND)."""
+        session = self.store.get_session(session_id)
+        if session is None or now - session.updated_at > self.config.session_ttl_s:
+            raise SessionNotFoundError(session_id)
+        return session
 
     # 1. understand ----------------------------------------------------------------------------
 
@@ -388,11 +394,7 @@ class Pipeline:
 
     def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
         now = self.clock()
-        session = None
-        if event.session_id:
-            session = self.store.get_session(event.session_id)
-            if session is None:
-                raise SessionNotFoundError(event.session_id)
+        session = self._live_session(event.session_id, now) if event.session_id else None
         user_id = event.user_id or (session.user_id if session else "")
         if not user_id:
             if not event.session_id:

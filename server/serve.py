@@ -145,7 +145,7 @@ def build_runtime(settings: Settings) -> Runtime:
             linker,
             make_explainer("template"),
             scorer=scorer,  # type: ignore[arg-type]
-            config=PipelineConfig(),
+            config=PipelineConfig(session_ttl_s=settings.session_ttl_seconds),
             lexicon=lexicon,
         )
     except BaseException:

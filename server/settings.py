@@ -54,6 +54,7 @@ class Settings:
         model_dir: Where trained models are; ``""`` means ``data_dir/models``.
         train_model: With the demo store and no checkpoint in ``model_dir``, train a small
             model at start (about a minute on 2 cores); off ranks by KG match + popularity.
+        session_ttl_seconds: A conversation idle longer than this is forgotten (``NOT_FOUND``).
         intent_backend: Registered name of the intent parser (``embedded``, ``llm``, ...).
         max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
@@ -74,6 +75,7 @@ class Settings:
     seed: int = 7
     model_dir: str = ""
     train_model: bool = True
+    session_ttl_seconds: float = 86400.0
     intent_backend: str = "embedded"
     max_message_chars: int = 2000
     max_in_flight: int = 64
@@ -145,6 +147,8 @@ class Settings:
             raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
             raise ConfigError(f"grace_seconds: {self.grace_seconds} must be >= 0")
+        if not (math.isfinite(self.session_ttl_seconds) and self.session_ttl_seconds > 0):
+            raise ConfigError(f"session_ttl_seconds: {self.session_ttl_seconds} must be > 0")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(
                 f"log_level: {self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}"
