@@ -40,8 +40,9 @@ electronics, home; or movies) and reply with ONE JSON object and nothing else:
 type: recommend = a new request; refine = change the last results ("cheaper", "in red", \
 "not that brand"); compare = compare items; ask_item = a question about one item; \
 feedback = an opinion about items; other = anything else.
-mentions: brands, categories, attributes (colour, material, feature), products or movie \
-titles (Product), people and genres (Entity); negated when excluded ("not Nike", "no red").
+mentions: brands, categories and movie genres (Category), attributes (colour, material, \
+feature), products or movie titles (Product), people (Entity); negated when excluded \
+("not Nike", "no red").
 price: numbers the shopper gave ("under 100" -> max 100; "around 70" -> min 56, max 84); \
 relative "cheaper"/"pricier" for "cheaper"/"more expensive".
 references: "the second one" -> ordinal, index 1 (0-based); "the last one" -> last, index -1; \
