@@ -2,7 +2,7 @@
 
 Embeds the labelled utterances with the packaged MiniLM, adds the rule cues, picks the L2
 strength and cue scale by 5-fold cross-validation on the chosen split, fits on all of it and
-writes the head as JSON (a few hundred KB). Deterministic: folds by example id, seeded init.
+writes the head as JSON (~25 KB). Deterministic: folds by example id, seeded init.
 """
 
 from __future__ import annotations
