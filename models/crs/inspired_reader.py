@@ -34,7 +34,10 @@ def split_movies(cell: str) -> list[str]:
 
 
 def clean_text(text: str) -> str:
-    return _SPACES.sub(" ", text.replace("QUOTATION_MARK", '"')).strip()
+    """Quotes back from ``QUOTATION_MARK``; U+FFFD (mojibake in the source, which the server
+    rejects as not-UTF-8 text) dropped; whitespace collapsed."""
+    text = text.replace("QUOTATION_MARK", '"').replace("\ufffd", " ")
+    return _SPACES.sub(" ", text).strip()
 
 
 def parse_inspired_dialogue(dialog_id: str, rows: Iterable[Mapping[str, str]]) -> CrsDialogue:

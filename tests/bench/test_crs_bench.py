@@ -170,7 +170,7 @@ def _inspired_tsv(tmp_path: Path) -> Path:
     header = "dialog_id\tutt_id\tspeaker\ttext\tmovies\tmovie_dict"
     rows = [
         "d1\t1\tSEEKER\tI liked QUOTATION_MARKUpQUOTATION_MARK\tUp (2009)\t{'Up (2009)': 0}",
-        "d1\t2\tRECOMMENDER\tTry Coco or Up\tCoco (2017);  Up (2009)\t{'Coco (2017)': 1}",
+        "d1\t2\tRECOMMENDER\tTry Coco\ufffd or Up\tCoco (2017);  Up (2009)\t{'Coco (2017)': 1}",
         "d2\t1\tRECOMMENDER\tHave you seen Heat?\tHeat (1995)"
         "\t{'Heat (1995)': 0, 'Jaws (1975)': 1}",
     ]
@@ -183,6 +183,7 @@ def test_inspired_reader_targets_are_first_mentions_by_the_recommender(tmp_path:
     path = _inspired_tsv(tmp_path)
     d1, d2 = read_inspired(path)
     assert d1.messages[0].text == 'I liked "Up"' and d1.messages[0].targets == ()
+    assert d1.messages[1].text == "Try Coco or Up"
     assert d1.messages[1].item_ids == ("inspired:coco-2017", "inspired:up-2009")
     assert d1.messages[1].targets == ("inspired:coco-2017",)  # Up was the seeker's
     assert d2.messages[0].targets == ("inspired:heat-1995",)
