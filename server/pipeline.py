@@ -14,7 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kg.store import GraphStore
@@ -25,6 +25,7 @@ from kgrec.domain import (
     EventType,
     FeedbackEvent,
     FeedbackResult,
+    IntentType,
     LinkedEntity,
     ParsedIntent,
     PriceRange,
@@ -166,7 +167,16 @@ class Pipeline:
     # 1. understand ----------------------------------------------------------------------------
 
     def understand(self, turn: Turn) -> None:
-        turn.intent = self.parser.parse(turn.query.message)
+        from models.intent import Intent, Mention
+
+        state = turn.state
+        previous = None
+        if state.last_intent_type:
+            mentions = tuple(Mention(**m) for m in state.last_mentions)
+            previous = Intent(type=IntentType(state.last_intent_type), mentions=mentions)
+        turn.intent = intent = self.parser.parse(turn.query.message, previous=previous)
+        state.last_intent_type = intent.type.value
+        state.last_mentions = [asdict(m) for m in intent.mentions]
 
     # 2. link ----------------------------------------------------------------------------------
 

@@ -119,10 +119,13 @@ def train_demo_model(settings: Settings, model_dir: Path) -> Path:
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    import torch
+
     from kg.linking import EntityLinker, StaticMiniLMEncoder
     from models.explain import make_explainer
     from models.intent import IntentConfig, make_parser
 
+    torch.set_num_threads(settings.torch_threads)
     on_stop: list[Callable[[], None]] = []
     try:
         store = open_graph(settings, on_stop)

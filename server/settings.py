@@ -54,6 +54,8 @@ class Settings:
         model_dir: Where trained models are; ``""`` means ``data_dir/models``.
         train_model: With the demo store and no checkpoint in ``model_dir``, train a small
             model at start (about a minute on 2 cores); off ranks by KG match + popularity.
+        torch_threads: Threads per torch op while serving; requests already run in parallel,
+            and on small boxes one thread per op is several times faster under load.
         session_ttl_seconds: A conversation idle longer than this is forgotten (``NOT_FOUND``).
         intent_backend: Registered name of the intent parser (``embedded``, ``llm``, ...).
         max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
@@ -76,6 +78,7 @@ class Settings:
     model_dir: str = ""
     train_model: bool = True
     session_ttl_seconds: float = 86400.0
+    torch_threads: int = 1
     intent_backend: str = "embedded"
     max_message_chars: int = 2000
     max_in_flight: int = 64
@@ -143,6 +146,8 @@ class Settings:
             raise ConfigError("intent_backend: must not be empty")
         if not 1 <= self.max_message_chars <= 1_000_000:
             raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
+        if self.torch_threads < 1:
+            raise ConfigError(f"torch_threads: {self.torch_threads} must be >= 1")
         if self.max_in_flight < 1:
             raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):

@@ -54,6 +54,9 @@ class DialogueState:
     last_ranking: list[ShownItem] = field(default_factory=list)
     focus: ShownItem | None = None
     linked_entity_ids: list[str] = field(default_factory=list)
+    # the last turn's intent, as the parser needs it to read a follow-up ("cheaper")
+    last_intent_type: str = ""
+    last_mentions: list[dict[str, Any]] = field(default_factory=list)
 
     # -- serialisation ------------------------------------------------------------------------
 

@@ -151,6 +151,7 @@ def test_four_turn_conversation_obeys_everything_said_so_far(stub) -> None:
 
     base_ok(t1, 100)
     t2 = ask(stub, "cheaper", session_id=sid)
+    assert t2.intent.type == pb.INTENT_TYPE_REFINE  # read as a follow-up of turn 1
     cap = median(i.price for i in t1.items)
     base_ok(t2, cap)
     assert all(i.price < cap for i in t2.items)
