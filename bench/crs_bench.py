@@ -153,11 +153,11 @@ class Tally:
         lat = f"{statistics.median(self.latencies_ms):8.1f}" if self.latencies_ms else "       -"
         cov = f"{self.in_catalog}/{len(self.ranks)}"
         r = "  ".join(f"{self.recall(k):6.4f}" for k in KS)
-        return f"{name:<34} {self.dialogues:>5} {self.turns:>6} {cov:>11}  {r}  {lat}"
+        return f"{name:<40} {self.dialogues:>5} {self.turns:>6} {cov:>11}  {r}  {lat}"
 
 
 HEADER = (
-    f"{'row':<34} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
+    f"{'row':<40} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
     f"{'R@1':>6}  {'R@10':>6}  {'R@50':>6}  {'p50 ms':>8}"
 )
 
