@@ -1,6 +1,7 @@
 """Conversational recommendation on dialogue data (ReDial, INSPIRED): readers and scorers."""
 
-from .comention_scorer import CoMentionConfig, CoMentionScorer
+from .comention_config import CoMentionConfig
+from .comention_scorer import CoMentionScorer
 from .crs_dialogue import CrsDialogue, CrsMessage
 
 __all__ = ["CoMentionConfig", "CoMentionScorer", "CrsDialogue", "CrsMessage"]

@@ -11,11 +11,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
+from .comention_config import CoMentionConfig
 from .crs_dialogue import SEEKER, CrsDialogue
 
 logger = logging.getLogger(__name__)
@@ -35,33 +35,6 @@ _STOP = frozenset(_STOP_WORDS.split())
 def words(text: str) -> list[str]:
     """Lower-cased content words of ``text`` (stop words and titles' years dropped)."""
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
-
-
-@dataclass(frozen=True, slots=True)
-class CoMentionConfig:
-    """Weights of the score terms (documented defaults; see :class:`CoMentionScorer`).
-
-    Args:
-        w_pop: weight of normalised log-popularity.
-        w_co: weight of the co-mention similarity to the context items.
-        w_kg: weight of the KG similarity to the context items and entities.
-        w_text: weight of the word -> item association of the conversation text.
-        mention_weight: a mention counts this much toward popularity (a suggestion counts 1).
-        hub_df: entities linked to more than this share of the items are ignored in the KG term.
-        text_smoothing: additive smoothing ``alpha`` of the word -> entity profiles.
-        w_seq: weight of the directed "mentioned before -> suggested" association.
-        w_word: weight of the direct word -> suggested item association.
-    """
-
-    w_pop: float = 0.4
-    w_co: float = 3.0
-    w_kg: float = 2.0
-    w_text: float = 1.0
-    w_seq: float = 1.0
-    w_word: float = 0.0
-    mention_weight: float = 0.2
-    hub_df: float = 0.05
-    text_smoothing: float = 1.0
 
 
 class CoMentionScorer:
@@ -260,4 +233,4 @@ class CoMentionScorer:
         return [(self.item_ids[i], float(self._pop[i])) for i in order]
 
 
-__all__ = ["CoMentionConfig", "CoMentionScorer", "words"]
+__all__ = ["CoMentionScorer", "words"]
