@@ -200,8 +200,14 @@ class Pipeline:
                 LinkedEntity(mention.text, entity_id, label, name, score, mention.negated)
             )
         turn.linked = linked
+        named = [e.entity_id for e in linked if e.label == "Product" and not e.negated]
         turn.update = self.tracker.update(
-            turn.state, turn.intent, linked, turn.query.filters, turn.query.context_item_ids
+            turn.state,
+            turn.intent,
+            linked,
+            turn.query.filters,
+            turn.query.context_item_ids,
+            named_items=tuple(_shown(p) for p in self.store.products(named)) if named else (),
         )
 
     # 3. retrieve ------------------------------------------------------------------------------
@@ -279,7 +285,12 @@ class Pipeline:
             query_text=turn.query.message,
             liked_item_ids=liked,
             disliked_item_ids=list(state.disliked_item_ids),
-            entity_ids=[e.entity_id for e in turn.linked if not e.negated],
+            # the session's earlier entities and context items too, not only this turn's
+            entity_ids=list(
+                dict.fromkeys(
+                    [*state.preferred_ids, *(e.entity_id for e in turn.linked if not e.negated)]
+                )
+            ),
         )
         values = [float(v) for v in raw]
         mean = sum(values) / len(values)

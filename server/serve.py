@@ -23,7 +23,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity")
+LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity", "Product")
 
 
 @dataclass

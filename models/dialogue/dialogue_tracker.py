@@ -9,9 +9,11 @@ Rules, in order:
    become exclusions — or soft preferences (any other label, e.g. a movie's director).
    A newly named brand replaces the earlier brand wish; a new value of an attribute replaces
    the earlier value of that attribute (red -> blue).
-4. References resolve against the last ranking: "the second one" focuses an item, "more like
-   the second one" makes it the anchor (same category, its brand preferred, the item itself
-   excluded), "another brand" / "not that brand" excludes the focused item's brand.
+4. A product named in the message is a soft anchor (its category and brand preferred, the
+   product itself excluded). References resolve against the last ranking: "the second one"
+   focuses an item, "more like the second one" makes it the anchor (same category, its brand
+   preferred, the item itself excluded), "another brand" / "not that brand" excludes the
+   focused item's brand.
 5. Prices: an explicit range replaces the old one; "cheaper" caps the price below the median
    of the last ranking, "pricier" floors it above.
 6. Explicit request filters are applied last and always win.
@@ -61,6 +63,7 @@ class DialogueTracker:
         linked: list[LinkedEntity],
         filters: Filters,
         context_item_ids: tuple[str, ...] = (),
+        named_items: tuple[ShownItem, ...] = (),
     ) -> TurnUpdate:
         update = TurnUpdate()
         state.turn += 1
@@ -73,6 +76,7 @@ class DialogueTracker:
             update.new_topic = True
 
         self._apply_entities(state, linked, update)
+        self._apply_named_items(state, named_items, update)
         self._apply_references(state, intent, update)
         self._apply_price(state, intent, update)
         self._apply_filters(state, filters, context_item_ids)
@@ -117,6 +121,19 @@ class DialogueTracker:
                     state.discard("exclude_attribute_ids", eid)
             elif not entity.negated:
                 state.add("preferred_ids", eid)
+
+    def _apply_named_items(
+        self, state: DialogueState, items: tuple[ShownItem, ...], update: TurnUpdate
+    ) -> None:
+        """A product the shopper names ("something like the Pegasus") is a soft anchor: its
+        category and brand are preferred, not required, and the product itself is not shown."""
+        for item in items:
+            state.focus = item
+            update.anchor = update.anchor or item
+            for eid in (item.category_id, item.brand_id):
+                if eid and eid not in state.exclude_brand_ids:
+                    state.add("preferred_ids", eid)
+            state.add("exclude_item_ids", item.item_id)
 
     def _apply_references(self, state: DialogueState, intent: Intent, update: TurnUpdate) -> None:
         for ref in intent.references:

@@ -147,3 +147,13 @@ def test_state_round_trips_through_json_and_is_capped():
     again = DialogueState.from_json(state.to_json())
     assert again == state
     assert len(again.shown_item_ids) == 200 and again.shown_item_ids[-1] == "x499"
+
+
+def test_a_named_product_is_a_soft_anchor():
+    state = DialogueState()
+    named = (ShownItem("p7", "Nike Pegasus", 120.0, "brand:nike", "cat:running-shoes"),)
+    update = DialogueTracker().update(state, _Intent(), [], Filters(), named_items=named)
+    assert update.anchor == named[0] and state.focus == named[0]
+    assert state.preferred_ids == ["cat:running-shoes", "brand:nike"]
+    assert state.category_ids == [] and state.brand_ids == []  # preferred, not required
+    assert state.exclude_item_ids == ["p7"]
