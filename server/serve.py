@@ -9,13 +9,17 @@ the graph DB child stops cleanly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.store import GraphStore
+from kg.types import LexiconEntry
+from models.explain import Explainer
+from models.intent import IntentConfig
 
 from .app import RunningServer
 from .pipeline import Pipeline, PipelineConfig
@@ -118,12 +122,27 @@ def train_demo_model(settings: Settings, model_dir: Path) -> Path:
     return checkpoint
 
 
+def make_reply_explainer(
+    settings: Settings, intent_config: IntentConfig, lexicon: Sequence[LexiconEntry]
+) -> Explainer:
+    """The template explainer, or with ``explainer = "llm-rewrite"`` the template reply polished
+    by the configured LLM (remote when ``llm_endpoint_url`` is set, else local) and checked."""
+    from models.explain import FaithfulnessChecker, LLMRewriteExplainer, make_explainer
+    from models.intent import make_parser
+
+    if settings.explainer != "llm-rewrite":
+        return make_explainer(settings.explainer)
+    backend = "llm-remote" if settings.llm_endpoint_url else "llm-local"
+    completer = make_parser(backend, dataclasses.replace(intent_config, backend=backend), lexicon)
+    checker = FaithfulnessChecker(e.name for e in lexicon if e.label != "Attribute")
+    return LLMRewriteExplainer(completer, checker)  # type: ignore[arg-type]
+
+
 def build_runtime(settings: Settings) -> Runtime:
     import torch
 
     from kg.linking import EntityLinker, StaticMiniLMEncoder
-    from models.explain import make_explainer
-    from models.intent import IntentConfig, make_parser
+    from models.intent import make_parser
 
     torch.set_num_threads(settings.torch_threads)
     on_stop: list[Callable[[], None]] = []
@@ -135,9 +154,13 @@ def build_runtime(settings: Settings) -> Runtime:
             ensure_demo(store, settings)
         scorer = ensure_model(settings)
         lexicon = store.lexicon(LINKABLE_LABELS)
-        parser = make_parser(
-            settings.intent_backend, IntentConfig(backend=settings.intent_backend), lexicon
+        intent_config = IntentConfig(
+            backend=settings.intent_backend,
+            endpoint_url=settings.llm_endpoint_url or None,
+            remote_model=settings.llm_remote_model,
+            llm_model_path=settings.llm_model_path or None,
         )
+        parser = make_parser(settings.intent_backend, intent_config, lexicon)
         # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
         encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
         linker = EntityLinker(lexicon, store=store, encoder=encoder)
@@ -146,7 +169,7 @@ def build_runtime(settings: Settings) -> Runtime:
             store,
             parser,
             linker,
-            make_explainer("template"),
+            make_reply_explainer(settings, intent_config, lexicon),
             scorer=scorer,  # type: ignore[arg-type]
             config=PipelineConfig(session_ttl_s=settings.session_ttl_seconds),
             lexicon=lexicon,

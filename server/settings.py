@@ -57,6 +57,12 @@ class Settings:
         torch_threads: Threads per torch op while serving; requests already run in parallel,
             and on small boxes one thread per op is several times faster under load.
         session_ttl_seconds: A conversation idle longer than this is forgotten (``NOT_FOUND``).
+        explainer: ``template`` (default) or ``llm-rewrite``: the template reply polished by
+            an LLM and used only when the faithfulness checker accepts it.
+        llm_endpoint_url: OpenAI-compatible base URL (vLLM, Ollama, TGI, ...) for the
+            ``llm-remote`` intent backend and the reply rewrite; key from ``$KGREC_INTENT_API_KEY``.
+        llm_remote_model: Model name sent to that endpoint.
+        llm_model_path: Local HF model dir or GGUF file for ``llm-local``; empty: SmolLM2-135M.
         intent_backend: Registered name of the intent parser (``embedded``, ``llm``, ...).
         max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
@@ -80,6 +86,10 @@ class Settings:
     session_ttl_seconds: float = 86400.0
     torch_threads: int = 1
     intent_backend: str = "embedded"
+    explainer: str = "template"
+    llm_endpoint_url: str = ""
+    llm_remote_model: str = "gpt-4o-mini"
+    llm_model_path: str = ""
     max_message_chars: int = 2000
     max_in_flight: int = 64
     grace_seconds: float = 10.0
@@ -144,6 +154,8 @@ class Settings:
             raise ConfigError(f"demo_users: {self.demo_users} must be >= 0")
         if not self.intent_backend:
             raise ConfigError("intent_backend: must not be empty")
+        if self.explainer not in ("template", "llm-rewrite"):
+            raise ConfigError(f"explainer: {self.explainer!r} is not one of template, llm-rewrite")
         if not 1 <= self.max_message_chars <= 1_000_000:
             raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
         if self.torch_threads < 1:

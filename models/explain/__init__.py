@@ -3,6 +3,7 @@
 from .explain_types import AppliedConstraints, ExplainItem, ExplainRequest, Explanation
 from .explainer import EXPLAINERS, Explainer, make_explainer
 from .faithfulness_checker import FaithfulnessChecker, Violation
+from .llm_rewrite_explainer import LLMRewriteExplainer
 from .template_explainer import TemplateExplainer
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "Explainer",
     "Explanation",
     "FaithfulnessChecker",
+    "LLMRewriteExplainer",
     "TemplateExplainer",
     "Violation",
     "make_explainer",

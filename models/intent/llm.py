@@ -72,8 +72,25 @@ class LLMIntentParser(IntentParser):
         return self._fallback
 
     @abstractmethod
-    def _complete(self, messages: list[dict[str, str]], budget_s: float) -> tuple[str, float]:
-        """``(reply text, confidence)``; raise :class:`LLMFailure` on timeout or error."""
+    def _complete(
+        self, messages: list[dict[str, str]], budget_s: float, *, json_mode: bool = True
+    ) -> tuple[str, float]:
+        """``(reply text, confidence)``; raise :class:`LLMFailure` on timeout or error.
+
+        ``json_mode`` asks for (and, locally, stops at the end of) one JSON object; free-form
+        text otherwise."""
+
+    def complete(self, messages: list[dict[str, str]], budget_s: float) -> str:
+        """Free-form completion through this backend (the reply rewriter uses it).
+
+        Raises :class:`LLMFailure` on error or when the answer comes after ``budget_s``."""
+        if budget_s <= 0:
+            raise LLMFailure("timeout", "no budget left")
+        t0 = time.perf_counter()
+        text, _ = self._complete(messages, budget_s, json_mode=False)
+        if time.perf_counter() - t0 > budget_s:
+            raise LLMFailure("timeout", f"answer after {time.perf_counter() - t0:.2f}s")
+        return text
 
     def try_parse(
         self, message: str, *, previous: Intent | None = None, budget_s: float | None = None

@@ -143,7 +143,9 @@ class LocalLLMIntentParser(LLMIntentParser):
         text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
         return dict(tok(text, return_tensors="pt"))
 
-    def _complete(self, messages: list[dict[str, str]], budget_s: float) -> tuple[str, float]:
+    def _complete(
+        self, messages: list[dict[str, str]], budget_s: float, *, json_mode: bool = True
+    ) -> tuple[str, float]:
         if self._model is None:
             if self._load_error is not None:
                 raise LLMFailure("error", f"model failed to load: {self._load_error}")
@@ -171,7 +173,7 @@ class LocalLLMIntentParser(LLMIntentParser):
                     max_new_tokens=self.config.llm_max_new_tokens,
                     do_sample=False,
                     max_time=budget_s,
-                    stopping_criteria=StoppingCriteriaList([JsonDone()]),
+                    stopping_criteria=StoppingCriteriaList([JsonDone()] if json_mode else []),
                     output_scores=True,
                     return_dict_in_generate=True,
                     pad_token_id=tok.pad_token_id,
@@ -188,7 +190,7 @@ class LocalLLMIntentParser(LLMIntentParser):
         )[0]
         mean = float(logprobs.mean()) if logprobs.numel() else -math.inf
         confidence = math.exp(mean) if math.isfinite(mean) else 0.0
-        if not _json_closed(text):
+        if json_mode and not _json_closed(text):
             raise LLMFailure("invalid", f"unfinished JSON after {len(new)} tokens")
         return text, confidence
 

@@ -33,14 +33,17 @@ class RemoteLLMIntentParser(LLMIntentParser):
         base = self.config.endpoint_url.rstrip("/")
         self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
 
-    def _complete(self, messages: list[dict[str, str]], budget_s: float) -> tuple[str, float]:
-        body = {
+    def _complete(
+        self, messages: list[dict[str, str]], budget_s: float, *, json_mode: bool = True
+    ) -> tuple[str, float]:
+        body: dict[str, Any] = {
             "model": self.config.remote_model,
             "messages": messages,
             "temperature": self.config.temperature,
             "max_tokens": self.config.llm_max_new_tokens,
-            "response_format": {"type": "json_object"},
         }
+        if json_mode:
+            body["response_format"] = {"type": "json_object"}
         headers = {"Content-Type": "application/json", **self.config.extra_headers}
         key = self.config.api_key
         if key:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,6 +16,7 @@ from models.intent import (
     RemoteLLMIntentParser,
     make_parser,
 )
+from tests.fake_llm_endpoint import EndpointState, llm_endpoint
 
 VALID = {
     "type": "refine",
@@ -32,53 +31,11 @@ VALID = {
 }
 
 
-class FakeLLM:
-    """What the server answers next, and what it was asked."""
-
-    def __init__(self) -> None:
-        self.reply: str = json.dumps(VALID)
-        self.status = 200
-        self.delay_s = 0.0
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-
-
 @pytest.fixture
-def server() -> Iterator[tuple[str, FakeLLM]]:
-    state = FakeLLM()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append(body)
-            state.headers.append(dict(self.headers))
-            time.sleep(state.delay_s)
-            payload = json.dumps(
-                {
-                    "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": state.reply}}
-                    ]
-                }
-            ).encode()
-            try:
-                self.send_response(state.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:
-                pass  # the client gave up (timeout test)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", state
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[tuple[str, EndpointState]]:
+    with llm_endpoint() as (state, url):
+        state.reply = json.dumps(VALID)
+        yield url, state
 
 
 def remote(url: str, tiny_parser, lexicon, **kw) -> RemoteLLMIntentParser:
