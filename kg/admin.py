@@ -26,7 +26,7 @@ from typing import Any
 
 import redis
 
-from kgrec.errors import ConfigError, InvalidInputError, KgrecError
+from kgrec.errors import ConfigError, InvalidInputError
 
 from .embedded import PID_NAME, EmbeddedFalkorDB
 from .exceptions import DataDirInUseError
@@ -348,14 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kg.admin ...``: the same commands without the rest of ``kgrec``."""
     parser = argparse.ArgumentParser(prog="kgrec")
     add_graph_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except KgrecError as e:
-        print(f"kgrec: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    from kgrec.cli import dispatch
+
+    return dispatch(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
