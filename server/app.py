@@ -155,10 +155,14 @@ async def serve_forever(
 
     On the signal: health goes NOT_SERVING, new calls are refused, in-flight calls get
     ``settings.grace_seconds`` to finish, then the ``on_stop`` callbacks run in order (sync or
-    async; a failing one is logged and the rest still run). ``on_start`` is called with the
-    running server once it listens (e.g. to print the port picked for ``port=0``).
+    async; a failing one is logged and the rest still run). A second SIGTERM/SIGINT while
+    shutting down (the impatient second Ctrl-C) cancels the in-flight calls at once instead of
+    waiting out the grace period; the ``on_stop`` callbacks still run, and further signals
+    during them are only logged, so the graph DB still stops cleanly. ``on_start`` is called
+    with the running server once it listens (e.g. to print the port picked for ``port=0``).
     """
     stop_event = stop_event or asyncio.Event()
+    stop_now = asyncio.Event()
     try:
         running = await start_server(settings, pipeline)
     except BaseException:
@@ -170,7 +174,7 @@ async def serve_forever(
     installed: list[signal.Signals] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
-            loop.add_signal_handler(sig, _on_signal, sig, stop_event)
+            loop.add_signal_handler(sig, _on_signal, sig, stop_event, stop_now)
             installed.append(sig)
         except (NotImplementedError, RuntimeError):  # not the main thread, or no support
             logger.debug("cannot install a handler for %s", sig.name)
@@ -179,19 +183,49 @@ async def serve_forever(
         stopped = asyncio.create_task(stop_event.wait())
         await asyncio.wait({terminated, stopped}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
-        logger.info("shutting down: %.1f s grace for in-flight calls", settings.grace_seconds)
-        await running.stop(settings.grace_seconds)
+        logger.info(
+            "shutting down: %.1f s grace for in-flight calls (signal again to stop now)",
+            settings.grace_seconds,
+        )
+        await _drain(running, settings.grace_seconds, stop_now)
         await terminated
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        await _run_callbacks(on_stop)
+        try:
+            await _run_callbacks(on_stop)
+        finally:  # handlers stay until the callbacks are done: a late Ctrl-C cannot cut them
+            for sig in installed:
+                loop.remove_signal_handler(sig)
         logger.info("stopped")
 
 
-def _on_signal(sig: signal.Signals, stop_event: asyncio.Event) -> None:
-    logger.info("received %s", sig.name)
-    stop_event.set()
+async def _drain(running: RunningServer, grace: float, stop_now: asyncio.Event) -> None:
+    """``running.stop(grace)``, cut short (in-flight calls cancelled) once ``stop_now`` is set."""
+    draining = asyncio.create_task(running.stop(grace))
+    hurry = asyncio.create_task(stop_now.wait())
+    try:
+        await asyncio.wait({draining, hurry}, return_when=asyncio.FIRST_COMPLETED)
+        if not draining.done():
+            limiter = running.limiter
+            logger.warning(
+                "stopping now: cancelling %s in-flight call(s) without waiting out the grace",
+                "the" if limiter is None else limiter.in_flight,
+            )
+            await running.stop(None)  # a later, shorter stop wins in grpc.aio
+        await draining
+    finally:
+        hurry.cancel()
+        draining.cancel()  # no-op when done; else we were cancelled, as a plain stop would be
+
+
+def _on_signal(sig: signal.Signals, stop_event: asyncio.Event, stop_now: asyncio.Event) -> None:
+    if not stop_event.is_set():
+        logger.info("received %s: stopping", sig.name)
+        stop_event.set()
+    elif not stop_now.is_set():
+        logger.warning("received %s while shutting down: stopping now", sig.name)
+        stop_now.set()
+    else:
+        logger.info("received %s: already stopping", sig.name)
 
 
 __all__ = ["MAX_MESSAGE_BYTES", "SERVICE_NAME", "RunningServer", "serve_forever", "start_server"]

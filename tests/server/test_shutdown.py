@@ -137,3 +137,62 @@ def test_bind_failure_still_runs_on_stop() -> None:
 
     asyncio.run(scenario())
     assert stopped == [True]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_a_second_signal_cuts_the_grace_period_short_and_on_stop_still_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    grace = 30.0
+    stopped: list[str] = []
+    late_signal_safe: list[bool] = []
+
+    async def stop_graph_db() -> None:
+        # Ctrl-C pressed a third time while the graph DB stops must not interrupt it
+        handler = signal.getsignal(signal.SIGINT)
+        late_signal_safe.append(handler not in (signal.default_int_handler, signal.SIG_DFL))
+        if late_signal_safe[-1]:
+            os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.sleep(0.05)
+        stopped.append("graph db")
+
+    async def scenario() -> tuple[float, grpc.StatusCode]:
+        gate, entered, stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        started: asyncio.Future[RunningServer] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            serve_forever(
+                Settings(port=0, grace_seconds=grace),
+                FakePipeline(gate=gate, entered=entered),  # the gate never opens
+                on_stop=[stop_graph_db],
+                stop_event=stop,
+                on_start=started.set_result,
+            )
+        )
+        running = await asyncio.wait_for(started, 5)
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            in_flight = asyncio.ensure_future(
+                pb_grpc.RecommenderServiceStub(channel).Recommend(REQUEST)
+            )
+            await asyncio.wait_for(entered.wait(), 5)
+            os.kill(os.getpid(), signal.SIGINT)
+            await asyncio.wait_for(stop.wait(), 5)  # the first Ctrl-C started the drain
+            await asyncio.sleep(0.1)
+            assert not task.done()  # waiting for the in-flight call
+            began = asyncio.get_running_loop().time()
+            os.kill(os.getpid(), signal.SIGINT)
+            await asyncio.wait_for(task, 5)
+            took = asyncio.get_running_loop().time() - began
+            with pytest.raises(grpc.aio.AioRpcError) as cut:
+                await in_flight
+        return took, cut.value.code()
+
+    previous = signal.getsignal(signal.SIGINT)
+    with caplog.at_level("INFO", logger="server.app"):
+        took, code = asyncio.run(scenario())
+    assert took < grace / 10
+    assert code in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+    assert late_signal_safe == [True]
+    assert stopped == ["graph db"]
+    assert "stopping now" in caplog.text
+    assert signal.getsignal(signal.SIGINT) == previous  # handlers removed after on_stop
