@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kg.store import GraphStore
 from kg.types import LexiconEntry
@@ -24,6 +25,9 @@ from models.intent import IntentConfig
 from .app import RunningServer
 from .pipeline import Pipeline, PipelineConfig
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from kg.demo import DemoData
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +71,16 @@ def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphSt
     return open_store(embedded.uri, graph=settings.graph_name)
 
 
-def ensure_demo(store: GraphStore, settings: Settings) -> None:
-    """Load the demo catalog into an empty graph (skipped when any product exists)."""
+def ensure_demo(store: GraphStore, settings: Settings) -> DemoData | None:
+    """Load the demo catalog into an empty graph (skipped when any product exists).
+
+    Returns the generated demo when it loaded one (for :func:`ensure_model` to train on without
+    generating it a second time), else ``None``.
+    """
     from kg.demo import load_demo
 
     if store.stats().nodes.get("Product", 0) > 0:
-        return
+        return None
     log.info("empty graph: loading the demo store (%d products)", settings.demo_products)
     summary = load_demo(
         store,
@@ -83,10 +91,12 @@ def ensure_demo(store: GraphStore, settings: Settings) -> None:
         progress=True,
     )
     log.info("demo store loaded: %s", summary)
+    return summary.data
 
 
-def ensure_model(settings: Settings) -> object | None:
-    """The newest checkpoint as a Scorer; trains a small one on the demo data if none exists."""
+def ensure_model(settings: Settings, demo: DemoData | None = None) -> object | None:
+    """The newest checkpoint as a Scorer; trains a small one on the demo data if none exists
+    (on ``demo`` when given, the demo just loaded; else generated from the settings)."""
     from models.scoring import Scorer, latest_checkpoint
 
     model_dir = settings.models_path
@@ -95,22 +105,25 @@ def ensure_model(settings: Settings) -> object | None:
         if not (settings.demo and settings.train_model):
             log.warning("no model checkpoint in %s: ranking by KG match and popularity", model_dir)
             return None
-        checkpoint = train_demo_model(settings, model_dir)
+        checkpoint = train_demo_model(settings, model_dir, demo)
     scorer = Scorer.load(checkpoint)
     log.info("model %s loaded from %s", scorer.version, checkpoint)
     return scorer
 
 
-def train_demo_model(settings: Settings, model_dir: Path) -> Path:
+def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None = None) -> Path:
+    """Train a small model on ``demo``, generating it from the settings when not given (a
+    restart whose graph is loaded but that has no checkpoint yet)."""
     from kg.demo import generate_demo
     from models.config import TrainConfig
     from models.data import RecDataset
     from models.training import train
 
     started = time.perf_counter()
-    demo = generate_demo(
-        seed=settings.seed, n_products=settings.demo_products, n_users=settings.demo_users
-    )
+    if demo is None:
+        demo = generate_demo(
+            seed=settings.seed, n_products=settings.demo_products, n_users=settings.demo_users
+        )
     dataset = RecDataset.from_rows(
         demo.products,
         demo.interactions,
@@ -150,9 +163,8 @@ def build_runtime(settings: Settings) -> Runtime:
         store = open_graph(settings, on_stop)
         on_stop.append(store.close)
         store.init_schema()
-        if settings.demo:
-            ensure_demo(store, settings)
-        scorer = ensure_model(settings)
+        demo = ensure_demo(store, settings) if settings.demo else None
+        scorer = ensure_model(settings, demo)
         lexicon = store.lexicon(LINKABLE_LABELS)
         intent_config = IntentConfig(
             backend=settings.intent_backend,

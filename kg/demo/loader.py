@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from kg.store import DEFAULT_BATCH, GraphStore
 
+from .demo_data import DemoData
 from .generator import generate_demo
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,11 @@ GENERATOR_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
-    """What :func:`load_demo` did: rows sent per kind, rows the store reported, timings (s)."""
+    """What :func:`load_demo` did: rows sent per kind, rows the store reported, timings (s).
+
+    ``data`` is the generated demo itself, so a caller that also trains on it (``kgrec serve``
+    on a first start) need not generate it again; it is left out of the manifest and repr.
+    """
 
     seed: int
     n_products: int
@@ -46,6 +51,7 @@ class DemoSummary:
     images_s: float
     load_s: float
     total_s: float
+    data: DemoData | None = field(default=None, repr=False, compare=False)
 
 
 def demo_manifest(data_dir: Path) -> dict[str, Any] | None:
@@ -74,7 +80,8 @@ def demo_loaded(
 
 
 def _write_manifest(data_dir: Path, summary: DemoSummary) -> None:
-    payload = {"generator_version": GENERATOR_VERSION, **asdict(summary)}
+    recorded = {f.name: getattr(summary, f.name) for f in fields(summary) if f.name != "data"}
+    payload = {"generator_version": GENERATOR_VERSION, **recorded}
     path = Path(data_dir) / MANIFEST
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -144,6 +151,7 @@ def load_demo(
         images_s=round(rendered - generated, 3),
         load_s=round(loaded - rendered, 3),
         total_s=round(loaded - started, 3),
+        data=data,
     )
     _write_manifest(data_dir, summary)
     log.info("demo loaded: %s in %.2fs", counts, summary.total_s)

@@ -48,6 +48,7 @@ def test_everything_generated_is_loaded_and_counted(loaded) -> None:
         "interactions": len(data.interactions),
     }
     assert summary.written == summary.counts
+    assert summary.data == data  # the rows it loaded, for a caller that trains on them
     assert summary.images == 150
     assert summary.total_s >= summary.generate_s + summary.images_s - 1e-3
 
@@ -64,6 +65,7 @@ def test_manifest_records_seed_and_sizes(loaded) -> None:
     assert manifest is not None
     assert (manifest["seed"], manifest["n_products"], manifest["n_users"]) == (11, 150, 40)
     assert manifest["counts"] == summary.counts
+    assert "data" not in manifest and "DemoData" not in repr(summary)
     assert json.loads((data_dir / "demo.json").read_text())["generator_version"] >= 1
 
 
