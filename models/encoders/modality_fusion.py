@@ -65,7 +65,24 @@ class ModalityFusion(nn.Module):
             getattr(self, f"mean_{name}").copy_(rows.mean(0))
             getattr(self, f"std_{name}").copy_(rows.std(0).clamp(min=1e-4))
 
-    def forward(self, inputs: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
+    def normalize(
+        self, inputs: dict[str, tuple[Tensor, Tensor]]
+    ) -> dict[str, tuple[Tensor, Tensor]]:
+        """``(x - mu_m) / sigma_m`` per modality, masks unchanged. Frozen inputs can be
+        normalised once and passed to ``forward(..., normalized=True)`` on every step."""
+        out = {}
+        for name in self.names:
+            if name in inputs:
+                x, mask = inputs[name]
+                mean, std = getattr(self, f"mean_{name}"), getattr(self, f"std_{name}")
+                out[name] = ((x - mean) / std, mask)
+        return out
+
+    def forward(
+        self, inputs: dict[str, tuple[Tensor, Tensor]], *, normalized: bool = False
+    ) -> Tensor:
+        if not normalized:
+            inputs = self.normalize(inputs)
         total: Tensor | None = None
         count: Tensor | None = None
         gates = torch.sigmoid(self.gates)
@@ -77,7 +94,6 @@ class ModalityFusion(nn.Module):
             if self.training and self.dropout > 0:
                 keep = torch.rand_like(avail) >= self.dropout
                 avail = avail * keep.to(avail.dtype)
-            x = (x - getattr(self, f"mean_{name}")) / getattr(self, f"std_{name}")
             z = self.projs[name](x) * (gates[k] * avail).unsqueeze(-1)
             total = z if total is None else total + z
             count = avail if count is None else count + avail

@@ -54,6 +54,7 @@ class GraphRecommender(nn.Module, ABC):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=0.1)
         self._features: FeatureTensors = {}
+        self._normalized: FeatureTensors = {}  # ``_features`` through the fusion's normalisation
 
     def set_features(self, features: FeatureTensors) -> None:
         """Attach the frozen item features (kept out of the state dict: they are inputs) and
@@ -61,12 +62,16 @@ class GraphRecommender(nn.Module, ABC):
         self._features = features
         if self.fusion is not None:
             self.fusion.fit_normalization(features)
+            with torch.no_grad():
+                self._normalized = self.fusion.normalize(features)
 
     def content_vectors(self, features: FeatureTensors | None = None) -> Tensor | None:
         """``Fusion(features)`` ``(n, d)``, or ``None`` without content features."""
         if self.fusion is None:
             return None
-        return self.fusion(features if features is not None else self._features)
+        if features is not None:
+            return self.fusion(features)
+        return self.fusion(self._normalized, normalized=True)
 
     def item_inputs(self) -> Tensor:
         """Layer-0 item vectors ``(I, d)``."""
