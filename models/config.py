@@ -86,11 +86,16 @@ class TrainConfig:
         similarity: ``"cosine"`` (scores ``cos(h_u, h_i) / temperature``) or ``"dot"``
             (``h_u . h_i``; vector norms can carry popularity). BPR always uses ``"dot"``.
         epochs: maximum number of passes over the training pairs.
-        batch_size: training pairs per step.
+        batch_size: training pairs per step. The softmax's cost grows with the batch's
+            distinct users, not its pairs, so large batches are cheap: on ML-100K 16,384
+            gave test NDCG@10 0.2480 (3 seeds) at 0.14 s/epoch, against 0.2478 (1 seed) at
+            0.41 s/epoch for 4,096 (``bench.movielens``, one thread, quiet machine).
         lr: Adam learning rate.
         reg: L2 weight on the layer-0 embeddings of the batch (LightGCN's regulariser).
         eval_every: epochs between validation runs.
-        patience: validation runs without NDCG@10 improvement before stopping.
+        patience: validation runs without NDCG@10 improvement before stopping. With
+            large batches an epoch is only a few steps; 5 stopped some ML-100K ablation runs
+            on an early plateau (epoch 16-24 of what otherwise trains to 50-80).
         max_seconds: wall-clock budget for training (``None``: unlimited).
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
         threads: torch CPU threads while training (``None``: torch's default). On a
@@ -105,12 +110,12 @@ class TrainConfig:
     num_negatives: int = 1
     sampled_negatives: int | None = None
     similarity: str = "cosine"
-    epochs: int = 100
-    batch_size: int = 4096
+    epochs: int = 200
+    batch_size: int = 16384
     lr: float = 1e-2
     reg: float = 1e-4
     eval_every: int = 2
-    patience: int = 5
+    patience: int = 10
     max_seconds: float | None = None
     seed: int = 2026
     device: str = "auto"
