@@ -229,19 +229,32 @@ class Pipeline:
     def retrieve(self, turn: Turn) -> None:
         query = self.candidate_query(turn.state, self.config.candidate_pool)
         turn.candidates = self.store.candidates(query)
-        if self.scorer is None or not turn.query.user_id or self._has_hard_constraints(query):
+        if self.scorer is None or self._has_hard_constraints(query):
             return
-        # No hard constraint: widen the pool with the user's nearest items from the model.
+        # No hard constraint: widen the pool with the model's best items for this user and
+        # this conversation (its liked items, entities and words), as the scorer ranks them.
         known = {c.product.id for c in turn.candidates}
         excluded = set(query.exclude_item_ids)
-        nearest = self.scorer.nearest(user_id=turn.query.user_id, k=self.config.candidate_pool)
+        nearest = self.scorer.nearest(
+            k=self.config.candidate_pool,
+            exclude_item_ids=tuple(excluded),
+            **self._scorer_context(turn),
+        )
         extra = [i for i, _ in nearest if i not in known and i not in excluded]
         turn.candidates += [Candidate(p) for p in self.store.products(extra)]
 
     @staticmethod
     def _has_hard_constraints(q: CandidateQuery) -> bool:
+        """Filters the model's items would have to be checked against (the graph applies
+        them, with category subtrees, to its own candidates only)."""
         return bool(
-            q.category_ids or q.brand_ids or q.required_attribute_ids or not q.price.is_open
+            q.category_ids
+            or q.brand_ids
+            or q.required_attribute_ids
+            or not q.price.is_open
+            or q.exclude_brand_ids
+            or q.exclude_category_ids
+            or q.exclude_attribute_ids
         )
 
     # 4. score ---------------------------------------------------------------------------------
@@ -273,25 +286,28 @@ class Pipeline:
         scored.sort(key=lambda s: (-s.score, s.candidate.product.id))
         turn.scored = scored[: turn.query.limit]
 
-    def _model_scores(self, turn: Turn, item_ids: list[str]) -> list[float] | None:
-        if self.scorer is None:
-            return None
+    @staticmethod
+    def _scorer_context(turn: Turn) -> dict[str, Any]:
+        """What the scorer knows of this user and conversation (``score``/``nearest`` kwargs)."""
         state = turn.state
         anchor = turn.update.anchor if turn.update else None
-        liked = list(state.liked_item_ids) + ([anchor.item_id] if anchor else [])
-        raw = self.scorer.score(
-            item_ids,
-            user_id=turn.query.user_id or None,
-            query_text=turn.query.message,
-            liked_item_ids=liked,
-            disliked_item_ids=list(state.disliked_item_ids),
+        return {
+            "user_id": turn.query.user_id or None,
+            "query_text": turn.query.message,
+            "liked_item_ids": [*state.liked_item_ids, *([anchor.item_id] if anchor else [])],
+            "disliked_item_ids": list(state.disliked_item_ids),
             # the session's earlier entities and context items too, not only this turn's
-            entity_ids=list(
+            "entity_ids": list(
                 dict.fromkeys(
                     [*state.preferred_ids, *(e.entity_id for e in turn.linked if not e.negated)]
                 )
             ),
-        )
+        }
+
+    def _model_scores(self, turn: Turn, item_ids: list[str]) -> list[float] | None:
+        if self.scorer is None:
+            return None
+        raw = self.scorer.score(item_ids, **self._scorer_context(turn))
         values = [float(v) for v in raw]
         mean = sum(values) / len(values)
         std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0

@@ -104,3 +104,58 @@ def test_state_survives_a_second_pipeline_on_the_same_graph(
         RecommendQuery(message="x", limit=8, session_id=first.session_id)
     )
     assert first.items[0].item_id not in {i.item_id for i in second.items}
+
+
+class _RecordingScorer:
+    """Prefers higher item numbers; ``nearest`` returns its best items not excluded."""
+
+    version = "recording"
+
+    def __init__(self) -> None:
+        self.nearest_calls: list[dict] = []
+
+    def score(self, item_ids: list[str], **context: object) -> list[float]:
+        return [float(i[1:]) for i in item_ids]
+
+    def nearest(self, user_id: str | None = None, k: int = 100, **context: object):  # type: ignore[no-untyped-def]
+        self.nearest_calls.append({"user_id": user_id, **context})
+        excluded = set(context.get("exclude_item_ids", ()))  # type: ignore[arg-type]
+        ranked = [f"p{i}" for i in range(7, -1, -1) if f"p{i}" not in excluded]
+        return [(i, 1.0) for i in ranked[:k]]
+
+
+def test_the_model_widens_a_small_pool_for_a_user_without_history(
+    store: GraphStore, clock: _Clock
+) -> None:
+    """Without a user id or any constraint, the scorer's best items for the conversation join
+    the graph's candidates; a dismissed item stays out."""
+    scorer = _RecordingScorer()
+    config = PipelineConfig(session_ttl_s=60.0, candidate_pool=2)
+    pipe = Pipeline(
+        store, _Parser(), _Linker(), make_explainer(), scorer=scorer, config=config, clock=clock
+    )  # type: ignore[arg-type]
+    first = pipe.recommend_sync(RecommendQuery(message="something nice", limit=3))
+    # the graph's two candidates (by popularity) plus the scorer's two best
+    assert [i.item_id for i in first.items][:2] == ["p7", "p6"]
+    assert scorer.nearest_calls[-1]["user_id"] is None
+    assert scorer.nearest_calls[-1]["query_text"] == "something nice"
+    pipe.feedback_sync(FeedbackEvent("", first.session_id, "p7", EventType.DISMISS))
+    second = pipe.recommend_sync(
+        RecommendQuery(message="more", limit=3, session_id=first.session_id)
+    )
+    assert [i.item_id for i in second.items][:2] == ["p6", "p5"]
+    assert "p7" in scorer.nearest_calls[-1]["exclude_item_ids"]
+
+
+def test_no_widening_when_the_graph_must_check_a_filter() -> None:
+    from kg.types import CandidateQuery, PriceRange
+
+    assert not Pipeline._has_hard_constraints(CandidateQuery())
+    for query in (
+        CandidateQuery(exclude_brand_ids=("brand:nike",)),
+        CandidateQuery(exclude_category_ids=("cat:shoes",)),
+        CandidateQuery(exclude_attribute_ids=("attr:red",)),
+        CandidateQuery(brand_ids=("brand:nike",)),
+        CandidateQuery(price=PriceRange(None, 100.0)),
+    ):
+        assert Pipeline._has_hard_constraints(query)
