@@ -85,6 +85,7 @@ class BenchData:
     dialogues: list[CrsDialogue]
     importer: Any  # callable(ctx, path)
     import_path: Path
+    prior: dict[str, float] = field(default_factory=dict)  # item -> mentions outside the set
 
 
 def redial_data(root: Path) -> BenchData:
@@ -104,7 +105,33 @@ def redial_data(root: Path) -> BenchData:
         entities.setdefault(head, set()).add(tail)
         entities.setdefault(tail, set()).add(head)
     dialogues = list(read_redial(folder / "kgsf_valid_data.jsonl", titles))
-    return BenchData("ReDial-dev", ids, entities, dialogues, import_redial, folder)
+    prior = mention_prior(folder / MOVIES_FILE, dialogues)
+    return BenchData("ReDial-dev", ids, entities, dialogues, import_redial, folder, prior)
+
+
+def mention_prior(movies_csv: Path, dialogues: Sequence[CrsDialogue]) -> dict[str, float]:
+    """ReDial-wide popularity with the evaluated dialogues taken out.
+
+    ``nbMentions`` counts a movie's mentions over all of ReDial, these dialogues included, so
+    on its own it would leak their targets. Every mention in ``dialogues`` is subtracted
+    (message-level, which is never more than ``nbMentions`` here), leaving counts from
+    dialogues the benchmark never evaluates.
+    """
+    import csv
+
+    from kg.importers.redial import movie_id
+
+    inside: dict[str, int] = {}
+    for d in dialogues:
+        for m in d.messages:
+            for i in m.item_ids:
+                inside[i] = inside.get(i, 0) + 1
+    prior: dict[str, float] = {}
+    with movies_csv.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            item = movie_id(row["movieId"].strip())
+            prior[item] = float(max(0, int(row["nbMentions"]) - inside.get(item, 0)))
+    return prior
 
 
 def inspired_data(root: Path) -> BenchData:
@@ -240,13 +267,14 @@ def graph(data: BenchData, workdir: Path) -> Iterator[GraphStore]:
 def make_pipeline(
     store: GraphStore,
     scorer: Any,
-    catalog_size: int,
+    pool: int,
     lexicon: Any,
     parser: Any = None,
 ) -> Any:
     """The server's pipeline over ``store``: the embedded intent parser (unless ``parser`` is
     given) and the entity linker over Product + Entity names, so movie titles in a message
-    link to their Product nodes; the whole catalog is the candidate pool."""
+    link to their Product nodes. ``pool``: candidates from the graph per turn (the scorer's
+    best ``pool`` for the conversation are added when nothing constrains the request)."""
     from kg.linking import EntityLinker
     from models.explain import make_explainer
     from models.intent import IntentConfig, make_parser
@@ -255,8 +283,7 @@ def make_pipeline(
     if parser is None:
         parser = make_parser("embedded", IntentConfig(backend="embedded"), lexicon)
     linker = EntityLinker(lexicon, store=store)
-    # the whole catalog is the candidate pool: the protocol ranks all movies
-    config = PipelineConfig(candidate_pool=catalog_size + 10)
+    config = PipelineConfig(candidate_pool=pool)
     return Pipeline(
         store,
         parser,
@@ -364,10 +391,12 @@ class Options:
     explain: bool
     config: CoMentionConfig
     pipelines: tuple[str, ...] = ("stock",)
+    pool: int | None = None  # candidates per turn; None: the whole catalog
 
 
 def served_row(opts: Options, pipeline: str = "stock") -> str:
-    return f"served {pipeline}: {opts.scorer} scorer, {opts.mode}"
+    pool = "catalog" if opts.pool is None else f"pool {opts.pool}"
+    return f"served {pipeline}: {opts.scorer}, {opts.mode}, {pool}"
 
 
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
@@ -386,13 +415,18 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             if not test:
                 continue
             scorer = CoMentionScorer(
-                data.item_ids, data.item_entities, opts.config, version=f"crs-comention-fold{f}"
+                data.item_ids,
+                data.item_entities,
+                opts.config,
+                version=f"crs-comention-fold{f}",
+                prior_counts=data.prior,
             ).fit(train)
             rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
             rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None
             for kind in opts.pipelines:
-                pipeline = make_pipeline(store, served, len(data.item_ids), lexicon, parser)
+                pool = len(data.item_ids) + 10 if opts.pool is None else opts.pool
+                pipeline = make_pipeline(store, served, pool, lexicon, parser)
                 started = time.perf_counter()
                 tally = asyncio.run(
                     serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain)
@@ -439,14 +473,25 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         help="stock: server.pipeline as is (the 'context' variant this bench measured, the "
         "session's earlier entities reaching the scorer, is now part of it)",
     )
+    p.add_argument(
+        "--pool",
+        default="300",
+        help="candidate pool per turn: N graph candidates plus the scorer's best N for the "
+        "conversation (the server's default is 300), or 'catalog' for every movie",
+    )
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(argv)
+    if a.pool != "catalog" and not (a.pool.isdigit() and int(a.pool) > 0):
+        p.error("--pool takes a positive number or 'catalog'")
     if a.folds < 2:
         p.error("--folds must be >= 2 (the scorer never sees the dialogues it is scored on)")
     pipelines = tuple(dict.fromkeys(x.strip() for x in a.pipeline.split(",") if x.strip()))
     if not pipelines or set(pipelines) - {"stock"}:
         p.error("--pipeline takes stock")
-    opts = Options(a.dataset, a.limit, a.folds, a.message, a.scorer, a.explain, CONFIG, pipelines)
+    pool = None if a.pool == "catalog" else int(a.pool)
+    opts = Options(
+        a.dataset, a.limit, a.folds, a.message, a.scorer, a.explain, CONFIG, pipelines, pool
+    )
     return a.data, opts, a.log_level
 
 

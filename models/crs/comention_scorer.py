@@ -50,7 +50,8 @@ class CoMentionScorer:
                         + \\frac1{|E|}\\sum_{e\\in E} \\hat x_{ie}\\Big)
              + w_t\\,\\cos\\Big(\\sum_{w\\in W} t_w,\\; x_i\\Big)
 
-    where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions), ``D`` is the
+    where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions, + the optional
+    ``prior_counts``, e.g. mentions in a larger corpus), ``D`` is the
     dialogue-level co-mention count matrix of the training dialogues (``n`` its diagonal),
     ``x_i`` the IDF-weighted L2-normalised item -> KG-entity row (hub entities dropped, the
     item itself included as an entity so direct movie-movie edges count), and ``t_w`` the
@@ -64,13 +65,18 @@ class CoMentionScorer:
         item_entities: Mapping[str, Iterable[str]] | None = None,
         config: CoMentionConfig | None = None,
         version: str = "crs-comention-v1",
+        prior_counts: Mapping[str, float] | None = None,
     ) -> None:
         self.config = config or CoMentionConfig()
         self.version = version
         self.item_ids = list(dict.fromkeys(item_ids))
         self._index = {i: n for n, i in enumerate(self.item_ids)}
         n = len(self.item_ids)
-        self._pop = np.zeros(n, dtype=np.float64)
+        self._prior = np.zeros(n, dtype=np.float64)
+        for item, count in (prior_counts or {}).items():
+            if item in self._index:
+                self._prior[self._index[item]] = float(count)
+        self._pop = self._prior.copy()
         self._co = sparse.csr_matrix((n, n))
         self._co_norm = np.ones(n)
         self._x = self._entity_matrix(item_entities or {})
@@ -115,7 +121,7 @@ class CoMentionScorer:
         """Count popularity, co-mentions and word -> item associations of ``dialogues``."""
         cfg = self.config
         n = len(self.item_ids)
-        pop = np.zeros(n)
+        pop = self._prior.copy()
         co_rows: list[int] = []
         co_cols: list[int] = []
         word_rows: list[int] = []
@@ -226,11 +232,33 @@ class CoMentionScorer:
         low = float(all_scores.min()) if len(all_scores) else 0.0
         return [float(all_scores[self._index[i]]) if i in self._index else low for i in item_ids]
 
-    def nearest(self, *, user_id: str, k: int = 100) -> list[tuple[str, float]]:
-        """No per-user vectors: the ``k`` most popular items (the pipeline's widening call)."""
-        del user_id
-        order = np.argsort(-self._pop, kind="stable")[:k]
-        return [(self.item_ids[i], float(self._pop[i])) for i in order]
+    def nearest(
+        self,
+        user_id: str | None = None,
+        k: int = 100,
+        *,
+        query_text: str | None = None,
+        liked_item_ids: Sequence[str] = (),
+        disliked_item_ids: Sequence[str] = (),
+        entity_ids: Sequence[str] = (),
+        exclude_seen: bool = True,
+        exclude_item_ids: Sequence[str] = (),
+    ) -> list[tuple[str, float]]:
+        """The ``k`` best items ``[(item_id, score)]`` for the context (the pipeline's widening
+        call, same contract as :meth:`models.scoring.Scorer.nearest`): liked, disliked and
+        ``exclude_item_ids`` items are left out. No per-user history (``user_id`` and
+        ``exclude_seen`` are ignored)."""
+        del user_id, exclude_seen
+        s = self.scores([*liked_item_ids, *entity_ids], query_text or "")
+        drop = [
+            self._index[i]
+            for i in (*liked_item_ids, *disliked_item_ids, *exclude_item_ids)
+            if i in self._index
+        ]
+        s[drop] = -np.inf
+        k = min(k, int(np.isfinite(s).sum()))
+        order = np.argsort(-s, kind="stable")[:k]
+        return [(self.item_ids[i], float(s[i])) for i in order]
 
 
 __all__ = ["CoMentionScorer", "words"]

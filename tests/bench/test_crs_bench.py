@@ -218,7 +218,9 @@ def test_scorer_learns_co_mentions_words_and_popularity() -> None:
     pop = scorer.scores([])
     assert int(np.argmax(pop)) == ids.index("m1")  # suggested three times
     by_context = scorer.scores(["m2"])
-    assert int(np.argmax(by_context)) == ids.index("m3")  # co-mentioned with m2
+    others = by_context.copy()
+    others[ids.index("m2")] = -np.inf  # the context item itself is KG-similar to itself
+    assert int(np.argmax(others)) == ids.index("m3")  # co-mentioned with m2
     by_words = CoMentionScorer(ids, config=CoMentionConfig(w_pop=0, w_co=0, w_text=0, w_word=1))
     by_words.fit(train)
     assert int(np.argmax(by_words.scores([], "something funny please"))) == ids.index("m3")
@@ -229,6 +231,38 @@ def test_scorer_learns_co_mentions_words_and_popularity() -> None:
     # the pipeline's call: entity ids are context; unknown items score the minimum
     out = scorer.score(["m3", "zzz"], entity_ids=["m2"], query_text="")
     assert out[0] > out[1] == pytest.approx(float(by_context.min()))
+
+
+def test_scorer_nearest_ranks_for_the_context_and_leaves_out_liked_items() -> None:
+    ids, train = _toy()
+    scorer = CoMentionScorer(ids).fit(train)
+    top = scorer.nearest(k=2, liked_item_ids=["m2"], exclude_item_ids=["m1"])
+    assert [i for i, _ in top][0] == "m3" and "m2" not in dict(top) and "m1" not in dict(top)
+    everything = scorer.nearest(k=100, disliked_item_ids=["m0"])
+    assert len(everything) == len(ids) - 1 and "m0" not in dict(everything)
+    assert [s for _, s in everything] == sorted((s for _, s in everything), reverse=True)
+
+
+def test_prior_counts_add_to_popularity_and_mention_prior_leaves_out_the_dialogues(
+    tmp_path: Path,
+) -> None:
+    from bench.crs_bench import mention_prior
+
+    ids, train = _toy()
+    plain = CoMentionScorer(ids).fit(train).scores([])
+    boosted = CoMentionScorer(ids, prior_counts={"m5": 50.0, "unknown": 9.0}).fit(train)
+    assert int(np.argmax(boosted.scores([]))) == ids.index("m5") != int(np.argmax(plain))
+
+    csv_file = tmp_path / "movies_with_mentions.csv"
+    csv_file.write_text("movieId,movieName,nbMentions\n1,A (2000),5\n2,B (2001),1\n3,C (2002),0\n")
+    seen = CrsDialogue(
+        "d",
+        (
+            CrsMessage("seeker", "A and B", ("redial:1", "redial:2")),
+            CrsMessage("recommender", "A", ("redial:1",), ("redial:1",)),
+        ),
+    )
+    assert mention_prior(csv_file, [seen]) == {"redial:1": 3.0, "redial:2": 0.0, "redial:3": 0.0}
 
 
 def test_tally_and_helpers() -> None:
@@ -262,7 +296,9 @@ def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> No
     from bench.crs_bench import redial_data
 
     data: BenchData = redial_data(redial_dir.parent)
-    opts = Options("redial", None, 2, "turn", scorer, False, CoMentionConfig(), PIPELINES)
+    # no KG term: a context movie is KG-similar to itself and would take rank 1 from 3 -> 4
+    config = CoMentionConfig(w_kg=0.0)
+    opts = Options("redial", None, 2, "turn", scorer, False, config, PIPELINES)
     lexicon = [
         LexiconEntry(f"redial:{i}", "Product", f"Movie {i} (2000)", f"Movie {i} (2000)")
         for i in range(1, N_MOVIES + 1)
