@@ -1,6 +1,7 @@
 """``kgrec graph``: init, import, stats, verify, export, drop.
 
-Each command runs against the embedded FalkorDB in ``--data-dir`` (started for the command's
+Each command runs against the embedded FalkorDB in ``<--data-dir>/graph``, the same place
+``kgrec serve`` keeps it (started for the command's
 duration; when a server already owns the data dir, e.g. ``kgrec serve``, the command talks
 to that one) or against the store at ``--uri`` (``bolt://``/``neo4j://``: password from
 ``$NEO4J_PASSWORD``). The commands are thin wrappers over idempotent functions:
@@ -28,7 +29,7 @@ import redis
 
 from kgrec.errors import ConfigError, InvalidInputError
 
-from .embedded import PID_NAME, EmbeddedFalkorDB
+from .embedded import GRAPH_SUBDIR, PID_NAME, EmbeddedFalkorDB
 from .exceptions import DataDirInUseError
 from .importers import IMPORTERS, ImportOptions, run_import
 from .importers.checkpoint import FILENAME as CHECKPOINT_FILE
@@ -98,7 +99,7 @@ def open_graph(args: argparse.Namespace) -> Iterator[GraphStore]:
     uri = _uri(args)
     db: EmbeddedFalkorDB | None = None
     if not uri:
-        data_dir = _data_dir(args)
+        data_dir = _data_dir(args) / GRAPH_SUBDIR  # where ``kgrec serve`` keeps it too
         # a large append-only file replays slowly: wait for it rather than give up
         db = EmbeddedFalkorDB(data_dir, start_timeout=START_TIMEOUT)
         try:

@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 #: Longest unix socket path we use (the kernel limit is 107 bytes plus a NUL).
 MAX_SOCKET_PATH = 100
 SOCKET_NAME = "falkordb.sock"
+#: The embedded graph's folder inside a kgrec data dir (``kgrec serve`` and ``kgrec graph``).
+GRAPH_SUBDIR = "graph"
 PID_NAME = "falkordb.pid"
 LOG_NAME = "falkordb.log"
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kg.embedded import GRAPH_SUBDIR
 from kg.store import GraphStore
 from kg.types import LexiconEntry
 from models.explain import Explainer
@@ -65,7 +66,7 @@ def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphSt
                 password=settings.neo4j_password,
             )
         return open_store(settings.graph_uri, graph=settings.graph_name)
-    embedded = EmbeddedFalkorDB(Path(settings.data_dir) / "graph")
+    embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
     embedded.start()
     on_stop.append(embedded.stop)
     return open_store(embedded.uri, graph=settings.graph_name)

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from kg.embedded import GRAPH_SUBDIR, SOCKET_NAME
+
 ANNOUNCE = re.compile(r"kgrec is serving on localhost:(\d+)")
 
 
@@ -49,7 +51,7 @@ class ServeProcess:
     @property
     def socket_path(self) -> Path:
         """The embedded graph DB's unix socket (while the server runs)."""
-        return self.data_dir / "graph" / "falkordb.sock"
+        return self.data_dir / GRAPH_SUBDIR / SOCKET_NAME
 
     def tail(self, lines: int = 40) -> str:
         return "".join(self.output[-lines:])

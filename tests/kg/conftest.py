@@ -11,6 +11,7 @@ import pytest
 from kg_catalog import Catalog, tiny
 
 import kg
+from kg.embedded import GRAPH_SUBDIR
 
 BACKENDS = ["falkordb", "neo4j"]
 
@@ -18,7 +19,8 @@ BACKENDS = ["falkordb", "neo4j"]
 @pytest.fixture(scope="session")
 def falkordb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[kg.EmbeddedFalkorDB]:
     """One embedded FalkorDB for the whole session (each test uses its own graph key)."""
-    with kg.EmbeddedFalkorDB(tmp_path_factory.mktemp("falkordb")) as server:
+    # <data dir>/graph: the layout `kgrec serve` and `kgrec graph --data-dir` use
+    with kg.EmbeddedFalkorDB(tmp_path_factory.mktemp("falkordb") / GRAPH_SUBDIR) as server:
         yield server
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import kg
 from kg.admin import main
+from kg.embedded import GRAPH_SUBDIR
 
 
 @pytest.fixture
@@ -173,7 +174,8 @@ def test_a_served_data_dir_is_used_through_its_server(
     capsys: pytest.CaptureFixture[str], falkordb_server: kg.EmbeddedFalkorDB, tmp_path: Path
 ) -> None:
     graph = f"d{uuid.uuid4().hex[:12]}"
-    opts = ["--data-dir", str(falkordb_server.data_dir), "--graph", graph]
+    assert falkordb_server.data_dir.name == GRAPH_SUBDIR  # laid out like a kgrec data dir
+    opts = ["--data-dir", str(falkordb_server.data_dir.parent), "--graph", graph]
     try:
         rc, out, _ = run(capsys, "import", "products", str(products_file(tmp_path)), *opts)
         assert rc == 0
@@ -192,6 +194,7 @@ def test_embedded_default_starts_and_stops_its_own_server(
     src = products_file(tmp_path)
     rc, _, _ = run(capsys, "import", "products", str(src), "--data-dir", str(data_dir))
     assert rc == 0
-    assert not (data_dir / "falkordb.pid").exists()  # stopped again
+    assert not (data_dir / GRAPH_SUBDIR / "falkordb.pid").exists()  # stopped again
+    assert (data_dir / GRAPH_SUBDIR).is_dir()  # where `kgrec serve` looks for it
     rc, out, _ = run(capsys, "stats", "--json", "--data-dir", str(data_dir))
     assert json.loads(out)["nodes"]["Product"] == 2  # persisted across the restart
