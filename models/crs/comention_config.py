@@ -25,6 +25,10 @@ class CoMentionConfig:
         text_smoothing: additive smoothing ``alpha`` of the word -> entity profiles.
         w_seq: weight of the directed "mentioned before -> suggested" association.
         w_word: weight of the direct word -> suggested item association.
+        w_self: weight of the context items themselves ("suggest again what was mentioned").
+            0 by default: a recommender should not echo the user's own examples. ReDial's
+            protocol counts a recommender re-mentioning a movie as a new suggestion, so its
+            benchmark sets it (see ``bench.crs_bench``).
     """
 
     w_pop: float = 0.4
@@ -33,6 +37,7 @@ class CoMentionConfig:
     w_text: float = 0.5
     w_seq: float = 0.5
     w_word: float = 0.0
+    w_self: float = 0.0
     mention_weight: float = 0.2
     hub_df: float = 0.05
     text_smoothing: float = 1.0

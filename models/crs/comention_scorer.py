@@ -46,8 +46,9 @@ class CoMentionScorer:
     .. math::
         s(i) = w_p\\,\\frac{\\log(1+p_i)}{\\log(1+\\max p)}
              + w_c\\,\\frac1{|C|}\\sum_{c\\in C}\\frac{D_{ci}}{\\sqrt{n_c n_i}}
-             + w_k\\,\\Big(\\frac1{|C|}\\sum_{c\\in C}\\cos(x_c, x_i)
+             + w_k\\,\\Big(\\frac1{|C|}\\sum_{c\\in C, c\\ne i}\\cos(x_c, x_i)
                         + \\frac1{|E|}\\sum_{e\\in E} \\hat x_{ie}\\Big)
+             + w_s\\,\\frac{[i\\in C]}{|C|}
              + w_t\\,\\cos\\Big(\\sum_{w\\in W} t_w,\\; x_i\\Big)
 
     where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions, + the optional
@@ -192,8 +193,13 @@ class CoMentionScorer:
             s += cfg.w_co * np.asarray(self._co[items].mean(axis=0)).ravel()
             if cfg.w_seq:
                 s += cfg.w_seq * np.asarray(self._seq[items].mean(axis=0)).ravel()
-            xc = self._x[items]
-            s += cfg.w_kg * np.asarray((self._x @ xc.T).mean(axis=1)).ravel()
+            # KG similarity to the other context items: an item's similarity to itself is not
+            # evidence from the graph (that is the separate w_self term)
+            sim = np.asarray((self._x @ self._x[items].T).todense())  # (I, |C|)
+            sim[items, np.arange(len(items))] = 0.0
+            s += cfg.w_kg * sim.mean(axis=1)
+            if cfg.w_self:
+                s[items] += cfg.w_self / len(items)
         if ents:
             s += cfg.w_kg * np.asarray(self._x[:, ents].mean(axis=1)).ravel()
         if text and (cfg.w_text or cfg.w_word):

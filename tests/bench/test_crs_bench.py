@@ -218,9 +218,10 @@ def test_scorer_learns_co_mentions_words_and_popularity() -> None:
     pop = scorer.scores([])
     assert int(np.argmax(pop)) == ids.index("m1")  # suggested three times
     by_context = scorer.scores(["m2"])
-    others = by_context.copy()
-    others[ids.index("m2")] = -np.inf  # the context item itself is KG-similar to itself
-    assert int(np.argmax(others)) == ids.index("m3")  # co-mentioned with m2
+    assert int(np.argmax(by_context)) == ids.index("m3")  # co-mentioned with m2
+    # w_self: the context item itself ("suggest again"), off by default
+    echo = CoMentionScorer(ids, config=CoMentionConfig(w_self=10.0)).fit(train)
+    assert int(np.argmax(echo.scores(["m2"]))) == ids.index("m2")
     by_words = CoMentionScorer(ids, config=CoMentionConfig(w_pop=0, w_co=0, w_text=0, w_word=1))
     by_words.fit(train)
     assert int(np.argmax(by_words.scores([], "something funny please"))) == ids.index("m3")
@@ -296,9 +297,7 @@ def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> No
     from bench.crs_bench import redial_data
 
     data: BenchData = redial_data(redial_dir.parent)
-    # no KG term: a context movie is KG-similar to itself and would take rank 1 from 3 -> 4
-    config = CoMentionConfig(w_kg=0.0)
-    opts = Options("redial", None, 2, "turn", scorer, False, config, PIPELINES)
+    opts = Options("redial", None, 2, "turn", scorer, False, CoMentionConfig(), PIPELINES)
     lexicon = [
         LexiconEntry(f"redial:{i}", "Product", f"Movie {i} (2000)", f"Movie {i} (2000)")
         for i in range(1, N_MOVIES + 1)
