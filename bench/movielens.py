@@ -3,6 +3,7 @@
 Usage (repo root)::
 
     nice -n 10 .venv/bin/python -m bench.movielens --data ../shared/data
+    nice -n 10 .venv/bin/python -m bench.movielens --data ../shared/data --run-recbole --seeds 3
     nice -n 10 .venv/bin/python -m bench.movielens --data ../shared/data --amazon-book
 
 Runs, each trained on ``train.tsv``, early-stopped on valid NDCG@10, reported on ``test.tsv``
@@ -51,14 +52,14 @@ COLUMNS = (
 
 
 def _run_variant(
-    dataset: Any, name: str, changes: dict[str, Any], args: argparse.Namespace
+    dataset: Any, name: str, changes: dict[str, Any], args: argparse.Namespace, seed: int | None
 ) -> dict:
     from models.config import TrainConfig
     from models.training import train_model
 
     config = TrainConfig().with_changes(**changes, threads=args.threads)
-    if args.seed is not None:
-        config = config.with_changes(seed=args.seed)
+    if seed is not None:
+        config = config.with_changes(seed=seed)
     if args.epochs is not None:
         config = config.with_changes(epochs=args.epochs)
     if args.cache_dir:
@@ -246,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of runs")
     parser.add_argument("--models", default="", help="extra registered models, e.g. rgcn")
     parser.add_argument("--seed", type=int, help="another seed; runs are named '<variant> s<seed>'")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        help="run every variant with N seeds: the default one, then 1, 2, ... (N-1)",
+    )
     parser.add_argument("--epochs", type=int, help="epoch cap (default: TrainConfig's)")
     parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench"))
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
@@ -264,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     kgrec_path = OUT_DIR / "kgrec.json"
     if args.amazon_book:
         _amazon_epoch(args)
+    seeds: list[int | None] = [args.seed]
+    if args.seeds > 1:
+        seeds = list(dict.fromkeys([*seeds, *range(1, args.seeds)]))
     if not args.reuse:
         from models.cli import load_dataset
 
@@ -272,11 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         todo = {n: VARIANTS[n] for n in args.variants.split(",") if n}
         for extra in filter(None, args.models.split(",")):
             todo[f"kgrec {extra}"] = {"model": {"name": extra}}
-        suffix = f" s{args.seed}" if args.seed is not None else ""
-        if args.epochs is not None:
-            suffix += f" (cap {args.epochs})"
-        for name, changes in todo.items():
-            _merge(kgrec_path, {name + suffix: _run_variant(dataset, name, changes, args)})
+        for seed in seeds:
+            suffix = f" s{seed}" if seed is not None else ""
+            if args.epochs is not None:
+                suffix += f" (cap {args.epochs})"
+            for name, changes in todo.items():
+                row = _run_variant(dataset, name, changes, args, seed)
+                _merge(kgrec_path, {name + suffix: row})
     kgrec = json.loads(kgrec_path.read_text()) if kgrec_path.exists() else {}
     kgrec_rows = {k: v for k, v in kgrec.items() if v.get("status") == "ok"}
     recbole = json.loads(args.recbole_json.read_text()) if args.recbole_json.exists() else {}

@@ -23,7 +23,11 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "serve": (["-m", "bench.serve_latency"], ["--requests", "40"]),
     "import": (["-m", "bench.import_bench"], ["--products", "10000", "--triples", "100000"]),
     "recbole": (["-m", "bench.recbole_runner", "--data", "{data}"], ["--models", "BPR"]),
-    "movielens": (["-m", "bench.movielens", "--data", "{data}"], []),
+    "movielens": (
+        ["-m", "bench.movielens", "--data", "{data}", "--seeds", "3"],
+        ["--variants", "kgrec", "--seeds", "1"],
+    ),
+    "amazon-book": (["-m", "bench.movielens", "--data", "{data}", "--amazon-book", "--reuse"], []),
     "crs": (["-m", "bench.crs_bench", "--data", "{data}"], ["--limit", "50"]),
 }
 
