@@ -56,7 +56,7 @@ thirty forty fifty sixty seventy eighty ninety hundred thousand
 """
 _COMMON = {normalize_word(w) for w in _COMMON_WORDS.split()}
 _PERSON_CUES = {"by", "director", "directed", "starring", "actor", "actress", "featuring", "from"}
-_TITLE_CUES = {"like", "watched", "saw", "seen", "loved", "enjoyed", "than", "as", "watch"}
+_TITLE_CUES = {"like", "liked", "watched", "saw", "seen", "loved", "enjoyed", "than", "as", "watch"}
 _QUOTE_RE = re.compile(
     r"\"([^\"]{2,80})\"|“([^”]{2,80})”|(?:(?<=\s)|^)'([^']{2,80})'(?=[\s,.!?]|$)"
 )
@@ -232,6 +232,15 @@ class SpanExtractor:
         if len(key) == 1 and len(key[0]) == 1 and first.kind != "cjk":
             return False
         labels = {e.label for e in entries}
+        if (
+            len(key) == 1
+            and labels == {"Product"}
+            and first.text.islower()
+            and not (i > 0 and tokens[i - 1].norm in _TITLE_CUES)
+        ):
+            # a lower-case single word is a word, not a title: "can you help" is not "Help!",
+            # "i saw it" not "Saw"; "i liked frozen" still is (quoted titles are found apart)
+            return False
         if all(k in _COMMON for k in key) and labels <= {"Product", "Entity"}:
             # titles made of ordinary words ("Seven", "It", "Up") only when written like a
             # name, and a one-word one not as the first word of a sentence

@@ -150,6 +150,15 @@ def test_common_word_titles_need_capitals(parser) -> None:
     assert [m.text for m in parser.extract_slots("thrillers like Seven").mentions] == ["Seven"]
 
 
+def test_a_lower_case_word_is_not_a_one_word_title(parser) -> None:
+    # the lexicon has the product "Pegasus": a word unless written like a name or after a cue
+    assert parser.extract_slots("can you pegasus me a deal").mentions == ()
+    assert [m.text for m in parser.extract_slots("is the Pegasus light").mentions] == ["Pegasus"]
+    assert [m.text for m in parser.extract_slots("i liked pegasus").mentions] == ["pegasus"]
+    # one-word entities (genres, ...) are still found in lower case
+    assert [m.text for m in parser.extract_slots("some horror please").mentions] == ["horror"]
+
+
 def test_code_mixed(parser) -> None:
     slots = parser.extract_slots("推荐 some red 跑鞋 100块以下, 不要 Nike")
     assert {(m.text, m.entity_id, m.negated) for m in slots.mentions} == {
