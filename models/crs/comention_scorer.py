@@ -252,15 +252,15 @@ class CoMentionScorer:
     ) -> list[tuple[str, float]]:
         """The ``k`` best items ``[(item_id, score)]`` for the context (the pipeline's widening
         call, same contract as :meth:`models.scoring.Scorer.nearest`): liked, disliked and
-        ``exclude_item_ids`` items are left out. No per-user history (``user_id`` and
-        ``exclude_seen`` are ignored)."""
+        ``exclude_item_ids`` items are left out, liked ones only while ``w_self`` is 0 (with
+        ``w_self`` the context items are candidates by design). No per-user history
+        (``user_id`` and ``exclude_seen`` are ignored)."""
         del user_id, exclude_seen
         s = self.scores([*liked_item_ids, *entity_ids], query_text or "")
-        drop = [
-            self._index[i]
-            for i in (*liked_item_ids, *disliked_item_ids, *exclude_item_ids)
-            if i in self._index
-        ]
+        dropped = (*disliked_item_ids, *exclude_item_ids)
+        if not self.config.w_self:
+            dropped += tuple(liked_item_ids)
+        drop = [self._index[i] for i in dropped if i in self._index]
         s[drop] = -np.inf
         k = min(k, int(np.isfinite(s).sum()))
         order = np.argsort(-s, kind="stable")[:k]

@@ -239,6 +239,8 @@ def test_scorer_nearest_ranks_for_the_context_and_leaves_out_liked_items() -> No
     scorer = CoMentionScorer(ids).fit(train)
     top = scorer.nearest(k=2, liked_item_ids=["m2"], exclude_item_ids=["m1"])
     assert [i for i, _ in top][0] == "m3" and "m2" not in dict(top) and "m1" not in dict(top)
+    again = CoMentionScorer(ids, config=CoMentionConfig(w_self=10.0)).fit(train)
+    assert again.nearest(k=1, liked_item_ids=["m2"])[0][0] == "m2"  # w_self: suggest again
     everything = scorer.nearest(k=100, disliked_item_ids=["m0"])
     assert len(everything) == len(ids) - 1 and "m0" not in dict(everything)
     assert [s for _, s in everything] == sorted((s for _, s in everything), reverse=True)
