@@ -73,7 +73,10 @@ _CHEAPER = norm_phrases({
     ("cheaper",), ("cheeper",), ("chaeper",), ("less", "money"), ("便", "宜", "点"),
     ("便", "宜", "一", "点"), ("更", "便", "宜"), ("太", "贵"), ("cheapest",),
     ("budget", "friendlier"),
-    ("lower", "budget"), ("not", "so", "expensive"), ("less", "costly"), ("too", "much"),
+    ("lower", "budget"), ("not", "so", "expensive"), ("less", "costly"),
+    # "too much" alone is not about money ("not too much action")
+    ("costs", "too", "much"), ("cost", "too", "much"), ("too", "much", "money"),
+    ("pay", "too", "much"), ("paying", "too", "much"), ("spend", "too", "much"),
     ("costs", "less"), ("cost", "less"), ("inexpensive",),
 })  # fmt: skip
 _PRICIER = norm_phrases({

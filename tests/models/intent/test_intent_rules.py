@@ -150,6 +150,14 @@ def test_common_word_titles_need_capitals(parser) -> None:
     assert [m.text for m in parser.extract_slots("thrillers like Seven").mentions] == ["Seven"]
 
 
+def test_too_much_is_about_money_only_with_a_money_word(parser) -> None:
+    assert parser.extract_slots("not too much action").price is None
+    assert parser.extract_slots("too much blood for me").price is None
+    for message in ("that costs too much", "I don't want to pay too much"):
+        price = parser.extract_slots(message).price
+        assert price is not None and price.relative == "cheaper"
+
+
 def test_a_lower_case_word_is_not_a_one_word_title(parser) -> None:
     # the lexicon has the product "Pegasus": a word unless written like a name or after a cue
     assert parser.extract_slots("can you pegasus me a deal").mentions == ()
