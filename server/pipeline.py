@@ -65,6 +65,7 @@ class PipelineConfig:
     w_popularity: float = 0.3  # weight of log-popularity (normalised to [0, 1])
     w_disliked_brand: float = 0.5  # penalty for brands the shopper disliked this session
     session_ttl_s: float = 24 * 3600  # a session idle longer than this is gone (NOT_FOUND)
+    hide_named_items: bool = True  # a product the shopper names is not recommended back
 
 
 def _positive(event: FeedbackEvent) -> bool:
@@ -99,7 +100,7 @@ class Pipeline:
         self.explainer = explainer
         self.scorer = scorer
         self.config = config or PipelineConfig()
-        self.tracker = DialogueTracker()
+        self.tracker = DialogueTracker(hide_named_items=self.config.hide_named_items)
         self.clock = clock
         self._entities: dict[str, LexiconEntry] = {}
         for entry in lexicon:

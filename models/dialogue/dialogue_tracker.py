@@ -54,7 +54,16 @@ def _attribute_name(entity_id: str) -> str:
 
 
 class DialogueTracker:
-    """Applies the rules in the module docstring. Stateless; the state is passed in."""
+    """Applies the rules in the module docstring. Stateless; the state is passed in.
+
+    Args:
+        hide_named_items: a product the shopper names is not recommended back for the rest of
+            the session (default). ``False`` keeps it a candidate, for settings where
+            suggesting a mentioned item again is wanted (the ReDial benchmark's protocol).
+    """
+
+    def __init__(self, *, hide_named_items: bool = True) -> None:
+        self.hide_named_items = hide_named_items
 
     def update(
         self,
@@ -126,14 +135,16 @@ class DialogueTracker:
         self, state: DialogueState, items: tuple[ShownItem, ...], update: TurnUpdate
     ) -> None:
         """A product the shopper names ("something like the Pegasus") is a soft anchor: its
-        category and brand are preferred, not required, and the product itself is not shown."""
+        category and brand are preferred, not required, and the product itself is not shown
+        (unless ``hide_named_items`` is off)."""
         for item in items:
             state.focus = item
             update.anchor = update.anchor or item
             for eid in (item.category_id, item.brand_id):
                 if eid and eid not in state.exclude_brand_ids:
                     state.add("preferred_ids", eid)
-            state.add("exclude_item_ids", item.item_id)
+            if self.hide_named_items:
+                state.add("exclude_item_ids", item.item_id)
 
     def _apply_references(self, state: DialogueState, intent: Intent, update: TurnUpdate) -> None:
         for ref in intent.references:

@@ -157,3 +157,11 @@ def test_a_named_product_is_a_soft_anchor():
     assert state.preferred_ids == ["cat:running-shoes", "brand:nike"]
     assert state.category_ids == [] and state.brand_ids == []  # preferred, not required
     assert state.exclude_item_ids == ["p7"]
+
+
+def test_a_named_product_can_stay_a_candidate():
+    state = DialogueState()
+    named = (ShownItem("p7", "Nike Pegasus", 120.0, "brand:nike", "cat:running-shoes"),)
+    tracker = DialogueTracker(hide_named_items=False)
+    update = tracker.update(state, _Intent(), [], Filters(), named_items=named)
+    assert update.anchor == named[0] and state.exclude_item_ids == []
