@@ -96,6 +96,8 @@ class Scorer:
         self._text_encoder: Any = None
         self._image_encoder: Any = None
         self._lock = threading.RLock()
+        # the last _catalogue_scores call: a turn asks nearest() and score() with one context
+        self._last_scores: tuple[tuple[Any, ...], Tensor] | None = None
 
     @classmethod
     def load(cls, checkpoint_dir: Path | str, *, device: str = "auto") -> Scorer:
@@ -191,7 +193,13 @@ class Scorer:
         disliked: Sequence[str],
         entity_ids: Sequence[str],
     ) -> Tensor:
-        """Scores ``(I,)`` for every known item."""
+        """Scores ``(I,)`` for every known item (callers hold the lock and do not modify it).
+
+        The last result is kept: a pipeline turn widens its pool with :meth:`nearest` and then
+        calls :meth:`score` with the same context, which would encode the query twice."""
+        key = (user_id, query_text, tuple(liked), tuple(disliked), tuple(entity_ids))
+        if self._last_scores is not None and self._last_scores[0] == key:
+            return self._last_scores[1]
         total: Tensor | None = None
         u = self._user_index.get(user_id) if user_id is not None else None
         if u is not None:
@@ -203,6 +211,7 @@ class Scorer:
             total = s if total is None else total + s
         if total is None:
             total = _standardize(torch.log1p(self._popularity))
+        self._last_scores = (key, total)
         return total
 
     def score(
@@ -281,6 +290,7 @@ class Scorer:
         neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
         with self._lock:
+            self._last_scores = None  # the catalogue changes
             ent = self._mean_rows(self._entities, rows)
             vec = torch.zeros(self._items.shape[1], device=self.device)
             if content is not None and ent is not None:

@@ -93,6 +93,26 @@ def test_new_product_gets_a_score_without_retraining(trained: Path) -> None:
     torch.testing.assert_close(scorer.checkpoint.tensors["items"], before)  # no retraining
 
 
+def test_a_turns_nearest_and_score_encode_the_query_once(trained: Path) -> None:
+    """The pipeline calls nearest() then score() with one context: the query text is encoded
+    once; a new product is scored after add_item, not served from the kept scores."""
+    scorer = Scorer.load(trained, device="cpu")
+    encoder = scorer._text()
+    calls: list[list[str]] = []
+    real_encode = encoder.encode
+    encoder.encode = lambda texts: calls.append(list(texts)) or real_encode(texts)
+    context = {"query_text": "warm jackets", "liked_item_ids": ["prod:001"]}
+    top = scorer.nearest(None, k=12, **context)
+    scores = scorer.score([i for i, _ in top], **context)
+    assert calls == [["warm jackets"]]
+    assert list(scores) == sorted(scores, reverse=True)  # the same scores nearest ranked by
+    scorer.score(["prod:002"], query_text="something else")
+    assert len(calls) == 2  # another context is computed afresh
+    scorer.add_item({"id": "prod:new", "title": "Warm jackets", "category_id": "cat:jackets"})
+    assert len(scorer.score(["prod:new"], **context)) == 1
+    assert len(calls) == 4  # add_item encoded the title, then the query again
+
+
 def test_latest_checkpoint_picks_the_newest(tmp_path: Path, trained: Path) -> None:
     assert latest_checkpoint(tmp_path) is None
     ck = Checkpoint.load(trained)
