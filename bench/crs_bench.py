@@ -57,6 +57,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,16 +135,12 @@ def mention_prior(movies_csv: Path, dialogues: Sequence[CrsDialogue]) -> dict[st
 
     from kg.importers.redial import movie_id
 
-    inside: dict[str, int] = {}
-    for d in dialogues:
-        for m in d.messages:
-            for i in m.item_ids:
-                inside[i] = inside.get(i, 0) + 1
+    inside = Counter(i for d in dialogues for m in d.messages for i in m.item_ids)
     prior: dict[str, float] = {}
     with movies_csv.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             item = movie_id(row["movieId"].strip())
-            prior[item] = float(max(0, int(row["nbMentions"]) - inside.get(item, 0)))
+            prior[item] = float(max(0, int(row["nbMentions"]) - inside[item]))
     return prior
 
 
@@ -422,6 +419,11 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
     catalog = set(data.item_ids)
     rows = {POPULARITY_ROW: Tally(), OFFLINE_ROW: Tally()}
     rows.update({served_row(opts, kind): Tally() for kind in opts.pipelines})
+    config = opts.config or CONFIGS[opts.dataset]
+    pool = len(data.item_ids) + 10 if opts.pool is None else opts.pool
+    # the pipeline hides movies the seeker named unless the scorer is configured to suggest
+    # mentioned movies again (w_self, ReDial)
+    hide = config.w_self == 0
     with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp, graph(data, Path(tmp)) as store:
         lexicon = store.lexicon(("Product", "Entity"))
         for f in range(opts.n_folds):
@@ -432,7 +434,7 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             scorer = CoMentionScorer(
                 data.item_ids,
                 data.item_entities,
-                opts.config or CONFIGS[opts.dataset],
+                config,
                 version=f"crs-comention-fold{f}",
                 prior_counts=data.prior,
             ).fit(train)
@@ -440,10 +442,6 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None
             for kind in opts.pipelines:
-                pool = len(data.item_ids) + 10 if opts.pool is None else opts.pool
-                # the pipeline hides movies the seeker named unless the scorer is configured
-                # to suggest mentioned movies again (w_self, ReDial)
-                hide = (opts.config or CONFIGS[opts.dataset]).w_self == 0
                 pipeline = make_pipeline(
                     store, served, pool, lexicon, parser, hide_named_items=hide
                 )
