@@ -176,6 +176,9 @@ class Pipeline:
             mentions = tuple(Mention(**m) for m in state.last_mentions)
             previous = Intent(type=IntentType(state.last_intent_type), mentions=mentions)
         turn.intent = intent = self.parser.parse(turn.query.message, previous=previous)
+        if intent.clear_constraints:
+            state.recent_messages.clear()  # "start over": earlier words are not wanted either
+        state.remember_message(turn.query.message)
         state.last_intent_type = intent.type.value
         state.last_mentions = [asdict(m) for m in intent.mentions]
 
@@ -294,7 +297,9 @@ class Pipeline:
         anchor = turn.update.anchor if turn.update else None
         return {
             "user_id": turn.query.user_id or None,
-            "query_text": turn.query.message,
+            # the session's recent messages, newest first: "from the 80s" after "something
+            # scary" still asks for something scary
+            "query_text": state.conversation_text(),
             "liked_item_ids": [*state.liked_item_ids, *([anchor.item_id] if anchor else [])],
             "disliked_item_ids": list(state.disliked_item_ids),
             # the session's earlier entities and context items too, not only this turn's

@@ -7,9 +7,12 @@ replica can continue a conversation. It accumulates:
   brands and items) that a new turn tightens, relaxes or replaces;
 * the last ranking, so "the second one" resolves to an item;
 * the item the conversation is currently about (``focus``), so "not that brand" resolves;
-* liked / disliked items from feedback, and the entities linked so far.
+* liked / disliked items from feedback, and the entities linked so far;
+* the shopper's recent messages, so a scorer reads the conversation's words, not only the
+  last message's ("something scary" then "from the 80s").
 
-The size is capped: lists keep their newest ``MAX_ITEMS`` entries.
+The size is capped: lists keep their newest ``MAX_ITEMS`` entries, the messages their newest
+``MAX_MESSAGES`` within ``MAX_MESSAGE_CHARS`` characters.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MAX_ITEMS = 200  # cap for every id list kept in the state
+MAX_MESSAGES = 8  # recent messages kept for the scorer
+MAX_MESSAGE_CHARS = 1000  # ... and their total length
 STATE_VERSION = 1
 
 
@@ -57,6 +62,7 @@ class DialogueState:
     # the last turn's intent, as the parser needs it to read a follow-up ("cheaper")
     last_intent_type: str = ""
     last_mentions: list[dict[str, Any]] = field(default_factory=list)
+    recent_messages: list[str] = field(default_factory=list)  # oldest first
 
     # -- serialisation ------------------------------------------------------------------------
 
@@ -105,6 +111,25 @@ class DialogueState:
         values: list[str] = getattr(self, name)
         if value in values:
             values.remove(value)
+
+    def remember_message(self, text: str) -> None:
+        """Keep ``text`` among the recent messages (blank ones are skipped): the newest
+        ``MAX_MESSAGES``, dropping the oldest while they exceed ``MAX_MESSAGE_CHARS``
+        (the newest is kept whole even when it alone is longer)."""
+        text = text.strip()
+        if not text:
+            return
+        self.recent_messages.append(text)
+        del self.recent_messages[:-MAX_MESSAGES]
+        while (
+            len(self.recent_messages) > 1
+            and sum(len(m) for m in self.recent_messages) > MAX_MESSAGE_CHARS
+        ):
+            del self.recent_messages[0]
+
+    def conversation_text(self) -> str:
+        """The recent messages, newest first (an encoder that truncates drops the oldest)."""
+        return "\n".join(reversed(self.recent_messages))
 
     def remember_ranking(self, items: list[ShownItem]) -> None:
         self.last_ranking = items[:MAX_ITEMS]

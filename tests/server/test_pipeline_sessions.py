@@ -145,6 +145,8 @@ def test_the_model_widens_a_small_pool_for_a_user_without_history(
     )
     assert [i.item_id for i in second.items][:2] == ["p6", "p5"]
     assert "p7" in scorer.nearest_calls[-1]["exclude_item_ids"]
+    # the scorer reads the session's recent messages, newest first, not only this one
+    assert scorer.nearest_calls[-1]["query_text"] == "more\nsomething nice"
 
 
 def test_no_widening_when_the_graph_must_check_a_filter() -> None:

@@ -165,3 +165,22 @@ def test_a_named_product_can_stay_a_candidate():
     tracker = DialogueTracker(hide_named_items=False)
     update = tracker.update(state, _Intent(), [], Filters(), named_items=named)
     assert update.anchor == named[0] and state.exclude_item_ids == []
+
+
+def test_recent_messages_are_capped_newest_first_and_survive_json() -> None:
+    from models.dialogue.dialogue_state import MAX_MESSAGE_CHARS, MAX_MESSAGES
+
+    state = DialogueState()
+    for n in range(MAX_MESSAGES + 3):
+        state.remember_message(f"message {n}")
+    state.remember_message("   ")  # blank: not a message
+    assert len(state.recent_messages) == MAX_MESSAGES
+    assert state.conversation_text().split("\n")[0] == f"message {MAX_MESSAGES + 2}"
+    state.remember_message("x" * (MAX_MESSAGE_CHARS - 5))
+    # the oldest go until the total fits; the newest stays whole
+    assert state.recent_messages[-1] == "x" * (MAX_MESSAGE_CHARS - 5)
+    assert sum(len(m) for m in state.recent_messages) <= MAX_MESSAGE_CHARS
+    state.remember_message("y" * (MAX_MESSAGE_CHARS + 50))
+    assert state.recent_messages == ["y" * (MAX_MESSAGE_CHARS + 50)]
+    again = DialogueState.from_json(state.to_json())
+    assert again.conversation_text() == state.conversation_text()
