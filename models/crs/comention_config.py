@@ -29,6 +29,12 @@ class CoMentionConfig:
             0 by default: a recommender should not echo the user's own examples. ReDial's
             protocol counts a recommender re-mentioning a movie as a new suggestion, so its
             benchmark sets it (see ``bench.crs_bench``).
+        w_entity: weight of the KG similarity to the linked non-item entities (a person, a
+            studio named in the message).
+        w_title: weight of the text-embedding similarity to the context items (needs the
+            scorer's ``item_vectors``).
+        w_query: weight of the similarity of the conversation's text embedding to the items'
+            (needs ``item_vectors`` and ``encode_text``).
     """
 
     w_pop: float = 0.4
@@ -38,6 +44,9 @@ class CoMentionConfig:
     w_seq: float = 0.5
     w_word: float = 0.0
     w_self: float = 0.0
+    w_entity: float = 3.0
+    w_title: float = 0.0
+    w_query: float = 0.0
     mention_weight: float = 0.2
     hub_df: float = 0.05
     text_smoothing: float = 1.0

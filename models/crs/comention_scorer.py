@@ -10,7 +10,8 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -50,14 +51,21 @@ class CoMentionScorer:
                         + \\frac1{|E|}\\sum_{e\\in E} \\hat x_{ie}\\Big)
              + w_s\\,\\frac{[i\\in C]}{|C|}
              + w_t\\,\\cos\\Big(\\sum_{w\\in W} t_w,\\; x_i\\Big)
+             + w_{title}\\,\\frac1{|C|}\\sum_{c\\in C, c\\ne i}\\cos(v_c, v_i)
+             + w_q\\,\\cos(q, v_i)
 
     where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions, + the optional
     ``prior_counts``, e.g. mentions in a larger corpus), ``D`` is the
     dialogue-level co-mention count matrix of the training dialogues (``n`` its diagonal),
     ``x_i`` the IDF-weighted L2-normalised item -> KG-entity row (hub entities dropped, the
     item itself included as an entity so direct movie-movie edges count), and ``t_w`` the
-    mean ``x`` of the items suggested after the word ``w`` in training dialogues.
-    Shapes: ``D`` is ``(I, I)`` sparse, ``X`` ``(I, E)`` sparse, ``T`` ``(V, E)`` sparse.
+    mean ``x`` of the items suggested after the word ``w`` in training dialogues. The entity
+    part of the KG term has its own weight ``w_entity``. Optional text embeddings: ``v_i`` is
+    item ``i``'s row of ``item_vectors`` (e.g. MiniLM of its title, which knows "Insidious" is
+    close to "The Conjuring" without any dialogue saying so) and ``q = encode_text([text])[0]``
+    the conversation's; without them the ``title`` and ``query`` terms are 0.
+    Shapes: ``D`` is ``(I, I)`` sparse, ``X`` ``(I, E)`` sparse, ``T`` ``(V, E)`` sparse,
+    ``item_vectors`` ``(I, d)`` dense (rows L2-normalised here), ``q`` ``(d,)``.
     """
 
     def __init__(
@@ -67,6 +75,8 @@ class CoMentionScorer:
         config: CoMentionConfig | None = None,
         version: str = "crs-comention-v1",
         prior_counts: Mapping[str, float] | None = None,
+        item_vectors: np.ndarray | None = None,
+        encode_text: Callable[[Sequence[str]], np.ndarray] | None = None,
     ) -> None:
         self.config = config or CoMentionConfig()
         self.version = version
@@ -85,6 +95,15 @@ class CoMentionScorer:
         self._t = sparse.csr_matrix((0, self._x.shape[1]))
         self._w = sparse.csr_matrix((0, n))
         self._seq = sparse.csr_matrix((n, n))
+        self._title: np.ndarray | None = None
+        if item_vectors is not None:
+            v = np.asarray(item_vectors, dtype=np.float64)
+            if v.shape[0] != n:
+                raise ValueError(f"item_vectors has {v.shape[0]} rows for {n} items")
+            norms = np.linalg.norm(v, axis=1, keepdims=True)
+            self._title = v / np.where(norms == 0, 1.0, norms)
+        self._encode = encode_text
+        self._last_query: tuple[str | None, np.ndarray] = (None, np.zeros(0))
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -178,45 +197,86 @@ class CoMentionScorer:
     # -- scoring ------------------------------------------------------------------------------
 
     def scores(self, context_ids: Sequence[str], text: str = "") -> np.ndarray:
-        """Scores ``(I,)`` of every catalog item, in ``item_ids`` order."""
-        cfg = self.config
+        """Scores ``(I,)`` of every catalog item, in ``item_ids`` order: the weighted sum of
+        :meth:`terms`."""
         s = np.zeros(len(self.item_ids))
-        if self._pop.max() > 0:
-            s += cfg.w_pop * np.log1p(self._pop) / math.log1p(self._pop.max())
-        items = [self._index[i] for i in dict.fromkeys(context_ids) if i in self._index]
+        for name, term in self.terms(context_ids, text).items():
+            s += getattr(self.config, f"w_{name}") * term
+        return s
+
+    def terms(
+        self, context_ids: Sequence[str], text: str = "", *, every: bool = False
+    ) -> dict[str, np.ndarray]:
+        """The unweighted score terms ``{name: (I,)}`` (see the class docstring), each named
+        after its weight ``w_<name>`` in :class:`CoMentionConfig`. Terms whose weight is 0
+        are skipped unless ``every`` (for fitting the weights)."""
+        cfg = self.config
+
+        def wanted(name: str) -> bool:
+            return every or bool(getattr(cfg, f"w_{name}"))
+
+        out: dict[str, np.ndarray] = {}
+        if wanted("pop") and self._pop.max() > 0:
+            out["pop"] = np.log1p(self._pop) / math.log1p(self._pop.max())
+        unique = list(dict.fromkeys(context_ids))
+        items = [self._index[i] for i in unique if i in self._index]
         ents = [
             self._entity_index[e]
-            for e in dict.fromkeys(context_ids)
+            for e in unique
             if e not in self._index and e in self._entity_index
         ]
         if items:
-            s += cfg.w_co * np.asarray(self._co[items].mean(axis=0)).ravel()
-            if cfg.w_seq:
-                s += cfg.w_seq * np.asarray(self._seq[items].mean(axis=0)).ravel()
-            # KG similarity to the other context items: an item's similarity to itself is not
-            # evidence from the graph (that is the separate w_self term)
-            sim = np.asarray((self._x @ self._x[items].T).todense())  # (I, |C|)
-            sim[items, np.arange(len(items))] = 0.0
-            s += cfg.w_kg * sim.mean(axis=1)
-            if cfg.w_self:
-                s[items] += cfg.w_self / len(items)
-        if ents:
-            s += cfg.w_kg * np.asarray(self._x[:, ents].mean(axis=1)).ravel()
-        if text and (cfg.w_text or cfg.w_word):
-            rows = Counter(self._vocab[w] for w in words(text) if w in self._vocab)
-            if rows:
-                weights = np.fromiter(rows.values(), float)
-                if cfg.w_text:
-                    profile = self._t[list(rows)].T @ weights
-                    norm = float(np.linalg.norm(profile))
-                    if norm > 0:
-                        s += cfg.w_text * (self._x @ (profile / norm))
-                if cfg.w_word:
-                    direct = self._w[list(rows)].T @ weights
-                    peak = float(direct.max())
-                    if peak > 0:
-                        s += cfg.w_word * direct / peak
-        return s
+            if wanted("co"):
+                out["co"] = np.asarray(self._co[items].mean(axis=0)).ravel()
+            if wanted("seq"):
+                out["seq"] = np.asarray(self._seq[items].mean(axis=0)).ravel()
+            if wanted("kg"):
+                # KG similarity to the other context items: an item's similarity to itself is
+                # not evidence from the graph (that is the separate self term)
+                sim = np.asarray((self._x @ self._x[items].T).todense())  # (I, |C|)
+                sim[items, np.arange(len(items))] = 0.0
+                out["kg"] = sim.mean(axis=1)
+            if wanted("self"):
+                out["self"] = np.zeros(len(self.item_ids))
+                out["self"][items] = 1.0 / len(items)
+            if wanted("title") and self._title is not None:
+                sim = self._title @ self._title[items].T  # (I, |C|)
+                sim[items, np.arange(len(items))] = 0.0
+                out["title"] = sim.mean(axis=1)
+        if ents and wanted("entity"):
+            out["entity"] = np.asarray(self._x[:, ents].mean(axis=1)).ravel()
+        if text:
+            out.update(self._text_terms(text, wanted))
+        return out
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """``(d,)`` unit embedding of ``text``; the last one is kept, as a turn's ``nearest``
+        and ``score`` calls encode the same conversation."""
+        if self._last_query[0] != text:
+            v = np.asarray(self._encode([text]), dtype=np.float64)[0]  # type: ignore[misc]
+            norm = float(np.linalg.norm(v))
+            self._last_query = (text, v / norm if norm > 0 else v)
+        return self._last_query[1]
+
+    def _text_terms(self, text: str, wanted: Any) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        if wanted("query") and self._title is not None and self._encode is not None:
+            out["query"] = self._title @ self._query_vector(text)
+        rows = Counter(self._vocab[w] for w in words(text) if w in self._vocab)
+        if not rows:
+            return out
+        weights = np.fromiter(rows.values(), float)
+        if wanted("text"):
+            profile = self._t[list(rows)].T @ weights
+            norm = float(np.linalg.norm(profile))
+            if norm > 0:
+                out["text"] = self._x @ (profile / norm)
+        if wanted("word"):
+            direct = self._w[list(rows)].T @ weights
+            peak = float(direct.max())
+            if peak > 0:
+                out["word"] = direct / peak
+        return out
 
     def score(
         self,

@@ -234,6 +234,40 @@ def test_scorer_learns_co_mentions_words_and_popularity() -> None:
     assert out[0] > out[1] == pytest.approx(float(by_context.min()))
 
 
+def test_scorer_text_embedding_terms_and_their_weighted_sum() -> None:
+    """``title``: similarity of the items' vectors to the context items' (not to itself);
+    ``query``: similarity to the encoded conversation, encoded once for repeated calls;
+    ``scores`` is the weighted sum of ``terms``."""
+    ids, train = _toy()
+    vectors = np.zeros((len(ids), 3))
+    vectors[:, 2] = 1.0
+    vectors[ids.index("m0"), :] = (1.0, 0.0, 0.0)
+    vectors[ids.index("m4"), :] = (2.0, 0.0, 0.0)  # rows are normalised by the scorer
+    vectors[ids.index("m5"), :] = (0.0, 1.0, 0.0)
+    calls: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        calls.extend(texts)
+        return np.array([[0.0, 5.0, 0.0] if "ghost" in t else [0.0, 0.0, 1.0] for t in texts])
+
+    cfg = CoMentionConfig(w_pop=0, w_co=0, w_kg=0, w_text=0, w_seq=0, w_title=1, w_query=1)
+    scorer = CoMentionScorer(ids, config=cfg, item_vectors=vectors, encode_text=encode)
+    scorer.fit(train)
+    by_title = scorer.scores(["m0"])
+    assert int(np.argmax(by_title)) == ids.index("m4")  # same direction as m0, m0 itself 0
+    assert by_title[ids.index("m0")] == 0.0
+    by_query = scorer.scores([], "a ghost story")
+    assert int(np.argmax(by_query)) == ids.index("m5")
+    scorer.score(ids, query_text="a ghost story")
+    assert calls == ["a ghost story"]  # the last query's vector is kept
+    terms = scorer.terms(["m0", "m2"], "a ghost story", every=True)
+    assert {"pop", "co", "seq", "kg", "self", "title", "query"} <= set(terms)
+    weighted = sum(getattr(cfg, f"w_{n}") * t for n, t in terms.items())
+    np.testing.assert_allclose(scorer.scores(["m0", "m2"], "a ghost story"), weighted)
+    with pytest.raises(ValueError, match="rows"):
+        CoMentionScorer(ids, item_vectors=vectors[:2])
+
+
 def test_scorer_nearest_ranks_for_the_context_and_leaves_out_liked_items() -> None:
     ids, train = _toy()
     scorer = CoMentionScorer(ids).fit(train)
