@@ -35,6 +35,9 @@ class CoMentionConfig:
             scorer's ``item_vectors``).
         w_query: weight of the similarity of the conversation's text embedding to the items'
             (needs ``item_vectors`` and ``encode_text``).
+        w_near: weight of the votes of the training conversations most similar to this one
+            (needs ``encode_text``; encodes every training suggestion's context at ``fit``).
+        near_power: sharpness ``rho`` of those votes (cosine similarity to this power).
     """
 
     w_pop: float = 0.4
@@ -47,6 +50,8 @@ class CoMentionConfig:
     w_entity: float = 3.0
     w_title: float = 0.0
     w_query: float = 0.0
+    w_near: float = 0.0
+    near_power: float = 4.0
     mention_weight: float = 0.2
     hub_df: float = 0.05
     text_smoothing: float = 1.0

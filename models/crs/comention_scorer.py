@@ -53,6 +53,8 @@ class CoMentionScorer:
              + w_t\\,\\cos\\Big(\\sum_{w\\in W} t_w,\\; x_i\\Big)
              + w_{title}\\,\\frac1{|C|}\\sum_{c\\in C, c\\ne i}\\cos(v_c, v_i)
              + w_q\\,\\cos(q, v_i)
+             + w_n\\,\\frac{\\sum_m [i \\in S_m] \\max(0, \\cos(q, q_m))^\\rho}
+                          {\\max_j \\sum_m [j \\in S_m] \\max(0, \\cos(q, q_m))^\\rho}
 
     where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions, + the optional
     ``prior_counts``, e.g. mentions in a larger corpus), ``D`` is the
@@ -63,7 +65,10 @@ class CoMentionScorer:
     part of the KG term has its own weight ``w_entity``. Optional text embeddings: ``v_i`` is
     item ``i``'s row of ``item_vectors`` (e.g. MiniLM of its title, which knows "Insidious" is
     close to "The Conjuring" without any dialogue saying so) and ``q = encode_text([text])[0]``
-    the conversation's; without them the ``title`` and ``query`` terms are 0.
+    the conversation's; without them the ``title`` and ``query`` terms are 0. The ``near``
+    term lets the training conversations most like this one vote: ``q_m`` encodes the
+    seeker's messages before training suggestion ``m`` (newest first), ``S_m`` the movies
+    then suggested, ``rho`` is ``near_power`` (needs ``encode_text``, used at ``fit``).
     Shapes: ``D`` is ``(I, I)`` sparse, ``X`` ``(I, E)`` sparse, ``T`` ``(V, E)`` sparse,
     ``item_vectors`` ``(I, d)`` dense (rows L2-normalised here), ``q`` ``(d,)``.
     """
@@ -104,6 +109,8 @@ class CoMentionScorer:
             self._title = v / np.where(norms == 0, 1.0, norms)
         self._encode = encode_text
         self._last_query: tuple[str | None, np.ndarray] = (None, np.zeros(0))
+        self._near_q = np.zeros((0, 0))  # (M, d) training conversations before a suggestion
+        self._near_y = sparse.csr_matrix((0, n))  # (M, I) what was suggested after each
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -148,6 +155,8 @@ class CoMentionScorer:
         word_items: list[int] = []
         seq_rows: list[int] = []
         seq_cols: list[int] = []
+        near_texts: list[str] = []  # the conversation before each suggestion ...
+        near_items: list[list[int]] = []  # ... and what was suggested
         for d in dialogues:
             mentioned = [self._index[i] for i in d.item_ids if i in self._index]
             for i in mentioned:
@@ -157,8 +166,13 @@ class CoMentionScorer:
                     co_rows.append(a)
                     co_cols.append(b)
             seen_words: list[str] = []
+            seen_texts: list[str] = []
             before: list[int] = []
             for m in d.messages:
+                suggested = [self._index[t] for t in m.targets if t in self._index]
+                if suggested and seen_texts:
+                    near_texts.append("\n".join(reversed(seen_texts)))
+                    near_items.append(suggested)
                 for t in m.targets:
                     if t in self._index:
                         pop[self._index[t]] += 1.0
@@ -171,6 +185,8 @@ class CoMentionScorer:
                 before += [self._index[i] for i in m.item_ids if i in self._index]
                 if m.role == SEEKER:
                     seen_words += words(m.text)
+                    if m.text.strip():
+                        seen_texts.append(m.text.strip())
         self._pop = pop
         co = sparse.csr_matrix((np.ones(len(co_rows)), (co_rows, co_cols)), shape=(n, n))
         co.sum_duplicates()
@@ -191,6 +207,15 @@ class CoMentionScorer:
         seq.sum_duplicates()
         out = np.asarray(seq.sum(axis=1)).ravel() + cfg.text_smoothing
         self._seq = sparse.csr_matrix(sparse.diags(1.0 / out) @ seq)
+        if cfg.w_near and self._encode is not None and near_texts:
+            q = np.asarray(self._encode(near_texts), dtype=np.float64)
+            norms = np.linalg.norm(q, axis=1, keepdims=True)
+            self._near_q = q / np.where(norms == 0, 1.0, norms)
+            rows = [r for r, items in enumerate(near_items) for _ in items]
+            cols = [i for items in near_items for i in items]
+            self._near_y = sparse.csr_matrix(
+                (np.ones(len(rows)), (rows, cols)), shape=(len(near_texts), n)
+            )
         logger.info("fitted: %d items, %d co-mention pairs, %d words", n, co.nnz, len(self._vocab))
         return self
 
@@ -262,6 +287,12 @@ class CoMentionScorer:
         out: dict[str, np.ndarray] = {}
         if wanted("query") and self._title is not None and self._encode is not None:
             out["query"] = self._title @ self._query_vector(text)
+        if wanted("near") and self._near_q.shape[0] and self._encode is not None:
+            sim = np.clip(self._near_q @ self._query_vector(text), 0.0, None)
+            votes = self._near_y.T @ sim**self.config.near_power
+            peak = float(votes.max())
+            if peak > 0:
+                out["near"] = votes / peak
         rows = Counter(self._vocab[w] for w in words(text) if w in self._vocab)
         if not rows:
             return out

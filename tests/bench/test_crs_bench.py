@@ -268,6 +268,28 @@ def test_scorer_text_embedding_terms_and_their_weighted_sum() -> None:
         CoMentionScorer(ids, item_vectors=vectors[:2])
 
 
+def test_scorer_near_term_lets_similar_training_conversations_vote() -> None:
+    """Training: "spooky ..." was followed by m1 three times, "funny ..." by m3 twice. A new
+    conversation that reads like the funny ones gets m3; the encoder sees every training
+    conversation once, at fit."""
+    ids, train = _toy()
+    encoded: list[str] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        encoded.extend(texts)
+        return np.array([[t.count("spooky"), t.count("funny"), 0.1] for t in texts], float)
+
+    cfg = CoMentionConfig(w_pop=0, w_co=0, w_kg=0, w_text=0, w_seq=0, w_near=1)
+    scorer = CoMentionScorer(ids, config=cfg, encode_text=encode).fit(train)
+    assert sorted(encoded) == sorted(d.messages[0].text for d in train)
+    near = scorer.terms([], "anything funny?")["near"]
+    assert int(np.argmax(near)) == ids.index("m3") and near.max() == 1.0
+    assert int(np.argmax(scorer.scores([], "so spooky"))) == ids.index("m1")
+    # without an encoder, or with the weight 0, nothing is encoded and the term is absent
+    plain = CoMentionScorer(ids, config=CoMentionConfig(w_near=1)).fit(train)
+    assert "near" not in plain.terms([], "funny", every=True)
+
+
 def test_scorer_nearest_ranks_for_the_context_and_leaves_out_liked_items() -> None:
     ids, train = _toy()
     scorer = CoMentionScorer(ids).fit(train)
@@ -361,6 +383,16 @@ def test_parse_args() -> None:
 
     root, opts, _ = parse_args(["--data", "x", "--pipeline", "stock", "--folds", "3"])
     assert root == Path("x") and opts.pipelines == ("stock",) and opts.n_folds == 3
-    for bad in (["--pipeline", "context"], ["--pipeline", "fancy"], ["--folds", "1"]):
+    assert opts.weights == {}
+    _, opts, _ = parse_args(["--weights", "w_entity=3, w_near=0"])
+    assert opts.weights == {"w_entity": 3.0, "w_near": 0.0}
+    for bad in (
+        ["--pipeline", "context"],
+        ["--pipeline", "fancy"],
+        ["--folds", "1"],
+        ["--weights", "w_nope=1"],
+        ["--weights", "w_near"],
+        ["--weights", "w_near=lots"],
+    ):
         with pytest.raises(SystemExit):
             parse_args(bad)
