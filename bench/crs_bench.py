@@ -38,8 +38,8 @@ Per dataset:
    The pipeline hides a movie the seeker named for the rest of the session (the product
    default) unless the dataset's scorer ranks mentioned movies again (``w_self``, ReDial).
 5. ReDial's scorer adds a popularity prior from ``movies_with_mentions.csv`` with every
-   mention in the evaluated dialogues subtracted (:func:`mention_prior`), and MiniLM text
-   vectors (:func:`text_embeddings`): of the movie titles (cached in ``bench/out/cache``), of
+   mention in the evaluated dialogues subtracted (:func:`mention_prior`). Both datasets'
+   scorers get MiniLM text vectors (:func:`text_embeddings`): of the movie titles (cached in ``bench/out/cache``), of
    the conversation, and of the training conversations before each suggestion (the scorer's
    ``title``, ``query`` and ``near`` terms; ``--no-text-embeddings`` turns them off).
    ``--weights`` overrides the dataset's weights (``bench.crs_tune`` searches them).
