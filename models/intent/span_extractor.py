@@ -63,6 +63,12 @@ _QUOTE_RE = re.compile(
 _MONEY_AFTER = {"dollar", "buck", "euro", "usd", "eur", "pound", "quid", "$", "€", "£", "块", "元"}
 _CATEGORY_AFTER = {"shoe", "sneaker", "jacket", "shirt", "gear", "headphone", "laptop", "brand"}
 _MOVIE_CONTEXT = {"movie", "film", "watch", "watched", "directed", "director", "actor", "flick"}
+#: "action movies", "scary films": a lower-case phrase before one of these describes a kind of
+#: movie, it does not name one ("Action (1980)", "Scary Movie")
+_KIND_NOUNS = {
+    normalize_word(w)
+    for w in ("movie", "movies", "film", "films", "flick", "flicks", "ones", "genre")
+}
 _CAP_JOINERS = {"of", "the", "and", "&", "de", "la", "le", "von", "van", "in", "on", "a"}
 
 
@@ -190,7 +196,7 @@ class SpanExtractor:
             for length in range(min(self._max_len, len(pos) - p), 0, -1):
                 key = tuple(norms[k] for k in pos[p : p + length])
                 entries = self._index.get(key)
-                if entries and self._accept(key, entries, tokens, pos[p]):
+                if entries and self._accept(key, entries, tokens, pos[p], pos[p + length - 1] + 1):
                     hit = (length, entries)
                     break
             if hit is None:
@@ -226,8 +232,9 @@ class SpanExtractor:
 
     @staticmethod
     def _accept(
-        key: tuple[str, ...], entries: list[LexiconEntry], tokens: list[Token], i: int
+        key: tuple[str, ...], entries: list[LexiconEntry], tokens: list[Token], i: int, j: int
     ) -> bool:
+        """Whether tokens ``[i, j)``, which read as the lexicon ``key``, name ``entries``."""
         first = tokens[i]
         if len(key) == 1 and len(key[0]) == 1 and first.kind != "cjk":
             return False
@@ -240,6 +247,13 @@ class SpanExtractor:
         ):
             # a lower-case single word is a word, not a title: "can you help" is not "Help!",
             # "i saw it" not "Saw"; "i liked frozen" still is (quoted titles are found apart)
+            return False
+        if (
+            labels == {"Product"}
+            and first.text.islower()
+            and j < len(tokens)
+            and tokens[j].norm in _KIND_NOUNS
+        ):
             return False
         if all(k in _COMMON for k in key) and labels <= {"Product", "Entity"}:
             # titles made of ordinary words ("Seven", "It", "Up") only when written like a

@@ -167,6 +167,16 @@ def test_a_lower_case_word_is_not_a_one_word_title(parser) -> None:
     assert [m.text for m in parser.extract_slots("some horror please").mentions] == ["horror"]
 
 
+def test_a_lower_case_title_before_movies_is_a_kind_of_movie(parser) -> None:
+    # "i like pegasus movies" asks for a kind of movie (INSPIRED: "action movies" is not
+    # the film "Action"); written like a name, or not before such a noun, it is a title
+    assert parser.extract_slots("i like pegasus movies").mentions == ()
+    assert parser.extract_slots("i liked pegasus films").mentions == ()
+    got = parser.extract_slots("i liked the Pegasus movie").mentions
+    assert [m.text for m in got] == ["Pegasus"]
+    assert [m.text for m in parser.extract_slots("i liked pegasus a lot").mentions] == ["pegasus"]
+
+
 def test_code_mixed(parser) -> None:
     slots = parser.extract_slots("推荐 some red 跑鞋 100块以下, 不要 Nike")
     assert {(m.text, m.entity_id, m.negated) for m in slots.mentions} == {
