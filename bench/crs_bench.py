@@ -39,9 +39,10 @@ Per dataset:
    default) unless the dataset's scorer ranks mentioned movies again (``w_self``, ReDial).
 5. ReDial's scorer adds a popularity prior from ``movies_with_mentions.csv`` with every
    mention in the evaluated dialogues subtracted (:func:`mention_prior`). Both datasets'
-   scorers get MiniLM text vectors (:func:`text_embeddings`): of the movie titles (cached in ``bench/out/cache``), of
-   the conversation, and of the training conversations before each suggestion (the scorer's
-   ``title``, ``query`` and ``near`` terms; ``--no-text-embeddings`` turns them off).
+   scorers get MiniLM text vectors (:func:`text_embeddings`): of the movie titles (cached in
+   ``bench/out/cache``), of the conversation, and of the training conversations before each
+   suggestion (the scorer's ``title``, ``query`` and ``near`` terms; ``--no-text-embeddings``
+   turns them off).
    ``--weights`` overrides the dataset's weights (``bench.crs_tune`` searches them).
 6. A popularity row (training-fold suggestion counts + that prior, whole catalog, no
    server) and an offline row (the same scorer given the ideal context — every movie
@@ -73,7 +74,7 @@ import numpy as np
 from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport, Skip
 from kg.store import GraphStore
 from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue
-from models.crs.crs_dialogue import SEEKER
+from models.crs.crs_dialogue import SEEKER, CrsMessage
 
 log = logging.getLogger(__name__)
 
@@ -242,34 +243,40 @@ def rank_of(target: str, ranking: Sequence[str]) -> int | None:
 # -- offline rows -------------------------------------------------------------------------------
 
 
+def target_turns(dialogue: CrsDialogue) -> Iterator[tuple[CrsMessage, list[str], str]]:
+    """Each message of ``dialogue`` with targets, and its ideal context: every movie mentioned
+    before it, and the seeker's messages before it, newest first (as the server's dialogue
+    state gives them to the scorer)."""
+    context: list[str] = []
+    text: list[str] = []
+    for m in dialogue.messages:
+        if m.targets:
+            yield m, list(context), "\n".join(reversed(text))
+        context += m.item_ids
+        if m.role == SEEKER:
+            text.append(m.text)
+
+
 def offline_tally(
     scorer: CoMentionScorer, dialogues: Sequence[CrsDialogue], use_context: bool
 ) -> Tally:
     """Rank the whole catalog at every target turn without the server.
 
-    ``use_context``: every movie mentioned so far and the seeker's words are the context
-    (the ideal the served pipeline can at best reach); else popularity only.
+    ``use_context``: the ideal context of :func:`target_turns` (the best the served pipeline
+    can reach); else popularity only.
     """
     tally = Tally()
     catalog = set(scorer.item_ids)
     for d in dialogues:
         tally.dialogues += 1
-        context: list[str] = []
-        text: list[str] = []
-        for m in d.messages:
-            if m.targets:
-                tally.turns += 1
-                # the seeker's messages newest first, as the server's dialogue state gives them
-                conversation = "\n".join(reversed(text))
-                s = scorer.scores(context, conversation) if use_context else scorer.scores([])
-                order = np.argsort(-s, kind="stable")[: max(KS)]
-                top = [scorer.item_ids[i] for i in order]
-                for t in m.targets:
-                    tally.in_catalog += t in catalog
-                    tally.ranks.append(rank_of(t, top))
-            context += m.item_ids
-            if m.role == SEEKER:
-                text.append(m.text)
+        for m, context, conversation in target_turns(d):
+            tally.turns += 1
+            s = scorer.scores(context, conversation) if use_context else scorer.scores([])
+            order = np.argsort(-s, kind="stable")[: max(KS)]
+            top = [scorer.item_ids[i] for i in order]
+            for t in m.targets:
+                tally.in_catalog += t in catalog
+                tally.ranks.append(rank_of(t, top))
     return tally
 
 

@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.crs_bench import CONFIGS, DATASETS, BenchData, folds, text_embeddings
+from bench.crs_bench import CONFIGS, DATASETS, BenchData, folds, target_turns, text_embeddings
 from models.crs import CoMentionConfig, CoMentionScorer
-from models.crs.crs_dialogue import SEEKER
 
 log = logging.getLogger(__name__)
 
@@ -74,21 +73,15 @@ def term_table(data: BenchData, n_folds: int, vectors: object, encode: object) -
         for i, d in enumerate(data.dialogues):
             if fold_of[i] != f:
                 continue
-            context: list[str] = []
-            text: list[str] = []
-            for m in d.messages:
-                if m.targets:
-                    terms = scorer.terms(context, "\n".join(reversed(text)), every=True)
-                    table = np.zeros((len(TERMS), len(scorer.item_ids)), dtype=np.float32)
-                    for k, name in enumerate(TERMS):
-                        if name in terms:
-                            table[k] = terms[name]
-                    samples += [(len(rows), index.get(t, -1)) for t in m.targets]
-                    rows.append(table)
-                    fold.append(f)
-                context += m.item_ids
-                if m.role == SEEKER:
-                    text.append(m.text)
+            for m, context, conversation in target_turns(d):
+                terms = scorer.terms(context, conversation, every=True)
+                table = np.zeros((len(TERMS), len(scorer.item_ids)), dtype=np.float32)
+                for k, name in enumerate(TERMS):
+                    if name in terms:
+                        table[k] = terms[name]
+                samples += [(len(rows), index.get(t, -1)) for t in m.targets]
+                rows.append(table)
+                fold.append(f)
         log.info("fold %d/%d: %d turns so far", f + 1, n_folds, len(rows))
     return TermTable(np.stack(rows), np.array(fold), np.array(samples, dtype=np.int64))
 
@@ -158,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("models.encoders").setLevel(logging.WARNING)  # a line per query else
     data = DATASETS[a.dataset](a.data)
     vectors, encode = (None, None) if a.no_text_embeddings else text_embeddings(data)
     table = term_table(data, a.folds, vectors, encode)
