@@ -578,7 +578,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     if not pipelines or set(pipelines) - {"stock"}:
         p.error("--pipeline takes stock")
     pool = None if a.pool == "catalog" else int(a.pool)
-    weights = _weights(p, a.weights)
+    weights = parse_weights(p, a.weights)
     opts = Options(
         a.dataset,
         a.limit,
@@ -595,7 +595,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     return a.data, opts, a.log_level
 
 
-def _weights(p: argparse.ArgumentParser, spec: str) -> dict[str, float]:
+def parse_weights(p: argparse.ArgumentParser, spec: str) -> dict[str, float]:
     """``"w_entity=3,w_near=0"`` -> ``{"w_entity": 3.0, "w_near": 0.0}``, names checked."""
     fields = {f.name for f in dataclasses.fields(CoMentionConfig)}
     out: dict[str, float] = {}
