@@ -83,19 +83,21 @@ POPULARITY_ROW = "popularity (offline)"
 OFFLINE_ROW = "scorer, ideal context (offline)"
 MAX_MESSAGE_CHARS = 2000
 OPENING = "hello"
-#: Scorer weights per dataset. ReDial's: ``python -m bench.crs_tune`` (coordinate search on
-#: R@10 + R@50/2 over every fold's out-of-fold score terms, offline). Searched on four folds
-#: and scored on the fifth: R@10 0.190 / R@50 0.386; searched on all five, the weights below:
-#: 0.197 / 0.386, so choosing them on the reported dialogues flatters R@10 by ~0.007.
-#: ``w_entity`` (linked non-movie entities, which only the served context has) was set on the
-#: first 300 dialogues served, before the near term existed (``--limit 300 --weights
-#: w_entity=X,w_near=0``): 3 / 1 / 0 gave R@10 0.182 / 0.187 / 0.183, R@50 0.381 / 0.372 /
-#: 0.368. ReDial counts a recommender's re-mention of a movie as a suggestion, and 5% of its
-#: targets were mentioned before, so its runs rank the context movies themselves too (w_self).
+#: Scorer weights per dataset, from ``python -m bench.crs_tune`` (coordinate search on
+#: R@10 + R@50/2 over every fold's out-of-fold score terms, offline).
+#: ReDial, ``--weights w_pop=0.5,w_title=1,w_near=0`` (the start, picked before the near term):
+#: searched on four folds and scored on the fifth R@10 0.190 / R@50 0.386; searched on all
+#: five, the weights below (rounded) 0.197 / 0.386, so picking them on the reported dialogues
+#: flatters R@10 by ~0.007. ``w_entity`` (linked non-movie entities, which only the served
+#: context has) was set on the first 300 dialogues served, before the near term existed
+#: (``--limit 300 --weights w_pop=0.5,w_title=1,w_near=0,w_entity=X``): 3 / 1 / 0 gave R@10
+#: 0.182 / 0.187 / 0.183, R@50 0.381 / 0.372 / 0.368. ReDial counts a recommender's re-mention
+#: of a movie as a suggestion, and 5% of its targets were mentioned before, so its runs rank
+#: the context movies themselves too (w_self).
 #: INSPIRED's targets are first mentions by definition, so it keeps the product default of not
-#: echoing them; its weights come from ``bench.crs_tune --dataset inspired`` (253 samples: held
-#: out 0.127 / 0.320, on all folds 0.158 / 0.344, so much flattered; the defaults: 0.079 /
-#: 0.178). Its popularity and co-mentions get weight 0: the search drops them on every fold.
+#: echoing them. ``--dataset inspired --weights w_pop=0.4,w_co=2,w_text=0.5,w_title=0,w_query=0``
+#: (from the defaults, 0.079 / 0.178): held out 0.127 / 0.320, on all folds 0.158 / 0.344 (253
+#: samples: much flattered). The search drops popularity and co-mentions on every fold.
 CONFIGS = {
     "redial": CoMentionConfig(
         w_pop=0.44,
