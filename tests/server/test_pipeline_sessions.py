@@ -149,6 +149,24 @@ def test_the_model_widens_a_small_pool_for_a_user_without_history(
     assert scorer.nearest_calls[-1]["query_text"] == "more\nsomething nice"
 
 
+class _StartOverParser(IntentParser):
+    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
+        return Intent(type=IntentType.RECOMMEND, clear_constraints="start over" in message)
+
+
+def test_start_over_forgets_the_earlier_messages(store: GraphStore, clock: _Clock) -> None:
+    scorer = _RecordingScorer()
+    pipe = Pipeline(
+        store, _StartOverParser(), _Linker(), make_explainer(), scorer=scorer, clock=clock
+    )  # type: ignore[arg-type]
+    first = pipe.recommend_sync(RecommendQuery(message="something scary"))
+    sid = first.session_id
+    pipe.recommend_sync(RecommendQuery(message="from the 80s", session_id=sid))
+    assert scorer.nearest_calls[-1]["query_text"] == "from the 80s\nsomething scary"
+    pipe.recommend_sync(RecommendQuery(message="start over: a comedy", session_id=sid))
+    assert scorer.nearest_calls[-1]["query_text"] == "start over: a comedy"
+
+
 def test_no_widening_when_the_graph_must_check_a_filter() -> None:
     from kg.types import CandidateQuery, PriceRange
 
