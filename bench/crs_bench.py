@@ -75,6 +75,7 @@ from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport,
 from kg.store import GraphStore
 from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue
 from models.crs.crs_dialogue import SEEKER, CrsMessage
+from models.dialogue import conversation_text
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,7 @@ def target_turns(dialogue: CrsDialogue) -> Iterator[tuple[CrsMessage, list[str],
     text: list[str] = []
     for m in dialogue.messages:
         if m.targets:
-            yield m, list(context), "\n".join(reversed(text))
+            yield m, list(context), conversation_text(text)
         context += m.item_ids
         if m.role == SEEKER:
             text.append(m.text)

@@ -11,10 +11,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 from scipy import sparse
+
+from models.dialogue.dialogue_state import conversation_text
 
 from .comention_config import CoMentionConfig
 from .crs_dialogue import SEEKER, CrsDialogue
@@ -171,7 +172,7 @@ class CoMentionScorer:
             for m in d.messages:
                 suggested = [self._index[t] for t in m.targets if t in self._index]
                 if suggested and seen_texts:
-                    near_texts.append("\n".join(reversed(seen_texts)))
+                    near_texts.append(conversation_text(seen_texts))
                     near_items.append(suggested)
                 for t in m.targets:
                     if t in self._index:
@@ -283,7 +284,7 @@ class CoMentionScorer:
             self._last_query = (text, v / norm if norm > 0 else v)
         return self._last_query[1]
 
-    def _text_terms(self, text: str, wanted: Any) -> dict[str, np.ndarray]:
+    def _text_terms(self, text: str, wanted: Callable[[str], bool]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         if wanted("query") and self._title is not None and self._encode is not None:
             out["query"] = self._title @ self._query_vector(text)

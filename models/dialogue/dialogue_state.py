@@ -18,6 +18,7 @@ The size is capped: lists keep their newest ``MAX_ITEMS`` entries, the messages 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,6 +26,12 @@ MAX_ITEMS = 200  # cap for every id list kept in the state
 MAX_MESSAGES = 8  # recent messages kept for the scorer
 MAX_MESSAGE_CHARS = 1000  # ... and their total length
 STATE_VERSION = 1
+
+
+def conversation_text(messages: Sequence[str]) -> str:
+    """``messages`` (oldest first) as one text, newest first, one per line: the order a scorer
+    reads a conversation in (an encoder that truncates drops the oldest)."""
+    return "\n".join(reversed(messages))
 
 
 @dataclass(slots=True)
@@ -128,8 +135,8 @@ class DialogueState:
             del self.recent_messages[0]
 
     def conversation_text(self) -> str:
-        """The recent messages, newest first (an encoder that truncates drops the oldest)."""
-        return "\n".join(reversed(self.recent_messages))
+        """The recent messages, newest first (:func:`conversation_text`)."""
+        return conversation_text(self.recent_messages)
 
     def remember_ranking(self, items: list[ShownItem]) -> None:
         self.last_ranking = items[:MAX_ITEMS]
