@@ -109,7 +109,8 @@ class CoMentionScorer:
             norms = np.linalg.norm(v, axis=1, keepdims=True)
             self._title = v / np.where(norms == 0, 1.0, norms)
         self._encode = encode_text
-        self._last_query: tuple[str | None, np.ndarray] = (None, np.zeros(0))
+        # the last scores() call: a pipeline turn asks nearest() and score() with one context
+        self._last_scores: tuple[tuple[tuple[str, ...], str], np.ndarray] | None = None
         self._near_q = np.zeros((0, 0))  # (M, d) training conversations before a suggestion
         self._near_y = sparse.csr_matrix((0, n))  # (M, I) what was suggested after each
 
@@ -189,6 +190,7 @@ class CoMentionScorer:
                     if m.text.strip():
                         seen_texts.append(m.text.strip())
         self._pop = pop
+        self._last_scores = None  # the fitted counts change every score
         co = sparse.csr_matrix((np.ones(len(co_rows)), (co_rows, co_cols)), shape=(n, n))
         co.sum_duplicates()
         diag = co.diagonal().astype(np.float64)
@@ -224,11 +226,16 @@ class CoMentionScorer:
 
     def scores(self, context_ids: Sequence[str], text: str = "") -> np.ndarray:
         """Scores ``(I,)`` of every catalog item, in ``item_ids`` order: the weighted sum of
-        :meth:`terms`."""
-        s = np.zeros(len(self.item_ids))
-        for name, term in self.terms(context_ids, text).items():
-            s += getattr(self.config, f"w_{name}") * term
-        return s
+        :meth:`terms`. The last result is kept (a copy is returned): a pipeline turn widens its
+        pool with :meth:`nearest` and then calls :meth:`score` with the same context."""
+        key = (tuple(context_ids), text)
+        last = self._last_scores  # one read: turns run in worker threads
+        if last is None or last[0] != key:
+            s = np.zeros(len(self.item_ids))
+            for name, term in self.terms(context_ids, text).items():
+                s += getattr(self.config, f"w_{name}") * term
+            last = self._last_scores = (key, s)
+        return last[1].copy()
 
     def terms(
         self, context_ids: Sequence[str], text: str = "", *, every: bool = False
@@ -276,20 +283,22 @@ class CoMentionScorer:
         return out
 
     def _query_vector(self, text: str) -> np.ndarray:
-        """``(d,)`` unit embedding of ``text``; the last one is kept, as a turn's ``nearest``
-        and ``score`` calls encode the same conversation."""
-        if self._last_query[0] != text:
-            v = np.asarray(self._encode([text]), dtype=np.float64)[0]  # type: ignore[misc]
-            norm = float(np.linalg.norm(v))
-            self._last_query = (text, v / norm if norm > 0 else v)
-        return self._last_query[1]
+        """``(d,)`` unit embedding of ``text``."""
+        v = np.asarray(self._encode([text]), dtype=np.float64)[0]  # type: ignore[misc]
+        norm = float(np.linalg.norm(v))
+        return v / norm if norm > 0 else v
 
     def _text_terms(self, text: str, wanted: Callable[[str], bool]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        if wanted("query") and self._title is not None and self._encode is not None:
-            out["query"] = self._title @ self._query_vector(text)
-        if wanted("near") and self._near_q.shape[0] and self._encode is not None:
-            sim = np.clip(self._near_q @ self._query_vector(text), 0.0, None)
+        use_query = wanted("query") and self._title is not None
+        use_near = wanted("near") and self._near_q.shape[0] > 0
+        query = None
+        if self._encode is not None and (use_query or use_near):
+            query = self._query_vector(text)  # once, for both terms
+        if use_query and query is not None:
+            out["query"] = self._title @ query  # type: ignore[operator]
+        if use_near and query is not None:
+            sim = np.clip(self._near_q @ query, 0.0, None)
             votes = self._near_y.T @ sim**self.config.near_power
             peak = float(votes.max())
             if peak > 0:

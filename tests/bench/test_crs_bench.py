@@ -259,7 +259,7 @@ def test_scorer_text_embedding_terms_and_their_weighted_sum() -> None:
     by_query = scorer.scores([], "a ghost story")
     assert int(np.argmax(by_query)) == ids.index("m5")
     scorer.score(ids, query_text="a ghost story")
-    assert calls == ["a ghost story"]  # the last query's vector is kept
+    assert calls == ["a ghost story"]  # the last scores are kept for the same context
     terms = scorer.terms(["m0", "m2"], "a ghost story", every=True)
     assert {"pop", "co", "seq", "kg", "self", "title", "query"} <= set(terms)
     weighted = sum(getattr(cfg, f"w_{n}") * t for n, t in terms.items())
@@ -288,6 +288,30 @@ def test_scorer_near_term_lets_similar_training_conversations_vote() -> None:
     # without an encoder, or with the weight 0, nothing is encoded and the term is absent
     plain = CoMentionScorer(ids, config=CoMentionConfig(w_near=1)).fit(train)
     assert "near" not in plain.terms([], "funny", every=True)
+
+
+def test_scorer_keeps_its_last_scores_until_refitted() -> None:
+    """A turn's nearest() and score() compute the catalogue scores once; nearest()'s
+    exclusions do not leak into the kept scores; fit() drops them."""
+    ids, train = _toy()
+    scorer = CoMentionScorer(ids).fit(train)
+    computed: list[tuple[str, ...]] = []
+    terms = scorer.terms
+
+    def counting(context_ids, text="", **kw):  # type: ignore[no-untyped-def]
+        computed.append(tuple(context_ids))
+        return terms(context_ids, text, **kw)
+
+    scorer.terms = counting  # type: ignore[method-assign]
+    top = scorer.nearest(k=len(ids), liked_item_ids=["m2"], exclude_item_ids=["m1"])
+    out = scorer.score(ids, liked_item_ids=["m2"])
+    assert computed == [("m2",)]
+    assert "m1" not in dict(top) and np.isfinite(out).all()
+    before = scorer.scores(["m2"])
+    scorer.fit(train[:1])  # only "m0 -> m1" left: m3 is no longer co-mentioned with m2
+    after = scorer.scores(["m2"])
+    assert computed == [("m2",), ("m2",)]
+    assert after[ids.index("m3")] < before[ids.index("m3")]
 
 
 def test_scorer_nearest_ranks_for_the_context_and_leaves_out_liked_items() -> None:
