@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
         [--limit N] [--folds K] [--message turn|history] [--scorer comention|none]
-        [--pipeline stock]
+        [--pipeline stock] [--weights NAME=VALUE,...] [--no-rerank] [--offline]
 
 Per dataset:
 
@@ -44,12 +44,16 @@ Per dataset:
    suggestion (the scorer's ``title``, ``query`` and ``near`` terms; ``--no-text-embeddings``
    turns them off).
    ``--weights`` overrides the dataset's weights (``bench.crs_tune`` searches them).
+   Each fold's scorer also fits a tree re-ranker of its best 200 items
+   (:class:`~models.crs.TermReranker`, cross-fitted on the training folds only;
+   ``--no-rerank`` leaves the weighted sum alone).
 6. A popularity row (training-fold suggestion counts + that prior, whole catalog, no
    server) and an offline row (the same scorer given the ideal context — every movie
    mentioned so far and the seeker's words — without the server) put the served number in
    context.
 
 Latency is the client-side round trip of each ``Recommend`` call (p50 over all calls).
+``--offline`` prints the offline rows alone (no graph, no server).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,9 +77,8 @@ import numpy as np
 
 from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport, Skip
 from kg.store import GraphStore
-from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue
-from models.crs.crs_dialogue import SEEKER, CrsMessage
-from models.dialogue import conversation_text
+from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue, TermReranker, target_turns
+from models.crs.crs_dialogue import SEEKER
 
 log = logging.getLogger(__name__)
 
@@ -246,20 +249,6 @@ def rank_of(target: str, ranking: Sequence[str]) -> int | None:
 # -- offline rows -------------------------------------------------------------------------------
 
 
-def target_turns(dialogue: CrsDialogue) -> Iterator[tuple[CrsMessage, list[str], str]]:
-    """Each message of ``dialogue`` with targets, and its ideal context: every movie mentioned
-    before it, and the seeker's messages before it, newest first (as the server's dialogue
-    state gives them to the scorer)."""
-    context: list[str] = []
-    text: list[str] = []
-    for m in dialogue.messages:
-        if m.targets:
-            yield m, list(context), conversation_text(text)
-        context += m.item_ids
-        if m.role == SEEKER:
-            text.append(m.text)
-
-
 def offline_tally(
     scorer: CoMentionScorer, dialogues: Sequence[CrsDialogue], use_context: bool
 ) -> Tally:
@@ -274,7 +263,10 @@ def offline_tally(
         tally.dialogues += 1
         for m, context, conversation in target_turns(d):
             tally.turns += 1
-            s = scorer.scores(context, conversation) if use_context else scorer.scores([])
+            if use_context:
+                s = scorer.scores(context, conversation)
+            else:  # the popularity term alone, whatever its weight in the dataset's scorer
+                s = scorer.terms([], every=True).get("pop", np.zeros(len(scorer.item_ids)))
             order = np.argsort(-s, kind="stable")[: max(KS)]
             top = [scorer.item_ids[i] for i in order]
             for t in m.targets:
@@ -450,6 +442,7 @@ class Options:
     pool: int | None = None  # candidates per turn; None: the whole catalog
     text_embeddings: bool = True  # MiniLM title / conversation vectors for the scorer
     weights: dict[str, float] = field(default_factory=dict)  # overrides of the config's fields
+    rerank: bool = True  # re-rank the scorer's best items with trees (models.crs.reranker)
 
 
 def served_row(opts: Options, pipeline: str = "stock") -> str:
@@ -485,8 +478,12 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
     uses_text = config.w_title or config.w_query or config.w_near
     wanted = opts.text_embeddings and bool(uses_text) and data.titles
     vectors, encode = text_embeddings(data) if wanted else (None, None)
-    with tempfile.TemporaryDirectory(prefix="crs-bench-") as tmp, graph(data, Path(tmp)) as store:
-        lexicon = store.lexicon(("Product", "Entity"))
+    with ExitStack() as stack:
+        store = lexicon = None
+        if opts.pipelines:  # the offline rows need no graph
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="crs-bench-"))
+            store = stack.enter_context(graph(data, Path(tmp)))
+            lexicon = store.lexicon(("Product", "Entity"))
         for f in range(opts.n_folds):
             train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
@@ -500,11 +497,13 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
                 prior_counts=data.prior,
                 item_vectors=vectors,
                 encode_text=encode,
+                reranker=TermReranker() if opts.rerank else None,
             ).fit(train)
             rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
             rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None
             for kind in opts.pipelines:
+                assert store is not None
                 pipeline = make_pipeline(
                     store, served, pool, lexicon, parser, hide_named_items=hide
                 )
@@ -571,6 +570,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         help="override the dataset's scorer settings, e.g. 'w_entity=3,w_near=0' "
         "(CoMentionConfig field names)",
     )
+    p.add_argument(
+        "--no-rerank",
+        action="store_true",
+        help="rank by the scorer's weighted terms alone, without the tree re-ranker (ablation)",
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="only the offline rows: no graph import, no server",
+    )
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(argv)
     if a.pool != "catalog" and not (a.pool.isdigit() and int(a.pool) > 0):
@@ -594,7 +603,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         pool,
         not a.no_text_embeddings,
         weights,
+        not a.no_rerank,
     )
+    if a.offline:
+        opts.pipelines = ()
     return a.data, opts, a.log_level
 
 

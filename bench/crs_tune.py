@@ -41,10 +41,9 @@ from bench.crs_bench import (
     BenchData,
     folds,
     parse_weights,
-    target_turns,
     text_embeddings,
 )
-from models.crs import CoMentionConfig, CoMentionScorer
+from models.crs import CoMentionConfig, CoMentionScorer, target_turns
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,15 @@
 
 from .comention_config import CoMentionConfig
 from .comention_scorer import CoMentionScorer
-from .crs_dialogue import CrsDialogue, CrsMessage
+from .crs_dialogue import CrsDialogue, CrsMessage, target_turns
+from .reranker import RerankConfig, TermReranker
 
-__all__ = ["CoMentionConfig", "CoMentionScorer", "CrsDialogue", "CrsMessage"]
+__all__ = [
+    "CoMentionConfig",
+    "CoMentionScorer",
+    "CrsDialogue",
+    "CrsMessage",
+    "RerankConfig",
+    "TermReranker",
+    "target_turns",
+]

@@ -6,6 +6,7 @@ calls (``version``, ``score``, ``nearest``), so a benchmark can pass it as ``sco
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -19,6 +20,7 @@ from models.dialogue.dialogue_state import conversation_text
 
 from .comention_config import CoMentionConfig
 from .crs_dialogue import SEEKER, CrsDialogue
+from .reranker import TermReranker, TurnShape
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,10 @@ class CoMentionScorer:
     then suggested, ``rho`` is ``near_power`` (needs ``encode_text``, used at ``fit``).
     Shapes: ``D`` is ``(I, I)`` sparse, ``X`` ``(I, E)`` sparse, ``T`` ``(V, E)`` sparse,
     ``item_vectors`` ``(I, d)`` dense (rows L2-normalised here), ``q`` ``(d,)``.
+
+    With a ``reranker`` (:class:`~models.crs.reranker.TermReranker`), :meth:`fit` also fits
+    it on cross-fitted terms of the training dialogues, and :meth:`scores` re-orders the best
+    items of the weighted sum by it.
     """
 
     def __init__(
@@ -83,6 +89,7 @@ class CoMentionScorer:
         prior_counts: Mapping[str, float] | None = None,
         item_vectors: np.ndarray | None = None,
         encode_text: Callable[[Sequence[str]], np.ndarray] | None = None,
+        reranker: TermReranker | None = None,
     ) -> None:
         self.config = config or CoMentionConfig()
         self.version = version
@@ -109,6 +116,7 @@ class CoMentionScorer:
             norms = np.linalg.norm(v, axis=1, keepdims=True)
             self._title = v / np.where(norms == 0, 1.0, norms)
         self._encode = encode_text
+        self._reranker = reranker
         # the last scores() call: a pipeline turn asks nearest() and score() with one context
         self._last_scores: tuple[tuple[tuple[str, ...], str], np.ndarray] | None = None
         self._near_q = np.zeros((0, 0))  # (M, d) training conversations before a suggestion
@@ -147,7 +155,25 @@ class CoMentionScorer:
         return sparse.csr_matrix(sparse.diags(1.0 / norms) @ x)
 
     def fit(self, dialogues: Iterable[CrsDialogue]) -> CoMentionScorer:
-        """Count popularity, co-mentions and word -> item associations of ``dialogues``."""
+        """Count popularity, co-mentions and word -> item associations of ``dialogues``, then
+        fit the reranker, if any, on them (see :class:`~models.crs.reranker.TermReranker`)."""
+        dialogues = list(dialogues)
+        self._count(dialogues)
+        if self._reranker is not None:
+            self._reranker.fit(dialogues, self._counted_on, self._index)
+        return self
+
+    def _counted_on(
+        self, dialogues: Sequence[CrsDialogue]
+    ) -> Callable[[Sequence[str], str], tuple[np.ndarray, dict[str, np.ndarray], TurnShape]]:
+        """The linear scores, every term and the turn shape of a copy of this scorer counted
+        on ``dialogues`` alone (the reranker's cross-fitting)."""
+        twin = copy.copy(self)  # shares the entity matrix and item vectors, which fit keeps
+        twin._reranker = None
+        twin._count(dialogues)
+        return twin._linear
+
+    def _count(self, dialogues: Sequence[CrsDialogue]) -> None:
         cfg = self.config
         n = len(self.item_ids)
         pop = self._prior.copy()
@@ -159,6 +185,7 @@ class CoMentionScorer:
         seq_cols: list[int] = []
         near_texts: list[str] = []  # the conversation before each suggestion ...
         near_items: list[list[int]] = []  # ... and what was suggested
+        self._vocab = {}
         for d in dialogues:
             mentioned = [self._index[i] for i in d.item_ids if i in self._index]
             for i in mentioned:
@@ -220,22 +247,38 @@ class CoMentionScorer:
                 (np.ones(len(rows)), (rows, cols)), shape=(len(near_texts), n)
             )
         logger.info("fitted: %d items, %d co-mention pairs, %d words", n, co.nnz, len(self._vocab))
-        return self
 
     # -- scoring ------------------------------------------------------------------------------
 
     def scores(self, context_ids: Sequence[str], text: str = "") -> np.ndarray:
         """Scores ``(I,)`` of every catalog item, in ``item_ids`` order: the weighted sum of
-        :meth:`terms`. The last result is kept (a copy is returned): a pipeline turn widens its
+        :meth:`terms`, its best items re-ordered by the reranker if there is a fitted one.
+        The last result is kept (a copy is returned): a pipeline turn widens its
         pool with :meth:`nearest` and then calls :meth:`score` with the same context."""
         key = (tuple(context_ids), text)
         last = self._last_scores  # one read: turns run in worker threads
         if last is None or last[0] != key:
-            s = np.zeros(len(self.item_ids))
-            for name, term in self.terms(context_ids, text).items():
-                s += getattr(self.config, f"w_{name}") * term
+            s, terms, shape = self._linear(context_ids, text)
+            if self._reranker is not None:
+                s = self._reranker.rerank(s, terms, shape)
             last = self._last_scores = (key, s)
         return last[1].copy()
+
+    def _linear(
+        self, context_ids: Sequence[str], text: str
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], TurnShape]:
+        """The weighted sum of the terms, the terms (every one if there is a reranker to
+        feed) and the turn's shape."""
+        every = self._reranker is not None
+        terms = self.terms(context_ids, text, every=every)
+        s = np.zeros(len(self.item_ids))
+        for name, term in terms.items():
+            weight = getattr(self.config, f"w_{name}")
+            if weight:
+                s += weight * term
+        unique = set(context_ids)
+        n_items = sum(1 for i in unique if i in self._index)
+        return s, terms, TurnShape(n_items, len(unique) - n_items, len(text))
 
     def terms(
         self, context_ids: Sequence[str], text: str = "", *, every: bool = False

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from models.dialogue.dialogue_state import conversation_text
 
 SEEKER = "seeker"
 RECOMMENDER = "recommender"
@@ -43,4 +46,18 @@ class CrsDialogue:
         return sum(1 for m in self.messages if m.targets)
 
 
-__all__ = ["RECOMMENDER", "SEEKER", "CrsDialogue", "CrsMessage"]
+def target_turns(dialogue: CrsDialogue) -> Iterator[tuple[CrsMessage, list[str], str]]:
+    """Each message of ``dialogue`` with targets, and its ideal context: every movie mentioned
+    before it, and the seeker's messages before it, newest first (as the server's dialogue
+    state gives them to a scorer)."""
+    context: list[str] = []
+    text: list[str] = []
+    for m in dialogue.messages:
+        if m.targets:
+            yield m, list(context), conversation_text(text)
+        context += m.item_ids
+        if m.role == SEEKER:
+            text.append(m.text)
+
+
+__all__ = ["RECOMMENDER", "SEEKER", "CrsDialogue", "CrsMessage", "target_turns"]

@@ -402,6 +402,28 @@ def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> No
 PIPELINES = ("stock",)
 
 
+def test_offline_rows_need_no_graph_and_popularity_ignores_the_weights(
+    redial_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.crs_bench as crs_bench
+
+    def no_graph(*args: object) -> None:
+        raise AssertionError("the offline rows started a graph")
+
+    monkeypatch.setattr(crs_bench, "graph", no_graph)
+    data: BenchData = crs_bench.redial_data(redial_dir.parent)
+    popularity = []
+    for w_pop in (0.0, 1.0):  # INSPIRED's scorer weighs popularity 0; the row is still popularity
+        opts = Options(
+            "redial", None, 2, "turn", "comention", False, CoMentionConfig(w_pop=w_pop), ()
+        )
+        rows = run_dataset(data, opts)
+        assert set(rows) == {POPULARITY_ROW, OFFLINE_ROW}
+        popularity.append(rows[POPULARITY_ROW].ranks)
+    assert popularity[0] == popularity[1]
+    assert rows[OFFLINE_ROW].recall(1) == 1.0
+
+
 def test_parse_args() -> None:
     from bench.crs_bench import parse_args
 
@@ -410,6 +432,9 @@ def test_parse_args() -> None:
     assert opts.weights == {}
     _, opts, _ = parse_args(["--weights", "w_entity=3, w_near=0"])
     assert opts.weights == {"w_entity": 3.0, "w_near": 0.0}
+    assert opts.rerank and opts.pipelines == ("stock",)
+    _, opts, _ = parse_args(["--no-rerank", "--offline"])
+    assert not opts.rerank and opts.pipelines == ()
     for bad in (
         ["--pipeline", "context"],
         ["--pipeline", "fancy"],
