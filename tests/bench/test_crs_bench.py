@@ -355,6 +355,30 @@ def test_tally_and_helpers() -> None:
     assert folds(5, 2) == [0, 1, 0, 1, 0]
 
 
+def test_tally_interval_resamples_whole_dialogues() -> None:
+    """Dialogues: one with 3 hits, one with 1 miss, one without a recommendation. A
+    resample draws 3 whole dialogues, so its Recall@10 is one of 0, 3/5, 3/4, 6/7, 1."""
+    t = Tally()
+    for ranks in ([0, 1, 2], [None], []):
+        part = Tally(ranks=list(ranks))
+        part.add_dialogue(len(ranks))
+        t.merge(part)
+    assert t.dialogues == 3 and t.per_dialogue == [3, 1, 0] and t.recall(10) == 0.75
+    low, high = t.interval(10)
+    assert low == 0.0 and high == 1.0  # 0 (no hit dialogue drawn) is likelier than 2.5%
+    narrow = Tally()
+    for n in range(200):  # many dialogues of one sample each, half hits
+        part = Tally(ranks=[0 if n % 2 else None])
+        part.add_dialogue(1)
+        narrow.merge(part)
+    low, high = narrow.interval(10)
+    assert 0.41 < low < 0.5 < high < 0.59  # about +-1.96 * sqrt(0.25 / 200) = 0.069
+    constant = Tally(ranks=[0, 0], per_dialogue=[1, 1], dialogues=2)
+    assert constant.interval(10) == (1.0, 1.0)
+    unknown = Tally(ranks=[0])  # no per-dialogue counts: no interval
+    assert np.isnan(unknown.interval(10)[0])
+
+
 class TitleParser(IntentParser):
     """Exact, case-insensitive lexicon matches (stands in for the MiniLM parser in tests)."""
 
