@@ -7,6 +7,7 @@ calls (``version``, ``score``, ``nearest``), so a benchmark can pass it as ``sco
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 import re
@@ -171,7 +172,7 @@ class CoMentionScorer:
         twin = copy.copy(self)  # shares the entity matrix and item vectors, which fit keeps
         twin._reranker = None
         twin._count(dialogues)
-        return twin._linear
+        return functools.partial(twin._linear, every=True)  # the terms scores() will feed
 
     def _count(self, dialogues: Sequence[CrsDialogue]) -> None:
         cfg = self.config
@@ -258,18 +259,17 @@ class CoMentionScorer:
         key = (tuple(context_ids), text)
         last = self._last_scores  # one read: turns run in worker threads
         if last is None or last[0] != key:
-            s, terms, shape = self._linear(context_ids, text)
+            s, terms, shape = self._linear(context_ids, text, every=self._reranker is not None)
             if self._reranker is not None:
                 s = self._reranker.rerank(s, terms, shape)
             last = self._last_scores = (key, s)
         return last[1].copy()
 
     def _linear(
-        self, context_ids: Sequence[str], text: str
+        self, context_ids: Sequence[str], text: str, *, every: bool = False
     ) -> tuple[np.ndarray, dict[str, np.ndarray], TurnShape]:
-        """The weighted sum of the terms, the terms (every one if there is a reranker to
-        feed) and the turn's shape."""
-        every = self._reranker is not None
+        """The weighted sum of the terms, the terms (with ``every``, those weighted 0 too:
+        what the reranker is fed) and the turn's shape."""
         terms = self.terms(context_ids, text, every=every)
         s = np.zeros(len(self.item_ids))
         for name, term in terms.items():

@@ -194,11 +194,13 @@ class TermReranker:
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    """0 for the largest of ``values``, ties in order."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values))
-    return ranks
+    """How many of ``values`` are larger than each (ties share it). A term with one value for
+    every candidate says nothing about the turn: all get ``len(values)``, past any real rank,
+    rather than 0 ("best") or some incidental order."""
+    if len(values) == 0 or values.min() == values.max():
+        return np.full(len(values), float(len(values)))
+    ascending = np.sort(values)
+    return (len(values) - np.searchsorted(ascending, values, side="right")).astype(np.float64)
 
 
 __all__ = ["TERM_NAMES", "RerankConfig", "TermReranker", "TurnShape"]

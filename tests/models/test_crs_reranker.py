@@ -14,6 +14,7 @@ from models.crs import (
     TermReranker,
     target_turns,
 )
+from models.crs.reranker import TERM_NAMES, TurnShape
 
 IDS = [f"m{i}" for i in range(10)]
 # popularity outweighs co-mentions 20 to 1: linear order puts the hit m9 first everywhere
@@ -49,10 +50,15 @@ def _dialogues(copies: int = 12) -> list[CrsDialogue]:
 
 
 def test_trees_learn_when_co_mentions_should_outweigh_popularity() -> None:
+    """A popularity prior from a larger corpus (as ReDial's) keeps the popularity term on one
+    scale for the inner copies, counted on half the dialogues, and the full scorer."""
     train = _dialogues()
-    linear = CoMentionScorer(IDS, config=LINEAR).fit(train)
+    prior = {"m9": 3000.0, **{f"m{k}": 1000.0 for k in range(4, 8)}}
+    linear = CoMentionScorer(IDS, config=LINEAR, prior_counts=prior).fit(train)
     assert IDS[int(np.argmax(linear.scores(["m1"])))] == "m9"  # the weights cannot tell turns apart
-    reranked = CoMentionScorer(IDS, config=LINEAR, reranker=TermReranker(SMALL)).fit(train)
+    reranked = CoMentionScorer(
+        IDS, config=LINEAR, prior_counts=prior, reranker=TermReranker(SMALL)
+    ).fit(train)
     for k in range(4):
         assert IDS[int(np.argmax(reranked.scores([f"m{k}"])))] == f"m{k + 4}"
     assert IDS[int(np.argmax(reranked.scores([])))] == "m9"
@@ -86,16 +92,25 @@ def test_too_few_recommendations_leave_the_scorer_linear(caplog: pytest.LogCaptu
 
 
 def test_cross_fitting_scores_each_turn_with_a_scorer_that_never_saw_it() -> None:
-    """The rows of inner fold f come from a copy counted on the other folds only, and the
-    copy leaves the scorer's own counts alone."""
+    """The rows of inner fold f come from a copy counted on the other folds only, with every
+    term (also those weighted 0, which scoring feeds the trees too), and the copy leaves the
+    scorer's own counts alone."""
     train = _dialogues(copies=2)
     seen: list[set[str]] = []
+    fed: set[str] = set()
 
     class Spy(TermReranker):
         def fit(self, dialogues, counted_on, item_index):  # type: ignore[no-untyped-def]
             def spying(subset):  # type: ignore[no-untyped-def]
                 seen.append({d.id for d in subset})
-                return counted_on(subset)
+                score = counted_on(subset)
+
+                def scoring(context, text):  # type: ignore[no-untyped-def]
+                    linear, terms, shape = score(context, text)
+                    fed.update(terms)
+                    return linear, terms, shape
+
+                return scoring
 
             return super().fit(dialogues, spying, item_index)
 
@@ -105,8 +120,25 @@ def test_cross_fitting_scores_each_turn_with_a_scorer_that_never_saw_it() -> Non
     assert len(seen) == SMALL.inner_folds
     held = [everyone - s for s in seen]
     assert set().union(*held) == everyone and sum(len(h) for h in held) == len(everyone)
+    assert {"seq", "kg"} <= fed  # LINEAR weighs both 0
     plain = CoMentionScorer(IDS, config=LINEAR).fit(train)
     np.testing.assert_allclose(scorer._linear(["m1"], "")[0], plain._linear(["m1"], "")[0])
+
+
+def test_a_term_that_says_nothing_ranks_every_candidate_alike() -> None:
+    """Rank features count the larger values (ties share a rank); a constant term (the entity
+    term of a turn without entities) ranks every candidate past the last, not first and not
+    in the linear order."""
+    reranker = TermReranker(SMALL)
+    linear = np.array([3.0, 2.0, 1.0, 0.5])
+    terms = {"pop": np.array([0.2, 0.9, 0.9, 0.1]), "entity": np.zeros(4)}
+    cands = reranker.candidates(linear)
+    features = reranker.features(linear, terms, TurnShape(1, 0, 0), cands)
+    n_terms = len(TERM_NAMES)
+    pop, entity = TERM_NAMES.index("pop"), TERM_NAMES.index("entity")
+    assert list(features[:, n_terms + pop]) == [2.0, 0.0, 0.0, 3.0]
+    assert list(features[:, n_terms + entity]) == [4.0, 4.0, 4.0, 4.0]
+    assert list(features[:, 2 * n_terms + 1]) == [0.0, 1.0, 2.0, 3.0]  # the linear rank
 
 
 def test_target_turns_give_the_context_before_each_recommendation() -> None:
