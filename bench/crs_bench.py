@@ -562,7 +562,7 @@ def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
     print("95% intervals, bootstrap over dialogues:")
     for name, tally in rows.items():
         spans = "  ".join("R@{} [{:.3f}, {:.3f}]".format(k, *tally.interval(k)) for k in KS[1:])
-        print(f"  {name:<38} {spans}")
+        print(f"  {name:<40} {spans}")
     sys.stdout.flush()
 
 
