@@ -171,7 +171,7 @@ class EntityLinker:
         self._lookup_exact(index, forms, offer)
         if top() < cfg.exact_score * cfg.hint_penalty:
             self._lookup_fuzzy(index, forms, offer)
-            self._lookup_partial(index, norm, offer)
+            self._lookup_partial(index, norm, offer, acronym=not _title_case_word(text))
         if (
             self._store is not None
             and top() < cfg.fulltext_below
@@ -254,11 +254,13 @@ class EntityLinker:
                 ):
                     offer(p.entity, s, "fuzzy")
 
-    def _lookup_partial(self, index: LexiconIndex, norm: str, offer) -> None:
-        """Acronyms, surnames and leading words of longer names."""
+    def _lookup_partial(
+        self, index: LexiconIndex, norm: str, offer, *, acronym: bool = True
+    ) -> None:
+        """Acronyms (unless ``acronym`` is false), surnames and leading words of longer names."""
         cfg = self.config
         spaced = _text.spaced_key(norm)
-        if " " not in norm and 2 <= len(norm) <= 6:
+        if acronym and " " not in norm and 2 <= len(norm) <= 6:
             ents = index.acronyms.get(norm, ())
             for ent in ents:
                 offer(ent, _ambiguous(cfg.acronym_score, len(ents), cfg), "acronym")
@@ -404,3 +406,10 @@ def _mention_forms(
                     if (alt, y) not in forms:
                         forms.append((alt, y))
     return forms
+
+
+def _title_case_word(text: str) -> bool:
+    """One word written as a word at the start of a sentence ("Oh", "Seen"), which an acronym
+    is not: acronyms come in capitals ("LOTR") or, typed fast, in lower case ("lotr")."""
+    word = text.strip()
+    return len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()

@@ -51,7 +51,9 @@ one ones two all up down over under between around top last first second third o
 same different compare tell was were has have had buy got shop store price prices cost kind
 type sort style much many well still again lol hmm wow sure yeah nope im ive id ill dont cant
 whats lets thats its youre theyre isnt
-arent wont didnt doesnt zero three four five six seven eight nine ten eleven twelve twenty
+arent wont didnt doesnt havent hasnt wasnt werent couldnt wouldnt shouldnt
+oh ah uh um haha seen hope take loved awesome cute definitely sounds
+zero three four five six seven eight nine ten eleven twelve twenty
 thirty forty fifty sixty seventy eighty ninety hundred thousand
 """
 _COMMON = {normalize_word(w) for w in _COMMON_WORDS.split()}

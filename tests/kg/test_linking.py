@@ -318,3 +318,13 @@ def test_latency_smoke(linker: EntityLinker) -> None:
         linker.link(m)
     per_call_ms = (time.perf_counter() - start) * 1000 / len(mentions)
     assert per_call_ms < 5.0
+
+
+def test_a_title_case_word_is_not_an_acronym() -> None:
+    """ReDial seekers' "Oh, ..." linked *Open House* by its initials 75 times in 300
+    dialogues: a word written as a word is not an acronym; capitals or lower case may be."""
+    linker = EntityLinker(_entries("movie:oh", "Product", "Open House"))
+    assert linker.link("Oh") == []
+    for acronym in ("OH", "oh"):
+        found = linker.link_best(acronym)
+        assert found is not None and (found.entity_id, found.method) == ("movie:oh", "acronym")

@@ -177,6 +177,29 @@ def test_a_lower_case_title_before_movies_is_a_kind_of_movie(parser) -> None:
     assert [m.text for m in parser.extract_slots("i liked pegasus a lot").mentions] == ["pegasus"]
 
 
+def test_conversational_words_are_not_titles() -> None:
+    """From a link audit of ReDial seeker messages: "Oh", "Seen", "Hope", "Take" and "Haven't"
+    at the start of a sentence had been read as the films *Open House*, *Seven*, *Hope*,
+    *Take* and *Haven*. The same titles written as names mid-sentence still are."""
+    from kg.types import LexiconEntry
+    from models.intent.span_extractor import SpanExtractor
+
+    titles = ("Open House", "Seven", "Hope", "Take", "Haven")
+    extractor = SpanExtractor(
+        [LexiconEntry(f"m:{t}", "Product", t, t) for t in titles], open_vocabulary=True
+    )
+    for message in (
+        "Oh, I loved that one",
+        "Seen it already",
+        "Hope you like it",
+        "Take care!",
+        "I Haven't seen it",
+    ):
+        assert [s.mention.text for s in extractor.extract(message)] == [], message
+    got = [s.mention.text for s in extractor.extract("I liked Hope and Haven a lot")]
+    assert got == ["Hope", "Haven"]
+
+
 def test_code_mixed(parser) -> None:
     slots = parser.extract_slots("推荐 some red 跑鞋 100块以下, 不要 Nike")
     assert {(m.text, m.entity_id, m.negated) for m in slots.mentions} == {
