@@ -30,6 +30,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "amazon-book": (["-m", "bench.movielens", "--data", "{data}", "--amazon-book", "--reuse"], []),
     "crs": (["-m", "bench.crs_bench", "--data", "{data}"], ["--limit", "50"]),
     "crs-tune": (["-m", "bench.crs_tune", "--data", "{data}"], ["--dataset", "inspired"]),
+    "crs-links": (["-m", "bench.crs_links", "--data", "{data}"], ["--limit", "50"]),
 }
 
 

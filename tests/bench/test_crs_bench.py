@@ -426,6 +426,21 @@ def test_end_to_end_through_the_grpc_server(redial_dir: Path, scorer: str) -> No
 PIPELINES = ("stock",)
 
 
+def test_link_audit_counts_named_linked_and_wrong_movies(redial_dir: Path) -> None:
+    from bench.crs_links import audit
+
+    lexicon = [
+        LexiconEntry(f"redial:{i}", "Product", f"Movie {i} (2000)", f"Movie {i} (2000)")
+        for i in range(1, N_MOVIES + 1)
+    ]
+    # a parser that also reads "hi" as Movie 7: one wrong link per dialogue
+    hi = LexiconEntry("redial:7", "Product", "Movie 7 (2000)", "hi")
+    counts, wrong = audit(redial_dir.parent, None, parser=TitleParser([*lexicon, hi]))
+    assert counts["messages"] == 12 and counts["named"] == 4  # "I loved @3" ...
+    assert counts["found"] == 4 and counts["linked"] == 8 and counts["wrong"] == 4
+    assert wrong == {("hi", "Movie 7 (2000)"): 4}
+
+
 def test_offline_rows_need_no_graph_and_popularity_ignores_the_weights(
     redial_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
