@@ -17,10 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
-from models.dialogue.dialogue_state import conversation_text
-
 from .comention_config import CoMentionConfig
-from .crs_dialogue import SEEKER, CrsDialogue
+from .crs_dialogue import SEEKER, CrsDialogue, target_turns
 from .reranker import TermReranker, TurnShape
 
 logger = logging.getLogger(__name__)
@@ -184,6 +182,7 @@ class CoMentionScorer:
         word_items: list[int] = []
         seq_rows: list[int] = []
         seq_cols: list[int] = []
+        collect_near = bool(cfg.w_near) and self._encode is not None
         near_texts: list[str] = []  # the conversation before each suggestion ...
         near_items: list[list[int]] = []  # ... and what was suggested
         self._vocab = {}
@@ -196,13 +195,8 @@ class CoMentionScorer:
                     co_rows.append(a)
                     co_cols.append(b)
             seen_words: list[str] = []
-            seen_texts: list[str] = []
             before: list[int] = []
             for m in d.messages:
-                suggested = [self._index[t] for t in m.targets if t in self._index]
-                if suggested and seen_texts:
-                    near_texts.append(conversation_text(seen_texts))
-                    near_items.append(suggested)
                 for t in m.targets:
                     if t in self._index:
                         pop[self._index[t]] += 1.0
@@ -215,8 +209,12 @@ class CoMentionScorer:
                 before += [self._index[i] for i in m.item_ids if i in self._index]
                 if m.role == SEEKER:
                     seen_words += words(m.text)
-                    if m.text.strip():
-                        seen_texts.append(m.text.strip())
+            if collect_near:
+                for m, _, text in target_turns(d):
+                    suggested = [self._index[t] for t in m.targets if t in self._index]
+                    if suggested and text:
+                        near_texts.append(text)
+                        near_items.append(suggested)
         self._pop = pop
         self._last_scores = None  # the fitted counts change every score
         co = sparse.csr_matrix((np.ones(len(co_rows)), (co_rows, co_cols)), shape=(n, n))
@@ -238,8 +236,8 @@ class CoMentionScorer:
         seq.sum_duplicates()
         out = np.asarray(seq.sum(axis=1)).ravel() + cfg.text_smoothing
         self._seq = sparse.csr_matrix(sparse.diags(1.0 / out) @ seq)
-        if cfg.w_near and self._encode is not None and near_texts:
-            q = np.asarray(self._encode(near_texts), dtype=np.float64)
+        if near_texts:
+            q = np.asarray(self._encode(near_texts), dtype=np.float64)  # type: ignore[misc]
             norms = np.linalg.norm(q, axis=1, keepdims=True)
             self._near_q = q / np.where(norms == 0, 1.0, norms)
             rows = [r for r, items in enumerate(near_items) for _ in items]

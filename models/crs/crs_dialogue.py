@@ -48,16 +48,16 @@ class CrsDialogue:
 
 def target_turns(dialogue: CrsDialogue) -> Iterator[tuple[CrsMessage, list[str], str]]:
     """Each message of ``dialogue`` with targets, and its ideal context: every movie mentioned
-    before it, and the seeker's messages before it, newest first (as the server's dialogue
-    state gives them to a scorer)."""
+    before it, and the seeker's non-blank messages before it, stripped, newest first (as the
+    server's dialogue state gives them to a scorer; "" before the seeker has said anything)."""
     context: list[str] = []
     text: list[str] = []
     for m in dialogue.messages:
         if m.targets:
             yield m, list(context), conversation_text(text)
         context += m.item_ids
-        if m.role == SEEKER:
-            text.append(m.text)
+        if m.role == SEEKER and m.text.strip():
+            text.append(m.text.strip())
 
 
 __all__ = ["RECOMMENDER", "SEEKER", "CrsDialogue", "CrsMessage", "target_turns"]
