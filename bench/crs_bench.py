@@ -474,6 +474,30 @@ def served_row(opts: Options, pipeline: str = "stock") -> str:
     return f"served {pipeline}: {opts.scorer}, {opts.mode}, {pool}"
 
 
+def fold_scorer(
+    data: BenchData,
+    fold_of: Sequence[int],
+    f: int,
+    config: CoMentionConfig,
+    vectors: np.ndarray | None,
+    encode: Any,
+    reranker: TermReranker | None = None,
+) -> CoMentionScorer:
+    """The dataset's scorer for fold ``f`` (its catalog, KG, prior and text vectors), fitted
+    on the dialogues of the other folds only."""
+    train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
+    return CoMentionScorer(
+        data.item_ids,
+        data.item_entities,
+        config,
+        version=f"crs-comention-fold{f}",
+        prior_counts=data.prior,
+        item_vectors=vectors,
+        encode_text=encode,
+        reranker=reranker,
+    ).fit(train)
+
+
 def text_embeddings(data: BenchData) -> tuple[np.ndarray, Any]:
     """MiniLM vectors of the catalog titles (cached under ``bench/out/cache``) and the encoder
     of a conversation's text (128 tokens: the newest messages, as they come first)."""
@@ -509,20 +533,11 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             store = stack.enter_context(graph(data, Path(tmp)))
             lexicon = store.lexicon(("Product", "Entity"))
         for f in range(opts.n_folds):
-            train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
             if not test:
                 continue
-            scorer = CoMentionScorer(
-                data.item_ids,
-                data.item_entities,
-                config,
-                version=f"crs-comention-fold{f}",
-                prior_counts=data.prior,
-                item_vectors=vectors,
-                encode_text=encode,
-                reranker=TermReranker() if opts.rerank else None,
-            ).fit(train)
+            reranker = TermReranker() if opts.rerank else None
+            scorer = fold_scorer(data, fold_of, f, config, vectors, encode, reranker)
             rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
             rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None

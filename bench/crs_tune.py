@@ -32,6 +32,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,15 +40,18 @@ from bench.crs_bench import (
     CONFIGS,
     DATASETS,
     BenchData,
+    fold_scorer,
     folds,
     parse_weights,
     text_embeddings,
 )
-from models.crs import CoMentionConfig, CoMentionScorer, target_turns
+from models.crs import CoMentionConfig, target_turns
+from models.crs.reranker import TERM_NAMES
 
 log = logging.getLogger(__name__)
 
-TERMS = ("pop", "co", "seq", "kg", "self", "title", "text", "word", "query", "near")
+#: the scorer's terms, but ``entity``: the offline context has no linked non-movie entities
+TERMS = tuple(t for t in TERM_NAMES if t != "entity")
 STEPS = (0.0, 0.5, 0.75, 1.33, 2.0)
 
 
@@ -62,7 +66,7 @@ class TermTable:
     samples: np.ndarray  # (S, 2) int
 
 
-def term_table(data: BenchData, n_folds: int, vectors: object, encode: object) -> TermTable:
+def term_table(data: BenchData, n_folds: int, vectors: np.ndarray | None, encode: Any) -> TermTable:
     fold_of = folds(len(data.dialogues), n_folds)
     # every term is computed, whatever its weight, but the scorer needs the embeddings on
     config = dataclasses.replace(CONFIGS[_key(data)], w_title=1.0, w_query=1.0, w_near=1.0)
@@ -70,15 +74,7 @@ def term_table(data: BenchData, n_folds: int, vectors: object, encode: object) -
     fold: list[int] = []
     samples: list[tuple[int, int]] = []
     for f in range(n_folds):
-        train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
-        scorer = CoMentionScorer(
-            data.item_ids,
-            data.item_entities,
-            config,
-            prior_counts=data.prior,
-            item_vectors=vectors,  # type: ignore[arg-type]
-            encode_text=encode,  # type: ignore[arg-type]
-        ).fit(train)
+        scorer = fold_scorer(data, fold_of, f, config, vectors, encode)
         index = {item: n for n, item in enumerate(scorer.item_ids)}
         for i, d in enumerate(data.dialogues):
             if fold_of[i] != f:
