@@ -116,6 +116,7 @@ CONFIGS = {
         w_query=0.4,
         w_near=0.25,
         w_entity=1.0,
+        seeker_mentions=True,
     ),
     "inspired": CoMentionConfig(
         w_pop=0.0, w_co=0.0, w_seq=0.5, w_text=0.25, w_title=0.67, w_query=0.5

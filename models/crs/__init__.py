@@ -2,7 +2,7 @@
 
 from .comention_config import CoMentionConfig
 from .comention_scorer import CoMentionScorer
-from .crs_dialogue import CrsDialogue, CrsMessage, target_turns
+from .crs_dialogue import CrsDialogue, CrsMessage, target_turns, with_first_mentions
 from .reranker import RerankConfig, TermReranker
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "RerankConfig",
     "TermReranker",
     "target_turns",
+    "with_first_mentions",
 ]

@@ -38,6 +38,12 @@ class CoMentionConfig:
         w_near: weight of the votes of the training conversations most similar to this one
             (needs ``encode_text``; encodes every training suggestion's context at ``fit``).
         near_power: sharpness ``rho`` of those votes (cosine similarity to this power).
+        seeker_mentions: :meth:`~CoMentionScorer.fit` also learns from the seeker's side:
+            a seeker's message that names a movie for the first time counts as a suggestion
+            of it after the conversation so far (popularity, the ``seq``, ``word`` and
+            ``near`` associations and the reranker's rows; see
+            :func:`~models.crs.crs_dialogue.with_first_mentions`). On ReDial-dev that adds
+            about 1,550 examples to 3,310 suggestions.
     """
 
     w_pop: float = 0.4
@@ -55,6 +61,7 @@ class CoMentionConfig:
     mention_weight: float = 0.2
     hub_df: float = 0.05
     text_smoothing: float = 1.0
+    seeker_mentions: bool = False
 
 
 __all__ = ["CoMentionConfig"]

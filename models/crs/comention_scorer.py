@@ -18,7 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from .comention_config import CoMentionConfig
-from .crs_dialogue import SEEKER, CrsDialogue, target_turns
+from .crs_dialogue import SEEKER, CrsDialogue, target_turns, with_first_mentions
 from .reranker import TermReranker, TurnShape
 
 logger = logging.getLogger(__name__)
@@ -155,8 +155,11 @@ class CoMentionScorer:
 
     def fit(self, dialogues: Iterable[CrsDialogue]) -> CoMentionScorer:
         """Count popularity, co-mentions and word -> item associations of ``dialogues``, then
-        fit the reranker, if any, on them (see :class:`~models.crs.reranker.TermReranker`)."""
+        fit the reranker, if any, on them (see :class:`~models.crs.reranker.TermReranker`).
+        With ``config.seeker_mentions`` the seeker's first mentions count as suggestions."""
         dialogues = list(dialogues)
+        if self.config.seeker_mentions:
+            dialogues = [with_first_mentions(d) for d in dialogues]
         self._count(dialogues)
         if self._reranker is not None:
             self._reranker.fit(dialogues, self._counted_on, self._index)

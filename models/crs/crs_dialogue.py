@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.dialogue.dialogue_state import conversation_text
 
@@ -60,4 +60,28 @@ def target_turns(dialogue: CrsDialogue) -> Iterator[tuple[CrsMessage, list[str],
             text.append(m.text.strip())
 
 
-__all__ = ["RECOMMENDER", "SEEKER", "CrsDialogue", "CrsMessage", "target_turns"]
+def with_first_mentions(dialogue: CrsDialogue, role: str = SEEKER) -> CrsDialogue:
+    """``dialogue`` where each message of ``role`` that has no targets takes as targets the
+    movies it mentions that no earlier message did: for fitting, a seeker naming a movie
+    after the conversation so far is one more example of what that conversation calls for.
+    Messages with targets, and later mentions of a movie, are left as they are."""
+    seen: set[str] = set()
+    messages = []
+    for m in dialogue.messages:
+        if m.role == role and not m.targets:
+            new = tuple(i for i in dict.fromkeys(m.item_ids) if i not in seen)
+            if new:
+                m = replace(m, targets=new)
+        seen.update(m.item_ids)
+        messages.append(m)
+    return CrsDialogue(dialogue.id, tuple(messages))
+
+
+__all__ = [
+    "RECOMMENDER",
+    "SEEKER",
+    "CrsDialogue",
+    "CrsMessage",
+    "target_turns",
+    "with_first_mentions",
+]
