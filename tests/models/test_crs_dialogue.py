@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from models.crs import (
@@ -46,8 +48,11 @@ def test_with_first_mentions_makes_a_seekers_new_movies_its_targets() -> None:
     assert [m.item_ids for m in out.messages] == [m.item_ids for m in d.messages]
     # the targets' contexts are what came before them, as for a recommender's suggestion
     turns = [(m.targets, context) for m, context, _ in target_turns(out)]
-    assert turns == [(("m2",), ["m1"]), (("m3",), ["m1", "m1", "m2", "m2"]), (("m4",), [
-        "m1", "m1", "m2", "m2", "m3", "m2"])]
+    assert turns == [
+        (("m2",), ["m1"]),
+        (("m3",), ["m1", "m1", "m2", "m2"]),
+        (("m4",), ["m1", "m1", "m2", "m2", "m3", "m2"]),
+    ]
     assert with_first_mentions(d, role="nobody") == d
 
 
@@ -57,7 +62,7 @@ def test_scorer_learns_from_seeker_mentions_only_when_configured() -> None:
     plain = CoMentionScorer(IDS, config=words_only).fit(train)
     assert "word" not in plain.terms([], "spooky")  # no suggestion ever followed a word
     learned = CoMentionScorer(
-        IDS, config=CoMentionConfig(**{**_fields(words_only), "seeker_mentions": True})
+        IDS, config=dataclasses.replace(words_only, seeker_mentions=True)
     ).fit(train)
     s = learned.scores([], "anything spooky?")
     assert IDS[int(np.argmax(s))] in {"m5", "m0"}
@@ -70,6 +75,3 @@ def test_scorer_learns_from_seeker_mentions_only_when_configured() -> None:
     assert with_seeker[IDS.index("m5")] == with_seeker[IDS.index("m0")] > with_seeker[1]
     without = CoMentionScorer(IDS).fit(suggesting).terms([])["pop"]
     assert without[IDS.index("m5")] < without[1]
-
-def _fields(config: CoMentionConfig) -> dict[str, object]:
-    return {name: getattr(config, name) for name in config.__dataclass_fields__}
