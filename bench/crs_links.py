@@ -62,20 +62,13 @@ def audit(
 
 
 def _linked_movies(pipeline: Any, text: str, movies: Mapping[str, str]) -> dict[str, str]:
-    """``{movie id: mention text}`` of the movies the pipeline's parser and linker find in
-    ``text`` (as its link step does: negated mentions left out, the link threshold applied)."""
+    """``{movie id: mention text}`` of the movies the pipeline's parser and link step
+    (:meth:`~server.pipeline.Pipeline.resolve`) find in ``text``, negated mentions left out."""
     linked: dict[str, str] = {}
     for mention in pipeline.parser.parse(text).mentions:
-        if mention.negated:
-            continue
-        entity = mention.entity_id
-        if entity is None:
-            best = pipeline.linker.link_best(mention.text, label_hint=mention.label_hint)
-            if best is None or best.score < pipeline.config.link_threshold:
-                continue
-            entity = best.entity_id
-        if entity in movies:
-            linked.setdefault(entity, mention.text)
+        entity = None if mention.negated else pipeline.resolve(mention)
+        if entity is not None and entity.entity_id in movies:
+            linked.setdefault(entity.entity_id, mention.text)
     return linked
 
 

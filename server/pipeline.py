@@ -41,7 +41,7 @@ from .turn import ScoredCandidate, Turn
 
 if TYPE_CHECKING:
     from kg.linking import EntityLinker
-    from models.intent import IntentParser
+    from models.intent import IntentParser, Mention
     from models.scoring import Scorer
 
 log = logging.getLogger(__name__)
@@ -189,20 +189,11 @@ class Pipeline:
         linked: list[LinkedEntity] = []
         seen: set[tuple[str, bool]] = set()
         for mention in turn.intent.mentions:
-            if mention.entity_id:
-                label, name = self._describe(mention.entity_id)
-                entity_id, score = mention.entity_id, 1.0
-            else:
-                best = self.linker.link_best(mention.text, label_hint=mention.label_hint)
-                if best is None or best.score < self.config.link_threshold:
-                    continue
-                entity_id, label, name, score = best.entity_id, best.label, best.name, best.score
-            if (entity_id, mention.negated) in seen:
+            entity = self.resolve(mention)
+            if entity is None or (entity.entity_id, entity.negated) in seen:
                 continue
-            seen.add((entity_id, mention.negated))
-            linked.append(
-                LinkedEntity(mention.text, entity_id, label, name, score, mention.negated)
-            )
+            seen.add((entity.entity_id, entity.negated))
+            linked.append(entity)
         turn.linked = linked
         named = [e.entity_id for e in linked if e.label == "Product" and not e.negated]
         turn.update = self.tracker.update(
@@ -388,6 +379,19 @@ class Pipeline:
             model_version=self.model_version,
             request_id=turn.query.request_id,
         )
+
+    def resolve(self, mention: Mention) -> LinkedEntity | None:
+        """The graph node ``mention`` stands for: the parser's own id, else the linker's best
+        entity if it scores at least ``config.link_threshold``; None if neither."""
+        if mention.entity_id:
+            label, name = self._describe(mention.entity_id)
+            entity_id, score = mention.entity_id, 1.0
+        else:
+            best = self.linker.link_best(mention.text, label_hint=mention.label_hint)
+            if best is None or best.score < self.config.link_threshold:
+                return None
+            entity_id, label, name, score = best.entity_id, best.label, best.name, best.score
+        return LinkedEntity(mention.text, entity_id, label, name, score, mention.negated)
 
     def _describe(self, entity_id: str) -> tuple[str, str]:
         """(label, display name) of a linkable node; attribute names read as their value."""
