@@ -291,16 +291,18 @@ def offline_tally(
     """
     tally = Tally()
     catalog = set(scorer.item_ids)
+    popular: list[str] = []  # the popularity term alone, whatever its weight in the scorer
+    if not use_context:
+        pop = scorer.terms([], every=True).get("pop", np.zeros(len(scorer.item_ids)))
+        popular = [scorer.item_ids[i] for i in np.argsort(-pop, kind="stable")[: max(KS)]]
     for d in dialogues:
         before = len(tally.ranks)
         for m, context, conversation in target_turns(d):
             tally.turns += 1
+            top = popular
             if use_context:
                 s = scorer.scores(context, conversation)
-            else:  # the popularity term alone, whatever its weight in the dataset's scorer
-                s = scorer.terms([], every=True).get("pop", np.zeros(len(scorer.item_ids)))
-            order = np.argsort(-s, kind="stable")[: max(KS)]
-            top = [scorer.item_ids[i] for i in order]
+                top = [scorer.item_ids[i] for i in np.argsort(-s, kind="stable")[: max(KS)]]
             for t in m.targets:
                 tally.in_catalog += t in catalog
                 tally.ranks.append(rank_of(t, top))

@@ -19,7 +19,7 @@ from scipy import sparse
 
 from .comention_config import CoMentionConfig
 from .crs_dialogue import SEEKER, CrsDialogue, target_turns, with_first_mentions
-from .reranker import TermReranker, TurnShape
+from .reranker import Scored, TermReranker, TurnShape
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class CoMentionScorer:
 
     def _counted_on(
         self, dialogues: Sequence[CrsDialogue]
-    ) -> Callable[[Sequence[str], str], tuple[np.ndarray, dict[str, np.ndarray], TurnShape]]:
+    ) -> Callable[[Sequence[str], str], Scored]:
         """The linear scores, every term and the turn shape of a copy of this scorer counted
         on ``dialogues`` alone (the reranker's cross-fitting)."""
         twin = copy.copy(self)  # shares the entity matrix and item vectors, which fit keeps
