@@ -223,9 +223,12 @@ class Tally:
     ranks: list[int | None] = field(default_factory=list)
     in_catalog: int = 0
     turns: int = 0
-    dialogues: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     per_dialogue: list[int] = field(default_factory=list)  # samples of each dialogue, in order
+
+    @property
+    def dialogues(self) -> int:
+        return len(self.per_dialogue)
 
     def recall(self, k: int) -> float:
         if not self.ranks:
@@ -247,7 +250,6 @@ class Tally:
         return float(low), float(high)
 
     def add_dialogue(self, samples: int) -> None:
-        self.dialogues += 1
         self.per_dialogue.append(samples)
 
     def merge(self, other: Tally) -> None:
@@ -255,7 +257,6 @@ class Tally:
         self.per_dialogue += other.per_dialogue
         self.in_catalog += other.in_catalog
         self.turns += other.turns
-        self.dialogues += other.dialogues
         self.latencies_ms += other.latencies_ms
 
     def row(self, name: str) -> str:

@@ -373,7 +373,7 @@ def test_tally_interval_resamples_whole_dialogues() -> None:
         narrow.merge(part)
     low, high = narrow.interval(10)
     assert 0.41 < low < 0.5 < high < 0.59  # about +-1.96 * sqrt(0.25 / 200) = 0.069
-    constant = Tally(ranks=[0, 0], per_dialogue=[1, 1], dialogues=2)
+    constant = Tally(ranks=[0, 0], per_dialogue=[1, 1])
     assert constant.interval(10) == (1.0, 1.0)
     unknown = Tally(ranks=[0])  # no per-dialogue counts: no interval
     assert np.isnan(unknown.interval(10)[0])
