@@ -260,9 +260,11 @@ class CoMentionScorer:
         key = (tuple(context_ids), text)
         last = self._last_scores  # one read: turns run in worker threads
         if last is None or last[0] != key:
-            s, terms, shape = self._linear(context_ids, text, every=self._reranker is not None)
-            if self._reranker is not None:
-                s = self._reranker.rerank(s, terms, shape)
+            # an unfitted reranker (too few positives) is not fed: only weighted terms computed
+            reranker = self._reranker if self._reranker and self._reranker.fitted else None
+            s, terms, shape = self._linear(context_ids, text, every=reranker is not None)
+            if reranker is not None:
+                s = reranker.rerank(s, terms, shape)
             last = self._last_scores = (key, s)
         return last[1].copy()
 
