@@ -1,16 +1,17 @@
 """Conversational-recommendation benchmark on ReDial-dev and INSPIRED-dev, through the real server.
 
     .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
-        [--limit N] [--folds K] [--message turn|history] [--scorer comention|none]
+        [--limit N] [--folds K] [--fold-seed S] [--message turn|history] [--scorer comention|none]
         [--pipeline stock] [--weights NAME=VALUE,...] [--no-rerank] [--offline]
 
 Per dataset:
 
 1. The movies (ReDial: + KGSF's DBpedia neighbourhood) are imported into a fresh embedded
    FalkorDB in a temporary data dir (``kg.importers.redial`` / ``kg.importers.inspired``).
-2. Dialogues are split into ``K`` folds by position (dialogue ``n`` is in fold ``n % K``). For
-   fold ``f`` a :class:`~models.crs.CoMentionScorer` is fitted on the dialogues of the other
-   folds only (popularity, co-mentions, words before suggestions); a :class:`Pipeline` over
+2. Dialogues are split into ``K`` folds by position (dialogue ``n`` is in fold ``n % K``;
+   ``--fold-seed S`` splits at random instead). For fold ``f`` a
+   :class:`~models.crs.CoMentionScorer` is fitted on the dialogues of the other folds only
+   (popularity, co-mentions, words before suggestions); a :class:`Pipeline` over
    the graph with that scorer is served by the real gRPC server (``start_server``) on a free
    loopback port, and fold ``f``'s dialogues are replayed through the generated stubs.
 3. Replay, one session per dialogue, messages in order:
@@ -208,9 +209,16 @@ def inspired_data(root: Path) -> BenchData:
 DATASETS = {"redial": redial_data, "inspired": inspired_data}
 
 
-def folds(n: int, k: int) -> list[int]:
-    """Fold of each dialogue position: ``n % k``."""
-    return [i % k for i in range(n)]
+def folds(n: int, k: int, seed: int | None = None) -> list[int]:
+    """Fold of each dialogue position: ``n % k``; with a ``seed``, the position's place in a
+    random permutation ``% k`` (another split of the same sizes, to see whether a difference
+    between two settings holds beyond one split)."""
+    if seed is None:
+        return [i % k for i in range(n)]
+    out = [0] * n
+    for place, i in enumerate(np.random.default_rng(seed).permutation(n)):
+        out[int(i)] = place % k
+    return out
 
 
 # -- metrics ------------------------------------------------------------------------------------
@@ -480,6 +488,7 @@ class Options:
     text_embeddings: bool = True  # MiniLM title / conversation vectors for the scorer
     weights: dict[str, float] = field(default_factory=dict)  # overrides of the config's fields
     rerank: bool = True  # re-rank the scorer's best items with trees (models.crs.reranker)
+    fold_seed: int | None = None  # None: dialogue n in fold n % K; else a seeded random split
 
 
 def served_row(opts: Options, pipeline: str = "stock") -> str:
@@ -526,7 +535,7 @@ def text_embeddings(data: BenchData) -> tuple[np.ndarray, Any]:
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
     """The table's rows for one dataset: offline popularity, offline scorer, served pipeline(s)."""
     n = len(data.dialogues)
-    fold_of = folds(n, opts.n_folds)
+    fold_of = folds(n, opts.n_folds, opts.fold_seed)
     evaluated = list(range(n if opts.limit is None else min(n, opts.limit)))
     catalog = set(data.item_ids)
     rows = {POPULARITY_ROW: Tally(), OFFLINE_ROW: Tally()}
@@ -581,8 +590,9 @@ def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
     n_eval = len(data.dialogues) if opts.limit is None else min(opts.limit, len(data.dialogues))
     print(
         f"\n{data.name}: {n_eval} of {len(data.dialogues)} dialogues evaluated, "
-        f"catalog {len(data.item_ids)} movies, {opts.n_folds}-fold "
-        "(scorer fitted only on the other folds' dialogues)"
+        f"catalog {len(data.item_ids)} movies, {opts.n_folds}-fold"
+        + ("" if opts.fold_seed is None else f" (split seed {opts.fold_seed})")
+        + " (scorer fitted only on the other folds' dialogues)"
     )
     print(HEADER)
     for name, tally in rows.items():
@@ -600,6 +610,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     p.add_argument("--dataset", choices=["redial", "inspired", "both"], default="both")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N dialogues")
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument(
+        "--fold-seed",
+        type=int,
+        default=None,
+        help="split the dialogues into folds at random with this seed (default: dialogue n "
+        "in fold n %% K), to check that a difference holds on another split",
+    )
     p.add_argument("--message", choices=["turn", "history"], default="turn")
     p.add_argument("--scorer", choices=["comention", "none"], default="comention")
     p.add_argument("--explain", action="store_true", help="ask for reasons and KG paths")
@@ -660,6 +677,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         not a.no_text_embeddings,
         weights,
         not a.no_rerank,
+        a.fold_seed,
     )
     if a.offline:
         opts.pipelines = ()

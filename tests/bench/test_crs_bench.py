@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -353,6 +354,9 @@ def test_tally_and_helpers() -> None:
     assert [t.recall(k) for k in (1, 10, 50)] == [0.25, 0.5, 0.75]
     assert rank_of("b", ["a", "b"]) == 1 and rank_of("c", ["a", "b"]) is None
     assert folds(5, 2) == [0, 1, 0, 1, 0]
+    shuffled = folds(9, 3, seed=1)
+    assert shuffled == folds(9, 3, seed=1) != folds(9, 3)  # seeded, and another split
+    assert sorted(Counter(shuffled).values()) == [3, 3, 3]
 
 
 def test_tally_interval_resamples_whole_dialogues() -> None:
@@ -471,7 +475,8 @@ def test_parse_args() -> None:
     assert opts.weights == {}
     _, opts, _ = parse_args(["--weights", "w_entity=3, w_near=0"])
     assert opts.weights == {"w_entity": 3.0, "w_near": 0.0}
-    assert opts.rerank and opts.pipelines == ("stock",)
+    assert opts.rerank and opts.pipelines == ("stock",) and opts.fold_seed is None
+    assert parse_args(["--fold-seed", "2"])[1].fold_seed == 2
     _, opts, _ = parse_args(["--no-rerank", "--offline"])
     assert not opts.rerank and opts.pipelines == ()
     for bad in (
