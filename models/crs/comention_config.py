@@ -23,6 +23,11 @@ class CoMentionConfig:
         mention_weight: a mention counts this much toward popularity (a suggestion counts 1).
         hub_df: entities linked to more than this share of the items are ignored in the KG term.
         text_smoothing: additive smoothing ``alpha`` of the word -> entity profiles.
+        w_co2: weight of the two-step co-mentions (items mentioned with the items mentioned
+            with the context), which reach further than ``co`` when few dialogues name a
+            context item. 0 by default: the reranker is fed it whatever its weight (on
+            ReDial-dev it lifts R@50 a little and costs a little R@10: see
+            ``bench.crs_bench``).
         w_seq: weight of the directed "mentioned before -> suggested" association.
         w_word: weight of the direct word -> suggested item association.
         w_self: weight of the context items themselves ("suggest again what was mentioned").
@@ -50,6 +55,7 @@ class CoMentionConfig:
     w_co: float = 2.0
     w_kg: float = 3.0
     w_text: float = 0.5
+    w_co2: float = 0.0
     w_seq: float = 0.5
     w_word: float = 0.0
     w_self: float = 0.0

@@ -49,6 +49,7 @@ class CoMentionScorer:
     .. math::
         s(i) = w_p\\,\\frac{\\log(1+p_i)}{\\log(1+\\max p)}
              + w_c\\,\\frac1{|C|}\\sum_{c\\in C}\\frac{D_{ci}}{\\sqrt{n_c n_i}}
+             + w_{c2}\\,\\frac1{|C|}\\sum_{c\\in C}[i\\ne c]\\sum_j \\tilde D_{cj}\\tilde D_{ji}
              + w_k\\,\\Big(\\frac1{|C|}\\sum_{c\\in C, c\\ne i}\\cos(x_c, x_i)
                         + \\frac1{|E|}\\sum_{e\\in E} \\hat x_{ie}\\Big)
              + w_s\\,\\frac{[i\\in C]}{|C|}
@@ -60,7 +61,9 @@ class CoMentionScorer:
 
     where ``p_i`` counts training suggestions (+ ``mention_weight`` x mentions, + the optional
     ``prior_counts``, e.g. mentions in a larger corpus), ``D`` is the
-    dialogue-level co-mention count matrix of the training dialogues (``n`` its diagonal),
+    dialogue-level co-mention count matrix of the training dialogues (``n`` its diagonal;
+    ``\\tilde D`` its normalised form of the ``co`` term, diagonal zeroed, so ``co2`` counts
+    two-step co-mentions),
     ``x_i`` the IDF-weighted L2-normalised item -> KG-entity row (hub entities dropped, the
     item itself included as an entity so direct movie-movie edges count), and ``t_w`` the
     mean ``x`` of the items suggested after the word ``w`` in training dialogues. The entity
@@ -307,6 +310,13 @@ class CoMentionScorer:
         if items:
             if wanted("co"):
                 out["co"] = np.asarray(self._co[items].mean(axis=0)).ravel()
+            if wanted("co2"):
+                # two steps: items co-mentioned with the context's co-mentions, which reaches
+                # past the few dialogues that name a context item; the step back to the context
+                # item itself (c -> j -> c) is not evidence for it
+                hop = (self._co[items] @ self._co).toarray()  # (|C|, I)
+                hop[np.arange(len(items)), items] = 0.0
+                out["co2"] = hop.mean(axis=0)
             if wanted("seq"):
                 out["seq"] = np.asarray(self._seq[items].mean(axis=0)).ravel()
             if wanted("kg"):

@@ -32,7 +32,20 @@ from .crs_dialogue import CrsDialogue, target_turns
 logger = logging.getLogger(__name__)
 
 #: The scorer's terms the trees see, in feature order (a term the scorer leaves out is 0).
-TERM_NAMES = ("pop", "co", "seq", "kg", "self", "entity", "title", "text", "word", "query", "near")
+TERM_NAMES = (
+    "pop",
+    "co",
+    "co2",
+    "seq",
+    "kg",
+    "self",
+    "entity",
+    "title",
+    "text",
+    "word",
+    "query",
+    "near",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,6 +235,20 @@ def test_scorer_learns_co_mentions_words_and_popularity() -> None:
     assert out[0] > out[1] == pytest.approx(float(by_context.min()))
 
 
+def test_scorer_two_step_co_mentions_reach_past_the_context_co_mentions() -> None:
+    """m2 and m4 are each named with m3, never together: ``co`` of m4 given m2 is 0, ``co2``
+    (m2 -> m3 -> m4) is not, and the way back to m2 itself (m2 -> m3 -> m2) does not count."""
+    ids, train = _toy()
+    scorer = CoMentionScorer(ids).fit(train)
+    terms = scorer.terms(["m2"], every=True)
+    m2, m3, m4 = (ids.index(i) for i in ("m2", "m3", "m4"))
+    assert terms["co"][m4] == 0.0 < terms["co"][m3]
+    assert terms["co2"][m4] > 0.0 == terms["co2"][m2] == terms["co2"][ids.index("m1")]
+    assert "co2" not in scorer.terms(["m2"])  # weighted 0 by default: fed to the trees only
+    hop = CoMentionScorer(ids, config=CoMentionConfig(w_pop=0, w_co=0, w_kg=0, w_co2=1))
+    assert int(np.argmax(hop.fit(train).scores(["m2"]))) == m4
+
+
 def test_scorer_text_embedding_terms_and_their_weighted_sum() -> None:
     """``title``: similarity of the items' vectors to the context items' (not to itself);
     ``query``: similarity to the encoded conversation, encoded once for repeated calls;
