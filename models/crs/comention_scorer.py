@@ -135,7 +135,9 @@ class CoMentionScorer:
             r = self._index.get(item)
             if r is None:
                 continue
-            for e in {*ents, item}:
+            # sorted: entity columns, and so the float sums over them, in one order whatever
+            # Python's string hashing (a set's order changes from one process to the next)
+            for e in dict.fromkeys((*sorted(ents), item)):
                 rows.append(r)
                 cols.append(self._entity_index.setdefault(e, len(self._entity_index)))
         for item in self.item_ids:  # every item is its own entity (movie-movie edges)
@@ -206,10 +208,10 @@ class CoMentionScorer:
                 for t in m.targets:
                     if t in self._index:
                         pop[self._index[t]] += 1.0
-                        for c in set(before):
+                        for c in dict.fromkeys(before):  # a set's order would vary by run
                             seq_rows.append(c)
                             seq_cols.append(self._index[t])
-                        for w in set(seen_words):
+                        for w in dict.fromkeys(seen_words):
                             word_rows.append(self._vocab.setdefault(w, len(self._vocab)))
                             word_items.append(self._index[t])
                 before += [self._index[i] for i in m.item_ids if i in self._index]

@@ -249,6 +249,45 @@ def test_scorer_two_step_co_mentions_reach_past_the_context_co_mentions() -> Non
     assert int(np.argmax(hop.fit(train).scores(["m2"]))) == m4
 
 
+_FIT_IN_A_PROCESS = """
+import json, sys
+import numpy as np
+from models.crs import CoMentionScorer, CrsDialogue, CrsMessage
+ids = [f"m{i}" for i in range(6)]
+ents = {f"m{i}": {f"e:{w}" for w in ("cast", "crew", "genre", "studio", "year")[: i + 1]}
+        for i in range(6)}
+train = [CrsDialogue(str(n), (
+    CrsMessage("seeker", "spooky slow burn haunted house ghosts please", (f"m{n % 3}",)),
+    CrsMessage("recommender", "try", (f"m{3 + n % 3}",), (f"m{3 + n % 3}",)),
+)) for n in range(6)]
+scorer = CoMentionScorer(ids, ents).fit(train)
+terms = scorer.terms(["m0", "m1"], "haunted ghosts", every=True)
+json.dump({"vocab": list(scorer._vocab), "entities": list(scorer._entity_index),
+           "terms": {k: v.tolist() for k, v in sorted(terms.items())}}, sys.stdout)
+"""
+
+
+def test_scorer_fit_is_the_same_whatever_the_string_hash_seed() -> None:
+    """Python salts string hashes per process, so iterating a set of words or entities gives
+    another order in every run; the scorer's vocabulary, entity columns and (so) the float
+    sums of its terms must not follow it, or a benchmark prints other figures each run."""
+    import subprocess
+
+    outs = []
+    for seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", _FIT_IN_A_PROCESS],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            check=True,
+        )
+        outs.append(json.loads(done.stdout))
+    assert outs[0]["vocab"] and outs[0]["entities"]
+    assert outs[0] == outs[1]
+
+
 def test_scorer_text_embedding_terms_and_their_weighted_sum() -> None:
     """``title``: similarity of the items' vectors to the context items' (not to itself);
     ``query``: similarity to the encoded conversation, encoded once for repeated calls;
