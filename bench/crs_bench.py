@@ -597,7 +597,7 @@ def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
     print(
         f"\n{data.name}: {n_eval} of {len(data.dialogues)} dialogues evaluated, "
         f"catalog {len(data.item_ids)} movies, {opts.n_folds}-fold"
-        + ("" if opts.fold_seed is None else f" (split seed {opts.fold_seed})")
+        + ("" if opts.fold_seed is None else f", split seed {opts.fold_seed}")
         + " (scorer fitted only on the other folds' dialogues)"
     )
     print(HEADER)
