@@ -310,13 +310,14 @@ class CoMentionScorer:
             if e not in self._index and e in self._entity_index
         ]
         if items:
+            co_rows = self._co[items]  # (|C|, I), for the one- and the two-step terms
             if wanted("co"):
-                out["co"] = np.asarray(self._co[items].mean(axis=0)).ravel()
+                out["co"] = np.asarray(co_rows.mean(axis=0)).ravel()
             if wanted("co2"):
                 # two steps: items co-mentioned with the context's co-mentions, which reaches
                 # past the few dialogues that name a context item; the step back to the context
                 # item itself (c -> j -> c) is not evidence for it
-                hop = (self._co[items] @ self._co).toarray()  # (|C|, I)
+                hop = (co_rows @ self._co).toarray()  # (|C|, I)
                 hop[np.arange(len(items)), items] = 0.0
                 out["co2"] = hop.mean(axis=0)
             if wanted("seq"):
