@@ -69,7 +69,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -78,10 +77,14 @@ from typing import Any
 
 import numpy as np
 
-from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport, Skip
+from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport
 from kg.store import GraphStore
-from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue, TermReranker, target_turns
+from models.crs import CrsDialogue, target_turns
+from models.crs.conversation_corpus import ConversationCorpus, mention_prior, read_corpus
 from models.crs.crs_dialogue import SEEKER
+from models.scoring import CoMentionConfig, CoMentionScorer
+from models.scoring.comention_training import PRESETS, fit_comention, title_vectors
+from server.builder import LINKABLE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -90,57 +93,9 @@ POPULARITY_ROW = "popularity (offline)"
 OFFLINE_ROW = "scorer, ideal context (offline)"
 MAX_MESSAGE_CHARS = 2000
 OPENING = "hello"
-#: Scorer weights per dataset, from ``python -m bench.crs_tune`` (coordinate search on
-#: R@10 + R@50/2 over every fold's out-of-fold score terms, offline).
-#: ReDial, ``--weights w_pop=0.5,w_title=1,w_near=0`` (the start, picked before the near term):
-#: searched on four folds and scored on the fifth R@10 0.190 / R@50 0.386; searched on all
-#: five, the weights below (rounded) 0.197 / 0.386, so picking them on the reported dialogues
-#: flatters R@10 by ~0.007. ``w_entity`` (linked non-movie entities, which only the served
-#: context has) was set on the first 300 dialogues served, before the near term existed
-#: (``--limit 300 --weights w_pop=0.5,w_title=1,w_near=0,w_entity=X``): 3 / 1 / 0 gave R@10
-#: 0.182 / 0.187 / 0.183, R@50 0.381 / 0.372 / 0.368. ReDial counts a recommender's re-mention
-#: of a movie as a suggestion, and 5% of its targets were mentioned before, so its runs rank
-#: the context movies themselves too (w_self).
-#: INSPIRED's targets are first mentions by definition, so it keeps the product default of not
-#: echoing them. ``--dataset inspired --weights w_pop=0.4,w_co=2,w_text=0.5,w_title=0,w_query=0``
-#: (from the defaults, 0.079 / 0.178): held out 0.127 / 0.320, on all folds 0.158 / 0.344 (253
-#: samples: much flattered). The search drops popularity and co-mentions on every fold.
-#: ReDial's scorer also learns from the seeker's first mentions of movies (``seeker_mentions``,
-#: about 1,550 more examples beside 3,310 suggestions): offline R@10 / R@50 0.208 / 0.389 ->
-#: 0.214 / 0.396, served 0.201 / 0.389 -> 0.207 / 0.396. INSPIRED's does not (offline
-#: 0.158 / 0.344 -> 0.150 / 0.348, inside its interval of about +-0.05). Re-searching ReDial's
-#: weights with it on (``bench.crs_tune``) did not pay: held out 0.197 / 0.382, against
-#: 0.201 / 0.389 for these weights (linear scores alone). ReDial-dev is short of dialogues
-#: rather than of terms: without ``seeker_mentions``, 3 / 5 / 10 folds (600 / 720 / 811
-#: training dialogues) give offline R@50 0.381 / 0.389 / 0.396; with it 0.389 / 0.396 / 0.402,
-#: and served at 10 folds R@10 / R@50 0.214 / 0.403 (the 5-fold figures stay the reported ones).
-#: The re-ranker also sees two-step co-mentions (the ``co2`` term: items named with the items
-#: named with the context; weighted 0 in the sum). ReDial offline R@10 / R@50 before -> after,
-#: on the n % 5 split and two random ones (``--offline --fold-seed 1`` / ``2``): 0.212 / 0.395
-#: -> 0.206 / 0.403, 0.216 / 0.398 -> 0.213 / 0.408, 0.207 / 0.397 -> 0.207 / 0.403; served
-#: 0.207 / 0.396 -> 0.201 / 0.404. R@50 rose on all three splits (+0.006 to +0.010), R@10 fell
-#: on all three (-0.0003 to -0.0055); each change alone is inside the +-0.02 intervals. (Those
-#: runs predate the fit's fixed counting order, when rows moved by ~0.0015 from run to run.
-#: Since, the default run prints offline 0.0353 / 0.2069 / 0.4048 and served 0.0335 / 0.2012 /
-#: 0.4063 every time.)
-CONFIGS = {
-    "redial": CoMentionConfig(
-        w_pop=0.44,
-        w_co=2.0,
-        w_seq=0.0,
-        w_kg=3.0,
-        w_self=5.0,
-        w_text=0.6,
-        w_title=0.75,
-        w_query=0.4,
-        w_near=0.25,
-        w_entity=1.0,
-        seeker_mentions=True,
-    ),
-    "inspired": CoMentionConfig(
-        w_pop=0.0, w_co=0.0, w_seq=0.5, w_text=0.25, w_title=0.67, w_query=0.5
-    ),
-}
+#: The scorer's weights per dataset: the presets ``kgrec train --conversations`` fits with
+#: (how they were searched, and the figures behind them, are in ``bench/RESULTS.md``).
+CONFIGS = {"redial": PRESETS["redial"], "inspired": PRESETS["inspired"]}
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -148,71 +103,45 @@ CONFIGS = {
 
 @dataclass
 class BenchData:
-    """One dataset: the catalog, its KG neighbourhoods and the dialogues."""
+    """One dataset: its corpus (catalog, KG neighbourhoods, dialogues, prior) and how the
+    server's graph is loaded with it."""
 
-    name: str
-    item_ids: list[str]
-    item_entities: dict[str, set[str]]
-    dialogues: list[CrsDialogue]
+    corpus: ConversationCorpus
     importer: Any  # callable(ctx, path)
     import_path: Path
-    prior: dict[str, float] = field(default_factory=dict)  # item -> mentions outside the set
-    titles: list[str] = field(default_factory=list)  # in item_ids order
+
+    @property
+    def name(self) -> str:
+        return self.corpus.name
+
+    @property
+    def item_ids(self) -> list[str]:
+        return self.corpus.item_ids
+
+    @property
+    def titles(self) -> list[str]:
+        return self.corpus.titles
+
+    @property
+    def dialogues(self) -> list[CrsDialogue]:
+        return self.corpus.dialogues
 
 
 def redial_data(root: Path) -> BenchData:
-    from kg.importers.redial import KG_DIR, MOVIES_FILE, build_kg, import_redial, read_movies
-    from models.crs.redial_reader import read_redial
+    from kg.importers.redial import MOVIES_FILE, import_redial
 
     folder = root / "redial-dev"
-    movies = [r[1] for r in read_movies(folder / MOVIES_FILE) if not isinstance(r, Skip)]
-    ids = [m["id"] for m in movies]
-    titles = {m["id"].split(":", 1)[1]: m["title"] for m in movies}
-    entities: dict[str, set[str]] = {}
-    kg = build_kg(folder / KG_DIR, set(ids))
-    for item in kg.triples:
-        if isinstance(item, Skip):
-            continue
-        head, tail = item[1]["head"], item[1]["tail"]
-        entities.setdefault(head, set()).add(tail)
-        entities.setdefault(tail, set()).add(head)
-    dialogues = list(read_redial(folder / "kgsf_valid_data.jsonl", titles))
-    prior = mention_prior(folder / MOVIES_FILE, dialogues)
-    names = [m["title"] for m in movies]
-    return BenchData("ReDial-dev", ids, entities, dialogues, import_redial, folder, prior, names)
-
-
-def mention_prior(movies_csv: Path, dialogues: Sequence[CrsDialogue]) -> dict[str, float]:
-    """ReDial-wide popularity with the evaluated dialogues taken out.
-
-    ``nbMentions`` counts a movie's mentions over all of ReDial, these dialogues included, so
-    on its own it would leak their targets. Every mention in ``dialogues`` is subtracted
-    (message-level, which is never more than ``nbMentions`` here), leaving counts from
-    dialogues the benchmark never evaluates.
-    """
-    import csv
-
-    from kg.importers.redial import movie_id
-
-    inside = Counter(i for d in dialogues for m in d.messages for i in m.item_ids)
-    prior: dict[str, float] = {}
-    with movies_csv.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            item = movie_id(row["movieId"].strip())
-            prior[item] = float(max(0, int(row["nbMentions"]) - inside[item]))
-    return prior
+    corpus = read_corpus(folder, "redial")
+    # ReDial-wide mention counts with every evaluated dialogue's mentions taken out
+    corpus.prior = mention_prior(folder / MOVIES_FILE, corpus.dialogues)
+    return BenchData(corpus, import_redial, folder)
 
 
 def inspired_data(root: Path) -> BenchData:
-    from kg.importers.inspired import DIALOG_FILE, import_inspired, movie_rows
-    from models.crs.inspired_reader import read_inspired
+    from kg.importers.inspired import DIALOG_FILE, import_inspired
 
     path = root / "inspired-dev" / DIALOG_FILE
-    rows = movie_rows(path)
-    ids = [r["id"] for r in rows]
-    dialogues = list(read_inspired(path))
-    names = [str(r["title"]) for r in rows]
-    return BenchData("INSPIRED-dev", ids, {}, dialogues, import_inspired, path, {}, names)
+    return BenchData(read_corpus(path, "inspired"), import_inspired, path)
 
 
 DATASETS = {"redial": redial_data, "inspired": inspired_data}
@@ -371,29 +300,23 @@ def make_pipeline(
     parser: Any = None,
     *,
     hide_named_items: bool = True,
+    data_dir: Path | None = None,
 ) -> Any:
-    """The server's pipeline over ``store``: the embedded intent parser (unless ``parser`` is
-    given) and the entity linker over Product + Entity names, so movie titles in a message
-    link to their Product nodes. ``pool``: candidates from the graph per turn (the scorer's
-    best ``pool`` for the conversation are added when nothing constrains the request)."""
-    from kg.linking import EntityLinker
-    from models.explain import make_explainer
-    from models.intent import IntentConfig, make_parser
-    from server.pipeline import Pipeline, PipelineConfig
+    """The server's pipeline over ``store``, built by the builder ``kgrec serve`` uses
+    (:func:`server.builder.build_pipeline`) with the settings this bench changes: ``pool``
+    candidates per turn and ``hide_named_items``. ``parser``: an intent parser already loaded
+    (one per run rather than one per fold)."""
+    from server.builder import build_pipeline
+    from server.settings import Settings
 
-    if parser is None:
-        parser = make_parser("embedded", IntentConfig(backend="embedded"), lexicon)
-    linker = EntityLinker(lexicon, store=store)
-    config = PipelineConfig(candidate_pool=pool, hide_named_items=hide_named_items)
-    return Pipeline(
-        store,
-        parser,
-        linker,
-        make_explainer("template"),
-        scorer=scorer,
-        config=config,
-        lexicon=lexicon,
+    settings = Settings(
+        demo=False,
+        candidate_pool=pool,
+        hide_named_items=hide_named_items,
+        max_message_chars=MAX_MESSAGE_CHARS,
+        **({"data_dir": data_dir} if data_dir is not None else {}),
     )
+    return build_pipeline(settings, store, scorer, parser=parser, lexicon=lexicon)
 
 
 def _history_text(history: list[str]) -> str:
@@ -511,34 +434,25 @@ def fold_scorer(
     f: int,
     config: CoMentionConfig,
     vectors: np.ndarray | None,
-    encode: Any,
-    reranker: TermReranker | None = None,
+    rerank: bool = True,
 ) -> CoMentionScorer:
-    """The dataset's scorer for fold ``f`` (its catalog, KG, prior and text vectors), fitted
-    on the dialogues of the other folds only."""
+    """The dataset's scorer for fold ``f``, fitted on the dialogues of the other folds only,
+    by the fit ``kgrec train --conversations`` runs (:func:`models.scoring.fit_comention`)."""
     train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
-    return CoMentionScorer(
-        data.item_ids,
-        data.item_entities,
+    return fit_comention(
+        data.corpus,
+        train,
         config,
+        rerank=rerank,
+        text=vectors is not None,
+        vectors=vectors,
         version=f"crs-comention-fold{f}",
-        prior_counts=data.prior,
-        item_vectors=vectors,
-        encode_text=encode,
-        reranker=reranker,
-    ).fit(train)
+    )
 
 
-def text_embeddings(data: BenchData) -> tuple[np.ndarray, Any]:
-    """MiniLM vectors of the catalog titles (cached under ``bench/out/cache``) and the encoder
-    of a conversation's text (128 tokens: the newest messages, as they come first)."""
-    from models.encoders import TextEncoder
-
-    started = time.perf_counter()
-    cache = Path(__file__).resolve().parent / "out" / "cache"
-    vectors = TextEncoder(max_length=32, cache_dir=cache).encode(data.titles, progress=True)
-    log.info("%d title vectors in %.1f s", len(vectors), time.perf_counter() - started)
-    return vectors, TextEncoder(max_length=128).encode
+def text_embeddings(data: BenchData) -> np.ndarray:
+    """MiniLM vectors of the catalog titles, cached under ``bench/out/cache``."""
+    return title_vectors(data.titles, Path(__file__).resolve().parent / "out" / "cache")
 
 
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
@@ -556,26 +470,25 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
     hide = config.w_self == 0
     uses_text = config.w_title or config.w_query or config.w_near
     wanted = opts.text_embeddings and bool(uses_text) and data.titles
-    vectors, encode = text_embeddings(data) if wanted else (None, None)
+    vectors = text_embeddings(data) if wanted else None
     with ExitStack() as stack:
         store = lexicon = None
         if opts.pipelines:  # the offline rows need no graph
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="crs-bench-"))
             store = stack.enter_context(graph(data, Path(tmp)))
-            lexicon = store.lexicon(("Product", "Entity"))
+            lexicon = store.lexicon(LINKABLE_LABELS)  # what `kgrec serve` links against
         for f in range(opts.n_folds):
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
             if not test:
                 continue
-            reranker = TermReranker() if opts.rerank else None
-            scorer = fold_scorer(data, fold_of, f, config, vectors, encode, reranker)
+            scorer = fold_scorer(data, fold_of, f, config, vectors, opts.rerank)
             rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
             rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
             served = scorer if opts.scorer == "comention" else None
             for kind in opts.pipelines:
                 assert store is not None
                 pipeline = make_pipeline(
-                    store, served, pool, lexicon, parser, hide_named_items=hide
+                    store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=Path(tmp)
                 )
                 started = time.perf_counter()
                 tally = asyncio.run(

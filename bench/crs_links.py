@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.crs_bench import DATASETS, graph, make_pipeline
 from models.crs.crs_dialogue import SEEKER
+from server.builder import LINKABLE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def audit(
     counts: Counter[str] = Counter()
     wrong: Counter[tuple[str, str]] = Counter()
     with tempfile.TemporaryDirectory(prefix="crs-links-") as tmp, graph(data, Path(tmp)) as store:
-        pipeline = make_pipeline(store, None, 1, store.lexicon(("Product", "Entity")), parser)
+        lexicon = store.lexicon(LINKABLE_LABELS)  # what `kgrec serve` links against
+        pipeline = make_pipeline(store, None, 1, lexicon, parser, data_dir=Path(tmp))
         for d in data.dialogues[:limit]:
             for m in d.messages:
                 if m.role != SEEKER or not m.text.strip():

@@ -32,7 +32,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -45,8 +44,9 @@ from bench.crs_bench import (
     parse_weights,
     text_embeddings,
 )
-from models.crs import CoMentionConfig, target_turns
+from models.crs import target_turns
 from models.crs.reranker import TERM_NAMES
+from models.scoring import CoMentionConfig
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class TermTable:
     samples: np.ndarray  # (S, 2) int
 
 
-def term_table(data: BenchData, n_folds: int, vectors: np.ndarray | None, encode: Any) -> TermTable:
+def term_table(data: BenchData, n_folds: int, vectors: np.ndarray | None) -> TermTable:
     fold_of = folds(len(data.dialogues), n_folds)
     # every term is computed, whatever its weight, but the scorer needs the embeddings on
     config = dataclasses.replace(CONFIGS[_key(data)], w_title=1.0, w_query=1.0, w_near=1.0)
@@ -74,7 +74,7 @@ def term_table(data: BenchData, n_folds: int, vectors: np.ndarray | None, encode
     fold: list[int] = []
     samples: list[tuple[int, int]] = []
     for f in range(n_folds):
-        scorer = fold_scorer(data, fold_of, f, config, vectors, encode)
+        scorer = fold_scorer(data, fold_of, f, config, vectors, rerank=False)
         index = {item: n for n, item in enumerate(scorer.item_ids)}
         for i, d in enumerate(data.dialogues):
             if fold_of[i] != f:
@@ -164,8 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("models.encoders").setLevel(logging.WARNING)  # a line per query else
     data = DATASETS[a.dataset](a.data)
-    vectors, encode = (None, None) if a.no_text_embeddings else text_embeddings(data)
-    table = term_table(data, a.folds, vectors, encode)
+    vectors = None if a.no_text_embeddings else text_embeddings(data)
+    table = term_table(data, a.folds, vectors)
     every = list(range(a.folds))
     start = weights_of(dataclasses.replace(CONFIGS[a.dataset], **parse_weights(p, a.weights)))
     if vectors is None:

@@ -103,8 +103,36 @@ def build_config(args: argparse.Namespace) -> Any:
     return config.with_changes(**top, model=model, encoder=encoder)
 
 
+def _train_conversations(args: argparse.Namespace) -> int:
+    """``kgrec train --conversations PATH``: fit the conversational scorer on every dialogue of
+    a ReDial folder, an INSPIRED ``tsv`` or a JSONL conversation log, and save it under
+    ``OUT/<version>`` (``kgrec serve --model-dir OUT`` loads it)."""
+    import time
+
+    from models.crs.conversation_corpus import read_corpus
+    from models.scoring.comention_training import fit_comention
+
+    started = time.perf_counter()
+    corpus = read_corpus(Path(args.conversations), args.format)
+    print(
+        f"{corpus.name}: {len(corpus.dialogues)} dialogues, {len(corpus.item_ids)} items, "
+        f"{sum(1 for e in corpus.item_entities.values() if e)} with KG links",
+        file=sys.stderr,
+    )
+    scorer = fit_comention(
+        corpus, rerank=not args.no_rerank, text=not args.no_text, cache_dir=args.cache_dir
+    )
+    path = scorer.save(Path(args.out) / scorer.version)
+    print(f"checkpoint: {path}")
+    print(f"version: {scorer.version}")
+    print(f"seconds: {time.perf_counter() - started:.1f}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
+    if args.conversations:
+        return _train_conversations(args)
     from models.training import train_model
 
     config = build_config(args)
@@ -146,6 +174,15 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     """``kgrec train``: train on MovieLens-100K (fixed split) and write a checkpoint."""
     p = subparsers.add_parser("train", help="train the recommender and write a checkpoint")
     _add_data_arguments(p)
+    conv = p.add_argument_group("conversations (instead of MovieLens interactions)")
+    conv.add_argument(
+        "--conversations",
+        type=Path,
+        help="train the conversational scorer on a ReDial folder, an INSPIRED .tsv or a JSONL "
+        "conversation log (format: models/crs/conversation_log.py)",
+    )
+    conv.add_argument("--format", choices=("redial", "inspired", "jsonl"), help="default: guessed")
+    conv.add_argument("--no-rerank", action="store_true", help="no tree re-ranker")
     p.add_argument(
         "--out",
         type=Path,

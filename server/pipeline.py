@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from kg.store import GraphStore
 from kg.types import Candidate, CandidateQuery, LexiconEntry, ProductRecord, SessionRecord
 from kgrec.domain import (
@@ -42,7 +44,7 @@ from .turn import ScoredCandidate, Turn
 if TYPE_CHECKING:
     from kg.linking import EntityLinker
     from models.intent import IntentParser, Mention
-    from models.scoring import Scorer
+    from models.scoring import ItemScorer, ScoringContext
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ class Pipeline:
         parser: IntentParser,
         linker: EntityLinker,
         explainer: Explainer,
-        scorer: Scorer | None = None,
+        scorer: ItemScorer | None = None,
         config: PipelineConfig | None = None,
         clock: Callable[[], float] = time.time,
         lexicon: Sequence[LexiconEntry] = (),
@@ -224,18 +226,25 @@ class Pipeline:
     def retrieve(self, turn: Turn) -> None:
         query = self.candidate_query(turn.state, self.config.candidate_pool)
         turn.candidates = self.store.candidates(query)
-        if self.scorer is None or self._has_hard_constraints(query):
+        if self.scorer is None:
+            return
+        ctx = self._scoring_context(turn)
+        turn.model_scores = self.scorer.catalog_scores(ctx)
+        if self._has_hard_constraints(query):
             return
         # No hard constraint: widen the pool with the model's best items for this user and
-        # this conversation (its liked items, entities and words), as the scorer ranks them.
+        # this conversation (its liked items, entities and words), from the same scores.
         known = {c.product.id for c in turn.candidates}
-        excluded = set(query.exclude_item_ids)
-        nearest = self.scorer.nearest(
-            k=self.config.candidate_pool,
-            exclude_item_ids=tuple(excluded),
-            **self._scorer_context(turn),
+        hidden = list(query.exclude_item_ids)
+        if self.config.hide_named_items:
+            hidden += ctx.liked_item_ids  # what the shopper named or liked is not suggested back
+        best = self.scorer.top_k(
+            turn.model_scores,
+            self.config.candidate_pool,
+            exclude_item_ids=hidden,
+            user_id=ctx.user_id,
         )
-        extra = [i for i, _ in nearest if i not in known and i not in excluded]
+        extra = [i for i, _ in best if i not in known]
         turn.candidates += [Candidate(p) for p in self.store.products(extra)]
 
     @staticmethod
@@ -282,33 +291,34 @@ class Pipeline:
         turn.scored = scored[: turn.query.limit]
 
     @staticmethod
-    def _scorer_context(turn: Turn) -> dict[str, Any]:
-        """What the scorer knows of this user and conversation (``score``/``nearest`` kwargs)."""
+    def _scoring_context(turn: Turn) -> ScoringContext:
+        """What the scorer knows of this user and conversation."""
+        from models.scoring import ScoringContext
+
         state = turn.state
         anchor = turn.update.anchor if turn.update else None
-        return {
-            "user_id": turn.query.user_id or None,
+        return ScoringContext(
+            user_id=turn.query.user_id or None,
             # the session's recent messages, newest first: "from the 80s" after "something
             # scary" still asks for something scary
-            "query_text": state.conversation_text(),
-            "liked_item_ids": [*state.liked_item_ids, *([anchor.item_id] if anchor else [])],
-            "disliked_item_ids": list(state.disliked_item_ids),
+            text=state.conversation_text(),
+            liked_item_ids=(*state.liked_item_ids, *([anchor.item_id] if anchor else [])),
+            disliked_item_ids=tuple(state.disliked_item_ids),
             # the session's earlier entities and context items too, not only this turn's
-            "entity_ids": list(
+            entity_ids=tuple(
                 dict.fromkeys(
                     [*state.preferred_ids, *(e.entity_id for e in turn.linked if not e.negated)]
                 )
             ),
-        }
+        )
 
     def _model_scores(self, turn: Turn, item_ids: list[str]) -> list[float] | None:
-        if self.scorer is None:
+        """The turn's model scores of ``item_ids``, z-scored over them."""
+        if self.scorer is None or turn.model_scores is None:
             return None
-        raw = self.scorer.score(item_ids, **self._scorer_context(turn))
-        values = [float(v) for v in raw]
-        mean = sum(values) / len(values)
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
-        return [(v - mean) / std for v in values]
+        values = self.scorer.scores_for(item_ids, turn.model_scores).astype(np.float64)
+        std = float(values.std()) or 1.0
+        return ((values - values.mean()) / std).tolist()
 
     def _disliked_brands(self, state: DialogueState) -> set[str]:
         if not state.disliked_item_ids:

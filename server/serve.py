@@ -9,30 +9,28 @@ the graph DB child stops cleanly.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kg.embedded import GRAPH_SUBDIR
 from kg.store import GraphStore
-from kg.types import LexiconEntry
-from models.explain import Explainer
-from models.intent import IntentConfig
 
 from .app import RunningServer
-from .pipeline import Pipeline, PipelineConfig
+from .builder import LINKABLE_LABELS, make_reply_explainer
+from .pipeline import Pipeline
 from .settings import Settings
 
 if TYPE_CHECKING:
     from kg.demo import DemoData
+    from models.scoring import ItemScorer
 
 log = logging.getLogger(__name__)
 
-LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity", "Product")
+__all__ = ["LINKABLE_LABELS", "Runtime", "build_runtime", "make_reply_explainer", "run"]
 
 
 @dataclass
@@ -95,10 +93,11 @@ def ensure_demo(store: GraphStore, settings: Settings) -> DemoData | None:
     return summary.data
 
 
-def ensure_model(settings: Settings, demo: DemoData | None = None) -> object | None:
-    """The newest checkpoint as a Scorer; trains a small one on the demo data if none exists
-    (on ``demo`` when given, the demo just loaded; else generated from the settings)."""
-    from models.scoring import Scorer, latest_checkpoint
+def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer | None:
+    """The newest model in the model dir, of whatever kind it is (a GNN checkpoint, a
+    conversational scorer); trains a small GNN on the demo data if none exists (on ``demo``
+    when given, the demo just loaded; else generated from the settings)."""
+    from models.scoring import latest_checkpoint, load_scorer
 
     model_dir = settings.models_path
     checkpoint = latest_checkpoint(model_dir)
@@ -107,7 +106,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> object | N
             log.warning("no model checkpoint in %s: ranking by KG match and popularity", model_dir)
             return None
         checkpoint = train_demo_model(settings, model_dir, demo)
-    scorer = Scorer.load(checkpoint)
+    scorer = load_scorer(checkpoint)
     log.info("model %s loaded from %s", scorer.version, checkpoint)
     return scorer
 
@@ -136,27 +135,10 @@ def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None 
     return checkpoint
 
 
-def make_reply_explainer(
-    settings: Settings, intent_config: IntentConfig, lexicon: Sequence[LexiconEntry]
-) -> Explainer:
-    """The template explainer, or with ``explainer = "llm-rewrite"`` the template reply polished
-    by the configured LLM (remote when ``llm_endpoint_url`` is set, else local) and checked."""
-    from models.explain import FaithfulnessChecker, LLMRewriteExplainer, make_explainer
-    from models.intent import make_parser
-
-    if settings.explainer != "llm-rewrite":
-        return make_explainer(settings.explainer)
-    backend = "llm-remote" if settings.llm_endpoint_url else "llm-local"
-    completer = make_parser(backend, dataclasses.replace(intent_config, backend=backend), lexicon)
-    checker = FaithfulnessChecker(e.name for e in lexicon if e.label != "Attribute")
-    return LLMRewriteExplainer(completer, checker)  # type: ignore[arg-type]
-
-
 def build_runtime(settings: Settings) -> Runtime:
     import torch
 
-    from kg.linking import EntityLinker, StaticMiniLMEncoder
-    from models.intent import make_parser
+    from .builder import build_pipeline
 
     torch.set_num_threads(settings.torch_threads)
     on_stop: list[Callable[[], None]] = []
@@ -166,27 +148,7 @@ def build_runtime(settings: Settings) -> Runtime:
         store.init_schema()
         demo = ensure_demo(store, settings) if settings.demo else None
         scorer = ensure_model(settings, demo)
-        lexicon = store.lexicon(LINKABLE_LABELS)
-        intent_config = IntentConfig(
-            backend=settings.intent_backend,
-            endpoint_url=settings.llm_endpoint_url or None,
-            remote_model=settings.llm_remote_model,
-            llm_model_path=settings.llm_model_path or None,
-        )
-        parser = make_parser(settings.intent_backend, intent_config, lexicon)
-        # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
-        encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
-        linker = EntityLinker(lexicon, store=store, encoder=encoder)
-        parser.parse("warm up the intent model")  # first real turn should not pay for loading
-        pipeline = Pipeline(
-            store,
-            parser,
-            linker,
-            make_reply_explainer(settings, intent_config, lexicon),
-            scorer=scorer,  # type: ignore[arg-type]
-            config=PipelineConfig(session_ttl_s=settings.session_ttl_seconds),
-            lexicon=lexicon,
-        )
+        pipeline = build_pipeline(settings, store, scorer)
     except BaseException:
         Runtime(store=None, pipeline=None, on_stop=on_stop).close()  # type: ignore[arg-type]
         raise

@@ -57,6 +57,11 @@ class Settings:
         torch_threads: Threads per torch op while serving; requests already run in parallel,
             and on small boxes one thread per op is several times faster under load.
         session_ttl_seconds: A conversation idle longer than this is forgotten (``NOT_FOUND``).
+        candidate_pool: Candidates per turn: this many from the graph under the constraints,
+            plus the scorer's best this many for the conversation when nothing constrains it.
+        hide_named_items: A product the shopper names (or likes) is not recommended back to
+            them in that session. Off only to follow a protocol that counts re-mentioning the
+            shopper's own examples as a recommendation (ReDial's standard one).
         explainer: ``template`` (default) or ``llm-rewrite``: the template reply polished by
             an LLM and used only when the faithfulness checker accepts it.
         llm_endpoint_url: OpenAI-compatible base URL (vLLM, Ollama, TGI, ...) for the
@@ -84,6 +89,8 @@ class Settings:
     model_dir: str = ""
     train_model: bool = True
     session_ttl_seconds: float = 86400.0
+    candidate_pool: int = 300
+    hide_named_items: bool = True
     torch_threads: int = 1
     intent_backend: str = "embedded"
     explainer: str = "template"
@@ -160,6 +167,8 @@ class Settings:
             raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
         if self.torch_threads < 1:
             raise ConfigError(f"torch_threads: {self.torch_threads} must be >= 1")
+        if not 1 <= self.candidate_pool <= 1_000_000:
+            raise ConfigError(f"candidate_pool: {self.candidate_pool} not in 1..1000000")
         if self.max_in_flight < 1:
             raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from kg.types import Candidate, SessionRecord
 from kgrec.domain import LinkedEntity, RecommendQuery
 from models.dialogue import DialogueState, TurnUpdate
@@ -31,5 +33,7 @@ class Turn:
     linked: list[LinkedEntity] = field(default_factory=list)
     update: TurnUpdate | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
+    model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -17,9 +17,11 @@ from kgrec.errors import ConfigError, InvalidInputError
 from ..store import GraphStore
 from ._loader import ImportContext, ImportOptions
 from .checkpoint import Checkpoint
+from .inspired import import_inspired
 from .interactions import import_interactions
 from .movielens import import_movielens
 from .products import import_products
+from .redial import import_redial
 from .report import ImportReport
 from .triples import import_triples
 
@@ -37,14 +39,16 @@ def _import_export(ctx: ImportContext[Any], path: Path) -> None:
 #: Every import kind, by the name ``kgrec graph import <kind>`` takes.
 IMPORTERS: dict[str, Importer] = {
     "export": _import_export,
+    "inspired": import_inspired,
     "interactions": import_interactions,
     "movielens": import_movielens,
     "products": import_products,
+    "redial": import_redial,
     "triples": import_triples,
 }
 
 #: Kinds whose path is a directory; the others take a file.
-DIRECTORY_KINDS = frozenset({"movielens"})
+DIRECTORY_KINDS = frozenset({"movielens", "redial"})
 
 
 def get_importer(kind: str) -> Importer:

@@ -1,13 +1,10 @@
-"""Conversational recommendation on dialogue data (ReDial, INSPIRED): readers and scorers."""
+"""Conversational recommendation on dialogue data (ReDial, INSPIRED): dialogues, readers and the
+tree re-ranker. The conversational scorer itself is :class:`models.scoring.CoMentionScorer`."""
 
-from .comention_config import CoMentionConfig
-from .comention_scorer import CoMentionScorer
 from .crs_dialogue import CrsDialogue, CrsMessage, target_turns, with_first_mentions
 from .reranker import RerankConfig, TermReranker
 
 __all__ = [
-    "CoMentionConfig",
-    "CoMentionScorer",
     "CrsDialogue",
     "CrsMessage",
     "RerankConfig",

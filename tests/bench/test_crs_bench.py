@@ -36,10 +36,11 @@ from kg.importers.redial import build_kg, entity_names, import_redial, title_ali
 from kg.store import GraphStore  # noqa: E402
 from kg.types import LexiconEntry  # noqa: E402
 from kgrec.domain import IntentType  # noqa: E402
-from models.crs import CoMentionConfig, CoMentionScorer, CrsDialogue, CrsMessage  # noqa: E402
+from models.crs import CrsDialogue, CrsMessage  # noqa: E402
 from models.crs.inspired_reader import read_inspired, read_inspired_titles  # noqa: E402
 from models.crs.redial_reader import parse_redial_dialogue, read_redial  # noqa: E402
 from models.intent import Intent, IntentParser, Mention  # noqa: E402
+from models.scoring import CoMentionConfig, CoMentionScorer, ScoringContext  # noqa: E402
 
 SEEKER_ID, RECOMMENDER_ID = 1, 2
 N_MOVIES = 12
@@ -230,9 +231,10 @@ def test_scorer_learns_co_mentions_words_and_popularity() -> None:
     kg_only = CoMentionConfig(w_pop=0, w_co=0, w_text=0, w_kg=1)
     s = CoMentionScorer(ids, {"m1": {"e:x"}, "m5": {"e:x"}}, kg_only).fit(train).scores(["m1"])
     assert s[ids.index("m5")] > s[ids.index("m0")]
-    # the pipeline's call: entity ids are context; unknown items score the minimum
-    out = scorer.score(["m3", "zzz"], entity_ids=["m2"], query_text="")
-    assert out[0] > out[1] == pytest.approx(float(by_context.min()))
+    # the pipeline's call: entity ids are context; unknown items score below every known one
+    vector = scorer.catalog_scores(ScoringContext(entity_ids=("m2",)))
+    out = scorer.scores_for(["m3", "zzz"], vector)
+    assert out[0] > out[1] == pytest.approx(float(by_context.min()) - 1.0)
 
 
 def test_scorer_two_step_co_mentions_reach_past_the_context_co_mentions() -> None:
@@ -252,7 +254,8 @@ def test_scorer_two_step_co_mentions_reach_past_the_context_co_mentions() -> Non
 _FIT_IN_A_PROCESS = """
 import json, sys
 import numpy as np
-from models.crs import CoMentionScorer, CrsDialogue, CrsMessage
+from models.crs import CrsDialogue, CrsMessage
+from models.scoring import CoMentionScorer
 ids = [f"m{i}" for i in range(6)]
 ents = {f"m{i}": {f"e:{w}" for w in ("cast", "crew", "genre", "studio", "year")[: i + 1]}
         for i in range(6)}
@@ -312,8 +315,7 @@ def test_scorer_text_embedding_terms_and_their_weighted_sum() -> None:
     assert by_title[ids.index("m0")] == 0.0
     by_query = scorer.scores([], "a ghost story")
     assert int(np.argmax(by_query)) == ids.index("m5")
-    scorer.score(ids, query_text="a ghost story")
-    assert calls == ["a ghost story"]  # the last scores are kept for the same context
+    assert calls == ["a ghost story"]  # encoded once for both text terms
     terms = scorer.terms(["m0", "m2"], "a ghost story", every=True)
     assert {"pop", "co", "seq", "kg", "self", "title", "query"} <= set(terms)
     weighted = sum(getattr(cfg, f"w_{n}") * t for n, t in terms.items())
@@ -344,38 +346,27 @@ def test_scorer_near_term_lets_similar_training_conversations_vote() -> None:
     assert "near" not in plain.terms([], "funny", every=True)
 
 
-def test_scorer_keeps_its_last_scores_until_refitted() -> None:
-    """A turn's nearest() and score() compute the catalogue scores once; nearest()'s
-    exclusions do not leak into the kept scores; fit() drops them."""
+def test_scorer_scores_afresh_after_a_refit() -> None:
+    """No scores are kept between calls: fit() on other dialogues changes the next answer."""
     ids, train = _toy()
     scorer = CoMentionScorer(ids).fit(train)
-    computed: list[tuple[str, ...]] = []
-    terms = scorer.terms
-
-    def counting(context_ids, text="", **kw):  # type: ignore[no-untyped-def]
-        computed.append(tuple(context_ids))
-        return terms(context_ids, text, **kw)
-
-    scorer.terms = counting  # type: ignore[method-assign]
-    top = scorer.nearest(k=len(ids), liked_item_ids=["m2"], exclude_item_ids=["m1"])
-    out = scorer.score(ids, liked_item_ids=["m2"])
-    assert computed == [("m2",)]
-    assert "m1" not in dict(top) and np.isfinite(out).all()
-    before = scorer.scores(["m2"])
+    before = scorer.catalog_scores(ScoringContext(liked_item_ids=("m2",)))
     scorer.fit(train[:1])  # only "m0 -> m1" left: m3 is no longer co-mentioned with m2
-    after = scorer.scores(["m2"])
-    assert computed == [("m2",), ("m2",)]
+    after = scorer.catalog_scores(ScoringContext(liked_item_ids=("m2",)))
     assert after[ids.index("m3")] < before[ids.index("m3")]
 
 
-def test_scorer_nearest_ranks_for_the_context_and_leaves_out_liked_items() -> None:
+def test_scorer_top_k_ranks_for_the_context_and_leaves_out_what_it_is_told() -> None:
     ids, train = _toy()
     scorer = CoMentionScorer(ids).fit(train)
-    top = scorer.nearest(k=2, liked_item_ids=["m2"], exclude_item_ids=["m1"])
+    vector = scorer.catalog_scores(ScoringContext(liked_item_ids=("m2",)))
+    top = scorer.top_k(vector, 2, exclude_item_ids=["m1", "m2"])
     assert [i for i, _ in top][0] == "m3" and "m2" not in dict(top) and "m1" not in dict(top)
     again = CoMentionScorer(ids, config=CoMentionConfig(w_self=10.0)).fit(train)
-    assert again.nearest(k=1, liked_item_ids=["m2"])[0][0] == "m2"  # w_self: suggest again
-    everything = scorer.nearest(k=100, disliked_item_ids=["m0"])
+    echo = again.catalog_scores(ScoringContext(liked_item_ids=("m2",)))
+    assert again.top_k(echo, 1)[0][0] == "m2"  # w_self: suggest again
+    plain = scorer.catalog_scores(ScoringContext())
+    everything = scorer.top_k(plain, 100, exclude_item_ids=["m0"])
     assert len(everything) == len(ids) - 1 and "m0" not in dict(everything)
     assert [s for _, s in everything] == sorted((s for _, s in everything), reverse=True)
 

@@ -246,7 +246,8 @@ def test_strict_writes_nothing_when_a_row_is_bad(store: kg.GraphStore, tmp_path:
 
 def test_unknown_kind_and_bad_paths_are_clear_errors(store: kg.GraphStore, tmp_path: Path) -> None:
     with pytest.raises(
-        ConfigError, match="valid: export, interactions, movielens, products, triples"
+        ConfigError,
+        match="valid: export, inspired, interactions, movielens, products, redial, triples",
     ):
         run_import(store, "videos", tmp_path, ImportOptions())
     with pytest.raises(InvalidInputError, match="does not exist"):

@@ -6,14 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from models.crs import (
-    CoMentionConfig,
-    CoMentionScorer,
-    CrsDialogue,
-    CrsMessage,
-    target_turns,
-    with_first_mentions,
-)
+from models.crs import CrsDialogue, CrsMessage, target_turns, with_first_mentions
+from models.scoring import CoMentionConfig, CoMentionScorer
 
 IDS = [f"m{i}" for i in range(6)]
 

@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.crs import (
-    CoMentionConfig,
-    CoMentionScorer,
-    CrsDialogue,
-    CrsMessage,
-    RerankConfig,
-    TermReranker,
-    target_turns,
-)
+from models.crs import CrsDialogue, CrsMessage, RerankConfig, TermReranker, target_turns
 from models.crs.reranker import TERM_NAMES, TurnShape
+from models.scoring import CoMentionConfig, CoMentionScorer, ScoringContext
 
 IDS = [f"m{i}" for i in range(10)]
 # popularity outweighs co-mentions 20 to 1: linear order puts the hit m9 first everywhere
@@ -63,7 +56,8 @@ def test_trees_learn_when_co_mentions_should_outweigh_popularity() -> None:
         assert IDS[int(np.argmax(reranked.scores([f"m{k}"])))] == f"m{k + 4}"
     assert IDS[int(np.argmax(reranked.scores([])))] == "m9"
     # the pipeline's calls go through the same scores
-    assert reranked.nearest(k=1, liked_item_ids=["m2"])[0][0] == "m6"
+    vector = reranked.catalog_scores(ScoringContext(liked_item_ids=("m2",)))
+    assert reranked.top_k(vector, 1)[0][0] == "m6"
 
 
 def test_items_outside_the_candidates_stay_below_them_in_linear_order() -> None:

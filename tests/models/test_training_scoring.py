@@ -12,11 +12,24 @@ import torch
 
 from kgrec.errors import ConfigError
 from models.data import RecDataset
-from models.scoring import Scorer, latest_checkpoint
+from models.scoring import NewItem, Scorer, ScoringContext, latest_checkpoint
 from models.training import Checkpoint, evaluate_checkpoint, train, train_model
 from tests.models.conftest import png_bytes, tiny_config
 
 pytestmark = pytest.mark.slow  # trains small models: ~10 s on an idle 2-core box
+
+
+def _score(scorer: Scorer, item_ids: list[str], **ctx: object) -> np.ndarray:
+    return scorer.scores_for(item_ids, scorer.catalog_scores(ScoringContext(**ctx)))  # type: ignore[arg-type]
+
+
+def _nearest(scorer: Scorer, k: int, **ctx: object) -> list[tuple[str, float]]:
+    """The pipeline's widening: the best ``k`` without the context's liked / disliked items."""
+    context = ScoringContext(**ctx)  # type: ignore[arg-type]
+    hidden = (*context.liked_item_ids, *context.disliked_item_ids)
+    return scorer.top_k(
+        scorer.catalog_scores(context), k, exclude_item_ids=hidden, user_id=context.user_id
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,67 +63,70 @@ def test_scorer_scores_users_and_cold_start(trained: Path, tiny_dataset: RecData
     scorer = Scorer.load(trained, device="cpu")
     ids = tiny_dataset.item_ids
     user = tiny_dataset.user_ids[0]
-    s = scorer.score(ids, user_id=user)
+    s = _score(scorer, ids, user_id=user)
     assert s.shape == (12,) and np.all(np.isfinite(s))
     # the known user's scores follow the dot products of the saved vectors
     ck = scorer.checkpoint
     dots = (ck.tensors["items"] @ ck.tensors["users"][0]).numpy()
     assert np.argsort(-s).tolist() == np.argsort(-dots).tolist()
     # unknown items rank below every known one
-    assert scorer.score(["prod:unknown"], user_id=user)[0] < s.min()
+    assert _score(scorer, ["prod:unknown"], user_id=user)[0] < s.min()
     # cold start with a liked item: that item's neighbours score high, excluded from nearest
-    top = scorer.nearest(None, k=3, liked_item_ids=["prod:001"])
+    top = _nearest(scorer, 3, liked_item_ids=["prod:001"])
     assert len(top) == 3 and "prod:001" not in [i for i, _ in top]
     # cold start from text only: a jacket query prefers jacket products
-    ranked = [i for i, _ in scorer.nearest(None, k=12, query_text="jackets")]
+    ranked = [i for i, _ in _nearest(scorer, 12, text="jackets")]
     jackets = {p for p in ids if int(p.split(":")[1]) % 3 == 1}
     assert sum(1 for p in ranked[:4] if p in jackets) >= 2
     # no signal at all: popularity order
-    assert len(scorer.nearest(None, k=5)) == 5
+    assert len(_nearest(scorer, 5)) == 5
 
 
 def test_new_product_gets_a_score_without_retraining(trained: Path) -> None:
     scorer = Scorer.load(trained, device="cpu")
     before = scorer.checkpoint.tensors["items"].clone()
     scorer.add_item(
-        {
-            "id": "prod:new",
-            "title": "Storm jackets 99",
-            "description": "A warm product.",
-            "brand_id": "brand:zeta",
-            "category_id": "cat:jackets",
-            "attribute_ids": ["attr:color=blue"],
-        },
-        png_bytes(99),
+        NewItem(
+            {
+                "id": "prod:new",
+                "title": "Storm jackets 99",
+                "description": "A warm product.",
+                "brand_id": "brand:zeta",
+                "category_id": "cat:jackets",
+                "attribute_ids": ["attr:color=blue"],
+            },
+            png_bytes(99),
+        )
     )
     assert scorer.has_item("prod:new")
-    s = scorer.score(["prod:new", "prod:001"], user_id="user:1")
+    s = _score(scorer, ["prod:new", "prod:001"], user_id="user:1")
     assert np.all(np.isfinite(s))
     # it is embedded, not scored as "unknown" (that would be below every known item)
-    everything = scorer.score(scorer.item_ids, user_id="user:1")
+    everything = _score(scorer, scorer.item_ids, user_id="user:1")
     assert s[0] >= everything[:-1].min()
-    assert "prod:new" in [i for i, _ in scorer.nearest(None, k=13, query_text="jackets")]
+    assert "prod:new" in [i for i, _ in _nearest(scorer, 13, text="jackets")]
     torch.testing.assert_close(scorer.checkpoint.tensors["items"], before)  # no retraining
 
 
-def test_a_turns_nearest_and_score_encode_the_query_once(trained: Path) -> None:
-    """The pipeline calls nearest() then score() with one context: the query text is encoded
-    once; a new product is scored after add_item, not served from the kept scores."""
+def test_catalog_scores_keep_no_state_between_calls(trained: Path) -> None:
+    """One call encodes the query once; the same context gives the same vector again, and a
+    product added in between is scored by the next call, not served from an earlier one."""
     scorer = Scorer.load(trained, device="cpu")
     encoder = scorer._text()
     calls: list[list[str]] = []
     real_encode = encoder.encode
     encoder.encode = lambda texts: calls.append(list(texts)) or real_encode(texts)
-    context = {"query_text": "warm jackets", "liked_item_ids": ["prod:001"]}
-    top = scorer.nearest(None, k=12, **context)
-    scores = scorer.score([i for i, _ in top], **context)
+    ctx = ScoringContext(text="warm jackets", liked_item_ids=("prod:001",))
+    first = scorer.catalog_scores(ctx)
     assert calls == [["warm jackets"]]
-    assert list(scores) == sorted(scores, reverse=True)  # the same scores nearest ranked by
-    scorer.score(["prod:002"], query_text="something else")
-    assert len(calls) == 2  # another context is computed afresh
-    scorer.add_item({"id": "prod:new", "title": "Warm jackets", "category_id": "cat:jackets"})
-    assert len(scorer.score(["prod:new"], **context)) == 1
-    assert len(calls) == 4  # add_item encoded the title, then the query again
+    assert first.dtype == np.float32 and first.shape == (len(scorer.item_ids),)
+    np.testing.assert_array_equal(scorer.catalog_scores(ctx), first)
+    scorer.add_item(
+        NewItem({"id": "prod:new", "title": "Warm jackets", "category_id": "cat:jackets"})
+    )
+    after = scorer.catalog_scores(ctx)
+    assert after.shape == (len(first) + 1,)
+    assert _score(scorer, ["prod:new"], text="warm jackets")[0] >= after.min()
 
 
 def test_latest_checkpoint_picks_the_newest(tmp_path: Path, trained: Path) -> None:
@@ -158,7 +174,7 @@ def test_cuda_scores_match_cpu(trained: Path) -> None:
     gpu = Scorer.load(trained, device="cuda")
     ids = cpu.item_ids
     np.testing.assert_allclose(
-        cpu.score(ids, user_id="user:2"), gpu.score(ids, user_id="user:2"), rtol=1e-4, atol=1e-4
+        _score(cpu, ids, user_id="user:2"), _score(gpu, ids, user_id="user:2"), rtol=1e-4, atol=1e-4
     )
 
 
@@ -170,7 +186,7 @@ def test_small_preset_trains_on_rows_and_serves(tiny_dataset: RecDataset, tmp_pa
     scorer = Scorer.load(latest_checkpoint(tmp_path) or path, device="cpu")
     assert scorer.version == Checkpoint.load(path).version
     assert set(scorer.checkpoint.feature_dims) == {"text", "rating"}  # no images in the preset
-    top = scorer.nearest(None, k=3, query_text="jackets", entity_ids=["brand:zeta"])
+    top = _nearest(scorer, 3, text="jackets", entity_ids=("brand:zeta",))
     assert len(top) == 3
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kg import EmbeddedFalkorDB, open_store
@@ -14,6 +15,7 @@ from kgrec.domain import EventType, FeedbackEvent, IntentType, RecommendQuery
 from kgrec.errors import InvalidInputError, ItemNotFoundError, SessionNotFoundError
 from models.explain import make_explainer
 from models.intent import Intent, IntentParser
+from models.scoring import ItemScorer, NewItem, ScoringContext
 from server.pipeline import Pipeline, PipelineConfig
 
 
@@ -106,22 +108,35 @@ def test_state_survives_a_second_pipeline_on_the_same_graph(
     assert first.items[0].item_id not in {i.item_id for i in second.items}
 
 
-class _RecordingScorer:
-    """Prefers higher item numbers; ``nearest`` returns its best items not excluded."""
+class _RecordingScorer(ItemScorer):
+    """Prefers higher item numbers (p0..p7); records every context it is asked about."""
 
-    version = "recording"
+    kind = "recording"
 
     def __init__(self) -> None:
-        self.nearest_calls: list[dict] = []
+        self.contexts: list[ScoringContext] = []
 
-    def score(self, item_ids: list[str], **context: object) -> list[float]:
-        return [float(i[1:]) for i in item_ids]
+    @property
+    def item_ids(self) -> list[str]:
+        return [f"p{i}" for i in range(8)]
 
-    def nearest(self, user_id: str | None = None, k: int = 100, **context: object):  # type: ignore[no-untyped-def]
-        self.nearest_calls.append({"user_id": user_id, **context})
-        excluded = set(context.get("exclude_item_ids", ()))  # type: ignore[arg-type]
-        ranked = [f"p{i}" for i in range(7, -1, -1) if f"p{i}" not in excluded]
-        return [(i, 1.0) for i in ranked[:k]]
+    @property
+    def version(self) -> str:
+        return "recording"
+
+    def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
+        self.contexts.append(ctx)
+        return np.arange(8, dtype=np.float32)
+
+    def add_item(self, item: NewItem) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> Path:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path) -> _RecordingScorer:
+        raise NotImplementedError
 
 
 def test_the_model_widens_a_small_pool_for_a_user_without_history(
@@ -137,16 +152,17 @@ def test_the_model_widens_a_small_pool_for_a_user_without_history(
     first = pipe.recommend_sync(RecommendQuery(message="something nice", limit=3))
     # the graph's two candidates (by popularity) plus the scorer's two best
     assert [i.item_id for i in first.items][:2] == ["p7", "p6"]
-    assert scorer.nearest_calls[-1]["user_id"] is None
-    assert scorer.nearest_calls[-1]["query_text"] == "something nice"
+    assert len(scorer.contexts) == 1  # one catalog vector per turn, for widening and ranking
+    assert scorer.contexts[-1].user_id is None
+    assert scorer.contexts[-1].text == "something nice"
     pipe.feedback_sync(FeedbackEvent("", first.session_id, "p7", EventType.DISMISS))
     second = pipe.recommend_sync(
         RecommendQuery(message="more", limit=3, session_id=first.session_id)
     )
     assert [i.item_id for i in second.items][:2] == ["p6", "p5"]
-    assert "p7" in scorer.nearest_calls[-1]["exclude_item_ids"]
+    assert "p7" not in {i.item_id for i in second.items}
     # the scorer reads the session's recent messages, newest first, not only this one
-    assert scorer.nearest_calls[-1]["query_text"] == "more\nsomething nice"
+    assert scorer.contexts[-1].text == "more\nsomething nice"
 
 
 class _StartOverParser(IntentParser):
@@ -162,9 +178,9 @@ def test_start_over_forgets_the_earlier_messages(store: GraphStore, clock: _Cloc
     first = pipe.recommend_sync(RecommendQuery(message="something scary"))
     sid = first.session_id
     pipe.recommend_sync(RecommendQuery(message="from the 80s", session_id=sid))
-    assert scorer.nearest_calls[-1]["query_text"] == "from the 80s\nsomething scary"
+    assert scorer.contexts[-1].text == "from the 80s\nsomething scary"
     pipe.recommend_sync(RecommendQuery(message="start over: a comedy", session_id=sid))
-    assert scorer.nearest_calls[-1]["query_text"] == "start over: a comedy"
+    assert scorer.contexts[-1].text == "start over: a comedy"
 
 
 def test_no_widening_when_the_graph_must_check_a_filter() -> None:

@@ -1,25 +1,34 @@
 """A conversational item scorer from co-mentions in training dialogues, the KG and popularity.
 
-It has the duck type of :class:`models.scoring.Scorer` that :class:`server.pipeline.Pipeline`
-calls (``version``, ``score``, ``nearest``), so a benchmark can pass it as ``scorer=``.
+It implements :class:`~models.scoring.ItemScorer`, registered as ``"comention"``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
+import json
 import logging
 import math
+import os
+import pickle
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
+from kgrec.errors import ConfigError
+from models.crs.crs_dialogue import SEEKER, CrsDialogue, target_turns, with_first_mentions
+from models.crs.reranker import Scored, TermReranker, TurnShape
+
 from .comention_config import CoMentionConfig
-from .crs_dialogue import SEEKER, CrsDialogue, target_turns, with_first_mentions
-from .reranker import Scored, TermReranker, TurnShape
+from .item_scorer import ItemScorer, NewItem, ScoringContext
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +49,7 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
 
 
-class CoMentionScorer:
+class CoMentionScorer(ItemScorer):
     """Scores catalog items for a conversation context.
 
     With context items :math:`C` (movies mentioned so far, or passed as liked / entity ids),
@@ -80,7 +89,13 @@ class CoMentionScorer:
     With a ``reranker`` (:class:`~models.crs.reranker.TermReranker`), :meth:`fit` also fits
     it on cross-fitted terms of the training dialogues, and :meth:`scores` re-orders the best
     items of the weighted sum by it.
+
+    ``text_encoder`` is the keyword arguments of :class:`models.encoders.TextEncoder` that
+    build ``encode_text`` when none is given (and again at :meth:`load`), so a saved scorer
+    encodes conversations as the fitted one did.
     """
+
+    kind = "comention"
 
     def __init__(
         self,
@@ -92,11 +107,12 @@ class CoMentionScorer:
         item_vectors: np.ndarray | None = None,
         encode_text: Callable[[Sequence[str]], np.ndarray] | None = None,
         reranker: TermReranker | None = None,
+        text_encoder: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or CoMentionConfig()
-        self.version = version
-        self.item_ids = list(dict.fromkeys(item_ids))
-        self._index = {i: n for n, i in enumerate(self.item_ids)}
+        self._version = version
+        self._ids = list(dict.fromkeys(item_ids))
+        self._index = {i: n for n, i in enumerate(self._ids)}
         n = len(self.item_ids)
         self._prior = np.zeros(n, dtype=np.float64)
         for item, count in (prior_counts or {}).items():
@@ -117,10 +133,11 @@ class CoMentionScorer:
                 raise ValueError(f"item_vectors has {v.shape[0]} rows for {n} items")
             norms = np.linalg.norm(v, axis=1, keepdims=True)
             self._title = v / np.where(norms == 0, 1.0, norms)
+        self._text_encoder = dict(text_encoder) if text_encoder else None
+        if encode_text is None and self._text_encoder is not None:
+            encode_text = _text_encoder(self._text_encoder)
         self._encode = encode_text
         self._reranker = reranker
-        # the last scores() call: a pipeline turn asks nearest() and score() with one context
-        self._last_scores: tuple[tuple[tuple[str, ...], str], np.ndarray] | None = None
         self._near_q = np.zeros((0, 0))  # (M, d) training conversations before a suggestion
         self._near_y = sparse.csr_matrix((0, n))  # (M, I) what was suggested after each
 
@@ -153,6 +170,7 @@ class CoMentionScorer:
         df = np.asarray((x > 0).sum(axis=0)).ravel()
         idf = np.log((n + 1) / (df + 1)) + 1.0
         idf[df > max(2, self.config.hub_df * n)] = 0.0
+        self._idf = idf
         x = x @ sparse.diags(idf)
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
@@ -224,7 +242,6 @@ class CoMentionScorer:
                         near_texts.append(text)
                         near_items.append(suggested)
         self._pop = pop
-        self._last_scores = None  # the fitted counts change every score
         co = sparse.csr_matrix((np.ones(len(co_rows)), (co_rows, co_cols)), shape=(n, n))
         co.sum_duplicates()
         diag = co.diagonal().astype(np.float64)
@@ -259,19 +276,13 @@ class CoMentionScorer:
 
     def scores(self, context_ids: Sequence[str], text: str = "") -> np.ndarray:
         """Scores ``(I,)`` of every catalog item, in ``item_ids`` order: the weighted sum of
-        :meth:`terms`, its best items re-ordered by the reranker if there is a fitted one.
-        The last result is kept (a copy is returned): a pipeline turn widens its
-        pool with :meth:`nearest` and then calls :meth:`score` with the same context."""
-        key = (tuple(context_ids), text)
-        last = self._last_scores  # one read: turns run in worker threads
-        if last is None or last[0] != key:
-            # an unfitted reranker (too few positives) is not fed: only weighted terms computed
-            reranker = self._reranker if self._reranker and self._reranker.fitted else None
-            s, terms, shape = self._linear(context_ids, text, every=reranker is not None)
-            if reranker is not None:
-                s = reranker.rerank(s, terms, shape)
-            last = self._last_scores = (key, s)
-        return last[1].copy()
+        :meth:`terms`, its best items re-ordered by the reranker if there is a fitted one."""
+        # an unfitted reranker (too few positives) is not fed: only weighted terms computed
+        reranker = self._reranker if self._reranker and self._reranker.fitted else None
+        s, terms, shape = self._linear(context_ids, text, every=reranker is not None)
+        if reranker is not None:
+            s = reranker.rerank(s, terms, shape)
+        return s
 
     def _linear(
         self, context_ids: Sequence[str], text: str, *, every: bool = False
@@ -378,53 +389,174 @@ class CoMentionScorer:
                 out["word"] = direct / peak
         return out
 
-    def score(
-        self,
-        item_ids: Sequence[str],
-        *,
-        user_id: str | None = None,
-        query_text: str | None = None,
-        liked_item_ids: Sequence[str] = (),
-        disliked_item_ids: Sequence[str] = (),
-        entity_ids: Sequence[str] = (),
-    ) -> list[float]:
-        """The :class:`~models.scoring.Scorer` call the pipeline makes: one score per id.
+    # -- the scoring contract -------------------------------------------------------------
 
-        Liked items and linked entities (movies linked in the message are entities of label
-        Product) are the context; disliked items are not used. Unknown ids score the minimum.
-        """
-        del user_id, disliked_item_ids
-        all_scores = self.scores([*liked_item_ids, *entity_ids], query_text or "")
-        low = float(all_scores.min()) if len(all_scores) else 0.0
-        return [float(all_scores[self._index[i]]) if i in self._index else low for i in item_ids]
+    @property
+    def item_ids(self) -> list[str]:
+        return self._ids
 
-    def nearest(
-        self,
-        user_id: str | None = None,
-        k: int = 100,
-        *,
-        query_text: str | None = None,
-        liked_item_ids: Sequence[str] = (),
-        disliked_item_ids: Sequence[str] = (),
-        entity_ids: Sequence[str] = (),
-        exclude_seen: bool = True,
-        exclude_item_ids: Sequence[str] = (),
-    ) -> list[tuple[str, float]]:
-        """The ``k`` best items ``[(item_id, score)]`` for the context (the pipeline's widening
-        call, same contract as :meth:`models.scoring.Scorer.nearest`): liked, disliked and
-        ``exclude_item_ids`` items are left out, liked ones only while ``w_self`` is 0 (with
-        ``w_self`` the context items are candidates by design). No per-user history
-        (``user_id`` and ``exclude_seen`` are ignored)."""
-        del user_id, exclude_seen
-        s = self.scores([*liked_item_ids, *entity_ids], query_text or "")
-        dropped = (*disliked_item_ids, *exclude_item_ids)
-        if not self.config.w_self:
-            dropped += tuple(liked_item_ids)
-        drop = [self._index[i] for i in dropped if i in self._index]
-        s[drop] = -np.inf
-        k = min(k, int(np.isfinite(s).sum()))
-        order = np.argsort(-s, kind="stable")[:k]
-        return [(self.item_ids[i], float(s[i])) for i in order]
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def _positions(self) -> dict[str, int]:
+        return self._index
+
+    def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
+        """Liked items and linked entities (movies linked in the message are entities of label
+        Product) are the context, the conversation text the words; disliked items and the
+        user are not used."""
+        return self.scores(ctx.context_ids, ctx.text).astype(np.float32)
+
+    def add_item(self, item: NewItem) -> None:
+        """A new catalog item with no dialogue evidence: its KG entities (``entity_ids``, or
+        the product row's brand, category and attributes) place it in the KG term, its title
+        (when the scorer has text vectors and an encoder) in the text-embedding terms."""
+        row = item.row
+        entities = row.get("entity_ids") or [
+            row.get("brand_id"),
+            row.get("category_id"),
+            *row.get("attribute_ids", ()),
+        ]
+        item_id = item.item_id
+        r = self._index[item_id] if item_id in self._index else self._grow(item_id)
+        known = dict.fromkeys(e for e in entities if e and e in self._entity_index)
+        cols = [self._entity_index[e] for e in known if e != item_id]
+        cols.append(self._entity_index[item_id])
+        weights = self._idf[cols]
+        norm = float(np.linalg.norm(weights)) or 1.0
+        x = self._x.tolil()
+        x[r, :] = 0.0
+        for c, w in zip(cols, weights, strict=True):
+            x[r, c] = w / norm
+        self._x = sparse.csr_matrix(x)
+        if self._title is not None:
+            vector = np.zeros(self._title.shape[1])
+            title = str(row.get("title") or "")
+            if self._encode is not None and title:
+                vector = np.asarray(self._encode([title]), dtype=np.float64)[0]
+                vector /= float(np.linalg.norm(vector)) or 1.0
+            self._title[r] = vector
+
+    def _grow(self, item_id: str) -> int:
+        """Append ``item_id`` to the catalog with no counts; its own entity column too."""
+        r = len(self._ids)
+        self._ids.append(item_id)
+        self._index[item_id] = r
+        n = r + 1
+        self._prior = np.append(self._prior, 0.0)
+        self._pop = np.append(self._pop, 0.0)
+        self._co_norm = np.append(self._co_norm, 1.0)
+        for name in ("_co", "_seq"):
+            m = getattr(self, name).tocsr(copy=True)
+            m.resize((n, n))
+            setattr(self, name, m)
+        for name in ("_w", "_near_y"):
+            m = getattr(self, name).tocsr(copy=True)
+            m.resize((m.shape[0], n))
+            setattr(self, name, m)
+        col = self._entity_index.setdefault(item_id, len(self._entity_index))
+        width = len(self._entity_index)
+        x = self._x.tocsr(copy=True)
+        x.resize((n, width))
+        self._x = x
+        t = self._t.tocsr(copy=True)
+        t.resize((t.shape[0], width))
+        self._t = t
+        if col >= len(self._idf):
+            self._idf = np.append(self._idf, math.log((n + 1) / 2) + 1.0)
+        if self._title is not None:
+            self._title = np.vstack([self._title, np.zeros((1, self._title.shape[1]))])
+        return r
+
+    # -- save / load --------------------------------------------------------------------------
+
+    _DENSE = ("_prior", "_pop", "_co_norm", "_idf", "_near_q")
+    _SPARSE = ("_co", "_x", "_t", "_w", "_seq", "_near_y")
+
+    def save(self, directory: Path) -> Path:
+        """Write the fitted counts, vectors and trees into ``directory`` (atomically: a
+        temporary sibling renamed into place). A scorer whose ``encode_text`` was passed as
+        a function cannot be saved (its conversation vectors could not be rebuilt): build it
+        with ``text_encoder`` instead."""
+        if self._encode is not None and self._text_encoder is None:
+            raise ConfigError(
+                "comention scorer: encode_text was passed as a function, which cannot be "
+                "saved; build the scorer with text_encoder={...} (TextEncoder arguments)"
+            )
+        directory = Path(directory)
+        tmp = directory.with_name(directory.name + f".tmp{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=False)
+        meta = {
+            "kind": self.kind,
+            "version": self._version,
+            "created": time.time(),
+            "config": dataclasses.asdict(self.config),
+            "text_encoder": self._text_encoder,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        ids = {"items": self._ids, "entities": list(self._entity_index), "vocab": list(self._vocab)}
+        (tmp / "ids.json").write_text(json.dumps(ids))
+        dense = {name.lstrip("_"): getattr(self, name) for name in self._DENSE}
+        if self._title is not None:
+            dense["title"] = self._title
+        np.savez(tmp / "dense.npz", **dense)
+        for name in self._SPARSE:
+            sparse.save_npz(tmp / f"{name.lstrip('_')}.npz", sparse.csr_matrix(getattr(self, name)))
+        if self._reranker is not None:
+            with (tmp / "reranker.pkl").open("wb") as f:
+                pickle.dump(self._reranker, f, protocol=pickle.HIGHEST_PROTOCOL)
+        if directory.exists():
+            import shutil
+
+            shutil.rmtree(directory)
+        os.replace(tmp, directory)
+        logger.info("saved %s scorer %s to %s", self.kind, self._version, directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path) -> CoMentionScorer:
+        """Read a scorer written by :meth:`save` (the reranker's trees are a pickle: load only
+        checkpoints you trained)."""
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            ids = json.loads((directory / "ids.json").read_text())
+            dense = dict(np.load(directory / "dense.npz"))
+            matrices = {
+                name: sparse.load_npz(directory / f"{name.lstrip('_')}.npz") for name in cls._SPARSE
+            }
+            reranker = None
+            if (directory / "reranker.pkl").exists():
+                with (directory / "reranker.pkl").open("rb") as f:
+                    reranker = pickle.load(f)  # noqa: S301 - our own checkpoint
+        except (OSError, ValueError, KeyError, pickle.UnpicklingError) as e:
+            raise ConfigError(f"cannot read comention scorer {directory}: {e}") from e
+        if meta.get("kind") != cls.kind:
+            raise ConfigError(f"{directory} holds a {meta.get('kind')!r} model, not {cls.kind!r}")
+        scorer = cls.__new__(cls)
+        scorer.config = CoMentionConfig(**meta["config"])
+        scorer._version = meta["version"]
+        scorer._ids = list(ids["items"])
+        scorer._index = {i: n for n, i in enumerate(scorer._ids)}
+        scorer._entity_index = {e: n for n, e in enumerate(ids["entities"])}
+        scorer._vocab = {w: n for n, w in enumerate(ids["vocab"])}
+        for name in cls._DENSE:
+            setattr(scorer, name, dense[name.lstrip("_")])
+        scorer._title = dense.get("title")
+        for name, m in matrices.items():
+            setattr(scorer, name, sparse.csr_matrix(m))
+        scorer._text_encoder = meta.get("text_encoder")
+        scorer._encode = _text_encoder(scorer._text_encoder) if scorer._text_encoder else None
+        scorer._reranker = reranker
+        return scorer
+
+
+def _text_encoder(spec: Mapping[str, Any]) -> Callable[[Sequence[str]], np.ndarray]:
+    """``encode_text`` of a MiniLM :class:`~models.encoders.TextEncoder` built from ``spec``."""
+    from models.encoders import TextEncoder
+
+    return TextEncoder(**spec).encode
 
 
 __all__ = ["CoMentionScorer", "words"]

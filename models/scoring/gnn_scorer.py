@@ -1,7 +1,8 @@
-"""Scores items for a user, a query and session feedback from a trained checkpoint."""
+"""The GNN scorer: a trained checkpoint's user / item / entity vectors, one product per turn."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -12,15 +13,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from kg.types import ProductRow
 from models.data._text import product_text
 from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
 from models.training.trainer import resolve_device
 
+from .item_scorer import ItemScorer, NewItem, ScoringContext
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["Scorer"]
+__all__ = ["GnnScorer", "Scorer"]
 
 
 def _standardize(scores: Tensor) -> Tensor:
@@ -30,7 +32,7 @@ def _standardize(scores: Tensor) -> Tensor:
     return (scores - scores.mean()) / scores.std().clamp(min=1e-6)
 
 
-class Scorer:
+class GnnScorer(ItemScorer):
     """Serving-side view of a checkpoint: precomputed final vectors, one matrix product per call.
 
     Score of item ``i`` (higher is better), every term z-scored over the whole catalogue:
@@ -56,9 +58,11 @@ class Scorer:
     Computation runs on CUDA when available, else CPU. Thread-safe.
     """
 
+    kind = "gnn"
+
     def __init__(self, checkpoint: Checkpoint, *, device: str = "auto") -> None:
         self.checkpoint = checkpoint
-        self.version: str = checkpoint.version
+        self._version: str = checkpoint.version
         self.config = checkpoint.config
         self.device = resolve_device(device)
         t = checkpoint.tensors
@@ -68,7 +72,7 @@ class Scorer:
         self._popularity = t["item_popularity"].float().to(self.device)
         self._normalized = self.config.cosine
         self.user_ids = list(checkpoint.user_ids)
-        self.item_ids = list(checkpoint.item_ids)
+        self._ids = list(checkpoint.item_ids)
         self.entity_ids = list(checkpoint.entity_ids)
         self._user_index = {u: i for i, u in enumerate(self.user_ids)}
         self._item_index = {it: i for i, it in enumerate(self.item_ids)}
@@ -96,14 +100,38 @@ class Scorer:
         self._text_encoder: Any = None
         self._image_encoder: Any = None
         self._lock = threading.RLock()
-        # the last _catalogue_scores call: a turn asks nearest() and score() with one context
-        self._last_scores: tuple[tuple[Any, ...], Tensor] | None = None
+
+    @property
+    def item_ids(self) -> list[str]:
+        return self._ids
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def _positions(self) -> dict[str, int]:
+        return self._item_index
 
     @classmethod
-    def load(cls, checkpoint_dir: Path | str, *, device: str = "auto") -> Scorer:
-        checkpoint = Checkpoint.load(checkpoint_dir)
-        logger.info("loaded scorer %s from %s", checkpoint.version, checkpoint_dir)
+    def load(cls, directory: Path | str, *, device: str = "auto") -> GnnScorer:
+        checkpoint = Checkpoint.load(directory)
+        logger.info("loaded scorer %s from %s", checkpoint.version, directory)
         return cls(checkpoint, device=device)
+
+    def save(self, directory: Path) -> Path:
+        """The checkpoint with the items added since loading (their vectors and zero
+        popularity), so a reload scores exactly as this scorer does."""
+        with self._lock:
+            tensors = dict(self.checkpoint.tensors)
+            tensors["items"] = self._items.detach().cpu()
+            tensors["item_popularity"] = self._popularity.detach().cpu()
+            checkpoint = dataclasses.replace(
+                self.checkpoint,
+                item_ids=list(self._ids),
+                tensors=tensors,
+                extra={**self.checkpoint.extra, "kind": self.kind},
+            )
+        return checkpoint.save(Path(directory))
 
     # ------------------------------------------------------------------ encoders (lazy)
 
@@ -193,13 +221,7 @@ class Scorer:
         disliked: Sequence[str],
         entity_ids: Sequence[str],
     ) -> Tensor:
-        """Scores ``(I,)`` for every known item (callers hold the lock and do not modify it).
-
-        The last result is kept: a pipeline turn widens its pool with :meth:`nearest` and then
-        calls :meth:`score` with the same context, which would encode the query twice."""
-        key = (user_id, query_text, tuple(liked), tuple(disliked), tuple(entity_ids))
-        if self._last_scores is not None and self._last_scores[0] == key:
-            return self._last_scores[1]
+        """Scores ``(I,)`` for every known item (callers hold the lock)."""
         total: Tensor | None = None
         u = self._user_index.get(user_id) if user_id is not None else None
         if u is not None:
@@ -211,86 +233,39 @@ class Scorer:
             total = s if total is None else total + s
         if total is None:
             total = _standardize(torch.log1p(self._popularity))
-        self._last_scores = (key, total)
         return total
 
-    def score(
-        self,
-        item_ids: Sequence[str],
-        *,
-        user_id: str | None = None,
-        query_text: str | None = None,
-        liked_item_ids: Sequence[str] = (),
-        disliked_item_ids: Sequence[str] = (),
-        entity_ids: Sequence[str] = (),
-    ) -> np.ndarray:
-        """Scores ``(len(item_ids),)`` float32, higher is better (see the class docstring)."""
+    def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
+        """Scores ``float32[I]`` of every catalog item (see the class docstring)."""
         with self._lock:
             scores = self._catalogue_scores(
-                user_id, query_text, liked_item_ids, disliked_item_ids, entity_ids
+                ctx.user_id,
+                ctx.text or None,
+                ctx.liked_item_ids,
+                ctx.disliked_item_ids,
+                ctx.entity_ids,
             )
-            idx = [self._item_index.get(i, -1) for i in item_ids]
-            out = np.empty(len(item_ids), dtype=np.float32)
-            known = [k for k, i in enumerate(idx) if i >= 0]
-            if known:
-                rows = torch.tensor([idx[k] for k in known], device=self.device)
-                out[known] = scores[rows].float().cpu().numpy()
-            unknown = [k for k, i in enumerate(idx) if i < 0]
-            if unknown:
-                out[unknown] = float(scores.min().item()) - 1.0
-                logger.debug("%d unknown item ids scored below every known item", len(unknown))
-            return out
+            return scores.float().cpu().numpy().astype(np.float32, copy=True)
 
-    def nearest(
-        self,
-        user_id: str | None = None,
-        k: int = 100,
-        *,
-        query_text: str | None = None,
-        liked_item_ids: Sequence[str] = (),
-        disliked_item_ids: Sequence[str] = (),
-        entity_ids: Sequence[str] = (),
-        exclude_seen: bool = True,
-        exclude_item_ids: Sequence[str] = (),
-    ) -> list[tuple[str, float]]:
-        """The ``k`` best items ``[(item_id, score)]``, excluding the user's training items
-        (``exclude_seen``), the session's liked/disliked items and ``exclude_item_ids``."""
-        with self._lock:
-            scores = self._catalogue_scores(
-                user_id, query_text, liked_item_ids, disliked_item_ids, entity_ids
-            ).clone()
-            drop = [
-                self._item_index[i]
-                for i in (*exclude_item_ids, *liked_item_ids, *disliked_item_ids)
-                if i in self._item_index
-            ]
-            u = self._user_index.get(user_id) if user_id is not None else None
-            if exclude_seen and u is not None and u in self._seen:
-                drop += self._seen[u].tolist()
-            if drop:
-                scores[torch.tensor(drop, device=self.device)] = -torch.inf
-            k = min(k, int(torch.isfinite(scores).sum()))
-            if k <= 0:
-                return []
-            top = scores.topk(k)
-            return [
-                (self.item_ids[i], float(s))
-                for i, s in zip(top.indices.tolist(), top.values.tolist(), strict=True)
-            ]
+    def seen_item_ids(self, user_id: str | None) -> list[str]:
+        u = self._user_index.get(user_id) if user_id is not None else None
+        if u is None or u not in self._seen:
+            return []
+        return [self._ids[i] for i in self._seen[u].tolist() if i < len(self._ids)]
 
     # ------------------------------------------------------------------ catalogue updates
 
     @torch.inference_mode()
-    def add_item(self, row: ProductRow, image_bytes: bytes | None = None) -> None:
+    def add_item(self, item: NewItem) -> None:
         """Embed a product from its text, image and KG links without retraining.
 
         Replaces the vector if the id is already known.
         """
-        content = self._content(product_text(row), image_bytes)
+        row: Any = item.row
+        content = self._content(product_text(row), item.image)
         neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
         with self._lock:
-            self._last_scores = None  # the catalogue changes
             ent = self._mean_rows(self._entities, rows)
             vec = torch.zeros(self._items.shape[1], device=self.device)
             if content is not None and ent is not None:
@@ -306,8 +281,8 @@ class Scorer:
             if item_id in self._item_index:
                 self._items[self._item_index[item_id]] = vec
                 return
-            self._item_index[item_id] = len(self.item_ids)
-            self.item_ids.append(item_id)
+            self._item_index[item_id] = len(self._ids)
+            self._ids.append(item_id)
             self._items = torch.cat([self._items, vec.unsqueeze(0)])
             self._popularity = torch.cat([self._popularity, torch.zeros(1, device=self.device)])
 
@@ -319,6 +294,10 @@ class Scorer:
 
     def __repr__(self) -> str:
         return (
-            f"Scorer(version={self.version!r}, users={len(self.user_ids)}, "
+            f"GnnScorer(version={self.version!r}, users={len(self.user_ids)}, "
             f"items={len(self.item_ids)}, device={self.device})"
         )
+
+
+#: the name this scorer had before the scoring contract (kept for callers of that name)
+Scorer = GnnScorer

@@ -1,0 +1,143 @@
+"""The scoring contract, run against every registered scorer (RecBole's model-auto test, for
+the serving side): shapes, unknown items, add_item, save/load, determinism."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kgrec.errors import ConfigError
+from models.data import RecDataset
+from models.scoring import SCORERS, ItemScorer, ScoringContext, load_scorer, scorer_class
+from models.training import train
+from tests.models.conftest import tiny_config
+from tests.models.scoring.scorer_factories import CONTEXTS, FACTORIES, NEW_ITEM
+
+pytestmark = pytest.mark.slow  # trains a tiny GNN and loads MiniLM: ~20 s
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def workdir(
+    tiny_dataset: RecDataset, cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    out = tmp_path_factory.mktemp("contract")
+    path = train(tiny_dataset, tiny_config(cache_dir), out / "runs", progress=False)
+    path.rename(out / "gnn")
+    return out
+
+
+@pytest.fixture(params=sorted(SCORERS))
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+_BUILT: dict[str, Path] = {}
+
+
+def _build(kind: str, workdir: Path) -> ItemScorer:
+    """A fresh copy of the kind's fixture scorer (built once, then re-read from its save)."""
+    assert kind in FACTORIES, f"registered scorer {kind!r} has no factory in the contract suite"
+    if kind not in _BUILT:
+        scorer = FACTORIES[kind](workdir)
+        assert isinstance(scorer, scorer_class(kind)) and scorer.kind == kind
+        _BUILT[kind] = scorer.save(workdir / f"built-{kind}")
+        return scorer
+    return load_scorer(_BUILT[kind])
+
+
+def _all_scores(scorer: ItemScorer) -> list[np.ndarray]:
+    return [scorer.catalog_scores(ScoringContext(**ctx)) for ctx in CONTEXTS.values()]
+
+
+def test_catalog_scores_are_one_finite_float32_per_item(kind: str, workdir: Path) -> None:
+    scorer = _build(kind, workdir)
+    assert scorer.version and len(scorer.item_ids) == len(set(scorer.item_ids)) > 0
+    for name, ctx in CONTEXTS.items():
+        s = scorer.catalog_scores(ScoringContext(**ctx))
+        assert s.dtype == np.float32 and s.shape == (len(scorer.item_ids),), name
+        assert np.isfinite(s).all(), name
+        # the same context answers the same (no state kept from one call to the next)
+        np.testing.assert_array_equal(scorer.catalog_scores(ScoringContext(**ctx)), s)
+
+
+def test_unknown_items_score_below_every_known_item(kind: str, workdir: Path) -> None:
+    scorer = _build(kind, workdir)
+    s = scorer.catalog_scores(ScoringContext())
+    known = list(scorer.item_ids[:3])
+    picked = scorer.scores_for(["nope:1", *known, "nope:2"], s)
+    assert picked.dtype == np.float32 and picked.shape == (5,)
+    assert picked[0] == picked[-1] < s.min()
+    np.testing.assert_array_equal(picked[1:4], s[:3])
+
+
+def test_top_k_leaves_out_exactly_what_it_is_told(kind: str, workdir: Path) -> None:
+    scorer = _build(kind, workdir)
+    s = scorer.catalog_scores(ScoringContext(text="something"))
+    first, second = scorer.item_ids[0], scorer.item_ids[1]
+    top = scorer.top_k(s, len(scorer.item_ids), exclude_item_ids=[first, "nope"])
+    ids = [i for i, _ in top]
+    assert first not in ids and second in ids and len(ids) == len(scorer.item_ids) - 1
+    values = [v for _, v in top]
+    assert values == sorted(values, reverse=True)
+    assert scorer.top_k(s, 0) == []
+
+
+def test_add_item_puts_a_new_item_in_the_catalog(kind: str, workdir: Path) -> None:
+    scorer = _build(kind, workdir)
+    n = len(scorer.item_ids)
+    scorer.add_item(NEW_ITEM)
+    assert list(scorer.item_ids)[-1] == NEW_ITEM.item_id and len(scorer.item_ids) == n + 1
+    for s in _all_scores(scorer):
+        assert s.shape == (n + 1,) and np.isfinite(s).all()
+    # added again: replaced, not duplicated
+    scorer.add_item(NEW_ITEM)
+    assert len(scorer.item_ids) == n + 1
+
+
+def test_save_load_round_trip_gives_identical_scores(
+    kind: str, workdir: Path, tmp_path: Path
+) -> None:
+    scorer = _build(kind, workdir)
+    scorer.add_item(NEW_ITEM)  # what was added since training is saved too
+    saved = scorer.save(tmp_path / "model")
+    again = load_scorer(saved)
+    assert type(again) is type(scorer) and again.version == scorer.version
+    assert list(again.item_ids) == list(scorer.item_ids)
+    for before, after in zip(_all_scores(scorer), _all_scores(again), strict=True):
+        np.testing.assert_array_equal(after, before)
+
+
+def test_scores_do_not_depend_on_the_string_hash_seed(kind: str, workdir: Path) -> None:
+    """Built (fitted, for scorers that fit at construction) in two processes whose string
+    hashing differs: the same scores to the printed digit."""
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.models.scoring.scorer_factories", kind, str(workdir)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") == len(CONTEXTS)
+
+
+def test_registry_names_the_valid_scorers(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="valid: comention, gnn"):
+        scorer_class("nope")
+    (tmp_path / "meta.json").write_text('{"kind": "nope"}')
+    with pytest.raises(ConfigError, match="unknown scorer 'nope'"):
+        load_scorer(tmp_path)
+    with pytest.raises(ConfigError, match="cannot read model"):
+        load_scorer(tmp_path / "missing")
