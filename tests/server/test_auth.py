@@ -613,3 +613,20 @@ def test_chat_passes_the_key_and_tls_options(pki: Path, monkeypatch: pytest.Monk
         str(pki / "client.key"),
     )
     assert "ok: like 'Acme Runner 1'" in out
+
+
+def test_the_start_banner_shows_how_to_pass_key_and_ca(capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from server.serve import _announce
+
+    _announce(Settings(), SimpleNamespace(port=5))  # type: ignore[arg-type]
+    plain = capsys.readouterr().out
+    assert "grpcurl -plaintext -d" in plain and "Bearer" not in plain
+    _announce(
+        Settings(api_keys=API_KEYS, tls_cert="s.crt", tls_key="s.key"), SimpleNamespace(port=5)
+    )  # type: ignore[arg-type]
+    keyed = capsys.readouterr().out
+    assert "kgrec chat --target localhost:5 --tls-ca CA.pem" in keyed
+    assert 'grpcurl -cacert CA.pem -H "authorization: Bearer $KGREC_API_KEY" -d' in keyed
+    assert KEYS["shopper"] not in keyed
