@@ -630,3 +630,10 @@ def test_the_start_banner_shows_how_to_pass_key_and_ca(capsys: pytest.CaptureFix
     assert "kgrec chat --target localhost:5 --tls-ca CA.pem" in keyed
     assert 'grpcurl -cacert CA.pem -H "authorization: Bearer $KGREC_API_KEY" -d' in keyed
     assert KEYS["shopper"] not in keyed
+
+
+def test_client_certificate_options_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="give both"):
+        open_channel("localhost:1", tls_cert=str(tmp_path / "c.crt"))
+    with pytest.raises(ConfigError, match="--tls-ca: cannot read"):
+        open_channel("localhost:1", tls_ca=str(tmp_path / "missing.crt"))
