@@ -28,6 +28,7 @@ from typing import TextIO
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from kgrec.client import add_connection_arguments, channel_from_args
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 
@@ -61,6 +62,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument(
         "--stream", action="store_true", help="use RecommendStream (reply printed as it comes)"
     )
+    add_connection_arguments(parser)  # --api-key ($KGREC_API_KEY), --tls-ca, --tls-cert, ...
     return parser
 
 
@@ -280,7 +282,7 @@ def run(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
-    with grpc.insecure_channel(args.target) as channel:
+    with channel_from_args(args) as channel:
         session = ChatSession(
             pb_grpc.RecommenderServiceStub(channel),
             stdout,

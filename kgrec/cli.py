@@ -1,4 +1,4 @@
-"""The ``kgrec`` command: ``serve``, ``chat``, ``graph``, ``train``, ``evaluate``.
+"""The ``kgrec`` command: ``serve``, ``chat``, ``keys``, ``graph``, ``train``, ``evaluate``.
 
 Heavy packages (torch, transformers) are imported only by the subcommands that need them,
 so ``kgrec chat`` and ``kgrec --help`` start fast.
@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to a running server in the terminal")
     build_chat_parser(chat)
     chat.set_defaults(func=_chat)
+
+    from server.apikeys import add_keys_parser
+
+    add_keys_parser(sub)
 
     from kg.admin import add_graph_parser
 

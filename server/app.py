@@ -1,7 +1,8 @@
 """The gRPC server: start it, stop it gracefully, serve until a signal.
 
-``start_server`` wires the pieces: the interceptors (request id -> exception mapping ->
-concurrency limit), the recommender servicer, the standard health service and server
+``start_server`` wires the pieces: the interceptors (request id -> API-key auth when keys are
+configured (``server/auth.py``) -> exception mapping -> concurrency limit), TLS when
+configured, the recommender servicer, the standard health service and server
 reflection (so ``grpcurl -plaintext localhost:50051 list`` works).
 
 Health: ``""`` and ``kgrec.v1.RecommenderService`` report NOT_SERVING until
@@ -28,6 +29,8 @@ from grpc_reflection.v1alpha import reflection
 
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+from server.apikeys import KeyRing
+from server.auth import AuthInterceptor, check_exposure, server_credentials, warn_exposure
 from server.interceptors import (
     ConcurrencyLimitInterceptor,
     ExceptionMappingInterceptor,
@@ -93,9 +96,18 @@ async def _watch_ready(pipeline: RecommenderPipeline, health_servicer: Any) -> N
 
 
 async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> RunningServer:
-    """Bind ``settings.host:settings.port`` and start serving ``pipeline``."""
+    """Bind ``settings.host:settings.port`` and start serving ``pipeline``.
+
+    Raises ConfigError (before binding) for a non-loopback host without ``api_keys`` and
+    without ``insecure``, and for unreadable TLS files.
+    """
+    keys = KeyRing.parse(settings.api_keys)
+    check_exposure(settings, keys)
+    credentials = server_credentials(settings)
+    warn_exposure(settings, keys)
     interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (
         RequestIdInterceptor(),
+        *((AuthInterceptor(keys),) if keys else ()),
         ExceptionMappingInterceptor(),
         ConcurrencyLimitInterceptor(settings.max_in_flight),
     )
@@ -124,12 +136,22 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     )
     address = f"{settings.host}:{settings.port}"
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError as e:  # grpc raises RuntimeError when it cannot bind
         raise OSError(f"cannot listen on {address}: {e}") from e
     await server.start()
     ready_task = asyncio.create_task(_watch_ready(pipeline, health_servicer), name="kgrec-ready")
-    logger.info("serving %s on %s:%d", SERVICE_NAME, settings.host, port)
+    logger.info(
+        "serving %s on %s:%d (%s, %s)",
+        SERVICE_NAME,
+        settings.host,
+        port,
+        ("mutual TLS" if settings.tls_client_ca else "TLS") if credentials else "plaintext",
+        f"{len(keys)} API key(s)" if keys else "no authentication",
+    )
     return RunningServer(server, port, health_servicer, interceptors, ready_task)
 
 

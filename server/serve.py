@@ -9,6 +9,7 @@ the graph DB child stops cleanly.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -155,12 +156,18 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(store=store, pipeline=pipeline, on_stop=on_stop)
 
 
-def _announce(running: RunningServer) -> None:
+def _announce(settings: Settings, running: RunningServer) -> None:
     target = f"localhost:{running.port}"
+    # with keys / TLS on, the examples pass them (the key from $KGREC_API_KEY, never printed)
+    chat_opts = " --tls-ca CA.pem" if settings.tls_cert else ""
+    grpcurl_opts = "-cacert CA.pem" if settings.tls_cert else "-plaintext"
+    if settings.api_keys:
+        grpcurl_opts += ' -H "authorization: Bearer $KGREC_API_KEY"'
     print(
         f"kgrec is serving on {target} (Ctrl-C stops it). Talk to it with:\n"
-        f"  .venv/bin/kgrec chat --target {target}\n"
-        f'  grpcurl -plaintext -d \'{{"message": "red running shoes under 100, not Nike"}}\' '
+        f"  .venv/bin/kgrec chat --target {target}{chat_opts}\n"
+        f"  grpcurl {grpcurl_opts} "
+        f'-d \'{{"message": "red running shoes under 100, not Nike"}}\' '
         f"{target} kgrec.v1.RecommenderService/Recommend",
         flush=True,
     )
@@ -171,4 +178,9 @@ async def run(settings: Settings) -> None:
     from .app import serve_forever
 
     runtime = build_runtime(settings)
-    await serve_forever(settings, runtime.pipeline, on_stop=[runtime.close], on_start=_announce)
+    await serve_forever(
+        settings,
+        runtime.pipeline,
+        on_stop=[runtime.close],
+        on_start=functools.partial(_announce, settings),
+    )

@@ -73,6 +73,13 @@ class Settings:
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
         grace_seconds: On SIGTERM, how long in-flight calls get to finish.
         log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
+        api_keys: Hashed API keys, one ``ID:SCOPES:sha256:SALT:DIGEST`` line each (``kgrec
+            keys new`` prints one; ``server/apikeys.py``); empty: authentication off, allowed
+            only on a loopback ``host`` (see ``insecure``). A TOML list of lines also works.
+        insecure: Serve a non-loopback ``host`` without ``api_keys`` anyway.
+        tls_cert: PEM certificate (chain) to serve TLS with; needs ``tls_key``.
+        tls_key: PEM private key of ``tls_cert``.
+        tls_client_ca: PEM CA bundle; when set, clients must present a certificate it signed.
     """
 
     host: str = "127.0.0.1"
@@ -101,6 +108,11 @@ class Settings:
     max_in_flight: int = 64
     grace_seconds: float = 10.0
     log_level: str = "INFO"
+    api_keys: str = field(default="", repr=False)
+    insecure: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
 
     @property
     def models_path(self) -> Path:
@@ -179,6 +191,14 @@ class Settings:
             raise ConfigError(
                 f"log_level: {self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}"
             )
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("tls_cert, tls_key: give both (or neither, for no TLS)")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ConfigError("tls_client_ca: mutual TLS needs tls_cert and tls_key too")
+        from server.apikeys import KeyRing
+        from server.auth import check_exposure
+
+        check_exposure(self, KeyRing.parse(self.api_keys))
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied and validated."""
@@ -223,6 +243,10 @@ def _coerce(name: str, value: Any) -> Any:
             if not isinstance(value, str | Path):
                 raise ValueError("expected a path")
             return Path(value)
+        if name == "api_keys" and isinstance(value, list):  # TOML: a list of key lines
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError("expected a list of strings")
+            value = "\n".join(value)
         if not isinstance(value, str):
             raise ValueError("expected a string")
         return value.upper() if name == "log_level" else value

@@ -36,7 +36,7 @@ def test_each_layer_overrides_the_one_below(tmp_path: Path) -> None:
     config = tmp_path / "kgrec.toml"
     config.write_text(
         'port = 6000\nhost = "0.0.0.0"\ndemo = false\ngraph_name = "from-file"\n'
-        'grace_seconds = 3\nmodel_dir = "/models"\n'
+        'grace_seconds = 3\nmodel_dir = "/models"\ninsecure = true\n'  # 0.0.0.0, no api_keys
     )
     env = {"KGREC_CONFIG": str(config), "KGREC_PORT": "7000", "KGREC_GRAPH_NAME": "from-env"}
     s = Settings.load(_parse("--port", "8000"), env=env)
