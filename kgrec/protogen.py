@@ -5,8 +5,14 @@ Usage::
     python -m kgrec.protogen           # regenerate kgrec/v1/*_pb2*.py[i] from protos/
     python -m kgrec.protogen --check   # exit 1, naming the stale files, if they differ
 
-The stubs are committed so that an installed package imports them without a code generator;
-the check (run by ``tests/test_protos.py``) keeps them in step with the ``.proto`` files.
+Besides the stubs it writes ``kgrec/v1/descriptors.binpb``: a ``FileDescriptorSet`` of the
+``.proto`` files *with* their source info (comments). The ``*_pb2`` modules carry descriptors
+without comments, so server reflection serves this set instead and ``grpcurl describe`` shows
+the field documentation (see ``server/reflection.py``).
+
+The stubs and the set are committed so that an installed package imports them without a code
+generator; the check (run by ``tests/test_protos.py``) keeps them in step with the ``.proto``
+files.
 Generation uses ``grpc_tools.protoc`` from the pinned ``grpcio-tools`` (pyproject dev extras),
 so the output is byte-for-byte reproducible.
 """
@@ -30,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PROTO_DIR = ROOT / "protos"
 #: protoc writes ``<package path>/<name>_pb2*.py[i]`` under the output root.
 OUT_ROOT = ROOT
-GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+#: The descriptor set with source info, relative to the output root (package data).
+DESCRIPTOR_SET = Path("kgrec") / "v1" / "descriptors.binpb"
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", DESCRIPTOR_SET.name)
 
 
 def proto_files(proto_dir: Path | None = None) -> list[Path]:
@@ -48,7 +56,7 @@ def generate(out_dir: Path, proto_dir: Path | None = None) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"no .proto files under {proto_dir}")
     well_known = resources.files("grpc_tools") / "_proto"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / DESCRIPTOR_SET).parent.mkdir(parents=True, exist_ok=True)
     args = [
         "grpc_tools.protoc",
         f"--proto_path={proto_dir}",
@@ -56,6 +64,8 @@ def generate(out_dir: Path, proto_dir: Path | None = None) -> list[Path]:
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        f"--descriptor_set_out={out_dir / DESCRIPTOR_SET}",
+        "--include_source_info",
         *(f.as_posix() for f in files),
     ]
     code = protoc.main(args)

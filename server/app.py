@@ -3,7 +3,8 @@
 ``start_server`` wires the pieces: the interceptors (request id -> API-key auth when keys are
 configured (``server/auth.py``) -> exception mapping -> concurrency limit), TLS when
 configured, the recommender servicer, the standard health service and server
-reflection (so ``grpcurl -plaintext localhost:50051 list`` works).
+reflection (so ``grpcurl -plaintext localhost:50051 list`` works, and ``describe`` shows the
+``.proto`` comments: see ``server/reflection.py``).
 
 Health: ``""`` and ``kgrec.v1.RecommenderService`` report NOT_SERVING until
 ``pipeline.ready()`` first returns True (polled in the background), SERVING after, and
@@ -37,6 +38,7 @@ from server.interceptors import (
     RequestIdInterceptor,
 )
 from server.protocols import RecommenderPipeline
+from server.reflection import enable_reflection
 from server.servicer import RecommenderServicer
 from server.settings import Settings
 
@@ -126,7 +128,7 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     for service in ("", SERVICE_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
+    enable_reflection(
         (
             SERVICE_NAME,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

@@ -10,6 +10,8 @@ Requests are validated on the way in; every rule raises
   decoded it leniently); normalised to NFC; may be empty (after stripping) only when the
   request has filters or context items.
 - ``limit``: unset means 10; otherwise 1..100.
+- ``explain``: unset means true (reasons and KG paths are what the service is for); only an
+  explicit false turns them off.
 - ``filters``: prices finite and >= 0, ``min_price <= max_price``.
 - ids (``user_id``, ``session_id``, ``item_id``, every listed id): at most 256 characters, no
   control/format/unassigned characters, no surrounding whitespace; lists at most 1,000 long,
@@ -52,6 +54,8 @@ from kgrec.errors import InvalidInputError
 from kgrec.v1 import recommender_pb2 as pb
 
 DEFAULT_LIMIT = 10
+#: What an unset ``RecommendRequest.explain`` means.
+DEFAULT_EXPLAIN = True
 MAX_LIMIT = 100
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 MAX_ID_CHARS = 256
@@ -195,7 +199,7 @@ def query_from_proto(
         limit=limit,
         filters=filters,
         context_item_ids=context_item_ids,
-        explain=request.explain,
+        explain=request.explain if request.HasField("explain") else DEFAULT_EXPLAIN,
         request_id=request_id,
     )
 
@@ -468,6 +472,7 @@ def feedback_result_from_proto(message: pb.FeedbackResponse) -> FeedbackResult:
 
 
 __all__ = [
+    "DEFAULT_EXPLAIN",
     "DEFAULT_LIMIT",
     "DEFAULT_MAX_MESSAGE_CHARS",
     "EVENT_FROM_PROTO",

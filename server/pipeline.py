@@ -39,6 +39,7 @@ from kgrec.errors import InvalidInputError, SessionNotFoundError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.explain import AppliedConstraints, Explainer, ExplainItem, ExplainRequest
 
+from .filter_ids import check_category_ids
 from .turn import ScoredCandidate, Turn
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class Pipeline:
     # -- one turn -----------------------------------------------------------------------------
 
     def recommend_sync(self, query: RecommendQuery) -> Recommendation:
+        check_category_ids(query.filters.category_ids, self._entities)  # before any session
         turn = self._open_turn(query)
         for name, step in (
             ("understand", self.understand),

@@ -51,3 +51,38 @@ def test_stubs_import_from_the_package() -> None:
     assert hasattr(recommender_pb2_grpc, "RecommenderServiceStub")
     service = recommender_pb2.DESCRIPTOR.services_by_name["RecommenderService"]
     assert [m.name for m in service.methods] == ["Recommend", "Feedback", "RecommendStream"]
+
+
+def _comments(descriptor_set: bytes) -> dict[str, str]:
+    """Leading comment of every message field, by ``Message.field``, from a descriptor set."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set).file
+    (proto,) = [f for f in files if f.name == "kgrec/v1/recommender.proto"]
+    out = {}
+    for loc in proto.source_code_info.location:
+        # path [4, m, 2, f]: message_type[m].field[f]
+        if len(loc.path) == 4 and loc.path[0] == 4 and loc.path[2] == 2:
+            message = proto.message_type[loc.path[1]]
+            out[f"{message.name}.{message.field[loc.path[3]].name}"] = loc.leading_comments
+    return out
+
+
+def test_descriptor_set_carries_the_field_comments() -> None:
+    comments = _comments((protogen.OUT_ROOT / protogen.DESCRIPTOR_SET).read_bytes())
+    assert "Unset: true" in comments["RecommendRequest.explain"]
+    assert '"cat:shoes"' in comments["Filters.category_ids"]
+
+
+def test_a_comment_only_change_makes_just_the_descriptor_set_stale(tmp_path: Path) -> None:
+    # The *_pb2 modules carry no comments: only the descriptor set sees this edit.
+    proto_dir = tmp_path / "protos"
+    shutil.copytree(protogen.PROTO_DIR, proto_dir)
+    out_root = tmp_path / "out"
+    protogen.write(out_root, proto_dir)
+    proto = proto_dir / "kgrec" / "v1" / "recommender.proto"
+    text = proto.read_text()
+    assert text.count("// The item's title.") == 1
+    proto.write_text(text.replace("// The item's title.", "// The item's display title."))
+    stale = [p.as_posix() for p in protogen.stale_files(out_root, proto_dir)]
+    assert stale == [protogen.DESCRIPTOR_SET.as_posix()]

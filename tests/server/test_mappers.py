@@ -45,8 +45,8 @@ def test_query_round_trip() -> None:
         user_id="user:1",
         session_id="s1",
         limit=25,
-        filters=Filters(PriceRange(10.0, 99.5), ("category:shoes",), ("product:9",)),
-        context_item_ids=("product:2", "product:3"),
+        filters=Filters(PriceRange(10.0, 99.5), ("cat:shoes",), ("prod:000009",)),
+        context_item_ids=("prod:000002", "prod:000003"),
         explain=True,
         request_id="rid",
     )
@@ -129,6 +129,22 @@ def test_chunks_are_items_then_reply_then_end_and_reassemble() -> None:
 def _query(**kwargs: object) -> RecommendQuery:
     request = pb.RecommendRequest(**kwargs)  # type: ignore[arg-type]
     return mappers.query_from_proto(request)
+
+
+def test_explain_unset_means_true_and_explicit_false_is_kept() -> None:
+    assert mappers.query_from_proto(pb.RecommendRequest(message="mugs")).explain is True
+    off = pb.RecommendRequest.FromString(
+        pb.RecommendRequest(message="mugs", explain=False).SerializeToString()
+    )
+    assert off.HasField("explain")  # presence survives the wire, so false is not "unset"
+    assert mappers.query_from_proto(off).explain is False
+    assert mappers.query_from_proto(pb.RecommendRequest(message="m", explain=True)).explain
+
+
+def test_explain_false_survives_the_client_round_trip() -> None:
+    query = RecommendQuery(message="mugs", explain=False)
+    wire = pb.RecommendRequest.FromString(mappers.query_to_proto(query).SerializeToString())
+    assert mappers.query_from_proto(wire) == query
 
 
 def test_limit_unset_defaults_to_ten() -> None:

@@ -195,3 +195,26 @@ def test_no_widening_when_the_graph_must_check_a_filter() -> None:
         CandidateQuery(price=PriceRange(None, 100.0)),
     ):
         assert Pipeline._has_hard_constraints(query)
+
+
+def test_unknown_filter_category_is_invalid_before_a_session_opens(
+    store: GraphStore, clock: _Clock
+) -> None:
+    from kg.types import LexiconEntry
+    from kgrec.domain import Filters
+
+    shoes = LexiconEntry("cat:shoes", "Category", "Shoes", "shoes")
+    pipe = Pipeline(store, _Parser(), _Linker(), make_explainer(), clock=clock, lexicon=[shoes])  # type: ignore[arg-type]
+    sessions = store.stats().nodes.get("Session", 0)
+    with pytest.raises(InvalidInputError) as exc:
+        pipe.recommend_sync(
+            RecommendQuery(message="shoes", filters=Filters(category_ids=("category:shoes",)))
+        )
+    assert exc.value.field == "filters.category_ids"
+    assert "did you mean 'cat:shoes'" in exc.value.message
+    assert store.stats().nodes.get("Session", 0) == sessions
+    ok = pipe.recommend_sync(
+        RecommendQuery(message="shoes", filters=Filters(category_ids=("cat:shoes",)))
+    )
+    assert ok.session_id
+    assert store.stats().nodes.get("Session", 0) == sessions + 1  # the count does see sessions
