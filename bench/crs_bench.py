@@ -1,19 +1,23 @@
 """Conversational-recommendation benchmark on ReDial-dev and INSPIRED-dev, through the real server.
 
     .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
-        [--limit N] [--folds K] [--fold-seed S] [--message turn|history] [--scorer comention|none]
-        [--pipeline stock] [--weights NAME=VALUE,...] [--no-rerank] [--offline]
+        [--protocol standard|repeats-removed|both] [--limit N] [--folds K] [--fold-seed S]
+        [--message turn|history] [--scorer comention|none] [--weights NAME=VALUE,...]
+        [--no-rerank] [--offline]
 
 Per dataset:
 
 1. The movies (ReDial: + KGSF's DBpedia neighbourhood) are imported into a fresh embedded
-   FalkorDB in a temporary data dir (``kg.importers.redial`` / ``kg.importers.inspired``).
+   FalkorDB in a temporary data dir (the importers ``kgrec graph import redial|inspired``
+   runs).
 2. Dialogues are split into ``K`` folds by position (dialogue ``n`` is in fold ``n % K``;
-   ``--fold-seed S`` splits at random instead). For fold ``f`` a
-   :class:`~models.crs.CoMentionScorer` is fitted on the dialogues of the other folds only
-   (popularity, co-mentions, words before suggestions); a :class:`Pipeline` over
-   the graph with that scorer is served by the real gRPC server (``start_server``) on a free
-   loopback port, and fold ``f``'s dialogues are replayed through the generated stubs.
+   ``--fold-seed S`` splits at random instead). For fold ``f`` the conversational scorer is
+   fitted on the dialogues of the other folds only, by the fit ``kgrec train --conversations``
+   runs (:func:`models.scoring.comention_training.fit_comention`: popularity, co-mentions,
+   words, KG, MiniLM title / conversation vectors, the cross-fitted tree re-ranker); the
+   pipeline over the graph with that scorer is built by :func:`server.builder.build_pipeline`
+   (what ``kgrec serve`` builds), served by the real gRPC server on a free loopback port, and
+   fold ``f``'s dialogues are replayed through the generated stubs.
 3. Replay, one session per dialogue, messages in order:
 
    * every seeker message is one ``Recommend`` call. ``--message turn`` (default) sends just
@@ -29,25 +33,21 @@ Per dataset:
      ``context_item_ids``) is made first. With no call yet, ``"hello"`` is sent.
      Each (turn, target) pair is one sample: Recall@k = share of samples whose target is in
      the top k; targets outside the catalog count as misses.
-4. The served pipeline is ``server.pipeline.Pipeline`` as is. (Its scorer gets the session's
-   earlier linked entities and context items, not only this turn's: measured here as a
-   proposed "context" variant, R@10 0.087 -> 0.156 on the first 200 ReDial-dev dialogues,
-   then adopted.) Each turn ranks ``--pool`` graph candidates plus the scorer's best
-   ``--pool`` movies for the conversation (the server's default widening). On the first 200
-   dialogues the whole catalog as the pool (with the earlier weights and no prior) gave
-   R@10 0.156 at 581 ms p50; pool 300 with the current ones gives 0.183 at 34 ms.
-   The pipeline hides a movie the seeker named for the rest of the session (the product
-   default) unless the dataset's scorer ranks mentioned movies again (``w_self``, ReDial).
+4. Two protocols (``--protocol``, default both):
+
+   * standard: every target counts. ReDial counts a recommender re-mentioning a movie the
+     seeker named as a recommendation, so ReDial's weights rank the context movies again
+     (``w_self``) and the run turns the documented ``hide_named_items`` setting off.
+   * repeats removed (rows ending ``[no repeats]``): samples whose target an earlier message
+     of the dialogue named are dropped (Kostric & Balog's ReDial reproducibility study), and
+     the pipeline serves with the product defaults: named items hidden, ``w_self`` 0.
+
+   Each turn ranks ``candidate_pool`` (300) graph candidates plus the scorer's best 300 for
+   the conversation (the server's default widening; ``--pool``).
 5. ReDial's scorer adds a popularity prior from ``movies_with_mentions.csv`` with every
-   mention in the evaluated dialogues subtracted (:func:`mention_prior`). Both datasets'
-   scorers get MiniLM text vectors (:func:`text_embeddings`): of the movie titles (cached in
-   ``bench/out/cache``), of the conversation, and of the training conversations before each
-   suggestion (the scorer's ``title``, ``query`` and ``near`` terms; ``--no-text-embeddings``
-   turns them off).
-   ``--weights`` overrides the dataset's weights (``bench.crs_tune`` searches them).
-   Each fold's scorer also fits a tree re-ranker of its best 200 items
-   (:class:`~models.crs.TermReranker`, cross-fitted on the training folds only;
-   ``--no-rerank`` leaves the weighted sum alone).
+   mention in the evaluated dialogues subtracted (``mention_prior``). ``--weights`` overrides
+   the dataset's preset (``bench.crs_tune`` searches them; ``--no-text-embeddings`` and
+   ``--no-rerank`` are ablations).
 6. A popularity row (training-fold suggestion counts + that prior, whole catalog, no
    server) and an offline row (the same scorer given the ideal context — every movie
    mentioned so far and the seeker's words — without the server) put the served number in
@@ -167,6 +167,8 @@ class Tally:
     """Ranks of the targets (``None``: not in the returned top 50) and call latencies."""
 
     ranks: list[int | None] = field(default_factory=list)
+    #: per sample: was the target mentioned earlier in its dialogue (a "repeat")?
+    repeats: list[bool] = field(default_factory=list)
     in_catalog: int = 0
     turns: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -198,8 +200,39 @@ class Tally:
     def add_dialogue(self, samples: int) -> None:
         self.per_dialogue.append(samples)
 
+    def add_sample(self, rank: int | None, repeat: bool) -> None:
+        self.ranks.append(rank)
+        self.repeats.append(repeat)
+
+    def without_repeats(self) -> Tally:
+        """The samples whose target no earlier message of the dialogue mentioned (the
+        repeats-removed protocol of Kostric & Balog's ReDial reproducibility study: a
+        recommender re-mentioning a movie the seeker named is not a recommendation a shop
+        wants). Dialogues keep their place (with fewer, or no, samples)."""
+        out = Tally(in_catalog=0, turns=self.turns, latencies_ms=self.latencies_ms)
+        if len(self.repeats) != len(self.ranks):
+            raise ValueError("samples without repeat flags")
+        start = 0
+        for count in self.per_dialogue:
+            kept = [
+                r
+                for r, rep in zip(
+                    self.ranks[start : start + count],
+                    self.repeats[start : start + count],
+                    strict=True,
+                )
+                if not rep
+            ]
+            out.ranks += kept
+            out.repeats += [False] * len(kept)
+            out.per_dialogue.append(len(kept))
+            start += count
+        out.in_catalog = self.in_catalog - sum(self.repeats)  # repeats were all in the catalog
+        return out
+
     def merge(self, other: Tally) -> None:
         self.ranks += other.ranks
+        self.repeats += other.repeats
         self.per_dialogue += other.per_dialogue
         self.in_catalog += other.in_catalog
         self.turns += other.turns
@@ -209,11 +242,12 @@ class Tally:
         lat = f"{statistics.median(self.latencies_ms):8.1f}" if self.latencies_ms else "       -"
         cov = f"{self.in_catalog}/{len(self.ranks)}"
         r = "  ".join(f"{self.recall(k):6.4f}" for k in KS)
-        return f"{name:<40} {self.dialogues:>5} {self.turns:>6} {cov:>11}  {r}  {lat}"
+        return f"{name:<{ROW_WIDTH}} {self.dialogues:>5} {self.turns:>6} {cov:>11}  {r}  {lat}"
 
 
+ROW_WIDTH = 52
 HEADER = (
-    f"{'row':<40} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
+    f"{'row':<{ROW_WIDTH}} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
     f"{'R@1':>6}  {'R@10':>6}  {'R@50':>6}  {'p50 ms':>8}"
 )
 
@@ -252,7 +286,7 @@ def offline_tally(
                 top = [scorer.item_ids[i] for i in np.argsort(-s, kind="stable")[: max(KS)]]
             for t in m.targets:
                 tally.in_catalog += t in catalog
-                tally.ranks.append(rank_of(t, top))
+                tally.add_sample(rank_of(t, top), t in context)
         tally.add_dialogue(len(tally.ranks) - before)
     return tally
 
@@ -351,6 +385,7 @@ async def replay(
         pending = []
         return [item.item_id for item in response.items]
 
+    mentioned: set[str] = set()  # every movie named so far, by either side
     for m in dialogue.messages:
         if m.targets:
             tally.turns += 1
@@ -362,7 +397,8 @@ async def replay(
             stale = False
             for t in m.targets:
                 tally.in_catalog += t in catalog
-                tally.ranks.append(rank_of(t, ranking))
+                tally.add_sample(rank_of(t, ranking), t in mentioned)
+        mentioned.update(m.item_ids)
         if m.role == SEEKER:
             history.append(m.text)
             if m.text.strip():
@@ -421,6 +457,8 @@ class Options:
     weights: dict[str, float] = field(default_factory=dict)  # overrides of the config's fields
     rerank: bool = True  # re-rank the scorer's best items with trees (models.crs.reranker)
     fold_seed: int | None = None  # None: dialogue n in fold n % K; else a seeded random split
+    #: standard (every target) and/or repeats-removed (targets named earlier dropped)
+    protocols: tuple[str, ...] = ("standard", "repeats-removed")
 
 
 def served_row(opts: Options, pipeline: str = "stock") -> str:
@@ -455,24 +493,45 @@ def text_embeddings(data: BenchData) -> np.ndarray:
     return title_vectors(data.titles, Path(__file__).resolve().parent / "out" / "cache")
 
 
+NO_REPEATS = " [no repeats]"
+
+
+def protocol_runs(
+    config: CoMentionConfig, protocols: Sequence[str]
+) -> list[tuple[str, CoMentionConfig, bool]]:
+    """``(row suffix, scorer config, hide named items)`` of each run the protocols need.
+
+    Standard: the dataset's weights; named items are hidden unless the weights rank them again
+    (``w_self``: ReDial counts a re-mention as a recommendation). Repeats removed: the product
+    defaults, named items hidden and not ranked again (``w_self = 0``), scored on the samples
+    whose target no earlier message named. When the two runs would be the same run (no
+    ``w_self``), it runs once and both tables are read from it."""
+    runs: list[tuple[str, CoMentionConfig, bool]] = []
+    if "standard" in protocols:
+        runs.append(("", config, config.w_self == 0))
+    if "repeats-removed" in protocols:
+        runs.append((NO_REPEATS, dataclasses.replace(config, w_self=0.0), True))
+    return runs
+
+
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
-    """The table's rows for one dataset: offline popularity, offline scorer, served pipeline(s)."""
+    """The table's rows for one dataset and protocol: offline popularity, offline scorer,
+    served pipeline(s); rows of the repeats-removed protocol end in ``[no repeats]``."""
     n = len(data.dialogues)
     fold_of = folds(n, opts.n_folds, opts.fold_seed)
     evaluated = list(range(n if opts.limit is None else min(n, opts.limit)))
     catalog = set(data.item_ids)
-    rows = {POPULARITY_ROW: Tally(), OFFLINE_ROW: Tally()}
-    rows.update({served_row(opts, kind): Tally() for kind in opts.pipelines})
     config = dataclasses.replace(opts.config or CONFIGS[opts.dataset], **opts.weights)
+    runs = protocol_runs(config, opts.protocols)
+    names = [POPULARITY_ROW, OFFLINE_ROW, *(served_row(opts, kind) for kind in opts.pipelines)]
+    rows = {name + suffix: Tally() for suffix, _, _ in runs for name in names}
     pool = len(data.item_ids) + 10 if opts.pool is None else opts.pool
-    # the pipeline hides movies the seeker named unless the scorer is configured to suggest
-    # mentioned movies again (w_self, ReDial)
-    hide = config.w_self == 0
     uses_text = config.w_title or config.w_query or config.w_near
     wanted = opts.text_embeddings and bool(uses_text) and data.titles
     vectors = text_embeddings(data) if wanted else None
     with ExitStack() as stack:
         store = lexicon = None
+        tmp = ""
         if opts.pipelines:  # the offline rows need no graph
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="crs-bench-"))
             store = stack.enter_context(graph(data, Path(tmp)))
@@ -481,31 +540,61 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
             if not test:
                 continue
-            scorer = fold_scorer(data, fold_of, f, config, vectors, opts.rerank)
-            rows[POPULARITY_ROW].merge(offline_tally(scorer, test, False))
-            rows[OFFLINE_ROW].merge(offline_tally(scorer, test, True))
-            served = scorer if opts.scorer == "comention" else None
-            for kind in opts.pipelines:
-                assert store is not None
-                pipeline = make_pipeline(
-                    store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=Path(tmp)
-                )
-                started = time.perf_counter()
-                tally = asyncio.run(
-                    serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain)
-                )
-                log.info(
-                    "%s fold %d/%d, %s pipeline: %d dialogues in %.0f s, R@10 %.4f",
-                    data.name,
-                    f + 1,
-                    opts.n_folds,
-                    kind,
-                    len(test),
-                    time.perf_counter() - started,
-                    tally.recall(10),
-                )
-                rows[served_row(opts, kind)].merge(tally)
+            done: dict[tuple[CoMentionConfig, bool], dict[str, Tally]] = {}
+            for suffix, run_config, hide in runs:
+                if (run_config, hide) not in done:
+                    done[(run_config, hide)] = _fold_rows(
+                        data, opts, fold_of, f, test, run_config, hide, vectors,
+                        store, lexicon, parser, pool, catalog, Path(tmp) if tmp else None,
+                    )  # fmt: skip
+                for name, tally in done[(run_config, hide)].items():
+                    rows[name + suffix].merge(tally.without_repeats() if suffix else tally)
     return rows
+
+
+def _fold_rows(
+    data: BenchData,
+    opts: Options,
+    fold_of: Sequence[int],
+    f: int,
+    test: Sequence[CrsDialogue],
+    config: CoMentionConfig,
+    hide: bool,
+    vectors: np.ndarray | None,
+    store: GraphStore | None,
+    lexicon: Any,
+    parser: Any,
+    pool: int,
+    catalog: set[str],
+    data_dir: Path | None,
+) -> dict[str, Tally]:
+    """Fold ``f``'s rows with one scorer config and one ``hide_named_items`` setting."""
+    scorer = fold_scorer(data, fold_of, f, config, vectors, opts.rerank)
+    out = {
+        POPULARITY_ROW: offline_tally(scorer, test, False),
+        OFFLINE_ROW: offline_tally(scorer, test, True),
+    }
+    served = scorer if opts.scorer == "comention" else None
+    for kind in opts.pipelines:
+        assert store is not None
+        pipeline = make_pipeline(
+            store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=data_dir
+        )
+        started = time.perf_counter()
+        tally = asyncio.run(serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain))
+        log.info(
+            "%s fold %d/%d, %s pipeline (hide named items %s): %d dialogues in %.0f s, R@10 %.4f",
+            data.name,
+            f + 1,
+            opts.n_folds,
+            kind,
+            hide,
+            len(test),
+            time.perf_counter() - started,
+            tally.recall(10),
+        )
+        out[served_row(opts, kind)] = tally
+    return out
 
 
 def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
@@ -522,7 +611,7 @@ def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
     print("95% intervals, bootstrap over dialogues:")
     for name, tally in rows.items():
         spans = "  ".join("R@{} [{:.3f}, {:.3f}]".format(k, *tally.interval(k)) for k in KS[1:])
-        print(f"  {name:<40} {spans}")
+        print(f"  {name:<{ROW_WIDTH}} {spans}")
     sys.stdout.flush()
 
 
@@ -540,6 +629,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         "in fold n %% K), to check that a difference holds on another split",
     )
     p.add_argument("--message", choices=["turn", "history"], default="turn")
+    p.add_argument(
+        "--protocol",
+        choices=["standard", "repeats-removed", "both"],
+        default="both",
+        help="standard: every recommended movie is a target (ReDial's weights may rank the "
+        "seeker's own movies again, with named-item hiding off); repeats-removed: targets "
+        "named earlier in the dialogue are dropped and the product defaults serve (named "
+        "items hidden, none ranked again). Default: both tables",
+    )
     p.add_argument("--scorer", choices=["comention", "none"], default="comention")
     p.add_argument("--explain", action="store_true", help="ask for reasons and KG paths")
     p.add_argument(
@@ -600,6 +698,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         weights,
         not a.no_rerank,
         a.fold_seed,
+        ("standard", "repeats-removed") if a.protocol == "both" else (a.protocol,),
     )
     if a.offline:
         opts.pipelines = ()

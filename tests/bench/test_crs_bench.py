@@ -20,6 +20,7 @@ if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
 
 import kg  # noqa: E402
 from bench.crs_bench import (  # noqa: E402
+    NO_REPEATS,
     OFFLINE_ROW,
     POPULARITY_ROW,
     BenchData,
@@ -403,6 +404,36 @@ def test_tally_and_helpers() -> None:
     assert sorted(Counter(shuffled).values()) == [3, 3, 3]
 
 
+def test_repeats_removed_keeps_first_mentions_only() -> None:
+    """Two dialogues: ranks 0 (a repeat) and 3; then 7 and None (a repeat). Without repeats:
+    [3] and [7], each dialogue in place."""
+    t = Tally()
+    for ranks, repeats in (([0, 3], [True, False]), ([7, None], [False, True])):
+        part = Tally()
+        for r, rep in zip(ranks, repeats, strict=True):
+            part.add_sample(r, rep)
+        part.add_dialogue(len(ranks))
+        t.merge(part)
+    fresh = t.without_repeats()
+    assert fresh.ranks == [3, 7] and fresh.per_dialogue == [1, 1]
+    assert t.recall(1) == 0.25 and fresh.recall(10) == 1.0 and fresh.recall(5) == 0.5
+    with pytest.raises(ValueError, match="repeat flags"):
+        Tally(ranks=[1], per_dialogue=[1]).without_repeats()
+
+
+def test_protocols_run_the_product_defaults_for_repeats_removed() -> None:
+    from bench.crs_bench import protocol_runs
+
+    redial = CoMentionConfig(w_self=5.0)
+    runs = protocol_runs(redial, ("standard", "repeats-removed"))
+    assert [(s, c.w_self, hide) for s, c, hide in runs] == [
+        ("", 5.0, False),  # ReDial's protocol: the seeker's movies ranked again, not hidden
+        (NO_REPEATS, 0.0, True),  # the product: hidden, not ranked again
+    ]
+    inspired = protocol_runs(CoMentionConfig(), ("standard", "repeats-removed"))
+    assert inspired[0][1:] == inspired[1][1:]  # one run, read by both protocols
+
+
 def test_tally_interval_resamples_whole_dialogues() -> None:
     """Dialogues: one with 3 hits, one with 1 miss, one without a recommendation. A
     resample draws 3 whole dialogues, so its Recall@10 is one of 0, 3/5, 3/4, 6/7, 1."""
@@ -505,7 +536,12 @@ def test_offline_rows_need_no_graph_and_popularity_ignores_the_weights(
             "redial", None, 2, "turn", "comention", False, CoMentionConfig(w_pop=w_pop), ()
         )
         rows = run_dataset(data, opts)
-        assert set(rows) == {POPULARITY_ROW, OFFLINE_ROW}
+        assert set(rows) == {
+            POPULARITY_ROW,
+            OFFLINE_ROW,
+            POPULARITY_ROW + NO_REPEATS,
+            OFFLINE_ROW + NO_REPEATS,
+        }
         popularity.append(rows[POPULARITY_ROW].ranks)
     assert popularity[0] == popularity[1]
     assert rows[OFFLINE_ROW].recall(1) == 1.0
