@@ -10,7 +10,7 @@ Requests are validated on the way in; every rule raises
   decoded it leniently); normalised to NFC; may be empty (after stripping) only when the
   request has filters or context items.
 - ``limit``: unset means 10; otherwise 1..100.
-- ``filters``: prices finite and >= 0, ``min_price <= max_price``.
+- ``filters``: prices finite, >= 0 and <= ``MAX_PRICE``, ``min_price <= max_price``.
 - ids (``user_id``, ``session_id``, ``item_id``, every listed id): at most 256 characters, no
   control/format/unassigned characters, no surrounding whitespace; lists at most 1,000 long,
   duplicates dropped (order kept).
@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kgrec.domain import (
+    MAX_PRICE,
     Constraint,
     EventType,
     FeedbackEvent,
@@ -152,6 +153,8 @@ def _price(field: str, value: float) -> float:
         raise InvalidInputError(field, f"must be a finite number, got {value}")
     if value < 0:
         raise InvalidInputError(field, f"must be >= 0, got {value}")
+    if value > MAX_PRICE:
+        raise InvalidInputError(field, f"must be at most {MAX_PRICE:,.0f}, got {value:g}")
     return value
 
 

@@ -14,6 +14,7 @@ class _Price:
     max: float | None = None
     currency: str | None = None
     relative: str | None = None
+    level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ def test_cheaper_caps_price_below_median_of_last_ranking():
     update = DialogueTracker().update(
         state, _Intent(price=_Price(relative="cheaper")), [], Filters()
     )
-    assert update.cheaper_than == 60.0
-    assert state.max_price == 59.99
+    assert update.cheaper_than == state.cheaper_than == 60.0
+    assert state.price_range().max == 59.99
+    assert state.max_price == 100.0  # the stated budget stays what the shopper said
 
 
 def test_similar_reference_anchors_on_that_item_and_excludes_it():
