@@ -309,7 +309,7 @@ class Pipeline:
         turn.scored = scored[: turn.query.limit]
 
     def _price_rank(self, cands: list[Candidate], level: str) -> dict[str, float]:
-        """"cheap" / "premium" as a score: each priced candidate's price rank in the pool
+        """ "cheap" / "premium" as a score: each priced candidate's price rank in the pool
         (ties share their mean rank) mapped to ``[w, -w]`` cheapest to priciest ("low"), the
         reverse for "high". A relative order, so no dollar bound is invented."""
         priced = sorted(

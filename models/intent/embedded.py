@@ -135,12 +135,14 @@ class EmbeddedIntentParser(IntentParser):
         mspans = self.extractor.extract(message, tokens)
         rspans = find_references(tokens)
         mspans = [m for m in mspans if not any(m.i < r.j and r.i < m.j for r in rspans)]
-        claimed = {k for s in (*mspans, *rspans) for k in range(s.i, s.j)}
+        ranges = [(m.i, m.j) for m in mspans] + [(r.i, r.j) for r in rspans]
+        claimed = {k for i, j in ranges for k in range(i, j)}
         pspans = find_preferences(message, tokens, claimed)
         # a season word is a soft wish even where the lexicon has it ("warm" -> cozy)
         seasons = [p for p in pspans if p.pref.kind == "season"]
         mspans = [m for m in mspans if not any(m.i < p.j and p.i < m.j for p in seasons)]
-        spans = [(s.i, s.j) for s in (*mspans, *rspans, *pspans)]
+        spans = [(m.i, m.j) for m in mspans] + [(r.i, r.j) for r in rspans]
+        spans += [(p.i, p.j) for p in pspans]
         kinds = ["mention"] * len(mspans) + ["reference"] * len(rspans)
         kinds += ["preference"] * len(pspans)
         neg = negated_spans(tokens, spans, negation_triggers(tokens), kinds)

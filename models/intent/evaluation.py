@@ -98,9 +98,7 @@ def constraints_equal(ex: EvalExample, got: Intent) -> bool:
         gp is not None
         and ex.price is not None
         and not (
-            _close(gp[0], ex.price[0])
-            and _close(gp[1], ex.price[1])
-            and gp[2:] == ex.price[2:]
+            _close(gp[0], ex.price[0]) and _close(gp[1], ex.price[1]) and gp[2:] == ex.price[2:]
         )
     ):
         return False

@@ -91,7 +91,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
 def pipeline(store: GraphStore) -> Pipeline:
     lexicon = store.lexicon(("Category", "Attribute"))
     return Pipeline(
-        store, _RulesParser(lexicon), _Linker(), make_explainer(), lexicon=lexicon  # type: ignore[arg-type]
+        store,
+        _RulesParser(lexicon),
+        _Linker(),
+        make_explainer(),
+        lexicon=lexicon,  # type: ignore[arg-type]
     )
 
 

@@ -106,7 +106,9 @@ def test_a_graph_attribute_stays_a_mention_and_a_season_word_never_filters(lexic
     assert [(p.kind, p.value) for p in slots.preferences] == [("season", "winter")]
 
 
-@pytest.mark.parametrize("message", ["1 blue running shoes", "2 red t-shirts", "one black headphones"])
+@pytest.mark.parametrize(
+    "message", ["1 blue running shoes", "2 red t-shirts", "one black headphones"]
+)
 def test_a_count_before_the_thing_is_neither_a_price_nor_a_reference(parser, message) -> None:
     slots = parser.extract_slots(message)
     assert slots.price is None and slots.references == ()
