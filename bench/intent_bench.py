@@ -2,13 +2,16 @@
 
     .venv/bin/python -m bench.intent_bench                      # embedded only
     .venv/bin/python -m bench.intent_bench --backends all       # + llm-local, llm-remote, hybrid
+    .venv/bin/python -m bench.intent_bench --only price_words,audience,gift,use,season,numbered
 
 Prints, per backend and split (``test`` = the held-out part the embedded head never saw,
 ``all`` = every utterance): intent accuracy, mention (slot) F1 with precision/recall (match on
 casefolded text + label + negation; ``F1txt`` ignores the label), constraint exact match
 (price min/max/relative, references, clear flag), and per-``parse`` latency p50/p95 as wall
 clock and as this thread's CPU time (the CPU figures are the stable ones on a shared, loaded
-box), plus which backend answered (fallbacks included).
+box), plus which backend answered (fallbacks included). ``--only`` keeps the utterances whose
+id starts with one of the given families (e.g. the shopper-words families of issue 19: price
+words with no number, audience, gift, use, season, a count before the thing).
 
 LLM backends decode on the CPU here, so they run on ``--llm-limit`` test utterances (two per
 intent type first, then in file order) unless ``--llm-limit 0`` asks for all. ``llm-remote``
@@ -144,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=0.7, help="hybrid confidence threshold")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     ap.add_argument("--errors", action="store_true", help="list the embedded test errors")
+    ap.add_argument("--only", default="", help="comma list of id families (prefixes) to keep")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import torch
@@ -151,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     names = BACKENDS if args.backends == "all" else tuple(args.backends.split(","))
     examples = load_eval_set(args.eval_set)
+    if args.only:
+        families = tuple(f"{f.strip()}-" for f in args.only.split(",") if f.strip())
+        examples = [e for e in examples if e.id.startswith(families)]
     test = [e for e in examples if e.split == "test"]
     lexicon = load_lexicon(args.lexicon)
     base = IntentConfig(

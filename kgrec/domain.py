@@ -38,6 +38,11 @@ class EventType(StrEnum):
 NEGATIVE_EVENTS = frozenset({EventType.DISLIKE, EventType.DISMISS})
 
 
+#: The largest price a request may state: far above any catalog price, and small enough to
+#: print (a client sending 1e308 as "no limit" gets a clear error instead of a 309-digit echo).
+MAX_PRICE = 1_000_000_000.0
+
+
 @dataclass(frozen=True, slots=True)
 class PriceRange:
     """Inclusive price bounds; ``None`` means unbounded on that side."""
@@ -190,6 +195,7 @@ class FeedbackResult:
 
 
 __all__ = [
+    "MAX_PRICE",
     "NEGATIVE_EVENTS",
     "Constraint",
     "EventType",

@@ -12,7 +12,7 @@ Requests are validated on the way in; every rule raises
 - ``limit``: unset means 10; otherwise 1..100.
 - ``explain``: unset means true (reasons and KG paths are what the service is for); only an
   explicit false turns them off.
-- ``filters``: prices finite and >= 0, ``min_price <= max_price``.
+- ``filters``: prices finite, >= 0 and <= ``MAX_PRICE``, ``min_price <= max_price``.
 - ids (``user_id``, ``session_id``, ``item_id``, every listed id): at most 256 characters, no
   control/format/unassigned characters, no surrounding whitespace; lists at most 1,000 long,
   duplicates dropped (order kept).
@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kgrec.domain import (
+    MAX_PRICE,
     Constraint,
     EventType,
     FeedbackEvent,
@@ -156,6 +157,8 @@ def _price(field: str, value: float) -> float:
         raise InvalidInputError(field, f"must be a finite number, got {value}")
     if value < 0:
         raise InvalidInputError(field, f"must be >= 0, got {value}")
+    if value > MAX_PRICE:
+        raise InvalidInputError(field, f"must be at most {MAX_PRICE:,.0f}, got {value:g}")
     return value
 
 

@@ -44,7 +44,7 @@ from .turn import ScoredCandidate, Turn
 
 if TYPE_CHECKING:
     from kg.linking import EntityLinker
-    from models.intent import IntentParser, Mention
+    from models.intent import Intent, IntentParser, Mention
     from models.scoring import ItemScorer, ScoringContext
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,10 @@ class PipelineConfig:
     w_model: float = 1.0  # weight of the learned scorer (z-scored over the pool)
     w_popularity: float = 0.3  # weight of log-popularity (normalised to [0, 1])
     w_disliked_brand: float = 0.5  # penalty for brands the shopper disliked this session
+    # "cheap" / "premium": price rank within the pool, in [-w, w]; larger than the other
+    # terms' spread, so the cheapest (priciest) candidates come first
+    w_price_level: float = 4.0
+    wish_link_threshold: float = 0.9  # a soft wish ("winter") links only to a near-exact name
     session_ttl_s: float = 24 * 3600  # a session idle longer than this is gone (NOT_FOUND)
     hide_named_items: bool = True  # a product the shopper names is not recommended back
 
@@ -200,6 +204,7 @@ class Pipeline:
             linked.append(entity)
         turn.linked = linked
         named = [e.entity_id for e in linked if e.label == "Product" and not e.negated]
+        wish_entities = self._link_wishes(turn.intent, seen)
         turn.update = self.tracker.update(
             turn.state,
             turn.intent,
@@ -207,13 +212,32 @@ class Pipeline:
             turn.query.filters,
             turn.query.context_item_ids,
             named_items=tuple(_shown(p) for p in self.store.products(named)) if named else (),
+            wish_entities=wish_entities,
         )
+
+    def _link_wishes(self, intent: Intent, seen: set[tuple[str, bool]]) -> tuple[LinkedEntity, ...]:
+        """Graph nodes for the soft wishes ("for winter" -> a warmth attribute) when one is
+        named almost exactly; the rest stay words (``state.wishes``)."""
+        out: list[LinkedEntity] = []
+        for pref in intent.preferences:
+            best = self.linker.link_best(pref.value)
+            if best is None or best.score < self.config.wish_link_threshold:
+                continue
+            if (best.entity_id, pref.negated) in seen or best.label == "Product":
+                continue
+            seen.add((best.entity_id, pref.negated))
+            out.append(
+                LinkedEntity(
+                    pref.text, best.entity_id, best.label, best.name, best.score, pref.negated
+                )
+            )
+        return tuple(out)
 
     # 3. retrieve ------------------------------------------------------------------------------
 
     def candidate_query(self, state: DialogueState, limit: int) -> CandidateQuery:
         return CandidateQuery(
-            price=PriceRange(state.min_price, state.max_price),
+            price=state.price_range(),
             category_ids=tuple(state.category_ids),
             brand_ids=tuple(state.brand_ids),
             required_attribute_ids=tuple(state.required_attribute_ids),
@@ -276,6 +300,7 @@ class Pipeline:
         max_pop = max(c.product.popularity for c in cands)
         model = self._model_scores(turn, [c.product.id for c in cands])
         disliked_brands = self._disliked_brands(state)
+        price_rank = self._price_rank(cands, state.price_level) if state.price_level else None
         scored: list[ScoredCandidate] = []
         for i, cand in enumerate(cands):
             parts = {
@@ -288,9 +313,30 @@ class Pipeline:
                 parts["model"] = cfg.w_model * model[i]
             if cand.product.brand_id in disliked_brands:
                 parts["feedback"] = -cfg.w_disliked_brand
+            if state.price_level and price_rank is not None:
+                parts["price"] = price_rank.get(cand.product.id, 0.0)
             scored.append(ScoredCandidate(cand, sum(parts.values()), parts))
         scored.sort(key=lambda s: (-s.score, s.candidate.product.id))
         turn.scored = scored[: turn.query.limit]
+
+    def _price_rank(self, cands: list[Candidate], level: str) -> dict[str, float]:
+        """ "cheap" / "premium" as a score: each priced candidate's price rank in the pool
+        (ties share their mean rank) mapped to ``[w, -w]`` cheapest to priciest ("low"), the
+        reverse for "high". A relative order, so no dollar bound is invented."""
+        priced = sorted(
+            (c.product.price, c.product.id) for c in cands if c.product.price is not None
+        )
+        if len(priced) < 2:
+            return {}
+        ranks: dict[float, list[int]] = {}
+        for k, (price, _) in enumerate(priced):
+            ranks.setdefault(price, []).append(k)
+        w, top = self.config.w_price_level, len(priced) - 1
+        sign = 1.0 if level == "low" else -1.0
+        return {
+            item: sign * w * (1 - 2 * (sum(ranks[price]) / len(ranks[price])) / top)
+            for price, item in priced
+        }
 
     @staticmethod
     def _scoring_context(turn: Turn) -> ScoringContext:
@@ -422,24 +468,28 @@ class Pipeline:
         update = turn.update
         assert update is not None
         return AppliedConstraints(
-            price=PriceRange(state.min_price, state.max_price),
+            price=PriceRange(state.min_price, state.max_price),  # stated, not derived
             categories=tuple(self._name(i) for i in state.category_ids),
             brands=tuple(self._name(i) for i in state.brand_ids),
             attributes=tuple(self._name(i) for i in state.required_attribute_ids),
             excluded_brands=tuple(self._name(i) for i in state.exclude_brand_ids),
             excluded_attributes=tuple(self._name(i) for i in state.exclude_attribute_ids),
             excluded_items=len(state.exclude_item_ids),
-            cheaper_than=update.cheaper_than,
+            cheaper_than=state.cheaper_than,
+            pricier_than=state.pricier_than,
+            price_level=state.price_level,
+            wishes=tuple(state.wishes),
             similar_to=update.anchor.title if update.anchor else "",
         )
 
     @staticmethod
     def _constraints(state: DialogueState) -> tuple[Constraint, ...]:
         out: list[Constraint] = []
-        if state.min_price is not None:
-            out.append(Constraint("price", ">=", f"{state.min_price:g}"))
-        if state.max_price is not None:
-            out.append(Constraint("price", "<=", f"{state.max_price:g}"))
+        price = state.price_range()
+        if price.min is not None:
+            out.append(Constraint("price", ">=", f"{price.min:g}"))
+        if price.max is not None:
+            out.append(Constraint("price", "<=", f"{price.max:g}"))
         out += [Constraint("category", "==", i) for i in state.category_ids]
         out += [Constraint("brand", "==", i) for i in state.brand_ids]
         out += [Constraint("attribute", "==", i) for i in state.required_attribute_ids]

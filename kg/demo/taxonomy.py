@@ -96,8 +96,9 @@ VALUE_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "noise-cancelling": ("noise cancelling", "anc"),
         "rugged": ("tough", "heavy-duty"),
         "modern": ("contemporary",),
-        "cozy": ("soft", "warm"),
-        "insulated": ("thermal",),
+        "cozy": ("soft",),
+        # "warm" is about keeping warm (a towel is not warm); "winter" links the season wish
+        "insulated": ("thermal", "warm", "winter"),
         "compact": ("small", "portable"),
         "adjustable": (),
         "patterned": ("printed",),

@@ -4,7 +4,12 @@ The state is a small JSON document stored with the session in the graph store, s
 replica can continue a conversation. It accumulates:
 
 * hard constraints (price range, categories, brands, required / excluded attributes, excluded
-  brands and items) that a new turn tightens, relaxes or replaces;
+  brands and items) that a new turn tightens, relaxes or replaces; the price range the
+  shopper stated is kept apart from the bounds "cheaper" / "pricier" derived from the last
+  picks (``cheaper_than`` / ``pricier_than``), so a reply never calls a derived number "your"
+  budget; :meth:`DialogueState.price_range` joins them;
+* soft wishes: a price level ("cheap" -> ``price_level="low"``, an order, not a bound) and
+  who / what for ("audience=men", "occasion=gift", "use=swimming", "season=winter");
 * the last ranking, so "the second one" resolves to an item;
 * the item the conversation is currently about (``focus``), so "not that brand" resolves;
 * liked / disliked items from feedback, and the entities linked so far;
@@ -21,6 +26,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from kgrec.domain import PriceRange
 
 MAX_ITEMS = 200  # cap for every id list kept in the state
 MAX_MESSAGES = 8  # recent messages kept for the scorer
@@ -50,8 +57,12 @@ class DialogueState:
     """Everything a session remembers between turns. Mutable; serialised with :meth:`to_json`."""
 
     turn: int = 0
-    min_price: float | None = None
+    min_price: float | None = None  # as the shopper (or a filter) stated it
     max_price: float | None = None
+    cheaper_than: float | None = None  # "cheaper": below the median of the picks shown then
+    pricier_than: float | None = None  # "pricier": above it
+    price_level: str = ""  # "low" | "high" | "": order by price within the candidates
+    wishes: list[str] = field(default_factory=list)  # "kind=value" soft wishes, oldest first
     category_ids: list[str] = field(default_factory=list)
     brand_ids: list[str] = field(default_factory=list)
     required_attribute_ids: list[str] = field(default_factory=list)
@@ -94,6 +105,9 @@ class DialogueState:
     def reset_constraints(self) -> None:
         """Forget every constraint (the shopper said "start over"); feedback is kept."""
         self.min_price = self.max_price = None
+        self.cheaper_than = self.pricier_than = None
+        self.price_level = ""
+        self.wishes.clear()
         for name in (
             "category_ids",
             "brand_ids",
@@ -105,6 +119,18 @@ class DialogueState:
         ):
             getattr(self, name).clear()
         self.focus = None
+
+    def price_range(self) -> PriceRange:
+        """The bounds retrieval applies: the stated range, tightened by "cheaper" (a cent
+        under ``cheaper_than``) and "pricier" (a cent over ``pricier_than``)."""
+        lo, hi = self.min_price, self.max_price
+        if self.cheaper_than is not None:
+            cap = round(self.cheaper_than - 0.01, 2)
+            hi = cap if hi is None else min(hi, cap)
+        if self.pricier_than is not None:
+            floor = round(self.pricier_than + 0.01, 2)
+            lo = floor if lo is None else max(lo, floor)
+        return PriceRange(lo, hi)
 
     def add(self, name: str, value: str) -> None:
         """Append ``value`` to the id list ``name`` once, keeping the newest ``MAX_ITEMS``."""

@@ -14,9 +14,15 @@ Rules, in order:
    focuses an item, "more like the second one" makes it the anchor (same category, its brand
    preferred, the item itself excluded), "another brand" / "not that brand" excludes the
    focused item's brand.
-5. Prices: an explicit range replaces the old one; "cheaper" caps the price below the median
-   of the last ranking, "pricier" floors it above.
-6. Explicit request filters are applied last and always win.
+5. Prices: an explicit range replaces the old one (and any "cheaper"/"pricier" bound);
+   "cheaper" caps the price below the median of the last ranking, "pricier" floors it above,
+   both kept apart from the stated range (``state.cheaper_than`` / ``pricier_than``); with no
+   last ranking they read as a price level. A price level ("cheap", "premium") orders the
+   candidates by price and sets no bound.
+6. Soft wishes (audience, occasion, use, season) are remembered as ``kind=value``; those the
+   graph has a node for (``wish_entities``, linked by the pipeline) become preferred entities,
+   never hard constraints. A negated wish is forgotten.
+7. Explicit request filters are applied last and always win.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ class DialogueTracker:
         filters: Filters,
         context_item_ids: tuple[str, ...] = (),
         named_items: tuple[ShownItem, ...] = (),
+        wish_entities: tuple[LinkedEntity, ...] = (),
     ) -> TurnUpdate:
         update = TurnUpdate()
         state.turn += 1
@@ -88,6 +95,7 @@ class DialogueTracker:
         self._apply_named_items(state, named_items, update)
         self._apply_references(state, intent, update)
         self._apply_price(state, intent, update)
+        self._apply_wishes(state, intent, wish_entities)
         self._apply_filters(state, filters, context_item_ids)
         for entity in linked:
             state.add("linked_entity_ids", entity.entity_id)
@@ -181,15 +189,42 @@ class DialogueTracker:
             return
         if price.min is not None or price.max is not None:
             state.min_price, state.max_price = price.min, price.max
+            state.cheaper_than = state.pricier_than = None
+        level = getattr(price, "level", None)
+        if level:
+            state.price_level = level
         shown = [i.price for i in state.last_ranking if i.price is not None]
-        if price.relative == "cheaper" and shown:
+        if price.relative == "cheaper":
+            if state.price_level == "high":
+                state.price_level = ""
+            if not shown:
+                state.price_level = "low"  # nothing shown to be cheaper than: cheap ones
+                return
             cap = round(median(shown), 2)
-            update.cheaper_than = cap
-            state.max_price = min(cap - 0.01, state.max_price) if state.max_price else cap - 0.01
-        elif price.relative == "pricier" and shown:
+            update.cheaper_than = state.cheaper_than = cap
+            state.pricier_than = None
+        elif price.relative == "pricier":
+            if state.price_level == "low":
+                state.price_level = ""
+            if not shown:
+                state.price_level = "high"
+                return
             floor = round(median(shown), 2)
-            update.pricier_than = floor
-            state.min_price = max(floor + 0.01, state.min_price or 0.0)
+            update.pricier_than = state.pricier_than = floor
+            state.cheaper_than = None
+
+    def _apply_wishes(
+        self, state: DialogueState, intent: Intent, entities: tuple[LinkedEntity, ...]
+    ) -> None:
+        for pref in getattr(intent, "preferences", ()):
+            key = f"{pref.kind}={pref.value}"
+            if pref.negated:
+                state.discard("wishes", key)
+            else:
+                state.add("wishes", key)
+        for entity in entities:
+            if not entity.negated:
+                state.add("preferred_ids", entity.entity_id)
 
     def _apply_filters(
         self, state: DialogueState, filters: Filters, context_item_ids: tuple[str, ...]

@@ -32,7 +32,10 @@ class AppliedConstraints:
     excluded_brands: tuple[str, ...] = ()
     excluded_attributes: tuple[str, ...] = ()
     excluded_items: int = 0
-    cheaper_than: float | None = None  # set when the turn asked for "cheaper"
+    cheaper_than: float | None = None  # "cheaper": the median price of the picks it undercuts
+    pricier_than: float | None = None  # "pricier": the median price it tops
+    price_level: str = ""  # "low" ("cheap") | "high" ("premium") | "": a price order, no bound
+    wishes: tuple[str, ...] = ()  # soft wishes as "kind=value": "audience=men", "occasion=gift"
     similar_to: str = ""  # title of the anchor item for "more like ..."
 
 

@@ -7,7 +7,7 @@ on their paths (and the entities the shopper named).
 
 from __future__ import annotations
 
-from kgrec.domain import KgPath, PathNode, Reason
+from kgrec.domain import MAX_PRICE, KgPath, PathNode, Reason
 
 from .explain_types import AppliedConstraints, ExplainItem, ExplainRequest, Explanation
 from .explainer import Explainer
@@ -32,7 +32,20 @@ _NONE_FOUND = (
 
 def money(value: float, currency: str = "USD") -> str:
     symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
-    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+    # above MAX_PRICE (also NaN, infinities) shows as "$1,000,000,000.00+", not 309 digits
+    over = not value <= MAX_PRICE
+    shown = MAX_PRICE if over else value
+    text = f"{symbol}{shown:,.2f}" if symbol else f"{shown:,.2f} {currency}"
+    return f"{text}+" if over else text
+
+
+def wish_text(wish: str) -> str:
+    """ "audience=men" -> "for men", "occasion=gift" -> "as a gift", "use=swimming" -> "for
+    swimming", "season=winter" -> "for winter"."""
+    kind, _, value = wish.partition("=")
+    if kind == "occasion":
+        return f"as a {value}"
+    return f"for {value}" if value else wish
 
 
 def node_text(node: PathNode) -> str:
@@ -91,7 +104,11 @@ def constraint_reasons(item: ExplainItem, constraints: AppliedConstraints) -> li
                 Reason(f"{money(price, cur)}, above {money(bound.min, cur)}", "constraint")
             )
         if constraints.cheaper_than is not None and price < constraints.cheaper_than:
-            text = f"cheaper than the last picks ({money(constraints.cheaper_than, cur)})"
+            # the item's own price: the cap is derived from the picks, not said by the shopper
+            text = f"{money(price, cur)}, cheaper than the last picks"
+            reasons.append(Reason(text, "constraint"))
+        if constraints.pricier_than is not None and price > constraints.pricier_than:
+            text = f"{money(price, cur)}, pricier than the last picks"
             reasons.append(Reason(text, "constraint"))
     if constraints.excluded_brands and product.brand:
         excluded = " or ".join(constraints.excluded_brands)
@@ -159,6 +176,9 @@ class TemplateExplainer(Explainer):
             title = item.product.title
             lead = _PICK_LEADS[v % len(_PICK_LEADS)].format(title=title) if rank == 0 else title
             parts.append(f"{lead} — {'; '.join(texts)}." if texts else f"{lead}.")
+        if c.wishes:
+            # kept as asked; the opening does not claim the items are tagged that way
+            parts.append(f"Noted: {', '.join(wish_text(w) for w in c.wishes)}.")
         if request.vague:
             parts.append(_VAGUE_FOLLOW_UPS[v % len(_VAGUE_FOLLOW_UPS)])
         return " ".join(parts)
@@ -185,6 +205,12 @@ class TemplateExplainer(Explainer):
             bits.append(f" under {money(c.price.max, c.currency)}")
         elif c.price.min is not None:
             bits.append(f" over {money(c.price.min, c.currency)}")
+        if c.cheaper_than is not None:
+            bits.append(" cheaper than the last picks")
+        elif c.pricier_than is not None:
+            bits.append(" pricier than the last picks")
+        if c.price_level:
+            bits.append(", budget-friendly first" if c.price_level == "low" else ", premium first")
         exclusions = list(c.excluded_brands) + [f"{a}" for a in c.excluded_attributes]
         if exclusions:
             bits.append(", leaving out " + " and ".join(exclusions))

@@ -6,7 +6,14 @@
 from models.intent.config import IntentConfig
 from models.intent.embedded import EmbeddedIntentParser
 from models.intent.hybrid import HybridIntentParser
-from models.intent.intent import Intent, IntentParser, Mention, PriceConstraint, Reference
+from models.intent.intent import (
+    Intent,
+    IntentParser,
+    Mention,
+    Preference,
+    PriceConstraint,
+    Reference,
+)
 from models.intent.llm import LLMFailure, LLMIntentParser
 from models.intent.llm_local import LocalLLMIntentParser
 from models.intent.llm_remote import RemoteLLMIntentParser
@@ -23,6 +30,7 @@ __all__ = [
     "LLMIntentParser",
     "LocalLLMIntentParser",
     "Mention",
+    "Preference",
     "PriceConstraint",
     "Reference",
     "RemoteLLMIntentParser",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.intent._text import Token
-from models.intent.intent import Intent, Mention, PriceConstraint, Reference
+from models.intent.intent import Intent, Mention, Preference, PriceConstraint, Reference
 
 _QUESTION_START = {
     "what", "whats", "which", "who", "whos", "when", "where", "why", "how", "does", "do", "is",
@@ -68,8 +68,10 @@ def rule_features(
     price: PriceConstraint | None,
     clear: bool,
     previous: Intent | None,
+    preferences: tuple[Preference, ...] = (),
 ) -> np.ndarray:
-    """``(len(FEATURE_NAMES),)`` float32 vector of 0/1 cues."""
+    """``(len(FEATURE_NAMES),)`` float32 vector of 0/1 cues (a soft wish such as "a gift for
+    my dad" is a slot: the message asks for something)."""
     words = [t.text.casefold() for t in tokens if t.kind in ("word", "cjk", "num")]
     joined = "".join(t.text for t in tokens if t.kind == "cjk")
     wordset = (
@@ -84,7 +86,7 @@ def rule_features(
         else set()
     )
     n_ord = sum(r.kind in ("ordinal", "last") for r in references)
-    has_slots = bool(mentions or references or price is not None)
+    has_slots = bool(mentions or references or price is not None or preferences)
     f = [
         previous is not None,
         bool(references),

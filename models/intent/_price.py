@@ -1,5 +1,6 @@
 """Price constraints: amounts (digits, words, Chinese numerals, currency marks) and the
-comparators around them, plus "cheaper"/"pricier"."""
+comparators around them, "cheaper"/"pricier" (relative to the last results) and price words
+with no number ("cheap", "not too expensive", "premium": a price *level*)."""
 
 from __future__ import annotations
 
@@ -77,14 +78,41 @@ _CHEAPER = norm_phrases({
     # "too much" alone is not about money ("not too much action")
     ("costs", "too", "much"), ("cost", "too", "much"), ("too", "much", "money"),
     ("pay", "too", "much"), ("paying", "too", "much"), ("spend", "too", "much"),
-    ("costs", "less"), ("cost", "less"), ("inexpensive",),
+    ("costs", "less"), ("cost", "less"),
+    # a complaint about the results: "these are pricey"
+    ("are", "pricey"), ("are", "expensive"), ("is", "pricey"), ("is", "expensive"),
+    ("are", "so", "expensive"), ("are", "so", "pricey"), ("look", "expensive"),
 })  # fmt: skip
 _PRICIER = norm_phrases({
-    ("pricier",), ("more", "expensive"), ("higher", "end"), ("high", "end"), ("more", "premium"),
+    ("pricier",), ("more", "expensive"), ("higher", "end"), ("more", "premium"),
     ("fancier",), ("too", "cheap"), ("higher", "price"), ("higher", "priced"), ("贵", "一", "点"),
     ("更", "贵"), ("upscale",), ("spend", "more"), ("more", "upmarket"), ("priciest",),
     ("pricer",), ("more", "pricey"), ("costlier",),
 })  # fmt: skip
+
+
+#: Price words with no number: a wish for the low or the high end of what fits.
+_LOW = norm_phrases({
+    ("cheap",), ("cheaply",), ("dirt", "cheap"), ("affordable",), ("inexpensive",),
+    ("budget",), ("budget", "friendly"), ("budget", "-", "friendly"), ("low", "cost"),
+    ("low", "-", "cost"), ("low", "priced"), ("low", "-", "priced"), ("bargain",),
+    ("economical",), ("good", "value"), ("value", "for", "money"), ("reasonably", "priced"),
+    ("reasonable", "price"), ("not", "too", "expensive"), ("not", "too", "pricey"),
+    ("not", "too", "costly"), ("not", "so", "expensive"), ("not", "expensive"),
+    ("not", "very", "expensive"), ("not", "pricey"), ("break", "the", "bank"), ("便", "宜"),
+    ("on", "a", "budget"), ("wallet", "friendly"), ("wallet", "-", "friendly"),
+})  # fmt: skip
+_HIGH = norm_phrases({
+    ("premium",), ("expensive",), ("pricey",), ("luxury",), ("luxurious",), ("high", "end"),
+    ("high", "-", "end"), ("top", "of", "the", "line"), ("top", "-", "of", "-", "the", "-", "line"),
+    ("top", "end"), ("top", "-", "end"), ("designer",), ("fancy",), ("not", "cheap"),
+    ("money", "no", "object"), ("best", "money", "can", "buy"), ("高", "端"), ("贵",),
+})  # fmt: skip
+#: "budget" is a level word unless it introduces an amount ("budget is 300", "my budget").
+_BUDGET_AMOUNT_NEXT = norm_words(
+    {"is", "of", "around", "about", "for", "was", "=", ":", "up", "max", "at"}
+)
+_BUDGET_OWNER = norm_words({"my", "our", "your", "the", "no", "a", "her", "his", "their", "that"})
 
 
 @dataclass(slots=True)
@@ -95,19 +123,58 @@ class _Amount:
     currency: str | None
 
 
-def _relative(tokens: list[Token]) -> str | None:
-    """ "cheaper"/"pricier", unless it compares two things ("is the 2nd cheaper than the 1st")."""
-    for kind, phrases in (("cheaper", _CHEAPER), ("pricier", _PRICIER)):
-        for i in range(len(tokens)):
+def _budget_is_amount(tokens: list[Token], i: int, k: int) -> bool:
+    """ "budget is 300", "my budget", "no budget": the word "budget" that is not a level."""
+    if k != 1:
+        return False  # "budget friendly"
+    before = tokens[i - 1].norm if i > 0 else ""
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    if before in _BUDGET_OWNER:
+        return True
+    return after is not None and (after.kind == "num" or after.norm in _BUDGET_AMOUNT_NEXT)
+
+
+def _price_words(tokens: list[Token]) -> tuple[str | None, str | None]:
+    """``(relative, level)``: "cheaper"/"pricier" and "low"/"high" from price words.
+
+    Scans left to right taking the longest phrase of any table at each token, so "not too
+    expensive" is a low level, not "too expensive" (cheaper) nor "expensive" (high), and
+    "more premium" asks for pricier results, not a high level. A comparison between two
+    results ("is the 2nd cheaper than the 1st") sets nothing.
+    """
+    tables = (
+        ("relative", "cheaper", _CHEAPER),
+        ("relative", "pricier", _PRICIER),
+        ("level", "low", _LOW),
+        ("level", "high", _HIGH),
+    )
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        best = (0, "", "")
+        for slot, value, phrases in tables:
             k = starts_with(tokens, i, phrases)
-            if not k:
-                continue
-            nxt = [t.norm for t in tokens[i + k : i + k + 2]]
-            # "cheaper than the 1st" compares results; "cheaper than these" still asks for less
-            if nxt[:1] in (["than"], ["then"]) and nxt[1:] not in (["these"], ["those"], ["them"]):
-                continue
-            return kind
-    return None
+            if k > best[0]:
+                best = (k, slot, value)
+        k, slot, value = best
+        if not k:
+            i += 1
+            continue
+        nxt = [t.norm for t in tokens[i + k : i + k + 2]]
+        # "cheaper than the 1st" compares results; "cheaper than these" still asks for less
+        compares = nxt[:1] in (["than"], ["then"]) and nxt[1:] not in (
+            ["these"],
+            ["those"],
+            ["them"],
+        )
+        budget = tokens[i].norm == "budget" and _budget_is_amount(tokens, i, k)
+        if not compares and not budget:
+            found.setdefault(slot, value)
+        i += k
+    relative, level = found.get("relative"), found.get("level")
+    if (relative, level) in (("cheaper", "high"), ("pricier", "low")):
+        level = None  # "pricey, anything cheaper?": the level word describes the old results
+    return relative, level
 
 
 def _amounts(tokens: list[Token], numbers: list[NumberSpan]) -> list[_Amount]:
@@ -199,12 +266,12 @@ def parse_price(
             lo = a.value if lo is None else max(lo, a.value)
         else:
             lo, hi = round(a.value * 0.8, 2), round(a.value * 1.2, 2)
-    relative = None
-    if lo is None and hi is None:
-        relative = _relative(tokens)
-    if lo is None and hi is None and relative is None:
+    relative, level = _price_words(tokens)
+    if lo is not None or hi is not None:
+        relative = None
+    if lo is None and hi is None and relative is None and level is None:
         return None
-    return PriceConstraint(min=lo, max=hi, currency=currency, relative=relative)
+    return PriceConstraint(min=lo, max=hi, currency=currency, relative=relative, level=level)
 
 
 __all__ = ["parse_price"]

@@ -6,13 +6,16 @@
      "previous": {"message": "show me some Hoka running shoes", "type": "recommend"} | null,
      "type": "refine",
      "mentions": [{"text": "Hoka", "label": "Brand" | ... | null, "negated": false}],
-     "price": {"min": 50.0 | null, "max": 80.0 | null, "relative": "cheaper" | null} | null,
+     "price": {"min": 50.0 | null, "max": 80.0 | null, "relative": "cheaper" | null,
+               "level": "low" | "high" | null} | null,
      "references": [{"kind": "that_brand", "index": null, "negated": true}],
+     "preferences": [{"kind": "audience", "value": "men", "negated": false}],
      "clear_constraints": false,
      "split": "train" | "test"}
 
 ``split`` is fixed in the file (``crc32(message, previous) % 10 < 3`` -> test when it was
-written) so the partition never moves. ``data/eval_lexicon.json`` maps
+written) so the partition never moves. ``price.level`` and ``preferences`` may be absent
+(read as null and none). ``data/eval_lexicon.json`` maps
 ``label -> entity id -> [name, alias, ...]``: the graph the set assumes. A few names the set
 uses are deliberately missing from it (e.g. "Inception", "Christopher Nolan", "Mizuno") to
 measure open-vocabulary extraction.
@@ -41,8 +44,10 @@ class EvalExample:
     message: str
     type: IntentType
     mentions: tuple[tuple[str, str | None, bool], ...]  # (text, label, negated)
-    price: tuple[float | None, float | None, str | None] | None  # (min, max, relative)
+    price: tuple[float | None, float | None, str | None, str | None] | None
+    # (min, max, relative, level)
     references: tuple[tuple[str, int | None, bool], ...]  # (kind, index, negated)
+    preferences: tuple[tuple[str, str, bool], ...] = ()  # (kind, value, negated)
     clear_constraints: bool = False
     previous_message: str | None = None
     previous_type: IntentType | None = None
@@ -62,10 +67,14 @@ class EvalExample:
             ),
             price=None
             if price is None
-            else (price.get("min"), price.get("max"), price.get("relative")),
+            else (price.get("min"), price.get("max"), price.get("relative"), price.get("level")),
             references=tuple(
                 (r["kind"], r.get("index"), bool(r.get("negated", False)))
                 for r in row.get("references", ())
+            ),
+            preferences=tuple(
+                (p["kind"], p["value"], bool(p.get("negated", False)))
+                for p in row.get("preferences", ())
             ),
             clear_constraints=bool(row.get("clear_constraints", False)),
             previous_message=prev["message"] if prev else None,

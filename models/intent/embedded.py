@@ -2,7 +2,8 @@
 
 Per message: tokenize (offsets kept) → lexicon and name-like spans
 (:class:`~models.intent.span_extractor.SpanExtractor`) → references ("the second one",
-"another brand") → negation scope over both → price rules → intent type from
+"another brand") → soft wishes ("for my dad", "a gift", "for swimming", "for winter") →
+negation scope over all three → price rules → intent type from
 :class:`~models.intent.classifier.IntentClassifier` over the MiniLM embedding and rule cues.
 Costs one MiniLM forward (~5–10 ms on one CPU thread for a short message) plus < 1 ms of rules.
 """
@@ -20,12 +21,20 @@ from kgrec.errors import ConfigError
 from models.intent._encoder import SentenceEncoder
 from models.intent._features import FEATURE_NAMES, rule_features
 from models.intent._negation import negated_spans, negation_triggers, wants_clear
+from models.intent._preferences import find_preferences, unique
 from models.intent._price import parse_price
 from models.intent._references import find_references
 from models.intent._text import Token, tokenize
 from models.intent.classifier import IntentClassifier
 from models.intent.config import DATA_DIR, IntentConfig
-from models.intent.intent import Intent, IntentParser, Mention, PriceConstraint, Reference
+from models.intent.intent import (
+    Intent,
+    IntentParser,
+    Mention,
+    Preference,
+    PriceConstraint,
+    Reference,
+)
 from models.intent.span_extractor import SpanExtractor
 
 logger = logging.getLogger(__name__)
@@ -42,6 +51,7 @@ class Slots:
     references: tuple[Reference, ...]
     price: PriceConstraint | None
     clear_constraints: bool
+    preferences: tuple[Preference, ...] = ()
 
 
 class EmbeddedIntentParser(IntentParser):
@@ -125,8 +135,16 @@ class EmbeddedIntentParser(IntentParser):
         mspans = self.extractor.extract(message, tokens)
         rspans = find_references(tokens)
         mspans = [m for m in mspans if not any(m.i < r.j and r.i < m.j for r in rspans)]
+        ranges = [(m.i, m.j) for m in mspans] + [(r.i, r.j) for r in rspans]
+        claimed = {k for i, j in ranges for k in range(i, j)}
+        pspans = find_preferences(message, tokens, claimed)
+        # a season word is a soft wish even where the lexicon has it ("warm" -> cozy)
+        seasons = [p for p in pspans if p.pref.kind == "season"]
+        mspans = [m for m in mspans if not any(m.i < p.j and p.i < m.j for p in seasons)]
         spans = [(m.i, m.j) for m in mspans] + [(r.i, r.j) for r in rspans]
+        spans += [(p.i, p.j) for p in pspans]
         kinds = ["mention"] * len(mspans) + ["reference"] * len(rspans)
+        kinds += ["preference"] * len(pspans)
         neg = negated_spans(tokens, spans, negation_triggers(tokens), kinds)
         mentions = tuple(
             replace(m.mention, negated=True) if k in neg else m.mention
@@ -142,6 +160,13 @@ class EmbeddedIntentParser(IntentParser):
             if ref.kind == "that_brand" and not negated:
                 ref = Reference("same_brand")  # "more from that brand"
             refs.append(replace(ref, negated=negated))
+        first_pref = len(mspans) + len(rspans)
+        preferences = unique(
+            [
+                replace(p.pref, negated=True) if first_pref + k in neg else p.pref
+                for k, p in enumerate(pspans)
+            ]
+        )
         in_mentions = {k for m in mspans for k in range(m.i, m.j)}
         price = parse_price(tokens, skip=in_mentions)
         if (
@@ -158,6 +183,7 @@ class EmbeddedIntentParser(IntentParser):
             references=tuple(refs),
             price=price,
             clear_constraints=wants_clear(tokens),
+            preferences=preferences,
         )
 
     def features(self, message: str, slots: Slots, previous: Intent | None):
@@ -169,6 +195,7 @@ class EmbeddedIntentParser(IntentParser):
             slots.price,
             slots.clear_constraints,
             previous,
+            slots.preferences,
         )
 
     def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
@@ -190,6 +217,7 @@ class EmbeddedIntentParser(IntentParser):
             confidence=conf,
             backend=self.name,
             clear_constraints=slots.clear_constraints,
+            preferences=slots.preferences,
         )
 
 

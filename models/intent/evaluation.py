@@ -2,8 +2,10 @@
 
 * **intent accuracy** — share of utterances whose type is right.
 * **mention (slot) F1** — micro P/R/F1 over ``(casefolded text, label, negated)`` triples,
-  matched as multisets per utterance; ``mention_f1_text`` ignores the label.
-* **constraint exact match** — share of utterances whose price ``(min, max, relative)``
+  matched as multisets per utterance; ``mention_f1_text`` ignores the label. Soft wishes
+  (:class:`~models.intent.intent.Preference`) count as slots too, keyed
+  ``("kind=value", "Preference", negated)``: their value matters, not the words.
+* **constraint exact match** — share of utterances whose price ``(min, max, relative, level)``
   (±0.01), reference multiset ``(kind, index, negated)`` and ``clear_constraints`` are all
   right.
 
@@ -89,13 +91,15 @@ def _close(a: float | None, b: float | None) -> bool:
 
 def constraints_equal(ex: EvalExample, got: Intent) -> bool:
     p = got.price
-    gp = (p.min, p.max, p.relative) if p is not None else None
+    gp = (p.min, p.max, p.relative, p.level) if p is not None else None
     if (gp is None) != (ex.price is None):
         return False
     if (
         gp is not None
         and ex.price is not None
-        and not (_close(gp[0], ex.price[0]) and _close(gp[1], ex.price[1]) and gp[2] == ex.price[2])
+        and not (
+            _close(gp[0], ex.price[0]) and _close(gp[1], ex.price[1]) and gp[2:] == ex.price[2:]
+        )
     ):
         return False
     refs = Counter((r.kind, r.index, r.negated) for r in got.references)
@@ -110,6 +114,7 @@ def previous_intent(slot_parser: EmbeddedIntentParser, ex: EvalExample) -> Inten
     return Intent(
         type=ex.previous_type or IntentType.RECOMMEND,
         mentions=s.mentions,
+        preferences=s.preferences,
         price=s.price,
         references=s.references,
         clear_constraints=s.clear_constraints,
@@ -134,8 +139,11 @@ def evaluate(
         else:
             rep.errors.append((ex.id, f"type {got.type} != {ex.type}"))
         pred = [(m.text, m.label_hint, m.negated) for m in got.mentions]
+        pred += [(f"{p.kind}={p.value}", "Preference", p.negated) for p in got.preferences]
+        gold = list(ex.mentions)
+        gold += [(f"{k}={v}", "Preference", neg) for k, v, neg in ex.preferences]
         for lab in (True, False):
-            g, p = _mention_keys(ex.mentions, label=lab), _mention_keys(pred, label=lab)
+            g, p = _mention_keys(gold, label=lab), _mention_keys(pred, label=lab)
             tp = sum((g & p).values())
             fp, fn = sum(p.values()) - tp, sum(g.values()) - tp
             if lab:

@@ -3,7 +3,9 @@
 An :class:`IntentParser` turns the shopper's message (plus the previous turn's
 :class:`Intent`, for follow-ups) into an :class:`Intent`: its :class:`~kgrec.domain.IntentType`,
 the spans that name (or may name) knowledge-graph nodes (:class:`Mention`), a price
-constraint (:class:`PriceConstraint`) and references to the last results (:class:`Reference`).
+constraint (:class:`PriceConstraint`), references to the last results (:class:`Reference`)
+and soft wishes a catalog may not model (:class:`Preference`: who it is for, a gift, a use,
+a season).
 
 Backends register by name in ``PARSERS`` (see :mod:`models.intent.registry`); build one with
 ``make_parser(name, config, lexicon)``. Both names are also importable from this module.
@@ -32,6 +34,12 @@ REFERENCE_KINDS = ("ordinal", "last", "similar", "other_brand", "same_brand", "t
 #: Values :attr:`PriceConstraint.relative` may take.
 RELATIVE_PRICES = ("cheaper", "pricier")
 
+#: Values :attr:`PriceConstraint.level` may take.
+PRICE_LEVELS = ("low", "high")
+
+#: Values :attr:`Preference.kind` may take.
+PREFERENCE_KINDS = ("audience", "occasion", "use", "season")
+
 
 @dataclass(frozen=True, slots=True)
 class Mention:
@@ -52,7 +60,9 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class PriceConstraint:
-    """Bounds the shopper stated, inclusive; ``relative`` compares to the last results.
+    """Bounds the shopper stated, inclusive; ``relative`` compares to the last results;
+    ``level`` is a price wish with no number ("cheap", "affordable" -> ``"low"``; "premium",
+    "high-end" -> ``"high"``): an order among the candidates, never an invented bound.
 
     "around X" is read as ``[0.8 X, 1.2 X]``.
     """
@@ -61,6 +71,7 @@ class PriceConstraint:
     max: float | None = None
     currency: str | None = None  # ISO 4217 code when stated ("USD", "EUR", "GBP", "CNY")
     relative: str | None = None  # "cheaper" | "pricier" | None
+    level: str | None = None  # "low" | "high" | None (PRICE_LEVELS)
 
     def as_range(self) -> PriceRange:
         """The absolute bounds as a domain :class:`~kgrec.domain.PriceRange`."""
@@ -85,6 +96,25 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
+class Preference:
+    """A soft wish: who the item is for, the occasion, the use, the season.
+
+    ``kind`` is one of ``PREFERENCE_KINDS``; ``value`` is its canonical word ("women", "men",
+    "kids" for audiences; "gift"; the activity, e.g. "swimming"; "winter", "summer", "spring",
+    "autumn"); ``text``/``start``/``end`` locate the words in the message ("my dad", "warm").
+    Wishes the graph names (a use attribute, say) come as :class:`Mention` instead; these are
+    the rest, so that the request is kept (as a soft preference or as words) rather than lost.
+    """
+
+    kind: str
+    value: str
+    text: str
+    start: int
+    end: int
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Intent:
     """The parsed message."""
 
@@ -95,6 +125,7 @@ class Intent:
     confidence: float = 1.0
     backend: str = "embedded"  # which backend answered, after fallbacks
     clear_constraints: bool = False  # "forget that", "start over", "any price is fine"
+    preferences: tuple[Preference, ...] = ()
 
 
 class IntentParser(ABC):
@@ -129,11 +160,14 @@ if TYPE_CHECKING:
 __all__ = [
     "MENTION_LABELS",
     "PARSERS",
+    "PREFERENCE_KINDS",
+    "PRICE_LEVELS",
     "REFERENCE_KINDS",
     "RELATIVE_PRICES",
     "Intent",
     "IntentParser",
     "Mention",
+    "Preference",
     "PriceConstraint",
     "Reference",
     "make_parser",

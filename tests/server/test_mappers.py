@@ -216,6 +216,7 @@ def test_empty_message_needs_filters_or_context() -> None:
         (pb.Filters(min_price=50, max_price=10), "filters.min_price"),
         (pb.Filters(min_price=float("nan")), "filters.min_price"),
         (pb.Filters(max_price=float("inf")), "filters.max_price"),
+        (pb.Filters(max_price=1e308), "filters.max_price"),  # finite, but no price is that
     ],
 )
 def test_bad_prices(filters: pb.Filters, field: str) -> None:

@@ -14,6 +14,7 @@ class _Price:
     max: float | None = None
     currency: str | None = None
     relative: str | None = None
+    level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ def test_cheaper_caps_price_below_median_of_last_ranking():
     update = DialogueTracker().update(
         state, _Intent(price=_Price(relative="cheaper")), [], Filters()
     )
-    assert update.cheaper_than == 60.0
-    assert state.max_price == 59.99
+    assert update.cheaper_than == state.cheaper_than == 60.0
+    assert state.price_range().max == 59.99
+    assert state.max_price == 100.0  # the stated budget stays what the shopper said
 
 
 def test_similar_reference_anchors_on_that_item_and_excludes_it():
@@ -184,3 +186,49 @@ def test_recent_messages_are_capped_newest_first_and_survive_json() -> None:
     assert state.recent_messages == ["y" * (MAX_MESSAGE_CHARS + 50)]
     again = DialogueState.from_json(state.to_json())
     assert again.conversation_text() == state.conversation_text()
+
+
+def test_a_price_level_is_remembered_and_sets_no_bound():
+    state = DialogueState()
+    DialogueTracker().update(state, _Intent(price=_Price(level="low")), [], Filters())
+    assert state.price_level == "low"
+    assert state.price_range() == PriceRange(None, None)
+
+
+def test_cheaper_with_nothing_shown_reads_as_cheap_and_a_new_budget_drops_the_derived_cap():
+    state = DialogueState()
+    DialogueTracker().update(state, _Intent(price=_Price(relative="cheaper")), [], Filters())
+    assert state.price_level == "low" and state.cheaper_than is None
+    state.remember_ranking(RANKING)
+    DialogueTracker().update(state, _Intent(price=_Price(relative="cheaper")), [], Filters())
+    assert state.cheaper_than == 60.0
+    DialogueTracker().update(state, _Intent(price=_Price(max=200.0)), [], Filters())
+    assert state.cheaper_than is None and state.price_range() == PriceRange(None, 200.0)
+
+
+@dataclass(frozen=True)
+class _Pref:
+    kind: str
+    value: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class _WishIntent(_Intent):
+    preferences: tuple[_Pref, ...] = ()
+
+
+def test_wishes_are_kept_soft_and_a_negated_one_is_forgotten():
+    state = DialogueState()
+    intent = _WishIntent(preferences=(_Pref("audience", "men"), _Pref("season", "winter")))
+    winter = ent("attr:style=insulated", "Attribute")
+    DialogueTracker().update(state, intent, [], Filters(), wish_entities=(winter,))
+    assert state.wishes == ["audience=men", "season=winter"]
+    assert state.preferred_ids == ["attr:style=insulated"]
+    assert state.required_attribute_ids == []  # a wish never filters
+    DialogueTracker().update(
+        state, _WishIntent(preferences=(_Pref("audience", "men", True),)), [], Filters()
+    )
+    assert state.wishes == ["season=winter"]
+    state.reset_constraints()
+    assert state.wishes == [] and state.price_level == ""

@@ -97,3 +97,25 @@ def test_shared_features_with_an_anchor_merge_into_one_reason():
     out = make_explainer().explain(ExplainRequest((item(p, *paths),), AppliedConstraints()))
     assert out.reasons["p1"][0].text == "shares red, knit with Asics Nimbus"
     assert out.reasons["p1"][0].path == paths[0]
+
+
+def test_an_absurd_bound_prints_short():
+    from models.explain.template_explainer import money
+
+    assert money(1e308) == "$1,000,000,000.00+"
+    assert money(float("inf")) == "$1,000,000,000.00+"
+    assert money(12.5) == "$12.50"
+    p = product("p1", "A", 10.0)
+    c = AppliedConstraints(price=PriceRange(None, 1e308))
+    out = make_explainer().explain(ExplainRequest((item(p),), c))
+    assert max(len(w) for w in out.reply.split()) < 25
+
+
+def test_cheaper_and_price_level_and_wishes_are_said_without_a_made_up_budget():
+    p = product("p1", "A", 40.0)
+    c = AppliedConstraints(cheaper_than=59.99, price_level="low", wishes=("occasion=gift",))
+    out = make_explainer().explain(ExplainRequest((item(p),), c))
+    assert "$40.00, cheaper than the last picks" in [r.text for r in out.reasons["p1"]]
+    assert "cheaper than the last picks, budget-friendly first" in out.reply
+    assert "Noted: as a gift." in out.reply
+    assert "your" not in out.reply and "59.9" not in out.reply

@@ -7,7 +7,13 @@ from collections import Counter
 
 from kgrec.domain import IntentType
 from models.intent.dataset import EVAL_PATH, load_eval_set, load_lexicon
-from models.intent.intent import MENTION_LABELS, REFERENCE_KINDS, RELATIVE_PRICES
+from models.intent.intent import (
+    MENTION_LABELS,
+    PREFERENCE_KINDS,
+    PRICE_LEVELS,
+    REFERENCE_KINDS,
+    RELATIVE_PRICES,
+)
 
 KEYS = {"id", "message", "previous", "type", "mentions", "price", "references"}
 
@@ -27,9 +33,13 @@ def test_raw_schema() -> None:
         if r["price"] is not None:
             p = r["price"]
             assert p["relative"] in (*RELATIVE_PRICES, None)
-            assert any(p[k] is not None for k in ("min", "max", "relative")), r["id"]
+            assert p.get("level") in (*PRICE_LEVELS, None)
+            assert any(p.get(k) is not None for k in ("min", "max", "relative", "level")), r["id"]
             if p["min"] is not None and p["max"] is not None:
                 assert p["min"] <= p["max"], r["id"]
+        for pref in r.get("preferences", ()):
+            assert pref["kind"] in PREFERENCE_KINDS, r["id"]
+            assert pref["value"] and isinstance(pref["negated"], bool), r["id"]
         for ref in r["references"]:
             assert ref["kind"] in REFERENCE_KINDS
             assert ref["index"] is None or ref["index"] >= -1
@@ -48,6 +58,15 @@ def test_coverage_and_partition() -> None:
     assert sum(e.previous_message is not None for e in examples) >= 100
     assert sum(any(n for _, _, n in e.mentions) for e in examples) >= 40
     assert sum(any("\u4e00" <= c <= "\u9fff" for c in e.message) for e in examples) >= 10
+
+
+def test_shopper_word_families_have_a_held_out_part() -> None:
+    """Issue 19: each family of shopper words (price words, audience, gift, use, season, a
+    count before the thing) is in both parts, so the benchmark measures it on unseen text."""
+    examples = load_eval_set()
+    for family in ("price_words", "audience", "gift", "use", "season", "numbered"):
+        splits = Counter(e.split for e in examples if e.id.startswith(f"{family}-"))
+        assert splits["train"] >= 5 and splits["test"] >= 3, (family, splits)
 
 
 def test_lexicon_loads() -> None:
