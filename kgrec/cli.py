@@ -66,8 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     from models.cli import add_evaluate_parser, add_train_parser
 
     add_train_parser(sub)
-    add_evaluate_parser(sub)
+    evaluate = add_evaluate_parser(sub)
+    from server.evaluate_conversations import add_conversation_arguments
+
+    add_conversation_arguments(evaluate)
+    movielens = evaluate.get_default("func")
+    evaluate.set_defaults(
+        func=lambda a: _evaluate_conversations(a) if a.conversations else movielens(a)
+    )
     return parser
+
+
+def _evaluate_conversations(args: argparse.Namespace) -> int:
+    from server.evaluate_conversations import run
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    return run(args)
 
 
 def dispatch(args: argparse.Namespace) -> int:
