@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.crs.inspired_reader import read_inspired_titles
-
 from ..types import ProductRow
+from ._inspired_files import read_inspired_titles
 from ._loader import ImportContext, load_source
 from .redial import title_aliases
 

@@ -9,28 +9,21 @@ closest reading of "the recommender suggested it").
 
 from __future__ import annotations
 
-import csv
 import re
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import groupby
 from pathlib import Path
 
+from kg.importers._inspired_files import (
+    inspired_item_id,
+    inspired_rows,
+    read_inspired_titles,
+    split_movies,
+)
+
 from .crs_dialogue import RECOMMENDER, SEEKER, CrsDialogue, CrsMessage
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
-
-
-def inspired_item_id(title: str) -> str:
-    """``"Toy Story (1995)"`` -> ``"inspired:toy-story-1995"``."""
-    slug = _NON_WORD.sub("-", title.casefold()).strip("-")
-    return f"inspired:{slug or 'untitled'}"
-
-
-def split_movies(cell: str) -> list[str]:
-    """``"Braveheart (1995);  Saving Private Ryan (1998)"`` -> two clean titles."""
-    return [_SPACES.sub(" ", t).strip() for t in cell.split(";") if t.strip()]
 
 
 def clean_text(text: str) -> str:
@@ -53,35 +46,10 @@ def parse_inspired_dialogue(dialog_id: str, rows: Iterable[Mapping[str, str]]) -
     return CrsDialogue(dialog_id, tuple(messages))
 
 
-def _rows(path: Path) -> Iterator[dict[str, str]]:
-    csv.field_size_limit(min(sys.maxsize, 1 << 30))
-    with path.open(encoding="utf-8", newline="") as f:
-        yield from csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-
-
 def read_inspired(path: Path) -> Iterator[CrsDialogue]:
     """Every dialogue of an INSPIRED ``tsv`` file (rows of a dialogue are contiguous)."""
-    for dialog_id, rows in groupby(_rows(path), key=lambda r: r.get("dialog_id") or ""):
+    for dialog_id, rows in groupby(inspired_rows(path), key=lambda r: r.get("dialog_id") or ""):
         yield parse_inspired_dialogue(dialog_id, rows)
-
-
-def read_inspired_titles(path: Path) -> dict[str, str]:
-    """id -> canonical title of every movie the file mentions (``movies`` and ``movie_dict``)."""
-    import ast
-
-    titles: dict[str, str] = {}
-    for row in _rows(path):
-        names = split_movies(row.get("movies", ""))
-        try:
-            mapping = ast.literal_eval(row.get("movie_dict") or "{}")
-        except (ValueError, SyntaxError):
-            mapping = {}
-        if isinstance(mapping, dict):
-            names += [_SPACES.sub(" ", str(k)).strip() for k in mapping]
-        for name in names:
-            if name:
-                titles.setdefault(inspired_item_id(name), name)
-    return titles
 
 
 __all__ = [

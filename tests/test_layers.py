@@ -1,0 +1,150 @@
+"""The floors of the house, enforced: ``kgrec`` (domain) <- ``kg`` <- ``models`` <- ``server`` <-
+``bench``. A module may import from its own floor or a lower one, never a higher one (the CLI
+entry point, which dispatches to every floor, excepted), and files do not import each other
+in a circle. Imports inside functions count too: a lazy import is still an arrow.
+
+Circles that predate this test are listed in ``KNOWN_CYCLES`` so that it can land; a new
+circle, or a known one that grows, fails it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOORS = {"kgrec": 0, "kg": 1, "models": 2, "server": 3, "bench": 4}
+#: modules allowed to import from any floor
+ENTRY_POINTS = frozenset({"kgrec.cli"})
+#: import circles that predate the layering test (to be taken apart, never added to)
+KNOWN_CYCLES = (
+    frozenset({"kg.admin", "kgrec.cli"}),
+    frozenset({"models.data.movielens", "models.data.rec_dataset"}),
+    frozenset({"server.auth", "server.settings"}),
+    frozenset(
+        {
+            "models.intent._features",
+            "models.intent._llm_schema",
+            "models.intent._preferences",
+            "models.intent._price",
+            "models.intent._references",
+            "models.intent.embedded",
+            "models.intent.hybrid",
+            "models.intent.intent",
+            "models.intent.llm",
+            "models.intent.llm_local",
+            "models.intent.llm_remote",
+            "models.intent.registry",
+            "models.intent.span_extractor",
+        }
+    ),
+)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for top in FLOORS:
+        for path in (ROOT / top).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if "v1" in parts:  # generated stubs
+                continue
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(parts)] = path
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (anywhere in the file)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                wanted = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    prefix = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    prefix = node.module or ""
+                wanted = [f"{prefix}.{a.name}" for a in node.names]
+                wanted = [w if w in modules else prefix for w in wanted]
+            else:
+                continue
+            for target in wanted:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * len(graph)))
+    try:
+        for v in sorted(graph):
+            if v not in index:
+                visit(v)
+    finally:
+        sys.setrecursionlimit(limit)
+    return found
+
+
+def test_no_module_imports_from_a_higher_floor() -> None:
+    graph = import_graph()
+    upward = sorted(
+        f"{a} -> {b}"
+        for a, targets in graph.items()
+        if a not in ENTRY_POINTS
+        for b in targets
+        if FLOORS[b.split(".")[0]] > FLOORS[a.split(".")[0]]
+    )
+    assert upward == [], "imports from a higher floor:\n" + "\n".join(upward)
+
+
+def test_no_new_import_circles() -> None:
+    new = [c for c in cycles(import_graph()) if not any(c <= known for known in KNOWN_CYCLES)]
+    assert new == [], "import circles:\n" + "\n".join(" <-> ".join(sorted(c)) for c in new)
+
+
+def test_the_checks_see_an_upward_import_and_a_circle() -> None:
+    """The analysis itself: a fake graph with one upward arrow and one circle."""
+    graph = {"kg.a": {"server.b"}, "server.b": {"kg.a"}, "models.c": set()}
+    assert cycles(graph) == [frozenset({"kg.a", "server.b"})]
+    real = import_graph()
+    assert "models.scoring.item_scorer" in real and "kgrec.domain" in real
+    assert "models.scoring.item_scorer" in real["models.scoring.gnn_scorer"]
