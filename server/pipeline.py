@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -33,10 +35,12 @@ from kgrec.domain import (
     Recommendation,
     RecommendQuery,
 )
-from kgrec.errors import InvalidInputError, SessionNotFoundError
+from kgrec.errors import ConflictError, InvalidInputError, KgrecError, SessionNotFoundError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.explain import AppliedConstraints, Explainer, ExplainItem, ExplainRequest
 
+from .log import user_ref
+from .session_merge import merge_states
 from .turn import ScoredCandidate, Turn
 
 if TYPE_CHECKING:
@@ -65,6 +69,12 @@ class PipelineConfig:
     w_popularity: float = 0.3  # weight of log-popularity (normalised to [0, 1])
     w_disliked_brand: float = 0.5  # penalty for brands the shopper disliked this session
     session_ttl_s: float = 24 * 3600  # a session idle longer than this is gone (NOT_FOUND)
+    # expired sessions are deleted when a new one is created, at most once per this interval
+    session_purge_interval_s: float = 60.0
+    session_purge_batch: int = 1000  # sessions deleted per purge at most
+    # a session write that keeps losing to concurrent writes gives up (ABORTED) after this
+    session_write_attempts: int = 40
+    log_message_text: bool = False  # debug: log what shoppers type (off: never logged)
     hide_named_items: bool = True  # a product the shopper names is not recommended back
 
 
@@ -103,6 +113,8 @@ class Pipeline:
         self.tracker = DialogueTracker(hide_named_items=self.config.hide_named_items)
         self.clock = clock
         self._entities: dict[str, LexiconEntry] = {}
+        self._purge_lock = threading.Lock()
+        self._last_purge = -math.inf
         for entry in lexicon:
             self._entities.setdefault(entry.entity_id, entry)
 
@@ -141,29 +153,74 @@ class Pipeline:
         started = time.perf_counter()
         result = self.explain(turn)
         turn.timings_ms["explain"] = (time.perf_counter() - started) * 1000
-        self.store.save_session_state(turn.session.id, turn.state.to_json(), self.clock())
+        self._save_state(turn.session, turn.state.to_json(), self.clock())
         log.info(
-            "turn session=%s items=%d timings_ms=%s",
+            "turn session=%s user=%s items=%d timings_ms=%s",
             turn.session.id,
+            user_ref(turn.query.user_id),
             len(result.items),
             {k: round(v, 1) for k, v in turn.timings_ms.items()},
         )
+        if self.config.log_message_text:
+            log.debug("turn session=%s message=%r", turn.session.id, turn.query.message)
         return result
 
     def _open_turn(self, query: RecommendQuery) -> Turn:
         now = self.clock()
         if query.session_id:
-            session = self._live_session(query.session_id, now)
+            session = self._live_session(query.session_id, query.user_id, now)
         else:
+            self._purge_expired(now)
             session = self.store.create_session(uuid.uuid4().hex, query.user_id, now)
         return Turn(query=query, session=session, state=DialogueState.from_json(session.state))
 
-    def _live_session(self, session_id: str, now: float) -> SessionRecord:
-        """The session, unless it is unknown or idle past its TTL (both NOT_FOUND)."""
+    def _live_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
+        """The session, unless it is unknown, idle past its TTL, or not the caller's: a
+        session belongs to the user id that created it ("" for an anonymous caller), and any
+        other caller is told NOT_FOUND, exactly as for an unknown id (nothing reveals that
+        someone else's session exists)."""
         session = self.store.get_session(session_id)
-        if session is None or now - session.updated_at > self.config.session_ttl_s:
+        if (
+            session is None
+            or now - session.updated_at > self.config.session_ttl_s
+            or session.user_id != user_id
+        ):
             raise SessionNotFoundError(session_id)
         return session
+
+    def _save_state(self, session: SessionRecord, state: str, now: float) -> None:
+        """Write ``state`` over ``session`` without losing a concurrent write: compare-and-set
+        on the session's version; on a lost race, merge this call's changes into the state
+        that won (:func:`~server.session_merge.merge_states`) and try again."""
+        # compared in one form: a new session's "" is the default state, field by field
+        base, version = DialogueState.from_json(session.state).to_json(), session.version
+        for attempt in range(self.config.session_write_attempts):
+            if self.store.save_session_state(session.id, state, now, version=version) is not None:
+                return
+            current = self.store.get_session(session.id)
+            if current is None:
+                raise SessionNotFoundError(session.id)
+            theirs = DialogueState.from_json(current.state).to_json()
+            state = merge_states(base, state, theirs)
+            base, version = theirs, current.version
+            time.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))  # noqa: S311
+        raise ConflictError(f"session {session.id}: too many concurrent updates")
+
+    def _purge_expired(self, now: float) -> None:
+        """Delete sessions idle past the TTL (on session creation, throttled): they are
+        unreachable already, and a shopper's conversation should not outlive it."""
+        cfg = self.config
+        with self._purge_lock:
+            if now - self._last_purge < cfg.session_purge_interval_s:
+                return
+            self._last_purge = now
+        try:
+            n = self.store.purge_sessions(now - cfg.session_ttl_s, cfg.session_purge_batch)
+        except KgrecError:
+            log.warning("purging expired sessions failed", exc_info=True)
+            return
+        if n:
+            log.info("purged %d expired session(s)", n)
 
     # 1. understand ----------------------------------------------------------------------------
 
@@ -440,15 +497,27 @@ class Pipeline:
     # -- feedback -------------------------------------------------------------------------------
 
     def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
+        """Record ``event``; into its session's state too when it names one. The session
+        must be the caller's (``user_id`` equal to its creator's, "" for anonymous), else
+        NOT_FOUND. An anonymous caller's events are stored as ``anon:<session id>``."""
         now = self.clock()
-        session = self._live_session(event.session_id, now) if event.session_id else None
-        user_id = event.user_id or (session.user_id if session else "")
+        session = (
+            self._live_session(event.session_id, event.user_id, now) if event.session_id else None
+        )
+        user_id = event.user_id
         if not user_id:
             if not event.session_id:
                 raise InvalidInputError("user_id", "user_id or session_id is required")
             user_id = f"anon:{event.session_id}"
         stored = replace(event, user_id=user_id)
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
+        log.info(
+            "feedback user=%s session=%s type=%s duplicate=%s",
+            user_ref(user_id),
+            event.session_id or "-",
+            event.event_type.value,
+            result.duplicate,
+        )
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
             if event.event_type in NEGATIVE_EVENTS or (
@@ -459,7 +528,7 @@ class Pipeline:
             elif _positive(event):
                 state.add("liked_item_ids", event.item_id)
                 state.discard("disliked_item_ids", event.item_id)
-            self.store.save_session_state(session.id, state.to_json(), now)
+            self._save_state(session, state.to_json(), now)
         return result
 
 

@@ -184,7 +184,10 @@ def build_runtime(settings: Settings) -> Runtime:
             linker,
             make_reply_explainer(settings, intent_config, lexicon),
             scorer=scorer,  # type: ignore[arg-type]
-            config=PipelineConfig(session_ttl_s=settings.session_ttl_seconds),
+            config=PipelineConfig(
+                session_ttl_s=settings.session_ttl_seconds,
+                log_message_text=settings.log_message_text,
+            ),
             lexicon=lexicon,
         )
     except BaseException:

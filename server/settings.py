@@ -68,6 +68,8 @@ class Settings:
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
         grace_seconds: On SIGTERM, how long in-flight calls get to finish.
         log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
+        log_message_text: Debug only: log what shoppers type (at ``DEBUG``). Off, no message
+            text reaches the log; user ids are logged only as keyed hashes either way.
     """
 
     host: str = "127.0.0.1"
@@ -94,6 +96,7 @@ class Settings:
     max_in_flight: int = 64
     grace_seconds: float = 10.0
     log_level: str = "INFO"
+    log_message_text: bool = False
 
     @property
     def models_path(self) -> Path:
