@@ -291,6 +291,17 @@ def _common() -> argparse.ArgumentParser:
     return p
 
 
+def graph_store_arguments() -> argparse.ArgumentParser:
+    """A parent parser with the options that pick the graph store (``--data-dir``, ``--uri``,
+    ``--graph``, ``-v``), for other commands that work on it through :func:`open_graph`."""
+    return _common()
+
+
+def resolve_data_dir(args: argparse.Namespace) -> Path:
+    """The data dir those options name: ``--data-dir``, ``$KGREC_DATA_DIR`` or the default."""
+    return _data_dir(args)
+
+
 def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``graph`` and its subcommands to ``kgrec``'s subparsers; returns the ``graph`` parser."""
     common = _common()

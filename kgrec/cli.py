@@ -1,4 +1,4 @@
-"""The ``kgrec`` command: ``serve``, ``chat``, ``graph``, ``train``, ``evaluate``.
+"""The ``kgrec`` command: ``serve``, ``chat``, ``graph``, ``admin``, ``train``, ``evaluate``.
 
 Heavy packages (torch, transformers) are imported only by the subcommands that need them,
 so ``kgrec chat`` and ``kgrec --help`` start fast.
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     from kg.admin import add_graph_parser
 
     add_graph_parser(sub)
+
+    from server.admin import add_admin_parser
+
+    add_admin_parser(sub)
 
     from models.cli import add_evaluate_parser, add_train_parser
 
