@@ -379,13 +379,17 @@ class Pipeline:
         state = turn.state
         top = turn.scored
         paths: dict[str, list[Any]] = {}
+        co_shoppers: dict[str, int] = {}
         if turn.query.explain and top:
+            explained = [s.candidate.product.id for s in top[: self.config.explain_top]]
             sources = [e.entity_id for e in turn.linked if not e.negated]
             if turn.update.anchor is not None:
-                sources.append(turn.update.anchor.item_id)
+                anchor_id = turn.update.anchor.item_id
+                sources.append(anchor_id)
+                co = self.store.co_interactions([anchor_id], explained)
+                co_shoppers = {item: n for (_, item), n in co.items()}
             sources += [i for i in state.preferred_ids if i not in sources]
             if sources:
-                explained = [s.candidate.product.id for s in top[: self.config.explain_top]]
                 paths = self.store.paths(
                     sources, explained, self.config.path_hops, self.config.paths_per_item
                 )
@@ -395,6 +399,7 @@ class Pipeline:
                 s.score,
                 tuple(paths.get(s.candidate.product.id, ())),
                 tuple(sorted(s.contributions.items(), key=lambda kv: -abs(kv[1]))),
+                co_shoppers.get(s.candidate.product.id, 0),
             )
             for s in top
         )

@@ -1,7 +1,8 @@
 """No shopper is ever shown another shopper: over the demo store (small, real embedded graph,
 real parser, linker and template explainer), "<something>" then "more like the Nth one" is
 replayed 200 times with varied anchors, and no reason, KG path or reply holds a ``User``
-node, a user id or a user name."""
+node, a user id or a user name; what other shoppers did shows only as a count
+("12 shoppers who chose X also chose it")."""
 
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def test_more_like_the_nth_one_never_shows_another_shopper(
     replays = 0
     anchored = 0  # turns that explained items through an anchor product
     similar_reasons = 0
+    co_shopper_reasons = 0  # "N shoppers who chose <anchor> also chose it": counted, not named
     leaks: list[str] = []
     # 20 conversations of 10 anchor turns: each ranking differs, so each anchor does too;
     # half of them are a known shopper's (user ids of the demo's own users)
@@ -110,8 +112,13 @@ def test_more_like_the_nth_one_never_shows_another_shopper(
             leaks += _leaks(rec, names)
             kinds = [r.kind for i in rec.items for r in i.reasons]
             similar_reasons += kinds.count("similar")
+            co_shopper_reasons += sum(
+                "shoppers who chose" in r.text for i in rec.items for r in i.reasons
+            )
             anchored += "similar" in kinds
     assert replays == 200
     assert leaks == []
     # the replay exercised what used to leak: explanations relative to an anchor product
     assert anchored >= 100 and similar_reasons >= 300
+    # and collaborative evidence still shows, aggregated
+    assert co_shopper_reasons >= 50

@@ -97,3 +97,14 @@ def test_shared_features_with_an_anchor_merge_into_one_reason():
     out = make_explainer().explain(ExplainRequest((item(p, *paths),), AppliedConstraints()))
     assert out.reasons["p1"][0].text == "shares red, knit with Asics Nimbus"
     assert out.reasons["p1"][0].path == paths[0]
+
+
+def test_collaborative_evidence_is_a_count_of_enough_shoppers_never_who():
+    p = product("p1", "Asics Gel Red", 89.99)
+    c = AppliedConstraints(similar_to="Trail Boot X")
+    many = make_explainer().explain(ExplainRequest((ExplainItem(p, 1.0, co_shoppers=12),), c))
+    texts = [r.text for r in many.reasons["p1"]]
+    assert "12 shoppers who chose Trail Boot X also chose it" in texts
+    assert all(r.path is None for r in many.reasons["p1"] if r.text.startswith("12 "))
+    few = make_explainer().explain(ExplainRequest((ExplainItem(p, 1.0, co_shoppers=4),), c))
+    assert not any("shoppers who chose" in r.text for r in few.reasons["p1"])  # too few
