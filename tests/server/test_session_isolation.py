@@ -4,6 +4,7 @@ deletes, and concurrent turns and feedback on one session that lose nothing."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -67,7 +68,7 @@ def clock() -> _Clock:
     return _Clock()
 
 
-def _pipeline(store: GraphStore, clock: _Clock, **config: float) -> Pipeline:
+def _pipeline(store: GraphStore, clock: _Clock, **config: object) -> Pipeline:
     return Pipeline(
         store,
         _Parser(),
@@ -208,3 +209,31 @@ def test_parallel_dismisses_and_a_constraint_turn_lose_nothing(
     assert state["exclude_brand_ids"] == ["brand:nike"]
     after = {i.item_id for i in _turn(pipeline, "more", sid, f"racer{trial}").items}
     assert after == set(ACME) - set(dismissed)
+
+
+# -- logs -----------------------------------------------------------------------------------------
+
+
+def test_logs_carry_hashed_user_ids_and_no_message_text(
+    store: GraphStore, clock: _Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server.log import user_ref
+
+    secret = "my secret birthday present for Dana"
+    quiet = _pipeline(store, clock)
+    with caplog.at_level(logging.DEBUG):
+        rec = _turn(quiet, secret, user_id="user:dana@example.com")
+        quiet.feedback_sync(
+            FeedbackEvent("user:dana@example.com", rec.session_id, ACME[4], EventType.LIKE)
+        )
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert user_ref("user:dana@example.com") in logged
+    assert user_ref("user:dana@example.com") != user_ref("user:dan@example.com")
+    assert "dana" not in logged.lower() and "birthday" not in logged
+    caplog.clear()
+    verbose = _pipeline(store, clock, log_message_text=True)
+    with caplog.at_level(logging.DEBUG):
+        _turn(verbose, secret, user_id="user:dana@example.com")
+    debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any(secret in r.getMessage() for r in debug)
+    assert not any("dana@" in r.getMessage() for r in caplog.records)
