@@ -8,9 +8,10 @@ top of *theirs*; nothing either call did is lost ("not Nike" and five DISMISSes 
 stay). The merge works on the JSON object field by field, knowing nothing of its meaning:
 
 - a field only one side changed takes that side's value;
-- a list both changed: *theirs*, minus what *mine* removed from *base*, plus what *mine*
-  added (in *mine*'s order, once); elements are compared as canonical JSON;
-- anything else both changed (a number, a string, an object): *mine* (the later writer).
+- a list of ids or words (strings, numbers) both changed: *theirs*, minus what *mine*
+  removed from *base*, plus what *mine* added (in *mine*'s order, once);
+- anything else both changed (a number, a string, an object, a list of objects such as the
+  last ranking, which is one value): *mine* (the later writer).
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from typing import Any
 
 def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _is_set_like(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, str | int | float | bool) or x is None for x in value
+    )
 
 
 def _merge_lists(base: list[Any], mine: list[Any], theirs: list[Any]) -> list[Any]:
@@ -46,7 +53,7 @@ def merge_objects(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, 
             continue  # mine left it alone: theirs stands
         if _key(t) == _key(b):
             out[name] = m
-        elif isinstance(m, list) and isinstance(t, list):
+        elif _is_set_like(m) and _is_set_like(t):
             out[name] = _merge_lists(b if isinstance(b, list) else [], m, t)
         else:
             out[name] = m

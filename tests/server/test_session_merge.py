@@ -39,5 +39,8 @@ def test_lists_of_objects_and_empty_states() -> None:
     mine = {"ranking": [{"id": "p2"}]}
     theirs = {"ranking": [{"id": "p1"}]}
     assert merge_objects(base, mine, theirs) == mine
+    # a list of objects is one value: two turns' rankings are not mixed
+    both = merge_objects(base, mine, {"ranking": [{"id": "p3"}]})
+    assert both == mine
     assert json.loads(merge_states("", '{"turn":1}', "")) == {"turn": 1}
     assert json.loads(merge_states("", "", '{"turn":1}')) == {"turn": 1}
