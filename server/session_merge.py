@@ -17,14 +17,14 @@ stay). The merge works on the JSON object field by field, knowing nothing of its
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 
 def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _is_set_like(value: Any) -> bool:
+def _is_set_like(value: Any) -> TypeGuard[list[Any]]:
     return isinstance(value, list) and all(
         isinstance(x, str | int | float | bool) or x is None for x in value
     )
