@@ -30,6 +30,7 @@ from .types import (
     SessionRecord,
     StoredEvent,
     TripleRow,
+    UserDataCounts,
     UserRow,
 )
 
@@ -72,6 +73,7 @@ __all__ = [
     "SessionRecord",
     "StoredEvent",
     "TripleRow",
+    "UserDataCounts",
     "UserRow",
     "label",
     "open_store",

@@ -17,7 +17,12 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from kgrec.domain import FeedbackEvent, FeedbackResult, KgPath, PathNode
-from kgrec.errors import InvalidInputError, ItemNotFoundError, SessionNotFoundError
+from kgrec.errors import (
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    ItemNotFoundError,
+    SessionNotFoundError,
+)
 
 from . import queries, schema
 from ._product_cache import ProductCache
@@ -39,6 +44,7 @@ from .types import (
     SessionRecord,
     StoredEvent,
     TripleRow,
+    UserDataCounts,
     UserRow,
 )
 
@@ -467,13 +473,14 @@ class CypherStore(GraphStore):
 
     @staticmethod
     def _session(row: Row) -> SessionRecord:
-        sid, user_id, created, updated, state = row
+        sid, user_id, created, updated, state, version = row
         return SessionRecord(
             id=sid,
             user_id=_str(user_id),
             created_at=float(created or 0.0),
             updated_at=float(updated or 0.0),
             state=_str(state),
+            version=int(version or 0),
         )
 
     def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
@@ -487,10 +494,28 @@ class CypherStore(GraphStore):
         rows = self._read(queries.GET_SESSION, {"session_id": session_id})
         return self._session(rows[0]) if rows else None
 
-    def save_session_state(self, session_id: str, state: str, now: float) -> None:
-        params = {"session_id": session_id, "state": state, "now": float(now)}
-        if not self._write(queries.SAVE_SESSION_STATE, params).rows:
+    def save_session_state(
+        self, session_id: str, state: str, now: float, version: int | None = None
+    ) -> int | None:
+        params: Params = {"session_id": session_id, "state": state, "now": float(now)}
+        if version is None:
+            rows = self._write(queries.SAVE_SESSION_STATE, params).rows
+            if not rows:
+                raise SessionNotFoundError(session_id)
+            return int(rows[0][0])
+        params["version"] = int(version)
+        rows = self._write(queries.SAVE_SESSION_STATE_IF_VERSION, params).rows
+        if not rows:
             raise SessionNotFoundError(session_id)
+        ok, stored = rows[0]
+        return int(stored) if ok else None
+
+    def purge_sessions(self, before: float, limit: int = 1000) -> int:
+        if limit <= 0:
+            return 0
+        params = {"before": float(before), "limit": int(limit)}
+        rows = self._write(queries.PURGE_SESSIONS, params).rows
+        return int(rows[0][0]) if rows else 0
 
     def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:
         if not event.user_id:
@@ -517,9 +542,56 @@ class CypherStore(GraphStore):
         if not rows:
             raise ItemNotFoundError(event.item_id)
         previous = [p for p in (rows[0][0] or ()) if p]
-        if previous:
-            return FeedbackResult(accepted=True, event_id=str(previous[0]), duplicate=True)
-        return FeedbackResult(accepted=True, event_id=event_id, duplicate=False)
+        if not previous:
+            return FeedbackResult(accepted=True, event_id=event_id, duplicate=False)
+        first_id, item_id, first_type, value, session_id = previous[0]
+        same = (
+            item_id == event.item_id
+            and first_type == etype
+            and float(value or 0.0) == float(event.value)
+            and _str(session_id) == event.session_id
+        )
+        if not same:
+            raise IdempotencyKeyReusedError(event.idempotency_key)
+        return FeedbackResult(accepted=True, event_id=str(first_id), duplicate=True)
+
+    def forget_user(self, user_id: str) -> UserDataCounts:
+        if not user_id:
+            raise InvalidInputError("user_id", "must not be empty")
+        params = {"user_id": user_id}
+        rows = self._write(queries.DELETE_USER_EVENTS, params).rows
+        events, item_ids = (int(rows[0][0]), list(rows[0][1] or ())) if rows else (0, [])
+        if item_ids:  # their popularity counted this user's positive events
+            self._write(queries.REFRESH_POPULARITY, queries.popularity_params(item_ids))
+            self._cache.clear()
+        sessions = self._write(queries.DELETE_USER_SESSIONS, params).rows
+        users = self._write(queries.DELETE_USER, params).rows
+        return UserDataCounts(
+            events=events,
+            sessions=int(sessions[0][0]) if sessions else 0,
+            users=int(users[0][0]) if users else 0,
+        )
+
+    def user_data_counts(self, user_id: str) -> UserDataCounts:
+        rows = self._read(queries.USER_DATA_COUNTS, {"user_id": user_id})
+        if not rows:
+            return UserDataCounts()
+        events, sessions, users = rows[0]
+        return UserDataCounts(events=int(events), sessions=int(sessions), users=int(users))
+
+    def co_interactions(
+        self, source_ids: Sequence[str], item_ids: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        if not source_ids or not item_ids:
+            return {}
+        params = queries.popularity_params(())
+        del params["ids"]
+        params |= {"source_ids": list(dict.fromkeys(source_ids)), "item_ids": list(item_ids)}
+        return {
+            (str(src), str(item)): int(n)
+            for src, item, n in self._read(queries.CO_INTERACTION_COUNTS, params)
+            if n
+        }
 
     def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
         if limit <= 0:

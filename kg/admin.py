@@ -27,6 +27,7 @@ from typing import Any
 
 import redis
 
+from kgrec.command import dispatch
 from kgrec.errors import ConfigError, InvalidInputError
 
 from .embedded import GRAPH_SUBDIR, PID_NAME, EmbeddedFalkorDB
@@ -291,6 +292,17 @@ def _common() -> argparse.ArgumentParser:
     return p
 
 
+def graph_store_arguments() -> argparse.ArgumentParser:
+    """A parent parser with the options that pick the graph store (``--data-dir``, ``--uri``,
+    ``--graph``, ``-v``), for other commands that work on it through :func:`open_graph`."""
+    return _common()
+
+
+def resolve_data_dir(args: argparse.Namespace) -> Path:
+    """The data dir those options name: ``--data-dir``, ``$KGREC_DATA_DIR`` or the default."""
+    return _data_dir(args)
+
+
 def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``graph`` and its subcommands to ``kgrec``'s subparsers; returns the ``graph`` parser."""
     common = _common()
@@ -349,8 +361,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kg.admin ...``: the same commands without the rest of ``kgrec``."""
     parser = argparse.ArgumentParser(prog="kgrec")
     add_graph_parser(parser.add_subparsers(dest="command", required=True))
-    from kgrec.cli import dispatch
-
     return dispatch(parser.parse_args(argv))
 
 

@@ -314,8 +314,16 @@ def preferred_candidates(query: CandidateQuery) -> tuple[str, Params]:
     return "\n".join(lines), params
 
 
+#: Labels a path shown to a shopper may never pass through: other shoppers (``User``) and
+#: conversations (``Session``). A path through a user would name a stranger ("shares Casey R.")
+#: and reveal what they bought; collaborative evidence is counted instead
+#: (:data:`CO_INTERACTION_COUNTS`).
+PRIVATE_LABELS: tuple[str, ...] = (schema.USER, schema.SESSION)
+
 #: Labels a path may start from.
-PATH_SOURCE_LABELS: tuple[str, ...] = tuple(lab for lab in schema.LABELS if lab != schema.SESSION)
+PATH_SOURCE_LABELS: tuple[str, ...] = tuple(
+    lab for lab in schema.LABELS if lab not in PRIVATE_LABELS
+)
 
 
 def paths(
@@ -325,7 +333,8 @@ def paths(
 
     Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``.
     A fixed-length pattern between two bound nodes is far cheaper in FalkorDB than a
-    variable-length one, so the store asks for 1, 2, ... hops in turn.
+    variable-length one, so the store asks for 1, 2, ... hops in turn. No node of the path
+    carries a label of ``$private_labels`` (:data:`PRIVATE_LABELS`).
     """
     hops = int(hops)
     if not 1 <= hops <= MAX_PATH_HOPS:
@@ -338,12 +347,30 @@ def paths(
         "MATCH (i:Product {id: iid})",
         "WITH s, i",
         f"MATCH path = (s){middle}-[]-(i)",
+        "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))",
         f"RETURN i.id AS item_id, [n IN nodes(path) | [labels(n)[0], n.id, {name}]] AS nodes,",
         "       [r IN relationships(path) | type(r)] AS rels",
         "LIMIT $limit",
     ]
-    params = {"item_ids": list(item_ids), "source_ids": list(source_ids), "limit": int(limit)}
+    params = {
+        "item_ids": list(item_ids),
+        "source_ids": list(source_ids),
+        "limit": int(limit),
+        "private_labels": list(PRIVATE_LABELS),
+    }
     return "\n".join(lines), params
+
+
+#: How many distinct shoppers interacted positively with both an anchor ``$source_ids``
+#: product and each of ``$item_ids`` (aggregated: no user id leaves the database).
+#: Columns: source_id, item_id, shoppers. Params: ``$positive_types``, ``$rating_type``,
+#: ``$positive_rating`` as in :func:`popularity_params`.
+CO_INTERACTION_COUNTS = """UNWIND $source_ids AS sid
+MATCH (a:Product {id: sid})<-[e1:INTERACTED]-(u:User)-[e2:INTERACTED]->(b:Product)
+WHERE b.id IN $item_ids AND b.id <> sid
+  AND (e1.type IN $positive_types OR (e1.type = $rating_type AND e1.value >= $positive_rating))
+  AND (e2.type IN $positive_types OR (e2.type = $rating_type AND e2.value >= $positive_rating))
+RETURN sid AS source_id, b.id AS item_id, count(DISTINCT u) AS shoppers"""
 
 
 def lexicon(label: str) -> str:
@@ -374,38 +401,63 @@ RETURN degree"""
 
 SESSION_COLUMNS = (
     "s.id AS id, s.user_id AS user_id, s.created_at AS created_at, "
-    "s.updated_at AS updated_at, s.state AS state"
+    "s.updated_at AS updated_at, s.state AS state, coalesce(s.version, 0) AS version"
 )
 
 CREATE_SESSION = f"""MERGE (s:Session {{id: $session_id}})
-ON CREATE SET s.user_id = $user_id, s.created_at = $now, s.updated_at = $now, s.state = ''
+ON CREATE SET s.user_id = $user_id, s.created_at = $now, s.updated_at = $now, s.state = '',
+    s.version = 0
 RETURN {SESSION_COLUMNS}"""
 
 GET_SESSION = f"""MATCH (s:Session {{id: $session_id}})
 RETURN {SESSION_COLUMNS}"""
 
+#: Unconditional state write. Columns: version (the new one). No row: no such session.
 SAVE_SESSION_STATE = """MATCH (s:Session {id: $session_id})
-SET s.state = $state, s.updated_at = $now
-RETURN s.id AS id"""
+SET s.state = $state, s.updated_at = $now, s.version = coalesce(s.version, 0) + 1
+RETURN s.version AS version"""
+
+#: Compare-and-set state write: only when the stored version is still ``$version``.
+#: Columns: ok, version (the stored one after this query). No row: no such session.
+#: Setting ``_lock`` first takes the node's write lock before the version is read, so two
+#: Neo4j transactions cannot both see the old version (FalkorDB runs writes one at a time).
+SAVE_SESSION_STATE_IF_VERSION = """MATCH (s:Session {id: $session_id})
+SET s._lock = true
+WITH s, coalesce(s.version, 0) = $version AS ok
+FOREACH (ignored IN CASE WHEN ok THEN [1] ELSE [] END |
+  SET s.state = $state, s.updated_at = $now, s.version = coalesce(s.version, 0) + 1)
+SET s._lock = null
+RETURN ok, s.version AS version"""
+
+#: Delete up to ``$limit`` sessions idle since before ``$before``. Column: deleted.
+PURGE_SESSIONS = """MATCH (s:Session)
+WHERE s.updated_at < $before
+WITH s LIMIT $limit
+DETACH DELETE s
+RETURN count(*) AS deleted"""
 
 _EVENT_PROPS = (
     "{event_id: $event_id, type: $type, value: $value, ts: $ts, "
     "idempotency_key: $idempotency_key, session_id: $session_id}"
 )
 
-#: Idempotent write of one event: returns ``previous`` (event ids already stored under
-#: ``$idempotency_key``; empty when this call wrote). No row: the product does not exist.
-#: The no-op SET takes the product's write lock before the look-up, so concurrent repeats
-#: of one key (same item) are serialised on Neo4j too; FalkorDB runs writes one at a time.
+#: Idempotent write of one event, the key scoped to ``$user_id``: returns ``previous``, the
+#: user's events already stored under ``$idempotency_key`` as ``[event_id, item_id, type,
+#: value, session_id]`` (empty when this call wrote). No row: the product does not exist.
+#: Another user's event with the same key is a different event. Setting ``_lock`` on the
+#: user takes its write lock before the look-up, so concurrent repeats of one key by one
+#: user are serialised on Neo4j too; FalkorDB runs writes one at a time.
 RECORD_EVENT = f"""MATCH (p:Product {{id: $item_id}})
-SET p.popularity = coalesce(p.popularity, 0)
-WITH p
-OPTIONAL MATCH ()-[old:INTERACTED {{idempotency_key: $idempotency_key}}]->()
-WITH p, collect(old.event_id) AS previous
+MERGE (u:User {{id: $user_id}})
+SET u._lock = true
+WITH p, u
+OPTIONAL MATCH (u)-[old:INTERACTED {{idempotency_key: $idempotency_key}}]->(q:Product)
+WITH p, u, collect(CASE WHEN old IS NULL THEN null
+  ELSE [old.event_id, q.id, old.type, old.value, old.session_id] END) AS previous
 FOREACH (ignored IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
-  MERGE (u:User {{id: $user_id}})
   CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
   SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta)
+SET u._lock = null
 RETURN previous"""
 
 #: The same without an idempotency key: always writes; returns an empty ``previous``.
@@ -421,8 +473,38 @@ RETURN e.event_id AS event_id, u.id AS user_id, p.id AS item_id, e.type AS type,
 ORDER BY e.ts DESC, e.event_id DESC
 LIMIT $limit"""
 
+# -- forgetting a user ------------------------------------------------------------------------
+
+#: Delete every interaction of ``$user_id``. Columns: deleted, item_ids (their products,
+#: whose popularity must be recounted with :data:`REFRESH_POPULARITY`).
+DELETE_USER_EVENTS = """MATCH (:User {id: $user_id})-[e:INTERACTED]->(p:Product)
+WITH e, p.id AS item_id
+DELETE e
+RETURN count(*) AS deleted, collect(DISTINCT item_id) AS item_ids"""
+
+#: Delete the sessions ``$user_id`` owns. Column: deleted.
+DELETE_USER_SESSIONS = """MATCH (s:Session {user_id: $user_id})
+DETACH DELETE s
+RETURN count(*) AS deleted"""
+
+#: Delete the user node (and anything still attached to it). Column: deleted.
+DELETE_USER = """MATCH (u:User {id: $user_id})
+DETACH DELETE u
+RETURN count(*) AS deleted"""
+
+#: What the graph still holds of ``$user_id``. Columns: events, sessions, users.
+USER_DATA_COUNTS = """OPTIONAL MATCH (u:User {id: $user_id})
+OPTIONAL MATCH (u)-[e:INTERACTED]->()
+WITH count(DISTINCT u) AS users, count(e) AS events
+OPTIONAL MATCH (s:Session {user_id: $user_id})
+RETURN events, count(s) AS sessions, users"""
+
 __all__ = [
     "ADD_INTERACTIONS",
+    "CO_INTERACTION_COUNTS",
+    "DELETE_USER",
+    "DELETE_USER_EVENTS",
+    "DELETE_USER_SESSIONS",
     "COUNT_NODES_BY_LABEL",
     "COUNT_RELATIONSHIPS_BY_TYPE",
     "CREATE_SESSION",
@@ -431,8 +513,10 @@ __all__ = [
     "MAX_PATH_HOPS",
     "PATH_SOURCE_LABELS",
     "PING",
+    "PRIVATE_LABELS",
     "PRODUCTS",
     "PRODUCT_DEGREES",
+    "PURGE_SESSIONS",
     "REFRESH_ALL_FILTER_PROPS",
     "REFRESH_CATEGORY_ANCESTORS",
     "REFRESH_SUBTREE_ANCESTORS",
@@ -442,6 +526,7 @@ __all__ = [
     "RECORD_EVENT_UNKEYED",
     "REFRESH_POPULARITY",
     "SAVE_SESSION_STATE",
+    "SAVE_SESSION_STATE_IF_VERSION",
     "SESSION_COLUMNS",
     "UPSERT_ATTRIBUTES",
     "UPSERT_BRANDS",
@@ -449,6 +534,7 @@ __all__ = [
     "UPSERT_ENTITIES",
     "UPSERT_PRODUCTS",
     "UPSERT_USERS",
+    "USER_DATA_COUNTS",
     "USER_EVENTS",
     "add_triples",
     "candidates",

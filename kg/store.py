@@ -35,6 +35,7 @@ from .types import (
     SessionRecord,
     StoredEvent,
     TripleRow,
+    UserDataCounts,
     UserRow,
 )
 
@@ -129,7 +130,19 @@ class GraphStore(ABC):
     def paths(
         self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3
     ) -> dict[str, list[KgPath]]:
-        """Up to ``k`` shortest typed paths (≤ ``max_hops``) from any source node to each item."""
+        """Up to ``k`` shortest typed paths (≤ ``max_hops``) from any source node to each item.
+
+        Paths are shown to shoppers, so none passes through a ``User`` or ``Session`` node
+        (another shopper's name, id or purchases); see :meth:`co_interactions` instead."""
+
+    def co_interactions(
+        self, source_ids: Sequence[str], item_ids: Sequence[str]
+    ) -> dict[tuple[str, str], int]:
+        """``{(source product, item): shoppers}``: how many distinct shoppers interacted
+        positively with both; pairs with none are left out. Aggregated collaborative evidence
+        ("bought by 12 shoppers who also bought X") without naming anyone. A backend without
+        it returns ``{}``."""
+        return {}
 
     # -- sessions and feedback ----------------------------------------------------------------
 
@@ -140,14 +153,39 @@ class GraphStore(ABC):
     def get_session(self, session_id: str) -> SessionRecord | None: ...
 
     @abstractmethod
-    def save_session_state(self, session_id: str, state: str, now: float) -> None: ...
+    def save_session_state(
+        self, session_id: str, state: str, now: float, version: int | None = None
+    ) -> int | None:
+        """Write the session's state and bump its version; returns the new version.
+
+        With ``version`` this is a compare-and-set: it writes only if the stored version is
+        still ``version`` and returns ``None`` otherwise (someone else wrote first: re-read,
+        merge, retry). Checked inside the database, so it holds across server replicas.
+        Unknown session raises ``SessionNotFoundError``."""
+
+    @abstractmethod
+    def purge_sessions(self, before: float, limit: int = 1000) -> int:
+        """Delete up to ``limit`` sessions not updated since ``before``; returns how many."""
 
     @abstractmethod
     def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:
-        """Store one feedback event durably; a repeated idempotency key returns the first
-        event's id with ``duplicate=True`` and writes nothing. Unknown item raises
-        ``ItemNotFoundError``."""
+        """Store one feedback event durably. Unknown item raises ``ItemNotFoundError``.
+
+        Idempotency keys are scoped to ``event.user_id``: the same user repeating a key with
+        the same payload (item, type, value, session) gets the first event's id with
+        ``duplicate=True`` and nothing is written; with another payload the key is refused
+        (``IdempotencyKeyReusedError``). Another user's key is another key. An empty key
+        means no idempotency: every call writes."""
 
     @abstractmethod
     def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
         """The user's most recent events, newest first."""
+
+    @abstractmethod
+    def forget_user(self, user_id: str) -> UserDataCounts:
+        """Delete the user's events, the sessions they own and their user node (product
+        popularity is recounted); returns what was deleted. Idempotent."""
+
+    @abstractmethod
+    def user_data_counts(self, user_id: str) -> UserDataCounts:
+        """What the graph still holds of this user (all zero after :meth:`forget_user`)."""

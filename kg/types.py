@@ -161,6 +161,20 @@ class SessionRecord:
     created_at: float
     updated_at: float
     state: str = ""  # JSON owned by the dialogue layer
+    version: int = 0  # bumped by every state write; compare-and-set token for the next one
+
+
+@dataclass(frozen=True, slots=True)
+class UserDataCounts:
+    """What a shopper left in the graph: events, sessions, their user node (0 or 1)."""
+
+    events: int = 0
+    sessions: int = 0
+    users: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.events + self.sessions + self.users
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,5 +204,6 @@ __all__ = [
     "SessionRecord",
     "StoredEvent",
     "TripleRow",
+    "UserDataCounts",
     "UserRow",
 ]

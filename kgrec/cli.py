@@ -1,4 +1,4 @@
-"""The ``kgrec`` command: ``serve``, ``chat``, ``keys``, ``graph``, ``train``, ``evaluate``.
+"""The ``kgrec`` command: serve, chat, keys, graph, admin, train, evaluate.
 
 Heavy packages (torch, transformers) are imported only by the subcommands that need them,
 so ``kgrec chat`` and ``kgrec --help`` start fast.
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from kgrec import __version__
-from kgrec.errors import KgrecError
+from kgrec.command import dispatch
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_graph_parser(sub)
 
+    from server.admin import add_admin_parser
+
+    add_admin_parser(sub)
+
     from models.cli import add_evaluate_parser, add_train_parser
 
     add_train_parser(sub)
@@ -82,17 +86,6 @@ def _evaluate_conversations(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     return run(args)
-
-
-def dispatch(args: argparse.Namespace) -> int:
-    """Run the parsed subcommand: kgrec errors are one line and exit 2, Ctrl-C exits 130."""
-    try:
-        return int(args.func(args) or 0)
-    except KgrecError as e:
-        print(f"kgrec: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,11 +4,13 @@ Hierarchy::
 
     KgrecError
     ├── InvalidInputError        bad request: names the offending field
+    │   └── IdempotencyKeyReusedError  a key already names a different event of this user
     ├── NotFoundError
     │   ├── SessionNotFoundError
     │   └── ItemNotFoundError
     ├── UnavailableError         a dependency is down
     │   └── GraphUnavailableError
+    ├── ConflictError            a concurrent write won too often; retrying may succeed
     ├── DeadlineExceededError    work did not finish in its budget
     ├── OverloadedError          too much work in flight
     └── ConfigError              bad settings or an unknown registered name
@@ -31,6 +33,21 @@ class InvalidInputError(KgrecError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class IdempotencyKeyReusedError(InvalidInputError):
+    """The caller's idempotency key already names one of its events with another payload.
+
+    A retry must repeat the first request exactly; a new event needs a new key.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            "idempotency_key",
+            f"{key!r} was already used for a different event (another item, type, value or "
+            "session); use a new key for a new event",
+        )
+        self.key = key
 
 
 class NotFoundError(KgrecError):
@@ -57,6 +74,10 @@ class GraphUnavailableError(UnavailableError):
     """The graph database cannot be reached."""
 
 
+class ConflictError(KgrecError):
+    """A write lost to concurrent writes of the same record more often than it retries."""
+
+
 class DeadlineExceededError(KgrecError):
     """The work did not finish within its time budget."""
 
@@ -71,8 +92,10 @@ class ConfigError(KgrecError):
 
 __all__ = [
     "ConfigError",
+    "ConflictError",
     "DeadlineExceededError",
     "GraphUnavailableError",
+    "IdempotencyKeyReusedError",
     "InvalidInputError",
     "ItemNotFoundError",
     "KgrecError",

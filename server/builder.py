@@ -91,6 +91,7 @@ def build_pipeline(
             session_ttl_s=settings.session_ttl_seconds,
             candidate_pool=settings.candidate_pool,
             hide_named_items=settings.hide_named_items,
+            log_message_text=settings.log_message_text,
         ),
         lexicon=lexicon,
     )

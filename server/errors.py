@@ -7,6 +7,7 @@ exception                                          status                details
 ``NotFoundError`` (session, item)                  ``NOT_FOUND``         what was not found
 ``UnavailableError`` / ``GraphUnavailableError``   ``UNAVAILABLE``       generic + request id
 ``DeadlineExceededError`` / ``TimeoutError``       ``DEADLINE_EXCEEDED`` generic + request id
+``ConflictError`` (a session busy past retries)    ``ABORTED``           generic + request id
 ``OverloadedError``                                ``RESOURCE_EXHAUSTED`` generic + request id
 anything else                                      ``INTERNAL``          generic + request id
 =================================================  ====================  ===================
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import grpc
 
 from kgrec.errors import (
+    ConflictError,
     DeadlineExceededError,
     InvalidInputError,
     NotFoundError,
@@ -65,6 +67,11 @@ STATUS_TABLE: tuple[StatusRow, ...] = (
         TimeoutError,
         grpc.StatusCode.DEADLINE_EXCEEDED,
         "the request did not finish in time (request id {request_id})",
+    ),
+    StatusRow(
+        ConflictError,
+        grpc.StatusCode.ABORTED,
+        "concurrent updates to the same session, retry (request id {request_id})",
     ),
     StatusRow(
         OverloadedError,

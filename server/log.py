@@ -6,13 +6,21 @@ The request-id interceptor (``server/interceptors.py``) stores each call's id in
 the call's task (pipeline, kg, models) logs through ``logging.getLogger(__name__)`` as usual
 and its lines carry the id, because the filter sits on the handler, not on a logger.
 
+Shoppers are logged only as :func:`user_ref`: a keyed hash of their user id, never the id
+itself, and the text they type is not logged unless the ``log_message_text`` debug setting
+asks for it.
+
 Named ``log`` rather than ``logging`` so that it never shadows the standard library.
 """
 
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import logging
+import os
+import secrets
 
 #: The id of the gRPC call the current task serves; ``"-"`` outside a call.
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -21,6 +29,24 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 #: The default line format of :func:`configure_logging`.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+#: Environment variable with the key for :func:`user_ref`. Set the same value on every
+#: replica to follow one shopper across their logs; unset, each process picks a random key
+#: (hashes then match within one process's log only).
+USER_REF_KEY_ENV = "KGREC_LOG_USER_KEY"
+
+_user_ref_key = (os.environ.get(USER_REF_KEY_ENV) or secrets.token_hex(16)).encode()
+
+
+def user_ref(user_id: str) -> str:
+    """How a shopper appears in logs: ``u-`` and 12 hex digits of HMAC-SHA256(key, user_id)
+    (keyed, so a guessable id such as ``user:42`` cannot be looked up by hashing it);
+    ``"-"`` for an anonymous caller."""
+    if not user_id:
+        return "-"
+    digest = hmac.new(_user_ref_key, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return "u-" + digest.hexdigest()[:12]
 
 
 def current_request_id() -> str:
@@ -64,9 +90,11 @@ def configure_logging(level: str | int = "INFO", fmt: str = LOG_FORMAT) -> loggi
 
 __all__ = [
     "LOG_FORMAT",
+    "USER_REF_KEY_ENV",
     "RequestIdFilter",
     "configure_logging",
     "current_request_id",
     "install_request_id_filter",
     "request_id_var",
+    "user_ref",
 ]

@@ -16,8 +16,10 @@ Requests are validated on the way in; every rule raises
 - ids (``user_id``, ``session_id``, ``item_id``, every listed id): at most 256 characters, no
   control/format/unassigned characters, no surrounding whitespace; lists at most 1,000 long,
   duplicates dropped (order kept).
-- feedback: ``item_id`` required, ``event_type`` set and known, ``value`` finite and, for a
-  rating, in [0, 5]; ``idempotency_key`` at most 128 characters; ``client_time`` not before 1970.
+- feedback: ``item_id`` required, ``event_type`` set and known, ``value`` finite and in
+  [0, 5] for a rating, in [0, 1000] (a weight) otherwise; ``idempotency_key`` at most 128
+  characters (empty: no idempotency); ``client_time`` from 1970 to one day past the server's
+  clock (skew allowance).
 
 Responses are built from domain objects without validation (the domain dataclasses hold only
 valid values). The reverse conversions (domain request -> protobuf, protobuf response ->
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -63,6 +66,10 @@ MAX_ID_CHARS = 256
 MAX_LIST_LEN = 1000
 MAX_IDEMPOTENCY_KEY_CHARS = 128
 RATING_RANGE = (0.0, 5.0)
+#: ``value`` of any other event: an optional weight.
+WEIGHT_RANGE = (0.0, 1000.0)
+#: How far past the server's clock a ``client_time`` may be (clock skew), in seconds.
+MAX_CLIENT_CLOCK_AHEAD_S = 86_400.0
 #: Reply text is streamed in pieces of about this many characters (split at spaces).
 REPLY_CHUNK_CHARS = 48
 
@@ -207,8 +214,12 @@ def query_from_proto(
     )
 
 
-def feedback_from_proto(request: pb.FeedbackRequest, *, request_id: str = "") -> FeedbackEvent:
-    """Validate a ``FeedbackRequest`` and turn it into a :class:`FeedbackEvent`."""
+def feedback_from_proto(
+    request: pb.FeedbackRequest, *, request_id: str = "", now: float | None = None
+) -> FeedbackEvent:
+    """Validate a ``FeedbackRequest`` and turn it into a :class:`FeedbackEvent`.
+
+    ``now`` (default: the wall clock) bounds ``client_time`` from above."""
     item_id = clean_id("item_id", request.item_id, required=True)
     event_type = EVENT_FROM_PROTO.get(request.event_type)
     if event_type is None:
@@ -217,15 +228,19 @@ def feedback_from_proto(request: pb.FeedbackRequest, *, request_id: str = "") ->
     value = request.value
     if not math.isfinite(value):
         raise InvalidInputError("value", f"must be a finite number, got {value}")
-    lo, hi = RATING_RANGE
-    if event_type is EventType.RATING and not lo <= value <= hi:
-        raise InvalidInputError("value", f"a rating must be in [{lo:g}, {hi:g}], got {value}")
+    lo, hi = RATING_RANGE if event_type is EventType.RATING else WEIGHT_RANGE
+    if not lo <= value <= hi:
+        what = "a rating" if event_type is EventType.RATING else "a weight"
+        raise InvalidInputError("value", f"{what} must be in [{lo:g}, {hi:g}], got {value:g}")
     client_ts = 0.0
     if request.HasField("client_time"):
         t = request.client_time
         if t.seconds < 0 or not 0 <= t.nanos < 1_000_000_000:
             raise InvalidInputError("client_time", "must be a valid time after 1970-01-01")
         client_ts = t.seconds + t.nanos / 1e9
+        latest = (time.time() if now is None else now) + MAX_CLIENT_CLOCK_AHEAD_S
+        if client_ts > latest:
+            raise InvalidInputError("client_time", "is more than a day ahead of the server's clock")
     key = request.idempotency_key
     if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
         raise InvalidInputError(
@@ -482,11 +497,13 @@ __all__ = [
     "EVENT_TO_PROTO",
     "INTENT_FROM_PROTO",
     "INTENT_TO_PROTO",
+    "MAX_CLIENT_CLOCK_AHEAD_S",
     "MAX_ID_CHARS",
     "MAX_IDEMPOTENCY_KEY_CHARS",
     "MAX_LIMIT",
     "MAX_LIST_LEN",
     "REPLY_CHUNK_CHARS",
+    "WEIGHT_RANGE",
     "clean_id",
     "clean_ids",
     "clean_text",

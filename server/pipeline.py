@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -35,11 +37,13 @@ from kgrec.domain import (
     Recommendation,
     RecommendQuery,
 )
-from kgrec.errors import InvalidInputError, SessionNotFoundError
+from kgrec.errors import ConflictError, InvalidInputError, KgrecError, SessionNotFoundError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.explain import AppliedConstraints, Explainer, ExplainItem, ExplainRequest
 
 from .filter_ids import check_category_ids
+from .log import user_ref
+from .session_merge import merge_states
 from .turn import ScoredCandidate, Turn
 
 if TYPE_CHECKING:
@@ -72,6 +76,12 @@ class PipelineConfig:
     w_price_level: float = 4.0
     wish_link_threshold: float = 0.9  # a soft wish ("winter") links only to a near-exact name
     session_ttl_s: float = 24 * 3600  # a session idle longer than this is gone (NOT_FOUND)
+    # expired sessions are deleted when a new one is created, at most once per this interval
+    session_purge_interval_s: float = 60.0
+    session_purge_batch: int = 1000  # sessions deleted per purge at most
+    # a session write that keeps losing to concurrent writes gives up (ABORTED) after this
+    session_write_attempts: int = 40
+    log_message_text: bool = False  # debug: log what shoppers type (off: never logged)
     hide_named_items: bool = True  # a product the shopper names is not recommended back
 
 
@@ -110,6 +120,8 @@ class Pipeline:
         self.tracker = DialogueTracker(hide_named_items=self.config.hide_named_items)
         self.clock = clock
         self._entities: dict[str, LexiconEntry] = {}
+        self._purge_lock = threading.Lock()
+        self._last_purge = -math.inf
         for entry in lexicon:
             self._entities.setdefault(entry.entity_id, entry)
 
@@ -149,29 +161,74 @@ class Pipeline:
         started = time.perf_counter()
         result = self.explain(turn)
         turn.timings_ms["explain"] = (time.perf_counter() - started) * 1000
-        self.store.save_session_state(turn.session.id, turn.state.to_json(), self.clock())
+        self._save_state(turn.session, turn.state.to_json(), self.clock())
         log.info(
-            "turn session=%s items=%d timings_ms=%s",
+            "turn session=%s user=%s items=%d timings_ms=%s",
             turn.session.id,
+            user_ref(turn.query.user_id),
             len(result.items),
             {k: round(v, 1) for k, v in turn.timings_ms.items()},
         )
+        if self.config.log_message_text:
+            log.debug("turn session=%s message=%r", turn.session.id, turn.query.message)
         return result
 
     def _open_turn(self, query: RecommendQuery) -> Turn:
         now = self.clock()
         if query.session_id:
-            session = self._live_session(query.session_id, now)
+            session = self._live_session(query.session_id, query.user_id, now)
         else:
+            self._purge_expired(now)
             session = self.store.create_session(uuid.uuid4().hex, query.user_id, now)
         return Turn(query=query, session=session, state=DialogueState.from_json(session.state))
 
-    def _live_session(self, session_id: str, now: float) -> SessionRecord:
-        """The session, unless it is unknown or idle past its TTL (both NOT_FOUND)."""
+    def _live_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
+        """The session, unless it is unknown, idle past its TTL, or not the caller's: a
+        session belongs to the user id that created it ("" for an anonymous caller), and any
+        other caller is told NOT_FOUND, exactly as for an unknown id (nothing reveals that
+        someone else's session exists)."""
         session = self.store.get_session(session_id)
-        if session is None or now - session.updated_at > self.config.session_ttl_s:
+        if (
+            session is None
+            or now - session.updated_at > self.config.session_ttl_s
+            or session.user_id != user_id
+        ):
             raise SessionNotFoundError(session_id)
         return session
+
+    def _save_state(self, session: SessionRecord, state: str, now: float) -> None:
+        """Write ``state`` over ``session`` without losing a concurrent write: compare-and-set
+        on the session's version; on a lost race, merge this call's changes into the state
+        that won (:func:`~server.session_merge.merge_states`) and try again."""
+        # compared in one form: a new session's "" is the default state, field by field
+        base, version = DialogueState.from_json(session.state).to_json(), session.version
+        for attempt in range(self.config.session_write_attempts):
+            if self.store.save_session_state(session.id, state, now, version=version) is not None:
+                return
+            current = self.store.get_session(session.id)
+            if current is None:
+                raise SessionNotFoundError(session.id)
+            theirs = DialogueState.from_json(current.state).to_json()
+            state = merge_states(base, state, theirs)
+            base, version = theirs, current.version
+            time.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))  # noqa: S311
+        raise ConflictError(f"session {session.id}: too many concurrent updates")
+
+    def _purge_expired(self, now: float) -> None:
+        """Delete sessions idle past the TTL (on session creation, throttled): they are
+        unreachable already, and a shopper's conversation should not outlive it."""
+        cfg = self.config
+        with self._purge_lock:
+            if now - self._last_purge < cfg.session_purge_interval_s:
+                return
+            self._last_purge = now
+        try:
+            n = self.store.purge_sessions(now - cfg.session_ttl_s, cfg.session_purge_batch)
+        except KgrecError:
+            log.warning("purging expired sessions failed", exc_info=True)
+            return
+        if n:
+            log.info("purged %d expired session(s)", n)
 
     # 1. understand ----------------------------------------------------------------------------
 
@@ -380,13 +437,17 @@ class Pipeline:
         state = turn.state
         top = turn.scored
         paths: dict[str, list[Any]] = {}
+        co_shoppers: dict[str, int] = {}
         if turn.query.explain and top:
+            explained = [s.candidate.product.id for s in top[: self.config.explain_top]]
             sources = [e.entity_id for e in turn.linked if not e.negated]
             if turn.update.anchor is not None:
-                sources.append(turn.update.anchor.item_id)
+                anchor_id = turn.update.anchor.item_id
+                sources.append(anchor_id)
+                co = self.store.co_interactions([anchor_id], explained)
+                co_shoppers = {item: n for (_, item), n in co.items()}
             sources += [i for i in state.preferred_ids if i not in sources]
             if sources:
-                explained = [s.candidate.product.id for s in top[: self.config.explain_top]]
                 paths = self.store.paths(
                     sources, explained, self.config.path_hops, self.config.paths_per_item
                 )
@@ -396,6 +457,7 @@ class Pipeline:
                 s.score,
                 tuple(paths.get(s.candidate.product.id, ())),
                 tuple(sorted(s.contributions.items(), key=lambda kv: -abs(kv[1]))),
+                co_shoppers.get(s.candidate.product.id, 0),
             )
             for s in top
         )
@@ -502,15 +564,27 @@ class Pipeline:
     # -- feedback -------------------------------------------------------------------------------
 
     def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
+        """Record ``event``; into its session's state too when it names one. The session
+        must be the caller's (``user_id`` equal to its creator's, "" for anonymous), else
+        NOT_FOUND. An anonymous caller's events are stored as ``anon:<session id>``."""
         now = self.clock()
-        session = self._live_session(event.session_id, now) if event.session_id else None
-        user_id = event.user_id or (session.user_id if session else "")
+        session = (
+            self._live_session(event.session_id, event.user_id, now) if event.session_id else None
+        )
+        user_id = event.user_id
         if not user_id:
             if not event.session_id:
                 raise InvalidInputError("user_id", "user_id or session_id is required")
             user_id = f"anon:{event.session_id}"
         stored = replace(event, user_id=user_id)
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
+        log.info(
+            "feedback user=%s session=%s type=%s duplicate=%s",
+            user_ref(user_id),
+            event.session_id or "-",
+            event.event_type.value,
+            result.duplicate,
+        )
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
             if event.event_type in NEGATIVE_EVENTS or (
@@ -521,7 +595,7 @@ class Pipeline:
             elif _positive(event):
                 state.add("liked_item_ids", event.item_id)
                 state.discard("disliked_item_ids", event.item_id)
-            self.store.save_session_state(session.id, state.to_json(), now)
+            self._save_state(session, state.to_json(), now)
         return result
 
 

@@ -80,6 +80,8 @@ class Settings:
         tls_cert: PEM certificate (chain) to serve TLS with; needs ``tls_key``.
         tls_key: PEM private key of ``tls_cert``.
         tls_client_ca: PEM CA bundle; when set, clients must present a certificate it signed.
+        log_message_text: Debug only: log what shoppers type (at ``DEBUG``). Off, no message
+            text reaches the log; user ids are logged only as keyed hashes either way.
     """
 
     host: str = "127.0.0.1"
@@ -113,6 +115,7 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
+    log_message_text: bool = False
 
     @property
     def models_path(self) -> Path:

@@ -18,6 +18,9 @@ class ExplainItem:
     contributions: tuple[
         tuple[str, float], ...
     ] = ()  # (signal, weight) of the score, largest first
+    # shoppers who chose both the turn's anchor item (``AppliedConstraints.similar_to``) and
+    # this one: collaborative evidence as a count, never as who
+    co_shoppers: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ from .explainer import Explainer
 
 TOP_PICKS_IN_REPLY = 3
 MAX_REASONS = 4
+#: Fewest shoppers a "N shoppers who chose X also chose it" reason may count: a smaller
+#: group could point at a person the reader knows.
+MIN_CO_SHOPPERS = 5
 
 _OPENINGS = (
     "Here are {n} {what}{qualifiers}.",
@@ -146,6 +149,9 @@ class TemplateExplainer(Explainer):
                 what = ", ".join(node_text(r.path.nodes[1]) for r in group if r.path is not None)
                 merged = Reason(f"shares {what} with {anchor}", "similar", group[0].path)
                 out[out.index(group[0])] = merged
+        if item.co_shoppers >= MIN_CO_SHOPPERS and constraints.similar_to:
+            text = f"{item.co_shoppers} shoppers who chose {constraints.similar_to} also chose it"
+            out.append(Reason(text, "similar"))
         out.extend(constraint_reasons(item, constraints))
         if not out and item.product.popularity > 0:
             count = int(item.product.popularity)

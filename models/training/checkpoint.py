@@ -18,7 +18,7 @@ from models.config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Checkpoint", "latest_checkpoint"]
+__all__ = ["Checkpoint", "checkpoints", "forget_user", "latest_checkpoint"]
 
 META = "meta.json"
 IDS = "ids.json"
@@ -120,3 +120,61 @@ def latest_checkpoint(model_dir: Path | str) -> Path | None:
         if best is None or key[:2] > best[:2]:
             best = key
     return best[2] if best else None
+
+
+#: What a forgotten user's id becomes in ``ids.json`` (the row order must not change).
+FORGOTTEN_PREFIX = "forgotten:"
+
+
+def checkpoints(model_dir: Path | str) -> list[Path]:
+    """Every complete checkpoint under ``model_dir`` (itself included when it is one)."""
+    root = Path(model_dir)
+    if not root.is_dir():
+        return []
+    found = [root] if (root / META).exists() else []
+    found += sorted(
+        p for p in root.iterdir() if p.is_dir() and (p / META).exists() and ".tmp" not in p.name
+    )
+    return found
+
+
+def _replace_file(path: Path, write: Any) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def forget_user(directory: Path | str, user_id: str) -> int:
+    """Remove ``user_id``'s profile from one checkpoint; returns 1 if it held one, else 0.
+
+    The user's vector (final embedding and the learned ``user_emb`` row) is zeroed, their
+    training pairs are dropped from ``seen``, and their id in ``ids.json`` becomes
+    ``forgotten:<row>`` (row order is the tensors' order, so it stays). Each file is replaced
+    atomically. Item vectors still carry what training learned from everyone's interactions
+    in aggregate; only retraining without the user's events removes that. A server that has
+    this checkpoint loaded keeps its in-memory copy until it is restarted.
+    """
+    directory = Path(directory)
+    try:
+        ids = json.loads((directory / IDS).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read checkpoint {directory}: {e}") from e
+    users: list[str] = ids["users"]
+    if user_id not in users:
+        return 0
+    row = users.index(user_id)
+    tensors = torch.load(directory / TENSORS, map_location="cpu", weights_only=True)
+    tensors["users"][row] = 0
+    seen = tensors.get("seen")
+    if seen is not None and len(seen):
+        tensors["seen"] = seen[seen[:, 0] != row]
+    state = torch.load(directory / MODEL, map_location="cpu", weights_only=True)
+    for key, value in state.items():
+        if key.startswith("user_emb") and value.dim() == 2 and value.shape[0] == len(users):
+            value[row] = 0
+    users[row] = f"{FORGOTTEN_PREFIX}{row}"
+    _replace_file(directory / TENSORS, lambda p: torch.save(tensors, p))
+    _replace_file(directory / MODEL, lambda p: torch.save(state, p))
+    _replace_file(directory / IDS, lambda p: p.write_text(json.dumps(ids)))
+    logger.info("forgot one user's profile in checkpoint %s", directory.name)
+    return 1

@@ -70,8 +70,19 @@ def test_preferred_candidates_start_from_the_preferred_nodes() -> None:
 def test_paths_fixed_length_pattern() -> None:
     query, params = queries.paths(["brand:a"], ["prod:1"], hops=2, limit=9)
     assert "MATCH path = (s)-[]-(m1)-[]-(i)\n" in query
+    # no stranger (User) or conversation (Session) on a path a shopper sees; labels as a parameter
+    assert (
+        "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))\n"
+        in query
+    )
+    assert "User" not in query and "Session" not in query
     assert query.endswith("       [r IN relationships(path) | type(r)] AS rels\nLIMIT $limit")
-    assert params == {"item_ids": ["prod:1"], "source_ids": ["brand:a"], "limit": 9}
+    assert params == {
+        "item_ids": ["prod:1"],
+        "source_ids": ["brand:a"],
+        "limit": 9,
+        "private_labels": ["User", "Session"],
+    }
     with pytest.raises(InvalidInputError):
         queries.paths(["a"], ["b"], hops=queries.MAX_PATH_HOPS + 1, limit=1)
 

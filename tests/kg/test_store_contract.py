@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,11 +11,12 @@ from kg_catalog import Catalog
 
 import kg
 from kg.types import CandidateQuery
-from kgrec.domain import EventType, FeedbackEvent, PriceRange
+from kgrec.domain import EventType, FeedbackEvent, FeedbackResult, PriceRange
 from kgrec.errors import (
     ConfigError,
     DeadlineExceededError,
     GraphUnavailableError,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     ItemNotFoundError,
     SessionNotFoundError,
@@ -206,20 +208,40 @@ def test_paths_are_real_and_shortest_first(loaded_ro: kg.GraphStore, catalog: Ca
         for c in catalog.categories
         if c.get("parent_id")
     }
-    edges |= {(i["user_id"], "INTERACTED", i["item_id"]) for i in catalog.interactions}
     for item, item_paths in got.items():
         for path in item_paths:
-            assert path.nodes[0].id in {"brand:salomon", "user:a", "ent:designer", "cat:shoes"}
+            assert path.nodes[0].id in {"brand:salomon", "ent:designer", "cat:shoes"}
             assert path.nodes[-1].id == item
             for a, rel, b in zip(path.nodes, path.relations, path.nodes[1:], strict=False):
                 assert (a.id, rel, b.id) in edges or (b.id, rel, a.id) in edges
     one_hop = {(p.nodes[0].id, p.relations[0]) for p in paths3 if len(p.relations) == 1}
-    assert one_hop == {
+    assert one_hop == {  # user:a bought it, but a shopper is never a path's node
         ("brand:salomon", "HAS_BRAND"),
-        ("user:a", "INTERACTED"),
         ("ent:designer", "PRODUCT_DESIGNED_BY"),
     }
     assert paths3[0].nodes[-1].name == "Salomon Speedcross"
+
+
+def test_paths_never_pass_through_shoppers_or_sessions(loaded: kg.GraphStore) -> None:
+    """prod:1 and prod:3 were both bought by user:a: that link is private, not a path."""
+    loaded.create_session("s-a", "user:a", 1.0)
+    got = loaded.paths(["prod:1", "user:a", "s-a"], ["prod:3", "prod:2"], max_hops=4, k=50)
+    for item_paths in got.values():
+        for path in item_paths:
+            assert {n.label for n in path.nodes} <= {
+                "Product", "Brand", "Category", "Attribute", "Entity",
+            }  # fmt: skip
+            assert "INTERACTED" not in path.relations
+            assert path.nodes[0].id == "prod:1"
+    assert loaded.paths(["user:a"], ["prod:1", "prod:3"], max_hops=2) == {}
+
+
+def test_co_interactions_count_shoppers_without_naming_them(loaded_ro: kg.GraphStore) -> None:
+    # prod:3: bought/liked/rated 5 by a, b, c; prod:1 bought by a; prod:2 rated 2 (negative) by b
+    got = loaded_ro.co_interactions(["prod:3"], ["prod:1", "prod:2", "prod:3", "prod:4"])
+    assert got == {("prod:3", "prod:1"): 1}
+    assert loaded_ro.co_interactions(["prod:1"], ["prod:3"]) == {("prod:1", "prod:3"): 1}
+    assert loaded_ro.co_interactions([], ["prod:3"]) == {}
 
 
 def test_paths_bounded_by_max_hops(loaded_ro: kg.GraphStore) -> None:
@@ -263,23 +285,65 @@ def test_fulltext_names_aliases_titles(loaded_ro: kg.GraphStore) -> None:
 def test_sessions(store: kg.GraphStore) -> None:
     assert store.get_session("s1") is None
     s = store.create_session("s1", "user:a", 100.0)
-    assert (s.id, s.user_id, s.created_at, s.updated_at, s.state) == (
+    assert (s.id, s.user_id, s.created_at, s.updated_at, s.state, s.version) == (
         "s1",
         "user:a",
         100.0,
         100.0,
         "",
+        0,
     )
     assert store.create_session("s1", "user:other", 200.0) == s  # existing: unchanged
-    store.save_session_state("s1", '{"turns": 2, "quote": "\\"x\\""}', 150.0)
+    assert store.save_session_state("s1", '{"turns": 2, "quote": "\\"x\\""}', 150.0) == 1
     got = store.get_session("s1")
     assert (
         got is not None
         and got.state == '{"turns": 2, "quote": "\\"x\\""}'
         and got.updated_at == 150.0
+        and got.version == 1
     )
     with pytest.raises(SessionNotFoundError):
         store.save_session_state("nope", "{}", 1.0)
+    with pytest.raises(SessionNotFoundError):
+        store.save_session_state("nope", "{}", 1.0, version=0)
+
+
+def test_session_compare_and_set(store: kg.GraphStore) -> None:
+    store.create_session("s1", "user:a", 100.0)
+    assert store.save_session_state("s1", "first", 101.0, version=0) == 1
+    assert store.save_session_state("s1", "stale", 102.0, version=0) is None  # lost: unchanged
+    got = store.get_session("s1")
+    assert got is not None and (got.state, got.updated_at, got.version) == ("first", 101.0, 1)
+    assert store.save_session_state("s1", "second", 103.0, version=1) == 2
+    # the lock property used to serialise the check is not left behind
+    assert isinstance(store, kg.FalkorDBStore | kg.Neo4jStore)
+    ((props,),) = store._read("MATCH (s:Session {id: 's1'}) RETURN properties(s)")
+    assert "_lock" not in props
+
+
+def test_concurrent_compare_and_set_writes_exactly_once_per_version(store: kg.GraphStore) -> None:
+    """Many writers with the same expected version (two replicas, many workers): one wins."""
+    store.create_session("s1", "user:a", 1.0)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(
+            pool.map(lambda i: store.save_session_state("s1", f"w{i}", 2.0, version=0), range(16))
+        )
+    assert got.count(1) == 1 and got.count(None) == 15
+    winner = got.index(1)
+    session = store.get_session("s1")
+    assert session is not None and (session.state, session.version) == (f"w{winner}", 1)
+
+
+def test_purge_sessions_deletes_only_idle_ones(store: kg.GraphStore) -> None:
+    for i in range(5):
+        store.create_session(f"old{i}", "user:a", 10.0 + i)
+    store.create_session("fresh", "user:a", 100.0)
+    store.save_session_state("old4", "{}", 90.0)  # written since: not idle
+    assert store.purge_sessions(before=50.0, limit=3) == 3
+    assert store.purge_sessions(before=50.0) == 1
+    assert store.purge_sessions(before=50.0) == 0
+    assert [i for i in range(5) if store.get_session(f"old{i}")] == [4]
+    assert store.get_session("fresh") is not None
 
 
 def _event(
@@ -310,6 +374,58 @@ def test_record_event_is_idempotent(loaded: kg.GraphStore) -> None:
         500.0,
     )
     assert loaded.products(["prod:2"])[0].popularity == 1.0  # like is positive
+
+
+def test_idempotency_keys_are_scoped_per_user(loaded: kg.GraphStore) -> None:
+    """Bob reusing Alice's key records Bob's event; Alice's stays hers."""
+    alice = FeedbackEvent("user:alice", "", "prod:2", EventType.PURCHASE, 1.0, idempotency_key="k")
+    bob = FeedbackEvent("user:bob", "", "prod:2", EventType.PURCHASE, 1.0, idempotency_key="k")
+    assert loaded.record_event(alice, "ev:alice", 1.0) == FeedbackResult(True, "ev:alice", False)
+    assert loaded.record_event(bob, "ev:bob", 2.0) == FeedbackResult(True, "ev:bob", False)
+    assert loaded.record_event(bob, "ev:bob2", 3.0) == FeedbackResult(True, "ev:bob", True)
+    assert [e.event_id for e in loaded.user_events("user:alice")] == ["ev:alice"]
+    assert [e.event_id for e in loaded.user_events("user:bob")] == ["ev:bob"]
+    assert loaded.products(["prod:2"])[0].popularity == 2.0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"item_id": "prod:3"},
+        {"event_type": EventType.DISLIKE},
+        {"value": 2.0},
+        {"session_id": "other"},
+    ],
+)
+def test_a_key_reused_with_another_payload_is_refused(
+    loaded: kg.GraphStore, change: dict[str, object]
+) -> None:
+    first = _event()
+    loaded.record_event(first, "ev:first", 1.0)
+    before = loaded.stats()
+    with pytest.raises(IdempotencyKeyReusedError) as exc:
+        loaded.record_event(dataclasses.replace(first, **change), "ev:second", 2.0)  # type: ignore[arg-type]
+    assert exc.value.field == "idempotency_key"
+    assert loaded.stats() == before
+    assert [e.event_id for e in loaded.user_events("user:new")] == ["ev:first"]
+
+
+def test_forget_user_deletes_events_sessions_and_the_user(loaded: kg.GraphStore) -> None:
+    loaded.create_session("sa1", "user:a", 1.0)
+    loaded.create_session("sa2", "user:a", 2.0)
+    loaded.create_session("sb", "user:b", 3.0)
+    assert loaded.user_data_counts("user:a") == kg.UserDataCounts(events=2, sessions=2, users=1)
+    before = {p.id: p.popularity for p in loaded.products(["prod:1", "prod:3"])}
+    assert loaded.forget_user("user:a") == kg.UserDataCounts(events=2, sessions=2, users=1)
+    assert loaded.user_data_counts("user:a") == kg.UserDataCounts()
+    assert loaded.user_events("user:a") == []
+    assert loaded.get_session("sa1") is None and loaded.get_session("sb") is not None
+    after = {p.id: p.popularity for p in loaded.products(["prod:1", "prod:3"])}
+    assert after == {"prod:1": before["prod:1"] - 1, "prod:3": before["prod:3"] - 1}
+    assert loaded.user_data_counts("user:b").events == 2  # others untouched
+    assert loaded.forget_user("user:a") == kg.UserDataCounts()  # idempotent
+    with pytest.raises(InvalidInputError):
+        loaded.forget_user("")
 
 
 def test_record_event_without_key_always_writes(loaded: kg.GraphStore) -> None:

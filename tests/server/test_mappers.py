@@ -279,6 +279,11 @@ def _feedback(**kwargs: object) -> FeedbackEvent:
         ({"idempotency_key": "k" * 129}, "idempotency_key"),
         ({"idempotency_key": "k\x00"}, "idempotency_key"),
         ({"client_time": Timestamp(seconds=-5)}, "client_time"),
+        ({"client_time": Timestamp(seconds=253_402_300_799)}, "client_time"),  # 9999-12-31
+        ({"value": 1e300}, "value"),
+        ({"value": 1000.5}, "value"),
+        ({"value": -0.5}, "value"),
+        ({"event_type": pb.EVENT_TYPE_PURCHASE, "value": -1e300}, "value"),
         ({"user_id": "x" * 257}, "user_id"),
     ],
 )
@@ -286,6 +291,21 @@ def test_bad_feedback(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidInputError) as exc:
         _feedback(**kwargs)
     assert _field_of(exc) == field
+
+
+def test_feedback_bounds_inclusive() -> None:
+    assert _feedback(value=1000.0).value == 1000.0
+    assert _feedback(value=0.0).value == 0.0
+    now = 1_700_000_000.0
+    request = pb.FeedbackRequest(
+        item_id="p",
+        event_type=pb.EVENT_TYPE_CLICK,
+        client_time=Timestamp(seconds=int(now) + 86_400),
+    )
+    assert mappers.feedback_from_proto(request, now=now).client_ts == now + 86_400
+    request.client_time.seconds += 1
+    with pytest.raises(InvalidInputError, match="client_time"):
+        mappers.feedback_from_proto(request, now=now)
 
 
 @pytest.mark.parametrize("value", [0.0, 3.5, 5.0])

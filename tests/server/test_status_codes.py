@@ -12,8 +12,10 @@ from server_fakes import FakePipeline, serving
 
 from kgrec.errors import (
     ConfigError,
+    ConflictError,
     DeadlineExceededError,
     GraphUnavailableError,
+    IdempotencyKeyReusedError,
     ItemNotFoundError,
     OverloadedError,
     SessionNotFoundError,
@@ -130,6 +132,20 @@ def test_overloaded_is_resource_exhausted() -> None:
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+def test_a_session_conflict_past_retries_is_aborted() -> None:
+    err = asyncio.run(_feedback_error(ConflictError("busy session"), FEEDBACK))
+    assert err.code() == grpc.StatusCode.ABORTED
+    assert "busy session" not in err.details()
+
+
+def test_a_reused_idempotency_key_is_invalid_argument() -> None:
+    err = asyncio.run(_feedback_error(IdempotencyKeyReusedError("k1"), FEEDBACK))
+    assert (err.code(), err.details().split(":")[0]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "idempotency_key",
+    )
+
+
 def test_anything_else_is_internal_with_only_the_request_id(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -167,6 +183,7 @@ def test_every_table_row_is_exercised_above() -> None:
         "DeadlineExceededError",
         "TimeoutError",
         "OverloadedError",
+        "ConflictError",
     }
 
 

@@ -22,6 +22,7 @@ from kg.types import (
     SessionRecord,
     StoredEvent,
     TripleRow,
+    UserDataCounts,
     UserRow,
 )
 from kgrec.domain import FeedbackEvent, FeedbackResult, KgPath
@@ -146,7 +147,18 @@ class RecordingStore(GraphStore):
     def get_session(self, session_id: str) -> SessionRecord | None:
         raise NotImplementedError
 
-    def save_session_state(self, session_id: str, state: str, now: float) -> None:
+    def save_session_state(
+        self, session_id: str, state: str, now: float, version: int | None = None
+    ) -> int | None:
+        raise NotImplementedError
+
+    def purge_sessions(self, before: float, limit: int = 1000) -> int:
+        raise NotImplementedError
+
+    def forget_user(self, user_id: str) -> UserDataCounts:
+        raise NotImplementedError
+
+    def user_data_counts(self, user_id: str) -> UserDataCounts:
         raise NotImplementedError
 
     def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:

@@ -119,3 +119,14 @@ def test_cheaper_and_price_level_and_wishes_are_said_without_a_made_up_budget():
     assert "cheaper than the last picks, budget-friendly first" in out.reply
     assert "Noted: as a gift." in out.reply
     assert "your" not in out.reply and "59.9" not in out.reply
+
+
+def test_collaborative_evidence_is_a_count_of_enough_shoppers_never_who():
+    p = product("p1", "Asics Gel Red", 89.99)
+    c = AppliedConstraints(similar_to="Trail Boot X")
+    many = make_explainer().explain(ExplainRequest((ExplainItem(p, 1.0, co_shoppers=12),), c))
+    texts = [r.text for r in many.reasons["p1"]]
+    assert "12 shoppers who chose Trail Boot X also chose it" in texts
+    assert all(r.path is None for r in many.reasons["p1"] if r.text.startswith("12 "))
+    few = make_explainer().explain(ExplainRequest((ExplainItem(p, 1.0, co_shoppers=4),), c))
+    assert not any("shoppers who chose" in r.text for r in few.reasons["p1"])  # too few

@@ -1,0 +1,134 @@
+"""``kgrec admin``: operations on a shopper's data that span the graph and the models.
+
+``kgrec admin forget-user USER`` deletes the user's feedback events, the sessions they own and
+their user node from the graph (product popularity is recounted), and their profile vector
+from every model checkpoint in the model dir; then it looks again and prints what is left,
+which must be nothing (exit 1 otherwise). Run it against the graph ``kgrec serve`` uses (same
+``--data-dir``, or ``--uri``); a running server keeps the checkpoint it loaded in memory until
+it restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from kg.admin import graph_store_arguments, open_graph, resolve_data_dir
+from kg.store import GraphStore
+from kg.types import UserDataCounts
+from kgrec.errors import InvalidInputError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What ``forget-user`` deleted and what it found afterwards (all zero when done)."""
+
+    deleted: UserDataCounts
+    profile_vectors: int  # checkpoints that held the user's vector
+    remaining: UserDataCounts
+    remaining_profile_vectors: int
+
+    @property
+    def complete(self) -> bool:
+        return self.remaining.total == 0 and self.remaining_profile_vectors == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deleted": asdict(self.deleted) | {"profile_vectors": self.profile_vectors},
+            "remaining": asdict(self.remaining)
+            | {"profile_vectors": self.remaining_profile_vectors},
+            "complete": self.complete,
+        }
+
+
+def _checkpoints_holding(model_dir: Path | None, user_id: str) -> list[Path]:
+    if model_dir is None:
+        return []
+    from models.training.checkpoint import IDS, checkpoints
+
+    holding = []
+    for path in checkpoints(model_dir):
+        try:
+            if user_id in json.loads((path / IDS).read_text())["users"]:
+                holding.append(path)
+        except (OSError, ValueError, KeyError):
+            logger.warning("cannot read the user ids of checkpoint %s", path)
+    return holding
+
+
+def forget_user(store: GraphStore, user_id: str, model_dir: Path | None = None) -> ForgetReport:
+    """Delete everything kgrec keeps about ``user_id`` and prove it (see the module docs)."""
+    if not user_id:
+        raise InvalidInputError("user_id", "must not be empty")
+    deleted = store.forget_user(user_id)
+    vectors = 0
+    if model_dir is not None:
+        from models.training.checkpoint import forget_user as forget_in_checkpoint
+
+        for path in _checkpoints_holding(model_dir, user_id):
+            vectors += forget_in_checkpoint(path, user_id)
+    return ForgetReport(
+        deleted=deleted,
+        profile_vectors=vectors,
+        remaining=store.user_data_counts(user_id),
+        remaining_profile_vectors=len(_checkpoints_holding(model_dir, user_id)),
+    )
+
+
+def format_report(user_id: str, report: ForgetReport) -> str:
+    d, r = report.deleted, report.remaining
+
+    def counts(c: UserDataCounts, vectors: int) -> str:
+        return (
+            f"{c.events} events, {c.sessions} sessions, {c.users} user nodes, "
+            f"{vectors} profile vectors"
+        )
+
+    verdict = "nothing of it remains" if report.complete else "SOME OF IT REMAINS"
+    return (
+        f"forgot user {user_id!r}\n"
+        f"  deleted:   {counts(d, report.profile_vectors)}\n"
+        f"  remaining: {counts(r, report.remaining_profile_vectors)}  ({verdict})"
+    )
+
+
+def cmd_forget_user(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    model_dir = Path(args.model_dir) if args.model_dir else resolve_data_dir(args) / "models"
+    with open_graph(args) as store:
+        report = forget_user(store, args.user_id, model_dir)
+    if args.json:
+        print(json.dumps({"user_id": args.user_id, **report.to_dict()}, indent=1))
+    else:
+        print(format_report(args.user_id, report))
+    return 0 if report.complete else 1
+
+
+def add_admin_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``admin`` and its subcommands to ``kgrec``'s subparsers."""
+    admin = subparsers.add_parser("admin", help="operations on shoppers' data: forget-user")
+    sub = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "forget-user",
+        parents=[graph_store_arguments()],
+        help="delete a user's events, sessions and profile vectors, then prove none is left",
+    )
+    p.add_argument("user_id", help="the user id, exactly as the API received it")
+    p.add_argument(
+        "--model-dir", help="where the model checkpoints are (default <data-dir>/models)"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_forget_user)
+    return admin
+
+
+__all__ = ["ForgetReport", "add_admin_parser", "forget_user", "format_report"]
