@@ -323,7 +323,9 @@ def paths(
 ) -> tuple[str, Params]:
     """Paths of exactly ``hops`` edges (any direction) from a source node to an item.
 
-    Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``.
+    Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``,
+    starts ``[id of each relationship's start node, ...]`` (the pattern ignores direction, so
+    this says which way each edge really points).
     A fixed-length pattern between two bound nodes is far cheaper in FalkorDB than a
     variable-length one, so the store asks for 1, 2, ... hops in turn.
     """
@@ -339,7 +341,8 @@ def paths(
         "WITH s, i",
         f"MATCH path = (s){middle}-[]-(i)",
         f"RETURN i.id AS item_id, [n IN nodes(path) | [labels(n)[0], n.id, {name}]] AS nodes,",
-        "       [r IN relationships(path) | type(r)] AS rels",
+        "       [r IN relationships(path) | type(r)] AS rels,",
+        "       [r IN relationships(path) | startNode(r).id] AS starts",
         "LIMIT $limit",
     ]
     params = {"item_ids": list(item_ids), "source_ids": list(source_ids), "limit": int(limit)}

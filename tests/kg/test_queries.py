@@ -70,7 +70,10 @@ def test_preferred_candidates_start_from_the_preferred_nodes() -> None:
 def test_paths_fixed_length_pattern() -> None:
     query, params = queries.paths(["brand:a"], ["prod:1"], hops=2, limit=9)
     assert "MATCH path = (s)-[]-(m1)-[]-(i)\n" in query
-    assert query.endswith("       [r IN relationships(path) | type(r)] AS rels\nLIMIT $limit")
+    assert query.endswith(
+        "       [r IN relationships(path) | type(r)] AS rels,\n"
+        "       [r IN relationships(path) | startNode(r).id] AS starts\nLIMIT $limit"
+    )
     assert params == {"item_ids": ["prod:1"], "source_ids": ["brand:a"], "limit": 9}
     with pytest.raises(InvalidInputError):
         queries.paths(["a"], ["b"], hops=queries.MAX_PATH_HOPS + 1, limit=1)
