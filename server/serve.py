@@ -10,6 +10,7 @@ the graph DB child stops cleanly.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -209,4 +210,8 @@ async def run(settings: Settings) -> None:
     from .app import serve_forever
 
     runtime = build_runtime(settings)
+    # Everything loaded so far (models, lexicon, caches) lives as long as the process: move it
+    # out of the cyclic GC's reach, so full collections while serving (and at exit) do not
+    # walk those few hundred thousand objects again (~1 s each on a busy machine).
+    gc.freeze()
     await serve_forever(settings, runtime.pipeline, on_stop=[runtime.close], on_start=_announce)
