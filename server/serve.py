@@ -53,8 +53,16 @@ class Runtime:
                 log.exception("error during shutdown")
 
 
-def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphStore:
-    """The configured store; starts the embedded FalkorDB child when no URI is set."""
+def open_graph(
+    settings: Settings,
+    on_stop: list[Callable[[], None]],
+    on_loaded: list[Callable[[], None]] | None = None,
+) -> GraphStore:
+    """The configured store; starts the embedded FalkorDB child when no URI is set.
+
+    Appends to ``on_stop`` what stops the child, and to ``on_loaded`` what to call after a bulk
+    load (the child's log compaction)."""
+    on_loaded = [] if on_loaded is None else on_loaded
     from kg import EmbeddedFalkorDB, open_store
 
     if settings.graph_uri:
@@ -70,6 +78,7 @@ def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphSt
     embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
     embedded.start()
     on_stop.append(embedded.stop)
+    on_loaded.append(embedded.compact)  # snapshot the load now, not at the first Ctrl-C
     return open_store(embedded.uri, graph=settings.graph_name)
 
 
@@ -162,10 +171,14 @@ def build_runtime(settings: Settings) -> Runtime:
     torch.set_num_threads(settings.torch_threads)
     on_stop: list[Callable[[], None]] = []
     try:
-        store = open_graph(settings, on_stop)
+        on_loaded: list[Callable[[], None]] = []
+        store = open_graph(settings, on_stop, on_loaded)
         on_stop.append(store.close)
         store.init_schema()
         demo = ensure_demo(store, settings) if settings.demo else None
+        if demo is not None:
+            for after_load in on_loaded:
+                after_load()
         scorer = ensure_model(settings, demo)
         lexicon = store.lexicon(LINKABLE_LABELS)
         intent_config = IntentConfig(
