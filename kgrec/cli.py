@@ -22,7 +22,6 @@ from kgrec.errors import KgrecError
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.serve import run
     from server.settings import Settings
 
     settings = Settings.load(args)
@@ -33,6 +32,14 @@ def _serve(args: argparse.Namespace) -> int:
     from server.log import install_request_id_filter
 
     install_request_id_filter()
+    # say something before the heavy imports (torch, transformers: seconds on a cold cache)
+    logging.getLogger("kgrec.serve").info(
+        "starting kgrec serve (data dir %s); the first start also builds a demo store and "
+        "trains a small model",
+        settings.data_dir,
+    )
+    from server.serve import run
+
     try:
         asyncio.run(run(settings))
         code = 0

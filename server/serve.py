@@ -9,11 +9,14 @@ the graph DB child stops cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import logging
+import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +37,66 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity", "Product")
+
+
+def quiet_library_progress() -> None:
+    """No progress bars from Hugging Face libraries: loading a 103-tensor encoder printed a
+    "Loading weights" bar three times per start, in the middle of the log lines."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    with contextlib.suppress(ImportError):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
+def _bars_shown() -> bool:
+    """Progress bars only on a terminal: in a log file they are a mess of carriage returns."""
+    return sys.stderr.isatty()
+
+
+class _AboveBars:
+    """A log handler's stream that prints above the tqdm bars instead of through them."""
+
+    def __init__(self, stream: object) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(text, file=self.stream, end="")  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        self.stream.flush()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def stage(what: str, *, quiet: Sequence[str] = ()) -> Iterator[list[str]]:
+    """A start-up stage: one log line as it begins, one with its time as it ends (plus any
+    note the body appends to the yielded list).
+
+    On a terminal the stage's own bar (demo rows, training epochs) is the one progress display:
+    the ``quiet`` loggers' INFO lines, which repeat what the bar shows, are held back, and other
+    log lines print above the bar. Elsewhere (a log file) every line is logged as usual.
+    """
+    log.info("%s ...", what)
+    started = time.perf_counter()
+    notes: list[str] = []
+    with contextlib.ExitStack() as undo:
+        if _bars_shown():
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream in (
+                    sys.stderr,
+                    sys.stdout,
+                ):
+                    old = handler.setStream(_AboveBars(handler.stream))  # type: ignore[arg-type]
+                    undo.callback(handler.setStream, old)
+            for name in quiet:
+                logger = logging.getLogger(name)
+                undo.callback(logger.setLevel, logger.level)
+                logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+        yield notes
+    took = time.perf_counter() - started
+    log.info("%s: done in %.1f s%s", what, took, "".join(f"; {n}" for n in notes))
 
 
 @dataclass
@@ -92,16 +155,20 @@ def ensure_demo(store: GraphStore, settings: Settings) -> DemoData | None:
 
     if store.stats().nodes.get("Product", 0) > 0:
         return None
-    log.info("empty graph: loading the demo store (%d products)", settings.demo_products)
-    summary = load_demo(
-        store,
-        Path(settings.data_dir),
-        seed=settings.seed,
-        n_products=settings.demo_products,
-        n_users=settings.demo_users,
-        progress=True,
+    what = (
+        f"empty graph: generating and loading the demo store ({settings.demo_products} "
+        f"products, {settings.demo_users} users)"
     )
-    log.info("demo store loaded: %s", summary)
+    with stage(what, quiet=("kg.demo",)) as notes:
+        summary = load_demo(
+            store,
+            Path(settings.data_dir),
+            seed=settings.seed,
+            n_products=settings.demo_products,
+            n_users=settings.demo_users,
+            progress=True,
+        )
+        notes.append(", ".join(f"{n} {kind}" for kind, n in summary.counts.items()))
     return summary.data
 
 
@@ -135,14 +202,19 @@ def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None 
         demo = generate_demo(
             seed=settings.seed, n_products=settings.demo_products, n_users=settings.demo_users
         )
-    dataset = RecDataset.from_rows(
-        demo.products,
-        demo.interactions,
-        [],  # brand / category / attribute edges come from the product rows themselves
-        image_root=Path(settings.data_dir),
-    )
-    checkpoint = train(dataset, TrainConfig.small(), model_dir, progress=True)
-    log.info("trained a small model in %.1f s: %s", time.perf_counter() - started, checkpoint)
+    config = TrainConfig.small()
+    budget = f", at most ~{config.max_seconds:.0f} s of epochs" if config.max_seconds else ""
+    what = f"no model yet: training a small one on the demo store (once{budget})"
+    with stage(what, quiet=("models",)) as notes:
+        dataset = RecDataset.from_rows(
+            demo.products,
+            demo.interactions,
+            [],  # brand / category / attribute edges come from the product rows themselves
+            image_root=Path(settings.data_dir),
+        )
+        checkpoint = train(dataset, config, model_dir, progress=_bars_shown())
+        notes.append(f"saved {checkpoint}")
+    log.debug("train_demo_model took %.1f s", time.perf_counter() - started)
     return checkpoint
 
 
@@ -168,6 +240,7 @@ def build_runtime(settings: Settings) -> Runtime:
     from kg.linking import EntityLinker, StaticMiniLMEncoder
     from models.intent import make_parser
 
+    quiet_library_progress()
     torch.set_num_threads(settings.torch_threads)
     on_stop: list[Callable[[], None]] = []
     try:
@@ -176,22 +249,24 @@ def build_runtime(settings: Settings) -> Runtime:
         on_stop.append(store.close)
         store.init_schema()
         demo = ensure_demo(store, settings) if settings.demo else None
-        if demo is not None:
-            for after_load in on_loaded:
-                after_load()
+        if demo is not None and on_loaded:
+            with stage("saving a snapshot of the demo graph"):
+                for after_load in on_loaded:
+                    after_load()
         scorer = ensure_model(settings, demo)
-        lexicon = store.lexicon(LINKABLE_LABELS)
-        intent_config = IntentConfig(
-            backend=settings.intent_backend,
-            endpoint_url=settings.llm_endpoint_url or None,
-            remote_model=settings.llm_remote_model,
-            llm_model_path=settings.llm_model_path or None,
-        )
-        parser = make_parser(settings.intent_backend, intent_config, lexicon)
-        # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
-        encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
-        linker = EntityLinker(lexicon, store=store, encoder=encoder)
-        parser.parse("warm up the intent model")  # first real turn should not pay for loading
+        with stage("loading the intent parser and the entity linker"):
+            lexicon = store.lexicon(LINKABLE_LABELS)
+            intent_config = IntentConfig(
+                backend=settings.intent_backend,
+                endpoint_url=settings.llm_endpoint_url or None,
+                remote_model=settings.llm_remote_model,
+                llm_model_path=settings.llm_model_path or None,
+            )
+            parser = make_parser(settings.intent_backend, intent_config, lexicon)
+            # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
+            encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
+            linker = EntityLinker(lexicon, store=store, encoder=encoder)
+            parser.parse("warm up the intent model")  # first real turn should not pay for loading
         pipeline = Pipeline(
             store,
             parser,
