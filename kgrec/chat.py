@@ -309,7 +309,12 @@ class ChatSession:
         for text in format_items(response.items) or ["(no items)"]:
             self.say(text)
         self.say(f"bot> {concise_reply(response.reply, response.items)}")
-        self.say(format_intent(response.intent, self.names))
+        self._say_intent(response.intent)
+
+    def _say_intent(self, intent: pb.ParsedIntent) -> None:
+        # remembered: a later turn's constraints still name what this one linked ("not Nike")
+        self.names.update((e.entity_id, e.name) for e in intent.entities if e.name)
+        self.say(format_intent(intent, self.names))
 
     def _remember(self, items: Sequence[pb.RankedItem]) -> None:
         """Keep ``items`` as the last list and learn the names of what they mention."""
@@ -343,7 +348,7 @@ class ChatSession:
                         self.out.write("bot> ")
                     self.say()
                     self._remember(items)
-                    self.say(format_intent(chunk.end.intent, self.names))
+                    self._say_intent(chunk.end.intent)
         except grpc.RpcError as e:
             if reply_started:
                 self.say()

@@ -229,3 +229,13 @@ def test_why_and_control_characters() -> None:
     assert "usage: :why N" in lines
     assert "not sent: the line has terminal control characters (an arrow key?)" in lines
     assert [q.message for q in fake.queries] == ["shoes"]  # the escape sequence never went out
+
+
+def test_a_later_turn_names_what_an_earlier_one_linked() -> None:
+    session = chat.ChatSession(stub=None, out=io.StringIO())  # type: ignore[arg-type]
+    nike = chat.pb.LinkedEntity(entity_id="brand:nike", label="Brand", name="Nike", negated=True)
+    session._say_intent(chat.pb.ParsedIntent(entities=[nike]))
+    not_nike = chat.pb.Constraint(field="brand", op="!=", value="brand:nike")
+    session._say_intent(chat.pb.ParsedIntent(constraints=[not_nike]))  # "cheaper": no entities
+    last = session.out.getvalue().splitlines()[-1]  # type: ignore[attr-defined]
+    assert last.endswith("; constraints: brand != Nike")
