@@ -168,24 +168,61 @@ def format_why(n: int, item: pb.RankedItem) -> list[str]:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+class ReplyFilter:
+    """Drops the sentences of a reply that name a listed item, as the reply arrives.
+
+    :meth:`feed` takes the next piece of text and returns what can be printed now: the
+    sentences that are complete and mention none of ``items`` (a sentence is decided once the
+    text runs a title's length past it, so a title with a full stop in it, "Dr. Martens", is
+    still seen whole). :meth:`finish` returns the rest; when every sentence named an item the
+    whole reply is kept, since it then says nothing else.
+    """
+
+    def __init__(self, items: Sequence[pb.RankedItem]) -> None:
+        self.titles = [item.title for item in items if item.title]
+        self.reach = max((len(t) for t in self.titles), default=0)
+        self.text = ""
+        self.decided = 0  # text[:decided] is printed or dropped
+        self.printed = False
+
+    def feed(self, piece: str) -> str:
+        self.text += piece
+        return self._release(final=False)
+
+    def finish(self) -> str:
+        out = self._release(final=True)
+        if not self.printed and self.text.strip():
+            self.printed = True
+            return self.text.strip()
+        return out
+
+    def _release(self, *, final: bool) -> str:
+        spans = [
+            (m.start(), m.end())
+            for title in self.titles
+            for m in re.finditer(re.escape(title), self.text)
+        ]
+        ends = [m.start() for m in _SENTENCE_END.finditer(self.text, self.decided)]
+        if final:
+            ends.append(len(self.text))
+        out: list[str] = []
+        for end in ends:
+            if not final and end + self.reach > len(self.text):
+                break  # a title may still be arriving across this sentence end
+            start, self.decided = self.decided, end
+            sentence = self.text[start:end].strip()
+            if sentence and not any(a < end and b > start for a, b in spans):
+                out.append(("" if not self.printed and not out else " ") + sentence)
+        if out:
+            self.printed = True
+        return "".join(out)
+
+
 def concise_reply(reply: str, items: Sequence[pb.RankedItem]) -> str:
     """The reply without the sentences that name a listed item: the list above already shows
     each item with its reasons. A reply made only of such sentences is kept whole."""
-    spans = [
-        (m.start(), m.end())
-        for item in items
-        if item.title
-        for m in re.finditer(re.escape(item.title), reply)
-    ]
-    if not spans:
-        return reply
-    kept, start = [], 0
-    for end in [m.start() for m in _SENTENCE_END.finditer(reply)] + [len(reply)]:
-        sentence = reply[start:end].strip()
-        if sentence and not any(a < end and b > start for a, b in spans):
-            kept.append(sentence)
-        start = end
-    return " ".join(kept) or reply
+    concise = ReplyFilter(items)
+    return concise.feed(reply) + concise.finish()
 
 
 def _name_of(node_id: str, names: dict[str, str]) -> str:
@@ -326,7 +363,14 @@ class ChatSession:
 
     def _recommend_stream(self, message: str) -> None:
         items: list[pb.RankedItem] = []
-        reply_started = False
+        concise: ReplyFilter | None = None  # set once the reply starts
+
+        def start_reply() -> ReplyFilter:
+            for text in format_items(items) or ["(no items)"]:
+                self.say(text)
+            self.out.write("bot> ")
+            return ReplyFilter(items)
+
         try:
             for chunk in self.stub.RecommendStream(self._request(message), timeout=self.timeout):
                 self.session_id = chunk.session_id or self.session_id
@@ -334,24 +378,18 @@ class ChatSession:
                 if kind == "item":
                     items.append(chunk.item)
                 elif kind == "reply_text":
-                    if not reply_started:
-                        for text in format_items(items) or ["(no items)"]:
-                            self.say(text)
-                        self.out.write("bot> ")
-                        reply_started = True
-                    self.out.write(chunk.reply_text)
+                    concise = concise or start_reply()
+                    self.out.write(concise.feed(chunk.reply_text))
                     self.out.flush()
                 elif kind == "end":
-                    if not reply_started:
-                        for text in format_items(items) or ["(no items)"]:
-                            self.say(text)
-                        self.out.write("bot> ")
-                    self.say()
+                    concise = concise or start_reply()
+                    self.say(concise.finish())
+                    concise = None
                     self._remember(items)
                     self._say_intent(chunk.end.intent)
         except grpc.RpcError as e:
-            if reply_started:
-                self.say()
+            if concise is not None:
+                self.say(concise.finish())
             self.say(format_error(e))
         self._remember(items)
 
@@ -511,6 +549,7 @@ __all__ = [
     "format_path",
     "format_why",
     "concise_reply",
+    "ReplyFilter",
     "main",
     "run",
 ]

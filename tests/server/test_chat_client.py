@@ -81,6 +81,13 @@ def test_a_scripted_conversation() -> None:
     assert {(q.user_id, q.limit, q.explain) for q in fake.queries} == {("user:7", 5, True)}
 
 
+def test_streaming_mode_prints_a_concise_reply() -> None:
+    fake = FakePipeline(reply="I found 3 Acme runners. Best match: Acme Runner 1, in Shoes.")
+    code, out = _run_chat(fake, "red running shoes\n", "--stream")
+    assert code == 0
+    assert "bot> I found 3 Acme runners." in out.splitlines()
+
+
 def test_streaming_mode_prints_the_same_answer() -> None:
     fake = FakePipeline()
     code, out = _run_chat(fake, "red running shoes\n:click 3\n:quit\nnever sent\n", "--stream")
@@ -193,6 +200,23 @@ def test_the_reply_drops_sentences_that_repeat_the_list() -> None:
     assert chat.concise_reply("Nothing matched. Relax a constraint?", items) == (
         "Nothing matched. Relax a constraint?"
     )
+
+
+def test_a_streamed_reply_is_cut_the_same_way_as_it_arrives() -> None:
+    items = [chat.pb.RankedItem(title=t) for t in ("Dr. Martens 1460", "Acme Boot")]
+    reply = (
+        "I found 2 boots under $100.00. Best match: Dr. Martens 1460 — in Boots. "
+        "Acme Boot — in Boots. Want them cheaper?"
+    )
+    for size in (1, 3, 7, len(reply)):  # chunks of any size, titles split across them
+        concise = chat.ReplyFilter(items)
+        pieces = [concise.feed(reply[i : i + size]) for i in range(0, len(reply), size)]
+        assert "".join(pieces) + concise.finish() == (
+            "I found 2 boots under $100.00. Want them cheaper?"
+        )
+    concise = chat.ReplyFilter(items)
+    assert concise.feed("I found 2 boots under $100.00. Best match: ") == ""  # not yet decided
+    assert concise.feed("Acme Boot — in Boots. " + "x" * 20).startswith("I found 2 boots")
 
 
 def test_the_intent_line_names_what_it_constrains() -> None:
