@@ -36,8 +36,13 @@ def test_ctrl_c_exits_within_two_seconds_and_keeps_what_was_acknowledged(tmp_pat
     try:
         with grpc.insecure_channel(process.target) as channel:
             health = health_pb2_grpc.HealthStub(channel)
-            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=30)
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            deadline = time.monotonic() + 60  # the port is announced just before SERVING
+            while (
+                health.Check(health_pb2.HealthCheckRequest(service=""), timeout=30).status
+                != health_pb2.HealthCheckResponse.SERVING
+            ):
+                assert time.monotonic() < deadline, f"never SERVING:\n{process.tail()}"
+                time.sleep(0.05)
             stub = pb_grpc.RecommenderServiceStub(channel)
             answer = stub.Recommend(pb.RecommendRequest(message="shoes", limit=1), timeout=60)
             ack = stub.Feedback(
