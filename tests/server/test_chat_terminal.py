@@ -169,3 +169,21 @@ def test_ctrl_c_during_a_call_leaves_at_once(
         assert "Traceback" not in term.seen
     finally:
         term.close()
+
+
+def test_ctrl_c_at_the_prompt_leaves_at_once_and_keeps_the_history(
+    fake_server: tuple[FakePipeline, str], tmp_path: Path
+) -> None:
+    _, target = fake_server
+    term = Terminal(target, tmp_path)
+    try:
+        term.read_until(PROMPT, 0)
+        term.ask("shoes\r")
+        started = time.monotonic()
+        term.proc.send_signal(signal.SIGINT)  # waiting at the prompt
+        assert term.wait(10) == 130
+        assert time.monotonic() - started <= 2.0
+        assert "Traceback" not in term.seen
+    finally:
+        term.close()
+    assert "shoes" in (tmp_path / ".kgrec" / "chat_history").read_text()
