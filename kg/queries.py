@@ -331,7 +331,9 @@ def paths(
 ) -> tuple[str, Params]:
     """Paths of exactly ``hops`` edges (any direction) from a source node to an item.
 
-    Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``.
+    Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``,
+    starts ``[id of each relationship's start node, ...]`` (the pattern ignores direction, so
+    this says which way each edge really points).
     A fixed-length pattern between two bound nodes is far cheaper in FalkorDB than a
     variable-length one, so the store asks for 1, 2, ... hops in turn. No node of the path
     carries a label of ``$private_labels`` (:data:`PRIVATE_LABELS`).
@@ -349,7 +351,8 @@ def paths(
         f"MATCH path = (s){middle}-[]-(i)",
         "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))",
         f"RETURN i.id AS item_id, [n IN nodes(path) | [labels(n)[0], n.id, {name}]] AS nodes,",
-        "       [r IN relationships(path) | type(r)] AS rels",
+        "       [r IN relationships(path) | type(r)] AS rels,",
+        "       [r IN relationships(path) | startNode(r).id] AS starts",
         "LIMIT $limit",
     ]
     params = {

@@ -1,12 +1,20 @@
 """``kgrec chat``: talk to a running kgrec server from the terminal.
 
 Type what you are looking for; the server answers with a numbered list of items (title,
-price, brand, score), the reasons for each (with the knowledge-graph path as
-``A -[REL]-> B``), a reply and one line saying how it read your message. The session id is
-kept across turns, so "cheaper" or "not that brand" refine the last answer.
+price, brand, score), the reasons for each with the knowledge-graph path that grounds it, a
+short reply and one line saying how it read your message. Paths are drawn the way their edges
+really point, e.g. ``Saucony Ride -[IN_CATEGORY]-> Running shoes`` or ``Nike <-[HAS_BRAND]- Air
+Max`` for an edge walked backwards. The reply leaves out the sentences that only repeat the
+list. The session id is kept across turns, so "cheaper" or "not that brand" refine the last
+answer.
+
+In a terminal the input line has editing and history (GNU readline: arrow keys, Ctrl-R),
+kept across runs in ``~/.kgrec/chat_history`` (``--history`` picks another file, ``""`` keeps
+none). Ctrl-C or Ctrl-D leaves at once, also in the middle of a call.
 
 Commands act on the items of the last list::
 
+    :why N    every reason and full KG path of item N
     :like N   :dislike N   :click N   :cart N   :buy N   :dismiss N   :rate N 4
     :new      start a new session
     :help     this list
@@ -18,11 +26,16 @@ gRPC errors are printed as one line (status and details), never as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import sys
 import time
+import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import grpc
@@ -34,8 +47,14 @@ from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 
 PROMPT = "you> "
 HELP = """commands (N is an item number from the last list):
+  :why N  all reasons and full KG paths of item N
   :like N  :dislike N  :click N  :cart N  :buy N  :dismiss N  :rate N <0-5>
-  :new  start a new session    :help  this text    :quit  leave"""
+  :new  start a new session    :help  this text    :quit  leave (or Ctrl-D / Ctrl-C)"""
+#: Where the input history is kept between runs (``--history``).
+DEFAULT_HISTORY = "~/.kgrec/chat_history"
+HISTORY_LENGTH = 1000
+#: Node names longer than this are cut (with "…") in the item list; ``:why`` shows them whole.
+SHORT_NAME = 32
 
 #: Feedback commands and the event each sends.
 FEEDBACK_COMMANDS: dict[str, pb.EventType] = {
@@ -63,6 +82,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--stream", action="store_true", help="use RecommendStream (reply printed as it comes)"
     )
     add_connection_arguments(parser)  # --api-key ($KGREC_API_KEY), --tls-ca, --tls-cert, ...
+    parser.add_argument(
+        "--history",
+        default=DEFAULT_HISTORY,
+        help=f"file keeping what you typed across runs (default {DEFAULT_HISTORY}; '' for none)",
+    )
     return parser
 
 
@@ -73,13 +97,45 @@ def format_price(item: pb.RankedItem) -> str:
     return f"{symbol}{item.price:,.2f}" if symbol else f"{item.price:,.2f} {item.currency}"
 
 
-def format_path(path: pb.KgPath) -> str:
-    """``A -[REL]-> B -[REL]-> C`` with node names (ids when a node has no name)."""
-    if not path.nodes:
+def _shorten(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1].rstrip(" -—:,") + "…"
+
+
+def format_path(path: pb.KgPath, *, width: int | None = None, labels: bool = False) -> str:
+    """The path with each edge drawn the way it points: ``A -[REL]-> B`` or ``A <-[REL]- B``.
+
+    The server sends paths from the query side to the item and says per edge which way it
+    points (``KgPath.forward``). The drawing starts at whichever end makes more arrows point
+    forwards, the item on a tie: ``Saucony Ride -[IN_CATEGORY]-> Running shoes`` rather than
+    ``Running shoes <-[IN_CATEGORY]- Saucony Ride``. Without directions (an older server)
+    edges are drawn undirected, ``A -[REL]- B``, from the query side. Node names are cut to
+    ``width`` characters when given; ``labels`` adds each node's label, ``Nike (Brand)``.
+    """
+    nodes = list(path.nodes)
+    if not nodes:
         return ""
-    parts = [path.nodes[0].name or path.nodes[0].id]
-    for relation, node in zip(path.relations, path.nodes[1:], strict=False):
-        parts.append(f"-[{relation}]-> {node.name or node.id}")
+    relations = list(path.relations)
+    known = len(path.forward) == len(relations)
+    forward = list(path.forward) if known else [True] * len(relations)
+    if known and 2 * sum(forward) <= len(forward):  # more arrows point back at the query side
+        nodes.reverse()
+        relations.reverse()
+        forward = [not f for f in reversed(forward)]
+
+    def name(node: pb.PathNode) -> str:
+        text = _shorten(node.name or node.id, width)
+        return f"{text} ({node.label})" if labels and node.label else text
+
+    parts = [name(nodes[0])]
+    for relation, points_on, node in zip(relations, forward, nodes[1:], strict=False):
+        if not known:
+            parts.append(f"-[{relation}]- {name(node)}")
+        elif points_on:
+            parts.append(f"-[{relation}]-> {name(node)}")
+        else:
+            parts.append(f"<-[{relation}]- {name(node)}")
     return " ".join(parts)
 
 
@@ -94,23 +150,122 @@ def format_items(items: Sequence[pb.RankedItem]) -> list[str]:
         for reason in item.reasons:
             lines.append(f"      - {reason.text}")
             if reason.HasField("path") and reason.path.nodes:
-                lines.append(f"        {format_path(reason.path)}")
+                lines.append(f"        {format_path(reason.path, width=SHORT_NAME)}")
     return lines
 
 
-def format_intent(intent: pb.ParsedIntent) -> str:
+def format_why(n: int, item: pb.RankedItem) -> list[str]:
+    """``:why N``: item N's every reason with its kind and its full path (names and labels)."""
+    lines = [f"why {n}. {item.title} ({item.item_id})"]
+    if not item.reasons:
+        lines.append("      (the server gave no reasons for this item)")
+    for reason in item.reasons:
+        kind = f"  [{reason.kind}]" if reason.kind else ""
+        lines.append(f"      - {reason.text}{kind}")
+        if reason.HasField("path") and reason.path.nodes:
+            lines.append(f"        {format_path(reason.path, labels=True)}")
+    return lines
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+class ReplyFilter:
+    """Drops the sentences of a reply that name a listed item, as the reply arrives.
+
+    :meth:`feed` takes the next piece of text and returns what can be printed now: the
+    sentences that are complete and mention none of ``items`` (a sentence is decided once the
+    text runs a title's length past it, so a title with a full stop in it, "Dr. Martens", is
+    still seen whole). :meth:`finish` returns the rest; when every sentence named an item the
+    whole reply is kept, since it then says nothing else.
+    """
+
+    def __init__(self, items: Sequence[pb.RankedItem]) -> None:
+        self.titles = [item.title for item in items if item.title]
+        self.reach = max((len(t) for t in self.titles), default=0)
+        self.text = ""
+        self.decided = 0  # text[:decided] is printed or dropped
+        self.printed = False
+
+    def feed(self, piece: str) -> str:
+        self.text += piece
+        return self._release(final=False)
+
+    def finish(self) -> str:
+        out = self._release(final=True)
+        if not self.printed and self.text.strip():
+            self.printed = True
+            return self.text.strip()
+        return out
+
+    def _release(self, *, final: bool) -> str:
+        spans = [
+            (m.start(), m.end())
+            for title in self.titles
+            for m in re.finditer(re.escape(title), self.text)
+        ]
+        ends = [m.start() for m in _SENTENCE_END.finditer(self.text, self.decided)]
+        if final:
+            ends.append(len(self.text))
+        out: list[str] = []
+        for end in ends:
+            if not final and end + self.reach > len(self.text):
+                break  # a title may still be arriving across this sentence end
+            start, self.decided = self.decided, end
+            sentence = self.text[start:end].strip()
+            if sentence and not any(a < end and b > start for a, b in spans):
+                out.append(("" if not self.printed and not out else " ") + sentence)
+        if out:
+            self.printed = True
+        return "".join(out)
+
+
+def concise_reply(reply: str, items: Sequence[pb.RankedItem]) -> str:
+    """The reply without the sentences that name a listed item: the list above already shows
+    each item with its reasons. A reply made only of such sentences is kept whole."""
+    concise = ReplyFilter(items)
+    return concise.feed(reply) + concise.finish()
+
+
+def _name_of(node_id: str, names: dict[str, str]) -> str:
+    """A display name for a KG id: the name the server sent for it, else the id made
+    readable (``cat:running-shoes`` -> ``running shoes``, ``attr:color=red`` -> ``red``)."""
+    if node_id in names:
+        return names[node_id]
+    text = node_id.split(":", 1)[-1]
+    text = text.split("=", 1)[-1]
+    return text.replace("-", " ").replace("_", " ") or node_id
+
+
+def _constraint_value(constraint: pb.Constraint, names: dict[str, str]) -> str:
+    if constraint.field == "price":
+        return constraint.value
+    values = [v.strip() for v in constraint.value.split(",")] if constraint.op == "in" else []
+    if values:
+        return ", ".join(_name_of(v, names) for v in values)
+    return _name_of(constraint.value, names)
+
+
+def format_intent(intent: pb.ParsedIntent, names: dict[str, str] | None = None) -> str:
+    """One line: the intent, the linked entities and the constraints, with names, not ids.
+
+    ``names`` maps KG ids to names the chat has seen (entities, items, path nodes), so a
+    constraint carried over from an earlier turn still reads ``brand != Nike``.
+    """
+    names = dict(names or {})
+    names.update((e.entity_id, e.name) for e in intent.entities if e.name)
     kind = pb.IntentType.Name(intent.type).removeprefix("INTENT_TYPE_").lower()
     text = f"intent: {kind} (confidence {intent.confidence:.2f}"
     text += f", {intent.backend})" if intent.backend else ")"
     if intent.entities:
-        names = [
-            f"{'not ' if e.negated else ''}{e.label}:{e.name or e.entity_id}"
+        shown = [
+            f"{'not ' if e.negated else ''}{e.label}:{e.name or _name_of(e.entity_id, names)}"
             for e in intent.entities
         ]
-        text += "; entities: " + ", ".join(names)
+        text += "; entities: " + ", ".join(shown)
     if intent.constraints:
         text += "; constraints: " + ", ".join(
-            f"{c.field} {c.op} {c.value}" for c in intent.constraints
+            f"{c.field} {c.op} {_constraint_value(c, names)}" for c in intent.constraints
         )
     return text
 
@@ -134,6 +289,8 @@ class ChatSession:
     stream: bool = False
     session_id: str = ""
     items: list[pb.RankedItem] = field(default_factory=list)
+    #: KG id -> name of every entity, item and path node seen, for the intent line.
+    names: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -142,6 +299,9 @@ class ChatSession:
         """Act on one input line; False when the conversation should end."""
         line = line.strip()
         if not line:
+            return True
+        if any(unicodedata.category(c) == "Cc" for c in line):
+            self.say("not sent: the line has terminal control characters (an arrow key?)")
             return True
         if not line.startswith(":"):
             self.recommend(line)
@@ -154,6 +314,11 @@ class ChatSession:
         elif command == ":new":
             self.session_id, self.items = "", []
             self.say("(new session)")
+        elif command == ":why":
+            item = self._item(command, args, want=1)
+            if item is not None:
+                for text in format_why(int(args[0]), item):
+                    self.say(text)
         elif command in FEEDBACK_COMMANDS:
             self.feedback(command, args)
         else:
@@ -179,15 +344,35 @@ class ChatSession:
             self.say(format_error(e))
             return
         self.session_id = response.session_id or self.session_id
-        self.items = list(response.items)
+        self._remember(response.items)
         for text in format_items(response.items) or ["(no items)"]:
             self.say(text)
-        self.say(f"bot> {response.reply}")
-        self.say(format_intent(response.intent))
+        self.say(f"bot> {concise_reply(response.reply, response.items)}")
+        self._say_intent(response.intent)
+
+    def _say_intent(self, intent: pb.ParsedIntent) -> None:
+        # remembered: a later turn's constraints still name what this one linked ("not Nike")
+        self.names.update((e.entity_id, e.name) for e in intent.entities if e.name)
+        self.say(format_intent(intent, self.names))
+
+    def _remember(self, items: Sequence[pb.RankedItem]) -> None:
+        """Keep ``items`` as the last list and learn the names of what they mention."""
+        self.items = list(items)
+        for item in items:
+            self.names[item.item_id] = item.title
+            for reason in item.reasons:
+                self.names.update((n.id, n.name) for n in reason.path.nodes if n.name)
 
     def _recommend_stream(self, message: str) -> None:
         items: list[pb.RankedItem] = []
-        reply_started = False
+        concise: ReplyFilter | None = None  # set once the reply starts
+
+        def start_reply() -> ReplyFilter:
+            for text in format_items(items) or ["(no items)"]:
+                self.say(text)
+            self.out.write("bot> ")
+            return ReplyFilter(items)
+
         try:
             for chunk in self.stub.RecommendStream(self._request(message), timeout=self.timeout):
                 self.session_id = chunk.session_id or self.session_id
@@ -195,48 +380,48 @@ class ChatSession:
                 if kind == "item":
                     items.append(chunk.item)
                 elif kind == "reply_text":
-                    if not reply_started:
-                        for text in format_items(items) or ["(no items)"]:
-                            self.say(text)
-                        self.out.write("bot> ")
-                        reply_started = True
-                    self.out.write(chunk.reply_text)
+                    concise = concise or start_reply()
+                    self.out.write(concise.feed(chunk.reply_text))
                     self.out.flush()
                 elif kind == "end":
-                    if not reply_started:
-                        for text in format_items(items) or ["(no items)"]:
-                            self.say(text)
-                        self.out.write("bot> ")
-                    self.say()
-                    self.say(format_intent(chunk.end.intent))
+                    concise = concise or start_reply()
+                    self.say(concise.finish())
+                    concise = None
+                    self._remember(items)
+                    self._say_intent(chunk.end.intent)
         except grpc.RpcError as e:
-            if reply_started:
-                self.say()
+            if concise is not None:
+                self.say(concise.finish())
             self.say(format_error(e))
-        self.items = items
+        self._remember(items)
+
+    def _item(self, command: str, args: list[str], want: int) -> pb.RankedItem | None:
+        """Item ``args[0]`` of the last list, or None after saying what is wrong."""
+        if len(args) != want or not args[0].isdigit():
+            self.say(f"usage: {command} N" + (" RATING" if want == 2 else ""))
+            return None
+        if not self.items:
+            self.say("no items yet: ask for something first")
+            return None
+        n = int(args[0])
+        if not 1 <= n <= len(self.items):
+            self.say(f"no item {n}: the last list has items 1..{len(self.items)}")
+            return None
+        return self.items[n - 1]
 
     def feedback(self, command: str, args: list[str]) -> None:
         event_type = FEEDBACK_COMMANDS[command]
         want = 2 if event_type == pb.EVENT_TYPE_RATING else 1
-        usage = f"usage: {command} N" + (" RATING" if want == 2 else "")
-        if len(args) != want or not args[0].isdigit():
-            self.say(usage)
-            return
-        if not self.items:
-            self.say("no items yet: ask for something first")
-            return
-        n = int(args[0])
-        if not 1 <= n <= len(self.items):
-            self.say(f"no item {n}: the last list has items 1..{len(self.items)}")
+        item = self._item(command, args, want)
+        if item is None:
             return
         value = 0.0
         if want == 2:
             try:
                 value = float(args[1])
             except ValueError:
-                self.say(usage)
+                self.say(f"usage: {command} N RATING")
                 return
-        item = self.items[n - 1]
         now = time.time()
         request = pb.FeedbackRequest(
             user_id=self.user_id,
@@ -271,18 +456,71 @@ def main(
     return run(args, stdin=stdin, stdout=stdout)
 
 
+@contextlib.contextmanager
+def _readline_history(path: str) -> Iterator[None]:
+    """GNU readline for ``input()`` (editing, arrow-key history), loaded from and saved to
+    ``path`` (nothing kept when empty). Without the readline module input stays plain."""
+    try:
+        import readline
+    except ImportError:  # e.g. Windows: plain input, arrow keys do nothing useful
+        yield
+        return
+    file = Path(os.path.expanduser(path)) if path else None
+    readline.clear_history()
+    if file is not None and file.is_file():
+        with contextlib.suppress(OSError):
+            readline.read_history_file(file)
+    readline.set_history_length(HISTORY_LENGTH)
+    try:
+        yield
+    finally:
+        if file is not None:
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                readline.write_history_file(file)
+            except OSError as e:  # a read-only home should not spoil the exit
+                print(f"(history not saved: {e})", file=sys.stderr)
+
+
+def _terminal_lines() -> Iterator[str]:
+    """Lines typed at the prompt, read with ``input()`` so readline edits them."""
+    while True:
+        try:
+            yield input(PROMPT)
+        except EOFError:
+            print()
+            return
+
+
+def _piped_lines(stdin: TextIO, stdout: TextIO, prompt: bool) -> Iterator[str]:
+    while True:
+        if prompt:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = stdin.readline()
+        if not line:  # end of input
+            if prompt:
+                print(file=stdout)
+            return
+        if not prompt and line.strip():
+            print(f"{PROMPT}{line.rstrip()}", file=stdout, flush=True)  # transcripts read well
+        yield line
+
+
 def run(
     args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
     """Run the chat with options parsed by a parser set up with :func:`build_parser`.
 
     For a CLI that nests ``chat`` as a subcommand: ``build_parser(sub.add_parser("chat"))``,
-    then ``run(args)``.
+    then ``run(args)``. Returns 0 on ``:quit`` or end of input, 130 on Ctrl-C.
     """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    interactive = stdin.isatty()
-    with channel_from_args(args) as channel:
+    # readline edits only the real terminal; a given stream (tests, pipes) is read as is
+    terminal = stdin is sys.stdin and stdout is sys.stdout and stdin.isatty()
+    history = getattr(args, "history", DEFAULT_HISTORY) if terminal else ""
+    with channel_from_args(args) as channel, _readline_history(history):
         session = ChatSession(
             pb_grpc.RecommenderServiceStub(channel),
             stdout,
@@ -292,23 +530,17 @@ def run(
             stream=args.stream,
         )
         session.say(f"kgrec chat with {args.target} (:help for commands, :quit to leave)")
+        lines: Callable[[], Iterator[str]] = (
+            _terminal_lines if terminal else lambda: _piped_lines(stdin, stdout, stdin.isatty())
+        )
         try:
-            while True:
-                if interactive:
-                    stdout.write(PROMPT)
-                    stdout.flush()
-                line = stdin.readline()
-                if not line:  # end of input
-                    if interactive:
-                        session.say()
-                    return 0
-                if not interactive and line.strip():
-                    session.say(f"{PROMPT}{line.rstrip()}")  # echo so transcripts read well
+            for line in lines():
                 if not session.handle(line):
-                    return 0
-        except KeyboardInterrupt:
+                    break
+        except KeyboardInterrupt:  # at the prompt or during a call: leave now
             session.say()
             return 130
+    return 0
 
 
 __all__ = [
@@ -317,6 +549,9 @@ __all__ = [
     "format_intent",
     "format_items",
     "format_path",
+    "format_why",
+    "concise_reply",
+    "ReplyFilter",
     "main",
     "run",
 ]

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
 import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from kgrec import __version__
 from kgrec.command import dispatch
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.serve import run
     from server.settings import Settings
 
     settings = Settings.load(args)
@@ -28,8 +32,41 @@ def _serve(args: argparse.Namespace) -> int:
     from server.log import install_request_id_filter
 
     install_request_id_filter()
-    asyncio.run(run(settings))
-    return 0
+    # say something before the heavy imports (torch, transformers: seconds on a cold cache)
+    logging.getLogger("kgrec.serve").info(
+        "starting kgrec serve (data dir %s); the first start also builds a demo store and "
+        "trains a small model",
+        settings.data_dir,
+    )
+    from server.serve import run
+
+    try:
+        asyncio.run(run(settings))
+        code = 0
+    except KeyboardInterrupt:  # Ctrl-C during start-up; what had started is stopped already
+        code = 130
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End ``kgrec serve`` without the interpreter's teardown.
+
+    By now the server has drained, the store is closed and the graph DB child has stopped
+    (its appendonly file fsynced), so nothing acknowledged is pending. What is left is
+    freeing torch, transformers and a few hundred thousand objects one by one, which took
+    5-10 s after "stopped" on a busy machine. So: let any non-daemon thread finish (briefly),
+    run the atexit handlers, flush the logs and streams, and leave with ``os._exit``.
+    """
+    deadline = 1.0
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(deadline)
+    atexit._run_exitfuncs()  # e.g. the graph DB child's stop (a no-op once stopped)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken pipe: nothing to say
+            stream.flush()
+    os._exit(code)
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -130,14 +130,23 @@ class PathNode:
 
 @dataclass(frozen=True, slots=True)
 class KgPath:
-    """A real path in the graph: ``nodes[i] -[relations[i]]- nodes[i + 1]``."""
+    """A real path in the graph: ``nodes[i] -[relations[i]]- nodes[i + 1]``.
+
+    A path may walk an edge against its direction (``red <-[HAS_ATTRIBUTE]- shoe``), so
+    ``forward[i]`` says which way edge ``i`` points: True for ``nodes[i] -> nodes[i + 1]``,
+    False for ``nodes[i + 1] -> nodes[i]``. Empty when the direction is not known (a path built
+    by hand, or from a server that predates the field); else one flag per relation.
+    """
 
     nodes: tuple[PathNode, ...]
     relations: tuple[str, ...]
+    forward: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.relations) != max(len(self.nodes) - 1, 0):
             raise ValueError("a path of n nodes has n - 1 relations")
+        if self.forward and len(self.forward) != len(self.relations):
+            raise ValueError("forward has one flag per relation (or none)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,6 +265,7 @@ def _path_to_proto(path: KgPath) -> pb.KgPath:
     return pb.KgPath(
         nodes=[pb.PathNode(id=n.id, label=n.label, name=n.name) for n in path.nodes],
         relations=list(path.relations),
+        forward=list(path.forward),
     )
 
 
@@ -413,6 +414,8 @@ def _path_from_proto(message: pb.KgPath) -> KgPath:
     return KgPath(
         nodes=tuple(PathNode(n.id, n.label, n.name) for n in message.nodes),
         relations=tuple(message.relations),
+        # a sender that does not know the directions sends none: keep "unknown"
+        forward=tuple(message.forward) if len(message.forward) == len(message.relations) else (),
     )
 
 

@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1akgrec/v1/recommender.proto\x12\x08kgrec.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x07\x46ilters\x12\x16\n\tmin_price\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_price\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x0c\x63\x61tegory_ids\x18\x03 \x03(\t\x12\x19\n\x11\x65xcluded_item_ids\x18\x04 \x03(\tB\x0c\n\n_min_priceB\x0c\n\n_max_price\"\xc6\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x12\n\x05limit\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\"\n\x07\x66ilters\x18\x05 \x01(\x0b\x32\x11.kgrec.v1.Filters\x12\x18\n\x10\x63ontext_item_ids\x18\x06 \x03(\t\x12\x14\n\x07\x65xplain\x18\x07 \x01(\x08H\x01\x88\x01\x01\x42\x08\n\x06_limitB\n\n\x08_explain\"3\n\x08PathNode\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\">\n\x06KgPath\x12!\n\x05nodes\x18\x01 \x03(\x0b\x32\x12.kgrec.v1.PathNode\x12\x11\n\trelations\x18\x02 \x03(\t\"D\n\x06Reason\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x1e\n\x04path\x18\x03 \x01(\x0b\x32\x10.kgrec.v1.KgPath\"\'\n\tAttribute\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xeb\x01\n\nRankedItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12\x12\n\x05price\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x11\n\timage_ref\x18\x06 \x01(\t\x12\r\n\x05\x62rand\x18\x07 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x08 \x01(\t\x12\'\n\nattributes\x18\t \x03(\x0b\x32\x13.kgrec.v1.Attribute\x12!\n\x07reasons\x18\n \x03(\x0b\x32\x10.kgrec.v1.ReasonB\x08\n\x06_price\"o\n\x0cLinkedEntity\x12\x0f\n\x07mention\x18\x01 \x01(\t\x12\x11\n\tentity_id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x0f\n\x07negated\x18\x06 \x01(\x08\"6\n\nConstraint\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"\xac\x01\n\x0cParsedIntent\x12\"\n\x04type\x18\x01 \x01(\x0e\x32\x14.kgrec.v1.IntentType\x12(\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x16.kgrec.v1.LinkedEntity\x12)\n\x0b\x63onstraints\x18\x03 \x03(\x0b\x32\x14.kgrec.v1.Constraint\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\"\xae\x01\n\x11RecommendResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12#\n\x05items\x18\x02 \x03(\x0b\x32\x14.kgrec.v1.RankedItem\x12\r\n\x05reply\x18\x03 \x01(\t\x12&\n\x06intent\x18\x04 \x01(\x0b\x32\x16.kgrec.v1.ParsedIntent\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"g\n\x12RecommendStreamEnd\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.kgrec.v1.ParsedIntent\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x98\x01\n\x0eRecommendChunk\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x04item\x18\x02 \x01(\x0b\x32\x14.kgrec.v1.RankedItemH\x00\x12\x14\n\nreply_text\x18\x03 \x01(\tH\x00\x12+\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1c.kgrec.v1.RecommendStreamEndH\x00\x42\t\n\x07payload\"\xc9\x01\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\'\n\nevent_type\x18\x04 \x01(\x0e\x32\x13.kgrec.v1.EventType\x12\r\n\x05value\x18\x05 \x01(\x01\x12/\n\x0b\x63lient_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"I\n\x10\x46\x65\x65\x64\x62\x61\x63kResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x11\n\tduplicate\x18\x03 \x01(\x08*\xe9\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_TYPE_IMPRESSION\x10\x01\x12\x14\n\x10\x45VENT_TYPE_CLICK\x10\x02\x12\x1a\n\x16\x45VENT_TYPE_ADD_TO_CART\x10\x03\x12\x17\n\x13\x45VENT_TYPE_PURCHASE\x10\x04\x12\x15\n\x11\x45VENT_TYPE_RATING\x10\x05\x12\x13\n\x0f\x45VENT_TYPE_LIKE\x10\x06\x12\x16\n\x12\x45VENT_TYPE_DISLIKE\x10\x07\x12\x16\n\x12\x45VENT_TYPE_DISMISS\x10\x08*\xc0\x01\n\nIntentType\x12\x1b\n\x17INTENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15INTENT_TYPE_RECOMMEND\x10\x01\x12\x16\n\x12INTENT_TYPE_REFINE\x10\x02\x12\x17\n\x13INTENT_TYPE_COMPARE\x10\x03\x12\x18\n\x14INTENT_TYPE_ASK_ITEM\x10\x04\x12\x18\n\x14INTENT_TYPE_FEEDBACK\x10\x05\x12\x15\n\x11INTENT_TYPE_OTHER\x10\x06\x32\xe8\x01\n\x12RecommenderService\x12\x44\n\tRecommend\x12\x1a.kgrec.v1.RecommendRequest\x1a\x1b.kgrec.v1.RecommendResponse\x12\x41\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x19.kgrec.v1.FeedbackRequest\x1a\x1a.kgrec.v1.FeedbackResponse\x12I\n\x0fRecommendStream\x12\x1a.kgrec.v1.RecommendRequest\x1a\x18.kgrec.v1.RecommendChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1akgrec/v1/recommender.proto\x12\x08kgrec.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x07\x46ilters\x12\x16\n\tmin_price\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_price\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x14\n\x0c\x63\x61tegory_ids\x18\x03 \x03(\t\x12\x19\n\x11\x65xcluded_item_ids\x18\x04 \x03(\tB\x0c\n\n_min_priceB\x0c\n\n_max_price\"\xc6\x01\n\x10RecommendRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x12\n\x05limit\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\"\n\x07\x66ilters\x18\x05 \x01(\x0b\x32\x11.kgrec.v1.Filters\x12\x18\n\x10\x63ontext_item_ids\x18\x06 \x03(\t\x12\x14\n\x07\x65xplain\x18\x07 \x01(\x08H\x01\x88\x01\x01\x42\x08\n\x06_limitB\n\n\x08_explain\"3\n\x08PathNode\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"O\n\x06KgPath\x12!\n\x05nodes\x18\x01 \x03(\x0b\x32\x12.kgrec.v1.PathNode\x12\x11\n\trelations\x18\x02 \x03(\t\x12\x0f\n\x07\x66orward\x18\x03 \x03(\x08\"D\n\x06Reason\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x1e\n\x04path\x18\x03 \x01(\x0b\x32\x10.kgrec.v1.KgPath\"\'\n\tAttribute\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xeb\x01\n\nRankedItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x01\x12\x12\n\x05price\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x11\n\timage_ref\x18\x06 \x01(\t\x12\r\n\x05\x62rand\x18\x07 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x08 \x01(\t\x12\'\n\nattributes\x18\t \x03(\x0b\x32\x13.kgrec.v1.Attribute\x12!\n\x07reasons\x18\n \x03(\x0b\x32\x10.kgrec.v1.ReasonB\x08\n\x06_price\"o\n\x0cLinkedEntity\x12\x0f\n\x07mention\x18\x01 \x01(\t\x12\x11\n\tentity_id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x0f\n\x07negated\x18\x06 \x01(\x08\"6\n\nConstraint\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\n\n\x02op\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"\xac\x01\n\x0cParsedIntent\x12\"\n\x04type\x18\x01 \x01(\x0e\x32\x14.kgrec.v1.IntentType\x12(\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x16.kgrec.v1.LinkedEntity\x12)\n\x0b\x63onstraints\x18\x03 \x03(\x0b\x32\x14.kgrec.v1.Constraint\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x0f\n\x07\x62\x61\x63kend\x18\x05 \x01(\t\"\xae\x01\n\x11RecommendResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12#\n\x05items\x18\x02 \x03(\x0b\x32\x14.kgrec.v1.RankedItem\x12\r\n\x05reply\x18\x03 \x01(\t\x12&\n\x06intent\x18\x04 \x01(\x0b\x32\x16.kgrec.v1.ParsedIntent\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"g\n\x12RecommendStreamEnd\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.kgrec.v1.ParsedIntent\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x98\x01\n\x0eRecommendChunk\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x04item\x18\x02 \x01(\x0b\x32\x14.kgrec.v1.RankedItemH\x00\x12\x14\n\nreply_text\x18\x03 \x01(\tH\x00\x12+\n\x03\x65nd\x18\x04 \x01(\x0b\x32\x1c.kgrec.v1.RecommendStreamEndH\x00\x42\t\n\x07payload\"\xc9\x01\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\'\n\nevent_type\x18\x04 \x01(\x0e\x32\x13.kgrec.v1.EventType\x12\r\n\x05value\x18\x05 \x01(\x01\x12/\n\x0b\x63lient_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\"I\n\x10\x46\x65\x65\x64\x62\x61\x63kResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x11\n\tduplicate\x18\x03 \x01(\x08*\xe9\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_TYPE_IMPRESSION\x10\x01\x12\x14\n\x10\x45VENT_TYPE_CLICK\x10\x02\x12\x1a\n\x16\x45VENT_TYPE_ADD_TO_CART\x10\x03\x12\x17\n\x13\x45VENT_TYPE_PURCHASE\x10\x04\x12\x15\n\x11\x45VENT_TYPE_RATING\x10\x05\x12\x13\n\x0f\x45VENT_TYPE_LIKE\x10\x06\x12\x16\n\x12\x45VENT_TYPE_DISLIKE\x10\x07\x12\x16\n\x12\x45VENT_TYPE_DISMISS\x10\x08*\xc0\x01\n\nIntentType\x12\x1b\n\x17INTENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15INTENT_TYPE_RECOMMEND\x10\x01\x12\x16\n\x12INTENT_TYPE_REFINE\x10\x02\x12\x17\n\x13INTENT_TYPE_COMPARE\x10\x03\x12\x18\n\x14INTENT_TYPE_ASK_ITEM\x10\x04\x12\x18\n\x14INTENT_TYPE_FEEDBACK\x10\x05\x12\x15\n\x11INTENT_TYPE_OTHER\x10\x06\x32\xe8\x01\n\x12RecommenderService\x12\x44\n\tRecommend\x12\x1a.kgrec.v1.RecommendRequest\x1a\x1b.kgrec.v1.RecommendResponse\x12\x41\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x19.kgrec.v1.FeedbackRequest\x1a\x1a.kgrec.v1.FeedbackResponse\x12I\n\x0fRecommendStream\x12\x1a.kgrec.v1.RecommendRequest\x1a\x18.kgrec.v1.RecommendChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kgrec.v1.recommender_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTTYPE']._serialized_start=1938
-  _globals['_EVENTTYPE']._serialized_end=2171
-  _globals['_INTENTTYPE']._serialized_start=2174
-  _globals['_INTENTTYPE']._serialized_end=2366
+  _globals['_EVENTTYPE']._serialized_start=1955
+  _globals['_EVENTTYPE']._serialized_end=2188
+  _globals['_INTENTTYPE']._serialized_start=2191
+  _globals['_INTENTTYPE']._serialized_end=2383
   _globals['_FILTERS']._serialized_start=74
   _globals['_FILTERS']._serialized_end=208
   _globals['_RECOMMENDREQUEST']._serialized_start=211
@@ -43,29 +43,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PATHNODE']._serialized_start=411
   _globals['_PATHNODE']._serialized_end=462
   _globals['_KGPATH']._serialized_start=464
-  _globals['_KGPATH']._serialized_end=526
-  _globals['_REASON']._serialized_start=528
-  _globals['_REASON']._serialized_end=596
-  _globals['_ATTRIBUTE']._serialized_start=598
-  _globals['_ATTRIBUTE']._serialized_end=637
-  _globals['_RANKEDITEM']._serialized_start=640
-  _globals['_RANKEDITEM']._serialized_end=875
-  _globals['_LINKEDENTITY']._serialized_start=877
-  _globals['_LINKEDENTITY']._serialized_end=988
-  _globals['_CONSTRAINT']._serialized_start=990
-  _globals['_CONSTRAINT']._serialized_end=1044
-  _globals['_PARSEDINTENT']._serialized_start=1047
-  _globals['_PARSEDINTENT']._serialized_end=1219
-  _globals['_RECOMMENDRESPONSE']._serialized_start=1222
-  _globals['_RECOMMENDRESPONSE']._serialized_end=1396
-  _globals['_RECOMMENDSTREAMEND']._serialized_start=1398
-  _globals['_RECOMMENDSTREAMEND']._serialized_end=1501
-  _globals['_RECOMMENDCHUNK']._serialized_start=1504
-  _globals['_RECOMMENDCHUNK']._serialized_end=1656
-  _globals['_FEEDBACKREQUEST']._serialized_start=1659
-  _globals['_FEEDBACKREQUEST']._serialized_end=1860
-  _globals['_FEEDBACKRESPONSE']._serialized_start=1862
-  _globals['_FEEDBACKRESPONSE']._serialized_end=1935
-  _globals['_RECOMMENDERSERVICE']._serialized_start=2369
-  _globals['_RECOMMENDERSERVICE']._serialized_end=2601
+  _globals['_KGPATH']._serialized_end=543
+  _globals['_REASON']._serialized_start=545
+  _globals['_REASON']._serialized_end=613
+  _globals['_ATTRIBUTE']._serialized_start=615
+  _globals['_ATTRIBUTE']._serialized_end=654
+  _globals['_RANKEDITEM']._serialized_start=657
+  _globals['_RANKEDITEM']._serialized_end=892
+  _globals['_LINKEDENTITY']._serialized_start=894
+  _globals['_LINKEDENTITY']._serialized_end=1005
+  _globals['_CONSTRAINT']._serialized_start=1007
+  _globals['_CONSTRAINT']._serialized_end=1061
+  _globals['_PARSEDINTENT']._serialized_start=1064
+  _globals['_PARSEDINTENT']._serialized_end=1236
+  _globals['_RECOMMENDRESPONSE']._serialized_start=1239
+  _globals['_RECOMMENDRESPONSE']._serialized_end=1413
+  _globals['_RECOMMENDSTREAMEND']._serialized_start=1415
+  _globals['_RECOMMENDSTREAMEND']._serialized_end=1518
+  _globals['_RECOMMENDCHUNK']._serialized_start=1521
+  _globals['_RECOMMENDCHUNK']._serialized_end=1673
+  _globals['_FEEDBACKREQUEST']._serialized_start=1676
+  _globals['_FEEDBACKREQUEST']._serialized_end=1877
+  _globals['_FEEDBACKRESPONSE']._serialized_start=1879
+  _globals['_FEEDBACKRESPONSE']._serialized_end=1952
+  _globals['_RECOMMENDERSERVICE']._serialized_start=2386
+  _globals['_RECOMMENDERSERVICE']._serialized_end=2618
 # @@protoc_insertion_point(module_scope)

@@ -89,12 +89,14 @@ class PathNode(_message.Message):
     def __init__(self, id: _Optional[str] = ..., label: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class KgPath(_message.Message):
-    __slots__ = ("nodes", "relations")
+    __slots__ = ("nodes", "relations", "forward")
     NODES_FIELD_NUMBER: _ClassVar[int]
     RELATIONS_FIELD_NUMBER: _ClassVar[int]
+    FORWARD_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[PathNode]
     relations: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[PathNode, _Mapping]]] = ..., relations: _Optional[_Iterable[str]] = ...) -> None: ...
+    forward: _containers.RepeatedScalarFieldContainer[bool]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[PathNode, _Mapping]]] = ..., relations: _Optional[_Iterable[str]] = ..., forward: _Optional[_Iterable[bool]] = ...) -> None: ...
 
 class Reason(_message.Message):
     __slots__ = ("text", "kind", "path")

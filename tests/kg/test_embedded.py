@@ -140,6 +140,35 @@ def test_server_does_not_outlive_its_parent(tmp_path: Path, how: str) -> None:
         assert "Redis is now ready to exit" in (tmp_path / "falkordb.log").read_text()
 
 
+def test_a_stop_after_few_writes_does_not_rewrite_the_log(tmp_path):
+    """Rewriting the log takes about a second on the demo graph: a stop skips it when little
+    was written since the last rewrite (the next start replays that little instead)."""
+    from kg import EmbeddedFalkorDB, open_store
+
+    logs = tmp_path / "g" / "appendonlydir"
+    server = EmbeddedFalkorDB(tmp_path / "g").start()
+    store = open_store(server.uri)
+    store.upsert_products([{"id": f"p{i}", "title": f"t{i}"} for i in range(3000)])
+    store.close()
+    server.compact()  # after a bulk load: one snapshot
+    snapshot = sorted(p.name for p in logs.iterdir())
+    server.stop()  # nothing written since: no second rewrite
+    assert sorted(p.name for p in logs.iterdir()) == snapshot
+    server = EmbeddedFalkorDB(tmp_path / "g").start()
+    store = open_store(server.uri)
+    store.upsert_products([{"id": "p-new", "title": "a few bytes"}])
+    store.close()
+    server.stop()  # a few bytes appended: kept as a log, replayed at the next start
+    assert sorted(p.name for p in logs.iterdir()) == snapshot
+    server = EmbeddedFalkorDB(tmp_path / "g").start()
+    store = open_store(server.uri)
+    try:
+        assert store.stats().nodes.get("Product") == 3001
+    finally:
+        store.close()
+        server.stop()
+
+
 def test_restart_loads_a_snapshot_not_a_replay(tmp_path):
     """A clean stop compacts the append-only log, so a restart does not replay every write."""
     from kg import EmbeddedFalkorDB, open_store

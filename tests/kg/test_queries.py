@@ -76,7 +76,10 @@ def test_paths_fixed_length_pattern() -> None:
         in query
     )
     assert "User" not in query and "Session" not in query
-    assert query.endswith("       [r IN relationships(path) | type(r)] AS rels\nLIMIT $limit")
+    assert query.endswith(
+        "       [r IN relationships(path) | type(r)] AS rels,\n"
+        "       [r IN relationships(path) | startNode(r).id] AS starts\nLIMIT $limit"
+    )
     assert params == {
         "item_ids": ["prod:1"],
         "source_ids": ["brand:a"],

@@ -212,8 +212,10 @@ def test_paths_are_real_and_shortest_first(loaded_ro: kg.GraphStore, catalog: Ca
         for path in item_paths:
             assert path.nodes[0].id in {"brand:salomon", "ent:designer", "cat:shoes"}
             assert path.nodes[-1].id == item
-            for a, rel, b in zip(path.nodes, path.relations, path.nodes[1:], strict=False):
-                assert (a.id, rel, b.id) in edges or (b.id, rel, a.id) in edges
+            assert len(path.forward) == len(path.relations)
+            hops = zip(path.nodes, path.relations, path.forward, path.nodes[1:], strict=False)
+            for a, rel, forward, b in hops:  # each edge exists, pointing the way it says
+                assert ((a.id, rel, b.id) if forward else (b.id, rel, a.id)) in edges
     one_hop = {(p.nodes[0].id, p.relations[0]) for p in paths3 if len(p.relations) == 1}
     assert one_hop == {  # user:a bought it, but a shopper is never a path's node
         ("brand:salomon", "HAS_BRAND"),
@@ -250,6 +252,7 @@ def test_paths_bounded_by_max_hops(loaded_ro: kg.GraphStore) -> None:
     (path,) = loaded_ro.paths(["cat:shoes"], ["prod:3"], max_hops=3, k=1)["prod:3"]
     assert [n.id for n in path.nodes] == ["cat:shoes", "cat:running", "cat:trail", "prod:3"]
     assert path.relations == ("SUBCATEGORY_OF", "SUBCATEGORY_OF", "IN_CATEGORY")
+    assert path.forward == (False, False, False)  # every edge walked against its direction
     assert [n.label for n in path.nodes] == ["Category", "Category", "Category", "Product"]
 
 

@@ -41,7 +41,8 @@ def sample_items(n: int = 3) -> tuple[RankedItem, ...]:
             PathNode("brand:acme", "Brand", "Acme"),
             PathNode("product:1", "Product", "Acme Trail Runner"),
         ),
-        relations=("BRAND_OF",),
+        relations=("HAS_BRAND",),
+        forward=(False,),  # the edge is (Product)-[:HAS_BRAND]->(Brand), walked backwards
     )
     items = []
     for i in range(n):
