@@ -374,6 +374,18 @@ class Pipeline:
                 parts["price"] = price_rank.get(cand.product.id, 0.0)
             scored.append(ScoredCandidate(cand, sum(parts.values()), parts))
         scored.sort(key=lambda s: (-s.score, s.candidate.product.id))
+        if state.price_level:
+            # "cheap" / "premium" asks for an order: of the best few times ``limit`` items
+            # (price rank included in their score), the cheapest (priciest) are shown first,
+            # whatever the model's spread
+            sign = 1.0 if state.price_level == "low" else -1.0
+            scored = scored[: max(3 * turn.query.limit, 20)]
+            scored.sort(
+                key=lambda s: (
+                    s.candidate.product.price is None,
+                    sign * (s.candidate.product.price or 0.0),
+                )
+            )
         turn.scored = scored[: turn.query.limit]
 
     def _price_rank(self, cands: list[Candidate], level: str) -> dict[str, float]:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kg import EmbeddedFalkorDB, open_store
@@ -16,7 +17,8 @@ from kg.types import EntityHit
 from kgrec.domain import IntentType, RecommendQuery
 from models.explain import make_explainer
 from models.intent import EmbeddedIntentParser, Intent, IntentParser
-from server.pipeline import Pipeline
+from models.scoring import ItemScorer, NewItem, ScoringContext
+from server.pipeline import Pipeline, PipelineConfig
 
 MUG_PRICES = {"m1": 24.0, "m2": 9.99, "m3": 15.0, "m4": 32.0, "m5": 12.5, "m6": 19.0}
 
@@ -115,6 +117,49 @@ def test_a_cheap_mug_puts_the_cheapest_mugs_first(pipeline: Pipeline) -> None:
     # a level is an order, not a bound: nothing is filtered, no number is echoed
     assert not [c for c in cheap.intent.constraints if c.field == "price"]
     assert "under" not in cheap.reply
+
+
+class _PricierIsBetter(ItemScorer):
+    """A learned scorer that disagrees with the shopper: the dearer the mug, the better."""
+
+    kind = "pricier"
+
+    @property
+    def item_ids(self) -> list[str]:
+        return list(MUG_PRICES)
+
+    @property
+    def version(self) -> str:
+        return "pricier"
+
+    def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
+        return np.array([10.0 * p for p in MUG_PRICES.values()], dtype=np.float32)
+
+    def add_item(self, item: NewItem) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> Path:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path) -> _PricierIsBetter:
+        raise NotImplementedError
+
+
+def test_cheap_is_cheapest_first_even_against_the_model(store: GraphStore) -> None:
+    lexicon = store.lexicon(("Category", "Attribute"))
+    with_model = Pipeline(
+        store,
+        _RulesParser(lexicon),
+        _Linker(),
+        make_explainer(),
+        scorer=_PricierIsBetter(),
+        config=PipelineConfig(w_model=10.0),  # the model outweighs the price rank
+        lexicon=lexicon,  # type: ignore[arg-type]
+    )
+    assert [i.price for i in _ask(with_model, "a mug").items][0] == max(MUG_PRICES.values())
+    cheap = [i.price for i in _ask(with_model, "a cheap mug", limit=4).items]
+    assert cheap == sorted(cheap) and cheap[0] == min(MUG_PRICES.values())
 
 
 def test_premium_puts_the_priciest_first(pipeline: Pipeline) -> None:
