@@ -37,6 +37,8 @@ from kgrec.errors import InvalidInputError, SessionNotFoundError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.explain import AppliedConstraints, Explainer, ExplainItem, ExplainRequest
 
+from .deadline import check_deadline
+from .metrics import METRICS
 from .turn import ScoredCandidate, Turn
 
 if TYPE_CHECKING:
@@ -128,6 +130,11 @@ class Pipeline:
     # -- one turn -----------------------------------------------------------------------------
 
     def recommend_sync(self, query: RecommendQuery) -> Recommendation:
+        """One turn. The call's deadline (``server/deadline.py``) is checked before each step
+        and before the session is written: an expired turn stops with
+        ``DeadlineExceededError`` and writes nothing (a new session is created only here, at
+        the end, so an expired or failed first turn leaves none behind)."""
+        check_deadline("before the turn")
         turn = self._open_turn(query)
         for name, step in (
             ("understand", self.understand),
@@ -135,13 +142,19 @@ class Pipeline:
             ("retrieve", self.retrieve),
             ("score", self.score),
         ):
+            check_deadline(f"before {name}")
             started = time.perf_counter()
             step(turn)
             turn.timings_ms[name] = (time.perf_counter() - started) * 1000
+        check_deadline("before explain")
         started = time.perf_counter()
         result = self.explain(turn)
         turn.timings_ms["explain"] = (time.perf_counter() - started) * 1000
+        check_deadline("before saving the session")
+        if not query.session_id:
+            self.store.create_session(turn.session.id, query.user_id, turn.session.created_at)
         self.store.save_session_state(turn.session.id, turn.state.to_json(), self.clock())
+        METRICS.observe_steps(turn.timings_ms)
         log.info(
             "turn session=%s items=%d timings_ms=%s",
             turn.session.id,
@@ -154,8 +167,8 @@ class Pipeline:
         now = self.clock()
         if query.session_id:
             session = self._live_session(query.session_id, now)
-        else:
-            session = self.store.create_session(uuid.uuid4().hex, query.user_id, now)
+        else:  # stored by recommend_sync once the turn is done
+            session = SessionRecord(uuid.uuid4().hex, query.user_id, now, now)
         return Turn(query=query, session=session, state=DialogueState.from_json(session.state))
 
     def _live_session(self, session_id: str, now: float) -> SessionRecord:
@@ -448,6 +461,7 @@ class Pipeline:
                 raise InvalidInputError("user_id", "user_id or session_id is required")
             user_id = f"anon:{event.session_id}"
         stored = replace(event, user_id=user_id)
+        check_deadline("before recording the event")
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)

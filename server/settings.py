@@ -67,6 +67,9 @@ class Settings:
         max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
         grace_seconds: On SIGTERM, how long in-flight calls get to finish.
+        max_request_seconds: Longest a call may run when the client sets no shorter deadline;
+            past it the call stops between steps with ``DEADLINE_EXCEEDED``. ``0``: no limit.
+        metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
         log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
     """
 
@@ -93,6 +96,8 @@ class Settings:
     max_message_chars: int = 2000
     max_in_flight: int = 64
     grace_seconds: float = 10.0
+    max_request_seconds: float = 30.0
+    metrics_port: int = 0
     log_level: str = "INFO"
 
     @property
@@ -164,6 +169,12 @@ class Settings:
             raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
             raise ConfigError(f"grace_seconds: {self.grace_seconds} must be >= 0")
+        if not (math.isfinite(self.max_request_seconds) and self.max_request_seconds >= 0):
+            raise ConfigError(f"max_request_seconds: {self.max_request_seconds} must be >= 0")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
+        if self.metrics_port and self.metrics_port == self.port:
+            raise ConfigError(f"metrics_port: {self.metrics_port} is the gRPC port")
         if not (math.isfinite(self.session_ttl_seconds) and self.session_ttl_seconds > 0):
             raise ConfigError(f"session_ttl_seconds: {self.session_ttl_seconds} must be > 0")
         if self.log_level not in _LOG_LEVELS:
