@@ -4,10 +4,15 @@
 concurrency limit), the recommender servicer, the standard health service and server
 reflection (so ``grpcurl -plaintext localhost:50051 list`` works).
 
-Health: ``""`` and ``kgrec.v1.RecommenderService`` report NOT_SERVING until
-``pipeline.ready()`` first returns True (polled in the background), SERVING after, and
-NOT_SERVING again from the moment shutdown starts, so a load balancer drains the server
-before it stops accepting calls.
+Health: ``""`` and ``kgrec.v1.RecommenderService`` follow ``pipeline.ready()``, probed in the
+background every :data:`READY_POLL_SECONDS` (it pings the graph DB): NOT_SERVING until it
+first answers True, SERVING while it does, NOT_SERVING again while the graph DB is down (a
+probe fails or takes longer than :data:`READY_TIMEOUT_SECONDS`), and NOT_SERVING for good from
+the moment shutdown starts, so a load balancer drains the server before it stops accepting
+calls.
+
+Metrics: with ``settings.metrics_port`` set, Prometheus metrics (``server/metrics.py``) are
+served over HTTP at ``/metrics`` on that port of ``settings.host``.
 """
 
 from __future__ import annotations
@@ -30,9 +35,12 @@ from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 from server.interceptors import (
     ConcurrencyLimitInterceptor,
+    DeadlineInterceptor,
     ExceptionMappingInterceptor,
+    MetricsInterceptor,
     RequestIdInterceptor,
 )
+from server.metrics import METRICS, MetricsEndpoint
 from server.protocols import RecommenderPipeline
 from server.servicer import RecommenderServicer
 from server.settings import Settings
@@ -43,8 +51,10 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommenderService"].full_name
 #: Big enough that an oversized chat message reaches validation (and gets a clear
 #: INVALID_ARGUMENT naming ``message``) instead of a transport-level rejection.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
-#: How often the health service asks ``pipeline.ready()`` until it says yes.
+#: How often the health service asks ``pipeline.ready()``.
 READY_POLL_SECONDS = 0.5
+#: A probe that takes longer than this counts as "not ready".
+READY_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass
@@ -56,6 +66,7 @@ class RunningServer:
     health: health.aio.HealthServicer
     interceptors: tuple[grpc.aio.ServerInterceptor, ...] = ()
     _ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    metrics_endpoint: MetricsEndpoint | None = None
 
     @property
     def limiter(self) -> ConcurrencyLimitInterceptor | None:
@@ -72,23 +83,43 @@ class RunningServer:
                 await self._ready_task
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.close()
+            self.metrics_endpoint = None
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
 
 
+async def _probe(pipeline: RecommenderPipeline) -> bool:
+    try:
+        return bool(await asyncio.wait_for(pipeline.ready(), READY_TIMEOUT_SECONDS))
+    except Exception:  # noqa: BLE001 - a failed probe is "not ready", never a crash
+        logger.debug("pipeline.ready() failed", exc_info=True)
+        return False
+
+
 async def _watch_ready(pipeline: RecommenderPipeline, health_servicer: Any) -> None:
+    """Probe ``pipeline.ready()`` until cancelled; set health on every change."""
+    serving: bool | None = None
     while True:
-        try:
-            ready = await pipeline.ready()
-        except Exception:
-            logger.warning("pipeline.ready() failed", exc_info=True)
-            ready = False
-        if ready:
+        ready = await _probe(pipeline)
+        METRICS.graph_up.set(1 if ready else 0)
+        if ready != serving:
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if ready
+                else (health_pb2.HealthCheckResponse.NOT_SERVING)
+            )
             for service in ("", SERVICE_NAME):
-                await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-            logger.info("pipeline ready: health SERVING")
-            return
+                await health_servicer.set(service, status)
+            if ready:
+                logger.info("pipeline ready: health SERVING")
+            elif serving is not None:
+                logger.error("pipeline not ready (graph DB down?): health NOT_SERVING")
+            serving = ready
+        if not ready and serving is not None:
+            METRICS.graph_errors.labels("probe").inc()
         await asyncio.sleep(READY_POLL_SECONDS)
 
 
@@ -97,6 +128,8 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (
         RequestIdInterceptor(),
         ExceptionMappingInterceptor(),
+        MetricsInterceptor(),
+        DeadlineInterceptor(settings.max_request_seconds),
         ConcurrencyLimitInterceptor(settings.max_in_flight),
     )
     server = grpc.aio.server(
@@ -127,10 +160,26 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
         port = server.add_insecure_port(address)
     except RuntimeError as e:  # grpc raises RuntimeError when it cannot bind
         raise OSError(f"cannot listen on {address}: {e}") from e
-    await server.start()
+    endpoint = None
+    if settings.metrics_port:
+        try:
+            endpoint = MetricsEndpoint(METRICS, settings.host, settings.metrics_port)
+        except OSError as e:
+            raise OSError(
+                f"cannot serve metrics on {settings.host}:{settings.metrics_port}: {e}"
+            ) from e
+    version = getattr(pipeline, "model_version", None)
+    if isinstance(version, str):
+        METRICS.set_model_version(version)
+    try:
+        await server.start()
+    except BaseException:
+        if endpoint is not None:
+            endpoint.close()
+        raise
     ready_task = asyncio.create_task(_watch_ready(pipeline, health_servicer), name="kgrec-ready")
     logger.info("serving %s on %s:%d", SERVICE_NAME, settings.host, port)
-    return RunningServer(server, port, health_servicer, interceptors, ready_task)
+    return RunningServer(server, port, health_servicer, interceptors, ready_task, endpoint)
 
 
 async def _run_callbacks(callbacks: Sequence[Callable[[], Any]]) -> None:

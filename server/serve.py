@@ -53,8 +53,16 @@ class Runtime:
 
 
 def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphStore:
-    """The configured store; starts the embedded FalkorDB child when no URI is set."""
+    """The configured store; starts the embedded FalkorDB child when no URI is set, with a
+    supervisor that restarts it if it dies (stopped before the child on shutdown).
+
+    A Neo4j or FalkorDB server named by URI is not ours to restart: its driver reconnects
+    when it comes back, and health reports NOT_SERVING until then.
+    """
     from kg import EmbeddedFalkorDB, open_store
+    from kg.embedded import EmbeddedSupervisor
+
+    from .metrics import METRICS
 
     if settings.graph_uri:
         scheme = settings.graph_uri.split("://", 1)[0].lower()
@@ -69,6 +77,8 @@ def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphSt
     embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
     embedded.start()
     on_stop.append(embedded.stop)
+    supervisor = EmbeddedSupervisor(embedded, on_restart=METRICS.graph_restarts.inc).start()
+    on_stop.append(supervisor.stop)
     return open_store(embedded.uri, graph=settings.graph_name)
 
 
