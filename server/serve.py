@@ -52,12 +52,17 @@ class Runtime:
                 log.exception("error during shutdown")
 
 
-def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphStore:
+def open_graph(
+    settings: Settings,
+    on_stop: list[Callable[[], None]],
+    after_load: list[Callable[[], None]] | None = None,
+) -> GraphStore:
     """The configured store; starts the embedded FalkorDB child when no URI is set, with a
     supervisor that restarts it if it dies (stopped before the child on shutdown).
 
     A Neo4j or FalkorDB server named by URI is not ours to restart: its driver reconnects
-    when it comes back, and health reports NOT_SERVING until then.
+    when it comes back, and health reports NOT_SERVING until then. ``after_load`` gets what to
+    call after a bulk load (the embedded child's log compaction, so a crash restart is fast).
     """
     from kg import EmbeddedFalkorDB, open_store
     from kg.embedded import EmbeddedSupervisor
@@ -77,8 +82,14 @@ def open_graph(settings: Settings, on_stop: list[Callable[[], None]]) -> GraphSt
     embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
     embedded.start()
     on_stop.append(embedded.stop)
-    supervisor = EmbeddedSupervisor(embedded, on_restart=METRICS.graph_restarts.inc).start()
+    supervisor = EmbeddedSupervisor(
+        embedded,
+        backoff=settings.graph_restart_backoff_seconds,
+        on_restart=METRICS.graph_restarts.inc,
+    ).start()
     on_stop.append(supervisor.stop)
+    if after_load is not None:
+        after_load.append(embedded.compact)
     return open_store(embedded.uri, graph=settings.graph_name)
 
 
@@ -170,11 +181,15 @@ def build_runtime(settings: Settings) -> Runtime:
 
     torch.set_num_threads(settings.torch_threads)
     on_stop: list[Callable[[], None]] = []
+    after_load: list[Callable[[], None]] = []
     try:
-        store = open_graph(settings, on_stop)
+        store = open_graph(settings, on_stop, after_load)
         on_stop.append(store.close)
         store.init_schema()
         demo = ensure_demo(store, settings) if settings.demo else None
+        if demo is not None:
+            for compact in after_load:
+                compact()
         scorer = ensure_model(settings, demo)
         lexicon = store.lexicon(LINKABLE_LABELS)
         intent_config = IntentConfig(

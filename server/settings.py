@@ -69,6 +69,8 @@ class Settings:
         grace_seconds: On SIGTERM, how long in-flight calls get to finish.
         max_request_seconds: Longest a call may run when the client sets no shorter deadline;
             past it the call stops between steps with ``DEADLINE_EXCEEDED``. ``0``: no limit.
+        graph_restart_backoff_seconds: First wait before restarting a dead embedded graph DB
+            child; doubles after each restart in a row, up to 30 s.
         metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
         log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
     """
@@ -97,6 +99,7 @@ class Settings:
     max_in_flight: int = 64
     grace_seconds: float = 10.0
     max_request_seconds: float = 30.0
+    graph_restart_backoff_seconds: float = 0.25
     metrics_port: int = 0
     log_level: str = "INFO"
 
@@ -171,6 +174,13 @@ class Settings:
             raise ConfigError(f"grace_seconds: {self.grace_seconds} must be >= 0")
         if not (math.isfinite(self.max_request_seconds) and self.max_request_seconds >= 0):
             raise ConfigError(f"max_request_seconds: {self.max_request_seconds} must be >= 0")
+        if not (
+            math.isfinite(self.graph_restart_backoff_seconds)
+            and 0 <= self.graph_restart_backoff_seconds <= 30
+        ):
+            raise ConfigError(
+                f"graph_restart_backoff_seconds: {self.graph_restart_backoff_seconds} not in 0..30"
+            )
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
         if self.metrics_port and self.metrics_port == self.port:
