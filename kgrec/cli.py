@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -21,13 +20,9 @@ def _serve(args: argparse.Namespace) -> int:
     from server.settings import Settings
 
     settings = Settings.load(args)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-    )
-    from server.log import install_request_id_filter
+    from server.log import configure_logging
 
-    install_request_id_filter()
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
     asyncio.run(run(settings))
     return 0
 

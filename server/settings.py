@@ -72,6 +72,8 @@ class Settings:
         graph_restart_backoff_seconds: First wait before restarting a dead embedded graph DB
             child; doubles after each restart in a row, up to 30 s.
         metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
+        log_format: ``text`` (one line per record with the request id) or ``json`` (one JSON
+            object per line: ts, level, logger, request_id, message).
         log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
     """
 
@@ -102,6 +104,7 @@ class Settings:
     graph_restart_backoff_seconds: float = 0.25
     metrics_port: int = 0
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def models_path(self) -> Path:
@@ -187,6 +190,8 @@ class Settings:
             raise ConfigError(f"metrics_port: {self.metrics_port} is the gRPC port")
         if not (math.isfinite(self.session_ttl_seconds) and self.session_ttl_seconds > 0):
             raise ConfigError(f"session_ttl_seconds: {self.session_ttl_seconds} must be > 0")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"log_format: {self.log_format!r} is not one of text, json")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(
                 f"log_level: {self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}"
