@@ -5,13 +5,17 @@
 whichever comes first) in :data:`deadline_var`. ``asyncio.to_thread`` copies the context, so
 the pipeline's worker thread sees it too and calls :func:`check_deadline` between the steps of
 a turn and before each write: an expired call stops there, having written nothing, and the
-client gets ``DEADLINE_EXCEEDED``.
+client gets ``DEADLINE_EXCEEDED``. :class:`DeadlineGuardedStore` checks it before every graph
+call too, so a long step (retrieve: candidates, the model's nearest items, their records)
+stops at its next graph call rather than at its end.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import time
+from typing import Any
 
 from kgrec.errors import DeadlineExceededError
 
@@ -37,4 +41,34 @@ def check_deadline(where: str) -> None:
         raise DeadlineExceededError(f"deadline passed {-left * 1000:.0f} ms ago, {where}")
 
 
-__all__ = ["check_deadline", "deadline_var", "time_left"]
+class DeadlineGuardedStore:
+    """Forwards everything to ``store``; each public method first calls :func:`check_deadline`.
+
+    Outside a call (no deadline) it is a plain pass-through, so the health probe's ``ping``
+    and start-up work are unaffected.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    @property
+    def wrapped(self) -> Any:
+        return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            check_deadline(f"before store.{name}")
+            return attr(*args, **kwargs)
+
+        return guarded
+
+    def __repr__(self) -> str:
+        return f"DeadlineGuardedStore({self._store!r})"
+
+
+__all__ = ["DeadlineGuardedStore", "check_deadline", "deadline_var", "time_left"]

@@ -24,6 +24,7 @@ from models.explain import Explainer
 from models.intent import IntentConfig
 
 from .app import RunningServer
+from .deadline import DeadlineGuardedStore
 from .pipeline import Pipeline, PipelineConfig
 from .settings import Settings
 
@@ -204,7 +205,8 @@ def build_runtime(settings: Settings) -> Runtime:
         linker = EntityLinker(lexicon, store=store, encoder=encoder)
         parser.parse("warm up the intent model")  # first real turn should not pay for loading
         pipeline = Pipeline(
-            store,
+            # checks the call's deadline before each graph call, inside long steps too
+            DeadlineGuardedStore(store),  # type: ignore[arg-type]
             parser,
             linker,
             make_reply_explainer(settings, intent_config, lexicon),

@@ -23,7 +23,7 @@ from kgrec.errors import DeadlineExceededError
 from kgrec.v1 import recommender_pb2 as pb
 from models.explain import make_explainer
 from models.intent import Intent, IntentParser, Mention
-from server.deadline import check_deadline, deadline_var, time_left
+from server.deadline import DeadlineGuardedStore, check_deadline, deadline_var, time_left
 from server.pipeline import Pipeline
 
 PARSE_SECONDS = 0.3
@@ -155,3 +155,25 @@ def test_server_maximum_applies_when_the_client_sets_no_deadline(
     assert elapsed < PARSE_SECONDS + 1.0  # answered after the running step, not the whole turn
     assert parser.calls == 1 and linker.calls == 0
     assert _sessions(store) == before
+
+
+def test_guarded_store_checks_the_deadline_before_each_graph_call(store: GraphStore) -> None:
+    calls: list[str] = []
+
+    class _Spy:
+        graph_name = "spy"
+
+        def stats(self) -> str:
+            calls.append("stats")
+            return "ok"
+
+    guarded = DeadlineGuardedStore(_Spy())
+    assert guarded.graph_name == "spy"  # plain attributes pass through
+    assert _in_context(None, guarded.stats) == "ok"  # no deadline: a pass-through
+    assert _in_context(time.monotonic() + 10, guarded.stats) == "ok"
+    with pytest.raises(DeadlineExceededError, match=r"before store\.stats"):
+        _in_context(time.monotonic() - 0.001, guarded.stats)
+    assert calls == ["stats", "stats"]  # the expired call never reached the graph
+    # around the real store it forwards unchanged
+    real = DeadlineGuardedStore(store)
+    assert real.stats().nodes["Product"] == 5
