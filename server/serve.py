@@ -129,7 +129,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> object | N
             log.warning("no model checkpoint in %s: ranking by KG match and popularity", model_dir)
             return None
         checkpoint = train_demo_model(settings, model_dir, demo)
-    scorer = Scorer.load(checkpoint)
+    scorer = Scorer.load(checkpoint, cache_rows=settings.embedding_cache_rows)
     log.info("model %s loaded from %s", scorer.version, checkpoint)
     return scorer
 

@@ -71,6 +71,8 @@ class Settings:
             past it the call stops between steps with ``DEADLINE_EXCEEDED``. ``0``: no limit.
         graph_restart_backoff_seconds: First wait before restarting a dead embedded graph DB
             child; doubles after each restart in a row, up to 30 s.
+        embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
+            memory, least recently used dropped first; bounds memory on a long-running server.
         metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
         log_format: ``text`` (one line per record with the request id) or ``json`` (one JSON
             object per line: ts, level, logger, request_id, message).
@@ -102,6 +104,7 @@ class Settings:
     grace_seconds: float = 10.0
     max_request_seconds: float = 30.0
     graph_restart_backoff_seconds: float = 0.25
+    embedding_cache_rows: int = 4096
     metrics_port: int = 0
     log_level: str = "INFO"
     log_format: str = "text"
@@ -184,6 +187,8 @@ class Settings:
             raise ConfigError(
                 f"graph_restart_backoff_seconds: {self.graph_restart_backoff_seconds} not in 0..30"
             )
+        if self.embedding_cache_rows < 0:
+            raise ConfigError(f"embedding_cache_rows: {self.embedding_cache_rows} must be >= 0")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
         if self.metrics_port and self.metrics_port == self.port:

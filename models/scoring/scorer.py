@@ -56,8 +56,12 @@ class Scorer:
     Computation runs on CUDA when available, else CPU. Thread-safe.
     """
 
-    def __init__(self, checkpoint: Checkpoint, *, device: str = "auto") -> None:
+    def __init__(
+        self, checkpoint: Checkpoint, *, device: str = "auto", cache_rows: int | None = None
+    ) -> None:
         self.checkpoint = checkpoint
+        #: rows each in-memory encoder cache (query texts, images) keeps; None: its default
+        self.cache_rows = cache_rows
         self.version: str = checkpoint.version
         self.config = checkpoint.config
         self.device = resolve_device(device)
@@ -100,10 +104,12 @@ class Scorer:
         self._last_scores: tuple[tuple[Any, ...], Tensor] | None = None
 
     @classmethod
-    def load(cls, checkpoint_dir: Path | str, *, device: str = "auto") -> Scorer:
+    def load(
+        cls, checkpoint_dir: Path | str, *, device: str = "auto", cache_rows: int | None = None
+    ) -> Scorer:
         checkpoint = Checkpoint.load(checkpoint_dir)
         logger.info("loaded scorer %s from %s", checkpoint.version, checkpoint_dir)
-        return cls(checkpoint, device=device)
+        return cls(checkpoint, device=device, cache_rows=cache_rows)
 
     # ------------------------------------------------------------------ encoders (lazy)
 
@@ -117,6 +123,7 @@ class Scorer:
                 device=str(self.device),
                 cache_dir=None,
                 backend=enc.text_backend,
+                cache_rows=self.cache_rows,
             )
         return self._text_encoder
 
@@ -126,7 +133,10 @@ class Scorer:
 
             enc = self.config.encoder
             self._image_encoder = ImageEncoder(
-                image_size=enc.image_size, device=str(self.device), cache_dir=None
+                image_size=enc.image_size,
+                device=str(self.device),
+                cache_dir=None,
+                cache_rows=self.cache_rows,
             )
         return self._image_encoder
 
