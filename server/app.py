@@ -91,36 +91,60 @@ class RunningServer:
         await self.server.wait_for_termination()
 
 
-async def _probe(pipeline: RecommenderPipeline) -> bool:
-    try:
-        return bool(await asyncio.wait_for(pipeline.ready(), READY_TIMEOUT_SECONDS))
-    except Exception:  # noqa: BLE001 - a failed probe is "not ready", never a crash
-        logger.debug("pipeline.ready() failed", exc_info=True)
-        return False
-
-
 async def _watch_ready(pipeline: RecommenderPipeline, health_servicer: Any) -> None:
-    """Probe ``pipeline.ready()`` until cancelled; set health on every change."""
+    """Probe ``pipeline.ready()`` until cancelled; set health on every change.
+
+    One probe at a time: a probe still running after :data:`READY_TIMEOUT_SECONDS` counts as
+    "not ready" and is awaited again on the next round rather than joined by another, so a
+    hung graph DB does not pile up blocked probe threads.
+    """
+    state = _HealthState()
+    probe: asyncio.Future[bool] | None = None
+    try:
+        while True:
+            if probe is None:
+                probe = asyncio.ensure_future(pipeline.ready())
+            done, _ = await asyncio.wait({probe}, timeout=READY_TIMEOUT_SECONDS)
+            ready = False
+            if probe in done:
+                try:
+                    ready = bool(probe.result())
+                except Exception:  # noqa: BLE001 - a failed probe is "not ready", never a crash
+                    logger.debug("pipeline.ready() failed", exc_info=True)
+                probe = None
+            await state.update(health_servicer, ready)
+            await asyncio.sleep(READY_POLL_SECONDS)
+    finally:
+        if probe is not None:
+            probe.cancel()
+
+
+@dataclass
+class _HealthState:
+    """What the probe loop last reported (``serving`` is None before the first probe)."""
+
     serving: bool | None = None
-    while True:
-        ready = await _probe(pipeline)
+    ever_ready: bool = False
+
+    async def update(self, health_servicer: Any, ready: bool) -> None:
+        """Set health and the graph gauge for one probe result. Failed probes after the
+        first success count as graph errors (``source="probe"``); those of start-up do not."""
         METRICS.graph_up.set(1 if ready else 0)
-        if ready != serving:
-            status = (
-                health_pb2.HealthCheckResponse.SERVING
-                if ready
-                else (health_pb2.HealthCheckResponse.NOT_SERVING)
-            )
+        if not ready and self.ever_ready:
+            METRICS.graph_errors.labels("probe").inc()
+        if ready != self.serving:
+            status = health_pb2.HealthCheckResponse.SERVING if ready else _NOT_SERVING
             for service in ("", SERVICE_NAME):
                 await health_servicer.set(service, status)
             if ready:
                 logger.info("pipeline ready: health SERVING")
-            elif serving is not None:
+            elif self.serving is not None:
                 logger.error("pipeline not ready (graph DB down?): health NOT_SERVING")
-            serving = ready
-        if not ready and serving is not None:
-            METRICS.graph_errors.labels("probe").inc()
-        await asyncio.sleep(READY_POLL_SECONDS)
+        self.serving = ready
+        self.ever_ready = self.ever_ready or ready
+
+
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> RunningServer:

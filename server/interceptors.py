@@ -262,12 +262,19 @@ class MetricsInterceptor(_WrappingInterceptor):
             done(started, None, context)
             if method == "Feedback" and isinstance(request, pb.FeedbackRequest):
                 metrics.feedback.labels(
-                    pb.EventType.Name(request.event_type),
+                    _event_type_name(request.event_type),
                     str(bool(getattr(result, "duplicate", False))).lower(),
                 ).inc()
             return result
 
         return unary
+
+
+def _event_type_name(value: int) -> str:
+    try:
+        return pb.EventType.Name(value)
+    except ValueError:  # an enum value this server does not know
+        return str(value)
 
 
 class DeadlineInterceptor(_WrappingInterceptor):

@@ -39,11 +39,13 @@ async def _wait_status(stub: health_pb2_grpc.HealthStub, want: int) -> bool:
 
 
 class _HangingPipeline(FakePipeline):
-    hang: bool = False
+    hang: asyncio.Event | None = None  # while set, ready() waits for it to be cleared
+    probes: int = 0
 
     async def ready(self) -> bool:
-        if self.hang:
-            await asyncio.sleep(60)
+        self.probes += 1
+        if self.hang is not None:
+            await self.hang.wait()
         return self.is_ready
 
 
@@ -58,13 +60,17 @@ def test_health_goes_not_serving_while_down_and_serving_when_back() -> None:
             seen.append(await _wait_status(health, NOT_SERVING))
             fake.is_ready = True  # and came back
             seen.append(await _wait_status(health, SERVING))
-            fake.hang = True  # a probe that never answers is "down" too
+            fake.hang = asyncio.Event()  # a probe that does not answer is "down" too
             seen.append(await _wait_status(health, NOT_SERVING))
-            fake.hang = False
+            probes = fake.probes
+            await asyncio.sleep(0.3)  # many probe rounds: still the one hung probe
+            seen.append(fake.probes == probes)
+            fake.hang.set()  # it answers at last
+            fake.hang = None
             seen.append(await _wait_status(health, SERVING))
         return seen
 
-    assert asyncio.run(scenario()) == [True] * 5
+    assert asyncio.run(scenario()) == [True] * 6
 
 
 def test_json_log_lines_carry_the_request_id() -> None:
