@@ -41,8 +41,14 @@ def check_deadline(where: str) -> None:
         raise DeadlineExceededError(f"deadline passed {-left * 1000:.0f} ms ago, {where}")
 
 
+#: Store methods the guard lets through: the pipeline checks the deadline once before its
+#: writes, so a call never stops half-way through them (a session created but not saved).
+UNGUARDED_WRITES = frozenset({"create_session", "save_session_state", "record_event"})
+
+
 class DeadlineGuardedStore:
-    """Forwards everything to ``store``; each public method first calls :func:`check_deadline`.
+    """Forwards everything to ``store``; each public method except :data:`UNGUARDED_WRITES`
+    first calls :func:`check_deadline`.
 
     Outside a call (no deadline) it is a plain pass-through, so the health probe's ``ping``
     and start-up work are unaffected.
@@ -57,7 +63,7 @@ class DeadlineGuardedStore:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._store, name)
-        if name.startswith("_") or not callable(attr):
+        if name.startswith("_") or name in UNGUARDED_WRITES or not callable(attr):
             return attr
 
         @functools.wraps(attr)
@@ -71,4 +77,10 @@ class DeadlineGuardedStore:
         return f"DeadlineGuardedStore({self._store!r})"
 
 
-__all__ = ["DeadlineGuardedStore", "check_deadline", "deadline_var", "time_left"]
+__all__ = [
+    "UNGUARDED_WRITES",
+    "DeadlineGuardedStore",
+    "check_deadline",
+    "deadline_var",
+    "time_left",
+]

@@ -167,6 +167,10 @@ def test_guarded_store_checks_the_deadline_before_each_graph_call(store: GraphSt
             calls.append("stats")
             return "ok"
 
+        def save_session_state(self, *args: object) -> str:
+            calls.append("save")
+            return "saved"
+
     guarded = DeadlineGuardedStore(_Spy())
     assert guarded.graph_name == "spy"  # plain attributes pass through
     assert _in_context(None, guarded.stats) == "ok"  # no deadline: a pass-through
@@ -174,6 +178,8 @@ def test_guarded_store_checks_the_deadline_before_each_graph_call(store: GraphSt
     with pytest.raises(DeadlineExceededError, match=r"before store\.stats"):
         _in_context(time.monotonic() - 0.001, guarded.stats)
     assert calls == ["stats", "stats"]  # the expired call never reached the graph
+    # writes pass: the pipeline checks once before them, so none stops half-way
+    assert _in_context(time.monotonic() - 0.001, guarded.save_session_state, "s") == "saved"
     # around the real store it forwards unchanged
     real = DeadlineGuardedStore(store)
     assert real.stats().nodes["Product"] == 5
