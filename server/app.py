@@ -6,10 +6,15 @@ configured, the recommender servicer, the standard health service and server
 reflection (so ``grpcurl -plaintext localhost:50051 list`` works, and ``describe`` shows the
 ``.proto`` comments: see ``server/reflection.py``).
 
-Health: ``""`` and ``kgrec.v1.RecommenderService`` report NOT_SERVING until
-``pipeline.ready()`` first returns True (polled in the background), SERVING after, and
-NOT_SERVING again from the moment shutdown starts, so a load balancer drains the server
-before it stops accepting calls.
+Health: ``""`` and ``kgrec.v1.RecommenderService`` follow ``pipeline.ready()``, probed in the
+background every :data:`READY_POLL_SECONDS` (it pings the graph DB): NOT_SERVING until it
+first answers True, SERVING while it does, NOT_SERVING again while the graph DB is down (a
+probe fails or takes longer than :data:`READY_TIMEOUT_SECONDS`), and NOT_SERVING for good from
+the moment shutdown starts, so a load balancer drains the server before it stops accepting
+calls.
+
+Metrics: with ``settings.metrics_port`` set, Prometheus metrics (``server/metrics.py``) are
+served over HTTP at ``/metrics`` on that port of ``settings.host``.
 """
 
 from __future__ import annotations
@@ -34,9 +39,12 @@ from server.apikeys import KeyRing
 from server.auth import AuthInterceptor, check_exposure, server_credentials, warn_exposure
 from server.interceptors import (
     ConcurrencyLimitInterceptor,
+    DeadlineInterceptor,
     ExceptionMappingInterceptor,
+    MetricsInterceptor,
     RequestIdInterceptor,
 )
+from server.metrics import METRICS, MetricsEndpoint
 from server.protocols import RecommenderPipeline
 from server.reflection import enable_reflection
 from server.servicer import RecommenderServicer
@@ -48,8 +56,10 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommenderService"].full_name
 #: Big enough that an oversized chat message reaches validation (and gets a clear
 #: INVALID_ARGUMENT naming ``message``) instead of a transport-level rejection.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
-#: How often the health service asks ``pipeline.ready()`` until it says yes.
+#: How often the health service asks ``pipeline.ready()``.
 READY_POLL_SECONDS = 0.5
+#: A probe that takes longer than this counts as "not ready".
+READY_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass
@@ -61,6 +71,7 @@ class RunningServer:
     health: health.aio.HealthServicer
     interceptors: tuple[grpc.aio.ServerInterceptor, ...] = ()
     _ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    metrics_endpoint: MetricsEndpoint | None = None
 
     @property
     def limiter(self) -> ConcurrencyLimitInterceptor | None:
@@ -77,24 +88,68 @@ class RunningServer:
                 await self._ready_task
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.close()
+            self.metrics_endpoint = None
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
 
 
 async def _watch_ready(pipeline: RecommenderPipeline, health_servicer: Any) -> None:
-    while True:
-        try:
-            ready = await pipeline.ready()
-        except Exception:
-            logger.warning("pipeline.ready() failed", exc_info=True)
+    """Probe ``pipeline.ready()`` until cancelled; set health on every change.
+
+    One probe at a time: a probe still running after :data:`READY_TIMEOUT_SECONDS` counts as
+    "not ready" and is awaited again on the next round rather than joined by another, so a
+    hung graph DB does not pile up blocked probe threads.
+    """
+    state = _HealthState()
+    probe: asyncio.Future[bool] | None = None
+    try:
+        while True:
+            if probe is None:
+                probe = asyncio.ensure_future(pipeline.ready())
+            done, _ = await asyncio.wait({probe}, timeout=READY_TIMEOUT_SECONDS)
             ready = False
-        if ready:
+            if probe in done:
+                try:
+                    ready = bool(probe.result())
+                except Exception:  # noqa: BLE001 - a failed probe is "not ready", never a crash
+                    logger.debug("pipeline.ready() failed", exc_info=True)
+                probe = None
+            await state.update(health_servicer, ready)
+            await asyncio.sleep(READY_POLL_SECONDS)
+    finally:
+        if probe is not None:
+            probe.cancel()
+
+
+@dataclass
+class _HealthState:
+    """What the probe loop last reported (``serving`` is None before the first probe)."""
+
+    serving: bool | None = None
+    ever_ready: bool = False
+
+    async def update(self, health_servicer: Any, ready: bool) -> None:
+        """Set health and the graph gauge for one probe result. Failed probes after the
+        first success count as graph errors (``source="probe"``); those of start-up do not."""
+        METRICS.graph_up.set(1 if ready else 0)
+        if not ready and self.ever_ready:
+            METRICS.graph_errors.labels("probe").inc()
+        if ready != self.serving:
+            status = health_pb2.HealthCheckResponse.SERVING if ready else _NOT_SERVING
             for service in ("", SERVICE_NAME):
-                await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-            logger.info("pipeline ready: health SERVING")
-            return
-        await asyncio.sleep(READY_POLL_SECONDS)
+                await health_servicer.set(service, status)
+            if ready:
+                logger.info("pipeline ready: health SERVING")
+            elif self.serving is not None:
+                logger.error("pipeline not ready (graph DB down?): health NOT_SERVING")
+        self.serving = ready
+        self.ever_ready = self.ever_ready or ready
+
+
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> RunningServer:
@@ -111,6 +166,8 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
         RequestIdInterceptor(),
         *((AuthInterceptor(keys),) if keys else ()),
         ExceptionMappingInterceptor(),
+        MetricsInterceptor(),
+        DeadlineInterceptor(settings.max_request_seconds),
         ConcurrencyLimitInterceptor(settings.max_in_flight),
     )
     server = grpc.aio.server(
@@ -144,7 +201,23 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
             port = server.add_secure_port(address, credentials)
     except RuntimeError as e:  # grpc raises RuntimeError when it cannot bind
         raise OSError(f"cannot listen on {address}: {e}") from e
-    await server.start()
+    endpoint = None
+    if settings.metrics_port:
+        try:
+            endpoint = MetricsEndpoint(METRICS, settings.host, settings.metrics_port)
+        except OSError as e:
+            raise OSError(
+                f"cannot serve metrics on {settings.host}:{settings.metrics_port}: {e}"
+            ) from e
+    version = getattr(pipeline, "model_version", None)
+    if isinstance(version, str):
+        METRICS.set_model_version(version)
+    try:
+        await server.start()
+    except BaseException:
+        if endpoint is not None:
+            endpoint.close()
+        raise
     ready_task = asyncio.create_task(_watch_ready(pipeline, health_servicer), name="kgrec-ready")
     logger.info(
         "serving %s on %s:%d (%s, %s)",
@@ -154,7 +227,7 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
         ("mutual TLS" if settings.tls_client_ca else "TLS") if credentials else "plaintext",
         f"{len(keys)} API key(s)" if keys else "no authentication",
     )
-    return RunningServer(server, port, health_servicer, interceptors, ready_task)
+    return RunningServer(server, port, health_servicer, interceptors, ready_task, endpoint)
 
 
 async def _run_callbacks(callbacks: Sequence[Callable[[], Any]]) -> None:

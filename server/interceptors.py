@@ -21,6 +21,7 @@ import contextlib
 import inspect
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -31,8 +32,11 @@ import grpc.aio
 from google.protobuf.message import DecodeError
 
 from kgrec.errors import InvalidInputError, OverloadedError
+from kgrec.v1 import recommender_pb2 as pb
+from server.deadline import check_deadline, deadline_var
 from server.errors import status_for
 from server.log import current_request_id, request_id_var
+from server.metrics import METRICS, Metrics, status_code_of
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +213,108 @@ class ConcurrencyLimitInterceptor(_WrappingInterceptor):
             self.in_flight -= 1
 
 
+class MetricsInterceptor(_WrappingInterceptor):
+    """Counts ``kgrec.v1`` calls by method and status code, times them, and counts Feedback
+    events by type (``server/metrics.py``).
+
+    Install it inside :class:`ExceptionMappingInterceptor` (after it in the list): it sees the
+    domain exception before the mapping turns it into an abort, and derives the code from the
+    same table, so the two agree.
+    """
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics if metrics is not None else METRICS
+
+    def applies_to(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
+        return handler_call_details.method.startswith(KGREC_METHOD_PREFIX)
+
+    def _wrap(self, behavior: Behavior, details: grpc.HandlerCallDetails) -> Behavior:
+        method = details.method.rsplit("/", 1)[-1]
+        metrics = self.metrics
+
+        def done(started: float, exc: BaseException | None, context: Any) -> None:
+            code = status_code_of(exc, context)
+            metrics.observe_call(method, code, time.perf_counter() - started, exc)
+
+        if inspect.isasyncgenfunction(behavior):
+
+            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                started = time.perf_counter()
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                except BaseException as exc:
+                    done(started, exc, context)
+                    raise
+                done(started, None, context)
+
+            return stream
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            try:
+                result = behavior(request, context)
+                if inspect.isawaitable(result):
+                    result = await result
+            except BaseException as exc:
+                done(started, exc, context)
+                raise
+            done(started, None, context)
+            if method == "Feedback" and isinstance(request, pb.FeedbackRequest):
+                metrics.feedback.labels(
+                    _event_type_name(request.event_type),
+                    str(bool(getattr(result, "duplicate", False))).lower(),
+                ).inc()
+            return result
+
+        return unary
+
+
+def _event_type_name(value: int) -> str:
+    try:
+        return pb.EventType.Name(value)
+    except ValueError:  # an enum value this server does not know
+        return str(value)
+
+
+class DeadlineInterceptor(_WrappingInterceptor):
+    """Sets the call's deadline (:data:`server.deadline.deadline_var`, monotonic seconds).
+
+    The deadline is the client's (``context.time_remaining()``) or, when the client sent none
+    or a longer one, ``max_seconds`` (``0``: no server maximum). The pipeline checks it
+    between the steps of a turn and before it writes, and gives up with
+    ``DeadlineExceededError`` (``DEADLINE_EXCEEDED``) once it has passed, so an expired call
+    does no further work and writes nothing.
+    """
+
+    def __init__(self, max_seconds: float = 0.0) -> None:
+        if max_seconds < 0:
+            raise ValueError("max_seconds must be >= 0")
+        self.max_seconds = max_seconds
+
+    def applies_to(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
+        return handler_call_details.method.startswith(KGREC_METHOD_PREFIX)
+
+    @contextlib.asynccontextmanager
+    async def around(
+        self, details: grpc.HandlerCallDetails, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[None]:
+        budgets = [self.max_seconds] if self.max_seconds > 0 else []
+        remaining = context.time_remaining()
+        if remaining is not None:
+            budgets.append(max(remaining, 0.0))
+        # No reset on exit: the call's task (and so its context) ends with the call.
+        deadline_var.set(time.monotonic() + min(budgets) if budgets else None)
+        check_deadline("start")
+        yield
+
+
 __all__ = [
     "KGREC_METHOD_PREFIX",
     "REQUEST_ID_HEADER",
     "ConcurrencyLimitInterceptor",
+    "DeadlineInterceptor",
     "ExceptionMappingInterceptor",
+    "MetricsInterceptor",
     "RequestIdInterceptor",
 ]

@@ -10,6 +10,9 @@ Shoppers are logged only as :func:`user_ref`: a keyed hash of their user id, nev
 itself, and the text they type is not logged unless the ``log_message_text`` debug setting
 asks for it.
 
+:class:`JsonFormatter` writes each record as one JSON object per line (``log_format =
+"json"``) for log shippers: time, level, logger, request id, message and any traceback.
+
 Named ``log`` rather than ``logging`` so that it never shadows the standard library.
 """
 
@@ -18,9 +21,11 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import hmac
+import json
 import logging
 import os
 import secrets
+from datetime import UTC, datetime
 
 #: The id of the gRPC call the current task serves; ``"-"`` outside a call.
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -63,6 +68,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``ts`` (UTC ISO 8601), ``level``, ``logger``,
+    ``request_id`` (``"-"`` outside calls), ``message``, and ``exc`` with the traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
 def install_request_id_filter(logger: logging.Logger | None = None) -> None:
     """Add a :class:`RequestIdFilter` to every handler of ``logger`` (default: root).
 
@@ -74,14 +96,17 @@ def install_request_id_filter(logger: logging.Logger | None = None) -> None:
             handler.addFilter(RequestIdFilter())
 
 
-def configure_logging(level: str | int = "INFO", fmt: str = LOG_FORMAT) -> logging.Handler:
-    """Install one stderr handler on the root logger that prints request ids.
+def configure_logging(
+    level: str | int = "INFO", fmt: str = LOG_FORMAT, *, json_lines: bool = False
+) -> logging.Handler:
+    """Install one stderr handler on the root logger that prints request ids (as ``fmt``
+    lines, or JSON lines with ``json_lines``).
 
     Call it once, at an entry point (``kgrec serve``). Returns the handler it installed.
     """
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(fmt))
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(fmt))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
@@ -91,6 +116,7 @@ def configure_logging(level: str | int = "INFO", fmt: str = LOG_FORMAT) -> loggi
 __all__ = [
     "LOG_FORMAT",
     "USER_REF_KEY_ENV",
+    "JsonFormatter",
     "RequestIdFilter",
     "configure_logging",
     "current_request_id",

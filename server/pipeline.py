@@ -41,8 +41,10 @@ from kgrec.errors import ConflictError, InvalidInputError, KgrecError, SessionNo
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.explain import AppliedConstraints, Explainer, ExplainItem, ExplainRequest
 
+from .deadline import check_deadline
 from .filter_ids import check_category_ids
 from .log import user_ref
+from .metrics import METRICS
 from .session_merge import merge_states
 from .turn import ScoredCandidate, Turn
 
@@ -147,6 +149,11 @@ class Pipeline:
     # -- one turn -----------------------------------------------------------------------------
 
     def recommend_sync(self, query: RecommendQuery) -> Recommendation:
+        """One turn. The call's deadline (``server/deadline.py``) is checked before each step
+        and before the session is written: an expired turn stops with
+        ``DeadlineExceededError`` and writes nothing (a new session is created only here, at
+        the end, so an expired or failed first turn leaves none behind)."""
+        check_deadline("before the turn")
         check_category_ids(query.filters.category_ids, self._entities)  # before any session
         turn = self._open_turn(query)
         for name, step in (
@@ -155,13 +162,21 @@ class Pipeline:
             ("retrieve", self.retrieve),
             ("score", self.score),
         ):
+            check_deadline(f"before {name}")
             started = time.perf_counter()
             step(turn)
             turn.timings_ms[name] = (time.perf_counter() - started) * 1000
+        check_deadline("before explain")
         started = time.perf_counter()
         result = self.explain(turn)
         turn.timings_ms["explain"] = (time.perf_counter() - started) * 1000
+        check_deadline("before saving the session")
+        if not query.session_id:  # a new session is stored only now, the turn done
+            turn.session = self.store.create_session(
+                turn.session.id, query.user_id, turn.session.created_at
+            )
         self._save_state(turn.session, turn.state.to_json(), self.clock())
+        METRICS.observe_steps(turn.timings_ms)
         log.info(
             "turn session=%s user=%s items=%d timings_ms=%s",
             turn.session.id,
@@ -177,9 +192,9 @@ class Pipeline:
         now = self.clock()
         if query.session_id:
             session = self._live_session(query.session_id, query.user_id, now)
-        else:
+        else:  # stored by recommend_sync once the turn is done
             self._purge_expired(now)
-            session = self.store.create_session(uuid.uuid4().hex, query.user_id, now)
+            session = SessionRecord(uuid.uuid4().hex, query.user_id, now, now)
         return Turn(query=query, session=session, state=DialogueState.from_json(session.state))
 
     def _live_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
@@ -589,6 +604,7 @@ class Pipeline:
                 raise InvalidInputError("user_id", "user_id or session_id is required")
             user_id = f"anon:{event.session_id}"
         stored = replace(event, user_id=user_id)
+        check_deadline("before recording the event")
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
         log.info(
             "feedback user=%s session=%s type=%s duplicate=%s",

@@ -26,6 +26,7 @@ from kg.store import GraphStore
 
 from .app import RunningServer
 from .builder import LINKABLE_LABELS, make_reply_explainer
+from .deadline import DeadlineGuardedStore
 from .pipeline import Pipeline
 from .settings import Settings
 
@@ -120,12 +121,19 @@ def open_graph(
     on_stop: list[Callable[[], None]],
     on_loaded: list[Callable[[], None]] | None = None,
 ) -> GraphStore:
-    """The configured store; starts the embedded FalkorDB child when no URI is set.
+    """The configured store; starts the embedded FalkorDB child when no URI is set, with a
+    supervisor that restarts it if it dies (stopped before the child on shutdown).
 
-    Appends to ``on_stop`` what stops the child, and to ``on_loaded`` what to call after a bulk
-    load (the child's log compaction)."""
-    on_loaded = [] if on_loaded is None else on_loaded
+    A Neo4j or FalkorDB server named by URI is not ours to restart: its driver reconnects
+    when it comes back, and health reports NOT_SERVING until then. Appends to ``on_stop`` what
+    stops the child, and to ``on_loaded`` what to call after a bulk load (the child's log
+    compaction, so neither a crash restart nor the first Ctrl-C replays the load)."""
     from kg import EmbeddedFalkorDB, open_store
+    from kg.embedded import EmbeddedSupervisor
+
+    from .metrics import METRICS
+
+    on_loaded = [] if on_loaded is None else on_loaded
 
     if settings.graph_uri:
         scheme = settings.graph_uri.split("://", 1)[0].lower()
@@ -140,6 +148,12 @@ def open_graph(
     embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
     embedded.start()
     on_stop.append(embedded.stop)
+    supervisor = EmbeddedSupervisor(
+        embedded,
+        backoff=settings.graph_restart_backoff_seconds,
+        on_restart=METRICS.graph_restarts.inc,
+    ).start()
+    on_stop.append(supervisor.stop)
     on_loaded.append(embedded.compact)  # snapshot the load now, not at the first Ctrl-C
     return open_store(embedded.uri, graph=settings.graph_name)
 
@@ -175,7 +189,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer
     """The newest model in the model dir, of whatever kind it is (a GNN checkpoint, a
     conversational scorer); trains a small GNN on the demo data if none exists (on ``demo``
     when given, the demo just loaded; else generated from the settings)."""
-    from models.scoring import latest_checkpoint, load_scorer
+    from models.scoring import GnnScorer, latest_checkpoint, load_scorer
 
     model_dir = settings.models_path
     checkpoint = latest_checkpoint(model_dir)
@@ -185,6 +199,8 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer
             return None
         checkpoint = train_demo_model(settings, model_dir, demo)
     scorer = load_scorer(checkpoint)
+    if isinstance(scorer, GnnScorer):  # its query-text and image caches, bounded
+        scorer.cache_rows = settings.embedding_cache_rows
     log.info("model %s loaded from %s", scorer.version, checkpoint)
     return scorer
 
@@ -238,7 +254,8 @@ def build_runtime(settings: Settings) -> Runtime:
                     after_load()
         scorer = ensure_model(settings, demo)
         with stage("loading the intent parser and the entity linker"):
-            pipeline = build_pipeline(settings, store, scorer)
+            # the pipeline's graph calls check the call's deadline, inside long steps too
+            pipeline = build_pipeline(settings, DeadlineGuardedStore(store), scorer)  # type: ignore[arg-type]
     except BaseException:
         Runtime(store=None, pipeline=None, on_stop=on_stop).close()  # type: ignore[arg-type]
         raise

@@ -72,6 +72,15 @@ class Settings:
         max_message_chars: Longest accepted chat message; longer is ``INVALID_ARGUMENT``.
         max_in_flight: Calls served at once; more get ``RESOURCE_EXHAUSTED``.
         grace_seconds: On SIGTERM, how long in-flight calls get to finish.
+        max_request_seconds: Longest a call may run when the client sets no shorter deadline;
+            past it the call stops between steps with ``DEADLINE_EXCEEDED``. ``0``: no limit.
+        graph_restart_backoff_seconds: First wait before restarting a dead embedded graph DB
+            child; doubles after each restart in a row, up to 30 s.
+        embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
+            memory, least recently used dropped first; bounds memory on a long-running server.
+        metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
+        log_format: ``text`` (one line per record with the request id) or ``json`` (one JSON
+            object per line: ts, level, logger, request_id, message).
         log_level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL``.
         api_keys: Hashed API keys, one ``ID:SCOPES:sha256:SALT:DIGEST`` line each (``kgrec
             keys new`` prints one; ``server/apikeys.py``); empty: authentication off, allowed
@@ -109,6 +118,10 @@ class Settings:
     max_message_chars: int = 2000
     max_in_flight: int = 64
     grace_seconds: float = 10.0
+    max_request_seconds: float = 30.0
+    graph_restart_backoff_seconds: float = 0.25
+    embedding_cache_rows: int = 4096
+    metrics_port: int = 0
     log_level: str = "INFO"
     api_keys: str = field(default="", repr=False)
     insecure: bool = False
@@ -116,6 +129,7 @@ class Settings:
     tls_key: str = ""
     tls_client_ca: str = ""
     log_message_text: bool = False
+    log_format: str = "text"
 
     @property
     def models_path(self) -> Path:
@@ -188,8 +202,25 @@ class Settings:
             raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
             raise ConfigError(f"grace_seconds: {self.grace_seconds} must be >= 0")
+        if not (math.isfinite(self.max_request_seconds) and self.max_request_seconds >= 0):
+            raise ConfigError(f"max_request_seconds: {self.max_request_seconds} must be >= 0")
+        if not (
+            math.isfinite(self.graph_restart_backoff_seconds)
+            and 0 <= self.graph_restart_backoff_seconds <= 30
+        ):
+            raise ConfigError(
+                f"graph_restart_backoff_seconds: {self.graph_restart_backoff_seconds} not in 0..30"
+            )
+        if self.embedding_cache_rows < 0:
+            raise ConfigError(f"embedding_cache_rows: {self.embedding_cache_rows} must be >= 0")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
+        if self.metrics_port and self.metrics_port == self.port:
+            raise ConfigError(f"metrics_port: {self.metrics_port} is the gRPC port")
         if not (math.isfinite(self.session_ttl_seconds) and self.session_ttl_seconds > 0):
             raise ConfigError(f"session_ttl_seconds: {self.session_ttl_seconds} must be > 0")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"log_format: {self.log_format!r} is not one of text, json")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(
                 f"log_level: {self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}"

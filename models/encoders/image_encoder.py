@@ -59,6 +59,7 @@ class ImageEncoder:
         device: str = "cpu",
         cache_dir: str | Path | None = None,
         weights: str | Path | None = None,
+        cache_rows: int | None = None,
     ) -> None:
         self.image_size = image_size
         self.batch_size = batch_size
@@ -73,7 +74,10 @@ class ImageEncoder:
             torch.manual_seed(0)
             tag = "random"
         self.net = self.net.to(self.device).eval()
-        self.cache = EmbeddingCache(cache_dir, f"effnet-lite0-{tag}-{image_size}", self.dim)
+        # cache_rows: rows kept (LRU); default bounded in memory, unbounded in cache_dir
+        self.cache = EmbeddingCache(
+            cache_dir, f"effnet-lite0-{tag}-{image_size}", self.dim, max_rows=cache_rows
+        )
 
     def _decode(self, data: bytes) -> np.ndarray | None:
         try:

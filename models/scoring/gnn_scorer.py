@@ -60,8 +60,12 @@ class GnnScorer(ItemScorer):
 
     kind = "gnn"
 
-    def __init__(self, checkpoint: Checkpoint, *, device: str = "auto") -> None:
+    def __init__(
+        self, checkpoint: Checkpoint, *, device: str = "auto", cache_rows: int | None = None
+    ) -> None:
         self.checkpoint = checkpoint
+        #: rows each in-memory encoder cache (query texts, images) keeps; None: its default
+        self.cache_rows = cache_rows
         self._version: str = checkpoint.version
         self.config = checkpoint.config
         self.device = resolve_device(device)
@@ -113,10 +117,12 @@ class GnnScorer(ItemScorer):
         return self._item_index
 
     @classmethod
-    def load(cls, directory: Path | str, *, device: str = "auto") -> GnnScorer:
+    def load(
+        cls, directory: Path | str, *, device: str = "auto", cache_rows: int | None = None
+    ) -> GnnScorer:
         checkpoint = Checkpoint.load(directory)
         logger.info("loaded scorer %s from %s", checkpoint.version, directory)
-        return cls(checkpoint, device=device)
+        return cls(checkpoint, device=device, cache_rows=cache_rows)
 
     def save(self, directory: Path) -> Path:
         """The checkpoint with the items added since loading (their vectors and zero
@@ -145,6 +151,7 @@ class GnnScorer(ItemScorer):
                 device=str(self.device),
                 cache_dir=None,
                 backend=enc.text_backend,
+                cache_rows=self.cache_rows,
             )
         return self._text_encoder
 
@@ -154,7 +161,10 @@ class GnnScorer(ItemScorer):
 
             enc = self.config.encoder
             self._image_encoder = ImageEncoder(
-                image_size=enc.image_size, device=str(self.device), cache_dir=None
+                image_size=enc.image_size,
+                device=str(self.device),
+                cache_dir=None,
+                cache_rows=self.cache_rows,
             )
         return self._image_encoder
 

@@ -209,3 +209,16 @@ def test_full_softmax_loss_equals_cross_entropy_over_all_items() -> None:
     assert torch.allclose(ours, reference, atol=1e-6)
     for mine, theirs in zip(ours_grads, reference_grads, strict=True):
         assert torch.allclose(mine, theirs, atol=1e-6)
+
+
+def test_query_text_cache_is_bounded_by_cache_rows(trained: Path) -> None:
+    """A serving scorer sees an endless stream of new query texts: its text encoder keeps
+    at most ``cache_rows`` of their embeddings (least recently used dropped first)."""
+    scorer = Scorer.load(trained, device="cpu", cache_rows=5)
+    cache = scorer._text().cache
+    assert cache.max_rows == 5
+    for i in range(12):
+        scorer.score(["prod:001"], query_text=f"warm jackets number {i}")
+    assert len(cache) <= 5
+    if scorer.config.encoder.text_backend == "minilm":  # the static backend needs no cache
+        assert len(cache) == 5
