@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from kgrec.domain import EventType
+from kgrec.domain import POSITIVE_EVENTS, POSITIVE_RATING, EventType, is_positive
 
 from .exceptions import SchemaNameError
 
@@ -67,25 +67,13 @@ CORE_REL_TYPES: frozenset[str] = frozenset(
     {IN_CATEGORY, HAS_BRAND, HAS_ATTRIBUTE, SUBCATEGORY_OF, INTERACTED}
 )
 
-#: Interaction types that count toward ``Product.popularity`` (plus ratings >= 4).
-POSITIVE_EVENT_TYPES: tuple[str, ...] = (
-    EventType.CLICK.value,
-    EventType.ADD_TO_CART.value,
-    EventType.PURCHASE.value,
-    EventType.LIKE.value,
-)
+#: Interaction types that count toward ``Product.popularity`` (plus ratings of at least
+#: ``POSITIVE_RATING``): the domain's one rule (:func:`kgrec.domain.is_positive`) as Cypher
+#: parameters.
+POSITIVE_EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType if e in POSITIVE_EVENTS)
 RATING_EVENT_TYPE = EventType.RATING.value
-POSITIVE_RATING = 4.0
 
 ALIAS_SEPARATOR = " | "
-
-
-def is_positive(event_type: str, value: float) -> bool:
-    """Does this interaction count toward popularity (click, add_to_cart, purchase, like,
-    or a rating of at least 4)?"""
-    if event_type == RATING_EVENT_TYPE:
-        return value >= POSITIVE_RATING
-    return event_type in POSITIVE_EVENT_TYPES
 
 
 _REL_TYPE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")

@@ -123,6 +123,20 @@ class CandidateQuery:
     exclude_item_ids: tuple[str, ...] = ()
     limit: int = 200
 
+    @property
+    def has_hard_constraints(self) -> bool:
+        """Whether it filters by more than item ids (filters another source's items would
+        have to be checked against; the graph applies them, with category subtrees)."""
+        return bool(
+            self.category_ids
+            or self.brand_ids
+            or self.required_attribute_ids
+            or not self.price.is_open
+            or self.exclude_brand_ids
+            or self.exclude_category_ids
+            or self.exclude_attribute_ids
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ProductRecord:

@@ -68,7 +68,10 @@ def _exit_now(code: int) -> NoReturn:
 def _chat(args: argparse.Namespace) -> int:
     from kgrec.chat import run
 
-    return run(args)
+    code = run(args)
+    if code == 130:  # Ctrl-C: the history is saved; leave without waiting on gRPC's teardown
+        _exit_now(code)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

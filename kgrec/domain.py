@@ -36,6 +36,38 @@ class EventType(StrEnum):
 
 #: Events that say the shopper does *not* want the item.
 NEGATIVE_EVENTS = frozenset({EventType.DISLIKE, EventType.DISMISS})
+#: Events that say the shopper wants the item (ratings: see :func:`is_positive`).
+POSITIVE_EVENTS = frozenset(
+    {EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE}
+)
+#: A rating at or above this is positive, at or below ``NEGATIVE_RATING`` negative (1-5 scale).
+POSITIVE_RATING = 4.0
+NEGATIVE_RATING = 2.0
+
+
+def is_positive(event_type: EventType | str, value: float = 0.0) -> bool:
+    """The one rule for "this event says the shopper wants the item": a click, add to cart,
+    purchase or like, or a rating of ``POSITIVE_RATING`` or more. Session state, popularity
+    counts, training pairs and the demo's held-out split all use it."""
+    kind = _event_type(event_type)
+    if kind is EventType.RATING:
+        return value >= POSITIVE_RATING
+    return kind in POSITIVE_EVENTS
+
+
+def is_negative(event_type: EventType | str, value: float = 0.0) -> bool:
+    """A dislike or a dismissal, or a rating of ``NEGATIVE_RATING`` or less."""
+    kind = _event_type(event_type)
+    if kind is EventType.RATING:
+        return value <= NEGATIVE_RATING
+    return kind in NEGATIVE_EVENTS
+
+
+def _event_type(value: EventType | str) -> EventType | None:
+    try:
+        return EventType(value)
+    except ValueError:  # an imported log's own kind: neither positive nor negative
+        return None
 
 
 #: The largest price a request may state: far above any catalog price, and small enough to
@@ -206,6 +238,9 @@ class FeedbackResult:
 __all__ = [
     "MAX_PRICE",
     "NEGATIVE_EVENTS",
+    "NEGATIVE_RATING",
+    "POSITIVE_EVENTS",
+    "POSITIVE_RATING",
     "Constraint",
     "EventType",
     "FeedbackEvent",
@@ -221,4 +256,6 @@ __all__ = [
     "Reason",
     "RecommendQuery",
     "Recommendation",
+    "is_negative",
+    "is_positive",
 ]

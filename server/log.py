@@ -26,6 +26,7 @@ import logging
 import os
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 #: The id of the gRPC call the current task serves; ``"-"`` outside a call.
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -52,6 +53,34 @@ def user_ref(user_id: str) -> str:
         return "-"
     digest = hmac.new(_user_ref_key, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256)
     return "u-" + digest.hexdigest()[:12]
+
+
+def log_turn(turn: Any, message_text: bool = False) -> None:
+    """One INFO line per served turn (session, hashed user, items, step timings); the
+    shopper's message only at DEBUG and only with ``message_text`` (``log_message_text``)."""
+    timings = {k: round(v, 1) for k, v in turn.timings_ms.items()}
+    items = len(turn.result.items) if turn.result is not None else 0
+    log = logging.getLogger("server.pipeline")
+    log.info(
+        "turn session=%s user=%s items=%d timings_ms=%s",
+        turn.session.id,
+        user_ref(turn.query.user_id),
+        items,
+        timings,
+    )
+    if message_text:
+        log.debug("turn session=%s message=%r", turn.session.id, turn.query.message)
+
+
+def log_feedback(event: Any, duplicate: bool) -> None:
+    """One INFO line per recorded feedback event, the shopper as a keyed hash."""
+    logging.getLogger("server.pipeline").info(
+        "feedback user=%s session=%s type=%s duplicate=%s",
+        user_ref(event.user_id),
+        event.session_id or "-",
+        event.event_type.value,
+        duplicate,
+    )
 
 
 def current_request_id() -> str:
@@ -119,6 +148,8 @@ __all__ = [
     "JsonFormatter",
     "RequestIdFilter",
     "configure_logging",
+    "log_feedback",
+    "log_turn",
     "current_request_id",
     "install_request_id_filter",
     "request_id_var",

@@ -8,18 +8,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kg.types import Candidate, SessionRecord
-from kgrec.domain import LinkedEntity, RecommendQuery
+from kgrec.domain import LinkedEntity, Recommendation, RecommendQuery
 from models.dialogue import DialogueState, TurnUpdate
 
 if TYPE_CHECKING:
     from models.intent import Intent
-
-
-@dataclass(slots=True)
-class ScoredCandidate:
-    candidate: Candidate
-    score: float
-    contributions: dict[str, float] = field(default_factory=dict)
+    from models.scoring.blend import ScoredCandidate
 
 
 @dataclass(slots=True)
@@ -37,3 +31,4 @@ class Turn:
     model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    result: Recommendation | None = None  # what explain answers

@@ -7,17 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kg.types import InteractionRow
-from kgrec.domain import EventType
-
-#: Event types that say a user wants an item (ratings count when value >= 4).
-POSITIVE_TYPES = frozenset({EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE})
+from kgrec import domain
 
 
 def is_positive(row: InteractionRow) -> bool:
-    """Whether an interaction says the user wants the item."""
-    if row["type"] == EventType.RATING:
-        return row.get("value", 0.0) >= 4.0
-    return row["type"] in POSITIVE_TYPES
+    """Whether an interaction says the user wants the item (:func:`kgrec.domain.is_positive`)."""
+    return domain.is_positive(row["type"], float(row.get("value", 0.0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,4 +63,4 @@ class DemoSplit:
         return cls(out["train"], out["valid"], out["test"])
 
 
-__all__ = ["POSITIVE_TYPES", "DemoSplit", "is_positive"]
+__all__ = ["DemoSplit", "is_positive"]

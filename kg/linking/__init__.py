@@ -16,6 +16,7 @@ the numbers).
 """
 
 from ._text import normalize
+from .entity_directory import EntityDirectory
 from .entity_linker import EntityLinker
 from .link_candidate import LinkCandidate
 from .linker_config import LinkerConfig
@@ -24,6 +25,7 @@ from .name_encoder import NameEncoder
 from .static_minilm_encoder import StaticMiniLMEncoder
 
 __all__ = [
+    "EntityDirectory",
     "EntityLinker",
     "LinkCandidate",
     "LinkerConfig",

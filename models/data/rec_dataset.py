@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from kg.types import InteractionRow, ProductRow, TripleRow
-from kgrec.domain import EventType
+from kgrec.domain import EventType, is_positive
 from kgrec.errors import InvalidInputError
 from models.config import EncoderConfig
 from models.data._text import product_text
@@ -22,7 +22,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["RecDataset"]
 
 #: Interactions that do not say the user wants the item.
-_NOT_POSITIVE = frozenset({EventType.IMPRESSION, EventType.DISLIKE, EventType.DISMISS})
 
 
 @dataclass(slots=True)
@@ -145,9 +144,10 @@ class RecDataset:
     ) -> RecDataset:
         """Build from graph rows (the demo store or any importer's output).
 
-        Positives are interactions other than impressions, dislikes and dismissals, and
-        ratings below 3. ``split = (valid fraction, test fraction)`` is applied per user
-        with at least 3 positives (shuffled with ``seed``); the rest is training data.
+        Positives are the interactions :func:`kgrec.domain.is_positive` calls positive (clicks,
+        carts, purchases, likes; ratings of 4 or more). ``split = (valid fraction, test
+        fraction)`` is applied per user with at least 3 positives (shuffled with ``seed``); the
+        rest is training data.
         Triples whose head or tail is a product become item-entity edges; other triples
         entity-entity edges; ``brand_id``/``category_id``/``attribute_ids`` of the rows add
         item-entity edges too (de-duplicated). ``image_ref`` is read under ``image_root``.
@@ -165,7 +165,7 @@ class RecDataset:
                 continue
             kind = row["type"]
             value = float(row.get("value", float("nan")))
-            if kind in _NOT_POSITIVE or (kind == EventType.RATING and value < 3):
+            if not is_positive(kind, value):
                 continue
             rating = value if kind == EventType.RATING else float("nan")
             pairs[(row["user_id"], row["item_id"])] = (rating, float(row.get("ts", 0.0)))

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kg.types import ProductRecord
 from kgrec.domain import PriceRange
 
 MAX_ITEMS = 200  # cap for every id list kept in the state
@@ -50,6 +51,10 @@ class ShownItem:
     price: float | None
     brand_id: str
     category_id: str
+
+    @classmethod
+    def of(cls, product: ProductRecord) -> ShownItem:
+        return cls(product.id, product.title, product.price, product.brand_id, product.category_id)
 
 
 @dataclass(slots=True)
@@ -144,6 +149,17 @@ class DialogueState:
         values: list[str] = getattr(self, name)
         if value in values:
             values.remove(value)
+
+    def remember_intent(
+        self, message: str, intent_type: str, mentions: list[dict[str, object]], clear: bool
+    ) -> None:
+        """The turn's message and what the parser made of it (the next turn's ``previous``);
+        ``clear`` ("start over") forgets the earlier messages too."""
+        if clear:
+            self.recent_messages.clear()
+        self.remember_message(message)
+        self.last_intent_type = intent_type
+        self.last_mentions = mentions
 
     def remember_message(self, text: str) -> None:
         """Keep ``text`` among the recent messages (blank ones are skipped): the newest

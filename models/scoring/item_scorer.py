@@ -21,9 +21,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models.dialogue import DialogueState
 
 __all__ = ["ItemScorer", "NewItem", "ScoringContext"]
 
@@ -56,6 +59,26 @@ class ScoringContext:
             value = getattr(self, name)
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
+
+    @classmethod
+    def for_session(
+        cls,
+        state: DialogueState,
+        user_id: str | None,
+        linked_ids: Sequence[str],
+        anchor_id: str | None = None,
+    ) -> ScoringContext:
+        """What a scorer knows of a conversation: the session's recent messages (newest
+        first: "from the 80s" after "something scary" still asks for something scary), its
+        liked items and the turn's anchor ("more like the second one"), and every entity
+        linked so far, not only this turn's."""
+        return cls(
+            user_id=user_id or None,
+            text=state.conversation_text(),
+            liked_item_ids=(*state.liked_item_ids, *([anchor_id] if anchor_id else [])),
+            disliked_item_ids=tuple(state.disliked_item_ids),
+            entity_ids=tuple(dict.fromkeys([*state.preferred_ids, *linked_ids])),
+        )
 
     @property
     def context_ids(self) -> tuple[str, ...]:

@@ -186,7 +186,7 @@ def test_start_over_forgets_the_earlier_messages(store: GraphStore, clock: _Cloc
 def test_no_widening_when_the_graph_must_check_a_filter() -> None:
     from kg.types import CandidateQuery, PriceRange
 
-    assert not Pipeline._has_hard_constraints(CandidateQuery())
+    assert not CandidateQuery().has_hard_constraints
     for query in (
         CandidateQuery(exclude_brand_ids=("brand:nike",)),
         CandidateQuery(exclude_category_ids=("cat:shoes",)),
@@ -194,7 +194,7 @@ def test_no_widening_when_the_graph_must_check_a_filter() -> None:
         CandidateQuery(brand_ids=("brand:nike",)),
         CandidateQuery(price=PriceRange(None, 100.0)),
     ):
-        assert Pipeline._has_hard_constraints(query)
+        assert query.has_hard_constraints
 
 
 def test_unknown_filter_category_is_invalid_before_a_session_opens(

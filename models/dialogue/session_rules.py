@@ -1,0 +1,59 @@
+"""What a session's state makes of feedback, and how its constraints are echoed back.
+
+Feedback: a positive event (:func:`kgrec.domain.is_positive`) likes the item for the rest of
+the session, a negative one (:func:`kgrec.domain.is_negative`) dislikes it, so the next turn
+ranks by it and hides it; anything else (an impression, a middling rating) changes nothing.
+"""
+
+from __future__ import annotations
+
+from kg.types import CandidateQuery
+from kgrec.domain import Constraint, EventType, is_negative, is_positive
+
+from .dialogue_state import DialogueState
+
+__all__ = ["apply_feedback", "candidate_query", "echo_constraints"]
+
+
+def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
+    """The graph's candidates for ``state``: its hard constraints, preferences, exclusions."""
+    return CandidateQuery(
+        price=state.price_range(),
+        category_ids=tuple(state.category_ids),
+        brand_ids=tuple(state.brand_ids),
+        required_attribute_ids=tuple(state.required_attribute_ids),
+        preferred_ids=tuple(state.preferred_ids),
+        exclude_brand_ids=tuple(state.exclude_brand_ids),
+        exclude_category_ids=tuple(state.exclude_category_ids),
+        exclude_attribute_ids=tuple(state.exclude_attribute_ids),
+        exclude_item_ids=tuple(dict.fromkeys(state.exclude_item_ids + state.disliked_item_ids)),
+        limit=limit,
+    )
+
+
+def apply_feedback(state: DialogueState, event_type: EventType, value: float, item_id: str) -> None:
+    """Fold one feedback event into ``state``."""
+    if is_negative(event_type, value):
+        state.add("disliked_item_ids", item_id)
+        state.discard("liked_item_ids", item_id)
+    elif is_positive(event_type, value):
+        state.add("liked_item_ids", item_id)
+        state.discard("disliked_item_ids", item_id)
+
+
+def echo_constraints(state: DialogueState) -> tuple[Constraint, ...]:
+    """The hard constraints in force, as the response's parsed-intent echo states them."""
+    out: list[Constraint] = []
+    price = state.price_range()
+    if price.min is not None:
+        out.append(Constraint("price", ">=", f"{price.min:g}"))
+    if price.max is not None:
+        out.append(Constraint("price", "<=", f"{price.max:g}"))
+    out += [Constraint("category", "==", i) for i in state.category_ids]
+    out += [Constraint("brand", "==", i) for i in state.brand_ids]
+    out += [Constraint("attribute", "==", i) for i in state.required_attribute_ids]
+    out += [Constraint("category", "!=", i) for i in state.exclude_category_ids]
+    out += [Constraint("brand", "!=", i) for i in state.exclude_brand_ids]
+    out += [Constraint("attribute", "!=", i) for i in state.exclude_attribute_ids]
+    out += [Constraint("item", "!=", i) for i in state.exclude_item_ids]
+    return tuple(out)
