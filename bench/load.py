@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -151,13 +152,21 @@ class SizeRun:
             )  # fmt: skip
 
 
+STAGE_DONE = re.compile(r"INFO \S+ \[[^\]]*\] (.+): done in ([\d.]+) s")
+
+
+def startup_stages(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """``(stage, seconds)`` of each start-up stage ``kgrec serve`` logged (at INFO)."""
+    return [(m.group(1), m.group(2)) for line in lines if (m := STAGE_DONE.search(line))]
+
+
 def run_size(
     args: argparse.Namespace, products: int, data_dir: Path
 ) -> tuple[SizeRun, float, float]:
     metrics_port = _free_port()
     serve_args = [
-        "--demo-products", str(products), "--demo-users", str(args.users),
-        "--metrics-port", str(metrics_port), "--log-level", "WARNING", "--seed", str(args.seed),
+        "--demo-products", str(products), "--demo-users", str(args.users), "--seed", str(args.seed),
+        "--metrics-port", str(metrics_port), "--log-level", args.log_level,
     ]  # fmt: skip
     if not args.train_model:
         serve_args.append("--no-train-model")
@@ -180,6 +189,8 @@ def run_size(
             f"start-up to SERVING {ready_s:.1f} s; RSS server {use.rss_mb:.0f} MB, "
             f"graph DB {use.children_rss_mb:.0f} MB"
         )
+        for what, took in startup_stages(srv.output):
+            print(f"  start-up stage {took:>6} s  {what}")
         asyncio.run(run.warm_up())
         for c in args.concurrency:
             asyncio.run(run.phase(c))
@@ -205,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--train-model", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument(
         "--data-dir", type=Path, help="reuse a data dir (one size only); default: fresh"
+    )
+    ap.add_argument(
+        "--log-level", default="INFO", help="the server's (default INFO, as `kgrec serve`)"
     )
     ap.add_argument("--start-timeout", type=float, default=1800.0, help="seconds to SERVING")
     ap.add_argument("serve_args", nargs="*", help="extra `kgrec serve` flags, after --")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import main
+from bench.load import main, startup_stages
 from bench.load_report import (
     Histogram,
     parse_histograms,
@@ -133,6 +133,19 @@ def test_proc_usage_of_this_process() -> None:
     assert use.rss_mb > 10 and use.cpu_s > 0
 
 
+def test_startup_stages_are_read_from_the_server_log() -> None:
+    lines = [
+        "2026-12-02 03:10:01,5 INFO server.serve [-] opening the graph DB: done in 0.8 s\n",
+        "2026-12-02 03:10:09,1 INFO server.serve [-] empty graph: generating and loading the "
+        "demo store (300 products, 40 users): done in 7.9 s; 300 products\n",
+        "2026-12-02 03:10:10,0 INFO server.pipeline [r1] turn session=s items=10\n",
+    ]
+    assert startup_stages(lines) == [
+        ("opening the graph DB", "0.8"),
+        ("empty graph: generating and loading the demo store (300 products, 40 users)", "7.9"),
+    ]
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--concurrency", "0"], ["--concurrency", "1,x"], ["--products", "1,2", "--data-dir", "d"]],
@@ -158,6 +171,7 @@ def test_load_benchmark_against_a_tiny_served_demo(tmp_path: Path) -> None:
     assert re.search(
         r"^start-up to SERVING [\d.]+ s; RSS server \d+ MB, graph DB \d+ MB$", out, re.M
     )
+    assert re.search(r"^  start-up stage +[\d.]+ s  \S", out, re.M)  # logged at INFO
     blocks = re.split(r"^-- concurrency ", out, flags=re.M)[1:]
     assert [b.split(":")[0] for b in blocks] == ["1", "2"]
     for block in blocks:
