@@ -138,11 +138,13 @@ class SizeRun:
         wall = load.wall_s
         n_turns = sum(1 for s in rows.get("Recommend", []) if s.code == "OK")
         server_cpu = use1.cpu_s - use0.cpu_s
+        graph_cpu = use1.children_cpu_s - use0.children_cpu_s
+        per_turn = 1000 / max(n_turns, 1)
         print(
             f"  CPU per wall second: server {server_cpu / wall:.2f}, graph DB "
-            f"{(use1.children_cpu_s - use0.children_cpu_s) / wall:.2f}, this client "
-            f"{load.client_cpu_s / wall:.2f}; server CPU per OK Recommend "
-            f"{1000 * server_cpu / max(n_turns, 1):.0f} ms (Feedback included); "
+            f"{graph_cpu / wall:.2f}, this client {load.client_cpu_s / wall:.2f}; "
+            f"CPU per OK Recommend (Feedback included): server {server_cpu * per_turn:.0f} ms, "
+            f"graph DB {graph_cpu * per_turn:.0f} ms; "
             f"RSS server {use1.rss_mb:.0f} MB, graph DB {use1.children_rss_mb:.0f} MB"
         )
         rec_ok = [s.ms for s in rows.get("Recommend", []) if s.code == "OK"]
