@@ -191,7 +191,7 @@ def step_table(steps: dict[str, Histogram], request: Histogram | None) -> list[s
     lines = [f"  {'server step':<20}{'turns':>7}{'mean ms':>9}{'~p50 ms':>9}{'~p95 ms':>9}"]
     named = list(steps.items())
     if request is not None:
-        named.append(("Recommend (handler)", request))
+        named.append(("whole turn (RPC)", request))
     for name, h in named:
         lines.append(
             f"  {name:<20}{int(h.count):>7}{h.mean_ms():>9.1f}"

@@ -178,7 +178,7 @@ def test_load_benchmark_against_a_tiny_served_demo(tmp_path: Path) -> None:
         rows = {line.split()[0]: line.split() for line in block.splitlines()[1:] if line.strip()}
         for name in ("Health", "Recommend", "Recommend:first"):
             cells = rows[name]
-            assert len(cells) == 11 and int(cells[1]) > 0 and float(cells[3]) > 0, block
+            assert len(cells) == 10 and int(cells[1]) > 0 and float(cells[3]) > 0, block
         assert rows["Health"][6] == "1.0"  # the floor is 1x itself
         assert rows["Recommend"][-1] == "0", block  # no errors
         for step in STEPS:
