@@ -53,7 +53,7 @@ class Histogram:
 
     def quantile_ms(self, q: float) -> float:
         """Linear interpolation within the bucket holding rank ``q * count`` (as Prometheus'
-        ``histogram_quantile``); the last finite bound when it falls in ``+Inf``."""
+        ``histogram_quantile``); ``inf`` when it falls past the last finite bound."""
         if not self.count:
             return float("nan")
         rank, lower, below = q * self.count, 0.0, 0.0
@@ -63,7 +63,11 @@ class Histogram:
                 share = (rank - below) / (n - below) if n > below else 1.0
                 return 1000 * (lower + (le - lower) * share)
             lower, below = le, n
-        return 1000 * finite[-1][0] if finite else float("nan")
+        return math.inf if finite else float("nan")
+
+    def last_bound_ms(self) -> float:
+        finite = [le for le, _ in self.buckets if le != math.inf]
+        return 1000 * finite[-1] if finite else math.nan
 
 
 def parse_histograms(text: str, metric: str, label: str) -> dict[str, Histogram]:
@@ -185,6 +189,11 @@ def rpc_table(
     return lines
 
 
+def _past_bound(ms: float, bound_ms: float) -> str:
+    """``ms`` to one decimal, or ``>BOUND`` past the histogram's last finite bucket."""
+    return f">{bound_ms:.0f}" if ms == math.inf else f"{ms:.1f}"
+
+
 def step_table(steps: dict[str, Histogram], request: Histogram | None) -> list[str]:
     """Server-side time per step of a turn over one phase (histogram deltas: mean exact,
     p50/p95 interpolated within Prometheus buckets)."""
@@ -193,10 +202,8 @@ def step_table(steps: dict[str, Histogram], request: Histogram | None) -> list[s
     if request is not None:
         named.append(("whole turn (RPC)", request))
     for name, h in named:
-        lines.append(
-            f"  {name:<20}{int(h.count):>7}{h.mean_ms():>9.1f}"
-            f"{h.quantile_ms(0.5):>9.1f}{h.quantile_ms(0.95):>9.1f}"
-        )
+        cells = [_past_bound(h.quantile_ms(q), h.last_bound_ms()) for q in (0.5, 0.95)]
+        lines.append(f"  {name:<20}{int(h.count):>7}{h.mean_ms():>9.1f}{cells[0]:>9}{cells[1]:>9}")
     return lines
 
 

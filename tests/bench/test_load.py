@@ -22,6 +22,7 @@ from bench.load_report import (
     proc_usage,
     rpc_table,
     samples_by_rpc,
+    step_table,
 )
 from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX, Sample, Shopper
 from kgrec.v1 import recommender_pb2 as pb
@@ -55,6 +56,16 @@ def test_step_histograms_from_a_scrape_and_their_delta() -> None:
     assert 5.0 <= delta.quantile_ms(0.5) <= 10.0
     assert 25.0 < delta.quantile_ms(0.99) <= 50.0
     assert after["explain"].minus(before["explain"]).count == 0
+    metrics.observe_steps({"explain": 9000.0})  # past the last bucket (2.5 s)
+    slow = parse_histograms(metrics.render().decode(), "kgrec_step_seconds", "step")["explain"]
+    assert slow.minus(after["explain"]).quantile_ms(0.5) == math.inf
+    assert step_table({"explain": slow.minus(after["explain"])}, None)[1].split() == [
+        "explain",
+        "1",
+        "9000.0",
+        ">2500",
+        ">2500",
+    ]
     assert math.isnan(Histogram((), 0.0, 0.0).quantile_ms(0.5))  # no calls: no figure
 
 
