@@ -89,8 +89,7 @@ class SizeRun:
 
     def __init__(self, args: argparse.Namespace, products: int, srv: ServeProcess, metrics: str):
         self.args, self.products, self.srv, self.metrics_url = args, products, srv, metrics
-        assert srv._proc is not None
-        self.pid = srv._proc.pid
+        self.pid = srv.pid
         self.summary: dict[int, tuple[float, float, float]] = {}
 
     def _histograms(self) -> tuple[dict[str, Histogram], Histogram | None]:
