@@ -21,6 +21,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "linking": (["-m", "bench.linking_bench", "--data", "{data}"], []),
     "intent": (["-m", "bench.intent_bench"], []),
     "serve": (["-m", "bench.serve_latency"], ["--requests", "40"]),
+    "load": (["-m", "bench.load"], ["--no-train-model", "--concurrency", "1,8", "--seconds", "5"]),
     "import": (["-m", "bench.import_bench"], ["--products", "10000", "--triples", "100000"]),
     "recbole": (["-m", "bench.recbole_runner", "--data", "{data}"], ["--models", "BPR"]),
     "movielens": (

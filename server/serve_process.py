@@ -49,6 +49,13 @@ class ServeProcess:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def pid(self) -> int:
+        """The child's process id (once started)."""
+        if self._proc is None:
+            raise RuntimeError("kgrec serve is not started")
+        return self._proc.pid
+
+    @property
     def socket_path(self) -> Path:
         """The embedded graph DB's unix socket (while the server runs)."""
         return self.data_dir / GRAPH_SUBDIR / SOCKET_NAME

@@ -1,0 +1,258 @@
+"""Load benchmark of the real service: ``kgrec serve`` driven by concurrent gRPC clients.
+
+    python -m bench.load [--products 6000] [--users 2500] [--concurrency 1,8,32] [--seconds 20]
+                         [--no-train-model] [--data-dir DIR] [-- extra `kgrec serve` flags]
+
+For each catalog size it starts ``python -m kgrec.cli serve --port 0`` (the embedded graph DB,
+a generated demo store of ``--products`` products, Prometheus metrics on a free port), waits
+for ``grpc.health.v1`` SERVING, warms it up, then for each concurrency:
+
+1. the floor: ``grpc.health.v1`` Check from the same number of clients on the same channel
+   type (an empty RPC through the same server, interceptors and event loop);
+2. the load: that many seeded shoppers (``bench.load_workload``: first turns, follow-ups in
+   the same session and Feedback calls, a fixed mix) for ``--seconds``.
+
+It prints per RPC the calls, calls/s, p50/p95/p99 and each percentile as a multiple of the
+floor's p50, errors by status code; the server's time per pipeline step over the phase
+(``kgrec_step_seconds`` scraped before and after); the server's and the graph DB's CPU
+seconds per wall second and memory; ``os.cpu_count()`` and the load average before and after,
+so a run on a busy machine shows as one. With several ``--products`` sizes it ends with one
+summary line per size (the scale curve).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+
+from bench.load_report import (
+    REQUEST_METRIC,
+    STEP_METRIC,
+    Histogram,
+    parse_histograms,
+    percentile,
+    proc_usage,
+    rpc_table,
+    samples_by_rpc,
+    scrape,
+    step_table,
+)
+from bench.load_workload import MIX, HealthProbe, PhaseResult, Shopper, run_phase, wait_serving
+from server.serve_process import ServeProcess
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    return values
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True)
+        return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class SizeRun:
+    """One served catalog size: start-up, then a floor and a load phase per concurrency."""
+
+    def __init__(self, args: argparse.Namespace, products: int, srv: ServeProcess, metrics: str):
+        self.args, self.products, self.srv, self.metrics_url = args, products, srv, metrics
+        self.pid = srv.pid
+        self.summary: dict[int, tuple[float, float, float]] = {}
+
+    def _histograms(self) -> tuple[dict[str, Histogram], Histogram | None]:
+        text = scrape(self.metrics_url)
+        steps = parse_histograms(text, STEP_METRIC, "step")
+        return steps, parse_histograms(text, REQUEST_METRIC, "method").get("Recommend")
+
+    async def warm_up(self) -> None:
+        """A fixed number of turns by a shopper that is not one of the measured ones."""
+        async with grpc.aio.insecure_channel(self.srv.target) as channel:
+            shopper = Shopper.seeded(channel, self.args.seed + 1_000_003, 0, self.args.users)
+            for _ in range(self.args.warmup):
+                await shopper.step()
+
+    async def phase(self, concurrency: int) -> None:
+        a = self.args
+        floor_s = min(a.floor_seconds, a.seconds)
+        floor = await run_phase(
+            self.srv.target, concurrency, floor_s, lambda ch, i: HealthProbe.on(ch)
+        )
+        floor_ok = [s.ms for s in floor.samples if s.code == "OK"]
+        floor_p50 = percentile(floor_ok, 0.5) if floor_ok else float("nan")
+        steps0, req0 = self._histograms()
+        use0 = proc_usage(self.pid)
+        load: PhaseResult = await run_phase(
+            self.srv.target, concurrency, a.seconds,
+            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users),
+        )  # fmt: skip
+        use1 = proc_usage(self.pid)
+        steps1, req1 = self._histograms()
+        rows = samples_by_rpc(load.samples)
+        rows["Health"] = floor.samples
+        print(
+            f"-- concurrency {concurrency}: {a.seconds:g} s of mixed load "
+            f"({load.wall_s:.1f} s to the last call), floor {floor_s:g} s; "
+            f"load average {_loadavg()}"
+        )
+        for line in rpc_table(rows, load.wall_s, floor.wall_s, floor_p50):
+            print(line)
+        print("    (Health: the floor, calls/s over its own phase; 'x': a multiple of its p50)")
+        steps = {k: h.minus(steps0.get(k)) for k, h in steps1.items()}
+        request = req1.minus(req0) if req1 is not None else None
+        for line in step_table(steps, request):
+            print(line)
+        wall = load.wall_s
+        n_turns = sum(1 for s in rows.get("Recommend", []) if s.code == "OK")
+        server_cpu = use1.cpu_s - use0.cpu_s
+        graph_cpu = use1.children_cpu_s - use0.children_cpu_s
+        per_turn = 1000 / max(n_turns, 1)
+        print(
+            f"  CPU per wall second: server {server_cpu / wall:.2f}, graph DB "
+            f"{graph_cpu / wall:.2f}, this client {load.client_cpu_s / wall:.2f}; "
+            f"CPU per OK Recommend (Feedback included): server {server_cpu * per_turn:.0f} ms, "
+            f"graph DB {graph_cpu * per_turn:.0f} ms; "
+            f"RSS server {use1.rss_mb:.0f} MB, graph DB {use1.children_rss_mb:.0f} MB"
+        )
+        rec_ok = [s.ms for s in rows.get("Recommend", []) if s.code == "OK"]
+        if rec_ok:
+            self.summary[concurrency] = (
+                percentile(rec_ok, 0.5), percentile(rec_ok, 0.99), len(rows["Recommend"]) / wall
+            )  # fmt: skip
+
+
+STAGE_DONE = re.compile(r"INFO \S+ \[[^\]]*\] (.+): done in ([\d.]+) s")
+
+
+def startup_stages(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """``(stage, seconds)`` of each start-up stage ``kgrec serve`` logged (at INFO)."""
+    return [(m.group(1), m.group(2)) for line in lines if (m := STAGE_DONE.search(line))]
+
+
+def run_size(
+    args: argparse.Namespace, products: int, data_dir: Path
+) -> tuple[SizeRun, float, float]:
+    metrics_port = _free_port()
+    serve_args = [
+        "--demo-products", str(products), "--demo-users", str(args.users), "--seed", str(args.seed),
+        "--metrics-port", str(metrics_port), "--log-level", args.log_level,
+    ]  # fmt: skip
+    if not args.train_model:
+        serve_args.append("--no-train-model")
+    serve_args += args.serve_args
+    started = time.perf_counter()
+    srv = ServeProcess(data_dir, *serve_args, start_timeout=args.start_timeout)
+    srv.start()
+    try:
+        asyncio.run(wait_serving(srv.target, args.start_timeout))
+        ready_s = time.perf_counter() - started
+        run = SizeRun(args, products, srv, f"http://127.0.0.1:{metrics_port}/metrics")
+        use = proc_usage(run.pid)
+        model = (
+            "trained at start-up (or loaded from the data dir)"
+            if args.train_model
+            else "untrained (--no-train-model)"
+        )
+        print(f"\n== {products} products, {args.users} users, model {model}")
+        print(
+            f"start-up to SERVING {ready_s:.1f} s; RSS server {use.rss_mb:.0f} MB, "
+            f"graph DB {use.children_rss_mb:.0f} MB"
+        )
+        for what, took in startup_stages(srv.output):
+            print(f"  start-up stage {took:>6} s  {what}")
+        asyncio.run(run.warm_up())
+        for c in args.concurrency:
+            asyncio.run(run.phase(c))
+        use = proc_usage(run.pid)
+        return run, ready_s, use.rss_mb + use.children_rss_mb
+    finally:
+        code = srv.stop()
+        if code:
+            print(f"kgrec serve exited {code}:\n{srv.tail()}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--products", type=_int_list, default=[6000], help="catalog size(s), e.g. 10000,100000"
+    )
+    ap.add_argument("--users", type=int, default=2500, help="demo users (default 2500)")
+    ap.add_argument("--concurrency", type=_int_list, default=[1, 8, 32], help="clients per phase")
+    ap.add_argument("--seconds", type=float, default=20.0, help="mixed load per concurrency")
+    ap.add_argument("--floor-seconds", type=float, default=5.0, help="Health floor per concurrency")
+    ap.add_argument("--warmup", type=int, default=16, help="turns before measuring (per size)")
+    ap.add_argument("--seed", type=int, default=7, help="demo store and shopper seed")
+    ap.add_argument("--train-model", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument(
+        "--data-dir", type=Path, help="reuse a data dir (one size only); default: fresh"
+    )
+    ap.add_argument(
+        "--log-level", default="INFO", help="the server's (default INFO, as `kgrec serve`)"
+    )
+    ap.add_argument("--start-timeout", type=float, default=1800.0, help="seconds to SERVING")
+    ap.add_argument("serve_args", nargs="*", help="extra `kgrec serve` flags, after --")
+    args = ap.parse_args(argv)
+    if args.data_dir and len(args.products) > 1:
+        ap.error("--data-dir holds one catalog: give one --products size with it")
+    if args.users < 0 or args.seconds <= 0 or args.warmup < 0:
+        ap.error("--users and --warmup must be >= 0 and --seconds > 0")
+
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"kgrec load benchmark, {now}, commit {_commit()}")
+    print(f"os.cpu_count() {os.cpu_count()}; load average before {_loadavg()}")
+    print(
+        f"mix (seed {args.seed}): first turn {MIX[0]:.0%}, follow-up {MIX[1]:.0%}, feedback "
+        f"{MIX[2]:.0%} of draws; Recommend limit 10, explain on; concurrency "
+        f"{','.join(map(str, args.concurrency))}, {args.seconds:g} s each"
+    )
+    results: list[tuple[int, SizeRun, float, float]] = []
+    for products in args.products:
+        with tempfile.TemporaryDirectory(prefix="kgrec-load-") as tmp:
+            run, ready_s, rss = run_size(args, products, args.data_dir or Path(tmp))
+            results.append((products, run, ready_s, rss))
+    print(f"\nload average after {_loadavg()}")
+    if len(results) > 1:
+        print("\nscale (Recommend, all turns; p50/p99 ms and calls/s per concurrency):")
+        for products, run, ready_s, rss in results:
+            cells = "  ".join(
+                f"c={c}: {p50:.0f}/{p99:.0f} ms {rate:.1f}/s"
+                for c, (p50, p99, rate) in run.summary.items()
+            )
+            print(f"  {products:>8} products  start {ready_s:6.1f} s  RSS {rss:6.0f} MB  {cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The clients of the load benchmark: seeded shoppers and the empty-RPC floor, over ``grpc.aio``.
+
+A :class:`Shopper` is one simulated client. Every step it draws from its own seeded
+``random.Random`` what to do next: start a conversation (a first turn, a new session), send a
+follow-up in its current session, or report feedback on an item it was shown. The draws are
+fixed by ``(seed, worker index)``, so two runs send the same sequence of calls; how far each
+shopper gets in the time allowed depends on the server's speed.
+
+:func:`run_phase` runs ``concurrency`` such clients on one channel for a bounded time and
+returns every call's latency and status code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from kgrec.v1 import recommender_pb2 as pb
+from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+
+FIRST_TURNS = (
+    "red running shoes under 100, not Nike",
+    "wireless headphones between 50 and 150",
+    "a blue hoodie, not Adidas",
+    "something for yoga",
+    "leather boots under 120",
+    "cozy blanket",
+    "gifts for a runner",
+    "black backpack for travel",
+    "a warm winter jacket",
+    "cheap sunglasses",
+    "a dress for a summer wedding",
+    "trail running shoes",
+)
+FOLLOW_UPS = (
+    "cheaper",
+    "more like the second one",
+    "not that brand",
+    "something in black",
+    "under 50",
+    "show me more",
+)
+FEEDBACK_EVENTS = (
+    pb.EVENT_TYPE_CLICK,
+    pb.EVENT_TYPE_CLICK,
+    pb.EVENT_TYPE_LIKE,
+    pb.EVENT_TYPE_ADD_TO_CART,
+    pb.EVENT_TYPE_DISLIKE,
+    pb.EVENT_TYPE_PURCHASE,
+)
+
+#: Shares of the mix: first turn, follow-up, feedback (a follow-up or feedback without a
+#: session to continue becomes a first turn).
+MIX = (0.35, 0.45, 0.20)
+#: Share of conversations by an anonymous shopper (the rest pick a demo user).
+ANONYMOUS_SHARE = 0.3
+RPC_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One finished call: which RPC (``Recommend:first``, ``Recommend:follow-up``,
+    ``Feedback``, ``Health``), its client-side latency and its status code name."""
+
+    rpc: str
+    ms: float
+    code: str
+
+
+class Client(Protocol):
+    async def step(self) -> Sample: ...
+
+
+async def _timed(rpc: str, call: Callable[[], object]) -> tuple[Sample, object | None]:
+    started = time.perf_counter()
+    try:
+        result = await call()  # type: ignore[misc]
+    except grpc.aio.AioRpcError as e:
+        return Sample(rpc, (time.perf_counter() - started) * 1000, e.code().name), None
+    return Sample(rpc, (time.perf_counter() - started) * 1000, "OK"), result
+
+
+@dataclass
+class Shopper:
+    """One seeded simulated shopper (see the module docstring)."""
+
+    stub: pb_grpc.RecommenderServiceStub
+    rng: random.Random
+    n_users: int
+    user_id: str = ""
+    session_id: str = ""
+    shown: list[str] = field(default_factory=list)
+
+    @classmethod
+    def seeded(cls, channel: grpc.aio.Channel, seed: int, worker: int, n_users: int) -> Shopper:
+        rng = random.Random(f"kgrec-load:{seed}:{worker}")
+        return cls(pb_grpc.RecommenderServiceStub(channel), rng, n_users)
+
+    async def step(self) -> Sample:
+        draw = self.rng.random()
+        if self.session_id and draw >= MIX[0] + MIX[1] and self.shown:
+            return await self._feedback()
+        if self.session_id and draw >= MIX[0]:
+            return await self._turn("Recommend:follow-up", self.rng.choice(FOLLOW_UPS))
+        anonymous = self.n_users == 0 or self.rng.random() < ANONYMOUS_SHARE
+        self.user_id = "" if anonymous else f"user:{self.rng.randrange(self.n_users)}"
+        self.session_id, self.shown = "", []
+        return await self._turn("Recommend:first", self.rng.choice(FIRST_TURNS))
+
+    async def _turn(self, rpc: str, message: str) -> Sample:
+        request = pb.RecommendRequest(
+            user_id=self.user_id, session_id=self.session_id, message=message, limit=10,
+            explain=True,
+        )  # fmt: skip
+        sample, resp = await _timed(
+            rpc, lambda: self.stub.Recommend(request, timeout=RPC_TIMEOUT_S)
+        )
+        if isinstance(resp, pb.RecommendResponse):
+            self.session_id = resp.session_id
+            self.shown = [item.item_id for item in resp.items]
+        return sample
+
+    async def _feedback(self) -> Sample:
+        request = pb.FeedbackRequest(
+            user_id=self.user_id, session_id=self.session_id,
+            item_id=self.rng.choice(self.shown), event_type=self.rng.choice(FEEDBACK_EVENTS),
+        )  # fmt: skip
+        sample, _ = await _timed(
+            "Feedback", lambda: self.stub.Feedback(request, timeout=RPC_TIMEOUT_S)
+        )
+        return sample
+
+
+@dataclass
+class HealthProbe:
+    """The empty-RPC floor: ``grpc.health.v1`` Check, answered without touching the pipeline."""
+
+    stub: health_pb2_grpc.HealthStub
+
+    @classmethod
+    def on(cls, channel: grpc.aio.Channel) -> HealthProbe:
+        return cls(health_pb2_grpc.HealthStub(channel))
+
+    async def step(self) -> Sample:
+        request = health_pb2.HealthCheckRequest(service="")
+        sample, _ = await _timed("Health", lambda: self.stub.Check(request, timeout=10))
+        return sample
+
+
+@dataclass
+class PhaseResult:
+    samples: list[Sample]
+    wall_s: float
+    client_cpu_s: float
+
+
+async def run_phase(
+    target: str,
+    concurrency: int,
+    seconds: float,
+    make_client: Callable[[grpc.aio.Channel, int], Client],
+) -> PhaseResult:
+    """``concurrency`` clients, each calling in a loop until ``seconds`` have passed (calls in
+    flight then are finished and counted); throughput is over the wall time to the last one."""
+    samples: list[Sample] = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        await channel.channel_ready()
+        clients = [make_client(channel, i) for i in range(concurrency)]
+        stop_at = time.perf_counter() + seconds
+
+        async def loop(client: Client) -> None:
+            while time.perf_counter() < stop_at:
+                samples.append(await client.step())
+
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(loop(c) for c in clients))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return PhaseResult(samples, wall, cpu)
+
+
+async def wait_serving(target: str, timeout_s: float) -> float:
+    """Poll health Check until SERVING; returns the seconds waited (raises on timeout)."""
+    started = time.perf_counter()
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                resp = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+                if resp.status == health_pb2.HealthCheckResponse.SERVING:
+                    return time.perf_counter() - started
+            except grpc.aio.AioRpcError:
+                pass
+            if time.perf_counter() - started > timeout_s:
+                raise TimeoutError(f"{target} not SERVING after {timeout_s:.0f} s")
+            await asyncio.sleep(0.1)
+
+
+__all__ = [
+    "FIRST_TURNS",
+    "FOLLOW_UPS",
+    "MIX",
+    "HealthProbe",
+    "PhaseResult",
+    "Sample",
+    "Shopper",
+    "run_phase",
+    "wait_serving",
+]

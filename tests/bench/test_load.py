@@ -1,0 +1,198 @@
+"""bench.load: its figures (percentiles, scraped histograms, the table) and, against a tiny
+served demo, the printed report's shape."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.load import main, startup_stages
+from bench.load_report import (
+    Histogram,
+    parse_histograms,
+    percentile,
+    proc_usage,
+    rpc_table,
+    samples_by_rpc,
+    step_table,
+)
+from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX, Sample, Shopper
+from kgrec.v1 import recommender_pb2 as pb
+from server.metrics import STEPS, Metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(100, 0, -1)]  # unsorted on purpose
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([3.0], 0.95) == 3.0
+    with pytest.raises(ValueError):
+        percentile([], 0.5)
+
+
+def test_step_histograms_from_a_scrape_and_their_delta() -> None:
+    metrics = Metrics()
+    metrics.observe_steps({"retrieve": 3.0, "explain": 80.0})
+    before = parse_histograms(metrics.render().decode(), "kgrec_step_seconds", "step")
+    for ms in (4.0, 6.0, 7.0, 40.0):
+        metrics.observe_steps({"retrieve": ms})
+    after = parse_histograms(metrics.render().decode(), "kgrec_step_seconds", "step")
+    assert set(after) == set(STEPS)
+    delta = after["retrieve"].minus(before["retrieve"])
+    assert delta.count == 4
+    assert delta.mean_ms() == pytest.approx(57.0 / 4)
+    # Rank 2 of 4 lies in the (5 ms, 10 ms] bucket, which holds 6 and 7 ms.
+    assert 5.0 <= delta.quantile_ms(0.5) <= 10.0
+    assert 25.0 < delta.quantile_ms(0.99) <= 50.0
+    assert after["explain"].minus(before["explain"]).count == 0
+    metrics.observe_steps({"explain": 9000.0})  # past the last bucket (2.5 s)
+    slow = parse_histograms(metrics.render().decode(), "kgrec_step_seconds", "step")["explain"]
+    assert slow.minus(after["explain"]).quantile_ms(0.5) == math.inf
+    assert step_table({"explain": slow.minus(after["explain"])}, None)[1].split() == [
+        "explain",
+        "1",
+        "9000.0",
+        ">2500",
+        ">2500",
+    ]
+    assert math.isnan(Histogram((), 0.0, 0.0).quantile_ms(0.5))  # no calls: no figure
+
+
+def test_rpc_table_rows_multiples_of_the_floor_and_errors() -> None:
+    samples = [Sample("Recommend:first", ms, "OK") for ms in (20.0, 40.0)]
+    samples += [Sample("Recommend:follow-up", 10.0, "OK")]
+    samples += [Sample("Recommend:first", 60000.0, "DEADLINE_EXCEEDED")]
+    samples += [Sample("Feedback", 2.0, "OK")]
+    rows = samples_by_rpc(samples)
+    rows["Health"] = [Sample("Health", 1.0, "OK"), Sample("Health", 2.0, "OK")]
+    lines = rpc_table(rows, wall_s=2.0, floor_wall_s=0.5, floor_p50_ms=1.0)
+    assert " ".join(lines[0].split()) == (
+        "rpc calls calls/s p50 ms p95 ms p99 ms p50 x p95 x p99 x errors"
+    )
+    by_name = {line.split()[0]: line.split() for line in lines[1:]}
+    assert list(by_name) == ["Health", "Recommend", "Recommend:first", "Recommend:follow-up",
+                             "Feedback"]  # fmt: skip
+    assert by_name["Health"][1:3] == ["2", "4.0"]  # its own phase's wall time
+    # Recommend: 4 calls over 2 s; percentiles over the 3 successful ones (10, 20, 40 ms).
+    assert by_name["Recommend"][1:7] == ["4", "2.0", "20.0", "40.0", "40.0", "20.0"]
+    assert by_name["Recommend"][-1] == "DEADLINE_EXCEEDED:1"
+    assert by_name["Feedback"][-1] == "0"
+
+
+class _FakeStub:
+    """Answers every Recommend with three items of a fresh session; records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, str]] = []
+
+    async def Recommend(self, request: pb.RecommendRequest, timeout: float) -> object:  # noqa: N802
+        self.calls.append(("Recommend", request.user_id, request.session_id, request.message))
+        session = request.session_id or f"s{len(self.calls)}"
+        items = [pb.RankedItem(item_id=f"prod:{i}") for i in range(3)]
+        return pb.RecommendResponse(session_id=session, items=items)
+
+    async def Feedback(self, request: pb.FeedbackRequest, timeout: float) -> object:  # noqa: N802
+        self.calls.append(("Feedback", request.user_id, request.session_id, request.item_id))
+        return pb.FeedbackResponse(accepted=True)
+
+
+def _drive(seed: int, worker: int, steps: int) -> tuple[list[str], _FakeStub]:
+    stub = _FakeStub()
+    shopper = Shopper(stub, random.Random(f"kgrec-load:{seed}:{worker}"), n_users=5)  # type: ignore[arg-type]
+
+    async def go() -> list[str]:
+        return [(await shopper.step()).rpc for _ in range(steps)]
+
+    return asyncio.run(go()), stub
+
+
+def test_shoppers_follow_a_fixed_seeded_mix() -> None:
+    rpcs, stub = _drive(7, 0, 400)
+    again, stub2 = _drive(7, 0, 400)
+    assert (rpcs, stub.calls) == (again, stub2.calls)
+    assert _drive(7, 1, 400)[1].calls != stub.calls
+    share = {name: rpcs.count(name) / len(rpcs) for name in set(rpcs)}
+    assert share["Recommend:first"] == pytest.approx(MIX[0], abs=0.08)
+    assert share["Recommend:follow-up"] == pytest.approx(MIX[1], abs=0.08)
+    assert share["Feedback"] == pytest.approx(MIX[2], abs=0.08)
+    session_user: dict[str, str] = {}
+    for i, (rpc, user, session, text) in enumerate(stub.calls):
+        if rpc == "Recommend" and not session:
+            assert text in FIRST_TURNS
+            session_user[f"s{i + 1}"] = user
+        elif rpc == "Recommend":
+            assert text in FOLLOW_UPS
+            assert session_user[session] == user  # a follow-up stays in its owner's session
+        else:
+            assert session_user[session] == user and text.startswith("prod:")
+    assert any(u for u in session_user.values()) and "" in session_user.values()
+
+
+def test_proc_usage_of_this_process() -> None:
+    use = proc_usage(os.getpid())
+    assert use.rss_mb > 10 and use.cpu_s > 0
+
+
+def test_startup_stages_are_read_from_the_server_log() -> None:
+    lines = [
+        "2026-12-02 03:10:01,5 INFO server.serve [-] opening the graph DB: done in 0.8 s\n",
+        "2026-12-02 03:10:09,1 INFO server.serve [-] empty graph: generating and loading the "
+        "demo store (300 products, 40 users): done in 7.9 s; 300 products\n",
+        "2026-12-02 03:10:10,0 INFO server.pipeline [r1] turn session=s items=10\n",
+    ]
+    assert startup_stages(lines) == [
+        ("opening the graph DB", "0.8"),
+        ("empty graph: generating and loading the demo store (300 products, 40 users)", "7.9"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--concurrency", "0"], ["--concurrency", "1,x"], ["--products", "1,2", "--data-dir", "d"]],
+)
+def test_bad_arguments_are_rejected(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+
+
+@pytest.mark.slow
+def test_load_benchmark_against_a_tiny_served_demo(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "bench.load", "--products", "300", "--users", "40",
+           "--no-train-model", "--concurrency", "1,2", "--seconds", "2", "--floor-seconds", "1",
+           "--warmup", "2", "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=280)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert re.search(
+        r"^os\.cpu_count\(\) \d+; load average before [\d.]+ [\d.]+ [\d.]+$", out, re.M
+    )
+    assert re.search(
+        r"^start-up to SERVING [\d.]+ s; RSS server \d+ MB, graph DB \d+ MB$", out, re.M
+    )
+    assert re.search(r"^  start-up stage +[\d.]+ s  \S", out, re.M)  # logged at INFO
+    blocks = re.split(r"^-- concurrency ", out, flags=re.M)[1:]
+    assert [b.split(":")[0] for b in blocks] == ["1", "2"]
+    for block in blocks:
+        rows = {line.split()[0]: line.split() for line in block.splitlines()[1:] if line.strip()}
+        for name in ("Health", "Recommend", "Recommend:first"):
+            cells = rows[name]
+            assert len(cells) == 10 and int(cells[1]) > 0 and float(cells[3]) > 0, block
+        assert rows["Health"][6] == "1.0"  # the floor is 1x itself
+        assert rows["Recommend"][-1] == "0", block  # no errors
+        for step in STEPS:
+            assert int(rows[step][1]) > 0, block  # every step was timed by the server
+        assert "CPU per wall second: server" in block
+    assert re.search(r"^load average after [\d.]+ [\d.]+ [\d.]+$", out, re.M)
