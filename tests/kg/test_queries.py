@@ -91,18 +91,22 @@ def test_paths_fixed_length_pattern() -> None:
 
 
 def test_link_and_triples_builders() -> None:
-    assert queries.link("Product", "HAS_BRAND", "Brand") == (
+    rows = [{"id": "p1", "targets": ["brand:a"]}]
+    assert queries.link("Product", "HAS_BRAND", "Brand", rows) == (
         "UNWIND $rows AS r\n"
         "MATCH (s:`Product` {id: r.id})\n"
         "UNWIND r.targets AS tid\n"
         "MATCH (t:`Brand` {id: tid})\n"
-        "MERGE (s)-[:`HAS_BRAND`]->(t)"
+        "MERGE (s)-[:`HAS_BRAND`]->(t)",
+        {"rows": rows},
     )
-    assert queries.add_triples("film.directed_by").endswith("MERGE (h)-[:`FILM_DIRECTED_BY`]->(t)")
+    query, params = queries.add_triples("film.directed_by", [{"head": "a", "tail": "b"}])
+    assert query.endswith("MERGE (h)-[:`FILM_DIRECTED_BY`]->(t)")
+    assert params == {"rows": [{"head": "a", "tail": "b"}]}
     with pytest.raises(InvalidInputError):
-        queries.link("Product", "FILM_DIRECTED_BY", "Brand")  # not a core type
+        queries.link("Product", "FILM_DIRECTED_BY", "Brand", [])  # not a core type
     with pytest.raises(InvalidInputError):
-        queries.link("Product`) DETACH DELETE (x", "HAS_BRAND", "Brand")
+        queries.link("Product`) DETACH DELETE (x", "HAS_BRAND", "Brand", [])
 
 
 def test_dialect_ddl() -> None:
