@@ -2,33 +2,43 @@
 
 :class:`CypherStore` implements :class:`kg.store.GraphStore` on top of four primitives a
 backend provides (``_read``, ``_write``, ``_ddl``, ``_create_unique_ids``) plus ``ping``,
-``close`` and ``drop_all``. The Cypher comes from :mod:`kg.queries` and :mod:`kg.dialect`.
+``close`` and ``drop_all``. The Cypher comes from :mod:`kg.queries` and :mod:`kg.dialect`;
+the primitives and row mapping live in :mod:`kg._cypher_base`, sessions and feedback in
+:mod:`kg._cypher_sessions`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from abc import abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from itertools import islice
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
-from kgrec.domain import FeedbackEvent, FeedbackResult, KgPath, PathNode
-from kgrec.errors import (
-    IdempotencyKeyReusedError,
-    InvalidInputError,
-    ItemNotFoundError,
-    SessionNotFoundError,
-)
+from kgrec.domain import KgPath, PathNode
+from kgrec.errors import InvalidInputError
 
 from . import queries, schema
-from ._product_cache import ProductCache
-from .dialect import EDGE_INDEXES, Dialect
-from .store import DEFAULT_BATCH, GraphStore
+from ._cypher_base import (
+    Params,
+    Row,
+    Written,
+    _aliases,
+    _float,
+    _float_or_none,
+    _require_id,
+    _str,
+    batched,
+    cypher_store,
+    named,
+    product_record,
+)
+from ._cypher_sessions import CypherSessions
+from .dialect import EDGE_INDEXES
+from .store import DEFAULT_BATCH
 from .types import (
+    CANDIDATE_COLUMNS,
+    PATH_COLUMNS,
     AttributeRow,
     BrandRow,
     Candidate,
@@ -41,120 +51,15 @@ from .types import (
     LexiconEntry,
     ProductRecord,
     ProductRow,
-    SessionRecord,
-    StoredEvent,
     TripleRow,
-    UserDataCounts,
     UserRow,
 )
 
 logger = logging.getLogger(__name__)
 
-Params = dict[str, Any]
-Row = list[Any]
-T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """What a write query returned and changed."""
-
-    rows: list[Row]
-    nodes_created: int = 0
-    relationships_created: int = 0
-
-
-def batched(rows: Iterable[T], size: int) -> Iterator[list[T]]:
-    if size < 1:
-        raise InvalidInputError("batch_size", f"must be >= 1, got {size}")
-    it = iter(rows)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
-def _str(value: Any, default: str = "") -> str:
-    return default if value is None else str(value)
-
-
-def _aliases(row: Any) -> list[str]:
-    return [str(a) for a in (row.get("aliases") or ()) if a]
-
-
-def _float_or_none(value: Any, field: str = "price") -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError) as e:
-        raise InvalidInputError(field, f"not a number: {value!r}") from e
-    return f if math.isfinite(f) else None
-
-
-def _float(value: Any, field: str) -> float:
-    f = _float_or_none(value, field)
-    return 0.0 if f is None else f
-
-
-def _require_id(row: Any, key: str = "id") -> str:
-    value = row.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError(key, f"every row needs a non-empty string {key!r}: {row!r}")
-    return value
-
-
-def product_record(row: Row) -> ProductRecord:
-    """Map the columns of :data:`kg.queries.PRODUCTS` to a ``ProductRecord``."""
-    pid, title, description, price, currency, image_ref, popularity, brand, category, attrs = row[
-        :10
-    ]
-    attrs = sorted(
-        {a[0]: a for a in (attrs or ()) if a and a[0] is not None}.values(), key=lambda a: a[0]
-    )
-    brand = brand if brand and brand[0] is not None else None
-    category = category if category and category[0] is not None else None
-    return ProductRecord(
-        id=pid,
-        title=_str(title),
-        description=_str(description),
-        price=None if price is None else float(price),
-        currency=_str(currency, "USD") or "USD",
-        image_ref=_str(image_ref),
-        brand_id=_str(brand[0]) if brand else "",
-        brand=_str(brand[1]) if brand else "",
-        category_id=_str(category[0]) if category else "",
-        category=_str(category[1]) if category else "",
-        attributes=tuple((_str(a[1]), _str(a[2])) for a in attrs),
-        attribute_ids=tuple(_str(a[0]) for a in attrs),
-        popularity=float(popularity or 0.0),
-    )
-
-
-class CypherStore(GraphStore):
+class CypherStore(CypherSessions):
     """Shared implementation; subclasses connect to one database."""
-
-    dialect: Dialect
-
-    def __init__(self, *, embedding_dim: int | None = None, cache_ttl: float = 60.0) -> None:
-        self.embedding_dim = embedding_dim
-        self._cache = ProductCache(ttl=cache_ttl)
-
-    # -- backend primitives -------------------------------------------------------------------
-
-    @abstractmethod
-    def _read(self, query: str, params: Params | None = None) -> list[Row]:
-        """Run a read-only query (read routing); rows as lists in column order."""
-
-    @abstractmethod
-    def _write(self, query: str, params: Params | None = None) -> Written:
-        """Run a write query in one transaction."""
-
-    @abstractmethod
-    def _ddl(self, statement: str, params: Params | None = None) -> None:
-        """Run a schema statement; "already exists" is success."""
-
-    @abstractmethod
-    def _create_unique_ids(self) -> None:
-        """Unique ``id`` on every label."""
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -180,8 +85,8 @@ class CypherStore(GraphStore):
 
     def _replace_links(self, src: str, rel: str, dst: str, rows: list[Params]) -> None:
         if rows:
-            self._write(queries.unlink_stale(src, rel, dst), {"rows": rows})
-            self._write(queries.link(src, rel, dst), {"rows": rows})
+            self._write(*queries.unlink_stale(src, rel, dst, rows))
+            self._write(*queries.link(src, rel, dst, rows))
 
     def upsert_categories(
         self, rows: Iterable[CategoryRow], batch_size: int = DEFAULT_BATCH
@@ -331,9 +236,7 @@ class CypherStore(GraphStore):
                     {"head": _require_id(r, "head"), "tail": _require_id(r, "tail")}
                 )
             for rel, params in sorted(by_type.items()):
-                created += self._write(
-                    queries.add_triples(rel), {"rows": params}
-                ).relationships_created
+                created += self._write(*queries.add_triples(rel, params)).relationships_created
         return created
 
     # -- reads --------------------------------------------------------------------------------
@@ -366,8 +269,7 @@ class CypherStore(GraphStore):
     ) -> list[LexiconEntry]:
         out: list[LexiconEntry] = []
         for lab in labels:
-            query = queries.lexicon(lab)
-            for node_id, name, aliases in self._read(query):
+            for node_id, name, aliases in self._read(*queries.lexicon(lab)):
                 name = _str(name)
                 seen: set[str] = set()
                 for surface in [name, *(aliases or ())]:
@@ -399,23 +301,29 @@ class CypherStore(GraphStore):
         filtered products, each group by popularity."""
         if query.limit <= 0:
             return []
-        rows: list[Row] = []
+        rows: list[dict[str, Any]] = []
         if query.preferred_ids:
-            rows = self._read(*queries.preferred_candidates(query))
+            rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
         if len(rows) < query.limit:
-            seen = {r[0] for r in rows}
+            seen = {r["id"] for r in rows}
             more = replace(query, limit=query.limit + len(rows))
-            rows += [r for r in self._read(*queries.candidates(more)) if r[0] not in seen]
+            rest = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(more))
+            rows += [r for r in rest if r["id"] not in seen]
         rows = rows[: query.limit]
-        records = self._records([r[0] for r in rows])
+        records = self._records([r["id"] for r in rows])
         return [
             Candidate(
-                product=replace(records[pid], popularity=float(pop or 0.0)),
-                matched=tuple(sorted(set(matched or ()))),
+                product=replace(records[r["id"]], popularity=float(r["popularity"] or 0.0)),
+                matched=tuple(sorted(set(r["matched"] or ()))),
             )
-            for pid, pop, matched in rows
-            if pid in records
+            for r in rows
+            if r["id"] in records
         ]
+
+    def _named_rows(
+        self, columns: Sequence[str], query: str, params: Params
+    ) -> list[dict[str, Any]]:
+        return [named(columns, row) for row in self._read(query, params)]
 
     def _records(self, ids: list[str]) -> dict[str, ProductRecord]:
         found = self._cache.get_many(ids)
@@ -457,10 +365,11 @@ class CypherStore(GraphStore):
             if not todo:
                 break
             cypher, params = queries.paths(sources, todo, hops, limit=len(todo) * k * 8)
-            for item_id, nodes, rels, starts in self._read(cypher, params):
+            for row in self._named_rows(PATH_COLUMNS, cypher, params):
+                nodes, rels, starts = row["nodes"], row["rels"], row["starts"]
                 ids = [n[1] for n in nodes]
                 key = (tuple(ids), tuple(rels))
-                found = out[item_id]
+                found = out[row["item_id"]]
                 if len(set(ids)) != len(ids) or key in seen or len(found) >= k:
                     continue
                 seen.add(key)
@@ -477,146 +386,6 @@ class CypherStore(GraphStore):
                     )
                 )
         return {i: ps for i, ps in out.items() if ps}
-
-    # -- sessions and feedback ----------------------------------------------------------------
-
-    @staticmethod
-    def _session(row: Row) -> SessionRecord:
-        sid, user_id, created, updated, state, version = row
-        return SessionRecord(
-            id=sid,
-            user_id=_str(user_id),
-            created_at=float(created or 0.0),
-            updated_at=float(updated or 0.0),
-            state=_str(state),
-            version=int(version or 0),
-        )
-
-    def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
-        """Create the session, or return it unchanged if it already exists."""
-        if not session_id:
-            raise InvalidInputError("session_id", "must not be empty")
-        params = {"session_id": session_id, "user_id": user_id, "now": float(now)}
-        return self._session(self._write(queries.CREATE_SESSION, params).rows[0])
-
-    def get_session(self, session_id: str) -> SessionRecord | None:
-        rows = self._read(queries.GET_SESSION, {"session_id": session_id})
-        return self._session(rows[0]) if rows else None
-
-    def save_session_state(
-        self, session_id: str, state: str, now: float, version: int | None = None
-    ) -> int | None:
-        params: Params = {"session_id": session_id, "state": state, "now": float(now)}
-        if version is None:
-            rows = self._write(queries.SAVE_SESSION_STATE, params).rows
-            if not rows:
-                raise SessionNotFoundError(session_id)
-            return int(rows[0][0])
-        params["version"] = int(version)
-        rows = self._write(queries.SAVE_SESSION_STATE_IF_VERSION, params).rows
-        if not rows:
-            raise SessionNotFoundError(session_id)
-        ok, stored = rows[0]
-        return int(stored) if ok else None
-
-    def purge_sessions(self, before: float, limit: int = 1000) -> int:
-        if limit <= 0:
-            return 0
-        params = {"before": float(before), "limit": int(limit)}
-        rows = self._write(queries.PURGE_SESSIONS, params).rows
-        return int(rows[0][0]) if rows else 0
-
-    def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:
-        if not event.user_id:
-            raise InvalidInputError("user_id", "must not be empty")
-        if not event_id:
-            raise InvalidInputError("event_id", "must not be empty")
-        etype = str(
-            event.event_type.value if hasattr(event.event_type, "value") else event.event_type
-        )
-        positive = schema.is_positive(etype, float(event.value))
-        params: Params = {
-            "item_id": event.item_id,
-            "user_id": event.user_id,
-            "event_id": event_id,
-            "type": etype,
-            "value": float(event.value),
-            "ts": float(event.client_ts or now),
-            "idempotency_key": event.idempotency_key or None,
-            "session_id": event.session_id,
-            "popularity_delta": 1 if positive else 0,
-        }
-        query = queries.RECORD_EVENT if event.idempotency_key else queries.RECORD_EVENT_UNKEYED
-        rows = self._write(query, params).rows
-        if not rows:
-            raise ItemNotFoundError(event.item_id)
-        previous = [p for p in (rows[0][0] or ()) if p]
-        if not previous:
-            return FeedbackResult(accepted=True, event_id=event_id, duplicate=False)
-        first_id, item_id, first_type, value, session_id = previous[0]
-        same = (
-            item_id == event.item_id
-            and first_type == etype
-            and float(value or 0.0) == float(event.value)
-            and _str(session_id) == event.session_id
-        )
-        if not same:
-            raise IdempotencyKeyReusedError(event.idempotency_key)
-        return FeedbackResult(accepted=True, event_id=str(first_id), duplicate=True)
-
-    def forget_user(self, user_id: str) -> UserDataCounts:
-        if not user_id:
-            raise InvalidInputError("user_id", "must not be empty")
-        params = {"user_id": user_id}
-        rows = self._write(queries.DELETE_USER_EVENTS, params).rows
-        events, item_ids = (int(rows[0][0]), list(rows[0][1] or ())) if rows else (0, [])
-        if item_ids:  # their popularity counted this user's positive events
-            self._write(queries.REFRESH_POPULARITY, queries.popularity_params(item_ids))
-            self._cache.clear()
-        sessions = self._write(queries.DELETE_USER_SESSIONS, params).rows
-        users = self._write(queries.DELETE_USER, params).rows
-        return UserDataCounts(
-            events=events,
-            sessions=int(sessions[0][0]) if sessions else 0,
-            users=int(users[0][0]) if users else 0,
-        )
-
-    def user_data_counts(self, user_id: str) -> UserDataCounts:
-        rows = self._read(queries.USER_DATA_COUNTS, {"user_id": user_id})
-        if not rows:
-            return UserDataCounts()
-        events, sessions, users = rows[0]
-        return UserDataCounts(events=int(events), sessions=int(sessions), users=int(users))
-
-    def co_interactions(
-        self, source_ids: Sequence[str], item_ids: Sequence[str]
-    ) -> dict[tuple[str, str], int]:
-        if not source_ids or not item_ids:
-            return {}
-        params = queries.popularity_params(())
-        del params["ids"]
-        params |= {"source_ids": list(dict.fromkeys(source_ids)), "item_ids": list(item_ids)}
-        return {
-            (str(src), str(item)): int(n)
-            for src, item, n in self._read(queries.CO_INTERACTION_COUNTS, params)
-            if n
-        }
-
-    def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
-        if limit <= 0:
-            return []
-        rows = self._read(queries.USER_EVENTS, {"user_id": user_id, "limit": int(limit)})
-        return [
-            StoredEvent(
-                event_id=_str(e),
-                user_id=_str(u),
-                item_id=_str(i),
-                type=_str(t),
-                value=float(v or 0.0),
-                ts=float(ts or 0.0),
-            )
-            for e, u, i, t, v, ts in rows
-        ]
 
     # -- vectors (optional: only with ``embedding_dim``) --------------------------------------
 
@@ -653,4 +422,12 @@ class CypherStore(GraphStore):
         return [(str(i), float(s)) for i, s in self._read(cypher, params)]
 
 
-__all__ = ["CypherStore", "Written", "batched", "product_record"]
+__all__ = [
+    "CypherStore",
+    "Params",
+    "Row",
+    "Written",
+    "batched",
+    "cypher_store",
+    "product_record",
+]

@@ -155,10 +155,36 @@ class ProductRecord:
     popularity: float = 0.0  # number of positive interactions
 
 
+#: Columns of a product row (:data:`kg.queries.PRODUCTS`), in RETURN order: the node's
+#: properties, then brand ``[id, name]``, category ``[id, name]`` (nulls if none) and
+#: attributes ``[[id, name, value], ...]`` (one ``[null, null, null]`` if none).
+PRODUCT_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "price",
+    "currency",
+    "image_ref",
+    "popularity",
+    "brand",
+    "category",
+    "attributes",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     product: ProductRecord
     matched: tuple[str, ...] = ()  # ids of preferred nodes this product links to
+
+
+#: Columns of a candidate row (:func:`kg.queries.candidates`): ``matched`` lists the
+#: preferred ids the product links to.
+CANDIDATE_COLUMNS = ("id", "popularity", "matched")
+
+#: Columns of a path row (:func:`kg.queries.paths`, read into :class:`kgrec.domain.KgPath`):
+#: nodes ``[[label, id, name], ...]``, rels ``[type, ...]``, starts ``[start node id, ...]``.
+PATH_COLUMNS = ("item_id", "nodes", "rels", "starts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +204,10 @@ class SessionRecord:
     version: int = 0  # bumped by every state write; compare-and-set token for the next one
 
 
+#: Columns of a session row, in RETURN order (the fields of :class:`SessionRecord`).
+SESSION_COLUMNS = ("id", "user_id", "created_at", "updated_at", "state", "version")
+
+
 @dataclass(frozen=True, slots=True)
 class UserDataCounts:
     """What a shopper left in the graph: events, sessions, their user node (0 or 1)."""
@@ -191,6 +221,10 @@ class UserDataCounts:
         return self.events + self.sessions + self.users
 
 
+#: Columns of :data:`kg.queries.USER_DATA_COUNTS`.
+USER_DATA_COLUMNS = ("events", "sessions", "users")
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     event_id: str
@@ -201,7 +235,17 @@ class StoredEvent:
     ts: float
 
 
+#: Columns of :data:`kg.queries.USER_EVENTS` (the fields of :class:`StoredEvent`).
+STORED_EVENT_COLUMNS = ("event_id", "user_id", "item_id", "type", "value", "ts")
+
+
 __all__ = [
+    "CANDIDATE_COLUMNS",
+    "PATH_COLUMNS",
+    "PRODUCT_COLUMNS",
+    "SESSION_COLUMNS",
+    "STORED_EVENT_COLUMNS",
+    "USER_DATA_COLUMNS",
     "AttributeRow",
     "BrandRow",
     "Candidate",

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import queries as q
 from . import schema
-from .importers._cypher import read
+from ._cypher_base import cypher_store
 from .store import GraphStore
 
 #: (start label, core type, end label) every core relationship must join.
@@ -70,7 +70,7 @@ def checks() -> list[tuple[str, str, dict[str, Any]]]:
         ("unknown labels", q.VERIFY_UNKNOWN_LABELS, {"labels": list(schema.LABELS)}),
     ]
     for start, rel, end in CORE_ENDPOINTS:
-        out.append((f"dangling {rel}", q.verify_core_endpoints(rel, start, end), {}))
+        out.append((f"dangling {rel}", *q.verify_core_endpoints(rel, start, end)))
     core = sorted(schema.CORE_REL_TYPES)
     out += [
         ("dangling imported relations", q.VERIFY_IMPORTED_ENDPOINTS, {"core": core}),
@@ -78,9 +78,9 @@ def checks() -> list[tuple[str, str, dict[str, Any]]]:
         ("products without category", q.VERIFY_PRODUCTS_WITHOUT_CATEGORY, {}),
     ]
     for lab in LEXICON_LABELS:
-        out.append((f"duplicate aliases {lab}", q.verify_shared_surfaces(lab), {}))
+        out.append((f"duplicate aliases {lab}", *q.verify_shared_surfaces(lab)))
     for lab in schema.NAMED_LABELS:
-        out.append((f"repeated aliases {lab}", q.verify_repeated_aliases(lab), {}))
+        out.append((f"repeated aliases {lab}", *q.verify_repeated_aliases(lab)))
     return out
 
 
@@ -88,7 +88,7 @@ def verify_graph(store: GraphStore, limit: int = 5) -> list[Problem]:
     """Run every check; the problems found (empty when the graph is consistent)."""
     problems = []
     for name, query, params in checks():
-        rows = read(store, query, {"limit": int(limit), **params})
+        rows = cypher_store(store).run_read(query, {"limit": int(limit), **params})
         count, examples = (int(rows[0][0]), rows[0][1] or []) if rows else (0, [])
         if count:
             problems.append(Problem(name, count, tuple(examples)))

@@ -147,3 +147,14 @@ def test_the_checks_see_an_upward_import_and_a_circle() -> None:
     real = import_graph()
     assert "models.scoring.item_scorer" in real and "kgrec.domain" in real
     assert "models.scoring.item_scorer" in real["models.scoring.gnn_scorer"]
+
+
+def test_the_export_writer_and_the_importers_do_not_import_each_other() -> None:
+    """``kg.export`` used a module of ``kg.importers`` (whose package imports the registry)
+    while the registry imported ``kg.export``: a circle through a package ``__init__``, which
+    the file graph above does not follow. The format both need is in ``kg.export_format``."""
+    graph = import_graph()
+    importers = {m for m in graph if m == "kg.importers" or m.startswith("kg.importers.")}
+    assert graph["kg.export"].isdisjoint(importers)
+    assert [m for m in sorted(importers) if "kg.export" in graph[m]] == []
+    assert "kg.export_format" in graph["kg.importers.export_file"]

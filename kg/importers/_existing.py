@@ -13,5 +13,8 @@ def missing(store: GraphStore, label: str | None, ids: Sequence[str]) -> list[st
     """The ids that are not nodes with ``label``; ``label=None``: neither Product nor Entity."""
     if not ids:
         return []
-    query = q.MISSING_TRIPLE_ENDPOINTS if label is None else q.missing_ids(label)
-    return [str(r[0]) for r in read(store, query, {"ids": list(ids)})]
+    if label is None:
+        query, params = q.MISSING_TRIPLE_ENDPOINTS, {"ids": list(ids)}
+    else:
+        query, params = q.missing_ids(label, ids)
+    return [str(r[0]) for r in read(store, query, params)]

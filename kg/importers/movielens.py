@@ -410,8 +410,8 @@ def import_movielens(ctx: ImportContext[Any], path: Path) -> None:
         n = store.upsert_products([m.product for _, m in batch], size)
         # every genre is a category of the movie (upsert_products links only one)
         links = [{"id": m.product["id"], "targets": m.genres} for _, m in batch]
-        write(store, queries.unlink_stale(PRODUCT, IN_CATEGORY, CATEGORY), {"rows": links})
-        write(store, queries.link(PRODUCT, IN_CATEGORY, CATEGORY), {"rows": links})
+        write(store, *queries.unlink_stale(PRODUCT, IN_CATEGORY, CATEGORY, links))
+        write(store, *queries.link(PRODUCT, IN_CATEGORY, CATEGORY, links))
         ids = [m.product["id"] for _, m in batch]
         write(store, queries.REFRESH_FILTER_PROPS, {"ids": ids})  # category_ids for candidates
         return n

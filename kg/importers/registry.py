@@ -17,6 +17,7 @@ from kgrec.errors import ConfigError, InvalidInputError
 from ..store import GraphStore
 from ._loader import ImportContext, ImportOptions
 from .checkpoint import Checkpoint
+from .export_file import import_export
 from .inspired import import_inspired
 from .interactions import import_interactions
 from .movielens import import_movielens
@@ -30,15 +31,9 @@ logger = logging.getLogger(__name__)
 Importer = Callable[[ImportContext[Any], Path], None]
 
 
-def _import_export(ctx: ImportContext[Any], path: Path) -> None:
-    from ..export import import_export
-
-    import_export(ctx, path)
-
-
 #: Every import kind, by the name ``kgrec graph import <kind>`` takes.
 IMPORTERS: dict[str, Importer] = {
-    "export": _import_export,
+    "export": import_export,
     "inspired": import_inspired,
     "interactions": import_interactions,
     "movielens": import_movielens,

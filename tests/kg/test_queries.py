@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg import dialect, queries, schema
+from kg import dialect, queries, schema, types
 from kg.types import CandidateQuery
 from kgrec.domain import PriceRange
 from kgrec.errors import InvalidInputError
@@ -91,18 +91,22 @@ def test_paths_fixed_length_pattern() -> None:
 
 
 def test_link_and_triples_builders() -> None:
-    assert queries.link("Product", "HAS_BRAND", "Brand") == (
+    rows = [{"id": "p1", "targets": ["brand:a"]}]
+    assert queries.link("Product", "HAS_BRAND", "Brand", rows) == (
         "UNWIND $rows AS r\n"
         "MATCH (s:`Product` {id: r.id})\n"
         "UNWIND r.targets AS tid\n"
         "MATCH (t:`Brand` {id: tid})\n"
-        "MERGE (s)-[:`HAS_BRAND`]->(t)"
+        "MERGE (s)-[:`HAS_BRAND`]->(t)",
+        {"rows": rows},
     )
-    assert queries.add_triples("film.directed_by").endswith("MERGE (h)-[:`FILM_DIRECTED_BY`]->(t)")
+    query, params = queries.add_triples("film.directed_by", [{"head": "a", "tail": "b"}])
+    assert query.endswith("MERGE (h)-[:`FILM_DIRECTED_BY`]->(t)")
+    assert params == {"rows": [{"head": "a", "tail": "b"}]}
     with pytest.raises(InvalidInputError):
-        queries.link("Product", "FILM_DIRECTED_BY", "Brand")  # not a core type
+        queries.link("Product", "FILM_DIRECTED_BY", "Brand", [])  # not a core type
     with pytest.raises(InvalidInputError):
-        queries.link("Product`) DETACH DELETE (x", "HAS_BRAND", "Brand")
+        queries.link("Product`) DETACH DELETE (x", "HAS_BRAND", "Brand", [])
 
 
 def test_dialect_ddl() -> None:
@@ -220,3 +224,101 @@ def test_label_accepts_allow_list(name: str) -> None:
 def test_label_rejects(name: str) -> None:
     with pytest.raises(InvalidInputError, match="valid: Product, Brand"):
         schema.label(name)
+
+
+#: One call of every builder of kg.queries (a new builder must be added here).
+BUILDER_CALLS = {
+    "add_triples": ("film.x", [{"head": "a", "tail": "b"}]),
+    "candidates": (CandidateQuery(limit=3),),
+    "export_nodes": ("Product", 0, 10),
+    "export_relationships": ("HAS_BRAND", 0, 10),
+    "import_nodes": ("User", []),
+    "import_relationships": ("User", "INTERACTED", "Product", True, []),
+    "lexicon": ("Brand",),
+    "link": ("Product", "HAS_BRAND", "Brand", []),
+    "missing_ids": ("Entity", ["e1"]),
+    "paths": (["a"], ["b"], 2, 5),
+    "preferred_candidates": (CandidateQuery(preferred_ids=("a",), limit=3),),
+    "unlink_stale": ("Product", "HAS_BRAND", "Brand", []),
+    "verify_core_endpoints": ("HAS_BRAND", "Product", "Brand"),
+    "verify_repeated_aliases": ("Brand",),
+    "verify_shared_surfaces": ("Attribute",),
+}
+
+
+def test_every_builder_returns_query_and_params() -> None:
+    builders = {
+        name
+        for name in queries.__all__
+        if callable(getattr(queries, name))
+        and not isinstance(getattr(queries, name), type)
+        and name[0].islower()
+        and name != "popularity_params"  # parameters only, for several constants
+    }
+    assert builders == set(BUILDER_CALLS)
+    for name, args in BUILDER_CALLS.items():
+        query, params = getattr(queries, name)(*args)
+        assert isinstance(query, str) and isinstance(params, dict), name
+        assert "RETURN" in query or "MERGE" in query or "DELETE" in query, name
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert queries.__all__ == sorted(queries.__all__)
+    assert all(hasattr(queries, name) for name in queries.__all__)
+
+
+def _returned_columns(query: str) -> tuple[str, ...]:
+    """The aliases of a query's last RETURN clause (commas inside brackets do not split)."""
+    clause = query[query.rindex("RETURN ") + len("RETURN ") :]
+    clause = clause.split("\nORDER BY")[0].split("\nLIMIT")[0]
+    items, depth, current = [], 0, ""
+    for ch in clause:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    items.append(current)
+    return tuple(item.strip().rpartition(" AS ")[2] for item in items)
+
+
+@pytest.mark.parametrize(
+    ("query", "columns"),
+    [
+        (queries.PRODUCTS, types.PRODUCT_COLUMNS),
+        (queries.CREATE_SESSION, types.SESSION_COLUMNS),
+        (queries.GET_SESSION, types.SESSION_COLUMNS),
+        (queries.USER_EVENTS, types.STORED_EVENT_COLUMNS),
+        (queries.USER_DATA_COUNTS, types.USER_DATA_COLUMNS),
+        (queries.candidates(CandidateQuery())[0], types.CANDIDATE_COLUMNS),
+        (queries.preferred_candidates(CandidateQuery(preferred_ids=("a",)))[0],
+         types.CANDIDATE_COLUMNS),
+        (queries.paths(["a"], ["b"], 3, 1)[0], types.PATH_COLUMNS),
+    ],
+)  # fmt: skip
+def test_record_queries_return_the_columns_of_their_record(
+    query: str, columns: tuple[str, ...]
+) -> None:
+    assert _returned_columns(query) == columns
+
+
+def test_products_and_sessions_return_exactly_as_before() -> None:
+    assert queries.PRODUCTS.endswith(
+        "RETURN p.id AS id, p.title AS title, p.description AS description, p.price AS price,\n"
+        "       p.currency AS currency, p.image_ref AS image_ref, p.popularity AS popularity,\n"
+        "       brand, category, attributes"
+    )
+    assert queries.GET_SESSION == (
+        "MATCH (s:Session {id: $session_id})\n"
+        "RETURN s.id AS id, s.user_id AS user_id, s.created_at AS created_at, "
+        "s.updated_at AS updated_at, s.state AS state, coalesce(s.version, 0) AS version"
+    )
+    assert queries.USER_EVENTS == (
+        "MATCH (u:User {id: $user_id})-[e:INTERACTED]->(p:Product)\n"
+        "RETURN e.event_id AS event_id, u.id AS user_id, p.id AS item_id, e.type AS type,\n"
+        "       e.value AS value, e.ts AS ts\n"
+        "ORDER BY e.ts DESC, e.event_id DESC\n"
+        "LIMIT $limit"
+    )

@@ -1,0 +1,118 @@
+"""Sessions, feedback events and forgetting a user: the writes of a conversation.
+
+Session and event rows are read by the column tuples of :mod:`kg.types`
+(:data:`~kg.types.SESSION_COLUMNS`, :data:`~kg.types.STORED_EVENT_COLUMNS`,
+:data:`~kg.types.USER_DATA_COLUMNS`), from which their RETURN clauses are built.
+"""
+
+from __future__ import annotations
+
+from ..types import SESSION_COLUMNS, STORED_EVENT_COLUMNS, USER_DATA_COLUMNS
+from ._names import returning
+
+_SESSION_RETURN = returning(
+    SESSION_COLUMNS,
+    {c: f"s.{c}" for c in SESSION_COLUMNS} | {"version": "coalesce(s.version, 0)"},
+)
+
+CREATE_SESSION = f"""MERGE (s:Session {{id: $session_id}})
+ON CREATE SET s.user_id = $user_id, s.created_at = $now, s.updated_at = $now, s.state = '',
+    s.version = 0
+{_SESSION_RETURN}"""
+
+GET_SESSION = f"""MATCH (s:Session {{id: $session_id}})
+{_SESSION_RETURN}"""
+
+#: Unconditional state write. Columns: version (the new one). No row: no such session.
+SAVE_SESSION_STATE = """MATCH (s:Session {id: $session_id})
+SET s.state = $state, s.updated_at = $now, s.version = coalesce(s.version, 0) + 1
+RETURN s.version AS version"""
+
+#: Compare-and-set state write: only when the stored version is still ``$version``.
+#: Columns: ok, version (the stored one after this query). No row: no such session.
+#: Setting ``_lock`` first takes the node's write lock before the version is read, so two
+#: Neo4j transactions cannot both see the old version (FalkorDB runs writes one at a time).
+SAVE_SESSION_STATE_IF_VERSION = """MATCH (s:Session {id: $session_id})
+SET s._lock = true
+WITH s, coalesce(s.version, 0) = $version AS ok
+FOREACH (ignored IN CASE WHEN ok THEN [1] ELSE [] END |
+  SET s.state = $state, s.updated_at = $now, s.version = coalesce(s.version, 0) + 1)
+SET s._lock = null
+RETURN ok, s.version AS version"""
+
+#: Delete up to ``$limit`` sessions idle since before ``$before``. Column: deleted.
+PURGE_SESSIONS = """MATCH (s:Session)
+WHERE s.updated_at < $before
+WITH s LIMIT $limit
+DETACH DELETE s
+RETURN count(*) AS deleted"""
+
+_EVENT_PROPS = (
+    "{event_id: $event_id, type: $type, value: $value, ts: $ts, "
+    "idempotency_key: $idempotency_key, session_id: $session_id}"
+)
+
+#: Idempotent write of one event, the key scoped to ``$user_id``: returns ``previous``, the
+#: user's events already stored under ``$idempotency_key`` as ``[event_id, item_id, type,
+#: value, session_id]`` (empty when this call wrote). No row: the product does not exist.
+#: Another user's event with the same key is a different event. Setting ``_lock`` on the
+#: user takes its write lock before the look-up, so concurrent repeats of one key by one
+#: user are serialised on Neo4j too; FalkorDB runs writes one at a time.
+RECORD_EVENT = f"""MATCH (p:Product {{id: $item_id}})
+MERGE (u:User {{id: $user_id}})
+SET u._lock = true
+WITH p, u
+OPTIONAL MATCH (u)-[old:INTERACTED {{idempotency_key: $idempotency_key}}]->(q:Product)
+WITH p, u, collect(CASE WHEN old IS NULL THEN null
+  ELSE [old.event_id, q.id, old.type, old.value, old.session_id] END) AS previous
+FOREACH (ignored IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
+  CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
+  SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta)
+SET u._lock = null
+RETURN previous"""
+
+#: The same without an idempotency key: always writes; returns an empty ``previous``.
+RECORD_EVENT_UNKEYED = f"""MATCH (p:Product {{id: $item_id}})
+MERGE (u:User {{id: $user_id}})
+CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
+SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta
+RETURN [] AS previous"""
+
+_EVENT_EXPRS = {"event_id": "e.event_id", "user_id": "u.id", "item_id": "p.id"}
+
+#: The user's events, newest first (columns :data:`kg.types.STORED_EVENT_COLUMNS`).
+USER_EVENTS = (
+    "MATCH (u:User {id: $user_id})-[e:INTERACTED]->(p:Product)\n"
+    + returning(
+        STORED_EVENT_COLUMNS,
+        {c: f"e.{c}" for c in STORED_EVENT_COLUMNS} | _EVENT_EXPRS,
+        wrap=(4,),
+    )
+    + "\nORDER BY e.ts DESC, e.event_id DESC\nLIMIT $limit"
+)
+
+# -- forgetting a user ------------------------------------------------------------------------
+
+#: Delete every interaction of ``$user_id``. Columns: deleted, item_ids (their products,
+#: whose popularity must be recounted with :data:`REFRESH_POPULARITY`).
+DELETE_USER_EVENTS = """MATCH (:User {id: $user_id})-[e:INTERACTED]->(p:Product)
+WITH e, p.id AS item_id
+DELETE e
+RETURN count(*) AS deleted, collect(DISTINCT item_id) AS item_ids"""
+
+#: Delete the sessions ``$user_id`` owns. Column: deleted.
+DELETE_USER_SESSIONS = """MATCH (s:Session {user_id: $user_id})
+DETACH DELETE s
+RETURN count(*) AS deleted"""
+
+#: Delete the user node (and anything still attached to it). Column: deleted.
+DELETE_USER = """MATCH (u:User {id: $user_id})
+DETACH DELETE u
+RETURN count(*) AS deleted"""
+
+#: What the graph still holds of ``$user_id`` (columns :data:`kg.types.USER_DATA_COLUMNS`).
+USER_DATA_COUNTS = """OPTIONAL MATCH (u:User {id: $user_id})
+OPTIONAL MATCH (u)-[e:INTERACTED]->()
+WITH count(DISTINCT u) AS users, count(e) AS events
+OPTIONAL MATCH (s:Session {user_id: $user_id})
+""" + returning(USER_DATA_COLUMNS, {"sessions": "count(s)"})
