@@ -44,7 +44,8 @@ def test_ctrl_c_exits_within_two_seconds_and_keeps_what_was_acknowledged(tmp_pat
                 assert time.monotonic() < deadline, f"never SERVING:\n{process.tail()}"
                 time.sleep(0.05)
             stub = pb_grpc.RecommenderServiceStub(channel)
-            answer = stub.Recommend(pb.RecommendRequest(message="shoes", limit=1), timeout=60)
+            first = pb.RecommendRequest(message="shoes", limit=1, user_id="user:ctrl-c")
+            answer = stub.Recommend(first, timeout=60)  # the session is user:ctrl-c's
             ack = stub.Feedback(
                 pb.FeedbackRequest(
                     user_id="user:ctrl-c",

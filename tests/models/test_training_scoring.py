@@ -218,7 +218,7 @@ def test_query_text_cache_is_bounded_by_cache_rows(trained: Path) -> None:
     cache = scorer._text().cache
     assert cache.max_rows == 5
     for i in range(12):
-        scorer.score(["prod:001"], query_text=f"warm jackets number {i}")
+        scorer.catalog_scores(ScoringContext(text=f"warm jackets number {i}"))
     assert len(cache) <= 5
     if scorer.config.encoder.text_backend == "minilm":  # the static backend needs no cache
         assert len(cache) == 5
