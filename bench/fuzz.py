@@ -35,7 +35,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -519,7 +519,7 @@ def summarize(
     seconds: float,
     alive: bool,
     rss: tuple[float, float],
-    fingerprints: tuple[dict[str, object], dict[str, object]],
+    fingerprints: tuple[Mapping[str, object], Mapping[str, object]],
 ) -> tuple[str, bool]:
     """The printed summary and whether the run passed."""
     by_code = Counter(o.code.name for o in outcomes)
