@@ -34,6 +34,8 @@ from bench.fuzz import (
     REAL_IDS,
     SHOPPER_WORDS,
     catalog_fingerprint,
+    passable_feedback,
+    passable_recommend,
     passable_text,
 )
 from kg import EmbeddedFalkorDB, open_store
@@ -61,6 +63,7 @@ FUZZ = settings(
 @dataclass
 class Live:
     stub: pb_grpc.RecommenderServiceStub
+    channel: grpc.Channel
     store: GraphStore
     catalog: dict[str, object]
     session: tuple[str, str]  # a real session id and its owner
@@ -85,7 +88,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     stub = pb_grpc.RecommenderServiceStub(channel)
     first = stub.Recommend(pb.RecommendRequest(user_id="user:owner", message="shoes"), timeout=60)
     try:
-        yield Live(stub, store, catalog_fingerprint(store), (first.session_id, "user:owner"))
+        session = (first.session_id, "user:owner")
+        yield Live(stub, channel, store, catalog_fingerprint(store), session)
     finally:
         channel.close()
         asyncio.run_coroutine_threadsafe(running.stop(0), loop).result(30)
@@ -129,8 +133,9 @@ hostile_int32 = st.integers(-(2**31), 2**31 - 1)
 @st.composite
 def recommend_requests(draw: st.DrawFn, live_session: tuple[str, str]) -> pb.RecommendRequest:
     session_id, owner = live_session
-    session = draw(st.one_of(hostile_id, st.just(session_id)))
-    user = draw(st.one_of(hostile_id, st.just(owner)))
+    # a new conversation, the real one (its owner's or not), or a made-up id
+    session = draw(st.one_of(st.just(""), st.just(""), st.just(session_id), hostile_id))
+    user = draw(st.one_of(st.just(""), st.just(owner), hostile_id))
     req = pb.RecommendRequest(user_id=user, session_id=session, message=draw(hostile_text))
     if draw(st.booleans()):
         req.limit = draw(st.one_of(hostile_int32, st.integers(-1, 101)))
@@ -146,6 +151,8 @@ def recommend_requests(draw: st.DrawFn, live_session: tuple[str, str]) -> pb.Rec
         )
         req.filters.excluded_item_ids.extend(draw(hostile_ids))
     req.context_item_ids.extend(draw(hostile_ids))
+    if draw(st.booleans()):  # half are moved inside the rules: the content reaches the pipeline
+        return passable_recommend(req, draw(st.randoms(use_true_random=False)))
     return req
 
 
@@ -153,9 +160,9 @@ def recommend_requests(draw: st.DrawFn, live_session: tuple[str, str]) -> pb.Rec
 def feedback_requests(draw: st.DrawFn, live_session: tuple[str, str]) -> pb.FeedbackRequest:
     session_id, owner = live_session
     req = pb.FeedbackRequest(
-        user_id=draw(st.one_of(hostile_id, st.just(owner))),
-        session_id=draw(st.one_of(hostile_id, st.just(session_id))),
-        item_id=draw(st.one_of(hostile_id, st.sampled_from(("prod:000001", "prod:000007")))),
+        user_id=draw(st.one_of(st.just(""), st.just(owner), hostile_id)),
+        session_id=draw(st.one_of(st.just(""), st.just(""), st.just(session_id), hostile_id)),
+        item_id=draw(st.one_of(st.sampled_from(("prod:000001", "prod:000007")), hostile_id)),
         event_type=draw(st.one_of(st.integers(0, 9), hostile_int32)),  # type: ignore[arg-type]
         value=draw(st.one_of(hostile_float, st.floats(0, 5))),
         idempotency_key=draw(st.one_of(st.just(""), hostile_id, st.text(min_size=120))),
@@ -164,6 +171,8 @@ def feedback_requests(draw: st.DrawFn, live_session: tuple[str, str]) -> pb.Feed
         seconds = draw(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 2_000_000_000))
         nanos = draw(st.integers(-(2**31), 2**31 - 1) | st.integers(0, 999_999_999))
         req.client_time.CopyFrom(Timestamp(seconds=seconds, nanos=nanos))
+    if draw(st.booleans()):  # half are moved inside the rules: they reach the graph
+        return passable_feedback(req, draw(st.randoms(use_true_random=False)))
     return req
 
 
@@ -241,6 +250,38 @@ def test_injection_text_that_passes_validation_is_answered_not_obeyed(
     req = pb.RecommendRequest(message=message, limit=5)
     assert _recommend_both(live, req) == [OK, OK]
     assert catalog_fingerprint(live.store) == live.catalog
+
+
+@settings(FUZZ, max_examples=30)
+@given(
+    method=st.sampled_from(("Recommend", "RecommendStream", "Feedback")),
+    raw=st.one_of(
+        st.binary(max_size=300),
+        # a valid field tag followed by bytes that are not UTF-8, or a truncated varint
+        st.binary(min_size=1, max_size=20).map(lambda b: b"\x1a" + bytes([len(b)]) + b),
+        st.just(b"\x08" + b"\x80" * 10 + b"\x01"),
+    ),
+)
+def test_bytes_that_are_not_a_valid_request_are_invalid_argument(
+    live: Live, method: str, raw: bytes
+) -> None:
+    """What arrives on the wire need not parse at all: still a documented status."""
+    path = f"/kgrec.v1.RecommenderService/{method}"
+    identity = bytes
+    if method == "RecommendStream":
+        call = live.channel.unary_stream(path, identity, identity)
+
+        def send() -> object:
+            return list(call(raw, timeout=60))
+    else:
+        unary = live.channel.unary_unary(path, identity, identity)
+
+        def send() -> object:
+            return unary(raw, timeout=60)
+
+    code, details = _status(send)
+    event(f"{method} {code.name}")
+    assert code == OK or code in REFUSALS, f"{method} {code.name}: {details} <- {raw!r}"
 
 
 def test_the_server_still_answers_a_plain_turn(live: Live) -> None:
