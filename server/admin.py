@@ -5,7 +5,8 @@ their user node from the graph (product popularity is recounted), and their prof
 from every model checkpoint in the model dir; then it looks again and prints what is left,
 which must be nothing (exit 1 otherwise). Run it against the graph ``kgrec serve`` uses (same
 ``--data-dir``, or ``--uri``); a running server keeps the checkpoint it loaded in memory until
-it restarts.
+it restarts. The same deletion is the admin-scope RPC ``kgrec.v1.AdminService/ForgetUser``
+(``server/servicer.py``), against the graph of the running server.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 ``start_server`` wires the pieces: the interceptors (request id -> API-key auth when keys are
 configured (``server/auth.py``) -> exception mapping -> concurrency limit), TLS when
-configured, the recommender servicer, the standard health service and server
+configured, the recommender servicer, the admin servicer (``ForgetUser``, when the pipeline
+has a graph store), the standard health service and server
 reflection (so ``grpcurl -plaintext localhost:50051 list`` works, and ``describe`` shows the
 ``.proto`` comments: see ``server/reflection.py``).
 
@@ -47,12 +48,13 @@ from server.interceptors import (
 from server.metrics import METRICS, MetricsEndpoint
 from server.protocols import RecommenderPipeline
 from server.reflection import enable_reflection
-from server.servicer import RecommenderServicer
+from server.servicer import AdminServicer, RecommenderServicer
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommenderService"].full_name
+ADMIN_SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AdminService"].full_name
 #: Big enough that an oversized chat message reaches validation (and gets a clear
 #: INVALID_ARGUMENT naming ``message``) instead of a transport-level rejection.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -181,6 +183,13 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     pb_grpc.add_RecommenderServiceServicer_to_server(
         RecommenderServicer(pipeline, max_message_chars=settings.max_message_chars), server
     )
+    # AdminService needs the graph the pipeline reads (a test's fake pipeline has none: the
+    # service is then absent and its calls UNIMPLEMENTED)
+    admin_store = getattr(pipeline, "store", None)
+    if admin_store is not None:
+        pb_grpc.add_AdminServiceServicer_to_server(
+            AdminServicer(admin_store, settings.models_path), server
+        )
     health_servicer = health.aio.HealthServicer()
     for service in ("", SERVICE_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
@@ -188,6 +197,7 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     enable_reflection(
         (
             SERVICE_NAME,
+            *((ADMIN_SERVICE_NAME,) if admin_store is not None else ()),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),

@@ -1,4 +1,4 @@
-"""The ``kgrec.v1.RecommenderService`` servicer: thin by design.
+"""The ``kgrec.v1`` servicers: ``RecommenderService`` and ``AdminService``, thin by design.
 
 Each RPC maps the request to a domain object (``server/mappers.py``, which validates), makes
 one pipeline call, and maps the result back. Errors are not handled here: they propagate to
@@ -8,15 +8,20 @@ the exception-mapping interceptor, which turns them into status codes with one t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc.aio
 
+from kg.store import GraphStore
+from kg.types import UserDataCounts
 from kgrec.domain import RecommendQuery
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 from server import mappers
+from server.admin import forget_user
 from server.log import current_request_id
 from server.protocols import RecommenderPipeline
 
@@ -76,4 +81,45 @@ class RecommenderServicer(pb_grpc.RecommenderServiceServicer):
         return mappers.feedback_result_to_proto(result)
 
 
-__all__ = ["RecommenderServicer"]
+def _counts(counts: UserDataCounts, profile_vectors: int) -> pb.UserDataCounts:
+    return pb.UserDataCounts(
+        events=counts.events,
+        sessions=counts.sessions,
+        users=counts.users,
+        profile_vectors=profile_vectors,
+    )
+
+
+class AdminServicer(pb_grpc.AdminServiceServicer):
+    """Serves ``AdminService`` over the graph ``store`` and the checkpoints in ``model_dir``.
+
+    Its calls need the ``admin`` scope (``server/auth.py`` gives every ``kgrec.v1`` method that
+    is not Recommend, RecommendStream or Feedback to ``admin``). ``ForgetUser`` is
+    :func:`server.admin.forget_user`, the same code as ``kgrec admin forget-user``.
+    """
+
+    def __init__(self, store: GraphStore, model_dir: Path | None) -> None:
+        self._store = store
+        self._model_dir = model_dir
+
+    async def ForgetUser(  # noqa: N802 - the generated base class names the methods
+        self, request: pb.ForgetUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ForgetUserResponse:
+        user_id = mappers.clean_id("user_id", request.user_id, required=True)
+        report = await asyncio.to_thread(forget_user, self._store, user_id, self._model_dir)
+        # the user id is personal data: the log names the request, not the user
+        logger.info(
+            "forget-user: deleted %d events, %d sessions, %d user nodes, %d profile vectors; %s",
+            report.deleted.events,
+            report.deleted.sessions,
+            report.deleted.users,
+            report.profile_vectors,
+            "nothing remains" if report.complete else "SOME DATA REMAINS",
+        )
+        return pb.ForgetUserResponse(
+            deleted=_counts(report.deleted, report.profile_vectors),
+            remaining=_counts(report.remaining, report.remaining_profile_vectors),
+        )
+
+
+__all__ = ["AdminServicer", "RecommenderServicer"]

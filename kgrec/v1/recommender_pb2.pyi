@@ -245,3 +245,29 @@ class FeedbackResponse(_message.Message):
     event_id: str
     duplicate: bool
     def __init__(self, accepted: _Optional[bool] = ..., event_id: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class ForgetUserRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class UserDataCounts(_message.Message):
+    __slots__ = ("events", "sessions", "users", "profile_vectors")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_VECTORS_FIELD_NUMBER: _ClassVar[int]
+    events: int
+    sessions: int
+    users: int
+    profile_vectors: int
+    def __init__(self, events: _Optional[int] = ..., sessions: _Optional[int] = ..., users: _Optional[int] = ..., profile_vectors: _Optional[int] = ...) -> None: ...
+
+class ForgetUserResponse(_message.Message):
+    __slots__ = ("deleted", "remaining")
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    deleted: UserDataCounts
+    remaining: UserDataCounts
+    def __init__(self, deleted: _Optional[_Union[UserDataCounts, _Mapping]] = ..., remaining: _Optional[_Union[UserDataCounts, _Mapping]] = ...) -> None: ...

@@ -194,3 +194,85 @@ class RecommenderService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class AdminServiceStub:
+    """Operations on shoppers' data. Every call needs an API key with the `admin` scope (when the
+    server has keys configured; without keys it listens on loopback only).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ForgetUser = channel.unary_unary(
+                '/kgrec.v1.AdminService/ForgetUser',
+                request_serializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserRequest.SerializeToString,
+                response_deserializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserResponse.FromString,
+                _registered_method=True)
+
+
+class AdminServiceServicer:
+    """Operations on shoppers' data. Every call needs an API key with the `admin` scope (when the
+    server has keys configured; without keys it listens on loopback only).
+    """
+
+    def ForgetUser(self, request, context):
+        """Deletes everything kgrec keeps about one shopper: their feedback events, the sessions
+        they own, their user node and their profile vector in every model checkpoint; then looks
+        again and answers what is left (all zero once everything is gone). A running server
+        keeps the model it loaded in memory until it restarts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AdminServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ForgetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetUser,
+                    request_deserializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserRequest.FromString,
+                    response_serializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'kgrec.v1.AdminService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('kgrec.v1.AdminService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AdminService:
+    """Operations on shoppers' data. Every call needs an API key with the `admin` scope (when the
+    server has keys configured; without keys it listens on loopback only).
+    """
+
+    @staticmethod
+    def ForgetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kgrec.v1.AdminService/ForgetUser',
+            kgrec_dot_v1_dot_recommender__pb2.ForgetUserRequest.SerializeToString,
+            kgrec_dot_v1_dot_recommender__pb2.ForgetUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
