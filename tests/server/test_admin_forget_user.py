@@ -8,13 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
+from tiny_checkpoint import save_tiny_checkpoint
 
 import kg
 from kg.embedded import GRAPH_SUBDIR
 from kgrec.cli import main
 from kgrec.domain import EventType, FeedbackEvent
-from models.config import TrainConfig
 from models.training.checkpoint import Checkpoint
 
 
@@ -38,31 +37,12 @@ def _populate(data_dir: Path) -> None:
         store.close()
 
 
-def _checkpoint(directory: Path) -> None:
-    Checkpoint(
-        version="tiny",
-        config=TrainConfig(),
-        user_ids=["bob", "alice"],
-        item_ids=["p0", "p1"],
-        entity_ids=[],
-        tensors={
-            "users": torch.ones(2, 4),
-            "items": torch.ones(2, 4),
-            "entities": torch.zeros(0, 4),
-            "item_popularity": torch.ones(2),
-            "seen": torch.tensor([[0, 0], [1, 0], [1, 1]]),
-            "item_entities": torch.zeros(0, 2, dtype=torch.long),
-        },
-        state_dict={"user_emb.weight": torch.ones(2, 4), "item_emb.weight": torch.ones(2, 4)},
-    ).save(directory)
-
-
 def test_forget_user_deletes_everything_and_proves_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _populate(tmp_path)
     for name in ("v1", "v2"):  # every checkpoint is cleaned, not only the newest
-        _checkpoint(tmp_path / "models" / name)
+        save_tiny_checkpoint(tmp_path / "models" / name)
 
     assert main(["admin", "forget-user", "alice", "--data-dir", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

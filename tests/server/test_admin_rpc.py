@@ -11,8 +11,8 @@ from pathlib import Path
 import grpc
 import grpc.aio
 import pytest
-import torch
 from server_fakes import FakePipeline, serving
+from tiny_checkpoint import save_tiny_checkpoint
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
@@ -20,7 +20,6 @@ from kg.types import UserDataCounts
 from kgrec.domain import IntentType
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
-from models.config import TrainConfig
 from models.explain import make_explainer
 from models.intent import Intent, IntentParser
 from models.training.checkpoint import Checkpoint
@@ -57,25 +56,6 @@ def store(tmp_path: Path) -> Iterator[GraphStore]:
     server.stop()
 
 
-def _checkpoint(directory: Path) -> None:
-    Checkpoint(
-        version="tiny",
-        config=TrainConfig(),
-        user_ids=["bob", "alice"],
-        item_ids=["p0", "p1"],
-        entity_ids=[],
-        tensors={
-            "users": torch.ones(2, 4),
-            "items": torch.ones(2, 4),
-            "entities": torch.zeros(0, 4),
-            "item_popularity": torch.ones(2),
-            "seen": torch.tensor([[0, 0], [1, 0], [1, 1]]),
-            "item_entities": torch.zeros(0, 2, dtype=torch.long),
-        },
-        state_dict={"user_emb.weight": torch.ones(2, 4), "item_emb.weight": torch.ones(2, 4)},
-    ).save(directory)
-
-
 async def _code(call: object) -> grpc.StatusCode:
     try:
         await call  # type: ignore[misc]
@@ -88,7 +68,7 @@ def test_forget_user_needs_the_admin_scope_and_leaves_nothing(
     store: GraphStore, tmp_path: Path
 ) -> None:
     model_dir = tmp_path / "models"
-    _checkpoint(model_dir / "v1")
+    save_tiny_checkpoint(model_dir / "v1")
     pipeline = Pipeline(store, _Parser(), _Linker(), make_explainer())  # type: ignore[arg-type]
 
     async def scenario() -> pb.ForgetUserResponse:
