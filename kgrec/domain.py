@@ -119,6 +119,9 @@ class RecommendQuery:
     context_item_ids: tuple[str, ...] = ()
     explain: bool = True
     request_id: str = ""
+    #: may this turn explore (draw the shown items at random from the best few)? ``None``:
+    #: the server's ``explore_rate`` decides; ``False``: never (a fixed ranking).
+    explore: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,12 @@ def build_pipeline(
             candidate_pool=settings.candidate_pool,
             hide_named_items=settings.hide_named_items,
             log_message_text=settings.log_message_text,
+            adapt_session=settings.adapt_session,
+            adapt_profile=settings.adapt_profile,
+            profile_half_life_days=settings.profile_half_life_days,
+            rerank_policy=settings.rerank_policy,
+            explore_rate=settings.explore_rate,
+            explore_top=settings.explore_top,
         ),
         lexicon=lexicon,
     )

@@ -211,6 +211,7 @@ def query_from_proto(
         context_item_ids=context_item_ids,
         explain=request.explain if request.HasField("explain") else DEFAULT_EXPLAIN,
         request_id=request_id,
+        explore=request.explore if request.HasField("explore") else None,
     )
 
 
@@ -382,6 +383,8 @@ def query_to_proto(query: RecommendQuery) -> pb.RecommendRequest:
         context_item_ids=list(query.context_item_ids),
         explain=query.explain,
     )
+    if query.explore is not None:
+        message.explore = query.explore
     f = query.filters
     if not f.is_empty:
         message.filters.category_ids.extend(f.category_ids)

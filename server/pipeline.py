@@ -100,7 +100,8 @@ class Pipeline:
         check_deadline("before the turn")
         check_category_ids(query.filters.category_ids, self.entities.entries)
         session = self.sessions.open(query.session_id, query.user_id)
-        turn = Turn(query=query, session=session, state=DialogueState.from_json(session.state))
+        state = DialogueState.from_json(session.state)
+        turn = Turn(query=query, session=session, state=state, scorer=self.scorer)
         for step in (self.understand, self.link, self.retrieve, self.score, self.explain):
             with self._timed(turn, step.__name__):
                 step(turn)
@@ -165,16 +166,17 @@ class Pipeline:
         constraints; the scorer's catalog scores, asked once, widen an unconstrained pool."""
         query = candidate_query(turn.state, pool := self.config.candidate_pool)
         turn.candidates = self.store.candidates(query)
-        if self.scorer is None:
+        scorer = turn.scorer
+        if scorer is None:
             return
         anchor = turn.update.anchor.item_id if turn.update and turn.update.anchor else None
         linked = [e.entity_id for e in turn.linked if not e.negated]
         ctx = ScoringContext.for_session(turn.state, turn.query.user_id, linked, anchor)
-        turn.model_scores = scores = self.scorer.catalog_scores(ctx)
+        turn.model_scores = scores = scorer.catalog_scores(ctx)
         if not query.has_hard_constraints:
             named = ctx.liked_item_ids if self.config.hide_named_items else ()
             hidden = [*query.exclude_item_ids, *named]
-            best = self.scorer.top_k(scores, pool, exclude_item_ids=hidden, user_id=ctx.user_id)
+            best = scorer.top_k(scores, pool, exclude_item_ids=hidden, user_id=ctx.user_id)
             known = {c.product.id for c in turn.candidates}
             extra = self.store.products([i for i, _ in best if i not in known])
             turn.candidates += [Candidate(p) for p in extra]
@@ -182,10 +184,10 @@ class Pipeline:
     def score(self, turn: Turn) -> None:
         """4. score (``models.scoring.blend``): the learned scores blended with KG matches,
         popularity, session feedback and the shopper's price level."""
-        state, cands, model = turn.state, turn.candidates, None
-        if self.scorer is not None and turn.model_scores is not None and cands:
+        state, cands, model, scorer = turn.state, turn.candidates, None, turn.scorer
+        if scorer is not None and turn.model_scores is not None and cands:
             ids = [c.product.id for c in cands]
-            model = zscore(self.scorer.scores_for(ids, turn.model_scores))
+            model = zscore(scorer.scores_for(ids, turn.model_scores))
         disliked = self.store.products(state.disliked_item_ids) if state.disliked_item_ids else []
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
@@ -209,8 +211,9 @@ class Pipeline:
         parsed = ParsedIntent(intent.type, tuple(turn.linked), echo_constraints(state),
                               intent.confidence, intent.backend)  # fmt: skip
         ranked = ranked_items(items, explanation, q.explain)
+        version = turn.scorer.version if turn.scorer is not None else "kg-match-v0"
         turn.result = Recommendation(turn.session.id, ranked, explanation.reply, parsed,
-                                     self.model_version, q.request_id)  # fmt: skip
+                                     version, q.request_id)  # fmt: skip
 
     def _evidence(self, turn: Turn) -> tuple[dict[str, list[KgPath]], dict[str, int]]:
         """Paths from what the shopper named (and the anchor item) to the top items, in one

@@ -35,6 +35,13 @@ class PipelineConfig:
     session_write_attempts: int = 40
     log_message_text: bool = False  # debug: log what shoppers type (off: never logged)
     hide_named_items: bool = True  # a product the shopper names is not recommended back
+    # learning from feedback (issue 16; see server.settings.Settings for each one's meaning)
+    adapt_session: bool = True
+    adapt_profile: bool = True
+    profile_half_life_days: float = 30.0
+    rerank_policy: str = "off"
+    explore_rate: float = 0.0
+    explore_top: int = 20
 
     def blend_weights(self) -> BlendWeights:
         from models.scoring.blend import BlendWeights

@@ -34,6 +34,10 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
+#: what ``rerank_policy`` may be
+RERANK_POLICIES = ("off", "linucb", "thompson")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything ``kgrec serve`` can be told.
@@ -91,6 +95,23 @@ class Settings:
         tls_client_ca: PEM CA bundle; when set, clients must present a certificate it signed.
         log_message_text: Debug only: log what shoppers type (at ``DEBUG``). Off, no message
             text reaches the log; user ids are logged only as keyed hashes either way.
+        adapt_session: Feedback in a session changes its next turn: a disliked or dismissed
+            item and its near-duplicates drop out, liked/clicked/bought items pull similar ones
+            up, a rating moves the session in proportion to its value.
+        adapt_profile: A known user's events move their profile across sessions, without a
+            retrain (decayed over time, see ``profile_half_life_days``).
+        profile_half_life_days: An event's weight in the user's profile halves every this
+            many days.
+        rerank_policy: ``off`` (default), ``linucb`` or ``thompson``: a contextual bandit that
+            re-ranks the best candidates by the signals clicks and purchases proved worth
+            trusting; its state is saved next to the model and versioned with it.
+        explore_rate: Probability that a turn explores (its shown items drawn at random from
+            the best ``explore_top``, each impression logged with its probability); ``0``:
+            never. A request can turn it off (``RecommendRequest.explore = false``).
+        explore_top: How many of the best candidates an exploring turn draws from.
+        impression_log: Log every shown item (position, signals, probability of being shown)
+            under ``data_dir/impressions``, batched off the request path; what off-policy
+            evaluation (``kgrec evaluate --policy``) and the bandit learn from.
     """
 
     host: str = "127.0.0.1"
@@ -130,6 +151,13 @@ class Settings:
     tls_client_ca: str = ""
     log_message_text: bool = False
     log_format: str = "text"
+    adapt_session: bool = True
+    adapt_profile: bool = True
+    profile_half_life_days: float = 30.0
+    rerank_policy: str = "off"
+    explore_rate: float = 0.0
+    explore_top: int = 20
+    impression_log: bool = True
 
     @property
     def models_path(self) -> Path:
@@ -198,6 +226,16 @@ class Settings:
             raise ConfigError(f"torch_threads: {self.torch_threads} must be >= 1")
         if not 1 <= self.candidate_pool <= 1_000_000:
             raise ConfigError(f"candidate_pool: {self.candidate_pool} not in 1..1000000")
+        if self.rerank_policy not in RERANK_POLICIES:
+            raise ConfigError(
+                f"rerank_policy: {self.rerank_policy!r} is not one of {', '.join(RERANK_POLICIES)}"
+            )
+        if not 0.0 <= self.explore_rate <= 1.0:
+            raise ConfigError(f"explore_rate: {self.explore_rate} not in 0..1")
+        if not 1 <= self.explore_top <= 1000:
+            raise ConfigError(f"explore_top: {self.explore_top} not in 1..1000")
+        if not self.profile_half_life_days > 0:
+            raise ConfigError(f"profile_half_life_days: {self.profile_half_life_days} must be > 0")
         if self.max_in_flight < 1:
             raise ConfigError(f"max_in_flight: {self.max_in_flight} must be >= 1")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
@@ -339,4 +377,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             )
 
 
-__all__ = ["CONFIG_ENV", "ENV_PREFIX", "SECRET_ENV", "Settings", "add_arguments"]
+__all__ = ["CONFIG_ENV", "ENV_PREFIX", "RERANK_POLICIES", "SECRET_ENV", "Settings", "add_arguments"]

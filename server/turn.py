@@ -13,6 +13,7 @@ from models.dialogue import DialogueState, TurnUpdate
 
 if TYPE_CHECKING:
     from models.intent import Intent
+    from models.scoring import ItemScorer
     from models.scoring.blend import ScoredCandidate
 
 
@@ -23,6 +24,8 @@ class Turn:
     query: RecommendQuery
     session: SessionRecord
     state: DialogueState
+    #: the scorer this turn started with: a model swapped in meanwhile serves the next turn
+    scorer: ItemScorer | None = None
     intent: Intent | None = None
     linked: list[LinkedEntity] = field(default_factory=list)
     update: TurnUpdate | None = None

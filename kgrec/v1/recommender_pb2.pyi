@@ -61,7 +61,7 @@ class Filters(_message.Message):
     def __init__(self, min_price: _Optional[float] = ..., max_price: _Optional[float] = ..., category_ids: _Optional[_Iterable[str]] = ..., excluded_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("user_id", "session_id", "message", "limit", "filters", "context_item_ids", "explain")
+    __slots__ = ("user_id", "session_id", "message", "limit", "filters", "context_item_ids", "explain", "explore")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class RecommendRequest(_message.Message):
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
+    EXPLORE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     session_id: str
     message: str
@@ -76,7 +77,8 @@ class RecommendRequest(_message.Message):
     filters: Filters
     context_item_ids: _containers.RepeatedScalarFieldContainer[str]
     explain: bool
-    def __init__(self, user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., message: _Optional[str] = ..., limit: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., context_item_ids: _Optional[_Iterable[str]] = ..., explain: _Optional[bool] = ...) -> None: ...
+    explore: bool
+    def __init__(self, user_id: _Optional[str] = ..., session_id: _Optional[str] = ..., message: _Optional[str] = ..., limit: _Optional[int] = ..., filters: _Optional[_Union[Filters, _Mapping]] = ..., context_item_ids: _Optional[_Iterable[str]] = ..., explain: _Optional[bool] = ..., explore: _Optional[bool] = ...) -> None: ...
 
 class PathNode(_message.Message):
     __slots__ = ("id", "label", "name")
@@ -271,3 +273,15 @@ class ForgetUserResponse(_message.Message):
     deleted: UserDataCounts
     remaining: UserDataCounts
     def __init__(self, deleted: _Optional[_Union[UserDataCounts, _Mapping]] = ..., remaining: _Optional[_Union[UserDataCounts, _Mapping]] = ...) -> None: ...
+
+class ReloadModelRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReloadModelResponse(_message.Message):
+    __slots__ = ("previous_version", "model_version")
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    previous_version: str
+    model_version: str
+    def __init__(self, previous_version: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...

@@ -212,6 +212,11 @@ class AdminServiceStub:
                 request_serializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserRequest.SerializeToString,
                 response_deserializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserResponse.FromString,
                 _registered_method=True)
+        self.ReloadModel = channel.unary_unary(
+                '/kgrec.v1.AdminService/ReloadModel',
+                request_serializer=kgrec_dot_v1_dot_recommender__pb2.ReloadModelRequest.SerializeToString,
+                response_deserializer=kgrec_dot_v1_dot_recommender__pb2.ReloadModelResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -229,6 +234,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReloadModel(self, request, context):
+        """Loads the newest model checkpoint from the server's model directory (what `kgrec train`
+        wrote) and serves it from the next turn on; turns already running finish on the model
+        they started with, so no call fails during the swap. Answers the version now served.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -236,6 +250,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ForgetUser,
                     request_deserializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserRequest.FromString,
                     response_serializer=kgrec_dot_v1_dot_recommender__pb2.ForgetUserResponse.SerializeToString,
+            ),
+            'ReloadModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadModel,
+                    request_deserializer=kgrec_dot_v1_dot_recommender__pb2.ReloadModelRequest.FromString,
+                    response_serializer=kgrec_dot_v1_dot_recommender__pb2.ReloadModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +286,33 @@ class AdminService:
             '/kgrec.v1.AdminService/ForgetUser',
             kgrec_dot_v1_dot_recommender__pb2.ForgetUserRequest.SerializeToString,
             kgrec_dot_v1_dot_recommender__pb2.ForgetUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kgrec.v1.AdminService/ReloadModel',
+            kgrec_dot_v1_dot_recommender__pb2.ReloadModelRequest.SerializeToString,
+            kgrec_dot_v1_dot_recommender__pb2.ReloadModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
