@@ -34,8 +34,8 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_dataset(args: argparse.Namespace) -> Any:
-    """``RecDataset.from_movielens`` with the paths from ``--data`` and the overrides."""
-    from models.data import RecDataset
+    """``models.data.movielens.load_movielens`` with the paths from ``--data`` and the overrides."""
+    from models.data.movielens import load_movielens
 
     root = Path(args.data)
     split_dir = args.split_dir or root / "movielens-100k-split"
@@ -45,7 +45,7 @@ def load_dataset(args: argparse.Namespace) -> Any:
         from kgrec.errors import ConfigError
 
         raise ConfigError(f"no train.tsv under {split_dir} (see --data / --split-dir)")
-    return RecDataset.from_movielens(
+    return load_movielens(
         split_dir, kg_dir if kg_dir.exists() else None, side_dir if side_dir.exists() else None
     )
 

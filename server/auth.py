@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ import grpc.aio
 
 from kgrec.errors import ConfigError
 from server.apikeys import KeyRing
+from server.exposure import check_exposure as _check_exposure
+from server.exposure import is_loopback
 from server.interceptors import KGREC_METHOD_PREFIX, _WrappingInterceptor
 
 if TYPE_CHECKING:
@@ -129,27 +130,9 @@ class AuthInterceptor(_WrappingInterceptor):
         yield
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IPs (``127.0.0.0/8``, ``::1``)."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_exposure(settings: Settings, keys: KeyRing) -> None:
     """ConfigError when ``settings`` would serve a non-loopback address with no keys."""
-    if keys or settings.insecure or is_loopback(settings.host):
-        return
-    raise ConfigError(
-        f"host: {settings.host!r} is not a loopback address and no api_keys are configured, "
-        "so anyone who can reach the port could act as any user. Configure keys "
-        "(`kgrec keys new --id NAME` prints a key and its api_keys line), or pass --insecure "
-        "to serve without authentication anyway"
-    )
+    _check_exposure(settings.host, insecure=settings.insecure, has_keys=bool(keys))
 
 
 def warn_exposure(settings: Settings, keys: KeyRing) -> None:

@@ -268,9 +268,10 @@ class Settings:
         if self.tls_client_ca and not self.tls_cert:
             raise ConfigError("tls_client_ca: mutual TLS needs tls_cert and tls_key too")
         from server.apikeys import KeyRing
-        from server.auth import check_exposure
+        from server.exposure import check_exposure
 
-        check_exposure(self, KeyRing.parse(self.api_keys))
+        has_keys = bool(KeyRing.parse(self.api_keys))
+        check_exposure(self.host, insecure=self.insecure, has_keys=has_keys)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied and validated."""

@@ -225,19 +225,6 @@ class RecDataset:
             },
         )
 
-    @classmethod
-    def from_movielens(
-        cls, split_dir: Path | str, kg_dir: Path | str | None, side_dir: Path | str | None
-    ) -> RecDataset:
-        """MovieLens-100K on the fixed split; see ``models.data.movielens``."""
-        from models.data.movielens import load_movielens
-
-        return load_movielens(
-            Path(split_dir),
-            Path(kg_dir) if kg_dir else None,
-            Path(side_dir) if side_dir else None,
-        )
-
 
 def _pairs(rows: list[tuple[int, int]]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 2)

@@ -8,22 +8,15 @@ and soft wishes a catalog may not model (:class:`Preference`: who it is for, a g
 a season).
 
 Backends register by name in ``PARSERS`` (see :mod:`models.intent.registry`); build one with
-``make_parser(name, config, lexicon)``. Both names are also importable from this module.
+``make_parser(name, config, lexicon)``, both importable from :mod:`models.intent`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from kgrec.domain import IntentType, PriceRange
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from kg.types import LexiconEntry
-    from models.intent.config import IntentConfig
 
 #: Values :attr:`Mention.label_hint` may take.
 MENTION_LABELS = ("Brand", "Category", "Attribute", "Product", "Entity")
@@ -139,27 +132,8 @@ class IntentParser(ABC):
         """Parse ``message``; ``previous`` is the last turn's intent in this session."""
 
 
-def __getattr__(name: str) -> Any:
-    # PARSERS/make_parser live in registry.py (which imports the backends, which import this
-    # module); they are served from here lazily so the contract module stays import-cycle free.
-    if name in ("PARSERS", "make_parser"):
-        from models.intent import registry
-
-        return getattr(registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:
-    PARSERS: dict[str, type[IntentParser]]
-
-    def make_parser(
-        name: str, config: IntentConfig, lexicon: Sequence[LexiconEntry] = ()
-    ) -> IntentParser: ...
-
-
 __all__ = [
     "MENTION_LABELS",
-    "PARSERS",
     "PREFERENCE_KINDS",
     "PRICE_LEVELS",
     "REFERENCE_KINDS",
@@ -170,5 +144,4 @@ __all__ = [
     "Preference",
     "PriceConstraint",
     "Reference",
-    "make_parser",
 ]

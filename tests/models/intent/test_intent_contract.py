@@ -37,9 +37,13 @@ def test_registry_names_and_unknown_name() -> None:
         assert name in str(e.value)
 
 
-def test_contract_module_serves_registry() -> None:
-    assert intent_module.PARSERS is PARSERS
-    assert intent_module.make_parser is make_parser
+def test_the_registry_is_explicit_not_served_lazily_by_the_contract_module() -> None:
+    # the contract module imports no backend (no circle through a module __getattr__)
+    from models.intent import registry
+
+    assert (PARSERS, make_parser) == (registry.PARSERS, registry.make_parser)
+    assert not hasattr(intent_module, "PARSERS")
+    assert not hasattr(intent_module, "make_parser")
 
 
 def test_dataclasses_are_frozen_with_documented_defaults() -> None:
