@@ -42,3 +42,17 @@ def test_the_summary_fails_on_internal_a_dead_server_or_a_changed_catalog() -> N
     assert not summarize(internal, 1.0, True, (1.0, 1.0), same)[1]
     assert not summarize(ok, 1.0, False, (1.0, 1.0), same)[1]
     assert not summarize(ok, 1.0, True, (1.0, 1.0), ({"a": 1}, {"a": 2}))[1]
+
+
+def test_soak_reads_the_cpu_time_a_process_spent() -> None:
+    import os
+    import time
+
+    from bench.soak import cpu_seconds
+
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.1
+    assert cpu_seconds(2**22 + 12345) != cpu_seconds(2**22 + 12345)  # no such process: NaN
