@@ -5,6 +5,7 @@ runs, with no failed call; only an admin key may reload; a broken checkpoint cha
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -233,3 +234,36 @@ def test_reloader_refuses_an_empty_model_dir(tmp_path: Path, store: GraphStore) 
     pipeline = _pipeline(store, tmp_path)
     with pytest.raises(ModelReloadError, match="no model checkpoint.*still serving only"):
         ModelReloader(pipeline, tmp_path / "nothing-here").reload_sync()
+
+
+def test_kgrec_admin_reload_command(
+    store: GraphStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kgrec.cli import main
+
+    model_dir = tmp_path / "models"
+    save_tiny_checkpoint(model_dir / "ck0", "v1", created=1.0)
+    pipeline = _pipeline(store, model_dir)
+
+    async def scenario() -> list[int]:
+        async with serving(pipeline, api_keys=API_KEYS, model_dir=str(model_dir)) as served:
+            target = served.target
+
+            def reload(key: str, *more: str) -> int:
+                return main(["admin", "reload", "--target", target, "--api-key", key, *more])
+
+            codes = [await asyncio.to_thread(reload, KEYS["shopper"])]  # refused: no swap
+            save_tiny_checkpoint(model_dir / "ck1", "v2", created=2.0)
+            codes.append(await asyncio.to_thread(reload, KEYS["ops"], "--json"))
+            (save_tiny_checkpoint(model_dir / "ck2", "v3", created=3.0) / "meta.json").write_text(
+                json.dumps({"version": "v3", "created": 3.0, "config": {"bogus": 1}})
+            )  # newest, but its config cannot be read
+            codes.append(await asyncio.to_thread(reload, KEYS["ops"]))
+            return codes
+
+    codes = asyncio.run(scenario())
+    out, err = capsys.readouterr()
+    assert codes == [1, 0, 1]
+    assert json.loads(out.strip()) == {"previous_version": "v1", "model_version": "v2"}
+    assert "PERMISSION_DENIED" in err and "FAILED_PRECONDITION" in err and "still serving v2" in err
+    assert pipeline.model_version == "v2"
