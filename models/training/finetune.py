@@ -129,12 +129,14 @@ def _copy_rows(
 def _init_from(checkpoint: Checkpoint, dataset: RecDataset) -> Any:
     def init(model: GraphRecommender, graph: RecGraph) -> None:
         state = checkpoint.state_dict
-        counts = {}
+        counts: dict[str, tuple[int, int]] = {}
         for name, table, old_ids, ids in (
             ("users", model.user_emb, checkpoint.user_ids, dataset.user_ids),
             ("items", model.item_emb, checkpoint.item_ids, dataset.item_ids),
             ("entities", model.entity_emb, checkpoint.entity_ids, graph.entity_ids),
         ):
+            if table is None:  # items from content alone: no id table to grow
+                continue
             key = {"users": "user_emb", "items": "item_emb", "entities": "entity_emb"}[name]
             counts[name] = _copy_rows(table, state.get(f"{key}.weight"), old_ids, list(ids))
         own = model.state_dict()
