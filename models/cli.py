@@ -19,6 +19,10 @@ __all__ = ["add_evaluate_parser", "add_train_parser", "load_dataset", "metrics_t
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATA = "../shared/data"
+DEFAULT_OUT = Path("var/kgrec/models")
+#: ``kgrec train --since`` epochs (``models.training.finetune.DEFAULT_EPOCHS``, not imported
+#: here so that ``kgrec --help`` stays fast)
+DEFAULT_FINE_TUNE_EPOCHS = 5
 
 
 def _add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -129,8 +133,61 @@ def _train_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _since_checkpoint(value: Path) -> tuple[Path, Path]:
+    """``--since``: a checkpoint folder, or a model dir (its newest checkpoint); returns the
+    checkpoint and the model dir the fine-tuned one goes to by default."""
+    from kgrec.errors import ConfigError
+    from models.training.checkpoint import META, latest_checkpoint
+
+    if (value / META).exists():
+        return value, value.parent
+    newest = latest_checkpoint(value)
+    if newest is None:
+        raise ConfigError(f"--since {value}: no checkpoint there")
+    return newest, value
+
+
+def _train_since(args: argparse.Namespace) -> int:
+    """``kgrec train --since CHECKPOINT``: fine-tune on the graph's interactions and the
+    feedback events logged since (``models/training/finetune.py``)."""
+    from kg.admin import open_graph, resolve_data_dir
+    from models.training.finetune import fine_tune, graph_rows
+
+    checkpoint, model_dir = _since_checkpoint(Path(args.since))
+    out = Path(args.out) if args.out else model_dir
+    with open_graph(args) as store:
+        rows = graph_rows(store)
+    print(
+        f"graph: {len(rows.products)} products, {len(rows.interactions)} interactions; "
+        f"fine-tuning {checkpoint.name}",
+        file=sys.stderr,
+    )
+    result = fine_tune(
+        checkpoint, rows, out, epochs=args.epochs or DEFAULT_FINE_TUNE_EPOCHS, lr=args.lr,
+        max_seconds=args.max_seconds, image_root=resolve_data_dir(args),
+        cache_dir=args.cache_dir, progress=not args.quiet,
+    )  # fmt: skip
+    for record in result.history:
+        print(json.dumps(record))
+    meta = result.checkpoint.extra
+    print(f"checkpoint: {result.checkpoint_dir}")
+    print(f"version: {result.checkpoint.version}")
+    print(f"fine-tuned from: {meta['fine_tuned_from']} ({meta['events_since']} events since)")
+    print(f"seconds/epoch: {result.seconds_per_epoch:.2f} over {len(result.history)} epochs")
+    print("serve it: kgrec admin reload (or SIGHUP to kgrec serve)")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
+    if args.conversations and args.since:
+        from kgrec.errors import ConfigError
+
+        raise ConfigError("--since and --conversations cannot be combined")
+    if args.since:
+        return _train_since(args)
+    if args.out is None:
+        args.out = DEFAULT_OUT
     if args.conversations:
         return _train_conversations(args)
     from models.training import train_model
@@ -183,18 +240,37 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     conv.add_argument("--format", choices=("redial", "inspired", "jsonl"), help="default: guessed")
     conv.add_argument("--no-rerank", action="store_true", help="no tree re-ranker")
+    since = p.add_argument_group(
+        "fine-tune (instead of a full train on MovieLens)",
+        "Continue training a GNN checkpoint on the graph kgrec serve uses: its interactions "
+        "and the feedback events logged since. Default 5 epochs, every event trained on (no "
+        "held-out split). New users, items and entities get new embedding rows (initialised "
+        "as a fresh run would, then trained); known ones start from the checkpoint. The "
+        "result goes next to the checkpoint with a new version: `kgrec admin reload` (or "
+        "SIGHUP) makes a running server serve it.",
+    )
+    since.add_argument(
+        "--since",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="a checkpoint folder, or a model dir (its newest checkpoint)",
+    )
+    since.add_argument("--data-dir", help="the graph's data dir (default $KGREC_DATA_DIR or "
+                       "var/kgrec), as for kgrec serve")  # fmt: skip
+    since.add_argument("--uri", help="a graph store URI instead of the embedded one")
+    since.add_argument("--graph", default="kgrec", help="graph name (default kgrec)")
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("var/kgrec/models"),
-        help="model folder; the checkpoint goes to OUT/<version> (default: %(default)s)",
+        help=f"model folder; the checkpoint goes to OUT/<version> (default: {DEFAULT_OUT}; "
+        "with --since the checkpoint's own model folder)",
     )
     p.add_argument("--preset", choices=("default", "small"), default="default")
     p.add_argument("--config", type=Path, help="JSON file with TrainConfig fields")
     p.add_argument("--model", help="registered model name (lightgcn, rgcn)")
     p.add_argument("--dim", type=int)
     p.add_argument("--layers", type=int)
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=int, help="default: the preset's; 5 with --since")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--loss", choices=("softmax", "bpr"))

@@ -7,6 +7,9 @@ which must be nothing (exit 1 otherwise). Run it against the graph ``kgrec serve
 ``--data-dir``, or ``--uri``); a running server keeps the checkpoint it loaded in memory until
 it restarts. The same deletion is the admin-scope RPC ``kgrec.v1.AdminService/ForgetUser``
 (``server/servicer.py``), against the graph of the running server.
+
+``kgrec admin reload`` asks a running server to serve the newest checkpoint of its model dir
+(``AdminService/ReloadModel``; ``server/reload.py``), e.g. after ``kgrec train --since``.
 """
 
 from __future__ import annotations
@@ -114,10 +117,61 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
     return 0 if report.complete else 1
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """``kgrec admin reload``: ask the running server at ``--target`` to serve the newest
+    checkpoint of its model dir (``AdminService/ReloadModel``, admin scope). Exit 0 with the
+    versions before and after; 1 when the server refuses (its reason on stderr: a broken
+    checkpoint keeps the old model serving); 2 when it cannot be reached."""
+    import sys
+
+    import grpc
+
+    from kgrec.client import channel_from_args
+    from kgrec.v1 import recommender_pb2 as pb
+    from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+
+    with channel_from_args(args) as channel:
+        try:
+            answer = pb_grpc.AdminServiceStub(channel).ReloadModel(
+                pb.ReloadModelRequest(), timeout=args.timeout
+            )
+        except grpc.RpcError as e:
+            code = e.code()  # type: ignore[attr-defined]
+            print(f"reload refused: {code.name}: {e.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+            return (
+                2 if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) else 1
+            )
+    if args.json:
+        print(json.dumps({"previous_version": answer.previous_version,
+                          "model_version": answer.model_version}))  # fmt: skip
+    elif answer.previous_version == answer.model_version:
+        print(f"serving {answer.model_version} (reloaded; no newer version)")
+    else:
+        print(f"serving {answer.model_version} (was {answer.previous_version})")
+    return 0
+
+
 def add_admin_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``admin`` and its subcommands to ``kgrec``'s subparsers."""
-    admin = subparsers.add_parser("admin", help="operations on shoppers' data: forget-user")
+    from kgrec.client import add_connection_arguments
+
+    admin = subparsers.add_parser(
+        "admin", help="operations on shoppers' data and the served model: forget-user, reload"
+    )
     sub = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "reload",
+        help="make a running server serve the newest checkpoint of its model dir",
+        description="Calls AdminService/ReloadModel (needs an admin-scope key when the server "
+        "has keys). The server loads the checkpoint off its event loop and swaps it in; turns "
+        "already running finish on the old model, so no call fails. A checkpoint that cannot "
+        "be loaded leaves the old model serving (exit 1). SIGHUP to kgrec serve does the same.",
+    )
+    p.add_argument("--target", default="localhost:50051", help="server host:port")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (default 120)")
+    p.add_argument("--json", action="store_true", help="print the versions as JSON")
+    add_connection_arguments(p)
+    p.set_defaults(func=cmd_reload)
     p = sub.add_parser(
         "forget-user",
         parents=[graph_store_arguments()],
@@ -132,4 +186,4 @@ def add_admin_parser(subparsers: Any) -> argparse.ArgumentParser:
     return admin
 
 
-__all__ = ["ForgetReport", "add_admin_parser", "forget_user", "format_report"]
+__all__ = ["ForgetReport", "add_admin_parser", "cmd_reload", "forget_user", "format_report"]

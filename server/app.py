@@ -2,10 +2,10 @@
 
 ``start_server`` wires the pieces: the interceptors (request id -> API-key auth when keys are
 configured (``server/auth.py``) -> exception mapping -> concurrency limit), TLS when
-configured, the recommender servicer, the admin servicer (``ForgetUser``, when the pipeline
-has a graph store), the standard health service and server
-reflection (so ``grpcurl -plaintext localhost:50051 list`` works, and ``describe`` shows the
-``.proto`` comments: see ``server/reflection.py``).
+configured, the recommender servicer, the admin servicer (``ForgetUser``; ``ReloadModel``
+when the pipeline can swap its scorer) when the pipeline has a graph store, the standard
+health service and server reflection (so ``grpcurl -plaintext localhost:50051 list`` works,
+and ``describe`` shows the ``.proto`` comments: see ``server/reflection.py``).
 
 Health: ``""`` and ``kgrec.v1.RecommenderService`` follow ``pipeline.ready()``, probed in the
 background every :data:`READY_POLL_SECONDS` (it pings the graph DB): NOT_SERVING until it
@@ -48,6 +48,7 @@ from server.interceptors import (
 from server.metrics import METRICS, MetricsEndpoint
 from server.protocols import RecommenderPipeline
 from server.reflection import enable_reflection
+from server.reload import ModelReloader
 from server.servicer import AdminServicer, RecommenderServicer
 from server.settings import Settings
 
@@ -187,8 +188,15 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     # service is then absent and its calls UNIMPLEMENTED)
     admin_store = getattr(pipeline, "store", None)
     if admin_store is not None:
+        reloader = None
+        if hasattr(pipeline, "swap_scorer"):  # ReloadModel (server/reload.py)
+            reloader = ModelReloader(
+                pipeline,  # type: ignore[arg-type]
+                settings.models_path,
+                settings.embedding_cache_rows,
+            )
         pb_grpc.add_AdminServiceServicer_to_server(
-            AdminServicer(admin_store, settings.models_path), server
+            AdminServicer(admin_store, settings.models_path, reloader), server
         )
     health_servicer = health.aio.HealthServicer()
     for service in ("", SERVICE_NAME):

@@ -79,6 +79,15 @@ class Pipeline:
     def model_version(self) -> str:
         return self.scorer.version if self.scorer is not None else "kg-match-v0"
 
+    def swap_scorer(self, scorer: ItemScorer) -> ItemScorer | None:
+        """Serve ``scorer`` from the next turn on; returns the one it replaces.
+
+        One attribute assignment, so atomic: a turn reads ``self.scorer`` once when it starts
+        (``turn.scorer``) and finishes on that model, so no call fails or mixes two models
+        during a swap (``server/reload.py`` loads the new one off the event loop)."""
+        previous, self.scorer = self.scorer, scorer
+        return previous
+
     async def ready(self) -> bool:
         try:
             await asyncio.to_thread(self.store.ping)

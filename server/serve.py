@@ -3,17 +3,20 @@
 Start-up order: graph store (embedded FalkorDB child in the data dir unless ``graph_uri`` names
 another) -> schema -> demo catalog on an empty graph (unless disabled) -> newest model
 checkpoint, training a small one on the demo data when none exists -> intent parser, linker,
-explainer -> gRPC server. Shutdown runs in reverse: server drains, then the store closes and
-the graph DB child stops cleanly.
+explainer -> gRPC server. ``SIGHUP`` (or the admin RPC ``ReloadModel``) swaps in the newest
+checkpoint of the model dir while serving (``server/reload.py``). Shutdown runs in reverse:
+server drains, then the store closes and the graph DB child stops cleanly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import gc
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +31,7 @@ from .app import RunningServer
 from .builder import LINKABLE_LABELS, make_reply_explainer
 from .deadline import DeadlineGuardedStore
 from .pipeline import Pipeline
+from .reload import ModelReloader, load_model
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +40,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LINKABLE_LABELS", "Runtime", "build_runtime", "make_reply_explainer", "run"]
+__all__ = [
+    "LINKABLE_LABELS",
+    "Runtime",
+    "build_runtime",
+    "make_reply_explainer",
+    "reload_on_sighup",
+    "run",
+]
 
 
 def quiet_library_progress() -> None:
@@ -189,7 +200,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer
     """The newest model in the model dir, of whatever kind it is (a GNN checkpoint, a
     conversational scorer); trains a small GNN on the demo data if none exists (on ``demo``
     when given, the demo just loaded; else generated from the settings)."""
-    from models.scoring import GnnScorer, latest_checkpoint, load_scorer
+    from models.scoring import latest_checkpoint
 
     model_dir = settings.models_path
     checkpoint = latest_checkpoint(model_dir)
@@ -198,9 +209,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer
             log.warning("no model checkpoint in %s: ranking by KG match and popularity", model_dir)
             return None
         checkpoint = train_demo_model(settings, model_dir, demo)
-    scorer = load_scorer(checkpoint)
-    if isinstance(scorer, GnnScorer):  # its query-text and image caches, bounded
-        scorer.cache_rows = settings.embedding_cache_rows
+    scorer = load_model(checkpoint, settings.embedding_cache_rows)  # caches bounded
     log.info("model %s loaded from %s", scorer.version, checkpoint)
     return scorer
 
@@ -279,8 +288,33 @@ def _announce(settings: Settings, running: RunningServer) -> None:
     )
 
 
+@contextlib.contextmanager
+def reload_on_sighup(reloader: ModelReloader) -> Iterator[None]:
+    """While the block runs, ``SIGHUP`` reloads the newest model (``reloader.reload``) in the
+    background; a failed load is logged and the old model keeps serving. A no-op where the
+    platform has no SIGHUP."""
+    sighup = getattr(signal, "SIGHUP", None)
+    if sighup is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def on_sighup() -> None:
+        log.info("SIGHUP: reloading the newest model from %s", reloader.model_dir)
+        task = loop.create_task(reloader.reload_logged(), name="kgrec-reload")
+        tasks.add(task)  # held until done (the loop keeps only weak references)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(sighup, on_sighup)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(sighup)
+
+
 async def run(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT."""
+    """Serve until SIGTERM/SIGINT; SIGHUP swaps in the newest model of the model dir."""
     from .app import serve_forever
 
     runtime = build_runtime(settings)
@@ -288,9 +322,11 @@ async def run(settings: Settings) -> None:
     # out of the cyclic GC's reach, so full collections while serving (and at exit) do not
     # walk those few hundred thousand objects again (~1 s each on a busy machine).
     gc.freeze()
-    await serve_forever(
-        settings,
-        runtime.pipeline,
-        on_stop=[runtime.close],
-        on_start=functools.partial(_announce, settings),
-    )
+    reloader = ModelReloader(runtime.pipeline, settings.models_path, settings.embedding_cache_rows)
+    with reload_on_sighup(reloader):
+        await serve_forever(
+            settings,
+            runtime.pipeline,
+            on_stop=[runtime.close],
+            on_start=functools.partial(_announce, settings),
+        )

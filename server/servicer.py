@@ -24,6 +24,7 @@ from server import mappers
 from server.admin import forget_user
 from server.log import current_request_id
 from server.protocols import RecommenderPipeline
+from server.reload import ModelReloader, ModelReloadError
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +97,32 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
     Its calls need the ``admin`` scope (``server/auth.py`` gives every ``kgrec.v1`` method that
     is not Recommend, RecommendStream or Feedback to ``admin``). ``ForgetUser`` is
     :func:`server.admin.forget_user`, the same code as ``kgrec admin forget-user``.
+    ``ReloadModel`` is :meth:`server.reload.ModelReloader.reload` (``FAILED_PRECONDITION`` when
+    the newest checkpoint cannot be loaded, the old model still serving; ``UNIMPLEMENTED``
+    without a ``reloader``).
     """
 
-    def __init__(self, store: GraphStore, model_dir: Path | None) -> None:
+    def __init__(
+        self, store: GraphStore, model_dir: Path | None, reloader: ModelReloader | None = None
+    ) -> None:
         self._store = store
         self._model_dir = model_dir
+        self._reloader = reloader
+
+    async def ReloadModel(  # noqa: N802
+        self, request: pb.ReloadModelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReloadModelResponse:
+        if self._reloader is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this server cannot swap models")
+        assert self._reloader is not None
+        try:
+            result = await self._reloader.reload()
+        except ModelReloadError as e:  # logged by the reloader with the full reason
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+            raise  # not reached: abort raises
+        return pb.ReloadModelResponse(
+            previous_version=result.previous_version, model_version=result.model_version
+        )
 
     async def ForgetUser(  # noqa: N802 - the generated base class names the methods
         self, request: pb.ForgetUserRequest, context: grpc.aio.ServicerContext

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["TrainResult", "resolve_device", "train", "train_model"]
 
 RESUME_FILE = "_resume.pt"
+
+#: Sets a freshly built model's starting weights (``kgrec train --since``: a checkpoint's);
+#: called with the model and its graph before the optimizer is made.
+InitModel = Callable[[GraphRecommender, RecGraph], None]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -136,8 +141,15 @@ def train_model(
     *,
     resume: bool = False,
     progress: bool = True,
+    init: InitModel | None = None,
+    version_tag: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train ``config.model.name`` on ``dataset`` and write a checkpoint under ``out_dir``."""
+    """Train ``config.model.name`` on ``dataset`` and write a checkpoint under ``out_dir``.
+
+    ``init`` sets the starting weights (default: random), ``version_tag`` goes into the version
+    (``kgrec-<model>-<tag>-<time>-<hash>``) and ``extra`` into ``meta.json`` (a fine-tune from
+    a checkpoint, :mod:`models.training.finetune`, names its origin with these)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
@@ -145,7 +157,10 @@ def train_model(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     try:
-        return _train(dataset, config, out_dir, device, resume=resume, progress=progress)
+        return _train(
+            dataset, config, out_dir, device, resume=resume, progress=progress, init=init,
+            version_tag=version_tag, extra=extra or {},
+        )  # fmt: skip
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -158,6 +173,9 @@ def _train(
     *,
     resume: bool,
     progress: bool,
+    init: InitModel | None = None,
+    version_tag: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> TrainResult:
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
@@ -171,7 +189,10 @@ def _train(
         min_entity_degree=config.model.min_entity_degree,
         kg_edge_weight=config.model.kg_edge_weight,
     )
-    model = build_model(graph, features.dims, config.model).to(device)
+    model = build_model(graph, features.dims, config.model)
+    if init is not None:
+        init(model, graph)
+    model = model.to(device)
     model.set_features(features.tensors(device))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
@@ -208,7 +229,10 @@ def _train(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(epochs, desc=f"train {config.model.name}", unit="epoch")
+        what = (
+            f"fine-tune {config.model.name}" if init is not None else f"train {config.model.name}"
+        )
+        bar = tqdm(epochs, desc=what, unit="epoch")
         epochs = bar  # type: ignore[assignment]
     started = time.monotonic()
     stopped_by_budget = False
@@ -291,12 +315,13 @@ def _train(
     seconds_per_epoch = train_seconds / max(n_epochs, 1)
     created = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(created))
-    version = f"kgrec-{config.model.name}-{stamp}-{run_hash}"
+    name = f"{config.model.name}-{version_tag}" if version_tag else config.model.name
+    version = f"kgrec-{name}-{stamp}-{run_hash}"
     # the same trajectory can finish twice within a second (a cut-short run, then its resume)
     taken = 1
     while (Path(out_dir) / version).exists():
         taken += 1
-        version = f"kgrec-{config.model.name}-{stamp}-{run_hash}-{taken}"
+        version = f"kgrec-{name}-{stamp}-{run_hash}-{taken}"
     popularity = np.bincount(dataset.train[:, 1], minlength=dataset.num_items).astype(np.float32)
     checkpoint = Checkpoint(
         version=version,
@@ -323,6 +348,7 @@ def _train(
             "layer0_weight": model.layer0_weight,
             "feature_coverage": features.coverage(),
             "history": history,
+            **(extra or {}),
         },
         created=created,
     )
