@@ -188,7 +188,12 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     admin_store = getattr(pipeline, "store", None)
     if admin_store is not None:
         pb_grpc.add_AdminServiceServicer_to_server(
-            AdminServicer(admin_store, settings.models_path), server
+            AdminServicer(
+                admin_store,
+                settings.models_path,
+                getattr(pipeline, "impressions", None) or settings.data_dir / "impressions",
+            ),
+            server,
         )
     health_servicer = health.aio.HealthServicer()
     for service in ("", SERVICE_NAME):

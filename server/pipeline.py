@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from kg.linking import EntityDirectory
 from kg.store import GraphStore
@@ -35,6 +38,7 @@ from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.dialogue.session_rules import apply_feedback, candidate_query, echo_constraints
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
+from models.feedback.slate import draw_slate
 from models.scoring.blend import blend, zscore
 from models.scoring.item_scorer import ScoringContext
 
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
     from models.intent import IntentParser, Mention
     from models.scoring import ItemScorer
 
+    from .impression_log import ImpressionLog
+
 
 class Pipeline:
     """Composes graph store, intent parser, entity linker, scorer and explainer."""
@@ -65,6 +71,7 @@ class Pipeline:
         config: PipelineConfig | None = None,
         clock: Callable[[], float] = time.time,
         lexicon: Sequence[LexiconEntry] = (),
+        impressions: ImpressionLog | None = None,
     ) -> None:
         self.store, self.parser, self.linker = store, parser, linker
         self.explainer, self.scorer, self.clock = explainer, scorer, clock
@@ -74,10 +81,18 @@ class Pipeline:
             lexicon, linker, cfg.link_threshold, cfg.wish_link_threshold
         )
         self.sessions = Sessions(store, cfg.session_policy(), clock)
+        #: where shown slates and feedback outcomes are logged (``None``: not logged)
+        self.impressions = impressions
+        self._draws = itertools.count()  # exploration draws: (config.seed, n)
 
     @property
     def model_version(self) -> str:
         return self.scorer.version if self.scorer is not None else "kg-match-v0"
+
+    def close(self) -> None:
+        """Write out the impression log's queue (on shutdown)."""
+        if self.impressions is not None:
+            self.impressions.close()
 
     async def ready(self) -> bool:
         try:
@@ -111,6 +126,8 @@ class Pipeline:
         self.sessions.save(turn.session, turn.state.to_json(), self.clock())
         METRICS.observe_steps(turn.timings_ms)
         log_turn(turn, self.config.log_message_text)
+        if self.impressions is not None:
+            self.impressions.log_turn(turn, self.config.rerank_policy, self.clock())
         assert turn.result is not None
         return turn.result
 
@@ -183,7 +200,8 @@ class Pipeline:
 
     def score(self, turn: Turn) -> None:
         """4. score (``models.scoring.blend``): the learned scores blended with KG matches,
-        popularity, session feedback and the shopper's price level."""
+        popularity, session feedback and the shopper's price level; ranks the best
+        ``max(limit, explore_top)`` and ends with the shown slate (:meth:`show`)."""
         state, cands, model, scorer = turn.state, turn.candidates, None, turn.scorer
         if scorer is not None and turn.model_scores is not None and cands:
             ids = [c.product.id for c in cands]
@@ -193,7 +211,22 @@ class Pipeline:
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in disliked if p.brand_id},
             price_level=state.price_level, weights=self.config.blend_weights(),
+            keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip
+        self.show(turn)
+
+    def show(self, turn: Turn) -> None:
+        """The shown slate (``models.feedback.slate``): the ranking's top ``limit``, or with
+        probability ``explore_rate`` (unless the request says ``explore=False``) a random
+        ordered draw from its best ``explore_top``; ``turn.ranked`` keeps the ranking."""
+        cfg = self.config
+        rate = cfg.explore_rate if turn.query.explore is not False else 0.0
+        rng = np.random.default_rng((cfg.seed, next(self._draws))) if rate > 0 else None
+        turn.ranked = ranked = turn.scored
+        turn.slate = slate = draw_slate(
+            len(ranked), turn.query.limit, rate=rate, top=cfg.explore_top, rng=rng
+        )
+        turn.scored = [ranked[j] for j in slate.order]
 
     def explain(self, turn: Turn) -> None:
         """5. explain (``models.explain``): KG paths and aggregated co-shoppers for the top
@@ -241,6 +274,8 @@ class Pipeline:
         check_deadline("before recording the event")
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
         log_feedback(stored, result.duplicate)
+        if self.impressions is not None and not result.duplicate:
+            self.impressions.log_outcome(event, now)
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
             apply_feedback(state, event.event_type, event.value, event.item_id)

@@ -42,6 +42,7 @@ class PipelineConfig:
     rerank_policy: str = "off"
     explore_rate: float = 0.0
     explore_top: int = 20
+    seed: int = 7  # exploration draws: turn n of the process draws from (seed, n)
 
     def blend_weights(self) -> BlendWeights:
         from models.scoring.blend import BlendWeights

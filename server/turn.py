@@ -12,6 +12,7 @@ from kgrec.domain import LinkedEntity, Recommendation, RecommendQuery
 from models.dialogue import DialogueState, TurnUpdate
 
 if TYPE_CHECKING:
+    from models.feedback.slate import Slate
     from models.intent import Intent
     from models.scoring import ItemScorer
     from models.scoring.blend import ScoredCandidate
@@ -33,5 +34,9 @@ class Turn:
     #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
     model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
+    #: the ranking the shown slate was drawn from (best ``max(limit, explore_top)``), and the
+    #: draw: ``scored`` is then the shown items, in their shown order
+    ranked: list[ScoredCandidate] = field(default_factory=list)
+    slate: Slate | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     result: Recommendation | None = None  # what explain answers

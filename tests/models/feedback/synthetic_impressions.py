@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +24,8 @@ LOGGING = np.array([0.2, 1.0, 0.3])  # what the logging policy ranks by (popular
 
 
 def click_prob(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    return BIAS[positions] / (1.0 + np.exp(-(x @ THETA - 1.0)))
+    """The first ``len(THETA)`` signals decide; any further ones are noise."""
+    return BIAS[positions] / (1.0 + np.exp(-(x[:, : len(THETA)] @ THETA - 1.0)))
 
 
 class LinearPolicy:
@@ -33,7 +35,8 @@ class LinearPolicy:
         self.w = np.asarray(w, dtype=np.float64)
 
     def order(self, features: np.ndarray, *, explore: bool) -> list[int]:
-        return [int(j) for j in np.argsort(-(features @ self.w), kind="stable")]
+        score = features[:, : len(self.w)] @ self.w
+        return [int(j) for j in np.argsort(-score, kind="stable")]
 
 
 @dataclass
@@ -55,21 +58,21 @@ class SyntheticLog:
 
 def make_log(
     seed: int, sessions: int = 400, turns_per_session: int = 3, m: int = 10, size: int = 4,
-    rate: float = 0.5, top: int = 10,
+    rate: float = 0.5, top: int = 10, signals: Sequence[str] = SIGNALS,
 ) -> SyntheticLog:  # fmt: skip
     rng = np.random.default_rng(seed)
     impressions, outcomes, turns = [], [], []
     ts = 1_000_000.0
     for s in range(sessions):
         for turn in range(1, turns_per_session + 1):
-            x = rng.normal(size=(m, len(SIGNALS)))
-            x = x[np.argsort(-(x @ LOGGING), kind="stable")]
+            x = rng.normal(size=(m, len(signals)))
+            x = x[np.argsort(-(x[:, : len(LOGGING)] @ LOGGING), kind="stable")]
             slate = draw_slate(m, size, rate=rate, top=top, rng=rng)
             ids = tuple(f"s{s}-t{turn}-i{j}" for j in range(m))
             imp = Impression(
                 request_id=f"r{s}-{turn}", session_id=f"s{s}", user=f"u-{s % 50:012x}",
                 turn=turn, ts=ts, policy="off", model_version="synthetic", explored=slate.explored,
-                rate=slate.rate, pool=slate.pool, signals=SIGNALS, candidates=ids,
+                rate=slate.rate, pool=slate.pool, signals=tuple(signals), candidates=ids,
                 features=tuple(tuple(float(v) for v in row) for row in x),
                 shown=slate.order, propensities=slate.propensities,
             )  # fmt: skip
@@ -83,3 +86,13 @@ def make_log(
             turns.append(LoggedTurn(imp, x, rewards))
             ts += 10.0
     return SyntheticLog(impressions, outcomes, turns)
+
+
+def write_log(log: SyntheticLog, directory: Path, files: int = 2) -> None:
+    """The log as the server writes it: JSON lines, split over ``files`` files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [r.to_json() for r in log.impressions] + [o.to_json() for o in log.outcomes]
+    step = -(-len(lines) // files)
+    for f in range(files):
+        part = lines[f * step : (f + 1) * step]
+        (directory / f"impressions-{f:04d}.jsonl").write_text("".join(x + "\n" for x in part))
