@@ -83,11 +83,8 @@ def build_pipeline(
     # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
     encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
     linker = EntityLinker(lexicon, store=store, encoder=encoder)
-    impressions = None
-    if settings.impression_log:
-        from .impression_log import ImpressionLog
+    from .impression_log import impression_log_for
 
-        impressions = ImpressionLog(Path(settings.data_dir) / "impressions")
     return Pipeline(
         store,
         parser,
@@ -108,5 +105,5 @@ def build_pipeline(
             seed=settings.seed,
         ),
         lexicon=lexicon,
-        impressions=impressions,
+        impressions=impression_log_for(settings),
     )

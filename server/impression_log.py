@@ -40,6 +40,7 @@ from .metrics import METRICS, Metrics
 if TYPE_CHECKING:
     from kgrec.domain import FeedbackEvent
 
+    from .settings import Settings
     from .turn import Turn
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "count_impressions",
     "forget_impressions",
     "impression_key",
+    "impression_log_for",
 ]
 
 logger = logging.getLogger(__name__)
@@ -134,6 +136,14 @@ def forget_impressions(directory: Path, user_id: str) -> int:
             os.replace(tmp, path)
             removed += len(lines) - len(kept)
     return removed
+
+
+def impression_log_for(settings: Settings) -> ImpressionLog | None:
+    """The served pipeline's log: ``data_dir/impressions``, or ``None`` with
+    ``impression_log`` off."""
+    if not settings.impression_log:
+        return None
+    return ImpressionLog(Path(settings.data_dir) / "impressions")
 
 
 class ImpressionLog:

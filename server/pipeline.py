@@ -217,14 +217,16 @@ class Pipeline:
 
     def show(self, turn: Turn) -> None:
         """The shown slate (``models.feedback.slate``): the ranking's top ``limit``, or with
-        probability ``explore_rate`` (unless the request says ``explore=False``) a random
-        ordered draw from its best ``explore_top``; ``turn.ranked`` keeps the ranking."""
-        cfg = self.config
-        rate = cfg.explore_rate if turn.query.explore is not False else 0.0
+        probability ``explore_rate`` a random ordered draw from its best ``explore_top``;
+        ``turn.ranked`` keeps the ranking. Never random when the request says
+        ``explore=False`` or the shopper asked for a price order ("cheap")."""
+        cfg, q = self.config, turn.query
+        fixed = q.explore is False or bool(turn.state.price_level)
+        rate = 0.0 if fixed else cfg.explore_rate
         rng = np.random.default_rng((cfg.seed, next(self._draws))) if rate > 0 else None
         turn.ranked = ranked = turn.scored
         turn.slate = slate = draw_slate(
-            len(ranked), turn.query.limit, rate=rate, top=cfg.explore_top, rng=rng
+            len(ranked), q.limit, rate=rate, top=cfg.explore_top, rng=rng
         )
         turn.scored = [ranked[j] for j in slate.order]
 

@@ -151,3 +151,12 @@ def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
         fh.write(json.dumps({"kind": "impression", "v": 1})[:20])
     impressions, _ = read_log(tmp_path)
     assert len(impressions) == 1
+
+
+def test_the_setting_turns_the_log_off(tmp_path: Path) -> None:
+    from server.impression_log import impression_log_for
+    from server.settings import Settings
+
+    assert impression_log_for(Settings(data_dir=tmp_path, impression_log=False)) is None
+    log = impression_log_for(Settings(data_dir=tmp_path))
+    assert log is not None and log.directory == tmp_path / "impressions"

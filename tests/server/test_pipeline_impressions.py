@@ -134,3 +134,26 @@ def test_feedback_outcomes_are_logged_and_joined_to_the_turn(store: GraphStore, 
     for imp in impressions:  # the mixture's marginal: (1 - 0.5) [deterministic] + 0.5 / 8
         for k, j in enumerate(imp.shown):
             assert imp.propensities[k] == pytest.approx(0.5 * (j == k) + 0.5 / 8)
+
+
+def test_a_price_order_is_never_shuffled(store: GraphStore) -> None:
+    """A "cheap" request's order is the shopper's: an exploring server keeps it."""
+    from kg.types import Candidate, ProductRecord, SessionRecord
+    from models.dialogue import DialogueState
+    from models.scoring.blend import ScoredCandidate
+    from server.turn import Turn
+
+    pipe = _pipeline(store, None, explore_rate=1.0, explore_top=10)
+    ranked = [
+        ScoredCandidate(Candidate(ProductRecord(id=f"p{i}", title="t")), -i) for i in range(20)
+    ]
+    for level, fixed in (("low", True), ("", False)):
+        shown = set()
+        for _ in range(10):
+            turn = Turn(
+                RecommendQuery(message="x", limit=4), SessionRecord("s", "", 0.0, 0.0),
+                DialogueState(price_level=level), scored=list(ranked),
+            )  # fmt: skip
+            pipe.show(turn)
+            shown.add(tuple(s.candidate.product.id for s in turn.scored))
+        assert (shown == {("p0", "p1", "p2", "p3")}) is fixed
