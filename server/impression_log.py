@@ -193,16 +193,19 @@ class ImpressionLog:
         from models.feedback.policy import SIGNALS, signal_matrix
 
         q, slate = turn.query, turn.slate
-        ranked = turn.ranked
-        features = signal_matrix(ranked, known_user=bool(q.user_id), turn=turn.state.turn)
+        blended = turn.blended or turn.ranked
+        index = {s.candidate.product.id: i for i, s in enumerate(blended)}
+        order = [index[s.candidate.product.id] for s in turn.ranked]
+        order += sorted(set(range(len(blended))) - set(order))  # ranked may be a prefix
+        features = signal_matrix(blended, known_user=bool(q.user_id), turn=turn.state.turn)
         version = turn.scorer.version if turn.scorer is not None else "kg-match-v0"
         record = Impression(
             request_id=q.request_id, session_id=turn.session.id, user=self.user_key(q.user_id),
             turn=turn.state.turn, ts=ts, policy=policy, model_version=version,
             explored=slate.explored, rate=slate.rate, pool=slate.pool, signals=SIGNALS,
-            candidates=tuple(s.candidate.product.id for s in ranked),
-            features=tuple(map(tuple, features.tolist())),
-            shown=slate.order, propensities=slate.propensities,
+            candidates=tuple(index), features=tuple(map(tuple, features.tolist())),
+            order=tuple(order), shown=tuple(order[r] for r in slate.order),
+            propensities=slate.propensities,
         )  # fmt: skip
         return self.write(record)
 

@@ -213,6 +213,7 @@ class Pipeline:
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip
+        turn.blended = turn.scored
         self.show(turn)
 
     def show(self, turn: Turn) -> None:

@@ -34,8 +34,10 @@ class Turn:
     #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
     model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
-    #: the ranking the shown slate was drawn from (best ``max(limit, explore_top)``), and the
+    #: the blend's best ``max(limit, explore_top)`` (the impression log's candidates), the
+    #: ranking the shown slate was drawn from (the ranking policy's order of them), and the
     #: draw: ``scored`` is then the shown items, in their shown order
+    blended: list[ScoredCandidate] = field(default_factory=list)
     ranked: list[ScoredCandidate] = field(default_factory=list)
     slate: Slate | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -4,12 +4,15 @@ The server (``server/impression_log.py``) appends JSON lines under ``data_dir/im
 two kinds:
 
 * ``{"kind": "impression", ...}``: one per Recommend turn, :class:`Impression`: who (the
-  session, the user as a keyed hash), which turn, under which policy, the ranked candidates it
-  could have shown (the best ``max(limit, explore_top)``, best first) with the signal row each
-  was ranked on (``models.feedback.policy.signal_matrix``, columns named by ``signals``), and
-  the shown slate: the rank of the item at each position and its propensity
-  (:mod:`models.feedback.slate`). The candidates and their signals are what let another
-  policy's slate be recomputed offline.
+  session, the user as a keyed hash), which turn, under which policy, the candidates it
+  could have shown (the blend's best ``max(limit, explore_top)``, in the blend's order) with
+  the signal row each was ranked on (``models.feedback.policy.signal_matrix``, columns named
+  by ``signals``), the logging policy's order of them (``order``: the identity for the blend,
+  the policy ``"off"``), and the shown slate: which candidate is at each position and its
+  propensity (:mod:`models.feedback.slate`; a candidate's rank in the slate draw is its
+  place in ``order``). Candidates and signals in the blend's order are what a
+  :class:`~models.feedback.policy.RankingPolicy` reads, so any policy's slate can be
+  recomputed offline.
 * ``{"kind": "outcome", ...}``: one per recorded (non-duplicate) feedback event,
   :class:`Outcome`: session, item, event type, value, time.
 
@@ -56,16 +59,17 @@ class Impression:
     user: str  # keyed hash of the user id ("-": anonymous)
     turn: int
     ts: float
-    policy: str  # the ranking policy that ordered ``candidates`` ("off": the blend)
+    policy: str  # the logging ranking policy ("off": the blend's own order)
     model_version: str
     explored: bool
     rate: float  # exploration probability of this turn (0: deterministic slate)
     pool: int  # M: the slate is drawn from candidates[:pool] when exploring
     signals: tuple[str, ...]
-    candidates: tuple[str, ...]  # ranked, best first
+    candidates: tuple[str, ...]  # in the blend's order
     features: tuple[tuple[float, ...], ...]  # one signal row per candidate
-    shown: tuple[int, ...]  # shown[k]: rank of the item at position k
-    propensities: tuple[float, ...]  # propensities[k]: P(that item at position k)
+    order: tuple[int, ...]  # the logging policy's ranking: candidate indices, best first
+    shown: tuple[int, ...]  # shown[k]: the candidate (index) shown at position k
+    propensities: tuple[float, ...]  # propensities[k]: P(that candidate at position k)
 
     def to_json(self) -> str:
         return json.dumps({"kind": "impression", "v": FORMAT_VERSION, **asdict(self)})
@@ -73,6 +77,13 @@ class Impression:
     @property
     def shown_ids(self) -> tuple[str, ...]:
         return tuple(self.candidates[j] for j in self.shown)
+
+    def ranks(self) -> list[int]:
+        """``ranks()[j]``: candidate ``j``'s place in the logging policy's ``order``."""
+        ranks = [0] * len(self.order)
+        for r, j in enumerate(self.order):
+            ranks[j] = r
+        return ranks
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +146,19 @@ def _records(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
 
 
 def _impression(r: dict[str, Any]) -> Impression:
+    imp = _parse_impression(r)
+    n = len(imp.candidates)
+    if (
+        sorted(imp.order) != list(range(n))
+        or len(imp.features) != n
+        or len(imp.propensities) != len(imp.shown)
+        or not all(0 <= j < n for j in imp.shown)
+    ):
+        raise ValueError("order, features, shown and propensities do not fit the candidates")
+    return imp
+
+
+def _parse_impression(r: dict[str, Any]) -> Impression:
     return Impression(
         request_id=str(r["request_id"]), session_id=str(r["session_id"]), user=str(r["user"]),
         turn=int(r["turn"]), ts=float(r["ts"]), policy=str(r["policy"]),
@@ -142,7 +166,7 @@ def _impression(r: dict[str, Any]) -> Impression:
         rate=float(r["rate"]), pool=int(r["pool"]), signals=tuple(r["signals"]),
         candidates=tuple(r["candidates"]),
         features=tuple(tuple(float(x) for x in row) for row in r["features"]),
-        shown=tuple(int(j) for j in r["shown"]),
+        order=tuple(int(j) for j in r["order"]), shown=tuple(int(j) for j in r["shown"]),
         propensities=tuple(float(p) for p in r["propensities"]),
     )  # fmt: skip
 

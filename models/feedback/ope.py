@@ -5,7 +5,8 @@ Model: the item-position model (Chuklin et al., *Click Models for Web Search*, 2
 al., "Offline evaluation of ranking policies with click models", KDD 2018): the chance that
 the item at position ``k`` is clicked depends on that item and ``k`` only, not on the rest of
 the slate. Then each (turn, position) is a bandit round on its own, with the logged marginal
-propensity ``p_t(i, k)`` (:mod:`models.feedback.slate`) of the item shown there.
+propensity ``p_t(i, k)`` of the item shown there (:mod:`models.feedback.slate`, at the
+item's rank in the logging policy's order).
 
 The target re-ranks each turn's logged candidates by their logged signals
 (``RankingPolicy.order(features, explore=False)``) and shows ``tau_t(k)`` at position ``k``
@@ -163,7 +164,8 @@ def evaluate_policy(
         slate = order[:size]
         turn_of.append(np.full(size, i))
         target_x.append(t.features[slate])
-        props.append([propensity(j, k, imp.rate, imp.pool) for k, j in enumerate(slate)])
+        rank = imp.ranks()
+        props.append([propensity(rank[j], k, imp.rate, imp.pool) for k, j in enumerate(slate)])
         same.append(np.equal(slate, imp.shown))
         sessions[i] = session_index.setdefault(imp.session_id, len(session_index))
     slot_turn = np.concatenate(turn_of)

@@ -27,7 +27,7 @@ def _impression(n: int, user: str) -> Impression:
         request_id=f"r{n}", session_id=f"s{n % 3}", user=user, turn=1, ts=float(n),
         policy="off", model_version="v", explored=False, rate=0.0, pool=2,
         signals=("a", "b"), candidates=("p1", "p2"), features=((1.0, 0.0), (0.5, 0.5)),
-        shown=(0, 1), propensities=(1.0, 1.0),
+        order=(0, 1), shown=(0, 1), propensities=(1.0, 1.0),
     )  # fmt: skip
 
 
@@ -160,3 +160,34 @@ def test_the_setting_turns_the_log_off(tmp_path: Path) -> None:
     assert impression_log_for(Settings(data_dir=tmp_path, impression_log=False)) is None
     log = impression_log_for(Settings(data_dir=tmp_path))
     assert log is not None and log.directory == tmp_path / "impressions"
+
+
+def test_a_re_ranked_turn_is_logged_in_the_blend_order_with_the_policy_order(
+    tmp_path: Path,
+) -> None:
+    """Candidates and signals in the blend's order (what a policy reads); ``order``: the
+    re-ranker's (here only a prefix was re-ranked); ``shown``: candidate indices."""
+    from kg.types import Candidate, ProductRecord, SessionRecord
+    from kgrec.domain import RecommendQuery
+    from models.dialogue import DialogueState
+    from models.feedback.slate import Slate
+    from models.scoring.blend import ScoredCandidate
+    from server.turn import Turn
+
+    a, b, c, d = (
+        ScoredCandidate(Candidate(ProductRecord(id=i, title=i)), 0.0, {"popularity": p})
+        for i, p in (("a", 0.4), ("b", 0.3), ("c", 0.2), ("d", 0.1))
+    )
+    turn = Turn(
+        RecommendQuery(message="x", limit=2), SessionRecord("s1", "", 0.0, 0.0), DialogueState()
+    )
+    turn.blended, turn.ranked = [a, b, c, d], [c, a]
+    turn.slate = Slate(order=(1, 0), propensities=(0.25, 0.25), explored=True, rate=0.5, pool=2)
+    log = ImpressionLog(tmp_path)
+    assert log.log_turn(turn, "linucb", 5.0)
+    log.close()
+    (imp,), _ = read_log(tmp_path)
+    assert imp.candidates == ("a", "b", "c", "d") and imp.order == (2, 0, 1, 3)
+    assert imp.shown == (0, 2) and imp.shown_ids == ("a", "c")
+    assert [row[1] for row in imp.features] == [0.4, 0.3, 0.2, 0.1]  # popularity column
+    assert imp.policy == "linucb" and imp.ts == 5.0 and imp.user == "-"

@@ -58,15 +58,19 @@ class SyntheticLog:
 
 def make_log(
     seed: int, sessions: int = 400, turns_per_session: int = 3, m: int = 10, size: int = 4,
-    rate: float = 0.5, top: int = 10, signals: Sequence[str] = SIGNALS,
+    rate: float = 0.5, top: int = 10, signals: Sequence[str] = SIGNALS, shuffled: bool = False,
 ) -> SyntheticLog:  # fmt: skip
+    """``shuffled``: candidates logged in a random order (another policy than the blend
+    logged them), with the logging order in ``order``; else in the logging order."""
     rng = np.random.default_rng(seed)
     impressions, outcomes, turns = [], [], []
     ts = 1_000_000.0
     for s in range(sessions):
         for turn in range(1, turns_per_session + 1):
             x = rng.normal(size=(m, len(signals)))
-            x = x[np.argsort(-(x[:, : len(LOGGING)] @ LOGGING), kind="stable")]
+            order = np.argsort(-(x[:, : len(LOGGING)] @ LOGGING), kind="stable")
+            if not shuffled:
+                x, order = x[order], np.arange(m)
             slate = draw_slate(m, size, rate=rate, top=top, rng=rng)
             ids = tuple(f"s{s}-t{turn}-i{j}" for j in range(m))
             imp = Impression(
@@ -74,13 +78,14 @@ def make_log(
                 turn=turn, ts=ts, policy="off", model_version="synthetic", explored=slate.explored,
                 rate=slate.rate, pool=slate.pool, signals=tuple(signals), candidates=ids,
                 features=tuple(tuple(float(v) for v in row) for row in x),
-                shown=slate.order, propensities=slate.propensities,
+                order=tuple(int(j) for j in order),
+                shown=tuple(int(order[r]) for r in slate.order), propensities=slate.propensities,
             )  # fmt: skip
-            p = click_prob(x[list(slate.order)], np.arange(len(slate.order)))
+            p = click_prob(x[list(imp.shown)], np.arange(len(imp.shown)))
             clicked = rng.random(len(p)) < p
             rewards = clicked.astype(np.float64)
             for k in np.flatnonzero(clicked):
-                item = ids[slate.order[k]]
+                item = ids[imp.shown[k]]
                 outcomes.append(Outcome(f"s{s}", imp.user, item, "click", 0.0, ts + 1.0))
             impressions.append(imp)
             turns.append(LoggedTurn(imp, x, rewards))

@@ -33,8 +33,10 @@ def test_estimators_cover_the_true_ctr_of_a_different_policy():
         assert n >= 17, f"{name}: the truth in {n} of 20 intervals"
 
 
-def test_estimates_are_close_on_a_large_log():
-    log = make_log(99, sessions=2000)
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_estimates_are_close_on_a_large_log(shuffled):
+    """Also when the logging policy's order is not the candidates' (a re-ranker logged)."""
+    log = make_log(99, sessions=2000, shuffled=shuffled)
     truth = log.true_ctr(TARGET)
     report = evaluate_policy(log.turns, TARGET, n_boot=200)
     for est in report.estimates.values():
@@ -42,8 +44,9 @@ def test_estimates_are_close_on_a_large_log():
         assert est.high - est.low < 0.08
 
 
-def test_the_logging_policy_itself_is_estimated_by_its_observed_rate():
-    log = make_log(5, rate=0.0)
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_the_logging_policy_itself_is_estimated_by_its_observed_rate(shuffled):
+    log = make_log(5, rate=0.0, shuffled=shuffled)
     report = evaluate_policy(log.turns, LinearPolicy(LOGGING), n_boot=200)
     assert report.unsupported == 0.0 and report.matched == 1.0
     assert report.estimates["ips"].value == pytest.approx(report.logged.value)
