@@ -3,6 +3,7 @@ parser and linker): the shown slate, its logged propensities, outcomes joined to
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
+from kgrec.cli import main
 from kgrec.domain import EventType, FeedbackEvent, IntentType, RecommendQuery
 from models.explain import make_explainer
 from models.feedback import SIGNALS
@@ -110,7 +112,9 @@ def test_no_log_no_files(store: GraphStore, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_feedback_outcomes_are_logged_and_joined_to_the_turn(store: GraphStore, tmp_path: Path):
+def test_feedback_outcomes_are_logged_and_joined_to_the_turn(
+    store: GraphStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Last in the file: the click raises an item's popularity, so the ranking changes."""
     pipe = _pipeline(store, tmp_path, explore_rate=0.5, explore_top=8)
     first = pipe.recommend_sync(RecommendQuery(message="x", user_id="bob", limit=4))
@@ -134,6 +138,12 @@ def test_feedback_outcomes_are_logged_and_joined_to_the_turn(store: GraphStore, 
     for imp in impressions:  # the mixture's marginal: (1 - 0.5) [deterministic] + 0.5 / 8
         for k, j in enumerate(imp.shown):
             assert imp.propensities[k] == pytest.approx(0.5 * (j == k) + 0.5 / 8)
+    # the served log is what kgrec evaluate --policy reads
+    argv = ["evaluate", "--policy", "off", "--impressions", str(tmp_path), "--json"]
+    assert main([*argv, "--bootstrap", "20"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["turns"], report["impressions"], report["clicks"]) == (2, 8, 1)
+    assert report["logged"]["value"] == 1 / 8 and report["unsupported"] == 0.0
 
 
 def test_a_price_order_is_never_shuffled(store: GraphStore) -> None:
