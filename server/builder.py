@@ -100,4 +100,5 @@ def build_pipeline(
             explore_top=settings.explore_top,
         ),
         lexicon=lexicon,
+        policy_dir=settings.models_path,  # bandit state next to the model checkpoints
     )

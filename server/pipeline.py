@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from kg.linking import EntityDirectory
 from kg.store import GraphStore
@@ -29,12 +34,14 @@ from kgrec.domain import (
     ParsedIntent,
     Recommendation,
     RecommendQuery,
+    is_positive,
 )
 from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.dialogue.session_rules import apply_feedback, candidate_query, echo_constraints
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
+from models.feedback import RankingPolicy, open_policy, signal_matrix
 from models.scoring.blend import blend, zscore
 from models.scoring.item_scorer import ScoringContext
 
@@ -51,6 +58,8 @@ if TYPE_CHECKING:
     from models.intent import IntentParser, Mention
     from models.scoring import ItemScorer
 
+log = logging.getLogger(__name__)
+
 
 class Pipeline:
     """Composes graph store, intent parser, entity linker, scorer and explainer."""
@@ -65,7 +74,10 @@ class Pipeline:
         config: PipelineConfig | None = None,
         clock: Callable[[], float] = time.time,
         lexicon: Sequence[LexiconEntry] = (),
+        policy_dir: Path | None = None,
     ) -> None:
+        """``policy_dir``: where a learning ranking policy keeps its state, one file per model
+        version (the model checkpoint's folder); ``None``: in memory only."""
         self.store, self.parser, self.linker = store, parser, linker
         self.explainer, self.scorer, self.clock = explainer, scorer, clock
         self.config = cfg = config or PipelineConfig()
@@ -74,6 +86,11 @@ class Pipeline:
             lexicon, linker, cfg.link_threshold, cfg.wish_link_threshold
         )
         self.sessions = Sessions(store, cfg.session_policy(), clock)
+        self.policy_dir = policy_dir
+        self._policies: dict[str, RankingPolicy] = {}  # by model version
+        self._policy_lock = threading.Lock()
+        self._policy_saved: dict[str, int] = {}  # version -> updates at its last save
+        self._policy_saved_at = clock()
 
     @property
     def model_version(self) -> str:
@@ -109,6 +126,7 @@ class Pipeline:
         if not query.session_id:
             turn.session = self.sessions.create(turn.session)
         self.sessions.save(turn.session, turn.state.to_json(), self.clock())
+        self._learn(turn.scorer, turn.policy_rewards)
         METRICS.observe_steps(turn.timings_ms)
         log_turn(turn, self.config.log_message_text)
         assert turn.result is not None
@@ -183,17 +201,86 @@ class Pipeline:
 
     def score(self, turn: Turn) -> None:
         """4. score (``models.scoring.blend``): the learned scores blended with KG matches,
-        popularity, session feedback and the shopper's price level."""
+        popularity, session feedback and the shopper's price level; then, with a learning
+        ranking policy (``rerank_policy``, :mod:`models.feedback`), the best ``explore_top``
+        re-ordered by it. The policy explores unless the request says ``explore = false``;
+        a price level ("cheap") is the shopper's own order and is kept. The previous turn's
+        rows still unrewarded (no click) are rewarded 0 once this turn is saved."""
         state, cands, model, scorer = turn.state, turn.candidates, None, turn.scorer
         if scorer is not None and turn.model_scores is not None and cands:
             ids = [c.product.id for c in cands]
             model = zscore(scorer.scores_for(ids, turn.model_scores))
         disliked = self.store.products(state.disliked_item_ids) if state.disliked_item_ids else []
+        policy, limit = self.policy(scorer), turn.query.limit
+        rerank = policy is not None and not state.price_level
         turn.scored = blend(
-            cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
+            cands, limit=max(limit, self.config.explore_top) if rerank else limit,
+            n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in disliked if p.brand_id},
             price_level=state.price_level, weights=self.config.blend_weights(),
         )  # fmt: skip
+        if policy is None:
+            return
+        if stale := state.take_policy_rows():
+            turn.policy_rewards.append((np.asarray(stale), np.zeros(len(stale))))
+        rows = signal_matrix(turn.scored, known_user=bool(turn.query.user_id), turn=state.turn)
+        order = np.arange(len(rows))
+        if rerank:
+            order = policy.order(rows, explore=turn.query.explore is not False)[:limit]
+        turn.scored = [turn.scored[i] for i in order]
+        ids = [s.candidate.product.id for s in turn.scored]
+        state.remember_policy_rows(ids, rows[order].tolist())
+
+    def policy(self, scorer: ItemScorer | None) -> RankingPolicy | None:
+        """The learning ranking policy for ``scorer``'s model version (its saved state when
+        ``policy_dir`` has one for that version, else a fresh one), or ``None`` when
+        ``rerank_policy`` is "off". A swapped-in model gets its own."""
+        name = self.config.rerank_policy
+        if name == "off":
+            return None
+        version = scorer.version if scorer is not None else "kg-match-v0"
+        with self._policy_lock:
+            if version not in self._policies:
+                policy = open_policy(name, self.policy_dir, version)
+                self._policies[version] = policy
+                self._policy_saved[version] = getattr(policy, "n_updates", 0)
+            return self._policies[version]
+
+    def _learn(
+        self, scorer: ItemScorer | None, rewards: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        """Feed ``rewards`` to the policy, and save the policies every
+        ``policy_save_interval_s``."""
+        policy = self.policy(scorer) if rewards else None
+        if policy is None:
+            return
+        for rows, reward in rewards:
+            policy.update(rows, reward)
+        if self.clock() - self._policy_saved_at >= self.config.policy_save_interval_s:
+            self.save_policies()
+
+    def save_policies(self) -> None:
+        """Save each learning policy that learned since its last save (to ``policy_dir``;
+        nothing without one). Called periodically and at shutdown; a failed save is logged,
+        the policy keeps serving from memory."""
+        from models.feedback.bandit import state_path
+
+        with self._policy_lock:
+            self._policy_saved_at = self.clock()
+            policies = list(self._policies.items())
+            if self.policy_dir is None:
+                return
+            for version, policy in policies:
+                n = getattr(policy, "n_updates", 0)
+                if n == self._policy_saved.get(version):
+                    continue
+                path = state_path(self.policy_dir, policy.name, version)
+                try:
+                    policy.save(path)
+                except OSError:
+                    log.exception("could not save the ranking policy to %s", path)
+                    continue
+                self._policy_saved[version] = n
 
     def explain(self, turn: Turn) -> None:
         """5. explain (``models.explain``): KG paths and aggregated co-shoppers for the top
@@ -244,7 +331,12 @@ class Pipeline:
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
             apply_feedback(state, event.event_type, event.value, event.item_id)
+            learn = self.config.rerank_policy != "off"
+            positive = learn and is_positive(event.event_type, event.value)
+            rows = state.take_policy_rows(event.item_id) if positive else []
             self.sessions.save(session, state.to_json(), now)
+            if rows:  # rewarded 1 once: the row left the session with this write
+                self._learn(self.scorer, [(np.asarray(rows), np.ones(len(rows)))])
         return result
 
 

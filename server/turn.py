@@ -33,5 +33,7 @@ class Turn:
     #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
     model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
+    #: (signal rows, rewards) the ranking policy learns from once the turn is saved
+    policy_rewards: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     result: Recommendation | None = None  # what explain answers

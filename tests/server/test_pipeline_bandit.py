@@ -1,0 +1,158 @@
+"""The learning re-ranker in the pipeline, on a real embedded graph: clicks on the items a
+signal favours move later rankings towards that signal ("linucb"); "off" keeps the blend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kg import EmbeddedFalkorDB, open_store
+from kg.store import GraphStore
+from kgrec.domain import EventType, FeedbackEvent, IntentType, Recommendation, RecommendQuery
+from models.dialogue import DialogueState
+from models.explain import make_explainer
+from models.feedback.bandit import state_path
+from models.intent import Intent, IntentParser
+from models.scoring import ItemScorer, NewItem, ScoringContext
+from server.pipeline import Pipeline, PipelineConfig
+
+N = 20  # products p0..p19; the model prefers higher numbers
+
+
+class _Parser(IntentParser):
+    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
+        return Intent(type=IntentType.RECOMMEND)
+
+
+class _Linker:
+    def link_best(self, mention: str, label_hint: str | None = None) -> None:
+        return None
+
+
+class _Scorer(ItemScorer):
+    """Scores item ``p<i>`` as ``i``: the blend's "model" signal ranks p19 first."""
+
+    kind = "fixed"
+
+    def __init__(self, version: str = "fixed-v1") -> None:
+        self._version = version
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [f"p{i}" for i in range(N)]
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
+        return np.arange(N, dtype=np.float32)
+
+    def add_item(self, item: NewItem) -> None:
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> Path:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path) -> _Scorer:
+        raise NotImplementedError
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
+    server = EmbeddedFalkorDB(Path(tmp_path_factory.mktemp("bandit")) / "g").start()
+    st = open_store(server.uri, graph="bandit")
+    st.init_schema()
+    st.upsert_products([{"id": f"p{i}", "title": f"Item {i}", "price": 10.0 + i} for i in range(N)])
+    yield st
+    st.drop_all()
+    st.close()
+    server.stop()
+
+
+def _pipeline(
+    store: GraphStore, policy: str, policy_dir: Path, scorer: ItemScorer | None = None
+) -> Pipeline:
+    config = PipelineConfig(rerank_policy=policy, explore_top=N)
+    return Pipeline(
+        store, _Parser(), _Linker(), make_explainer(), scorer=scorer or _Scorer(),
+        config=config, policy_dir=policy_dir,
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def _ids(rec: Recommendation) -> list[int]:
+    return [int(i.item_id[1:]) for i in rec.items]
+
+
+def _shop(pipe: Pipeline, sessions: int) -> None:
+    """Shoppers who want the cheap end of the catalogue: each turn, a click on the
+    lowest-numbered item shown (the model's least favourite), then "more"."""
+    for _ in range(sessions):
+        sid = ""
+        for _ in range(2):
+            rec = pipe.recommend_sync(RecommendQuery(message="show me", session_id=sid, limit=5))
+            sid = rec.session_id
+            pipe.feedback_sync(FeedbackEvent("", sid, f"p{min(_ids(rec))}", EventType.CLICK))
+
+
+def _session_rows(pipe: Pipeline, session_id: str) -> list[str]:
+    return DialogueState.from_json(pipe.sessions.open(session_id, "").state).policy_rows
+
+
+def test_clicks_teach_linucb_which_signal_to_trust(store: GraphStore, tmp_path: Path) -> None:
+    pipe = _pipeline(store, "linucb", tmp_path)
+    probe = RecommendQuery(message="show me", limit=5, explore=False)
+    before = pipe.recommend_sync(probe)
+    assert _ids(before) == [19, 18, 17, 16, 15]  # untrained: the blend's order
+    _shop(pipe, 30)
+    policy = pipe.policy(pipe.scorer)
+    assert policy is not None
+    # each shown row learned from once: per session 5 + 1 (turn 1's five, turn 2's click)
+    assert policy.n_updates == 30 * 6  # type: ignore[attr-defined]
+    after = pipe.recommend_sync(probe)
+    assert max(_ids(after)) < 10, _ids(after)  # the model's favourites no longer lead
+    scores = [i.score for i in after.items]
+    assert scores != sorted(scores, reverse=True)  # not the blend's order
+    # a click rewards its row once; a second positive event on the item adds nothing
+    rec = pipe.recommend_sync(RecommendQuery(message="show me", limit=5))
+    item = rec.items[0].item_id
+    assert len(_session_rows(pipe, rec.session_id)) == 5
+    pipe.feedback_sync(FeedbackEvent("", rec.session_id, item, EventType.CLICK))
+    pipe.feedback_sync(FeedbackEvent("", rec.session_id, item, EventType.PURCHASE))
+    assert policy.n_updates == 30 * 6 + 1  # type: ignore[attr-defined]
+    assert len(_session_rows(pipe, rec.session_id)) == 4
+
+
+def test_the_policy_state_persists_per_model_version(store: GraphStore, tmp_path: Path) -> None:
+    pipe = _pipeline(store, "linucb", tmp_path)
+    _shop(pipe, 10)
+    pipe.save_policies()
+    assert state_path(tmp_path, "linucb", "fixed-v1").exists()
+    probe = RecommendQuery(message="show me", limit=5, explore=False)
+    trained = _ids(pipe.recommend_sync(probe))
+    restarted = _pipeline(store, "linucb", tmp_path)
+    assert _ids(restarted.recommend_sync(probe)) == trained
+    other_model = _pipeline(store, "linucb", tmp_path, scorer=_Scorer("fixed-v2"))
+    fresh = other_model.policy(other_model.scorer)
+    assert fresh is not None and fresh.n_updates == 0  # type: ignore[attr-defined]
+
+
+def test_off_keeps_the_blend_order_and_learns_nothing(store: GraphStore, tmp_path: Path) -> None:
+    pipe = _pipeline(store, "off", tmp_path)
+    probe = RecommendQuery(message="show me", limit=5, explore=False)
+    before = pipe.recommend_sync(probe)
+    _shop(pipe, 10)
+    after = pipe.recommend_sync(probe)
+    assert pipe.policy(pipe.scorer) is None
+    for rec in (before, after):
+        scores = [i.score for i in rec.items]
+        assert scores == sorted(scores, reverse=True)
+        assert _session_rows(pipe, rec.session_id) == []
+    # clicks count towards popularity, a small blend term; the model's top five stay on top
+    assert set(_ids(after)) == set(_ids(before)) == {15, 16, 17, 18, 19}
+    pipe.save_policies()
+    assert list(tmp_path.iterdir()) == []
