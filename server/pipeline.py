@@ -211,7 +211,7 @@ class Pipeline:
             ids = [c.product.id for c in cands]
             model = zscore(scorer.scores_for(ids, turn.model_scores))
         disliked = self.store.products(state.disliked_item_ids) if state.disliked_item_ids else []
-        policy, limit = self.policy(scorer), turn.query.limit
+        policy, limit = self.ranking_policy(scorer), turn.query.limit
         rerank = policy is not None and not state.price_level
         turn.scored = blend(
             cands, limit=max(limit, self.config.explore_top) if rerank else limit,
@@ -231,7 +231,7 @@ class Pipeline:
         ids = [s.candidate.product.id for s in turn.scored]
         state.remember_policy_rows(ids, rows[order].tolist())
 
-    def policy(self, scorer: ItemScorer | None) -> RankingPolicy | None:
+    def ranking_policy(self, scorer: ItemScorer | None) -> RankingPolicy | None:
         """The learning ranking policy for ``scorer``'s model version (its saved state when
         ``policy_dir`` has one for that version, else a fresh one), or ``None`` when
         ``rerank_policy`` is "off". A swapped-in model gets its own."""
@@ -251,7 +251,7 @@ class Pipeline:
     ) -> None:
         """Feed ``rewards`` to the policy, and save the policies every
         ``policy_save_interval_s``."""
-        policy = self.policy(scorer) if rewards else None
+        policy = self.ranking_policy(scorer) if rewards else None
         if policy is None:
             return
         for rows, reward in rewards:
@@ -319,7 +319,12 @@ class Pipeline:
     def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
         """Record ``event``, and fold it into its session's state when it names one
         (``models.dialogue.apply_feedback``). The session must be the caller's, else
-        NOT_FOUND; an anonymous caller's events are stored as ``anon:<session id>``."""
+        NOT_FOUND; an anonymous caller's events are stored as ``anon:<session id>``. With a
+        learning ranking policy, a positive event (:func:`kgrec.domain.is_positive`) on an
+        item the last turn showed rewards that item's row with 1, once the session write that
+        takes the row out succeeded (a retried or repeated event finds no row). A click that
+        races the session's next turn (both read the row before either wrote) is learned as
+        1 here and as 0 by that turn: the one case a row is learned from twice."""
         if not event.user_id and not event.session_id:
             raise InvalidInputError("user_id", "user_id or session_id is required")
         now, sid = self.clock(), event.session_id

@@ -131,7 +131,7 @@ def test_clicks_teach_the_bandit_which_signal_to_trust(
     before = pipe.recommend_sync(probe)
     assert _ids(before) == [19, 18, 17, 16, 15]  # untrained: the blend's order
     _shop(pipe, 30)
-    policy = pipe.policy(pipe.scorer)
+    policy = pipe.ranking_policy(pipe.scorer)
     assert policy is not None
     # each shown row learned from once: per session 5 + 1 (turn 1's five, turn 2's click)
     assert policy.n_updates == 30 * 6  # type: ignore[attr-defined]
@@ -165,7 +165,7 @@ def test_the_policy_state_persists_per_model_version(store: GraphStore, tmp_path
     restarted = _pipeline(store, "linucb", tmp_path)
     assert _ids(restarted.recommend_sync(probe)) == trained
     other_model = _pipeline(store, "linucb", tmp_path, scorer=_Scorer("fixed-v2"))
-    fresh = other_model.policy(other_model.scorer)
+    fresh = other_model.ranking_policy(other_model.scorer)
     assert fresh is not None and fresh.n_updates == 0  # type: ignore[attr-defined]
 
 
@@ -175,7 +175,7 @@ def test_off_keeps_the_blend_order_and_learns_nothing(store: GraphStore, tmp_pat
     before = pipe.recommend_sync(probe)
     _shop(pipe, 10)
     after = pipe.recommend_sync(probe)
-    assert pipe.policy(pipe.scorer) is None
+    assert pipe.ranking_policy(pipe.scorer) is None
     for rec in (before, after):
         scores = [i.score for i in rec.items]
         assert scores == sorted(scores, reverse=True)
