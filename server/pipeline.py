@@ -212,24 +212,39 @@ class Pipeline:
             model = zscore(scorer.scores_for(ids, turn.model_scores))
         disliked = self.store.products(state.disliked_item_ids) if state.disliked_item_ids else []
         policy, limit = self.ranking_policy(scorer), turn.query.limit
-        rerank = policy is not None and not state.price_level
+        wide = policy is not None and not state.price_level
         turn.scored = blend(
-            cands, limit=max(limit, self.config.explore_top) if rerank else limit,
+            cands, limit=max(limit, self.config.explore_top) if wide else limit,
             n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in disliked if p.brand_id},
             price_level=state.price_level, weights=self.config.blend_weights(),
         )  # fmt: skip
-        if policy is None:
+        self.rerank(turn)
+        turn.scored = turn.scored[:limit]
+        self.remember_shown(turn)
+
+    def rerank(self, turn: Turn) -> None:
+        """The learning ranking policy's order of the whole ranking (``turn.scored``, the
+        blend's best ``explore_top``), exploring unless the request says ``explore=false``;
+        nothing with policy "off" or a price level (the shopper's own order)."""
+        policy = self.ranking_policy(turn.scorer)
+        if policy is None or turn.state.price_level or not turn.scored:
             return
+        q = turn.query
+        rows = signal_matrix(turn.scored, known_user=bool(q.user_id), turn=turn.state.turn)
+        order = policy.order(rows, explore=q.explore is not False)
+        turn.scored = [turn.scored[i] for i in order]
+
+    def remember_shown(self, turn: Turn) -> None:
+        """With a learning policy: the previous turn's rows still unrewarded are rewarded 0
+        once this turn is saved, and the shown items' rows wait in the session for a click."""
+        if self.ranking_policy(turn.scorer) is None:
+            return
+        state, q = turn.state, turn.query
         if stale := state.take_policy_rows():
             turn.policy_rewards.append((np.asarray(stale), np.zeros(len(stale))))
-        rows = signal_matrix(turn.scored, known_user=bool(turn.query.user_id), turn=state.turn)
-        order = np.arange(len(rows))
-        if rerank:
-            order = policy.order(rows, explore=turn.query.explore is not False)[:limit]
-        turn.scored = [turn.scored[i] for i in order]
-        ids = [s.candidate.product.id for s in turn.scored]
-        state.remember_policy_rows(ids, rows[order].tolist())
+        rows = signal_matrix(turn.scored, known_user=bool(q.user_id), turn=state.turn)
+        state.remember_policy_rows([s.candidate.product.id for s in turn.scored], rows.tolist())
 
     def ranking_policy(self, scorer: ItemScorer | None) -> RankingPolicy | None:
         """The learning ranking policy for ``scorer``'s model version (its saved state when
