@@ -200,3 +200,28 @@ def test_pending_rows_merge_under_concurrent_writers() -> None:
     for mine, theirs in ((clicked, next_turn), (next_turn, clicked)):
         merged = merge_states(base.to_json(), mine.to_json(), theirs.to_json())
         assert sorted(DialogueState.from_json(merged).policy_rows) == sorted(want)
+
+
+@pytest.mark.slow
+def test_kgrec_serve_keeps_the_bandit_next_to_the_model_and_saves_it_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    from server.serve import build_runtime
+    from server.settings import Settings
+
+    settings = Settings().replace(
+        data_dir=tmp_path, demo_products=300, demo_users=30, train_model=False,
+        rerank_policy="linucb",
+    )  # fmt: skip
+    runtime = build_runtime(settings)
+    try:
+        pipe = runtime.pipeline
+        assert pipe.policy_dir == settings.models_path
+        rec = pipe.recommend_sync(RecommendQuery(message="running shoes", limit=3))
+        pipe.feedback_sync(FeedbackEvent("", rec.session_id, rec.items[1].item_id, EventType.CLICK))
+        policy = pipe.ranking_policy(pipe.scorer)
+        assert policy is not None and policy.n_updates == 1  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
+    saved = state_path(settings.models_path, "linucb", pipe.model_version)
+    assert saved.exists()
