@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
+from kg.types import Candidate, SessionRecord
 from kgrec.domain import EventType, FeedbackEvent, IntentType, Recommendation, RecommendQuery
 from models.dialogue import DialogueState
 from models.explain import make_explainer
 from models.feedback.bandit import state_path
 from models.intent import Intent, IntentParser
 from models.scoring import ItemScorer, NewItem, ScoringContext
+from models.scoring.blend import blend
 from server.pipeline import Pipeline, PipelineConfig
 from server.session_merge import merge_states
+from server.turn import Turn
 
 N = 20  # products p0..p19; the model prefers higher numbers
 
@@ -97,10 +101,11 @@ def _pipeline(
     clock: _Clock | None = None,
 ) -> Pipeline:
     config = PipelineConfig(rerank_policy=policy, explore_top=N)
+    linker: Any = _Linker()  # link_best is all the pipeline asks of it here
     return Pipeline(
-        store, _Parser(), _Linker(), make_explainer(), scorer=scorer or _Scorer(),
+        store, _Parser(), linker, make_explainer(), scorer=scorer or _Scorer(),
         config=config, policy_dir=policy_dir, clock=clock or _Clock(),
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 def _ids(rec: Recommendation) -> list[int]:
@@ -200,6 +205,37 @@ def test_pending_rows_merge_under_concurrent_writers() -> None:
     for mine, theirs in ((clicked, next_turn), (next_turn, clicked)):
         merged = merge_states(base.to_json(), mine.to_json(), theirs.to_json())
         assert sorted(DialogueState.from_json(merged).policy_rows) == sorted(want)
+
+
+def _turn(store: GraphStore, pipe: Pipeline, explore: bool | None, price_level: str = "") -> Turn:
+    """A turn at the score step: the blend's ranking of the 20 products (model signal only)."""
+    cands = [Candidate(p) for p in store.products([f"p{i}" for i in range(N)])]
+    state = DialogueState(turn=2, price_level=price_level)
+    query = RecommendQuery(message="x", limit=5, explore=explore)
+    turn = Turn(query, SessionRecord("s", "", 0.0, 0.0), state, scorer=pipe.scorer)
+    turn.scored = blend(cands, limit=N, model=[float(i) for i in range(N)])
+    return turn
+
+
+def test_rerank_explores_unless_told_not_to_and_keeps_a_price_order(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    pipe = _pipeline(store, "thompson", tmp_path)
+    policy = pipe.ranking_policy(pipe.scorer)
+    assert policy is not None
+    blended = [s.candidate.product.id for s in _turn(store, pipe, None).scored]
+    orders = set()
+    for explore in (False, False, None, None, None, None):
+        turn = _turn(store, pipe, explore)
+        pipe.rerank(turn)
+        orders.add((explore, tuple(s.candidate.product.id for s in turn.scored)))
+    exploit = {o for e, o in orders if e is False}
+    assert exploit == {tuple(blended)}  # untrained, not exploring: the blend's order
+    assert len({o for e, o in orders if e is None}) > 1  # exploring: posterior draws differ
+    cheap = _turn(store, pipe, None, price_level="low")
+    before = [s.candidate.product.id for s in cheap.scored]
+    pipe.rerank(cheap)
+    assert [s.candidate.product.id for s in cheap.scored] == before
 
 
 @pytest.mark.slow

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from kg.types import Candidate, ProductRecord
-from models.feedback import SIGNALS, BlendPolicy, make_policy, open_policy, signal_matrix
+from models.feedback import (
+    SIGNALS,
+    BlendPolicy,
+    RankingPolicy,
+    make_policy,
+    open_policy,
+    signal_matrix,
+)
 from models.feedback.bandit import MAX_ALPHA, LinearBandit, LinUcbPolicy, state_path
 from models.scoring.blend import ScoredCandidate
 
@@ -31,7 +38,7 @@ def _click_prob(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(3 * x[:, POP] - 1.5)))
 
 
-def _train(policy: LinearBandit, rounds: int, seed: int = 1, k: int = 3) -> None:
+def _train(policy: RankingPolicy, rounds: int, seed: int = 1, k: int = 3) -> None:
     """Show the policy's top ``k`` per round (exploring); clicks by :func:`_click_prob`."""
     rng = np.random.default_rng(seed)
     for _ in range(rounds):
