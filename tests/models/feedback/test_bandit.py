@@ -175,7 +175,7 @@ def test_save_load_round_trip_gives_identical_orders(name: str, tmp_path: Path) 
 
 def test_state_is_versioned_with_the_model(tmp_path: Path) -> None:
     trained = open_policy("linucb", tmp_path, "v1")
-    _train(trained, 300)  # type: ignore[arg-type]
+    _train(trained, 300)
     trained.save(state_path(tmp_path, "linucb", "v1"))
     x = _slate(np.random.default_rng(6), n=15)
     again = open_policy("linucb", tmp_path, "v1")
