@@ -106,4 +106,5 @@ def build_pipeline(
         ),
         lexicon=lexicon,
         impressions=impression_log_for(settings),
+        policy_dir=settings.models_path,  # bandit state next to the model checkpoints
     )

@@ -40,5 +40,7 @@ class Turn:
     blended: list[ScoredCandidate] = field(default_factory=list)
     ranked: list[ScoredCandidate] = field(default_factory=list)
     slate: Slate | None = None
+    #: (signal rows, rewards) the ranking policy learns from once the turn is saved
+    policy_rewards: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     result: Recommendation | None = None  # what explain answers

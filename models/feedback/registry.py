@@ -39,11 +39,19 @@ def open_policy(
     :func:`~models.feedback.bandit.state_path`) when one exists for that version, else
     fresh. A state that cannot be read is logged and ignored (a fresh bandit serves; the
     file is overwritten at the next save)."""
-    policy = make_policy(
-        name, **({} if name == "off" else {"model_version": model_version} | kwargs)
-    )
-    if directory is None or name == "off":
+    if name == "off":
+        return make_policy(name)
+    policy = make_policy(name, model_version=model_version, **kwargs)
+    if directory is None:
         return policy
+    path = state_path(directory, name, model_version)
+    if path.exists():
+        try:
+            policy.load(path)
+        except (OSError, ValueError, KeyError) as e:
+            log.warning("bandit state %s not loaded (%s); starting fresh", path, e)
+            policy = make_policy(name, model_version=model_version, **kwargs)
+    return policy
     path = state_path(directory, name, model_version)
     if path.exists():
         try:

@@ -167,3 +167,13 @@ def test_a_price_order_is_never_shuffled(store: GraphStore) -> None:
             pipe.show(turn)
             shown.add(tuple(s.candidate.product.id for s in turn.scored))
         assert (shown == {("p0", "p1", "p2", "p3")}) is fixed
+
+
+def test_a_re_ranked_turn_logs_the_policy_and_its_order(store: GraphStore, tmp_path: Path):
+    pipe = _pipeline(store, tmp_path, rerank_policy="linucb", explore_rate=0.0, explore_top=10)
+    rec = pipe.recommend_sync(RecommendQuery(message="x", user_id="ann", limit=4, explore=False))
+    pipe.close()
+    (imp,), _ = read_log(tmp_path)
+    assert imp.policy == "linucb" and imp.shown_ids == tuple(_shown(rec))
+    assert tuple(imp.candidates[j] for j in imp.order[:4]) == tuple(_shown(rec))
+    assert sorted(imp.order) == list(range(len(imp.candidates)))
