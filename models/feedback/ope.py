@@ -122,11 +122,11 @@ class RewardModel:
 
 
 def _bootstrap(
-    groups: np.ndarray, num: np.ndarray, den: np.ndarray, n_boot: int, rng: np.random.Generator
+    num: np.ndarray, den: np.ndarray, n_boot: int, rng: np.random.Generator
 ) -> tuple[float, float]:
     """95% percentile interval of ``sum(num) / sum(den)`` over sessions resampled with
-    replacement (``groups``: per-session rows of ``num`` and ``den``)."""
-    n = len(groups)
+    replacement (``num``, ``den``: one entry per session)."""
+    n = len(num)
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)  # [n_boot, sessions]
     ratios = (counts @ num) / np.maximum(counts @ den, 1e-12)
     low, high = np.percentile(ratios, [2.5, 97.5])
@@ -181,10 +181,9 @@ def evaluate_policy(
     unsupported, matched = int((p == 0).sum()), int(hit.sum())
 
     rng = np.random.default_rng(seed)
-    groups = np.arange(len(session_index))
 
     def estimate(num: np.ndarray, den: np.ndarray) -> Estimate:
-        low, high = _bootstrap(groups, num, den, n_boot, rng)
+        low, high = _bootstrap(num, den, n_boot, rng)
         return Estimate(float(num.sum() / max(den.sum(), 1e-12)), low, high)
 
     total = int(slots.sum())
