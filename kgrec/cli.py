@@ -110,11 +110,27 @@ def build_parser() -> argparse.ArgumentParser:
     from server.evaluate_conversations import add_conversation_arguments
 
     add_conversation_arguments(evaluate)
+    from server.evaluate_policy import add_policy_arguments
+
+    add_policy_arguments(evaluate)
     movielens = evaluate.get_default("func")
     evaluate.set_defaults(
-        func=lambda a: _evaluate_conversations(a) if a.conversations else movielens(a)
+        func=lambda a: (
+            _evaluate_policy(a)
+            if a.policy
+            else _evaluate_conversations(a)
+            if a.conversations
+            else movielens(a)
+        )
     )
     return parser
+
+
+def _evaluate_policy(args: argparse.Namespace) -> int:
+    from server.evaluate_policy import run
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    return run(args)
 
 
 def _evaluate_conversations(args: argparse.Namespace) -> int:

@@ -1,12 +1,14 @@
 """``kgrec admin``: operations on a shopper's data that span the graph and the models.
 
 ``kgrec admin forget-user USER`` deletes the user's feedback events, the sessions they own and
-their user node from the graph (product popularity is recounted), and their profile vector
-from every model checkpoint in the model dir; then it looks again and prints what is left,
-which must be nothing (exit 1 otherwise). Run it against the graph ``kgrec serve`` uses (same
-``--data-dir``, or ``--uri``); a running server keeps the checkpoint it loaded in memory until
-it restarts. The same deletion is the admin-scope RPC ``kgrec.v1.AdminService/ForgetUser``
-(``server/servicer.py``), against the graph of the running server.
+their user node from the graph (product popularity is recounted), their profile vector
+from every model checkpoint in the model dir, and their records in the impression log
+(``<data-dir>/impressions``, ``server/impression_log.py``); then it looks again and prints
+what is left, which must be nothing (exit 1 otherwise). Run it against the graph ``kgrec
+serve`` uses (same ``--data-dir``, or ``--uri``); a running server keeps the checkpoint it
+loaded in memory until it restarts. The same deletion is the admin-scope RPC
+``kgrec.v1.AdminService/ForgetUser`` (``server/servicer.py``), against the graph (and the
+impression log) of the running server.
 
 ``kgrec admin reload`` asks a running server to serve the newest checkpoint of its model dir
 (``AdminService/ReloadModel``; ``server/reload.py``), e.g. after ``kgrec train --since``.
@@ -26,6 +28,8 @@ from kg.store import GraphStore
 from kg.types import UserDataCounts
 from kgrec.errors import InvalidInputError
 
+from .impression_log import ImpressionLog, count_impressions, forget_impressions
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,16 +41,26 @@ class ForgetReport:
     profile_vectors: int  # checkpoints that held the user's vector
     remaining: UserDataCounts
     remaining_profile_vectors: int
+    impressions: int = 0  # impression-log records (impressions and outcomes) deleted
+    remaining_impressions: int = 0
 
     @property
     def complete(self) -> bool:
-        return self.remaining.total == 0 and self.remaining_profile_vectors == 0
+        return (
+            self.remaining.total == 0
+            and self.remaining_profile_vectors == 0
+            and self.remaining_impressions == 0
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "deleted": asdict(self.deleted) | {"profile_vectors": self.profile_vectors},
+            "deleted": asdict(self.deleted)
+            | {"profile_vectors": self.profile_vectors, "impressions": self.impressions},
             "remaining": asdict(self.remaining)
-            | {"profile_vectors": self.remaining_profile_vectors},
+            | {
+                "profile_vectors": self.remaining_profile_vectors,
+                "impressions": self.remaining_impressions,
+            },
             "complete": self.complete,
         }
 
@@ -66,8 +80,15 @@ def _checkpoints_holding(model_dir: Path | None, user_id: str) -> list[Path]:
     return holding
 
 
-def forget_user(store: GraphStore, user_id: str, model_dir: Path | None = None) -> ForgetReport:
-    """Delete everything kgrec keeps about ``user_id`` and prove it (see the module docs)."""
+def forget_user(
+    store: GraphStore,
+    user_id: str,
+    model_dir: Path | None = None,
+    impressions: ImpressionLog | Path | None = None,
+) -> ForgetReport:
+    """Delete everything kgrec keeps about ``user_id`` and prove it (see the module docs).
+    ``impressions``: the running server's impression log (its queue is written out first),
+    or the folder of one."""
     if not user_id:
         raise InvalidInputError("user_id", "must not be empty")
     deleted = store.forget_user(user_id)
@@ -77,28 +98,38 @@ def forget_user(store: GraphStore, user_id: str, model_dir: Path | None = None) 
 
         for path in _checkpoints_holding(model_dir, user_id):
             vectors += forget_in_checkpoint(path, user_id)
+    records = remaining_records = 0
+    if isinstance(impressions, ImpressionLog):
+        records = impressions.forget(user_id)
+        remaining_records = count_impressions(impressions.directory, user_id)
+    elif impressions is not None:
+        records = forget_impressions(impressions, user_id)
+        remaining_records = count_impressions(impressions, user_id)
     return ForgetReport(
         deleted=deleted,
         profile_vectors=vectors,
         remaining=store.user_data_counts(user_id),
         remaining_profile_vectors=len(_checkpoints_holding(model_dir, user_id)),
+        impressions=records,
+        remaining_impressions=remaining_records,
     )
 
 
 def format_report(user_id: str, report: ForgetReport) -> str:
     d, r = report.deleted, report.remaining
 
-    def counts(c: UserDataCounts, vectors: int) -> str:
+    def counts(c: UserDataCounts, vectors: int, records: int) -> str:
         return (
             f"{c.events} events, {c.sessions} sessions, {c.users} user nodes, "
-            f"{vectors} profile vectors"
+            f"{vectors} profile vectors, {records} impression records"
         )
 
     verdict = "nothing of it remains" if report.complete else "SOME OF IT REMAINS"
+    left = counts(r, report.remaining_profile_vectors, report.remaining_impressions)
     return (
         f"forgot user {user_id!r}\n"
-        f"  deleted:   {counts(d, report.profile_vectors)}\n"
-        f"  remaining: {counts(r, report.remaining_profile_vectors)}  ({verdict})"
+        f"  deleted:   {counts(d, report.profile_vectors, report.impressions)}\n"
+        f"  remaining: {left}  ({verdict})"
     )
 
 
@@ -108,8 +139,9 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     model_dir = Path(args.model_dir) if args.model_dir else resolve_data_dir(args) / "models"
+    impressions = resolve_data_dir(args) / "impressions"
     with open_graph(args) as store:
-        report = forget_user(store, args.user_id, model_dir)
+        report = forget_user(store, args.user_id, model_dir, impressions)
     if args.json:
         print(json.dumps({"user_id": args.user_id, **report.to_dict()}, indent=1))
     else:

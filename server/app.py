@@ -196,7 +196,13 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
                 settings.embedding_cache_rows,
             )
         pb_grpc.add_AdminServiceServicer_to_server(
-            AdminServicer(admin_store, settings.models_path, reloader), server
+            AdminServicer(
+                admin_store,
+                settings.models_path,
+                getattr(pipeline, "impressions", None) or settings.data_dir / "impressions",
+                reloader,
+            ),
+            server,
         )
     health_servicer = health.aio.HealthServicer()
     for service in ("", SERVICE_NAME):

@@ -68,7 +68,9 @@ def build_pipeline(
 ) -> Pipeline:
     """The served pipeline over ``store``: the configured intent parser (``parser`` when given,
     e.g. one already loaded for several folds), the entity linker over the graph's linkable
-    names with static MiniLM mention vectors, the configured explainer and ``scorer``."""
+    names with static MiniLM mention vectors, the configured explainer and ``scorer``; with
+    ``impression_log`` on, the impression log under ``data_dir/impressions`` (closed by
+    :meth:`Pipeline.close`)."""
     from kg.linking import EntityLinker, StaticMiniLMEncoder
     from models.intent import make_parser
 
@@ -81,6 +83,8 @@ def build_pipeline(
     # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
     encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
     linker = EntityLinker(lexicon, store=store, encoder=encoder)
+    from .impression_log import impression_log_for
+
     return Pipeline(
         store,
         parser,
@@ -98,6 +102,9 @@ def build_pipeline(
             rerank_policy=settings.rerank_policy,
             explore_rate=settings.explore_rate,
             explore_top=settings.explore_top,
+            seed=settings.seed,
         ),
         lexicon=lexicon,
+        impressions=impression_log_for(settings),
+        policy_dir=settings.models_path,  # bandit state next to the model checkpoints
     )

@@ -45,13 +45,16 @@ USER_REF_KEY_ENV = "KGREC_LOG_USER_KEY"
 _user_ref_key = (os.environ.get(USER_REF_KEY_ENV) or secrets.token_hex(16)).encode()
 
 
-def user_ref(user_id: str) -> str:
+def user_ref(user_id: str, key: bytes | None = None) -> str:
     """How a shopper appears in logs: ``u-`` and 12 hex digits of HMAC-SHA256(key, user_id)
     (keyed, so a guessable id such as ``user:42`` cannot be looked up by hashing it);
-    ``"-"`` for an anonymous caller."""
+    ``"-"`` for an anonymous caller. ``key``: the process's log key unless given (the
+    impression log keeps its own, ``server/impression_log.py``)."""
     if not user_id:
         return "-"
-    digest = hmac.new(_user_ref_key, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    digest = hmac.new(
+        key or _user_ref_key, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256
+    )
     return "u-" + digest.hexdigest()[:12]
 
 

@@ -17,6 +17,8 @@ metric                                 type       labels
 ``kgrec_graph_up``                     gauge      1 while the health probe reaches the graph
 ``kgrec_model_info``                   info       ``version``
 ``kgrec_feedback_events_total``        counter    ``event_type``, ``duplicate``
+``kgrec_impression_records_total``     counter    ``kind`` (impression, outcome), ``result``
+                                                  (written; dropped: queue full or log closed)
 =====================================  =========  ==============================================
 """
 
@@ -84,6 +86,10 @@ class Metrics:
         self.feedback = Counter(
             "kgrec_feedback_events", "Feedback events recorded, by type",
             ["event_type", "duplicate"], registry=r,
+        )  # fmt: skip
+        self.impression_records = Counter(
+            "kgrec_impression_records", "Impression-log records, written or dropped",
+            ["kind", "result"], registry=r,
         )  # fmt: skip
         for step in STEPS:  # present (at zero) from the first scrape
             self.step_seconds.labels(step)

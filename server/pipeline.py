@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from kg.linking import EntityDirectory
 from kg.store import GraphStore
@@ -29,12 +35,15 @@ from kgrec.domain import (
     ParsedIntent,
     Recommendation,
     RecommendQuery,
+    is_positive,
 )
 from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.dialogue.session_rules import apply_feedback, candidate_query, echo_constraints
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
+from models.feedback import RankingPolicy, open_policy, signal_matrix
+from models.feedback.slate import draw_slate
 from models.scoring.blend import blend, zscore
 from models.scoring.item_scorer import ScoringContext
 
@@ -51,6 +60,10 @@ if TYPE_CHECKING:
     from models.intent import IntentParser, Mention
     from models.scoring import ItemScorer
 
+    from .impression_log import ImpressionLog
+
+log = logging.getLogger(__name__)
+
 
 class Pipeline:
     """Composes graph store, intent parser, entity linker, scorer and explainer."""
@@ -65,7 +78,11 @@ class Pipeline:
         config: PipelineConfig | None = None,
         clock: Callable[[], float] = time.time,
         lexicon: Sequence[LexiconEntry] = (),
+        impressions: ImpressionLog | None = None,
+        policy_dir: Path | None = None,
     ) -> None:
+        """``policy_dir``: where a learning ranking policy keeps its state, one file per model
+        version (the model checkpoint's folder); ``None``: in memory only."""
         self.store, self.parser, self.linker = store, parser, linker
         self.explainer, self.scorer, self.clock = explainer, scorer, clock
         self.config = cfg = config or PipelineConfig()
@@ -74,6 +91,14 @@ class Pipeline:
             lexicon, linker, cfg.link_threshold, cfg.wish_link_threshold
         )
         self.sessions = Sessions(store, cfg.session_policy(), clock)
+        #: where shown slates and feedback outcomes are logged (``None``: not logged)
+        self.impressions = impressions
+        self._draws = itertools.count()  # exploration draws: (config.seed, n)
+        self.policy_dir = policy_dir
+        self._policies: dict[str, RankingPolicy] = {}  # by model version
+        self._policy_lock = threading.Lock()
+        self._policy_saved: dict[str, int] = {}  # version -> updates at its last save
+        self._policy_saved_at = clock()
 
     @property
     def model_version(self) -> str:
@@ -87,6 +112,11 @@ class Pipeline:
         during a swap (``server/reload.py`` loads the new one off the event loop)."""
         previous, self.scorer = self.scorer, scorer
         return previous
+
+    def close(self) -> None:
+        """Write out the impression log's queue (on shutdown)."""
+        if self.impressions is not None:
+            self.impressions.close()
 
     async def ready(self) -> bool:
         try:
@@ -118,8 +148,11 @@ class Pipeline:
         if not query.session_id:
             turn.session = self.sessions.create(turn.session)
         self.sessions.save(turn.session, turn.state.to_json(), self.clock())
+        self._learn(turn.scorer, turn.policy_rewards)
         METRICS.observe_steps(turn.timings_ms)
         log_turn(turn, self.config.log_message_text)
+        if self.impressions is not None:
+            self.impressions.log_turn(turn, self.config.rerank_policy, self.clock())
         assert turn.result is not None
         return turn.result
 
@@ -192,7 +225,13 @@ class Pipeline:
 
     def score(self, turn: Turn) -> None:
         """4. score (``models.scoring.blend``): the learned scores blended with KG matches,
-        popularity, session feedback and the shopper's price level."""
+        popularity, session feedback and the shopper's price level (the best
+        ``max(limit, explore_top)``); then, with a learning ranking policy
+        (``rerank_policy``, :mod:`models.feedback`), re-ordered by it (:meth:`rerank`), and
+        the shown slate drawn from that (:meth:`show`). The policy explores unless the request
+        says ``explore = false``; a price level ("cheap") is the shopper's own order and is
+        kept. The previous turn's rows still unrewarded (no click) are rewarded 0 once this
+        turn is saved."""
         state, cands, model, scorer = turn.state, turn.candidates, None, turn.scorer
         if scorer is not None and turn.model_scores is not None and cands:
             ids = [c.product.id for c in cands]
@@ -202,7 +241,101 @@ class Pipeline:
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in disliked if p.brand_id},
             price_level=state.price_level, weights=self.config.blend_weights(),
+            keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip
+        turn.blended = turn.scored
+        self.rerank(turn)
+        self.show(turn)
+        self.remember_shown(turn)
+
+    def show(self, turn: Turn) -> None:
+        """The shown slate (``models.feedback.slate``): the ranking's top ``limit``, or with
+        probability ``explore_rate`` a random ordered draw from its best ``explore_top``;
+        ``turn.ranked`` keeps the ranking. Never random when the request says
+        ``explore=False`` or the shopper asked for a price order ("cheap")."""
+        cfg, q = self.config, turn.query
+        fixed = q.explore is False or bool(turn.state.price_level)
+        rate = 0.0 if fixed else cfg.explore_rate
+        rng = np.random.default_rng((cfg.seed, next(self._draws))) if rate > 0 else None
+        turn.ranked = ranked = turn.scored
+        turn.slate = slate = draw_slate(
+            len(ranked), q.limit, rate=rate, top=cfg.explore_top, rng=rng
+        )
+        turn.scored = [ranked[j] for j in slate.order]
+
+    def rerank(self, turn: Turn) -> None:
+        """The learning ranking policy's order of the whole ranking (``turn.scored``, the
+        blend's best ``explore_top``), exploring unless the request says ``explore=false``;
+        nothing with policy "off" or a price level (the shopper's own order)."""
+        policy = self.ranking_policy(turn.scorer)
+        if policy is None or turn.state.price_level or not turn.scored:
+            return
+        q = turn.query
+        rows = signal_matrix(turn.scored, known_user=bool(q.user_id), turn=turn.state.turn)
+        order = policy.order(rows, explore=q.explore is not False)
+        turn.scored = [turn.scored[i] for i in order]
+
+    def remember_shown(self, turn: Turn) -> None:
+        """With a learning policy: the previous turn's rows still unrewarded are rewarded 0
+        once this turn is saved, and the shown items' rows wait in the session for a click."""
+        if self.ranking_policy(turn.scorer) is None:
+            return
+        state, q = turn.state, turn.query
+        if stale := state.take_policy_rows():
+            turn.policy_rewards.append((np.asarray(stale), np.zeros(len(stale))))
+        rows = signal_matrix(turn.scored, known_user=bool(q.user_id), turn=state.turn)
+        state.remember_policy_rows([s.candidate.product.id for s in turn.scored], rows.tolist())
+
+    def ranking_policy(self, scorer: ItemScorer | None) -> RankingPolicy | None:
+        """The learning ranking policy for ``scorer``'s model version (its saved state when
+        ``policy_dir`` has one for that version, else a fresh one), or ``None`` when
+        ``rerank_policy`` is "off". A swapped-in model gets its own."""
+        name = self.config.rerank_policy
+        if name == "off":
+            return None
+        version = scorer.version if scorer is not None else "kg-match-v0"
+        with self._policy_lock:
+            if version not in self._policies:
+                policy = open_policy(name, self.policy_dir, version)
+                self._policies[version] = policy
+                self._policy_saved[version] = getattr(policy, "n_updates", 0)
+            return self._policies[version]
+
+    def _learn(
+        self, scorer: ItemScorer | None, rewards: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        """Feed ``rewards`` to the policy, and save the policies every
+        ``policy_save_interval_s``."""
+        policy = self.ranking_policy(scorer) if rewards else None
+        if policy is None:
+            return
+        for rows, reward in rewards:
+            policy.update(rows, reward)
+        if self.clock() - self._policy_saved_at >= self.config.policy_save_interval_s:
+            self.save_policies()
+
+    def save_policies(self) -> None:
+        """Save each learning policy that learned since its last save (to ``policy_dir``;
+        nothing without one). Called periodically and at shutdown; a failed save is logged,
+        the policy keeps serving from memory."""
+        from models.feedback.bandit import state_path
+
+        with self._policy_lock:
+            self._policy_saved_at = self.clock()
+            policies = list(self._policies.items())
+            if self.policy_dir is None:
+                return
+            for version, policy in policies:
+                n = getattr(policy, "n_updates", 0)
+                if n == self._policy_saved.get(version):
+                    continue
+                path = state_path(self.policy_dir, policy.name, version)
+                try:
+                    policy.save(path)
+                except OSError:
+                    log.exception("could not save the ranking policy to %s", path)
+                    continue
+                self._policy_saved[version] = n
 
     def explain(self, turn: Turn) -> None:
         """5. explain (``models.explain``): KG paths and aggregated co-shoppers for the top
@@ -241,7 +374,12 @@ class Pipeline:
     def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
         """Record ``event``, and fold it into its session's state when it names one
         (``models.dialogue.apply_feedback``). The session must be the caller's, else
-        NOT_FOUND; an anonymous caller's events are stored as ``anon:<session id>``."""
+        NOT_FOUND; an anonymous caller's events are stored as ``anon:<session id>``. With a
+        learning ranking policy, a positive event (:func:`kgrec.domain.is_positive`) on an
+        item the last turn showed rewards that item's row with 1, once the session write that
+        takes the row out succeeded (a retried or repeated event finds no row). A click that
+        races the session's next turn (both read the row before either wrote) is learned as
+        1 here and as 0 by that turn: the one case a row is learned from twice."""
         if not event.user_id and not event.session_id:
             raise InvalidInputError("user_id", "user_id or session_id is required")
         now, sid = self.clock(), event.session_id
@@ -250,10 +388,17 @@ class Pipeline:
         check_deadline("before recording the event")
         result = self.store.record_event(stored, uuid.uuid4().hex, now)
         log_feedback(stored, result.duplicate)
+        if self.impressions is not None and not result.duplicate:
+            self.impressions.log_outcome(event, now)
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
             apply_feedback(state, event.event_type, event.value, event.item_id)
+            learn = self.config.rerank_policy != "off"
+            positive = learn and is_positive(event.event_type, event.value)
+            rows = state.take_policy_rows(event.item_id) if positive else []
             self.sessions.save(session, state.to_json(), now)
+            if rows:  # rewarded 1 once: the row left the session with this write
+                self._learn(self.scorer, [(np.asarray(rows), np.ones(len(rows)))])
         return result
 
 

@@ -42,6 +42,8 @@ class PipelineConfig:
     rerank_policy: str = "off"
     explore_rate: float = 0.0
     explore_top: int = 20
+    seed: int = 7  # exploration draws: turn n of the process draws from (seed, n)
+    policy_save_interval_s: float = 60.0  # a learning ranking policy's state is saved this often
 
     def blend_weights(self) -> BlendWeights:
         from models.scoring.blend import BlendWeights

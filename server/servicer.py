@@ -22,6 +22,7 @@ from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 from server import mappers
 from server.admin import forget_user
+from server.impression_log import ImpressionLog
 from server.log import current_request_id
 from server.protocols import RecommenderPipeline
 from server.reload import ModelReloader, ModelReloadError
@@ -103,10 +104,15 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
     """
 
     def __init__(
-        self, store: GraphStore, model_dir: Path | None, reloader: ModelReloader | None = None
+        self,
+        store: GraphStore,
+        model_dir: Path | None,
+        impressions: ImpressionLog | Path | None = None,
+        reloader: ModelReloader | None = None,
     ) -> None:
         self._store = store
         self._model_dir = model_dir
+        self._impressions = impressions  # the running server's impression log, or its folder
         self._reloader = reloader
 
     async def ReloadModel(  # noqa: N802
@@ -128,14 +134,18 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         self, request: pb.ForgetUserRequest, context: grpc.aio.ServicerContext
     ) -> pb.ForgetUserResponse:
         user_id = mappers.clean_id("user_id", request.user_id, required=True)
-        report = await asyncio.to_thread(forget_user, self._store, user_id, self._model_dir)
+        report = await asyncio.to_thread(
+            forget_user, self._store, user_id, self._model_dir, self._impressions
+        )
         # the user id is personal data: the log names the request, not the user
         logger.info(
-            "forget-user: deleted %d events, %d sessions, %d user nodes, %d profile vectors; %s",
+            "forget-user: deleted %d events, %d sessions, %d user nodes, %d profile vectors, "
+            "%d impression records; %s",
             report.deleted.events,
             report.deleted.sessions,
             report.deleted.users,
             report.profile_vectors,
+            report.impressions,
             "nothing remains" if report.complete else "SOME DATA REMAINS",
         )
         return pb.ForgetUserResponse(

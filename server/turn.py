@@ -12,6 +12,7 @@ from kgrec.domain import LinkedEntity, Recommendation, RecommendQuery
 from models.dialogue import DialogueState, TurnUpdate
 
 if TYPE_CHECKING:
+    from models.feedback.slate import Slate
     from models.intent import Intent
     from models.scoring import ItemScorer
     from models.scoring.blend import ScoredCandidate
@@ -33,5 +34,13 @@ class Turn:
     #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
     model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
+    #: the blend's best ``max(limit, explore_top)`` (the impression log's candidates), the
+    #: ranking the shown slate was drawn from (the ranking policy's order of them), and the
+    #: draw: ``scored`` is then the shown items, in their shown order
+    blended: list[ScoredCandidate] = field(default_factory=list)
+    ranked: list[ScoredCandidate] = field(default_factory=list)
+    slate: Slate | None = None
+    #: (signal rows, rewards) the ranking policy learns from once the turn is saved
+    policy_rewards: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     result: Recommendation | None = None  # what explain answers

@@ -14,7 +14,13 @@ replica can continue a conversation. It accumulates:
 * the item the conversation is currently about (``focus``), so "not that brand" resolves;
 * liked / disliked items from feedback, and the entities linked so far;
 * the shopper's recent messages, so a scorer reads the conversation's words, not only the
-  last message's ("something scary" then "from the 80s").
+  last message's ("something scary" then "from the 80s");
+* with a learning ranking policy (:mod:`models.feedback`), the signal rows of the items the
+  last turn showed that have not been rewarded yet (``policy_rows``): a click rewards its row
+  with 1, the next turn the rest with 0, each row once. Each entry is one string
+  ``"<item id>\t<v1>,<v2>,..."``, so the list merges as a set under concurrent writers
+  (:mod:`server.session_merge`): a click that takes its row out and a turn that replaces the
+  rows both keep their change.
 
 The size is capped: lists keep their newest ``MAX_ITEMS`` entries, the messages their newest
 ``MAX_MESSAGES`` within ``MAX_MESSAGE_CHARS`` characters.
@@ -86,6 +92,7 @@ class DialogueState:
     last_intent_type: str = ""
     last_mentions: list[dict[str, Any]] = field(default_factory=list)
     recent_messages: list[str] = field(default_factory=list)  # oldest first
+    policy_rows: list[str] = field(default_factory=list)  # "<item id>\t<row>", see above
 
     # -- serialisation ------------------------------------------------------------------------
 
@@ -184,6 +191,27 @@ class DialogueState:
         self.last_ranking = items[:MAX_ITEMS]
         for item in items:
             self.add("shown_item_ids", item.item_id)
+
+    def remember_policy_rows(
+        self, item_ids: Sequence[str], rows: Sequence[Sequence[float]]
+    ) -> None:
+        """The signal rows of the items this turn shows (replacing the last turn's)."""
+        self.policy_rows = [
+            f"{item}\t{','.join(f'{v:.6g}' for v in row)}"
+            for item, row in list(zip(item_ids, rows, strict=True))[:MAX_ITEMS]
+        ]
+
+    def take_policy_rows(self, item_id: str | None = None) -> list[list[float]]:
+        """Remove and return the pending rows: ``item_id``'s only, or all of them."""
+        taken, kept = [], []
+        for entry in self.policy_rows:
+            item, _, row = entry.rpartition("\t")
+            if item_id is None or item == item_id:
+                taken.append([float(v) for v in row.split(",")] if row else [])
+            else:
+                kept.append(entry)
+        self.policy_rows = kept
+        return taken
 
     def item_at(self, index: int) -> ShownItem | None:
         """The item at 0-based ``index`` of the last ranking; negative counts from the end."""

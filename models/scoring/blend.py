@@ -64,9 +64,12 @@ def blend(
     disliked_brands: Collection[str] = (),
     price_level: str = "",
     weights: BlendWeights | None = None,
+    keep: int | None = None,
 ) -> list[ScoredCandidate]:
     """The best ``limit`` candidates, best first (ties by id); ``model``: one z-scored model
-    score per candidate, or ``None`` without a model."""
+    score per candidate, or ``None`` without a model. ``keep`` (>= ``limit``): return the best
+    ``keep`` instead, for a re-ranker or an exploring slate to choose from; the first
+    ``limit`` of them are the same as without it (a price level's pool is sized by ``limit``)."""
     w = weights or BlendWeights()
     if not candidates:
         return []
@@ -98,7 +101,7 @@ def blend(
                 sign * (s.candidate.product.price or 0.0),
             )
         )
-    return scored[:limit]
+    return scored[: max(limit, keep or 0)]
 
 
 def _price_rank(candidates: Sequence[Candidate], level: str, w: float) -> dict[str, float]:

@@ -14,7 +14,9 @@ import kg
 from kg.embedded import GRAPH_SUBDIR
 from kgrec.cli import main
 from kgrec.domain import EventType, FeedbackEvent
+from models.feedback.impressions import Outcome, read_log
 from models.training.checkpoint import Checkpoint
+from server.impression_log import ImpressionLog
 
 
 def _populate(data_dir: Path) -> None:
@@ -35,6 +37,11 @@ def _populate(data_dir: Path) -> None:
         for sid, user in [("sa1", "alice"), ("sa2", "alice"), ("sb", "bob")]:
             store.create_session(sid, user, 1.0)
         store.close()
+    log = ImpressionLog(data_dir / "impressions", max_file_bytes=200)  # several files
+    for sid, user, item in [("sa1", "alice", "p0"), ("sb", "bob", "p0"), ("sa2", "alice", "p1")]:
+        log.write(Outcome(sid, log.user_key(user), item, "click", 0.0, 2.0))
+        log.flush()
+    log.close()
 
 
 def test_forget_user_deletes_everything_and_proves_it(
@@ -46,9 +53,16 @@ def test_forget_user_deletes_everything_and_proves_it(
 
     assert main(["admin", "forget-user", "alice", "--data-dir", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["deleted"] == {"events": 3, "sessions": 2, "users": 1, "profile_vectors": 2}
-    assert report["remaining"] == {"events": 0, "sessions": 0, "users": 0, "profile_vectors": 0}
+    assert report["deleted"] == {
+        "events": 3, "sessions": 2, "users": 1, "profile_vectors": 2, "impressions": 2,
+    }  # fmt: skip
+    assert report["remaining"] == {
+        "events": 0, "sessions": 0, "users": 0, "profile_vectors": 0, "impressions": 0,
+    }  # fmt: skip
     assert report["complete"] is True
+    # bob's impression-log record is still there, alice's are gone
+    _, outcomes = read_log(tmp_path / "impressions")
+    assert [o.session_id for o in outcomes] == ["sb"]
 
     # look again, independently of the command
     with kg.EmbeddedFalkorDB(tmp_path / GRAPH_SUBDIR) as server:
@@ -72,5 +86,5 @@ def test_forget_user_deletes_everything_and_proves_it(
     # again: nothing left to delete, still complete
     assert main(["admin", "forget-user", "alice", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "deleted:   0 events, 0 sessions, 0 user nodes, 0 profile vectors" in out
-    assert "remaining: 0 events, 0 sessions, 0 user nodes, 0 profile vectors" in out
+    assert "deleted:   0 events, 0 sessions, 0 user nodes, 0 profile vectors, 0 impr" in out
+    assert "remaining: 0 events, 0 sessions, 0 user nodes, 0 profile vectors, 0 impr" in out
