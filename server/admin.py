@@ -6,7 +6,8 @@ from every model checkpoint in the model dir; then it looks again and prints wha
 which must be nothing (exit 1 otherwise). Run it against the graph ``kgrec serve`` uses (same
 ``--data-dir``, or ``--uri``); a running server keeps the checkpoint it loaded in memory until
 it restarts. The same deletion is the admin-scope RPC ``kgrec.v1.AdminService/ForgetUser``
-(``server/servicer.py``), against the graph of the running server.
+(``server/servicer.py``), against the graph of the running server; its in-memory caches of
+the user (the pipeline's profile cache) are dropped through :func:`on_forget`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,24 @@ from kg.types import UserDataCounts
 from kgrec.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
+
+_listeners: list[weakref.WeakMethod[Callable[[str], None]]] = []
+_listeners_lock = threading.Lock()
+
+
+def on_forget(callback: Callable[[str], None]) -> None:
+    """Call the bound method ``callback(user_id)`` after every :func:`forget_user` in this
+    process (held weakly: an object that is gone is not called, nor kept alive)."""
+    with _listeners_lock:
+        _listeners[:] = [ref for ref in _listeners if ref() is not None]
+        _listeners.append(weakref.WeakMethod(callback))  # type: ignore[arg-type]
+
+
+def _forgotten(user_id: str) -> None:
+    with _listeners_lock:
+        callbacks = [cb for ref in _listeners if (cb := ref()) is not None]
+    for callback in callbacks:
+        callback(user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +90,7 @@ def forget_user(store: GraphStore, user_id: str, model_dir: Path | None = None) 
     if not user_id:
         raise InvalidInputError("user_id", "must not be empty")
     deleted = store.forget_user(user_id)
+    _forgotten(user_id)
     vectors = 0
     if model_dir is not None:
         from models.training.checkpoint import forget_user as forget_in_checkpoint
@@ -132,4 +155,4 @@ def add_admin_parser(subparsers: Any) -> argparse.ArgumentParser:
     return admin
 
 
-__all__ = ["ForgetReport", "add_admin_parser", "forget_user", "format_report"]
+__all__ = ["ForgetReport", "add_admin_parser", "forget_user", "format_report", "on_forget"]

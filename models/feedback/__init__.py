@@ -1,0 +1,1 @@
+"""Learning from feedback: user profiles from durable events (:mod:`.profiles`)."""
