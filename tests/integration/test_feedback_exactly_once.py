@@ -12,6 +12,7 @@ import random
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
@@ -42,8 +43,8 @@ KINDS = (
     ("dismiss", pb.EVENT_TYPE_DISMISS),
     ("rating", pb.EVENT_TYPE_RATING),
 )
-ARGS = ("--demo-products", str(N_PRODUCTS), "--demo-users", "30", "--no-train-model")
-ARGS += ("--log-level", "WARNING")
+ARGS: tuple[str, ...] = ("--demo-products", str(N_PRODUCTS), "--demo-users", "30")
+ARGS += ("--no-train-model", "--log-level", "WARNING")
 
 
 def _item_ids() -> list[str]:
@@ -71,11 +72,14 @@ def _save_checkpoint(directory: Path) -> None:
     ).save(directory)
 
 
-def _events() -> list[tuple[str, str, str, int, float, str]]:
+Event = tuple[str, str, str, Any, float, str]
+
+
+def _events() -> list[Event]:
     """(user, item, kind, proto kind, value, idempotency key) of every event to send."""
     rng = random.Random(11)
     items = _item_ids()
-    out = []
+    out: list[Event] = []
     for n in range(N_EVENTS):
         kind, proto_kind = KINDS[rng.randrange(len(KINDS))]
         value = float(rng.randint(1, 5)) if kind == "rating" else 0.0
@@ -83,7 +87,7 @@ def _events() -> list[tuple[str, str, str, int, float, str]]:
     return out
 
 
-def _send(stub: pb_grpc.RecommenderServiceStub, event: tuple) -> pb.FeedbackResponse:
+def _send(stub: pb_grpc.RecommenderServiceStub, event: Event) -> pb.FeedbackResponse:
     user, item, _, proto_kind, value, key = event
     request = pb.FeedbackRequest(
         user_id=user, item_id=item, event_type=proto_kind, value=value, idempotency_key=key

@@ -20,6 +20,12 @@ def _vectors(ids: Sequence[str]) -> np.ndarray:
     return np.array([VECTORS.get(i, [0.0, 0.0]) for i in ids], dtype=np.float32)
 
 
+def _profile(events: Sequence[StoredEvent], half_life: float = 30.0) -> np.ndarray:
+    got = profile_vector(events, _vectors, half_life)
+    assert got is not None
+    return got
+
+
 def _event(item: str, kind: str, ts: float = 0.0, value: float = 0.0, n: int = 0) -> StoredEvent:
     return StoredEvent(f"e{n}-{item}-{kind}-{ts}", "u", item, kind, value, ts)
 
@@ -33,23 +39,23 @@ def test_event_weights_and_ratings_in_proportion() -> None:
 
 def test_the_profile_is_the_weighted_mean_of_the_items_counted_once_each() -> None:
     events = [_event("a", "purchase"), _event("b", "click"), _event("c", "dislike")]
-    got = profile_vector(events, _vectors, 30.0)
+    got = _profile(events)
     # (1 * a + 0.3 * b - 1 * c) / (1 + 0.3 + 1)
     np.testing.assert_allclose(got, np.array([2.0, 0.3]) / 2.3, rtol=1e-6)
     # a second copy of an event is a second event: the profile tells it apart
-    twice = profile_vector([*events, events[1]], _vectors, 30.0)
+    twice = _profile([*events, events[1]])
     assert not np.allclose(twice, got)
     # the order the events come in does not matter
-    np.testing.assert_allclose(profile_vector(events[::-1], _vectors, 30.0), got)
+    np.testing.assert_allclose(_profile(events[::-1]), got)
 
 
 def test_an_event_one_half_life_older_counts_half() -> None:
     old, new = _event("a", "purchase", ts=0.0), _event("b", "purchase", ts=10 * DAY_S)
-    got = profile_vector([old, new], _vectors, 10.0)
+    got = _profile([old, new], 10.0)
     np.testing.assert_allclose(got, np.array([0.5, 1.0]) / 1.5, rtol=1e-6)
     # "now" plays no part: shifting every event by a year changes nothing
     later = [_event(e.item_id, e.type, ts=e.ts + 365 * DAY_S) for e in (old, new)]
-    np.testing.assert_allclose(profile_vector(later, _vectors, 10.0), got, rtol=1e-6)
+    np.testing.assert_allclose(_profile(later, 10.0), got, rtol=1e-6)
     with pytest.raises(ValueError, match="half_life"):
         profile_vector([old], _vectors, 0.0)
 
@@ -85,6 +91,7 @@ def test_the_book_caches_per_user_and_version_and_forgets_on_invalidate() -> Non
     store.events["u"] = [_event("a", "purchase", ts=1.0)]
     book = ProfileBook(store, 30.0, capacity=2)  # type: ignore[arg-type]
     first = book.profile("u", scorer)  # type: ignore[arg-type]
+    assert first is not None
     assert book.profile("u", scorer) is first and store.reads == 1  # type: ignore[arg-type]
     store.events["u"].append(_event("b", "purchase", ts=2.0))
     book.invalidate("u")  # what the pipeline does when it records the event
