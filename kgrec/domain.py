@@ -63,6 +63,34 @@ def is_negative(event_type: EventType | str, value: float = 0.0) -> bool:
     return kind in NEGATIVE_EVENTS
 
 
+#: How strongly each event says "more like this" (+) or "less like this" (-), for the session's
+#: and the user's profile (:func:`feedback_weight`). A purchase is the strongest evidence, a
+#: click the weakest positive one (it is also how a shopper looks at what they then reject);
+#: a dismissal ("not now") counts half a dislike.
+EVENT_WEIGHTS: dict[EventType, float] = {
+    EventType.IMPRESSION: 0.0,
+    EventType.CLICK: 0.3,
+    EventType.ADD_TO_CART: 0.6,
+    EventType.PURCHASE: 1.0,
+    EventType.LIKE: 0.8,
+    EventType.DISLIKE: -1.0,
+    EventType.DISMISS: -0.5,
+}
+
+
+def feedback_weight(event_type: EventType | str, value: float = 0.0) -> float:
+    """The signed weight of one event in a profile, in ``[-1, 1]``: :data:`EVENT_WEIGHTS`,
+    and for a rating ``(value - 3) / 2`` clipped to ``[-1, 1]`` (5 pulls fully, 4 half,
+    3 not at all, 1 pushes away fully): proportional to the value, not a threshold. An
+    unknown kind (an imported log's own) weighs 0."""
+    kind = _event_type(event_type)
+    if kind is None:
+        return 0.0
+    if kind is EventType.RATING:
+        return max(-1.0, min(1.0, (float(value) - 3.0) / 2.0))
+    return EVENT_WEIGHTS[kind]
+
+
 def _event_type(value: EventType | str) -> EventType | None:
     try:
         return EventType(value)
@@ -245,6 +273,7 @@ __all__ = [
     "POSITIVE_EVENTS",
     "POSITIVE_RATING",
     "Constraint",
+    "EVENT_WEIGHTS",
     "EventType",
     "FeedbackEvent",
     "FeedbackResult",
@@ -259,6 +288,7 @@ __all__ = [
     "Reason",
     "RecommendQuery",
     "Recommendation",
+    "feedback_weight",
     "is_negative",
     "is_positive",
 ]

@@ -12,6 +12,8 @@ impression log) of the running server.
 
 ``kgrec admin reload`` asks a running server to serve the newest checkpoint of its model dir
 (``AdminService/ReloadModel``; ``server/reload.py``), e.g. after ``kgrec train --since``.
+Its in-memory caches of the user (the pipeline's profile cache) are dropped through
+:func:`on_forget`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,24 @@ from kgrec.errors import InvalidInputError
 from .impression_log import ImpressionLog, count_impressions, forget_impressions
 
 logger = logging.getLogger(__name__)
+
+_listeners: list[weakref.WeakMethod[Callable[[str], None]]] = []
+_listeners_lock = threading.Lock()
+
+
+def on_forget(callback: Callable[[str], None]) -> None:
+    """Call the bound method ``callback(user_id)`` after every :func:`forget_user` in this
+    process (held weakly: an object that is gone is not called, nor kept alive)."""
+    with _listeners_lock:
+        _listeners[:] = [ref for ref in _listeners if ref() is not None]
+        _listeners.append(weakref.WeakMethod(callback))  # type: ignore[arg-type]
+
+
+def _forgotten(user_id: str) -> None:
+    with _listeners_lock:
+        callbacks = [cb for ref in _listeners if (cb := ref()) is not None]
+    for callback in callbacks:
+        callback(user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +115,7 @@ def forget_user(
     if not user_id:
         raise InvalidInputError("user_id", "must not be empty")
     deleted = store.forget_user(user_id)
+    _forgotten(user_id)
     vectors = 0
     if model_dir is not None:
         from models.training.checkpoint import forget_user as forget_in_checkpoint
@@ -218,4 +242,11 @@ def add_admin_parser(subparsers: Any) -> argparse.ArgumentParser:
     return admin
 
 
-__all__ = ["ForgetReport", "add_admin_parser", "cmd_reload", "forget_user", "format_report"]
+__all__ = [
+    "ForgetReport",
+    "add_admin_parser",
+    "cmd_reload",
+    "forget_user",
+    "format_report",
+    "on_forget",
+]

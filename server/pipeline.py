@@ -39,14 +39,17 @@ from kgrec.domain import (
 )
 from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
+from models.dialogue.adaptation import NEAR_DUPLICATE_COSINE, near_duplicate_ids
 from models.dialogue.session_rules import apply_feedback, candidate_query, echo_constraints
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
 from models.feedback import RankingPolicy, open_policy, signal_matrix
+from models.feedback.profiles import ProfileBook
 from models.feedback.slate import draw_slate
 from models.scoring.blend import blend, zscore
 from models.scoring.item_scorer import ScoringContext
 
+from .admin import on_forget
 from .deadline import check_deadline
 from .filter_ids import check_category_ids
 from .log import log_feedback, log_turn
@@ -99,6 +102,12 @@ class Pipeline:
         self._policy_lock = threading.Lock()
         self._policy_saved: dict[str, int] = {}  # version -> updates at its last save
         self._policy_saved_at = clock()
+        #: cross-session user profiles (``models.feedback.profiles``), None when off
+        self.profiles = (
+            ProfileBook(store, cfg.profile_half_life_days) if cfg.adapt_profile else None
+        )
+        if self.profiles is not None:
+            on_forget(self.profiles.invalidate)
 
     @property
     def model_version(self) -> str:
@@ -205,23 +214,35 @@ class Pipeline:
 
     def retrieve(self, turn: Turn) -> None:
         """3. retrieve (``kg`` + ``models.scoring``): the graph's candidates under the
-        constraints; the scorer's catalog scores, asked once, widen an unconstrained pool."""
-        query = candidate_query(turn.state, pool := self.config.candidate_pool)
+        constraints; the scorer's catalog scores, asked once (with the session's feedback
+        and the user's profile, ``models.feedback.profiles``), widen an unconstrained pool;
+        near-duplicates of disliked items leave it (``models.dialogue.adaptation``)."""
+        state, scorer = turn.state, turn.scorer
+        query = candidate_query(state, pool := self.config.candidate_pool)
         turn.candidates = self.store.candidates(query)
-        scorer = turn.scorer
-        if scorer is None:
-            return
-        anchor = turn.update.anchor.item_id if turn.update and turn.update.anchor else None
-        linked = [e.entity_id for e in turn.linked if not e.negated]
-        ctx = ScoringContext.for_session(turn.state, turn.query.user_id, linked, anchor)
-        turn.model_scores = scores = scorer.catalog_scores(ctx)
-        if not query.has_hard_constraints:
-            named = ctx.liked_item_ids if self.config.hide_named_items else ()
-            hidden = [*query.exclude_item_ids, *named]
-            best = scorer.top_k(scores, pool, exclude_item_ids=hidden, user_id=ctx.user_id)
-            known = {c.product.id for c in turn.candidates}
-            extra = self.store.products([i for i, _ in best if i not in known])
-            turn.candidates += [Candidate(p) for p in extra]
+        rejected = state.disliked_item_ids if self.config.adapt_session else []
+        similar = (
+            scorer.similar_items(rejected, NEAR_DUPLICATE_COSINE) if scorer and rejected else []
+        )
+        if scorer is not None:
+            anchor = turn.update.anchor.item_id if turn.update and turn.update.anchor else None
+            linked = [e.entity_id for e in turn.linked if not e.negated]
+            ctx = ScoringContext.for_session(state, turn.query.user_id, linked, anchor)
+            if self.profiles is not None and ctx.user_id:
+                ctx = replace(ctx, profile=self.profiles.profile(ctx.user_id, scorer))
+            turn.model_scores = scores = scorer.catalog_scores(ctx)
+            if not query.has_hard_constraints:
+                named = ctx.liked_item_ids if self.config.hide_named_items else ()
+                hidden = [*query.exclude_item_ids, *named, *similar]
+                best = scorer.top_k(scores, pool, exclude_item_ids=hidden, user_id=ctx.user_id)
+                known = {c.product.id for c in turn.candidates}
+                extra = self.store.products([i for i, _ in best if i not in known])
+                turn.candidates += [Candidate(p) for p in extra]
+        if rejected:
+            dropped = near_duplicate_ids(
+                self.store.products(rejected), (c.product for c in turn.candidates), similar
+            )
+            turn.candidates = [c for c in turn.candidates if c.product.id not in dropped]
 
     def score(self, turn: Turn) -> None:
         """4. score (``models.scoring.blend``): the learned scores blended with KG matches,
@@ -390,9 +411,12 @@ class Pipeline:
         log_feedback(stored, result.duplicate)
         if self.impressions is not None and not result.duplicate:
             self.impressions.log_outcome(event, now)
+        if not result.duplicate and self.profiles is not None:
+            self.profiles.invalidate(stored.user_id)
         if session is not None and not result.duplicate:
             state = DialogueState.from_json(session.state)
-            apply_feedback(state, event.event_type, event.value, event.item_id)
+            adapt = self.config.adapt_session
+            apply_feedback(state, event.event_type, event.value, event.item_id, adapt=adapt)
             learn = self.config.rerank_policy != "off"
             positive = learn and is_positive(event.event_type, event.value)
             rows = state.take_policy_rows(event.item_id) if positive else []

@@ -12,7 +12,9 @@ replica can continue a conversation. It accumulates:
   who / what for ("audience=men", "occasion=gift", "use=swimming", "season=winter");
 * the last ranking, so "the second one" resolves to an item;
 * the item the conversation is currently about (``focus``), so "not that brand" resolves;
-* liked / disliked items from feedback, and the entities linked so far;
+* liked / disliked items from feedback, each item's feedback weight (``item_feedback``, see
+  :meth:`DialogueState.item_weights`), items dismissed when adaptation is off
+  (``dismissed_item_ids``), and the entities linked so far;
 * the shopper's recent messages, so a scorer reads the conversation's words, not only the
   last message's ("something scary" then "from the 80s");
 * with a learning ranking policy (:mod:`models.feedback`), the signal rows of the items the
@@ -84,6 +86,11 @@ class DialogueState:
     exclude_item_ids: list[str] = field(default_factory=list)
     liked_item_ids: list[str] = field(default_factory=list)
     disliked_item_ids: list[str] = field(default_factory=list)
+    # hidden without adapting anything else (a DISMISS with session adaptation off)
+    dismissed_item_ids: list[str] = field(default_factory=list)
+    # "<item id>=<weight>" entries, one per item, newest last (:meth:`item_weights`): strings,
+    # so two concurrent writers' entries merge as a set (``server/session_merge.py``)
+    item_feedback: list[str] = field(default_factory=list)
     shown_item_ids: list[str] = field(default_factory=list)
     last_ranking: list[ShownItem] = field(default_factory=list)
     focus: ShownItem | None = None
@@ -156,6 +163,27 @@ class DialogueState:
         values: list[str] = getattr(self, name)
         if value in values:
             values.remove(value)
+
+    def set_item_weight(self, item_id: str, weight: float) -> None:
+        """Record ``item_id``'s feedback weight, replacing the one it had."""
+        prefix = f"{item_id}="
+        self.item_feedback[:] = [e for e in self.item_feedback if not e.startswith(prefix)]
+        self.item_feedback.append(f"{item_id}={weight:.6g}")
+        del self.item_feedback[:-MAX_ITEMS]
+
+    def item_weights(self) -> dict[str, float]:
+        """``{item id: weight}`` of the session's feedback, in the order it was given; when two
+        concurrent writes both weighed one item, the later entry stands."""
+        out: dict[str, float] = {}
+        for entry in self.item_feedback:
+            item, _, weight = entry.rpartition("=")
+            try:
+                value = float(weight)
+            except ValueError:
+                continue  # a malformed entry (hand-edited state) is skipped, not fatal
+            out.pop(item, None)
+            out[item] = value
+        return out
 
     def remember_intent(
         self, message: str, intent_type: str, mentions: list[dict[str, object]], clear: bool

@@ -1,14 +1,23 @@
 """What a session's state makes of feedback, and how its constraints are echoed back.
 
-Feedback: a positive event (:func:`kgrec.domain.is_positive`) likes the item for the rest of
-the session, a negative one (:func:`kgrec.domain.is_negative`) dislikes it, so the next turn
-ranks by it and hides it; anything else (an impression, a middling rating) changes nothing.
+Feedback, with session adaptation on (``adapt=True``, the default): a positive event
+(:func:`kgrec.domain.is_positive`) likes the item for the rest of the session, a negative one
+(:func:`kgrec.domain.is_negative`) dislikes it, so the next turn hides it (and its
+near-duplicates, :mod:`models.dialogue.adaptation`) and penalises its brand; every event also
+records the item's signed weight (:func:`kgrec.domain.feedback_weight`: a rating in
+proportion to its value), which the scorer turns into a pull towards (or a push away from) the
+item's neighbours. An impression changes nothing.
+
+With adaptation off (``adapt=False``), the "no adaptation" baseline: feedback is stored but
+changes nothing in later turns, except that a DISMISS still hides that one item (a dismissal
+is the shopper closing a card, an instruction rather than a preference to learn from; no
+brand penalty, no near-duplicates, no pull).
 """
 
 from __future__ import annotations
 
 from kg.types import CandidateQuery
-from kgrec.domain import Constraint, EventType, is_negative, is_positive
+from kgrec.domain import Constraint, EventType, feedback_weight, is_negative, is_positive
 
 from .dialogue_state import DialogueState
 
@@ -26,18 +35,39 @@ def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
         exclude_brand_ids=tuple(state.exclude_brand_ids),
         exclude_category_ids=tuple(state.exclude_category_ids),
         exclude_attribute_ids=tuple(state.exclude_attribute_ids),
-        exclude_item_ids=tuple(dict.fromkeys(state.exclude_item_ids + state.disliked_item_ids)),
+        exclude_item_ids=tuple(
+            dict.fromkeys(
+                state.exclude_item_ids + state.disliked_item_ids + state.dismissed_item_ids
+            )
+        ),
         limit=limit,
     )
 
 
-def apply_feedback(state: DialogueState, event_type: EventType, value: float, item_id: str) -> None:
-    """Fold one feedback event into ``state``."""
+def apply_feedback(
+    state: DialogueState,
+    event_type: EventType | str,
+    value: float,
+    item_id: str,
+    *,
+    adapt: bool = True,
+) -> None:
+    """Fold one feedback event into ``state`` (the rules in the module docstring)."""
+    if not adapt:
+        if event_type == EventType.DISMISS:
+            state.add("dismissed_item_ids", item_id)
+        return
+    if event_type == EventType.IMPRESSION:
+        return
+    state.set_item_weight(item_id, feedback_weight(event_type, value))
     if is_negative(event_type, value):
         state.add("disliked_item_ids", item_id)
         state.discard("liked_item_ids", item_id)
     elif is_positive(event_type, value):
         state.add("liked_item_ids", item_id)
+        state.discard("disliked_item_ids", item_id)
+    elif event_type == EventType.RATING:  # a middling rating: neither liked nor disliked now
+        state.discard("liked_item_ids", item_id)
         state.discard("disliked_item_ids", item_id)
 
 

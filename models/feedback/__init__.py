@@ -1,5 +1,7 @@
 """Learning from feedback: the ranking-policy contract (:mod:`.policy`) and the contextual
-bandits that implement it (:mod:`.bandit`), built by name with :func:`make_policy`."""
+bandits that implement it (:mod:`.bandit`), built by name with :func:`make_policy`; user
+profiles from durable events (:mod:`.profiles`); the explored slate (:mod:`.slate`) and
+off-policy evaluation (:mod:`.ope`)."""
 
 from .policy import (
     BLEND_SIGNALS,

@@ -404,9 +404,33 @@ class CoMentionScorer(ItemScorer):
 
     def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
         """Liked items and linked entities (movies linked in the message are entities of label
-        Product) are the context, the conversation text the words; disliked items and the
-        user are not used."""
-        return self.scores(ctx.context_ids, ctx.text).astype(np.float32)
+        Product) are the context, the conversation text the words; disliked items, feedback
+        weights and the user are not used. A user profile (``ctx.profile``) adds
+        ``w_title * cos(profile, v_i)`` when this scorer has item vectors ``v`` (its title
+        embeddings) of the profile's size; without them the profile is ignored."""
+        scores = self.scores(ctx.context_ids, ctx.text)
+        profile = ctx.profile
+        if (
+            profile is not None
+            and self._title is not None
+            and profile.shape == (self._title.shape[1],)
+        ):
+            norm = float(np.linalg.norm(profile))
+            if norm > 0:
+                scores = scores + self.config.w_title * (self._title @ (profile / norm))
+        return scores.astype(np.float32)
+
+    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray | None:
+        """The title embeddings ``v`` (L2-normalised) of these items, zero rows for unknown
+        ids; ``None`` when this scorer was built without them."""
+        if self._title is None:
+            return None
+        out = np.zeros((len(item_ids), self._title.shape[1]), dtype=np.float32)
+        for n, item in enumerate(item_ids):
+            row = self._index.get(item)
+            if row is not None and row < self._title.shape[0]:
+                out[n] = self._title[row]
+        return out
 
     def add_item(self, item: NewItem) -> None:
         """A new catalog item with no dialogue evidence: its KG entities (``entity_ids``, or

@@ -49,6 +49,18 @@ class GnnScorer(ItemScorer):
     L2-normalised vectors, and bars are means. With no signal at all the score is the
     z-scored log-popularity (a cold-start fallback).
 
+    Session feedback (``ctx.item_weights``, weights ``w_j`` in ``[-1, 1]``) adds
+    ``f = \\sum_j w_j v_j / \\max(1, \\sum_j |w_j|)`` to ``p`` (those items then leave the
+    plain liked / disliked means), with ``v_j = \\widehat{\\hat h_j + \\hat e_j}`` and
+    ``e_j`` the mean final vector of item ``j``'s KG entities (brand, category, attributes):
+    a purchase pulls towards the item's neighbours in the model and towards items sharing
+    its KG entities, a rating of 4 half as far as a 5, a 1 pushes away. ``f`` is not
+    normalised, so its pull against the conversation's own terms grows with the weight.
+
+    A user profile (``ctx.profile``, a vector in the space of :meth:`item_vectors`) adds
+    ``z(\\langle \\hat h_i, \\text{profile} \\rangle)``: that is how a user the model never saw
+    (no ``h_u``) still gets their history's taste (``models.feedback.profiles``).
+
     New items (:meth:`add_item`) are embedded from their content with the trained fusion,
     mixed with the mean final vector of the KG entities they link to (brand, category,
     attributes): ``h_new = a\\,x^{(0)} + (1-a)\\,\\bar h_{\\text{entities}}``,
@@ -88,6 +100,11 @@ class GnnScorer(ItemScorer):
             users, starts = np.unique(seen[order, 0], return_index=True)
             for u, chunk in zip(users, np.split(seen[order, 1], starts[1:]), strict=True):
                 self._seen[int(u)] = chunk
+        self._item_entity_rows: dict[int, list[int]] = {}
+        links = t.get("item_entities")
+        if links is not None and len(links):
+            for item_row, entity_row in links.tolist():
+                self._item_entity_rows.setdefault(int(item_row), []).append(int(entity_row))
         self._layer0_weight = float(checkpoint.extra.get("layer0_weight", 0.5))
         self._fusion: ModalityFusion | None = None
         if checkpoint.feature_dims:
@@ -197,14 +214,32 @@ class GnnScorer(ItemScorer):
             return None
         return matrix[torch.tensor(rows, device=self.device)].mean(0)
 
+    def _feedback_vector(self, weights: Sequence[tuple[str, float]]) -> Tensor | None:
+        """``f`` of the class docstring, or ``None`` when no weighted item is known."""
+        known = [(self._item_index[i], w) for i, w in weights if i in self._item_index and w]
+        if not known:
+            return None
+        total = torch.zeros(self._items.shape[1], device=self.device)
+        for row, weight in known:
+            v = nn.functional.normalize(self._items[row], dim=0)
+            ent = self._mean_rows(self._entities, self._item_entity_rows.get(row, []))
+            if ent is not None:
+                v = nn.functional.normalize(v + nn.functional.normalize(ent, dim=0), dim=0)
+            total += weight * v
+        return total / max(1.0, sum(abs(w) for _, w in known))
+
     def _session_vector(
         self,
         query_text: str | None,
         liked: Sequence[str],
         disliked: Sequence[str],
         entity_ids: Sequence[str],
+        weights: Sequence[tuple[str, float]] = (),
     ) -> Tensor | None:
         parts: list[Tensor] = []
+        weighted = {i for i, _ in weights}
+        liked = [i for i in liked if i not in weighted]
+        disliked = [i for i in disliked if i not in weighted]
         liked_rows = [self._item_index[i] for i in liked if i in self._item_index]
         liked_rows += [self._item_index[e] for e in entity_ids if e in self._item_index]
         disliked_rows = [self._item_index[i] for i in disliked if i in self._item_index]
@@ -220,6 +255,9 @@ class GnnScorer(ItemScorer):
         ):
             if vec is not None:
                 parts.append(weight * nn.functional.normalize(vec, dim=0))
+        feedback = self._feedback_vector(weights)
+        if feedback is not None:
+            parts.append(feedback)
         return torch.stack(parts).sum(0) if parts else None
 
     @torch.inference_mode()
@@ -230,17 +268,28 @@ class GnnScorer(ItemScorer):
         liked: Sequence[str],
         disliked: Sequence[str],
         entity_ids: Sequence[str],
+        weights: Sequence[tuple[str, float]] = (),
+        profile: np.ndarray | None = None,
     ) -> Tensor:
         """Scores ``(I,)`` for every known item (callers hold the lock)."""
         total: Tensor | None = None
         u = self._user_index.get(user_id) if user_id is not None else None
         if u is not None:
             total = _standardize(self._items @ self._users[u])
-        session = self._session_vector(query_text, liked, disliked, entity_ids)
+        session = self._session_vector(query_text, liked, disliked, entity_ids, weights)
+        items = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
         if session is not None:
-            items = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
             s = _standardize(items @ session)
             total = s if total is None else total + s
+        if profile is not None:
+            if profile.shape != (items.shape[1],):
+                logger.debug(
+                    "profile of shape %s ignored (items are %s)", profile.shape, items.shape
+                )
+            elif np.any(profile):
+                vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
+                s = _standardize(items @ vec)
+                total = s if total is None else total + s
         if total is None:
             total = _standardize(torch.log1p(self._popularity))
         return total
@@ -254,8 +303,38 @@ class GnnScorer(ItemScorer):
                 ctx.liked_item_ids,
                 ctx.disliked_item_ids,
                 ctx.entity_ids,
+                ctx.item_weights,
+                ctx.profile,
             )
             return scores.float().cpu().numpy().astype(np.float32, copy=True)
+
+    @torch.inference_mode()
+    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
+        """L2-normalised final item vectors ``float32[len(item_ids), d]`` (zero rows for
+        unknown ids): the space of ``ctx.profile``."""
+        with self._lock:
+            rows = [self._item_index.get(i, -1) for i in item_ids]
+            out = np.zeros((len(rows), self._items.shape[1]), dtype=np.float32)
+            known = [n for n, r in enumerate(rows) if r >= 0]
+            if known:
+                picked = self._items[torch.tensor([rows[n] for n in known], device=self.device)]
+                out[known] = nn.functional.normalize(picked, dim=1).float().cpu().numpy()
+            return out
+
+    @torch.inference_mode()
+    def similar_items(self, item_ids: Sequence[str], min_similarity: float) -> list[str]:
+        """Items whose final vectors have cosine ``>= min_similarity`` with one of
+        ``item_ids`` (those excluded), most similar first."""
+        with self._lock:
+            rows = [self._item_index[i] for i in item_ids if i in self._item_index]
+            if not rows:
+                return []
+            items = nn.functional.normalize(self._items, dim=1)
+            sim = (items @ items[torch.tensor(rows, device=self.device)].T).max(dim=1).values
+            sim[torch.tensor(rows, device=self.device)] = -2.0
+            hits = torch.nonzero(sim >= min_similarity).flatten()
+            order = hits[torch.argsort(-sim[hits], stable=True)].tolist()
+            return [self._ids[i] for i in order]
 
     def seen_item_ids(self, user_id: str | None) -> list[str]:
         u = self._user_index.get(user_id) if user_id is not None else None

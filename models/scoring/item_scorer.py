@@ -43,8 +43,16 @@ class ScoringContext:
         disliked_item_ids: items disliked or dismissed this session.
         entity_ids: linked KG entities of the conversation (brands, categories, attributes,
             people; a catalog item named in the message is an entity of label Product).
-        profile: the session's (or user's) profile vector in the scorer's item space, when
-            something keeps one (``None``: none).
+        item_weights: ``(item id, weight)`` of this session's feedback, weight in
+            ``[-1, 1]`` (:func:`kgrec.domain.feedback_weight`: a purchase ``1``, a rating
+            ``(r - 3) / 2``, a dislike ``-1``), oldest first. A scorer that reads it pulls
+            towards positively weighted items and away from negative ones in proportion to
+            the weight; those items are also in ``liked_item_ids`` / ``disliked_item_ids``
+            (when positive / negative enough), so a scorer that does not read it still sees
+            them there.
+        profile: the user's profile vector in the scorer's item space
+            (:meth:`ItemScorer.item_vectors`; ``models.feedback.profiles``), when something
+            keeps one (``None``: none).
     """
 
     user_id: str | None = None
@@ -52,6 +60,7 @@ class ScoringContext:
     liked_item_ids: tuple[str, ...] = ()
     disliked_item_ids: tuple[str, ...] = ()
     entity_ids: tuple[str, ...] = ()
+    item_weights: tuple[tuple[str, float], ...] = ()
     profile: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +68,8 @@ class ScoringContext:
             value = getattr(self, name)
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
+        weights = tuple((str(i), float(w)) for i, w in self.item_weights)
+        object.__setattr__(self, "item_weights", weights)
 
     @classmethod
     def for_session(
@@ -78,6 +89,7 @@ class ScoringContext:
             liked_item_ids=(*state.liked_item_ids, *([anchor_id] if anchor_id else [])),
             disliked_item_ids=tuple(state.disliked_item_ids),
             entity_ids=tuple(dict.fromkeys([*state.preferred_ids, *linked_ids])),
+            item_weights=tuple(state.item_weights().items()),
         )
 
     @property
@@ -136,6 +148,21 @@ class ItemScorer(ABC):
     @abstractmethod
     def load(cls, directory: Path) -> ItemScorer:
         """Read a scorer written by :meth:`save`."""
+
+    # -- optional: item vectors (profiles, near-duplicates) ------------------------------
+
+    def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray | None:
+        """``float32[len(item_ids), d]`` L2-normalised vectors of these items in the space
+        :attr:`ScoringContext.profile` lives in (zero rows for unknown ids), or ``None``
+        when this scorer has no item vectors (then it ignores ``profile``)."""
+        del item_ids
+        return None
+
+    def similar_items(self, item_ids: Sequence[str], min_similarity: float) -> list[str]:
+        """Catalog items whose vectors have cosine ``>= min_similarity`` with any of
+        ``item_ids`` (those left out), best first; ``[]`` without item vectors."""
+        del item_ids, min_similarity
+        return []
 
     # -- shared rules ----------------------------------------------------------------------
 

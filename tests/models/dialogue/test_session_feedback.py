@@ -1,0 +1,67 @@
+"""Session feedback rules: weights in proportion (ratings), the "off" baseline, near-duplicate
+product lines, and concurrent feedback writes merging without loss."""
+
+from __future__ import annotations
+
+from kg.types import ProductRecord
+from kgrec.domain import EventType
+from models.dialogue import DialogueState, apply_feedback, candidate_query
+from models.dialogue.adaptation import near_duplicate_ids, product_line, same_product_line
+from server.session_merge import merge_states
+
+
+def _product(pid: str, title: str, brand: str = "Nike", category: str = "cat:run") -> ProductRecord:
+    return ProductRecord(
+        pid, title, brand_id=f"brand:{brand.lower()}", brand=brand, category_id=category
+    )
+
+
+def test_a_rating_weighs_in_proportion_to_its_value() -> None:
+    state = DialogueState()
+    for n, rating in enumerate((1.0, 2.0, 3.0, 4.0, 5.0)):
+        apply_feedback(state, EventType.RATING, rating, f"p{n}")
+    assert state.item_weights() == {"p0": -1.0, "p1": -0.5, "p2": 0.0, "p3": 0.5, "p4": 1.0}
+    assert state.liked_item_ids == ["p3", "p4"] and state.disliked_item_ids == ["p0", "p1"]
+    apply_feedback(state, EventType.RATING, 3.0, "p4")  # a later middling rating: neutral
+    assert state.item_weights()["p4"] == 0.0 and "p4" not in state.liked_item_ids
+    apply_feedback(state, EventType.IMPRESSION, 0.0, "p9")
+    assert "p9" not in state.item_weights()
+
+
+def test_with_adaptation_off_only_a_dismiss_hides_its_item() -> None:
+    state = DialogueState()
+    for kind in (EventType.LIKE, EventType.PURCHASE, EventType.DISLIKE, EventType.RATING):
+        apply_feedback(state, kind, 1.0, f"{kind}", adapt=False)
+    assert state == DialogueState()
+    apply_feedback(state, EventType.DISMISS, 0.0, "gone", adapt=False)
+    assert state.dismissed_item_ids == ["gone"] and not state.disliked_item_ids
+    assert candidate_query(state, 10).exclude_item_ids == ("gone",)
+
+
+def test_product_lines_and_near_duplicates() -> None:
+    a = _product("a", "Nike Pegasus 3: red mesh running shoes")
+    b = _product("b", "Blue Nike Pegasus Pro running shoes")
+    c = _product("c", "Nike Pegasus Trail — grey mesh trail running shoes")
+    d = _product("d", "Nike Vomero running shoes in red")
+    e = _product("e", "Nike Pegasus running shoes", category="cat:walk")
+    assert [product_line(p) for p in (a, b, c, d)] == [
+        "pegasus",
+        "pegasus",
+        "pegasus trail",
+        "vomero",
+    ]
+    assert same_product_line(a, b) and not same_product_line(a, c) and not same_product_line(a, e)
+    assert product_line(_product("x", "A shoe", brand="")) == ""
+    assert near_duplicate_ids([a], [a, b, c, d, e]) == {"b"}
+    assert near_duplicate_ids([a], [a, b, c, d, e], similar_ids={"d"}) == {"b", "d"}
+
+
+def test_concurrent_feedback_writes_merge_without_loss() -> None:
+    base = DialogueState()
+    apply_feedback(base, EventType.LIKE, 0.0, "p1")
+    mine, theirs = DialogueState.from_json(base.to_json()), DialogueState.from_json(base.to_json())
+    apply_feedback(mine, EventType.RATING, 1.0, "p1")  # replaces p1's weight
+    apply_feedback(theirs, EventType.PURCHASE, 0.0, "p2")
+    merged = DialogueState.from_json(merge_states(base.to_json(), mine.to_json(), theirs.to_json()))
+    assert merged.item_weights() == {"p2": 1.0, "p1": -1.0}
+    assert merged.disliked_item_ids == ["p1"] and merged.liked_item_ids == ["p2"]
