@@ -59,6 +59,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class SimConfig:
     sessions: int = 2  # per shopper
     turns: int = 3  # per session
     limit: int = 10  # items shown per turn
+    workers: int = 1  # threads running shoppers (see :func:`run_arm`)
     click: ClickModel = ClickModel()
 
 
@@ -120,11 +122,13 @@ class ArmResult:
 # -- the stack ---------------------------------------------------------------------------------
 
 
-def base_settings(data_dir: Path, products: int, users: int, seed: int) -> Any:
+def base_settings(
+    data_dir: Path, products: int, users: int, seed: int, train_model: bool = True
+) -> Any:
     from server.settings import Settings
 
     return Settings(data_dir=data_dir, demo_products=products, demo_users=users, seed=seed,
-                    port=0, **COMMON)  # fmt: skip
+                    port=0, train_model=train_model, **COMMON)  # fmt: skip
 
 
 def prepare_model(settings: Any) -> Path:
@@ -134,7 +138,7 @@ def prepare_model(settings: Any) -> Path:
     from models.scoring import latest_checkpoint
     from server.serve import ensure_model
 
-    if latest_checkpoint(settings.models_path) is None:
+    if settings.train_model and latest_checkpoint(settings.models_path) is None:
         demo = generate_demo(settings.seed, settings.demo_products, settings.demo_users)
         demo.render_images(Path(settings.data_dir))  # the model reads the product images
         ensure_model(settings, demo)
@@ -150,7 +154,8 @@ def arm_runtime(base: Any, name: str, changes: dict[str, Any], models: Path) -> 
     arm_dir = Path(base.data_dir) / "arms" / name
     shutil.rmtree(arm_dir, ignore_errors=True)
     arm_dir.mkdir(parents=True)
-    shutil.copytree(models, arm_dir / "models")
+    if models.is_dir():  # none with --no-train-model: the blend ranks by KG match + popularity
+        shutil.copytree(models, arm_dir / "models")
     settings = base.replace(data_dir=arm_dir, model_dir="", **changes)
     runtime = build_runtime(settings)
     try:
@@ -214,21 +219,36 @@ def run_session(
 
 
 def run_arm(
-    pipeline: Any, users: Sequence[SimUser], cfg: SimConfig, label: str, explore: bool = False
+    pipeline: Any,
+    users: Sequence[SimUser],
+    cfg: SimConfig,
+    label: str,
+    explore: bool = False,
 ) -> Tally:
-    """Every session of every shopper (shopper by shopper, sessions in order), with a
-    progress line on stderr."""
+    """Every session of every shopper (each shopper's sessions in order), with a progress
+    line on stderr. ``cfg.workers > 1`` runs shoppers in that many threads (the graph DB works in
+    its own process meanwhile): faster, but no longer bit-for-bit reproducible, since events
+    of one shopper (popularity, the bandit) reach another's turns in a different order."""
     from tqdm import tqdm
 
-    tally = Tally(len(users))
     total = len(users) * cfg.sessions
     with tqdm(total=total, desc=f"{label:>8}", unit="session", file=sys.stderr,
               mininterval=2.0, dynamic_ncols=True) as bar:  # fmt: skip
-        for user in users:
-            for s in range(cfg.sessions):
-                run_session(pipeline, user, s, cfg, tally, explore)
-                bar.update(1)
-    return tally
+
+        def shoppers(chunk: Sequence[SimUser]) -> Tally:
+            tally = Tally(len(users))
+            for user in chunk:
+                for s in range(cfg.sessions):
+                    run_session(pipeline, user, s, cfg, tally, explore)
+                    bar.update(1)
+            return tally
+
+        n = cfg.workers
+        if n <= 1:
+            return shoppers(users)
+        with ThreadPoolExecutor(n) as pool:
+            parts = list(pool.map(shoppers, [users[i::n] for i in range(n)]))
+    return Tally.merge(parts)
 
 
 # -- the off-policy check ----------------------------------------------------------------------
@@ -283,9 +303,14 @@ def ope_check(
         "frozen_policies_found": len(policies),
         "logging_ctr": logged.as_dict(),
         "on_policy_ctr": truth.as_dict(),
-        "estimates": {k: e.as_dict() | {"contains_on_policy": e.contains(truth.value),
-                                        "inside_on_policy_interval": truth.contains(e.value)}
-                      for k, e in est.items()},  # fmt: skip
+        "estimates": {
+            k: e.as_dict()
+            | {
+                "contains_on_policy": e.contains(truth.value),
+                "inside_on_policy_interval": truth.contains(e.value),
+            }
+            for k, e in est.items()
+        },  # fmt: skip
         "unsupported": report.unsupported,
         "matched": report.matched,
         "wall_s": time.perf_counter() - started,
@@ -298,8 +323,10 @@ def ope_check(
 def _fmt(e: Estimate, pct: bool = False) -> str:
     k = 100.0 if pct else 1.0
     unit = "%" if pct else ""
-    return f"{e.value * k:+.1f}{unit} [{e.low * k:+.1f}, {e.high * k:+.1f}]" if pct else (
-        f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]"
+    return (
+        f"{e.value * k:+.1f}{unit} [{e.low * k:+.1f}, {e.high * k:+.1f}]"
+        if pct
+        else (f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]")
     )
 
 
@@ -353,9 +380,11 @@ def print_report(figures: dict[str, Any]) -> None:
     ope = figures.get("ope")
     if ope:
         truth = Estimate(**ope["on_policy_ctr"])
-        print(f"\noff-policy check: {ope['logged_turns']} logged turns, exploration "
-              f"{LOGGING['explore_rate']} over the best {LOGGING['explore_top']}; "
-              f"matched slots {ope['matched']:.1%}, unsupported {ope['unsupported']:.1%}")  # fmt: skip
+        print(
+            f"\noff-policy check: {ope['logged_turns']} logged turns, exploration "
+            f"{LOGGING['explore_rate']} over the best {LOGGING['explore_top']}; "
+            f"matched slots {ope['matched']:.1%}, unsupported {ope['unsupported']:.1%}"
+        )
         print(f"  logging policy CTR (observed)  {_fmt(Estimate(**ope['logging_ctr']))}")
         print(f"  frozen LinUCB on-policy CTR    {_fmt(truth)}")
         for k, e in ope["estimates"].items():
@@ -388,6 +417,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--top-n", type=int, default=50, help="true top-N for NDCG@10")
     ap.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated of {list(ARMS)}")
     ap.add_argument("--no-ope", action="store_true", help="skip the off-policy check")
+    ap.add_argument(
+        "--no-train-model",
+        action="store_true",
+        help="serve without a model (KG match + popularity): a quick smoke run",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="threads running shoppers: faster, not bit-for-bit reproducible",
+    )
     ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     ap.add_argument("--data-dir", type=Path, help="keep (and reuse the model in) this dir")
     ap.add_argument("--out", type=Path, help="write every figure as JSON here")
@@ -397,7 +437,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown or not arms:
         ap.error(f"--arms: unknown {unknown}; valid: {', '.join(ARMS)}")
     args.arms = arms
-    for name in ("sessions_per_arm", "sessions", "turns", "products", "top_n", "bootstrap"):
+    for name in ("sessions_per_arm", "sessions", "turns", "products", "top_n", "bootstrap",
+                 "workers"):  # fmt: skip
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.users < 0 or args.known_users < 0:
@@ -414,13 +455,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quiet_library_progress()
     started, load_before = time.perf_counter(), _loadavg()
-    cfg = SimConfig(seed=args.seed, sessions=args.sessions, turns=args.turns)
+    cfg = SimConfig(seed=args.seed, sessions=args.sessions, turns=args.turns,
+                    workers=args.workers)  # fmt: skip
     n_users = math.ceil(args.sessions_per_arm / args.sessions)
     with contextlib.ExitStack() as stack:
         if args.data_dir is None:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="kgrec-sim-"))
         data_dir = args.data_dir or Path(tmp)
-        base = base_settings(data_dir, args.products, args.users, args.seed)
+        base = base_settings(data_dir, args.products, args.users, args.seed,
+                             not args.no_train_model)  # fmt: skip
         models = prepare_model(base)
         users = simulated_users(args.products, args.users, args.seed, n_users,
                                 args.known_users, args.top_n)  # fmt: skip
@@ -443,8 +486,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lifts": lift_figures(results, args.bootstrap, args.seed),
         "ope": ope,
         "wall_s": time.perf_counter() - started,
-        "machine": {"cpus": os.cpu_count(), "load_before": load_before,
-                    "load_after": _loadavg(), "setup_s": setup_s},  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "load_after": _loadavg(),
+            "setup_s": setup_s,
+        },  # fmt: skip
     }
     print_report(figures)
     if args.out:

@@ -10,6 +10,7 @@ each resample takes the same users in both arms and the interval is that of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,15 @@ class Tally:
             self.impressions_later[user] += n
             self.ndcg_later[user] += ndcg
             self.turns_later[user] += 1
+
+    @classmethod
+    def merge(cls, parts: Sequence[Tally]) -> Tally:
+        """The sum of ``parts`` (tallies of disjoint sets of the same users)."""
+        out = cls(parts[0].n_users)
+        for name, value in vars(out).items():
+            if name != "n_users":
+                setattr(out, name, sum((getattr(p, name) for p in parts), value))
+        return out
 
     def pair(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         num, den = METRICS[metric]

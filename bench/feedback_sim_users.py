@@ -59,9 +59,9 @@ class ClickModel:
 
     eta: float = 0.7  # examination decay with position
     alpha: float = 2.0  # attraction slope in z
-    z0: float = 1.5  # z at which an examined item is clicked half the time
+    z0: float = 3.0  # z at which an examined item is clicked half the time
     beta: float = 1.5  # purchase slope in z
-    z1: float = 2.5  # z at which a click converts half the time
+    z1: float = 4.0  # z at which a click converts half the time
     dismiss: float = 0.3  # most a poor examined item is dismissed
     rate_p: float = 0.4  # a purchase is rated this often
 
@@ -164,8 +164,9 @@ def make_users(
         cats = sorted(taste.categories.items(), key=lambda kv: (-kv[1], kv[0]))
         top = frozenset(ids[j] for j in np.argsort(-u, kind="stable")[:top_n])
         users.append(
-            SimUser(i, uid, tid, z, tuple(c for c, _ in cats), tuple(a for _, a in cats), top,
-                    position)  # fmt: skip
+            SimUser(
+                i, uid, tid, z, tuple(c for c, _ in cats), tuple(a for _, a in cats), top, position
+            )  # fmt: skip
         )
     return users
 
