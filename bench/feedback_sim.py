@@ -41,7 +41,8 @@ The off-policy check (:func:`ope_check`, needs ``models.feedback.ope`` and
 again with exploration on (``explore_rate`` 0.3, ``explore_top`` 20) and the impression log;
 a LinUCB policy learns from that log and is frozen; IPS, SNIPS and DR estimate its CTR from
 the log; then the frozen policy serves the same shoppers on-policy (``rerank_policy=linucb``
-with that state, learning switched off: the one place this bench reaches inside the pipeline)
+and that state, its ``update`` patched out for the run: the one place this bench reaches
+inside the served code)
 and both figures are printed with their intervals.
 """
 
@@ -63,6 +64,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -267,7 +269,6 @@ def ope_check(
         from models.feedback.bandit import state_path
         from models.feedback.impressions import logged_turns, read_log
         from models.feedback.ope import evaluate_policy
-        from models.feedback.policy import RankingPolicy
     except ImportError as e:
         print(f"\noff-policy check skipped: {e} (models.feedback.ope / .bandit not merged yet)")
         return None
@@ -287,20 +288,17 @@ def ope_check(
     frozen = models.parent / "ope-target-models"
     shutil.rmtree(frozen, ignore_errors=True)
     shutil.copytree(models, frozen)
-    for checkpoint in [p for p in frozen.iterdir() if p.is_dir()] or [frozen]:
-        target.save(state_path(checkpoint, "linucb", version))
+    target.save(state_path(frozen, "linucb", version))  # where the builder's pipeline looks
     changes = {**ARMS["none"], "rerank_policy": "linucb"}
-    with arm_runtime(base, "ope-target", changes, frozen) as runtime:
-        policies = [v for v in vars(runtime.pipeline).values() if isinstance(v, RankingPolicy)]
-        for policy in policies:  # served as evaluated: no learning on-policy
-            policy.update = lambda features, rewards: None  # type: ignore[method-assign]
+    # served as evaluated: the policy's learning switched off for this run
+    frozen_update = mock.patch.object(type(target), "update", lambda self, x, r: None)
+    with frozen_update, arm_runtime(base, "ope-target", changes, frozen) as runtime:
         on_policy = run_arm(runtime.pipeline, users, cfg, "target")
     truth = bootstrap_ratio(*on_policy.pair("ctr_all"), n_boot=n_boot, seed=cfg.seed)
     logged = bootstrap_ratio(*logging_tally.pair("ctr_all"), n_boot=n_boot, seed=cfg.seed)
     est = {k: Estimate(v.value, v.low, v.high) for k, v in report.estimates.items()}
     return {
         "logged_turns": len(turns),
-        "frozen_policies_found": len(policies),
         "logging_ctr": logged.as_dict(),
         "on_policy_ctr": truth.as_dict(),
         "estimates": {
