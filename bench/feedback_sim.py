@@ -32,7 +32,9 @@ lifts are paired by shopper.
 
 Per arm it prints sessions, CTR (clicks / impressions) of later turns (turn >= 2) and of all
 turns, purchase rate (purchases / impressions), NDCG@10 of later turns against the shopper's
-true top ``--top-n``, each with a 95% bootstrap interval over shoppers; then the lift of the
+true top ``--top-n`` (binary relevance) and the share of later-turn items already shown
+earlier in the session (repeats; a diagnostic: a shopper does not click twice), each with a
+95% bootstrap interval over shoppers; then the lift of the
 last arm over the first (full adaptation over none) and of each arm over the one before it
 (each step's own contribution), with paired bootstrap intervals.
 
@@ -170,7 +172,7 @@ def arm_runtime(base: Any, name: str, changes: dict[str, Any], models: Path) -> 
 
 
 def simulated_users(
-    products: int, users: int, seed: int, n: int, known: int = 0, top_n: int = 50
+    products: int, users: int, seed: int, n: int, known: int = 0, top_n: int = 20
 ) -> list[SimUser]:
     """``n`` shoppers: ``known`` demo users under their own ids, the rest the tastes of extra
     demo users (ids ``user:<users + i>`` in a store generated with ``users + n`` users, whose
@@ -194,11 +196,14 @@ def simulated_users(
 
 def run_session(
     pipeline: Any, user: SimUser, session: int, cfg: SimConfig, tally: Tally,
-    explore: bool = False,
+    explore: bool | None = False,
 ) -> None:  # fmt: skip
-    """One session of ``user``: ``cfg.turns`` turns, every reaction sent as Feedback."""
+    """One session of ``user``: ``cfg.turns`` turns, every reaction sent as Feedback.
+    ``explore``: the requests' ``explore`` (``None``: the server's ``explore_rate`` decides)."""
     category = user.session_category(session, cfg.seed)
-    sid, blocked, clicked_at = "", set(), []  # type: ignore[var-annotated]
+    sid, clicked_at = "", []  # type: ignore[var-annotated]
+    blocked: set[str] = set()  # clicked or turned down: not clicked again
+    seen: set[str] = set()  # shown earlier in the session
     for turn in range(1, cfg.turns + 1):
         rng = turn_rng(cfg.seed, user.index, session, turn)
         draws = rng.random((cfg.limit, 6))  # first, so they do not depend on the script
@@ -215,8 +220,10 @@ def run_session(
             if kind in (EventType.CLICK, EventType.DISMISS, EventType.DISLIKE):
                 blocked.add(item)
         clicked_at = [int(k) for k in np.flatnonzero(reaction.click)]
+        repeats = sum(i in seen for i in ids)
+        seen.update(ids)
         tally.add_turn(user.index, turn, reaction.click.astype(float),
-                       int(reaction.buy.sum()), ndcg_at(ids, user.relevant))  # fmt: skip
+                       int(reaction.buy.sum()), ndcg_at(ids, user.relevant), repeats)  # fmt: skip
     tally.sessions += 1
 
 
@@ -225,7 +232,7 @@ def run_arm(
     users: Sequence[SimUser],
     cfg: SimConfig,
     label: str,
-    explore: bool = False,
+    explore: bool | None = False,
 ) -> Tally:
     """Every session of every shopper (each shopper's sessions in order), with a progress
     line on stderr. ``cfg.workers > 1`` runs shoppers in that many threads (the graph DB works in
@@ -275,7 +282,7 @@ def ope_check(
     started = time.perf_counter()
     with arm_runtime(base, "ope-logging", LOGGING, models) as runtime:
         version = runtime.pipeline.model_version
-        logging_tally = run_arm(runtime.pipeline, users, cfg, "logging", explore=True)
+        logging_tally = run_arm(runtime.pipeline, users, cfg, "logging", explore=None)
     log_dir = Path(base.data_dir) / "arms" / "ope-logging" / "impressions"
     turns = logged_turns(*read_log(log_dir))
     target = make_policy("linucb", model_version=version)
@@ -363,7 +370,7 @@ def lift_figures(
 def print_report(figures: dict[str, Any]) -> None:
     print()
     head = f"{'arm':<9} {'sessions':>8} {'CTR later turns':>26} {'CTR all turns':>26} "
-    head += f"{'purchase rate':>26} {'NDCG@10 later':>26} {'turns/s':>8}"
+    head += f"{'purchase rate':>26} {'NDCG@10 later':>26} {'repeats later':>26} {'turns/s':>8}"
     print(head)
     for name, f in figures["arms"].items():
         cells = [_fmt(Estimate(**f[m])) for m in METRICS]
@@ -412,7 +419,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--users", type=int, default=300, help="demo store users (trained on)")
     ap.add_argument("--known-users", type=int, default=0,
                     help="shoppers who are demo users the model trained on")  # fmt: skip
-    ap.add_argument("--top-n", type=int, default=50, help="true top-N for NDCG@10")
+    ap.add_argument("--top-n", type=int, default=20, help="true top-N for NDCG@10")
     ap.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated of {list(ARMS)}")
     ap.add_argument("--no-ope", action="store_true", help="skip the off-policy check")
     ap.add_argument(

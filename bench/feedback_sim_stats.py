@@ -23,6 +23,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "ctr_all": ("clicks_all", "impressions_all"),
     "purchase_rate": ("purchases_all", "impressions_all"),
     "ndcg_later": ("ndcg_later", "turns_later"),
+    "repeat_later": ("repeats_later", "impressions_later"),
 }
 
 
@@ -38,6 +39,7 @@ class Tally:
     purchases_all: np.ndarray = field(init=False)
     ndcg_later: np.ndarray = field(init=False)
     turns_later: np.ndarray = field(init=False)
+    repeats_later: np.ndarray = field(init=False)
     sessions: int = 0
     turns: int = 0
     events: int = 0
@@ -52,9 +54,16 @@ class Tally:
         self.position_impressions = np.zeros(50)
 
     def add_turn(
-        self, user: int, turn: int, clicks: np.ndarray, purchases: int, ndcg: float
+        self,
+        user: int,
+        turn: int,
+        clicks: np.ndarray,
+        purchases: int,
+        ndcg: float,
+        repeats: int = 0,
     ) -> None:
-        """One turn of ``user`` (``turn`` 1-based) that showed ``len(clicks)`` items."""
+        """One turn of ``user`` (``turn`` 1-based) that showed ``len(clicks)`` items,
+        ``repeats`` of them already shown earlier in the session."""
         n, c = len(clicks), float(np.sum(clicks))
         self.turns += 1
         self.clicks_all[user] += c
@@ -68,6 +77,7 @@ class Tally:
             self.impressions_later[user] += n
             self.ndcg_later[user] += ndcg
             self.turns_later[user] += 1
+            self.repeats_later[user] += repeats
 
     @classmethod
     def merge(cls, parts: Sequence[Tally]) -> Tally:

@@ -190,3 +190,13 @@ def test_threaded_shoppers_add_up_to_the_same_tally(users: list) -> None:
     assert _figures(one) == _figures(three)
     assert (one.sessions, one.turns, one.events) == (three.sessions, three.turns, three.events)
     assert one.position_clicks.tolist() == three.position_clicks.tolist()
+
+
+def test_repeats_count_items_shown_earlier_in_the_session(users: list) -> None:
+    class Same(FakePipeline):  # the same ten items every turn
+        def recommend_sync(self, query: RecommendQuery) -> object:
+            items = tuple(RankedItem(i, i, 1.0) for i in self.catalogue[:10])
+            return type("Rec", (), {"session_id": query.session_id or "s", "items": items})()
+
+    tally = run_arm(Same(sorted(users[0].position)), users, SimConfig(turns=3), "same")
+    assert tally.repeats_later.sum() == tally.impressions_later.sum() > 0
