@@ -294,7 +294,10 @@ def ope_check(
 
     frozen = models.parent / "ope-target-models"
     shutil.rmtree(frozen, ignore_errors=True)
-    shutil.copytree(models, frozen)
+    if models.is_dir():
+        shutil.copytree(models, frozen)
+    else:  # --no-train-model: no checkpoint, the bandit's state alone
+        frozen.mkdir(parents=True)
     target.save(state_path(frozen, "linucb", version))  # where the builder's pipeline looks
     changes = {**ARMS["none"], "rerank_policy": "linucb"}
     # served as evaluated: the policy's learning switched off for this run
@@ -315,7 +318,7 @@ def ope_check(
                 "inside_on_policy_interval": truth.contains(e.value),
             }
             for k, e in est.items()
-        },  # fmt: skip
+        },
         "unsupported": report.unsupported,
         "matched": report.matched,
         "wall_s": time.perf_counter() - started,
