@@ -32,6 +32,10 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "crs": (["-m", "bench.crs_bench", "--data", "{data}"], ["--limit", "50"]),
     "crs-tune": (["-m", "bench.crs_tune", "--data", "{data}"], ["--dataset", "inspired"]),
     "crs-links": (["-m", "bench.crs_links", "--data", "{data}"], ["--limit", "50"]),
+    "feedback-sim": (
+        ["-m", "bench.feedback_sim"],
+        ["--sessions-per-arm", "100", "--products", "300", "--users", "60"],
+    ),
 }
 
 
