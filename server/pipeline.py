@@ -254,6 +254,7 @@ class Pipeline:
         kept. The previous turn's rows still unrewarded (no click) are rewarded 0 once this
         turn is saved."""
         state, cands, model, scorer = turn.state, turn.candidates, None, turn.scorer
+        adapt = self.config.adapt_session
         if scorer is not None and turn.model_scores is not None and cands:
             ids = [c.product.id for c in cands]
             model = zscore(scorer.scores_for(ids, turn.model_scores))
@@ -261,6 +262,7 @@ class Pipeline:
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in disliked if p.brand_id},
+            shown=set(state.shown_item_ids) - set(state.liked_item_ids) if adapt else (),
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip

@@ -5,14 +5,15 @@ conversation itself says.
     s(i) = w_m \\frac{|M_i|}{\\max(|P|, 1)}
          + w_p \\frac{\\log(1 + pop_i)}{\\log(1 + \\max pop)}
          + w_s\\, z(model_i)
-         - w_b [brand_i \\in B]
+         - w_b [brand_i \\in B] - w_r [i \\in R]
          \\pm w_l\\,(1 - 2\\,\\mathrm{rank}_{price}(i) / (n - 1))
 
 ``M_i`` the preferred entities candidate ``i`` matches (of the session's ``P``), ``z`` the
 model's scores z-scored over the candidates, ``B`` the brands of items disliked this session,
-and the last term the shopper's price level ("cheap": the cheapest ``+w_l``, "premium" the
-reverse). With a price level, the best ``max(3 x limit, 20)`` are then shown in price order:
-"cheap" asks for an order, not just a nudge.
+``R`` the items shown earlier in the session and not chosen (both terms are the ``feedback``
+contribution), and the last term the shopper's price level ("cheap": the cheapest
+``+w_l``, "premium" the reverse). With a price level, the best ``max(3 x limit, 20)`` are
+then shown in price order: "cheap" asks for an order, not just a nudge.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class BlendWeights:
     disliked_brand: float = 0.5  # penalty for brands the shopper disliked this session
     # "cheap" / "premium": price rank within the pool, in [-w, w]
     price_level: float = 4.0
+    # penalty for an item shown earlier in the session and not chosen: "show me more" and a
+    # refinement should bring what the shopper has not seen yet, not the same list again
+    shown: float = 1.0
 
 
 @dataclass(slots=True)
@@ -62,6 +66,7 @@ def blend(
     n_preferred: int = 0,
     model: Sequence[float] | None = None,
     disliked_brands: Collection[str] = (),
+    shown: Collection[str] = (),
     price_level: str = "",
     weights: BlendWeights | None = None,
     keep: int | None = None,
@@ -88,6 +93,8 @@ def blend(
             parts["model"] = w.model * model[i]
         if cand.product.brand_id in disliked_brands:
             parts["feedback"] = -w.disliked_brand
+        if cand.product.id in shown:
+            parts["feedback"] = parts.get("feedback", 0.0) - w.shown
         if price:
             parts["price"] = price.get(cand.product.id, 0.0)
         scored.append(ScoredCandidate(cand, sum(parts.values()), parts))
