@@ -199,7 +199,8 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
             AdminServicer(
                 admin_store,
                 settings.models_path,
-                getattr(pipeline, "impressions", None) or settings.data_dir / "impressions",
+                getattr(getattr(pipeline, "learning", None), "impressions", None)
+                or settings.data_dir / "impressions",
                 reloader,
             ),
             server,

@@ -265,8 +265,7 @@ def build_runtime(settings: Settings) -> Runtime:
         with stage("loading the intent parser and the entity linker"):
             # the pipeline's graph calls check the call's deadline, inside long steps too
             pipeline = build_pipeline(settings, DeadlineGuardedStore(store), scorer)  # type: ignore[arg-type]
-            on_stop.append(pipeline.close)  # the impression log's queue, before the graph
-        on_stop.append(pipeline.save_policies)  # the bandit's state, before the graph closes
+            on_stop.append(pipeline.close)  # bandit state and impression log, before the graph
     except BaseException:
         Runtime(store=None, pipeline=None, on_stop=on_stop).close()  # type: ignore[arg-type]
         raise

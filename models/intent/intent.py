@@ -14,7 +14,9 @@ Backends register by name in ``PARSERS`` (see :mod:`models.intent.registry`); bu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kgrec.domain import IntentType, PriceRange
 
@@ -119,6 +121,14 @@ class Intent:
     backend: str = "embedded"  # which backend answered, after fallbacks
     clear_constraints: bool = False  # "forget that", "start over", "any price is fine"
     preferences: tuple[Preference, ...] = ()
+
+    @classmethod
+    def previous(cls, type_value: str, mentions: Sequence[Mapping[str, Any]]) -> Intent | None:
+        """The last turn's intent as a session keeps it (its type's value and its mentions as
+        dicts), for :meth:`IntentParser.parse`'s ``previous``; ``None`` before the first."""
+        if not type_value:
+            return None
+        return cls(type=IntentType(type_value), mentions=tuple(Mention(**m) for m in mentions))
 
 
 class IntentParser(ABC):

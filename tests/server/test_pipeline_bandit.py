@@ -136,7 +136,7 @@ def test_clicks_teach_the_bandit_which_signal_to_trust(
     before = pipe.recommend_sync(probe)
     assert _ids(before) == [19, 18, 17, 16, 15]  # untrained: the blend's order
     _shop(pipe, 30)
-    policy = pipe.ranking_policy(pipe.scorer)
+    policy = pipe.learning.ranking_policy(pipe.scorer)
     assert policy is not None
     # each shown row learned from once: per session 5 + 1 (turn 1's five, turn 2's click)
     assert policy.n_updates == 30 * 6  # type: ignore[attr-defined]
@@ -164,13 +164,13 @@ def test_the_policy_state_persists_per_model_version(store: GraphStore, tmp_path
     clock.now += 61
     _shop(pipe, 1)
     assert saved.exists()
-    pipe.save_policies()  # at shutdown: what was learned since
+    pipe.learning.save_policies()  # at shutdown: what was learned since
     probe = RecommendQuery(message="show me", limit=5, explore=False)
     trained = _ids(pipe.recommend_sync(probe))
     restarted = _pipeline(store, "linucb", tmp_path)
     assert _ids(restarted.recommend_sync(probe)) == trained
     other_model = _pipeline(store, "linucb", tmp_path, scorer=_Scorer("fixed-v2"))
-    fresh = other_model.ranking_policy(other_model.scorer)
+    fresh = other_model.learning.ranking_policy(other_model.scorer)
     assert fresh is not None and fresh.n_updates == 0  # type: ignore[attr-defined]
 
 
@@ -180,14 +180,14 @@ def test_off_keeps_the_blend_order_and_learns_nothing(store: GraphStore, tmp_pat
     before = pipe.recommend_sync(probe)
     _shop(pipe, 10)
     after = pipe.recommend_sync(probe)
-    assert pipe.ranking_policy(pipe.scorer) is None
+    assert pipe.learning.ranking_policy(pipe.scorer) is None
     for rec in (before, after):
         scores = [i.score for i in rec.items]
         assert scores == sorted(scores, reverse=True)
         assert _session_rows(pipe, rec.session_id) == []
     # clicks count towards popularity, a small blend term; the model's top five stay on top
     assert set(_ids(after)) == set(_ids(before)) == {15, 16, 17, 18, 19}
-    pipe.save_policies()
+    pipe.learning.save_policies()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -221,20 +221,20 @@ def test_rerank_explores_unless_told_not_to_and_keeps_a_price_order(
     store: GraphStore, tmp_path: Path
 ) -> None:
     pipe = _pipeline(store, "thompson", tmp_path)
-    policy = pipe.ranking_policy(pipe.scorer)
+    policy = pipe.learning.ranking_policy(pipe.scorer)
     assert policy is not None
     blended = [s.candidate.product.id for s in _turn(store, pipe, None).scored]
     orders = set()
     for explore in (False, False, None, None, None, None):
         turn = _turn(store, pipe, explore)
-        pipe.rerank(turn)
+        pipe.learning.rerank(turn)
         orders.add((explore, tuple(s.candidate.product.id for s in turn.scored)))
     exploit = {o for e, o in orders if e is False}
     assert exploit == {tuple(blended)}  # untrained, not exploring: the blend's order
     assert len({o for e, o in orders if e is None}) > 1  # exploring: posterior draws differ
     cheap = _turn(store, pipe, None, price_level="low")
     before = [s.candidate.product.id for s in cheap.scored]
-    pipe.rerank(cheap)
+    pipe.learning.rerank(cheap)
     assert [s.candidate.product.id for s in cheap.scored] == before
 
 
@@ -252,10 +252,10 @@ def test_kgrec_serve_keeps_the_bandit_next_to_the_model_and_saves_it_at_shutdown
     runtime = build_runtime(settings)
     try:
         pipe = runtime.pipeline
-        assert pipe.policy_dir == settings.models_path
+        assert pipe.learning.policy_dir == settings.models_path
         rec = pipe.recommend_sync(RecommendQuery(message="running shoes", limit=3))
         pipe.feedback_sync(FeedbackEvent("", rec.session_id, rec.items[1].item_id, EventType.CLICK))
-        policy = pipe.ranking_policy(pipe.scorer)
+        policy = pipe.learning.ranking_policy(pipe.scorer)
         assert policy is not None and policy.n_updates == 1  # type: ignore[attr-defined]
     finally:
         runtime.close()

@@ -164,7 +164,7 @@ def test_a_price_order_is_never_shuffled(store: GraphStore) -> None:
                 RecommendQuery(message="x", limit=4), SessionRecord("s", "", 0.0, 0.0),
                 DialogueState(price_level=level), scored=list(ranked),
             )  # fmt: skip
-            pipe.show(turn)
+            pipe.learning.show(turn)
             shown.add(tuple(s.candidate.product.id for s in turn.scored))
         assert (shown == {("p0", "p1", "p2", "p3")}) is fixed
 

@@ -1,0 +1,57 @@
+"""Step 3 of a turn, retrieve: the graph's candidates under the session's constraints, widened
+by the scorer's best items for the conversation, without what the shopper rejected.
+
+Glue between the graph (``kg``: :meth:`GraphStore.candidates`, :meth:`GraphStore.products`)
+and the scorer (``models.scoring``: one :meth:`ItemScorer.catalog_scores` per turn, kept on
+the turn so the score step ranks with the same vector), with the session rules of
+``models.dialogue`` (the candidate query, near-duplicates of disliked items).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kg.store import GraphStore
+from kg.types import Candidate
+from models.dialogue.adaptation import NEAR_DUPLICATE_COSINE, near_duplicate_ids
+from models.dialogue.session_rules import candidate_query
+from models.scoring.item_scorer import ScoringContext
+
+from .pipeline_config import PipelineConfig
+from .turn import Turn
+
+if TYPE_CHECKING:
+    from .learning import Learning
+
+__all__ = ["retrieve"]
+
+
+def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Learning) -> None:
+    """Fill ``turn.candidates`` (and ``turn.model_scores`` when the turn has a scorer): the
+    graph's candidates; with a scorer, its catalog scores for the conversation (the session's
+    feedback and the user's profile in the context) and, when no hard constraint narrows the
+    pool, its best ``candidate_pool`` items too; then, with session adaptation, the
+    near-duplicates of disliked items leave the pool."""
+    state, scorer = turn.state, turn.scorer
+    query = candidate_query(state, pool := config.candidate_pool)
+    turn.candidates = store.candidates(query)
+    rejected = state.disliked_item_ids if config.adapt_session else []
+    similar = scorer.similar_items(rejected, NEAR_DUPLICATE_COSINE) if scorer and rejected else []
+    if scorer is not None:
+        anchor = turn.update.anchor.item_id if turn.update and turn.update.anchor else None
+        linked = [e.entity_id for e in turn.linked if not e.negated]
+        ctx = ScoringContext.for_session(state, turn.query.user_id, linked, anchor)
+        ctx = learning.context(ctx, scorer)
+        turn.model_scores = scores = scorer.catalog_scores(ctx)
+        if not query.has_hard_constraints:
+            named = ctx.liked_item_ids if config.hide_named_items else ()
+            hidden = [*query.exclude_item_ids, *named, *similar]
+            best = scorer.top_k(scores, pool, exclude_item_ids=hidden, user_id=ctx.user_id)
+            known = {c.product.id for c in turn.candidates}
+            extra = store.products([i for i, _ in best if i not in known])
+            turn.candidates += [Candidate(p) for p in extra]
+    if rejected:
+        dropped = near_duplicate_ids(
+            store.products(rejected), (c.product for c in turn.candidates), similar
+        )
+        turn.candidates = [c for c in turn.candidates if c.product.id not in dropped]
