@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.crs_bench import DATASETS, graph, make_pipeline
+from bench.crs_setup import DATASETS, graph, make_pipeline
 from models.crs.crs_dialogue import SEEKER
 from server.builder import LINKABLE_LABELS
 

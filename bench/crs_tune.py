@@ -35,15 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.crs_bench import (
-    CONFIGS,
-    DATASETS,
-    BenchData,
-    fold_scorer,
-    folds,
-    parse_weights,
-    text_embeddings,
-)
+from bench.crs_bench import CONFIGS, fold_scorer, parse_weights, text_embeddings
+from bench.crs_setup import DATASETS, BenchData, folds
 from models.crs import target_turns
 from models.crs.reranker import TERM_NAMES
 from models.scoring import CoMentionConfig

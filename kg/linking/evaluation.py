@@ -74,9 +74,10 @@ def movielens_rows(data_dir: Path) -> dict[str, list[Any]]:
     graph."""
     from types import SimpleNamespace
 
-    from kg.importers import movielens as ml
+    from kg.importers import _movielens_rows as ml
     from kg.importers._loader import Skip
     from kg.importers._movielens_files import MovieLensFiles, read_imdb
+    from kg.importers._movielens_kg import build_kg
 
     files = MovieLensFiles.find(data_dir)
     imdb = {}
@@ -88,7 +89,7 @@ def movielens_rows(data_dir: Path) -> dict[str, list[Any]]:
         r[1] for r in ml.read_items(files.item, genre_ids, imdb, {}) if not isinstance(r, Skip)
     ]
     quiet = SimpleNamespace(report=SimpleNamespace(bad=lambda *a, **k: None))
-    graph = ml.build_kg(files, imdb, quiet)  # type: ignore[arg-type]
+    graph = build_kg(files, imdb, quiet)  # type: ignore[arg-type]
     entities = [e for _, rows in graph.entities for e in rows]
     entities += [e for item in graph.people if not isinstance(item, Skip) for e in item[1][0]]
     years = {m.year["id"]: m.year for m in movies if m.year is not None}

@@ -7,7 +7,8 @@ import random
 
 import grpc
 
-from bench.fuzz import HostileRequests, Outcome, generate, passable_feedback, summarize
+from bench.fuzz import Outcome, generate, summarize
+from bench.hostile_requests import HostileRequests, passable_feedback
 from bench.soak import made_up_word, message
 from server import mappers
 

@@ -1,6 +1,6 @@
 """A dead embedded FalkorDB child is reaped and restarted on the same socket, by hand
-(``restart``) or by :class:`kg.embedded.EmbeddedSupervisor`, with bounded backoff; an open
-store reconnects by itself and sees every acknowledged write."""
+(``restart``) or by :class:`kg.embedded_supervisor.EmbeddedSupervisor`, with bounded backoff;
+an open store reconnects by itself and sees every acknowledged write."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import kg
-from kg.embedded import EmbeddedSupervisor
+from kg.embedded_supervisor import EmbeddedSupervisor
 from kgrec.errors import GraphUnavailableError
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import kg
 from kg.importers import ImportOptions, run_import
-from kg.importers.movielens import title_aliases
+from kg.importers._movielens_rows import title_aliases
 from kg.verify import verify_graph
 
 REPO = Path(__file__).resolve().parents[2]

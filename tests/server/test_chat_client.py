@@ -10,7 +10,7 @@ import socket
 import pytest
 from server_fakes import FakePipeline, serving
 
-from kgrec import chat
+from kgrec import chat, chat_format
 from kgrec.domain import EventType
 from kgrec.errors import GraphUnavailableError
 
@@ -151,26 +151,26 @@ def _path(*steps: str | tuple[str, bool]) -> chat.pb.KgPath:
 def test_paths_are_drawn_the_way_their_edges_point() -> None:
     # (Product)-[:IN_CATEGORY]->(Category) found from the category: drawn from the item
     one_hop = _path("Running shoes", ("IN_CATEGORY", False), "Saucony Ride")
-    assert chat.format_path(one_hop) == "Saucony Ride -[IN_CATEGORY]-> Running shoes"
+    assert chat_format.format_path(one_hop) == "Saucony Ride -[IN_CATEGORY]-> Running shoes"
     # a user who bought a shoe of the same brand: most arrows point away from the user
     liked = _path(
         "you", ("INTERACTED", True), "Air Max", ("HAS_BRAND", True), "Nike",
         ("HAS_BRAND", False), "Pegasus",
     )  # fmt: skip
-    assert chat.format_path(liked) == (
+    assert chat_format.format_path(liked) == (
         "you -[INTERACTED]-> Air Max -[HAS_BRAND]-> Nike <-[HAS_BRAND]- Pegasus"
     )
     # a tie starts at the item
     shared = _path("Air Max", ("HAS_BRAND", True), "Nike", ("HAS_BRAND", False), "Pegasus")
-    assert chat.format_path(shared) == "Pegasus -[HAS_BRAND]-> Nike <-[HAS_BRAND]- Air Max"
+    assert chat_format.format_path(shared) == "Pegasus -[HAS_BRAND]-> Nike <-[HAS_BRAND]- Air Max"
     # a server that does not send directions: undirected, from the query side
     undirected = chat.pb.KgPath(nodes=one_hop.nodes, relations=one_hop.relations)
-    assert chat.format_path(undirected) == "Running shoes -[IN_CATEGORY]- Saucony Ride"
+    assert chat_format.format_path(undirected) == "Running shoes -[IN_CATEGORY]- Saucony Ride"
 
 
 def test_long_names_are_cut_in_the_list_and_whole_with_labels_in_why() -> None:
     path = _path("red", ("HAS_ATTRIBUTE", False), "Skechers Go Run Lite — red mesh running shoes")
-    assert chat.format_path(path, width=21) == "Skechers Go Run Lite… -[HAS_ATTRIBUTE]-> red"
+    assert chat_format.format_path(path, width=21) == "Skechers Go Run Lite… -[HAS_ATTRIBUTE]-> red"
     item = chat.pb.RankedItem(
         item_id="prod:1",
         title="Skechers Go Run Lite — red mesh running shoes",
@@ -179,7 +179,7 @@ def test_long_names_are_cut_in_the_list_and_whole_with_labels_in_why() -> None:
             chat.pb.Reason(text="$54.99, under your $100.00", kind="constraint"),
         ],
     )
-    assert chat.format_why(2, item) == [
+    assert chat_format.format_why(2, item) == [
         "why 2. Skechers Go Run Lite — red mesh running shoes (prod:1)",
         "      - red  [match]",
         "        Skechers Go Run Lite — red mesh running shoes (L) -[HAS_ATTRIBUTE]-> red (L)",
@@ -193,11 +193,12 @@ def test_the_reply_drops_sentences_that_repeat_the_list() -> None:
         "I found 2 boots under $100.00, leaving out Nike. Best match: Dr. Martens 1460 — in "
         "Boots; black; $89.99, under your $100.00. Acme Boot — in Boots. Want them cheaper?"
     )
-    assert chat.concise_reply(reply, items) == (
+    assert chat_format.concise_reply(reply, items) == (
         "I found 2 boots under $100.00, leaving out Nike. Want them cheaper?"
     )
-    assert chat.concise_reply("Try Acme Boot.", items) == "Try Acme Boot."  # nothing else left
-    assert chat.concise_reply("Nothing matched. Relax a constraint?", items) == (
+    # nothing else left
+    assert chat_format.concise_reply("Try Acme Boot.", items) == "Try Acme Boot."
+    assert chat_format.concise_reply("Nothing matched. Relax a constraint?", items) == (
         "Nothing matched. Relax a constraint?"
     )
 
@@ -209,12 +210,12 @@ def test_a_streamed_reply_is_cut_the_same_way_as_it_arrives() -> None:
         "Acme Boot — in Boots. Want them cheaper?"
     )
     for size in (1, 3, 7, len(reply)):  # chunks of any size, titles split across them
-        concise = chat.ReplyFilter(items)
+        concise = chat_format.ReplyFilter(items)
         pieces = [concise.feed(reply[i : i + size]) for i in range(0, len(reply), size)]
         assert "".join(pieces) + concise.finish() == (
             "I found 2 boots under $100.00. Want them cheaper?"
         )
-    concise = chat.ReplyFilter(items)
+    concise = chat_format.ReplyFilter(items)
     assert concise.feed("I found 2 boots under $100.00. Best match: ") == ""  # not yet decided
     assert concise.feed("Acme Boot — in Boots. " + "x" * 20).startswith("I found 2 boots")
 
@@ -233,7 +234,8 @@ def test_the_intent_line_names_what_it_constrains() -> None:
             chat.pb.Constraint(field="item", op="!=", value="prod:000253"),
         ],
     )
-    line = chat.format_intent(intent, {"brand:nike": "Nike", "prod:000253": "Skechers Go Run"})
+    names = {"brand:nike": "Nike", "prod:000253": "Skechers Go Run"}
+    line = chat_format.format_intent(intent, names)
     assert line == (
         "intent: refine (confidence 1.00, embedded); entities: Attribute:red; constraints: "
         "price <= 69.98, category == running shoes, attribute == red, brand != Nike, "

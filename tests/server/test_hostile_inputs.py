@@ -26,14 +26,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bench.fuzz import (
+from bench.fuzz import catalog_fingerprint
+from bench.hostile_requests import (
     CYPHER_FRAGMENTS,
     JSON_FRAGMENTS,
     ODD_CHARACTERS,
     PROMPT_INJECTIONS,
     REAL_IDS,
     SHOPPER_WORDS,
-    catalog_fingerprint,
     passable_feedback,
     passable_recommend,
     passable_text,

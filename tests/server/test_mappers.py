@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import reverse_mappers
 from google.protobuf.timestamp_pb2 import Timestamp
 from server_fakes import SAMPLE_INTENT, sample_items
 
@@ -50,7 +51,7 @@ def test_query_round_trip() -> None:
         explain=True,
         request_id="rid",
     )
-    wire = pb.RecommendRequest.FromString(mappers.query_to_proto(query).SerializeToString())
+    wire = pb.RecommendRequest.FromString(reverse_mappers.query_to_proto(query).SerializeToString())
     assert mappers.query_from_proto(wire, request_id="rid") == query
 
 
@@ -60,7 +61,7 @@ def test_recommendation_round_trip_keeps_missing_price_and_paths() -> None:
     assert not wire.items[2].HasField("price")
     assert wire.items[0].HasField("price")
     assert not wire.items[0].reasons[1].HasField("path")
-    assert mappers.recommendation_from_proto(wire) == rec
+    assert reverse_mappers.recommendation_from_proto(wire) == rec
 
 
 def test_every_intent_and_event_type_maps_both_ways() -> None:
@@ -68,7 +69,7 @@ def test_every_intent_and_event_type_maps_both_ways() -> None:
     assert set(mappers.EVENT_TO_PROTO) == set(EventType)
     assert pb.EVENT_TYPE_UNSPECIFIED not in mappers.EVENT_FROM_PROTO
     for intent in IntentType:
-        back = mappers.intent_from_proto(
+        back = reverse_mappers.intent_from_proto(
             mappers.intent_to_proto(SAMPLE_INTENT.__class__(type=intent))
         )
         assert back.type is intent
@@ -85,12 +86,14 @@ def test_feedback_round_trip() -> None:
         idempotency_key="k-1",
         request_id="rid",
     )
-    wire = pb.FeedbackRequest.FromString(mappers.feedback_to_proto(event).SerializeToString())
+    wire = pb.FeedbackRequest.FromString(
+        reverse_mappers.feedback_to_proto(event).SerializeToString()
+    )
     assert wire.client_time.seconds == 1_700_000_000
     assert mappers.feedback_from_proto(wire, request_id="rid") == event
     result = FeedbackResult(accepted=True, event_id="e1", duplicate=True)
     proto = mappers.feedback_result_to_proto(result)
-    assert mappers.feedback_result_from_proto(proto) == result
+    assert reverse_mappers.feedback_result_from_proto(proto) == result
 
 
 def test_request_id_from_pipeline_wins_else_fallback() -> None:
@@ -120,7 +123,7 @@ def test_chunks_are_items_then_reply_then_end_and_reassemble() -> None:
     assert kinds == ["item"] * 3 + ["reply_text"] * n_reply + ["end"]
     assert n_reply > 1
     assert all(c.session_id == "s1" for c in chunks)
-    assert mappers.recommendation_from_chunks(chunks) == rec
+    assert reverse_mappers.recommendation_from_chunks(chunks) == rec
 
 
 # --------------------------------------------------------------------------- validation
@@ -143,7 +146,7 @@ def test_explain_unset_means_true_and_explicit_false_is_kept() -> None:
 
 def test_explain_false_survives_the_client_round_trip() -> None:
     query = RecommendQuery(message="mugs", explain=False)
-    wire = pb.RecommendRequest.FromString(mappers.query_to_proto(query).SerializeToString())
+    wire = pb.RecommendRequest.FromString(reverse_mappers.query_to_proto(query).SerializeToString())
     assert mappers.query_from_proto(wire) == query
 
 

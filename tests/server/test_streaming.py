@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import reverse_mappers
 from server_fakes import SAMPLE_INTENT, FakePipeline, serving
 
 from kgrec.v1 import recommender_pb2 as pb
-from server import mappers
 
 LONG_REPLY = " ".join(f"word{i}" for i in range(60)) + "."
 
@@ -32,6 +32,7 @@ def test_stream_chunk_order_and_content_match_the_unary_call() -> None:
     assert "".join(c.reply_text for c in chunks[first_reply:last]) == LONG_REPLY == unary.reply
     end = chunks[-1].end
     assert (end.request_id, end.model_version) == ("stream-1", "fake-1")
-    assert mappers.intent_from_proto(end.intent) == SAMPLE_INTENT
+    assert reverse_mappers.intent_from_proto(end.intent) == SAMPLE_INTENT
     assert {c.session_id for c in chunks} == {"s9"}
-    assert mappers.recommendation_from_chunks(chunks) == mappers.recommendation_from_proto(unary)
+    streamed = reverse_mappers.recommendation_from_chunks(chunks)
+    assert streamed == reverse_mappers.recommendation_from_proto(unary)
