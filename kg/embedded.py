@@ -30,7 +30,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .embedded_supervisor import EmbeddedSupervisor  # re-exported: server/serve.py imports it here
 from .exceptions import DataDirInUseError, EmbeddedServerError
 
 logger = logging.getLogger(__name__)
@@ -412,4 +411,4 @@ class EmbeddedFalkorDB:
         self._socket = None
 
 
-__all__ = ["EmbeddedFalkorDB", "EmbeddedSupervisor"]
+__all__ = ["EmbeddedFalkorDB"]

@@ -140,7 +140,7 @@ def open_graph(
     stops the child, and to ``on_loaded`` what to call after a bulk load (the child's log
     compaction, so neither a crash restart nor the first Ctrl-C replays the load)."""
     from kg import EmbeddedFalkorDB, open_store
-    from kg.embedded import EmbeddedSupervisor
+    from kg.embedded_supervisor import EmbeddedSupervisor
 
     from .metrics import METRICS
 

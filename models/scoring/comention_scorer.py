@@ -8,12 +8,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import json
 import logging
 import math
-import os
-import pickle
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,29 +20,15 @@ import numpy as np
 from scipy import sparse
 
 from kgrec.errors import ConfigError
-from models.crs.crs_dialogue import SEEKER, CrsDialogue, target_turns, with_first_mentions
+from models.crs.crs_dialogue import CrsDialogue, with_first_mentions
 from models.crs.reranker import Scored, TermReranker, TurnShape
 
 from .comention_config import CoMentionConfig
+from .comention_counts import count_dialogues, entity_matrix, words
+from .comention_files import ScorerFiles, read_scorer_files, write_scorer_files
 from .item_scorer import ItemScorer, NewItem, ScoringContext
 
 logger = logging.getLogger(__name__)
-
-_WORD = re.compile(r"[a-z][a-z']+")
-_STOP_WORDS = """a an the and or but if of to in on at for with by from as is are was were
-    be been am i
-    you he she it we they me my your his her its our their this that these those what which who
-    whom do does did have has had not no so too very can could would should will just like
-    really about any some all one there here then than also more most much well yes yeah ok okay
-    hi hello hey thanks thank good great movie movies film films seen see watch watched love
-    loved liked think know sure lot something anything maybe into out up get got how
-    oh im i'm it's that's don't dont have't haven't"""
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased content words of ``text`` (stop words and titles' years dropped)."""
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
 
 
 class CoMentionScorer(ItemScorer):
@@ -121,7 +103,9 @@ class CoMentionScorer(ItemScorer):
         self._pop = self._prior.copy()
         self._co = sparse.csr_matrix((n, n))
         self._co_norm = np.ones(n)
-        self._x = self._entity_matrix(item_entities or {})
+        self._x, self._entity_index, self._idf = entity_matrix(
+            self._ids, self._index, item_entities or {}, self.config.hub_df
+        )
         self._vocab: dict[str, int] = {}
         self._t = sparse.csr_matrix((0, self._x.shape[1]))
         self._w = sparse.csr_matrix((0, n))
@@ -142,39 +126,6 @@ class CoMentionScorer(ItemScorer):
         self._near_y = sparse.csr_matrix((0, n))  # (M, I) what was suggested after each
 
     # -- fitting ------------------------------------------------------------------------------
-
-    def _entity_matrix(self, item_entities: Mapping[str, Iterable[str]]) -> sparse.csr_matrix:
-        n = len(self.item_ids)
-        self._entity_index: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        for item, ents in item_entities.items():
-            r = self._index.get(item)
-            if r is None:
-                continue
-            # sorted: entity columns, and so the float sums over them, in one order whatever
-            # Python's string hashing (a set's order changes from one process to the next)
-            for e in dict.fromkeys((*sorted(ents), item)):
-                rows.append(r)
-                cols.append(self._entity_index.setdefault(e, len(self._entity_index)))
-        for item in self.item_ids:  # every item is its own entity (movie-movie edges)
-            r = self._index[item]
-            rows.append(r)
-            cols.append(self._entity_index.setdefault(item, len(self._entity_index)))
-        x = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(n, len(self._entity_index))
-        )
-        x.data[:] = 1.0
-        x.sum_duplicates()
-        x.data[:] = 1.0
-        df = np.asarray((x > 0).sum(axis=0)).ravel()
-        idf = np.log((n + 1) / (df + 1)) + 1.0
-        idf[df > max(2, self.config.hub_df * n)] = 0.0
-        self._idf = idf
-        x = x @ sparse.diags(idf)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ x)
 
     def fit(self, dialogues: Iterable[CrsDialogue]) -> CoMentionScorer:
         """Count popularity, co-mentions and word -> item associations of ``dialogues``, then
@@ -199,78 +150,18 @@ class CoMentionScorer(ItemScorer):
         return functools.partial(twin._linear, every=True)  # the terms scores() will feed
 
     def _count(self, dialogues: Sequence[CrsDialogue]) -> None:
-        cfg = self.config
-        n = len(self.item_ids)
-        pop = self._prior.copy()
-        co_rows: list[int] = []
-        co_cols: list[int] = []
-        word_rows: list[int] = []
-        word_items: list[int] = []
-        seq_rows: list[int] = []
-        seq_cols: list[int] = []
-        collect_near = bool(cfg.w_near) and self._encode is not None
-        near_texts: list[str] = []  # the conversation before each suggestion ...
-        near_items: list[list[int]] = []  # ... and what was suggested
-        self._vocab = {}
-        for d in dialogues:
-            mentioned = [self._index[i] for i in d.item_ids if i in self._index]
-            for i in mentioned:
-                pop[i] += cfg.mention_weight
-            for a in mentioned:
-                for b in mentioned:
-                    co_rows.append(a)
-                    co_cols.append(b)
-            seen_words: list[str] = []
-            before: list[int] = []
-            for m in d.messages:
-                for t in m.targets:
-                    if t in self._index:
-                        pop[self._index[t]] += 1.0
-                        for c in dict.fromkeys(before):  # a set's order would vary by run
-                            seq_rows.append(c)
-                            seq_cols.append(self._index[t])
-                        for w in dict.fromkeys(seen_words):
-                            word_rows.append(self._vocab.setdefault(w, len(self._vocab)))
-                            word_items.append(self._index[t])
-                before += [self._index[i] for i in m.item_ids if i in self._index]
-                if m.role == SEEKER:
-                    seen_words += words(m.text)
-            if collect_near:
-                for m, _, text in target_turns(d):
-                    suggested = [self._index[t] for t in m.targets if t in self._index]
-                    if suggested and text:
-                        near_texts.append(text)
-                        near_items.append(suggested)
-        self._pop = pop
-        co = sparse.csr_matrix((np.ones(len(co_rows)), (co_rows, co_cols)), shape=(n, n))
-        co.sum_duplicates()
-        diag = co.diagonal().astype(np.float64)
-        diag[diag == 0] = 1.0
-        inv = sparse.diags(1.0 / np.sqrt(diag))
-        co = sparse.csr_matrix(inv @ co @ inv)
-        co.setdiag(0.0)
-        co.eliminate_zeros()
-        self._co = co
-        wi = sparse.csr_matrix(
-            (np.ones(len(word_rows)), (word_rows, word_items)), shape=(len(self._vocab), n)
+        """Count ``dialogues`` into this scorer's matrices (:func:`count_dialogues`)."""
+        counts = count_dialogues(
+            dialogues, self._index, self._prior, self._x, self.config, self._encode
         )
-        counts = np.asarray(wi.sum(axis=1)).ravel() + cfg.text_smoothing
-        self._t = sparse.csr_matrix(sparse.diags(1.0 / counts) @ wi @ self._x)
-        self._w = sparse.csr_matrix(sparse.diags(1.0 / counts) @ wi)
-        seq = sparse.csr_matrix((np.ones(len(seq_rows)), (seq_rows, seq_cols)), shape=(n, n))
-        seq.sum_duplicates()
-        out = np.asarray(seq.sum(axis=1)).ravel() + cfg.text_smoothing
-        self._seq = sparse.csr_matrix(sparse.diags(1.0 / out) @ seq)
-        if near_texts:
-            q = np.asarray(self._encode(near_texts), dtype=np.float64)  # type: ignore[misc]
-            norms = np.linalg.norm(q, axis=1, keepdims=True)
-            self._near_q = q / np.where(norms == 0, 1.0, norms)
-            rows = [r for r, items in enumerate(near_items) for _ in items]
-            cols = [i for items in near_items for i in items]
-            self._near_y = sparse.csr_matrix(
-                (np.ones(len(rows)), (rows, cols)), shape=(len(near_texts), n)
-            )
-        logger.info("fitted: %d items, %d co-mention pairs, %d words", n, co.nnz, len(self._vocab))
+        self._pop, self._co, self._vocab = counts.pop, counts.co, counts.vocab
+        self._t, self._w, self._seq = counts.t, counts.w, counts.seq
+        if counts.near_q is not None and counts.near_y is not None:
+            self._near_q, self._near_y = counts.near_q, counts.near_y
+        logger.info(
+            "fitted: %d items, %d co-mention pairs, %d words",
+            len(self._index), counts.co.nnz, len(counts.vocab),
+        )  # fmt: skip
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -499,18 +390,14 @@ class CoMentionScorer(ItemScorer):
     _SPARSE = ("_co", "_x", "_t", "_w", "_seq", "_near_y")
 
     def save(self, directory: Path) -> Path:
-        """Write the fitted counts, vectors and trees into ``directory`` (atomically: a
-        temporary sibling renamed into place). A scorer whose ``encode_text`` was passed as
-        a function cannot be saved (its conversation vectors could not be rebuilt): build it
-        with ``text_encoder`` instead."""
+        """Write the fitted counts, vectors and trees into ``directory`` (atomically;
+        ``models/scoring/comention_files.py``). A scorer given ``encode_text`` as a function
+        cannot be saved (it could not be rebuilt): build it with ``text_encoder``."""
         if self._encode is not None and self._text_encoder is None:
             raise ConfigError(
                 "comention scorer: encode_text was passed as a function, which cannot be "
                 "saved; build the scorer with text_encoder={...} (TextEncoder arguments)"
             )
-        directory = Path(directory)
-        tmp = directory.with_name(directory.name + f".tmp{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=False)
         meta = {
             "kind": self.kind,
             "version": self._version,
@@ -518,46 +405,23 @@ class CoMentionScorer(ItemScorer):
             "config": dataclasses.asdict(self.config),
             "text_encoder": self._text_encoder,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         ids = {"items": self._ids, "entities": list(self._entity_index), "vocab": list(self._vocab)}
-        (tmp / "ids.json").write_text(json.dumps(ids))
         dense = {name.lstrip("_"): getattr(self, name) for name in self._DENSE}
         if self._title is not None:
             dense["title"] = self._title
-        np.savez(tmp / "dense.npz", **dense)
-        for name in self._SPARSE:
-            sparse.save_npz(tmp / f"{name.lstrip('_')}.npz", sparse.csr_matrix(getattr(self, name)))
-        if self._reranker is not None:
-            with (tmp / "reranker.pkl").open("wb") as f:
-                pickle.dump(self._reranker, f, protocol=pickle.HIGHEST_PROTOCOL)
-        if directory.exists():
-            import shutil
-
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
+        matrices = {name.lstrip("_"): getattr(self, name) for name in self._SPARSE}
+        files = ScorerFiles(meta, ids, dense, matrices, self._reranker)
+        write_scorer_files(directory, files)
         logger.info("saved %s scorer %s to %s", self.kind, self._version, directory)
-        return directory
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: Path) -> CoMentionScorer:
         """Read a scorer written by :meth:`save` (the reranker's trees are a pickle: load only
         checkpoints you trained)."""
-        directory = Path(directory)
-        try:
-            meta = json.loads((directory / "meta.json").read_text())
-            ids = json.loads((directory / "ids.json").read_text())
-            dense = dict(np.load(directory / "dense.npz"))
-            matrices = {
-                name: sparse.load_npz(directory / f"{name.lstrip('_')}.npz") for name in cls._SPARSE
-            }
-            reranker = None
-            if (directory / "reranker.pkl").exists():
-                with (directory / "reranker.pkl").open("rb") as f:
-                    reranker = pickle.load(f)  # noqa: S301 - our own checkpoint
-        except (OSError, ValueError, KeyError, pickle.UnpicklingError) as e:
-            raise ConfigError(f"cannot read comention scorer {directory}: {e}") from e
-        if meta.get("kind") != cls.kind:
-            raise ConfigError(f"{directory} holds a {meta.get('kind')!r} model, not {cls.kind!r}")
+        stems = {name: name.lstrip("_") for name in cls._SPARSE}
+        files = read_scorer_files(directory, cls.kind, stems)
+        meta, ids, dense = files.meta, files.ids, files.dense
         scorer = cls.__new__(cls)
         scorer.config = CoMentionConfig(**meta["config"])
         scorer._version = meta["version"]
@@ -568,11 +432,11 @@ class CoMentionScorer(ItemScorer):
         for name in cls._DENSE:
             setattr(scorer, name, dense[name.lstrip("_")])
         scorer._title = dense.get("title")
-        for name, m in matrices.items():
-            setattr(scorer, name, sparse.csr_matrix(m))
+        for name, m in files.matrices.items():
+            setattr(scorer, name, m)
         scorer._text_encoder = meta.get("text_encoder")
         scorer._encode = _text_encoder(scorer._text_encoder) if scorer._text_encoder else None
-        scorer._reranker = reranker
+        scorer._reranker = files.reranker
         return scorer
 
 
