@@ -104,7 +104,9 @@ class Settings:
             many days.
         rerank_policy: ``off`` (default), ``linucb`` or ``thompson``: a contextual bandit that
             re-ranks the best candidates by the signals clicks and purchases proved worth
-            trusting; its state is saved next to the model and versioned with it.
+            trusting; its state is saved next to the model and versioned with it. It explores
+            (a bounded bonus) unless a request says ``explore = false``, independently of
+            ``explore_rate``.
         explore_rate: Probability that a turn explores (its shown items drawn at random from
             the best ``explore_top``, each impression logged with its probability); ``0``:
             never. A request can turn it off (``RecommendRequest.explore = false``).
