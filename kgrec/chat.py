@@ -28,7 +28,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import unicodedata
 import uuid
@@ -258,6 +260,18 @@ class ChatSession:
         self.say(f"ok: {verb} {item.title!r}{note}")
 
 
+def _listen_to_ctrl_c() -> None:
+    """Ctrl-C leaves the chat even when it was started with SIGINT ignored or blocked (a
+    background job of a non-interactive shell, ``nohup``, some supervisors pass that on, and
+    Python then installs no handler of its own): the chat is interactive, so it takes SIGINT
+    back."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -336,6 +350,8 @@ def run(
     # readline edits only the real terminal; a given stream (tests, pipes) is read as is
     terminal = stdin is sys.stdin and stdout is sys.stdout and stdin.isatty()
     history = getattr(args, "history", DEFAULT_HISTORY) if terminal else ""
+    if terminal:
+        _listen_to_ctrl_c()
     with channel_from_args(args) as channel, _readline_history(history):
         session = ChatSession(
             pb_grpc.RecommenderServiceStub(channel),

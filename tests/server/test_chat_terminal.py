@@ -29,12 +29,15 @@ PROMPT = "you> "
 class Terminal:
     """``kgrec chat`` on the slave side of a pty; the test types on the master side."""
 
-    def __init__(self, target: str, home: Path) -> None:
+    def __init__(self, target: str, home: Path, *, sigint_ignored: bool = False) -> None:
         master, slave = os.openpty()
         env = dict(os.environ, HOME=str(home), TERM="xterm", INPUTRC=os.devnull)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "kgrec.cli", "chat", "--target", target, "--timeout", "30"]
+        if sigint_ignored:  # as a background job of a non-interactive shell starts it
+            command = ["sh", "-c", "trap '' INT; exec \"$@\"", "sh", *command]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kgrec.cli", "chat", "--target", target, "--timeout", "30"],
+            command,
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -171,11 +174,12 @@ def test_ctrl_c_during_a_call_leaves_at_once(
         term.close()
 
 
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["plain", "started-ignoring-sigint"])
 def test_ctrl_c_at_the_prompt_leaves_at_once_and_keeps_the_history(
-    fake_server: tuple[FakePipeline, str], tmp_path: Path
+    fake_server: tuple[FakePipeline, str], tmp_path: Path, sigint_ignored: bool
 ) -> None:
     _, target = fake_server
-    term = Terminal(target, tmp_path)
+    term = Terminal(target, tmp_path, sigint_ignored=sigint_ignored)
     try:
         term.read_until(PROMPT, 0)
         term.ask("shoes\r")
