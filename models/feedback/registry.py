@@ -52,11 +52,3 @@ def open_policy(
             log.warning("bandit state %s not loaded (%s); starting fresh", path, e)
             policy = make_policy(name, model_version=model_version, **kwargs)
     return policy
-    path = state_path(directory, name, model_version)
-    if path.exists():
-        try:
-            policy.load(path)
-        except (OSError, ValueError, KeyError) as e:
-            log.warning("bandit state %s not loaded (%s); starting fresh", path, e)
-            policy = make_policy(name, model_version=model_version, **kwargs)
-    return policy
