@@ -191,10 +191,9 @@ class Pipeline:
         if scorer is not None and turn.model_scores is not None and cands:
             ids = [c.product.id for c in cands]
             model = zscore(scorer.scores_for(ids, turn.model_scores))
-        disliked = self.store.products(state.disliked_item_ids) if state.disliked_item_ids else []
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
-            disliked_brands={p.brand_id for p in disliked if p.brand_id},
+            disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},
             shown=set(state.shown_item_ids) - set(state.liked_item_ids) if adapt else (),
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),

@@ -35,6 +35,7 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
     state, scorer = turn.state, turn.scorer
     query = candidate_query(state, pool := config.candidate_pool)
     turn.candidates = store.candidates(query)
+    turn.disliked = store.products(state.disliked_item_ids) if state.disliked_item_ids else []
     rejected = state.disliked_item_ids if config.adapt_session else []
     similar = scorer.similar_items(rejected, NEAR_DUPLICATE_COSINE) if scorer and rejected else []
     if scorer is not None:
@@ -51,7 +52,5 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
             extra = store.products([i for i, _ in best if i not in known])
             turn.candidates += [Candidate(p) for p in extra]
     if rejected:
-        dropped = near_duplicate_ids(
-            store.products(rejected), (c.product for c in turn.candidates), similar
-        )
+        dropped = near_duplicate_ids(turn.disliked, (c.product for c in turn.candidates), similar)
         turn.candidates = [c for c in turn.candidates if c.product.id not in dropped]

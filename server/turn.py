@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kg.types import Candidate, SessionRecord
+from kg.types import Candidate, ProductRecord, SessionRecord
 from kgrec.domain import LinkedEntity, Recommendation, RecommendQuery
 from models.dialogue import DialogueState, TurnUpdate
 
@@ -31,6 +31,8 @@ class Turn:
     linked: list[LinkedEntity] = field(default_factory=list)
     update: TurnUpdate | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    #: the session's disliked products, fetched once by retrieve (score reads their brands)
+    disliked: list[ProductRecord] = field(default_factory=list)
     #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
     model_scores: np.ndarray | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
