@@ -31,6 +31,7 @@ from kgrec.domain import (
     RecommendQuery,
 )
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
+from models.intent import Intent, IntentParser
 from server.app import RunningServer, start_server
 from server.settings import Settings
 
@@ -135,3 +136,17 @@ async def serving(pipeline: Any, **overrides: Any) -> AsyncIterator[Served]:
     finally:
         await channel.close()
         await running.stop(0)
+
+
+class RecommendParser(IntentParser):
+    """An intent parser that reads every message as a plain request for recommendations."""
+
+    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
+        return Intent(type=IntentType.RECOMMEND)
+
+
+class NoLinker:
+    """An entity linker that links nothing (the pipeline then ranks by the scorer alone)."""
+
+    def link_best(self, mention: str, label_hint: str | None = None) -> None:
+        return None

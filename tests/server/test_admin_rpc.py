@@ -11,17 +11,15 @@ from pathlib import Path
 import grpc
 import grpc.aio
 import pytest
-from server_fakes import FakePipeline, serving
+from server_fakes import FakePipeline, NoLinker, RecommendParser, serving
 from tiny_checkpoint import save_tiny_checkpoint
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
 from kg.types import UserDataCounts
-from kgrec.domain import IntentType
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 from models.explain import make_explainer
-from models.intent import Intent, IntentParser
 from models.training.checkpoint import Checkpoint
 from server.apikeys import hash_key, new_key
 from server.pipeline import Pipeline
@@ -33,16 +31,6 @@ API_KEYS = "\n".join(hash_key(KEYS[n], n, SCOPES[n]).line() for n in KEYS)
 
 def _md(name: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {KEYS[name]}"),)
-
-
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 @pytest.fixture
@@ -69,7 +57,7 @@ def test_forget_user_needs_the_admin_scope_and_leaves_nothing(
 ) -> None:
     model_dir = tmp_path / "models"
     save_tiny_checkpoint(model_dir / "v1")
-    pipeline = Pipeline(store, _Parser(), _Linker(), make_explainer())  # type: ignore[arg-type]
+    pipeline = Pipeline(store, RecommendParser(), NoLinker(), make_explainer())  # type: ignore[arg-type]
 
     async def scenario() -> pb.ForgetUserResponse:
         async with serving(pipeline, api_keys=API_KEYS, model_dir=str(model_dir)) as served:

@@ -13,31 +13,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from server_fakes import NoLinker, RecommendParser
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.demo import generate_demo
 from kg.store import GraphStore
-from kgrec.domain import EventType, FeedbackEvent, IntentType, RecommendQuery
+from kgrec.domain import EventType, FeedbackEvent, RecommendQuery
 from models.config import EncoderConfig, TrainConfig
 from models.data import RecDataset
 from models.dialogue.adaptation import same_product_line
 from models.explain import make_explainer
-from models.intent import Intent, IntentParser
 from models.scoring import GnnScorer, ScoringContext
 from models.training import train
 from server.pipeline import Pipeline, PipelineConfig
 
 MESSAGE = "something for me"
-
-
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +65,9 @@ def scorer(store: GraphStore, tmp_path_factory: pytest.TempPathFactory) -> GnnSc
 
 def _pipeline(store: GraphStore, scorer: GnnScorer, **config: object) -> Pipeline:
     cfg = PipelineConfig(**config)  # type: ignore[arg-type]
-    return Pipeline(store, _Parser(), _Linker(), make_explainer(), scorer=scorer, config=cfg)  # type: ignore[arg-type]
+    return Pipeline(
+        store, RecommendParser(), NoLinker(), make_explainer(), scorer=scorer, config=cfg
+    )  # type: ignore[arg-type]
 
 
 def _ask(pipe: Pipeline, user: str = "", session: str = "", limit: int = 10) -> list[str]:

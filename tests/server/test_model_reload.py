@@ -14,16 +14,14 @@ from pathlib import Path
 import grpc
 import grpc.aio
 import pytest
-from server_fakes import serving
+from server_fakes import NoLinker, RecommendParser, serving
 from tiny_checkpoint import save_tiny_checkpoint
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
-from kgrec.domain import IntentType
 from kgrec.v1 import recommender_pb2 as pb
 from kgrec.v1 import recommender_pb2_grpc as pb_grpc
 from models.explain import make_explainer
-from models.intent import Intent, IntentParser
 from server.apikeys import hash_key, new_key
 from server.metrics import METRICS
 from server.pipeline import Pipeline
@@ -39,16 +37,6 @@ def _md(name: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {KEYS[name]}"),)
 
 
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
     server = EmbeddedFalkorDB(Path(tmp_path_factory.mktemp("reload")) / "g").start()
@@ -62,7 +50,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
 
 def _pipeline(store: GraphStore, model_dir: Path) -> Pipeline:
     scorer = load_model(model_dir / "ck0")
-    return Pipeline(store, _Parser(), _Linker(), make_explainer(), scorer=scorer)  # type: ignore[arg-type]
+    return Pipeline(store, RecommendParser(), NoLinker(), make_explainer(), scorer=scorer)  # type: ignore[arg-type]
 
 
 def _served_version(version: str) -> bool:

@@ -9,15 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from server_fakes import NoLinker, RecommendParser
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
 from kg.types import Candidate, SessionRecord
-from kgrec.domain import EventType, FeedbackEvent, IntentType, Recommendation, RecommendQuery
+from kgrec.domain import EventType, FeedbackEvent, Recommendation, RecommendQuery
 from models.dialogue import DialogueState
 from models.explain import make_explainer
 from models.feedback.bandit import state_path
-from models.intent import Intent, IntentParser
 from models.scoring import ItemScorer, NewItem, ScoringContext
 from models.scoring.blend import blend
 from server.pipeline import Pipeline, PipelineConfig
@@ -25,16 +25,6 @@ from server.session_merge import merge_states
 from server.turn import Turn
 
 N = 20  # products p0..p19; the model prefers higher numbers
-
-
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 class _Scorer(ItemScorer):
@@ -101,9 +91,9 @@ def _pipeline(
     clock: _Clock | None = None,
 ) -> Pipeline:
     config = PipelineConfig(rerank_policy=policy, explore_top=N)
-    linker: Any = _Linker()  # link_best is all the pipeline asks of it here
+    linker: Any = NoLinker()  # link_best is all the pipeline asks of it here
     return Pipeline(
-        store, _Parser(), linker, make_explainer(), scorer=scorer or _Scorer(),
+        store, RecommendParser(), linker, make_explainer(), scorer=scorer or _Scorer(),
         config=config, policy_dir=policy_dir, clock=clock or _Clock(),
     )  # fmt: skip
 

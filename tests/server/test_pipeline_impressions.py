@@ -8,31 +8,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from server_fakes import NoLinker, RecommendParser
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
 from kgrec.cli import main
-from kgrec.domain import EventType, FeedbackEvent, IntentType, RecommendQuery
+from kgrec.domain import EventType, FeedbackEvent, RecommendQuery
 from models.explain import make_explainer
 from models.feedback import SIGNALS
 from models.feedback.impressions import logged_turns, read_log
-from models.intent import Intent, IntentParser
 from server.impression_log import ImpressionLog
 from server.pipeline import Pipeline, PipelineConfig
 
 N_PRODUCTS = 30
 #: the blend's order without a model or popularity: ties by id
 RANKING = sorted(f"p{i}" for i in range(N_PRODUCTS))
-
-
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +40,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
 def _pipeline(store: GraphStore, log_dir: Path | None, **config: object) -> Pipeline:
     log = ImpressionLog(log_dir) if log_dir is not None else None
     return Pipeline(
-        store, _Parser(), _Linker(), make_explainer(),  # type: ignore[arg-type]
+        store, RecommendParser(), NoLinker(), make_explainer(),  # type: ignore[arg-type]
         config=PipelineConfig(**config), impressions=log,  # type: ignore[arg-type]
     )  # fmt: skip
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from server_fakes import NoLinker, RecommendParser
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
@@ -17,16 +18,6 @@ from models.explain import make_explainer
 from models.intent import Intent, IntentParser
 from models.scoring import ItemScorer, NewItem, ScoringContext
 from server.pipeline import Pipeline, PipelineConfig
-
-
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 class _Clock:
@@ -57,7 +48,9 @@ def clock() -> _Clock:
 @pytest.fixture
 def pipeline(store: GraphStore, clock: _Clock) -> Pipeline:
     config = PipelineConfig(session_ttl_s=60.0)
-    return Pipeline(store, _Parser(), _Linker(), make_explainer(), config=config, clock=clock)  # type: ignore[arg-type]
+    return Pipeline(
+        store, RecommendParser(), NoLinker(), make_explainer(), config=config, clock=clock
+    )  # type: ignore[arg-type]
 
 
 def test_a_session_continues_until_its_ttl_runs_out(pipeline: Pipeline, clock: _Clock) -> None:
@@ -101,7 +94,7 @@ def test_state_survives_a_second_pipeline_on_the_same_graph(
     pipeline.feedback_sync(
         FeedbackEvent("", first.session_id, first.items[0].item_id, EventType.DISMISS)
     )
-    replica = Pipeline(store, _Parser(), _Linker(), make_explainer(), clock=clock)  # type: ignore[arg-type]
+    replica = Pipeline(store, RecommendParser(), NoLinker(), make_explainer(), clock=clock)  # type: ignore[arg-type]
     second = replica.recommend_sync(
         RecommendQuery(message="x", limit=8, session_id=first.session_id)
     )
@@ -147,7 +140,13 @@ def test_the_model_widens_a_small_pool_for_a_user_without_history(
     scorer = _RecordingScorer()
     config = PipelineConfig(session_ttl_s=60.0, candidate_pool=2)
     pipe = Pipeline(
-        store, _Parser(), _Linker(), make_explainer(), scorer=scorer, config=config, clock=clock
+        store,
+        RecommendParser(),
+        NoLinker(),
+        make_explainer(),
+        scorer=scorer,
+        config=config,
+        clock=clock,
     )  # type: ignore[arg-type]
     first = pipe.recommend_sync(RecommendQuery(message="something nice", limit=3))
     # the graph's two candidates (by popularity) plus the scorer's two best
@@ -176,7 +175,7 @@ class _StartOverParser(IntentParser):
 def test_start_over_forgets_the_earlier_messages(store: GraphStore, clock: _Clock) -> None:
     scorer = _RecordingScorer()
     pipe = Pipeline(
-        store, _StartOverParser(), _Linker(), make_explainer(), scorer=scorer, clock=clock
+        store, _StartOverParser(), NoLinker(), make_explainer(), scorer=scorer, clock=clock
     )  # type: ignore[arg-type]
     first = pipe.recommend_sync(RecommendQuery(message="something scary"))
     sid = first.session_id
@@ -207,7 +206,9 @@ def test_unknown_filter_category_is_invalid_before_a_session_opens(
     from kgrec.domain import Filters
 
     shoes = LexiconEntry("cat:shoes", "Category", "Shoes", "shoes")
-    pipe = Pipeline(store, _Parser(), _Linker(), make_explainer(), clock=clock, lexicon=[shoes])  # type: ignore[arg-type]
+    pipe = Pipeline(
+        store, RecommendParser(), NoLinker(), make_explainer(), clock=clock, lexicon=[shoes]
+    )  # type: ignore[arg-type]
     sessions = store.stats().nodes.get("Session", 0)
     with pytest.raises(InvalidInputError) as exc:
         pipe.recommend_sync(

@@ -13,26 +13,14 @@ from pathlib import Path
 import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from server_fakes import serving
+from server_fakes import NoLinker, RecommendParser, serving
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
-from kgrec.domain import IntentType
 from kgrec.v1 import recommender_pb2 as pb
 from models.explain import make_explainer
-from models.intent import Intent, IntentParser
 from server.metrics import STEPS
 from server.pipeline import Pipeline
-
-
-class _Parser(IntentParser):
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +60,7 @@ def _value(
 
 
 def test_metrics_endpoint_shows_requests_steps_feedback_and_model(store: GraphStore) -> None:
-    pipeline = Pipeline(store, _Parser(), _Linker(), make_explainer())  # type: ignore[arg-type]
+    pipeline = Pipeline(store, RecommendParser(), NoLinker(), make_explainer())  # type: ignore[arg-type]
     port = _free_port()
 
     async def scenario() -> tuple[dict, dict]:
@@ -111,7 +99,7 @@ def test_metrics_endpoint_shows_requests_steps_feedback_and_model(store: GraphSt
 
 
 def test_metrics_port_zero_serves_nothing_extra(store: GraphStore) -> None:
-    pipeline = Pipeline(store, _Parser(), _Linker(), make_explainer())  # type: ignore[arg-type]
+    pipeline = Pipeline(store, RecommendParser(), NoLinker(), make_explainer())  # type: ignore[arg-type]
 
     async def scenario() -> object:
         async with serving(pipeline) as served:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from server_fakes import NoLinker
 
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
@@ -32,11 +33,6 @@ class _Parser(IntentParser):
             nike = Mention("Nike", 4, 8, negated=True, entity_id="brand:nike")
             return Intent(type=IntentType.REFINE, mentions=(nike,))
         return Intent(type=IntentType.RECOMMEND)
-
-
-class _Linker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 class _Clock:
@@ -72,7 +68,7 @@ def _pipeline(store: GraphStore, clock: _Clock, **config: object) -> Pipeline:
     return Pipeline(
         store,
         _Parser(),
-        _Linker(),  # type: ignore[arg-type]
+        NoLinker(),  # type: ignore[arg-type]
         make_explainer(),
         config=PipelineConfig(**config),  # type: ignore[arg-type]
         clock=clock,
