@@ -360,6 +360,8 @@ class GnnScorer(ItemScorer):
             rows = [self._item_index[i] for i in item_ids if i in self._item_index]
             if not rows:
                 return []
+            if (search := self._item_search()) is not None:
+                return [self._ids[i] for i in search.similar(rows, min_similarity)]
             items = nn.functional.normalize(self._items, dim=1)
             sim = (items @ items[torch.tensor(rows, device=self.device)].T).max(dim=1).values
             sim[torch.tensor(rows, device=self.device)] = -2.0

@@ -96,6 +96,19 @@ class GnnSearch:
             constant -= mean / std
         return LinearScores(scorer, self.matrix, self.index, query.astype(np.float32), constant)
 
+    def similar(self, rows: list[int], min_similarity: float, k: int = 256) -> list[int]:
+        """Rows whose cosine with one of ``rows`` is ``>= min_similarity`` (``rows`` left
+        out), most similar first: each row's ``k`` nearest by the index (near-duplicates are
+        few, so a high threshold is met well inside them)."""
+        best: dict[int, float] = {}
+        for r in rows:
+            unit = self.matrix[r] if self.normalized else self.matrix[r, self.dim :]
+            found, sims = self.index.search(self._lift(unit, raw=False), k)
+            for f, sim in zip(found.tolist(), sims.tolist(), strict=True):
+                if sim >= min_similarity and f not in rows and sim > best.get(f, -2.0):
+                    best[f] = sim
+        return sorted(best, key=lambda f: (-best[f], f))
+
     def set_row(self, row: int, vector: np.ndarray) -> None:
         """Item ``row`` is now ``vector`` (``row == len``: a new item)."""
         new = self._rows(np.asarray(vector, dtype=np.float32)[None, :])[0]

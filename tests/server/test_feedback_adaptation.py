@@ -232,7 +232,15 @@ def test_turns_rank_alike_with_the_faiss_item_index(store: GraphStore, scorer: G
         p.recommend_sync(RecommendQuery(MESSAGE, user, r.session_id, limit=20, explore=False))
         for p, r in zip(pipes, first, strict=True)
     ]
-    ids = [[[i.item_id for i in r.items] for r in turn] for turn in (first, second)]
-    assert ids[0][0] == ids[0][1]
-    assert ids[1][0] == ids[1][1]
-    assert ids[0][0] != ids[1][0]  # the purchase moved the second turn
+    # a dislike: its near-duplicates leave the next turn (found by the index's search)
+    gone = second[0].items[0].item_id
+    for p, r in zip(pipes, first, strict=True):
+        p.feedback_sync(FeedbackEvent(user, r.session_id, gone, EventType.DISLIKE))
+    third = [
+        p.recommend_sync(RecommendQuery(MESSAGE, user, r.session_id, limit=20, explore=False))
+        for p, r in zip(pipes, first, strict=True)
+    ]
+    ids = [[[i.item_id for i in r.items] for r in turn] for turn in (first, second, third)]
+    assert all(exact == searched for exact, searched in ids)
+    assert ids[0][0] != ids[1][0] != ids[2][0]  # the purchase and the dislike moved turns
+    assert scorer.similar_items([gone], 0.5) == searched.similar_items([gone], 0.5) != []

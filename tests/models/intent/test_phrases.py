@@ -42,6 +42,6 @@ def test_lookups_match_the_definition(
 
 
 def test_find_phrase_gives_the_first_position() -> None:
-    tokens = [Token(w, 0, 0, "word", w) for w in "x not a b y not a b".split()]
+    tokens = [Token(w, 0, 0, "word", w) for w in ["x", "not", "a", "b", "y", "not", "a", "b"]]
     assert find_phrase(tokens, {("a", "b")}) == 2
     assert find_phrase(tokens, {("b", "a")}) is None

@@ -131,3 +131,19 @@ def test_gnn_turn_is_the_sum_of_z_scored_terms(normalized: bool) -> None:
     order = [f"i{n}" for n in np.argsort(-want, kind="stable") if n not in (0, 2)][:5]
     assert [i for i, _ in best] == order
     assert search.linear(Catalog(), None, None, None) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+def test_similar_rows_by_search_match_the_exact_cosines(normalized: bool) -> None:
+    rng = np.random.default_rng(4)
+    items = rng.standard_normal((400, 16)).astype(np.float32)
+    items[10] = items[3] * 2.0 + 0.01  # a near-duplicate of row 3, at another scale
+    items[11] = items[3] + 0.3 * rng.standard_normal(16).astype(np.float32)
+    if normalized:
+        items /= np.linalg.norm(items, axis=1, keepdims=True)
+    unit = items / np.linalg.norm(items, axis=1, keepdims=True)
+    cos = unit @ unit[3]
+    cos[3] = -2
+    want = [int(i) for i in np.argsort(-cos, kind="stable") if cos[i] >= 0.8]
+    assert want[:1] == [10]
+    assert GnnSearch(items, normalized=normalized).similar([3], 0.8) == want
