@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +91,25 @@ def run_kgrec(
     seed: int | None,
     model_dir: Path,
     threads: int = 1,
-    seen: list[np.ndarray] | None = None,
+    protocols: dict[str, list[np.ndarray]] | None = None,
+    item_vectors: Callable[[Any, dict[str, Any]], torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Train with the default ``TrainConfig`` (plus ``changes``) through
     ``models.training.train_model``, as ``bench.movielens`` does, and evaluate the restored
-    best-valid embeddings on ``dataset.test`` per user (``seen`` excluded; default train +
-    valid, the trainer's own test protocol, whose mean is checked against the trainer's)."""
+    best-valid embeddings on ``dataset.test`` per user.
+
+    Args:
+        protocols: name -> pairs excluded from the ranking (default ``{"test": [train,
+            valid]}``, the trainer's own test protocol, whose mean is checked against the
+            trainer's).
+        item_vectors: ``(checkpoint, features) -> (I, d)`` other item vectors to evaluate the
+            trained users against (``bench.cold_vectors``), under the view ``"add_item"``.
+
+    Returns:
+        ``{"eval": {"<view>/<protocol>": {"ndcg@10": [per user], "recall@10": [...]}}`` with
+        view ``"trained"`` (and ``"add_item"``), the best-valid NDCG@10, epochs, steps, wall
+        time and the seed.
+    """
     from models.config import TrainConfig
     from models.metrics import full_ranking_user_metrics
     from models.training import train_model
@@ -105,38 +119,51 @@ def run_kgrec(
         config = config.with_changes(seed=seed)
     t0 = time.monotonic()
     result = train_model(dataset, config, model_dir, progress=False)
+    wall = time.monotonic() - t0
     ckpt = result.checkpoint
-    excluded = seen if seen is not None else [dataset.train, dataset.valid]
-    users, per_user = full_ranking_user_metrics(
-        ckpt.tensors["users"].float(), ckpt.tensors["items"].float(), dataset.test, excluded, KS
-    )
+    users = ckpt.tensors["users"].float()
+    views = {"trained": ckpt.tensors["items"].float()}
+    if item_vectors is not None:
+        views["add_item"] = item_vectors(ckpt, dataset.item_features(config.encoder).tensors())
+    protocols = protocols or {"test": [dataset.train, dataset.valid]}
+    evals: dict[str, dict[str, list[float]]] = {}
+    for view, items in views.items():
+        for protocol, excluded in protocols.items():
+            _, per_user = full_ranking_user_metrics(users, items, dataset.test, excluded, KS)
+            evals[f"{view}/{protocol}"] = {
+                k: per_user[k].tolist() for k in ("ndcg@10", "recall@10")
+            }
     test = ckpt.metrics.get("test", {})
-    if seen is None and "ndcg@10" in test:
-        assert abs(float(per_user["ndcg@10"].mean()) - test["ndcg@10"]) < 1e-6, "per-user drift"
+    if "trained/test" in evals and "ndcg@10" in test:
+        drift = abs(float(np.mean(evals["trained/test"]["ndcg@10"])) - test["ndcg@10"])
+        assert drift < 1e-6, "per-user metrics disagree with the trainer's"
     steps_per_epoch = -(-len(dataset.train) // config.batch_size)
     return {
-        "users": users.tolist(),
-        "ndcg@10": per_user["ndcg@10"].tolist(),
-        "recall@10": per_user["recall@10"].tolist(),
+        "eval": evals,
         "valid_ndcg@10": ckpt.metrics.get("valid", {}).get("ndcg@10", float("nan")),
         "best_epoch": ckpt.metrics["best_epoch"],
         "epochs": len(result.history),
         "steps": len(result.history) * steps_per_epoch,
-        "wall_seconds": time.monotonic() - t0,
+        "wall_seconds": wall,
         "seed": config.seed,
     }
 
 
-def kgrec_rows(runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Group ``"<variant> s<seed>"`` runs into one row per variant (seeds stacked)."""
+def kgrec_rows(
+    runs: dict[str, dict[str, Any]], view: str = "trained/test", suffix: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Group ``"<variant> s<seed>"`` runs into one row per variant (seeds stacked), reading
+    the per-user values of ``view`` (a key of ``run_kgrec``'s ``"eval"``); rows are named
+    ``"<variant><suffix>"``."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key, run in runs.items():
-        grouped.setdefault(key.rsplit(" s", 1)[0], []).append(run)
+        if view in run["eval"]:
+            grouped.setdefault(key.rsplit(" s", 1)[0] + suffix, []).append(run)
     rows = {}
     for name, seeds in grouped.items():
         rows[name] = {
-            "ndcg@10": np.array([r["ndcg@10"] for r in seeds]),
-            "recall@10": np.array([r["recall@10"] for r in seeds]),
+            "ndcg@10": np.array([r["eval"][view]["ndcg@10"] for r in seeds]),
+            "recall@10": np.array([r["eval"][view]["recall@10"] for r in seeds]),
             "valid": float(np.mean([r["valid_ndcg@10"] for r in seeds])),
             "note": "best/epochs "
             + ",".join(f"{r['best_epoch']}/{r['epochs']}" for r in seeds)
