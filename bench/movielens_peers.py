@@ -15,7 +15,8 @@ by ``models.metrics``, train excluded on valid, train + valid excluded on test):
   seeds 2026 (the default), 1, 2, ...; ``--variants`` adds ``bench.movielens`` ablations.
 
 Every row prints its paired per-user NDCG@10 difference against the best peer on valid, with a
-bootstrap 95% CI over users (each user's NDCG averaged over a ranker's seeds first).
+bootstrap 95% CI over users (each user's NDCG averaged over a ranker's seeds first); with
+ablations, a second table pairs each against the full kgrec.
 Per-user results are merged into ``bench/out/peers_warm.json``.
 """
 
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.write_text(json.dumps({"kgrec": runs}) + "\n")
     rows = peers(dataset)
     reference = max(rows, key=lambda n: rows[n]["valid"])  # best peer on VALID
-    rows.update(kgrec_rows(runs))
+    by_variant = kgrec_rows(runs)
+    rows.update(by_variant)
     print()
     print(
         table(
@@ -117,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     if "kgrec" in rows:
         ratio = rows["kgrec"]["ndcg@10"].mean() / np.mean(rows[reference]["ndcg@10"])
         print(f"kgrec / {reference} NDCG@10 = {ratio:.3f} (issue 17 target >= 1.05 with CI > 0)")
+    if "kgrec" in by_variant and len(by_variant) > 1:
+        print()
+        print(table(by_variant, "kgrec", title="ablations, test (paired vs kgrec)"))
     return 0
 
 
