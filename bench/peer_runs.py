@@ -91,7 +91,7 @@ def run_kgrec(
     seed: int | None,
     model_dir: Path,
     threads: int = 1,
-    protocols: dict[str, list[np.ndarray]] | None = None,
+    protocols: dict[str, tuple[np.ndarray, list[np.ndarray]]] | None = None,
     item_vectors: Callable[[Any, dict[str, Any]], torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Train with the default ``TrainConfig`` (plus ``changes``) through
@@ -99,9 +99,9 @@ def run_kgrec(
     best-valid embeddings on ``dataset.test`` per user.
 
     Args:
-        protocols: name -> pairs excluded from the ranking (default ``{"test": [train,
-            valid]}``, the trainer's own test protocol, whose mean is checked against the
-            trainer's).
+        protocols: name -> ``(evaluated pairs, pairs excluded from the ranking)`` (default
+            ``{"test": (test, [train, valid])}``, the trainer's own test protocol, whose mean
+            is checked against the trainer's).
         item_vectors: ``(checkpoint, features) -> (I, d)`` other item vectors to evaluate the
             trained users against (``bench.cold_vectors``), under the view ``"add_item"``.
 
@@ -125,11 +125,11 @@ def run_kgrec(
     views = {"trained": ckpt.tensors["items"].float()}
     if item_vectors is not None:
         views["add_item"] = item_vectors(ckpt, dataset.item_features(config.encoder).tensors())
-    protocols = protocols or {"test": [dataset.train, dataset.valid]}
+    protocols = protocols or {"test": (dataset.test, [dataset.train, dataset.valid])}
     evals: dict[str, dict[str, list[float]]] = {}
     for view, items in views.items():
-        for protocol, excluded in protocols.items():
-            _, per_user = full_ranking_user_metrics(users, items, dataset.test, excluded, KS)
+        for protocol, (pairs, excluded) in protocols.items():
+            _, per_user = full_ranking_user_metrics(users, items, pairs, excluded, KS)
             evals[f"{view}/{protocol}"] = {
                 k: per_user[k].tolist() for k in ("ndcg@10", "recall@10")
             }
@@ -150,11 +150,15 @@ def run_kgrec(
 
 
 def kgrec_rows(
-    runs: dict[str, dict[str, Any]], view: str = "trained/test", suffix: str = ""
+    runs: dict[str, dict[str, Any]],
+    view: str = "trained/test",
+    suffix: str = "",
+    valid_view: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Group ``"<variant> s<seed>"`` runs into one row per variant (seeds stacked), reading
     the per-user values of ``view`` (a key of ``run_kgrec``'s ``"eval"``); rows are named
-    ``"<variant><suffix>"``."""
+    ``"<variant><suffix>"``. The row's valid figure is the trainer's best valid NDCG@10, or
+    the mean NDCG@10 of ``valid_view`` when given (e.g. a cold-valid protocol)."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for key, run in runs.items():
         if view in run["eval"]:
@@ -164,7 +168,16 @@ def kgrec_rows(
         rows[name] = {
             "ndcg@10": np.array([r["eval"][view]["ndcg@10"] for r in seeds]),
             "recall@10": np.array([r["eval"][view]["recall@10"] for r in seeds]),
-            "valid": float(np.mean([r["valid_ndcg@10"] for r in seeds])),
+            "valid": float(
+                np.mean(
+                    [
+                        np.mean(r["eval"][valid_view]["ndcg@10"])
+                        if valid_view
+                        else r["valid_ndcg@10"]
+                        for r in seeds
+                    ]
+                )
+            ),
             "note": "best/epochs "
             + ",".join(f"{r['best_epoch']}/{r['epochs']}" for r in seeds)
             + f"; {np.mean([r['wall_seconds'] for r in seeds]):.0f} s/run",

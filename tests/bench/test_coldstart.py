@@ -11,7 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.coldstart import cold_items, item_cold_split  # noqa: E402
+from bench.coldstart import cold_items, item_cold_split, protocols, split_cold_valid  # noqa: E402
 from models.data import RecDataset  # noqa: E402
 
 
@@ -78,3 +78,33 @@ def test_the_split_is_seeded_and_reproducible() -> None:
     assert np.array_equal(a.train, b.train) and np.array_equal(a.test, b.test)
     assert cold_items(40, 0.2, 12).tolist() != cold_a.tolist()
     assert np.all(np.diff(cold_a) > 0)
+
+
+def test_cold_valid_takes_whole_cold_items_out_of_the_test() -> None:
+    reduced, cold = item_cold_split(_dataset(), 0.2, seed=3)
+    test_part, valid_pairs = split_cold_valid(reduced, cold, 0.5, seed=3)
+    valid_items, test_items = set(valid_pairs[:, 1]), set(test_part.test[:, 1])
+    assert valid_items and test_items and not valid_items & test_items
+    assert valid_items | test_items <= set(cold.tolist())
+    assert len(valid_pairs) + len(test_part.test) == len(reduced.test)
+    assert np.array_equal(test_part.train, reduced.train)
+    assert len(test_part.pair_ratings["test"]) == len(test_part.test)
+    again = split_cold_valid(reduced, cold, 0.5, seed=3)[1]
+    assert np.array_equal(again, valid_pairs)
+
+
+def test_protocols_rank_everything_or_only_cold_items() -> None:
+    reduced, cold = item_cold_split(_dataset(), 0.2, seed=3)
+    evals = protocols(reduced, cold)
+    assert set(evals) == {"vs-warm", "cold-only"}
+    pairs, seen = evals["cold-only"]
+    assert pairs is reduced.test
+    excluded_items = set(np.concatenate(seen)[:, 1].tolist())
+    assert excluded_items == set(range(reduced.num_items)) - set(cold.tolist())
+    _, valid_pairs = split_cold_valid(reduced, cold, 0.5)
+    assert set(protocols(reduced, cold, valid_pairs)) == {
+        "vs-warm",
+        "cold-only",
+        "valid vs-warm",
+        "valid cold-only",
+    }
