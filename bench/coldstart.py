@@ -140,15 +140,26 @@ def protocols(
     * ``cold-only`` -- every warm item excluded (only cold items are ranked: how well a ranker
       orders new items among themselves, whatever its scores for warm items).
 
-    With ``cold_valid`` pairs, ``valid vs-warm`` and ``valid cold-only`` evaluate them alike.
+    With ``cold_valid`` pairs, ``valid vs-warm`` and ``valid cold-only`` evaluate them alike;
+    each half's items are then excluded from the other half's ranking, so each half is a set
+    of new items of its own (otherwise an item that scores high for everyone, e.g. a text
+    "hub", fills the top 10 of the other half's users wherever the split puts it).
     """
-    warm = np.setdiff1d(np.arange(cold.num_items), cold_idx)
     users = np.arange(cold.num_users)
-    all_warm = np.stack([np.repeat(users, len(warm)), np.tile(warm, len(users))], 1)
+
+    def every_user(items: np.ndarray) -> np.ndarray:
+        return np.stack([np.repeat(users, len(items)), np.tile(items, len(users))], 1)
+
+    all_warm = every_user(np.setdiff1d(np.arange(cold.num_items), cold_idx))
     excluded = {"vs-warm": [cold.train, cold.valid], "cold-only": [all_warm]}
-    out = {name: (cold.test, seen) for name, seen in excluded.items()}
-    if cold_valid is not None:
-        out.update({f"valid {name}": (cold_valid, seen) for name, seen in excluded.items()})
+    if cold_valid is None:
+        return {name: (cold.test, seen) for name, seen in excluded.items()}
+    valid_items = every_user(np.unique(cold_valid[:, 1]))
+    test_items = every_user(np.setdiff1d(cold_idx, cold_valid[:, 1]))
+    out = {name: (cold.test, [*seen, valid_items]) for name, seen in excluded.items()}
+    out.update(
+        {f"valid {name}": (cold_valid, [*seen, test_items]) for name, seen in excluded.items()}
+    )
     return out
 
 

@@ -101,10 +101,13 @@ def test_protocols_rank_everything_or_only_cold_items() -> None:
     assert pairs is reduced.test
     excluded_items = set(np.concatenate(seen)[:, 1].tolist())
     assert excluded_items == set(range(reduced.num_items)) - set(cold.tolist())
-    _, valid_pairs = split_cold_valid(reduced, cold, 0.5)
-    assert set(protocols(reduced, cold, valid_pairs)) == {
-        "vs-warm",
-        "cold-only",
-        "valid vs-warm",
-        "valid cold-only",
-    }
+    test_part, valid_pairs = split_cold_valid(reduced, cold, 0.5)
+    with_valid = protocols(test_part, cold, valid_pairs)
+    assert set(with_valid) == {"vs-warm", "cold-only", "valid vs-warm", "valid cold-only"}
+    # each half's items are out of the other half's ranking
+    test_seen = set(np.concatenate(with_valid["vs-warm"][1])[:, 1].tolist())
+    valid_seen = set(np.concatenate(with_valid["valid cold-only"][1])[:, 1].tolist())
+    assert set(valid_pairs[:, 1].tolist()) <= test_seen
+    assert not set(test_part.test[:, 1].tolist()) & test_seen
+    assert set(test_part.test[:, 1].tolist()) <= valid_seen
+    assert not set(valid_pairs[:, 1].tolist()) & valid_seen
