@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kgrec.domain import KgPath, PathNode
+from kgrec.domain import KgPath
 from kgrec.errors import InvalidInputError
 
 from . import queries, schema
@@ -33,12 +33,14 @@ from ._cypher_base import (
     named,
     product_record,
 )
+from ._cypher_paths import path_order, take_paths
 from ._cypher_sessions import CypherSessions
 from .dialect import EDGE_INDEXES
 from .store import DEFAULT_BATCH
 from .types import (
     CANDIDATE_COLUMNS,
     PATH_COLUMNS,
+    PATH_TRIP_COLUMNS,
     AttributeRow,
     BrandRow,
     Candidate,
@@ -67,6 +69,8 @@ class CypherStore(CypherSessions):
         self._create_unique_ids()
         for rel, prop in EDGE_INDEXES:
             self._ddl(self.dialect.edge_index(rel, prop))
+        for prop in schema.PRODUCT_INDEXED_PROPS:
+            self._ddl(self.dialect.node_index(schema.PRODUCT, prop))
         for lab in schema.FULLTEXT_FIELDS:
             self._ddl(*self.dialect.fulltext_create(lab))
         if self.embedding_dim:
@@ -307,7 +311,8 @@ class CypherStore(CypherSessions):
         if len(rows) < query.limit:
             seen = {r["id"] for r in rows}
             more = replace(query, limit=query.limit + len(rows))
-            rest = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(more))
+            cypher, params = queries.candidates(more, self.dialect.indexes_list_elements)
+            rest = self._named_rows(CANDIDATE_COLUMNS, cypher, params)
             rows += [r for r in rest if r["id"] not in seen]
         rows = rows[: query.limit]
         records = self._records([r["id"] for r in rows])
@@ -360,31 +365,17 @@ class CypherStore(CypherSessions):
         sources = list(dict.fromkeys(source_ids))
         out: dict[str, list[KgPath]] = {i: [] for i in dict.fromkeys(item_ids)}
         seen: set[tuple[Any, ...]] = set()
+        if max_hops <= queries.ONE_TRIP_MAX_HOPS:
+            cypher, params = queries.paths_one_trip(sources, list(out), max_hops)
+            rows = self._named_rows(PATH_TRIP_COLUMNS, cypher, params)
+            take_paths(sorted(rows, key=path_order), out, seen, k)
+            return {i: ps for i, ps in out.items() if ps}
         for hops in range(1, max_hops + 1):
             todo = [i for i, ps in out.items() if len(ps) < k]
             if not todo:
                 break
             cypher, params = queries.paths(sources, todo, hops, limit=len(todo) * k * 8)
-            for row in self._named_rows(PATH_COLUMNS, cypher, params):
-                nodes, rels, starts = row["nodes"], row["rels"], row["starts"]
-                ids = [n[1] for n in nodes]
-                key = (tuple(ids), tuple(rels))
-                found = out[row["item_id"]]
-                if len(set(ids)) != len(ids) or key in seen or len(found) >= k:
-                    continue
-                seen.add(key)
-                path_nodes = tuple(
-                    PathNode(id=_str(n[1]), label=_str(n[0]), name=_str(n[2])) for n in nodes
-                )
-                # edge j joins ids[j] and ids[j + 1]: forward when it starts at ids[j]
-                forward = tuple(start == ids[j] for j, start in enumerate(starts))
-                found.append(
-                    KgPath(
-                        nodes=path_nodes,
-                        relations=tuple(str(r) for r in rels),
-                        forward=forward,
-                    )
-                )
+            take_paths(self._named_rows(PATH_COLUMNS, cypher, params), out, seen, k)
         return {i: ps for i, ps in out.items() if ps}
 
     # -- vectors (optional: only with ``embedding_dim``) --------------------------------------

@@ -62,6 +62,7 @@ from .read import (
     COUNT_NODES_BY_LABEL,
     COUNT_RELATIONSHIPS_BY_TYPE,
     MAX_PATH_HOPS,
+    ONE_TRIP_MAX_HOPS,
     PATH_SOURCE_LABELS,
     PING,
     PRIVATE_LABELS,
@@ -70,6 +71,7 @@ from .read import (
     candidates,
     lexicon,
     paths,
+    paths_one_trip,
     preferred_candidates,
 )
 from .session import (
@@ -102,6 +104,7 @@ __all__ = [
     "GET_SESSION",
     "MAX_PATH_HOPS",
     "MISSING_TRIPLE_ENDPOINTS",
+    "ONE_TRIP_MAX_HOPS",
     "PATH_SOURCE_LABELS",
     "PING",
     "PRIVATE_LABELS",
@@ -143,6 +146,7 @@ __all__ = [
     "link",
     "missing_ids",
     "paths",
+    "paths_one_trip",
     "popularity_params",
     "preferred_candidates",
     "unlink_stale",

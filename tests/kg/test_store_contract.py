@@ -220,6 +220,16 @@ def test_paths_are_real_and_shortest_first(loaded_ro: kg.GraphStore, catalog: Ca
     assert paths3[0].nodes[-1].name == "Salomon Speedcross"
 
 
+def test_paths_follow_the_order_of_the_sources(loaded_ro: kg.GraphStore) -> None:
+    """Equally short paths come in the order of their sources (what the shopper said first),
+    on every backend and whatever order the database walks its edges in."""
+    for sources in (["ent:designer", "brand:salomon"], ["brand:salomon", "ent:designer"]):
+        for hops in (1, 2):
+            got = loaded_ro.paths(sources, ["prod:3"], max_hops=hops, k=5)["prod:3"]
+            one_hop = [p.nodes[0].id for p in got if len(p.relations) == 1]
+            assert one_hop == sources
+
+
 def test_paths_never_pass_through_shoppers_or_sessions(loaded: kg.GraphStore) -> None:
     """prod:1 and prod:3 were both bought by user:a: that link is private, not a path."""
     loaded.create_session("s-a", "user:a", 1.0)

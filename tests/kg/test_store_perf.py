@@ -96,3 +96,40 @@ def test_paths_latency_on_6k_products(big: kg.GraphStore) -> None:
     print(f"paths(4 sources, 10 items, 3 hops) {ms:.1f} ms, {sum(map(len, got.values()))} paths")
     assert got and all(len(ps) <= 3 for ps in got.values())
     assert ms < 2000
+
+
+@pytest.mark.parametrize("name", [n for n, q in QUERIES.items() if not q.preferred_ids])
+def test_candidates_from_the_list_index_equal_the_scan(
+    big: kg.GraphStore, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting from the list index must not change a row (the order is total)."""
+    from kg import dialect
+
+    fast = big.candidates(QUERIES[name])
+    monkeypatch.setattr(big, "dialect", dialect.FALKORDB.__class__(
+        **{**{f: getattr(dialect.FALKORDB, f) for f in dialect.FALKORDB.__slots__},
+           "indexes_list_elements": False}))  # fmt: skip
+    assert big.candidates(QUERIES[name]) == fast
+
+
+def test_filtered_candidates_start_from_an_index(big: kg.GraphStore) -> None:
+    from kg import queries
+
+    query = QUERIES["subtree+brand+price"]
+    plan = "\n".join(big._graph.explain(*queries.candidates(query, True)).plan)  # type: ignore[attr-defined]
+    assert "Node By Index Scan | (p:Product)" in plan and "Label Scan" not in plan
+
+
+def test_one_trip_paths_find_what_the_hop_by_hop_queries_find(
+    big: kg.GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for every path (``k`` large), one round trip finds the same set of paths."""
+    from kg import queries
+
+    items = [c.product.id for c in big.candidates(CandidateQuery(limit=10))]
+    sources = [items[3], items[7], "brand:7", "attr:color=3", "cat:2", "user:3"]
+    fast = big.paths(sources, items, max_hops=2, k=1000)
+    monkeypatch.setattr(queries, "ONE_TRIP_MAX_HOPS", 0)
+    slow = big.paths(sources, items, max_hops=2, k=1000)
+    assert fast.keys() == slow.keys() and sum(map(len, fast.values())) >= 4
+    assert all(sorted(map(repr, fast[i])) == sorted(map(repr, slow[i])) for i in fast)
