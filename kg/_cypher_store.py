@@ -340,14 +340,22 @@ class CypherStore(CypherSessions):
         return found
 
     def products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        """Records of ``ids`` that exist, in their order: cached records (dropped on this
+        process's catalog writes, see :class:`kg._product_cache.ProductCache`) with their
+        popularity read live, the rest read whole and cached."""
         if not ids:
             return []
-        fresh = [
-            product_record(r)
-            for r in self._read(queries.PRODUCTS, {"ids": list(dict.fromkeys(ids))})
-        ]
-        self._cache.put_many(fresh)
-        by_id = {r.id: r for r in fresh}
+        unique = list(dict.fromkeys(ids))
+        cached = self._cache.get_many(unique)
+        by_id: dict[str, ProductRecord] = {}
+        if cached:  # popularity moves with every event; a deleted product has no row
+            rows = self._read(queries.PRODUCT_POPULARITY, {"ids": list(cached)})
+            by_id = {i: replace(cached[i], popularity=float(n or 0.0)) for i, n in rows}
+        missing = [i for i in unique if i not in cached]
+        if missing:
+            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
+            self._cache.put_many(fresh)
+            by_id.update((r.id, r) for r in fresh)
         return [by_id[i] for i in ids if i in by_id]
 
     def paths(

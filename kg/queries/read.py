@@ -40,6 +40,13 @@ WITH p, attributes, brand, collect([c.id, c.name])[0] AS category
 """ + returning(PRODUCT_COLUMNS, {c: f"p.{c}" for c in _PRODUCT_PROPS}, wrap=(4, 7))
 
 
+#: The live popularity of each product of ``$ids`` that exists (columns: id, popularity): what
+#: :meth:`kg.store.GraphStore.products` reads for records it has cached.
+PRODUCT_POPULARITY = """UNWIND $ids AS pid
+MATCH (p:Product {id: pid})
+RETURN p.id AS id, p.popularity AS popularity"""
+
+
 def _price_conditions(price: PriceRange, params: Params) -> list[str]:
     conds = []
     if price.min is not None:

@@ -117,6 +117,19 @@ def test_products_in_given_order_unknown_left_out(loaded_ro: kg.GraphStore) -> N
     assert boot.image_ref == "img/prod:5.png"
 
 
+def test_products_cached_records_with_live_popularity(loaded: kg.GraphStore) -> None:
+    """A second read serves the record from the cache but its popularity from the graph, and
+    a catalog write drops the cached record."""
+    (first,) = loaded.products(["prod:5"])
+    event = {"event_id": "e-live", "user_id": "user:z", "item_id": "prod:5", "type": "purchase"}
+    assert loaded.add_interactions([event | {"value": 1.0, "ts": 9.0}]) == 1
+    again = loaded.products(["prod:5", "nope", "prod:5"])
+    assert [p.id for p in again] == ["prod:5", "prod:5"]
+    assert again[0].popularity == first.popularity + 1 and again[0].title == first.title
+    loaded.upsert_products([{"id": "prod:5", "title": "Renamed Boot"}])
+    assert loaded.products(["prod:5"])[0].title == "Renamed Boot"
+
+
 def test_candidates_unfiltered_by_popularity(loaded_ro: kg.GraphStore) -> None:
     got = ids(loaded_ro.candidates(CandidateQuery()))
     assert got[:2] == ["prod:3", "prod:1"]
