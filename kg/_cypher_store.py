@@ -383,7 +383,10 @@ class CypherStore(CypherSessions):
             if not todo:
                 break
             cypher, params = queries.paths(sources, todo, hops, limit=len(todo) * k * 8)
-            take_paths(self._named_rows(PATH_COLUMNS, cypher, params), out, seen, k)
+            rows = self._named_rows(PATH_COLUMNS, cypher, params)
+            for r in rows:  # the one-trip order, within the rows this hop's LIMIT kept
+                r |= {"hops": hops, "source_pos": sources.index(r["nodes"][0][1]), "item_pos": 0}
+            take_paths(sorted(rows, key=path_order), out, seen, k)
         return {i: ps for i, ps in out.items() if ps}
 
     # -- vectors (optional: only with ``embedding_dim``) --------------------------------------
