@@ -310,9 +310,7 @@ class CypherStore(CypherSessions):
             rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
         if len(rows) < query.limit:
             seen = {r["id"] for r in rows}
-            more = replace(query, limit=query.limit + len(rows))
-            cypher, params = queries.candidates(more, self.dialect.indexes_list_elements)
-            rest = self._named_rows(CANDIDATE_COLUMNS, cypher, params)
+            rest = self._rest(replace(query, limit=query.limit + len(rows)))
             rows += [r for r in rest if r["id"] not in seen]
         rows = rows[: query.limit]
         records = self._records([r["id"] for r in rows])
@@ -324,6 +322,23 @@ class CypherStore(CypherSessions):
             for r in rows
             if r["id"] in records
         ]
+
+    def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
+        """Rows of :func:`kg.queries.candidates`; a scan first reads only the products above the
+        popularity floor (the same rows if they fill ``limit``; else it scans and learns)."""
+        from_index, floor = self.dialect.indexes_list_elements, self._cache.popularity_floor
+        scans = queries.scans_products(query, from_index)
+        if scans and floor is not None:
+            cypher, params = queries.candidates(query, from_index, floor)
+            rows = self._named_rows(CANDIDATE_COLUMNS, cypher, params)
+            if len(rows) >= query.limit:
+                return rows
+        rows = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(query, from_index))
+        last = rows[-1]["popularity"] if scans and len(rows) >= query.limit else None
+        if last and (floor is None or last < floor):  # a floor of 0 would read everything
+            (n,), *_ = self._read(queries.COUNT_PRODUCTS_WITHOUT_POPULARITY)
+            self._cache.popularity_floor = None if n else float(last)
+        return rows
 
     def _named_rows(
         self, columns: Sequence[str], query: str, params: Params

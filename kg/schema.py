@@ -55,8 +55,11 @@ UNIQUE_ID_LABELS: tuple[str, ...] = LABELS
 
 #: Product properties with a range index: the denormalised filter lists (FalkorDB indexes
 #: each element of a list, so a candidate query starts from the products carrying one id
-#: instead of scanning them all) and the price.
-PRODUCT_INDEXED_PROPS: tuple[str, ...] = ("category_ids", "brand_ids", "attribute_ids", "price")
+#: instead of scanning them all), the price, and the popularity (an unfiltered candidate
+#: query reads only the products above a popularity floor).
+PRODUCT_INDEXED_PROPS: tuple[str, ...] = (
+    "category_ids", "brand_ids", "attribute_ids", "price", "popularity",
+)  # fmt: skip
 
 #: Fulltext-indexed properties by label.
 FULLTEXT_FIELDS: dict[str, tuple[str, ...]] = {lab: ("search_text",) for lab in NAMED_LABELS}

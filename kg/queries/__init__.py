@@ -60,6 +60,7 @@ from .load import (
 from .read import (
     CO_INTERACTION_COUNTS,
     COUNT_NODES_BY_LABEL,
+    COUNT_PRODUCTS_WITHOUT_POPULARITY,
     COUNT_RELATIONSHIPS_BY_TYPE,
     MAX_PATH_HOPS,
     ONE_TRIP_MAX_HOPS,
@@ -74,6 +75,7 @@ from .read import (
     paths,
     paths_one_trip,
     preferred_candidates,
+    scans_products,
 )
 from .session import (
     CREATE_SESSION,
@@ -93,6 +95,7 @@ from .session import (
 __all__ = [
     "ADD_INTERACTIONS",
     "COUNT_NODES_BY_LABEL",
+    "COUNT_PRODUCTS_WITHOUT_POPULARITY",
     "COUNT_RELATIONSHIPS_BY_TYPE",
     "CO_INTERACTION_COUNTS",
     "CREATE_SESSION",
@@ -151,6 +154,7 @@ __all__ = [
     "paths_one_trip",
     "popularity_params",
     "preferred_candidates",
+    "scans_products",
     "unlink_stale",
     "verify_core_endpoints",
     "verify_repeated_aliases",

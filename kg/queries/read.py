@@ -119,24 +119,40 @@ _DRIVERS = (
 )
 
 
+def _driver(query: CandidateQuery, from_index: bool) -> tuple[list[str], str] | None:
+    """``(start ids, list property)`` of the first inclusion filter the query has, if the
+    backend's indexes answer list membership (``from_index``)."""
+    for field, prop in _DRIVERS if from_index else ():
+        ids = list(getattr(query, field))
+        if ids:  # any id of an "any of" filter; one id of the "all of" filter is enough
+            return (ids[:1] if field == "required_attribute_ids" else ids), prop
+    return None
+
+
+def scans_products(query: CandidateQuery, from_index: bool = False) -> bool:
+    """Does :func:`candidates` read every product (no filter to start from an index)?"""
+    return _driver(query, from_index) is None
+
+
 def _start(query: CandidateQuery, params: Params, from_index: bool) -> list[str]:
     """The clauses that bind ``p``: with ``from_index``, only the products holding one of
     the ids of the first inclusion filter the query has (an index look-up per id; every
     condition is still checked after), else every product."""
-    for field, prop in _DRIVERS if from_index else ():
-        ids = list(getattr(query, field))
-        if ids:  # any id of an "any of" filter; one id of the "all of" filter is enough
-            params["start_ids"] = ids[:1] if field == "required_attribute_ids" else ids
-            return [
-                "UNWIND $start_ids AS start_id",
-                "MATCH (p:Product)",
-                f"WHERE start_id IN p.{prop}",
-                "WITH DISTINCT p",
-            ]
-    return ["MATCH (p:Product)"]
+    driver = _driver(query, from_index)
+    if driver is None:
+        return ["MATCH (p:Product)"]
+    params["start_ids"], prop = driver
+    return [
+        "UNWIND $start_ids AS start_id",
+        "MATCH (p:Product)",
+        f"WHERE start_id IN p.{prop}",
+        "WITH DISTINCT p",
+    ]
 
 
-def candidates(query: CandidateQuery, from_index: bool = False) -> Query:
+def candidates(
+    query: CandidateQuery, from_index: bool = False, popularity_floor: float | None = None
+) -> Query:
     """Filtered products by popularity (:data:`kg.types.CANDIDATE_COLUMNS`; ``matched``: ``[]``).
 
     Hard filters read the denormalised ``category_ids`` / ``brand_ids`` / ``attribute_ids``
@@ -146,10 +162,16 @@ def candidates(query: CandidateQuery, from_index: bool = False) -> Query:
     whose range indexes answer list membership, :attr:`kg.dialect.Dialect.indexes_list_elements`):
     with a category, brand or required attribute filter the query starts from the index
     instead of scanning every product; the rows are the same (the order is total).
+    ``popularity_floor``, for a query that would scan (:func:`scans_products`): only products
+    at least that popular, through the ``popularity`` index. When that still fills ``limit``
+    the rows are those of the scan (nothing below the floor outranks them); the store checks.
     """
     params: Params = {"limit": int(query.limit)}
     lines = _start(query, params, from_index)
     conds = _candidate_conditions(query, params)
+    if popularity_floor is not None and scans_products(query, from_index):
+        params["popularity_floor"] = float(popularity_floor)
+        conds.insert(0, "p.popularity >= $popularity_floor")
     if conds:
         lines.append("WHERE " + "\n  AND ".join(conds))
     lines += [
@@ -158,6 +180,13 @@ def candidates(query: CandidateQuery, from_index: bool = False) -> Query:
         _CANDIDATE_RETURN,
     ]
     return "\n".join(lines), params
+
+
+#: How many products carry no ``popularity`` (the loaders always set it; a hand-made import
+#: may not): they sort first in a popularity scan, so no floor may skip them.
+COUNT_PRODUCTS_WITHOUT_POPULARITY = """MATCH (p:Product)
+WHERE p.popularity IS NULL
+RETURN count(p) AS n"""
 
 
 def preferred_candidates(query: CandidateQuery) -> Query:

@@ -82,6 +82,19 @@ def test_candidates_without_inclusion_filters_scan_even_with_list_indexes() -> N
     assert queries.candidates(q, from_index=True) == queries.candidates(q)
 
 
+def test_a_scan_may_start_above_a_popularity_floor() -> None:
+    q = CandidateQuery(exclude_brand_ids=("b",), limit=4)
+    query, params = queries.candidates(q, from_index=True, popularity_floor=7)
+    assert query.startswith(
+        "MATCH (p:Product)\nWHERE p.popularity >= $popularity_floor\n"
+        "  AND NONE(x IN coalesce(p.brand_ids, []) WHERE x IN $exclude_brand_ids)\n"
+    )
+    assert params["popularity_floor"] == 7.0 and queries.scans_products(q, True)
+    indexed = CandidateQuery(category_ids=("c",))  # starts from the index: no floor
+    assert not queries.scans_products(indexed, True) and queries.scans_products(indexed)
+    assert queries.candidates(indexed, True, 7) == queries.candidates(indexed, True)
+
+
 def test_paths_one_trip_finds_two_hops_from_the_item_side() -> None:
     query, params = queries.paths_one_trip(["brand:a"], ["prod:1"], 2)
     one, two = query.split("\nUNION ALL\n")

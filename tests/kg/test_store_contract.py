@@ -130,6 +130,20 @@ def test_products_cached_records_with_live_popularity(loaded: kg.GraphStore) -> 
     assert loaded.products(["prod:5"])[0].title == "Renamed Boot"
 
 
+def test_a_product_without_popularity_keeps_unfiltered_scans_whole(loaded: kg.GraphStore) -> None:
+    """A product without ``popularity`` (not from the loaders) sorts first in a popularity
+    scan, so no popularity floor may skip it; an import write drops a learned floor."""
+    from kg._cypher_base import cypher_store
+
+    top = CandidateQuery(limit=1)
+    priced = CandidateQuery(price=PriceRange(max=1000.0), limit=1)  # the new one has no price
+    assert ids(loaded.candidates(top)) == ids(loaded.candidates(priced)) == ["prod:3"]
+    cypher_store(loaded).run_write("CREATE (:Product {id: 'prod:nopop', title: 'No pop'})")
+    for _ in range(2):  # a floor learned from the priced scan must not hide it
+        assert ids(loaded.candidates(priced)) == ["prod:3"]
+        assert ids(loaded.candidates(top)) == ["prod:nopop"]
+
+
 def test_candidates_unfiltered_by_popularity(loaded_ro: kg.GraphStore) -> None:
     got = ids(loaded_ro.candidates(CandidateQuery()))
     assert got[:2] == ["prod:3", "prod:1"]

@@ -6,6 +6,7 @@ purpose — the target is ~30 ms; the figures are printed with ``-s`` for the re
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 import uuid
@@ -133,3 +134,34 @@ def test_one_trip_paths_find_what_the_hop_by_hop_queries_find(
     slow = big.paths(sources, items, max_hops=2, k=1000)
     assert fast.keys() == slow.keys() and sum(map(len, fast.values())) >= 4
     assert all(sorted(map(repr, fast[i])) == sorted(map(repr, slow[i])) for i in fast)
+
+
+@pytest.mark.parametrize("name", ["unfiltered", "price"])
+def test_scans_above_the_popularity_floor_equal_the_full_scan(
+    big: kg.GraphStore, name: str
+) -> None:
+    """The first scan learns a floor; later ones read above it (the same rows), and one the
+    floor cannot fill scans again and lowers it."""
+    from kg import queries
+
+    cache = big._cache  # type: ignore[attr-defined]
+    cache.clear()
+    query = dataclasses.replace(QUERIES[name], limit=10)  # the 200th has popularity 0 here
+    first = big.candidates(query)
+    floor = cache.popularity_floor
+    assert floor is not None and floor > 0
+    reads: list[str] = []
+    read = big._read  # type: ignore[attr-defined]
+    big._read = lambda q, p=None: reads.append(q) or read(q, p)  # type: ignore[attr-defined]
+    try:
+        assert big.candidates(query) == first
+        assert len(reads) == 1 and "$popularity_floor" in reads[0]
+        wider = dataclasses.replace(query, limit=query.limit * 3)
+        assert big.candidates(wider)[: query.limit] == first
+        cache.popularity_floor = 1e9  # too high to fill the limit: the full scan, and relearn
+        reads.clear()
+        assert big.candidates(query) == first and len(reads) == 3  # floor, scan, null count
+        assert cache.popularity_floor == floor
+    finally:
+        del big._read  # type: ignore[attr-defined]
+    assert queries.scans_products(query, True)
