@@ -178,8 +178,11 @@ class CypherBase(GraphStore):
         return self._read(query, params)
 
     def run_write(self, query: str, params: Params | None = None) -> Written:
-        """Run a write query of :mod:`kg.queries` in one transaction (as :meth:`run_read`)."""
-        return self._write(query, params)
+        """Run a write query of :mod:`kg.queries` in one transaction (as :meth:`run_read`).
+        An import writes through here, so the cached catalog facts are dropped."""
+        written = self._write(query, params)
+        self._cache.clear()
+        return written
 
 
 def cypher_store(store: GraphStore) -> CypherBase:

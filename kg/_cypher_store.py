@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kgrec.domain import KgPath, PathNode
+from kgrec.domain import KgPath
 from kgrec.errors import InvalidInputError
 
 from . import queries, schema
@@ -33,12 +33,14 @@ from ._cypher_base import (
     named,
     product_record,
 )
+from ._cypher_paths import path_order, take_paths
 from ._cypher_sessions import CypherSessions
 from .dialect import EDGE_INDEXES
 from .store import DEFAULT_BATCH
 from .types import (
     CANDIDATE_COLUMNS,
     PATH_COLUMNS,
+    PATH_TRIP_COLUMNS,
     AttributeRow,
     BrandRow,
     Candidate,
@@ -67,6 +69,8 @@ class CypherStore(CypherSessions):
         self._create_unique_ids()
         for rel, prop in EDGE_INDEXES:
             self._ddl(self.dialect.edge_index(rel, prop))
+        for prop in schema.PRODUCT_INDEXED_PROPS:
+            self._ddl(self.dialect.node_index(schema.PRODUCT, prop))
         for lab in schema.FULLTEXT_FIELDS:
             self._ddl(*self.dialect.fulltext_create(lab))
         if self.embedding_dim:
@@ -306,8 +310,7 @@ class CypherStore(CypherSessions):
             rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
         if len(rows) < query.limit:
             seen = {r["id"] for r in rows}
-            more = replace(query, limit=query.limit + len(rows))
-            rest = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(more))
+            rest = self._rest(replace(query, limit=query.limit + len(rows)))
             rows += [r for r in rest if r["id"] not in seen]
         rows = rows[: query.limit]
         records = self._records([r["id"] for r in rows])
@@ -319,6 +322,23 @@ class CypherStore(CypherSessions):
             for r in rows
             if r["id"] in records
         ]
+
+    def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
+        """Rows of :func:`kg.queries.candidates`; a scan first reads only the products above the
+        popularity floor (the same rows if they fill ``limit``; else it scans and learns)."""
+        from_index, floor = self.dialect.indexes_list_elements, self._cache.popularity_floor
+        scans = queries.scans_products(query, from_index)
+        if scans and floor is not None:
+            cypher, params = queries.candidates(query, from_index, floor)
+            rows = self._named_rows(CANDIDATE_COLUMNS, cypher, params)
+            if len(rows) >= query.limit:
+                return rows
+        rows = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(query, from_index))
+        last = rows[-1]["popularity"] if scans and len(rows) >= query.limit else None
+        if last and (floor is None or last < floor):  # a floor of 0 would read everything
+            (n,), *_ = self._read(queries.COUNT_PRODUCTS_WITHOUT_POPULARITY)
+            self._cache.popularity_floor = None if n else float(last)
+        return rows
 
     def _named_rows(
         self, columns: Sequence[str], query: str, params: Params
@@ -335,14 +355,22 @@ class CypherStore(CypherSessions):
         return found
 
     def products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        """Records of ``ids`` that exist, in their order: cached records (dropped on this
+        process's catalog writes, see :class:`kg._product_cache.ProductCache`) with their
+        popularity read live, the rest read whole and cached."""
         if not ids:
             return []
-        fresh = [
-            product_record(r)
-            for r in self._read(queries.PRODUCTS, {"ids": list(dict.fromkeys(ids))})
-        ]
-        self._cache.put_many(fresh)
-        by_id = {r.id: r for r in fresh}
+        unique = list(dict.fromkeys(ids))
+        cached = self._cache.get_many(unique)
+        by_id: dict[str, ProductRecord] = {}
+        if cached:  # popularity moves with every event; a deleted product has no row
+            rows = self._read(queries.PRODUCT_POPULARITY, {"ids": list(cached)})
+            by_id = {i: replace(cached[i], popularity=float(n or 0.0)) for i, n in rows}
+        missing = [i for i in unique if i not in cached]
+        if missing:
+            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
+            self._cache.put_many(fresh)
+            by_id.update((r.id, r) for r in fresh)
         return [by_id[i] for i in ids if i in by_id]
 
     def paths(
@@ -360,31 +388,20 @@ class CypherStore(CypherSessions):
         sources = list(dict.fromkeys(source_ids))
         out: dict[str, list[KgPath]] = {i: [] for i in dict.fromkeys(item_ids)}
         seen: set[tuple[Any, ...]] = set()
+        if max_hops <= queries.ONE_TRIP_MAX_HOPS:
+            cypher, params = queries.paths_one_trip(sources, list(out), max_hops)
+            rows = self._named_rows(PATH_TRIP_COLUMNS, cypher, params)
+            take_paths(sorted(rows, key=path_order), out, seen, k)
+            return {i: ps for i, ps in out.items() if ps}
         for hops in range(1, max_hops + 1):
             todo = [i for i, ps in out.items() if len(ps) < k]
             if not todo:
                 break
             cypher, params = queries.paths(sources, todo, hops, limit=len(todo) * k * 8)
-            for row in self._named_rows(PATH_COLUMNS, cypher, params):
-                nodes, rels, starts = row["nodes"], row["rels"], row["starts"]
-                ids = [n[1] for n in nodes]
-                key = (tuple(ids), tuple(rels))
-                found = out[row["item_id"]]
-                if len(set(ids)) != len(ids) or key in seen or len(found) >= k:
-                    continue
-                seen.add(key)
-                path_nodes = tuple(
-                    PathNode(id=_str(n[1]), label=_str(n[0]), name=_str(n[2])) for n in nodes
-                )
-                # edge j joins ids[j] and ids[j + 1]: forward when it starts at ids[j]
-                forward = tuple(start == ids[j] for j, start in enumerate(starts))
-                found.append(
-                    KgPath(
-                        nodes=path_nodes,
-                        relations=tuple(str(r) for r in rels),
-                        forward=forward,
-                    )
-                )
+            rows = self._named_rows(PATH_COLUMNS, cypher, params)
+            for r in rows:  # the one-trip order, within the rows this hop's LIMIT kept
+                r |= {"hops": hops, "source_pos": sources.index(r["nodes"][0][1]), "item_pos": 0}
+            take_paths(sorted(rows, key=path_order), out, seen, k)
         return {i: ps for i, ps in out.items() if ps}
 
     # -- vectors (optional: only with ``embedding_dim``) --------------------------------------

@@ -1,4 +1,5 @@
-"""A small in-process cache of product records for ``candidates``."""
+"""A small in-process cache of catalog facts: product records for ``candidates`` and
+``products``, and the popularity floor of unfiltered candidate queries."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ class ProductCache:
 
     Entries live ``ttl`` seconds; this process's product/brand/category/attribute writes
     drop them at once, other processes' writes show after at most ``ttl``.
+
+    ``popularity_floor``: a popularity that the ``limit`` most popular products of recent
+    unfiltered candidate queries reached (``None``: not known). Only a hint: a query that
+    finds fewer than ``limit`` products above it runs unbounded. Dropped with the records.
     """
 
     def __init__(self, ttl: float = 60.0, max_size: int = 200_000) -> None:
@@ -21,6 +26,7 @@ class ProductCache:
         self.max_size = max_size
         self._items: dict[str, tuple[float, ProductRecord]] = {}
         self._lock = threading.Lock()
+        self.popularity_floor: float | None = None
 
     def get_many(self, ids: Iterable[str]) -> dict[str, ProductRecord]:
         now = time.monotonic()
@@ -39,6 +45,7 @@ class ProductCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.popularity_floor = None
 
 
 __all__ = ["ProductCache"]

@@ -92,6 +92,10 @@ def _falkor_edge_index(rel: str, prop: str) -> str:
     return f"CREATE INDEX FOR ()-[e:`{rel}`]-() ON (e.`{prop}`)"
 
 
+def _falkor_node_index(label: str, prop: str) -> str:
+    return f"CREATE INDEX FOR (n:`{schema.label(label)}`) ON (n.`{prop}`)"
+
+
 def _falkor_fulltext_create(label: str) -> tuple[str, Params]:
     fields = schema.FULLTEXT_FIELDS[schema.named_label(label)]
     params: Params = {"label": label}
@@ -163,6 +167,11 @@ def _neo4j_edge_index(rel: str, prop: str) -> str:
         f"CREATE INDEX {_name('rel', rel, prop)} IF NOT EXISTS "
         f"FOR ()-[e:`{rel}`]-() ON (e.`{prop}`)"
     )
+
+
+def _neo4j_node_index(label: str, prop: str) -> str:
+    lab = schema.label(label)
+    return f"CREATE INDEX {_name('node', lab, prop)} IF NOT EXISTS FOR (n:`{lab}`) ON (n.`{prop}`)"
 
 
 def _neo4j_fulltext_create(label: str) -> tuple[str, Params]:
@@ -238,6 +247,7 @@ class Dialect:
     name: str
     unique_id: Callable[[str], list[str]]
     edge_index: Callable[[str, str], str]
+    node_index: Callable[[str, str], str]
     fulltext_create: Callable[[str], tuple[str, Params]]
     fulltext_query: Callable[[str, str, int], tuple[str, Params]]
     vector_create: Callable[[int], str]
@@ -245,24 +255,30 @@ class Dialect:
     vector_query: Callable[[list[float], int], tuple[str, Params]]
     #: Substrings of the error a repeated DDL statement raises (FalkorDB has no IF NOT EXISTS).
     already_exists: tuple[str, ...] = ()
+    #: Does a range index on a list property answer ``x IN n.list``? (FalkorDB: yes, so a
+    #: candidate query starts from one filter id; Neo4j: no, one label scan is cheaper.)
+    indexes_list_elements: bool = False
 
 
 FALKORDB = Dialect(
     name="falkordb",
     unique_id=_falkor_unique_id,
     edge_index=_falkor_edge_index,
+    node_index=_falkor_node_index,
     fulltext_create=_falkor_fulltext_create,
     fulltext_query=_falkor_fulltext_query,
     vector_create=_falkor_vector_create,
     vector_set=_falkor_vector_set,
     vector_query=_falkor_vector_query,
     already_exists=("already indexed", "already exists"),
+    indexes_list_elements=True,
 )
 
 NEO4J = Dialect(
     name="neo4j",
     unique_id=_neo4j_unique_id,
     edge_index=_neo4j_edge_index,
+    node_index=_neo4j_node_index,
     fulltext_create=_neo4j_fulltext_create,
     fulltext_query=_neo4j_fulltext_query,
     vector_create=_neo4j_vector_create,

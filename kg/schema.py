@@ -53,6 +53,14 @@ NAMED_LABELS: tuple[str, ...] = (PRODUCT, BRAND, CATEGORY, ATTRIBUTE, ENTITY)
 #: Labels with a unique ``id`` (all of them).
 UNIQUE_ID_LABELS: tuple[str, ...] = LABELS
 
+#: Product properties with a range index: the denormalised filter lists (FalkorDB indexes
+#: each element of a list, so a candidate query starts from the products carrying one id
+#: instead of scanning them all), the price, and the popularity (an unfiltered candidate
+#: query reads only the products above a popularity floor).
+PRODUCT_INDEXED_PROPS: tuple[str, ...] = (
+    "category_ids", "brand_ids", "attribute_ids", "price", "popularity",
+)  # fmt: skip
+
 #: Fulltext-indexed properties by label.
 FULLTEXT_FIELDS: dict[str, tuple[str, ...]] = {lab: ("search_text",) for lab in NAMED_LABELS}
 
@@ -156,6 +164,7 @@ __all__ = [
     "IN_CATEGORY",
     "LABELS",
     "NAMED_LABELS",
+    "PRODUCT_INDEXED_PROPS",
     "POSITIVE_EVENT_TYPES",
     "POSITIVE_RATING",
     "PRODUCT",

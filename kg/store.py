@@ -131,7 +131,8 @@ class GraphStore(ABC):
         self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3
     ) -> dict[str, list[KgPath]]:
         """Up to ``k`` shortest typed paths (≤ ``max_hops``) from any source node to each item,
-        each with the real direction of its edges (``KgPath.forward``).
+        each with the real direction of its edges (``KgPath.forward``). Equally short paths
+        come in the order of their sources in ``source_ids`` (the caller's priority).
 
         Paths are shown to shoppers, so none passes through a ``User`` or ``Session`` node
         (another shopper's name, id or purchases); see :meth:`co_interactions` instead."""

@@ -186,6 +186,10 @@ CANDIDATE_COLUMNS = ("id", "popularity", "matched")
 #: nodes ``[[label, id, name], ...]``, rels ``[type, ...]``, starts ``[start node id, ...]``.
 PATH_COLUMNS = ("item_id", "nodes", "rels", "starts")
 
+#: Columns of :func:`kg.queries.paths_one_trip`: a path row's after its length and the
+#: positions of its source and item in the query's lists (the store orders paths by them).
+PATH_TRIP_COLUMNS = ("hops", "source_pos", "item_pos", *PATH_COLUMNS)
+
 
 @dataclass(frozen=True, slots=True)
 class GraphStats:
@@ -242,6 +246,7 @@ STORED_EVENT_COLUMNS = ("event_id", "user_id", "item_id", "type", "value", "ts")
 __all__ = [
     "CANDIDATE_COLUMNS",
     "PATH_COLUMNS",
+    "PATH_TRIP_COLUMNS",
     "PRODUCT_COLUMNS",
     "SESSION_COLUMNS",
     "STORED_EVENT_COLUMNS",

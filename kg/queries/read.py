@@ -12,7 +12,13 @@ from kgrec.domain import PriceRange
 
 from .. import schema
 from ..exceptions import SchemaNameError
-from ..types import CANDIDATE_COLUMNS, PATH_COLUMNS, PRODUCT_COLUMNS, CandidateQuery
+from ..types import (
+    CANDIDATE_COLUMNS,
+    PATH_COLUMNS,
+    PATH_TRIP_COLUMNS,
+    PRODUCT_COLUMNS,
+    CandidateQuery,
+)
 from ._names import DISPLAY_NAME, Params, Query, quote, returning
 
 #: Longest path :func:`paths` accepts (variable-length bounds cannot be parameters).
@@ -32,6 +38,13 @@ WITH p, attributes, collect([b.id, b.name])[0] AS brand
 OPTIONAL MATCH (p)-[:IN_CATEGORY]->(c:Category)
 WITH p, attributes, brand, collect([c.id, c.name])[0] AS category
 """ + returning(PRODUCT_COLUMNS, {c: f"p.{c}" for c in _PRODUCT_PROPS}, wrap=(4, 7))
+
+
+#: The live popularity of each product of ``$ids`` that exists (columns: id, popularity): what
+#: :meth:`kg.store.GraphStore.products` reads for records it has cached.
+PRODUCT_POPULARITY = """UNWIND $ids AS pid
+MATCH (p:Product {id: pid})
+RETURN p.id AS id, p.popularity AS popularity"""
 
 
 def _price_conditions(price: PriceRange, params: Params) -> list[str]:
@@ -97,17 +110,68 @@ _CANDIDATE_ORDER = "ORDER BY size(matched) DESC, p.popularity DESC, p.id ASC"
 _CANDIDATE_RETURN = returning(CANDIDATE_COLUMNS, {"id": "p.id", "popularity": "p.popularity"})
 
 
-def candidates(query: CandidateQuery) -> Query:
+#: Filters a candidate query can start from, most selective first: each names a list
+#: property of :data:`kg.schema.PRODUCT_INDEXED_PROPS` a product must hold one of the ids in.
+_DRIVERS = (
+    ("category_ids", "category_ids"),
+    ("brand_ids", "brand_ids"),
+    ("required_attribute_ids", "attribute_ids"),
+)
+
+
+def _driver(query: CandidateQuery, from_index: bool) -> tuple[list[str], str] | None:
+    """``(start ids, list property)`` of the first inclusion filter the query has, if the
+    backend's indexes answer list membership (``from_index``)."""
+    for field, prop in _DRIVERS if from_index else ():
+        ids = list(getattr(query, field))
+        if ids:  # any id of an "any of" filter; one id of the "all of" filter is enough
+            return (ids[:1] if field == "required_attribute_ids" else ids), prop
+    return None
+
+
+def scans_products(query: CandidateQuery, from_index: bool = False) -> bool:
+    """Does :func:`candidates` read every product (no filter to start from an index)?"""
+    return _driver(query, from_index) is None
+
+
+def _start(query: CandidateQuery, params: Params, from_index: bool) -> list[str]:
+    """The clauses that bind ``p``: with ``from_index``, only the products holding one of
+    the ids of the first inclusion filter the query has (an index look-up per id; every
+    condition is still checked after), else every product."""
+    driver = _driver(query, from_index)
+    if driver is None:
+        return ["MATCH (p:Product)"]
+    params["start_ids"], prop = driver
+    return [
+        "UNWIND $start_ids AS start_id",
+        "MATCH (p:Product)",
+        f"WHERE start_id IN p.{prop}",
+        "WITH DISTINCT p",
+    ]
+
+
+def candidates(
+    query: CandidateQuery, from_index: bool = False, popularity_floor: float | None = None
+) -> Query:
     """Filtered products by popularity (:data:`kg.types.CANDIDATE_COLUMNS`; ``matched``: ``[]``).
 
     Hard filters read the denormalised ``category_ids`` / ``brand_ids`` / ``attribute_ids``
     (see :data:`kg.queries.load.REFRESH_FILTER_PROPS`); a product missing them fails
     inclusion filters and passes exclusion filters. Run :func:`preferred_candidates` first
-    when the query has preferred ids; the store merges the two.
+    when the query has preferred ids; the store merges the two. ``from_index`` (a backend
+    whose range indexes answer list membership, :attr:`kg.dialect.Dialect.indexes_list_elements`):
+    with a category, brand or required attribute filter the query starts from the index
+    instead of scanning every product; the rows are the same (the order is total).
+    ``popularity_floor``, for a query that would scan (:func:`scans_products`): only products
+    at least that popular, through the ``popularity`` index. When that still fills ``limit``
+    the rows are those of the scan (nothing below the floor outranks them); the store checks.
     """
     params: Params = {"limit": int(query.limit)}
+    lines = _start(query, params, from_index)
     conds = _candidate_conditions(query, params)
-    lines = ["MATCH (p:Product)"]
+    if popularity_floor is not None and scans_products(query, from_index):
+        params["popularity_floor"] = float(popularity_floor)
+        conds.insert(0, "p.popularity >= $popularity_floor")
     if conds:
         lines.append("WHERE " + "\n  AND ".join(conds))
     lines += [
@@ -116,6 +180,13 @@ def candidates(query: CandidateQuery) -> Query:
         _CANDIDATE_RETURN,
     ]
     return "\n".join(lines), params
+
+
+#: How many products carry no ``popularity`` (the loaders always set it; a hand-made import
+#: may not): they sort first in a popularity scan, so no floor may skip them.
+COUNT_PRODUCTS_WITHOUT_POPULARITY = """MATCH (p:Product)
+WHERE p.popularity IS NULL
+RETURN count(p) AS n"""
 
 
 def preferred_candidates(query: CandidateQuery) -> Query:
@@ -189,16 +260,101 @@ def paths(source_ids: Sequence[str], item_ids: Sequence[str], hops: int, limit: 
     return "\n".join(lines), params
 
 
+#: Longest path :func:`paths_one_trip` covers (longer ones go hop by hop through :func:`paths`).
+ONE_TRIP_MAX_HOPS = 2
+
+
+def _path_return(hops: int) -> str:
+    name = DISPLAY_NAME.format(v="n")
+    exprs = {
+        "hops": str(hops),
+        "source_pos": "sp",
+        "item_pos": "ip",
+        "item_id": "i.id",
+        "nodes": f"[n IN nodes(path) | [labels(n)[0], n.id, {name}]]",
+        "rels": "[r IN relationships(path) | type(r)]",
+        "starts": "[r IN relationships(path) | startNode(r).id]",
+    }
+    return returning(PATH_TRIP_COLUMNS, exprs, wrap=(3, 4, 5, 6))
+
+
+def _path_sources() -> list[str]:
+    """``$source_ids`` found through each source label's index, collected with their
+    positions into ``sources`` (``[[position, node], ...]``)."""
+    opts = [
+        f"OPTIONAL MATCH (n{i}:{quote(schema.label(lab))} {{id: x}})"
+        for i, lab in enumerate(PATH_SOURCE_LABELS)
+    ]
+    found = ", ".join(f"n{i}" for i in range(len(PATH_SOURCE_LABELS)))
+    return [
+        "UNWIND range(0, size($source_ids) - 1) AS sp",
+        "WITH sp, $source_ids[sp] AS x",
+        *opts,
+        f"WITH sp, coalesce({found}) AS s WHERE s IS NOT NULL",
+        "WITH collect([sp, s]) AS sources",
+        "UNWIND range(0, size($item_ids) - 1) AS ip",
+        "WITH sources, ip, $item_ids[ip] AS iid",
+        "MATCH (i:Product {id: iid})",
+    ]
+
+
+_NOT_PRIVATE = "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))"
+
+
+def paths_one_trip(source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int) -> Query:
+    """The paths :func:`paths` finds for 1..``max_hops`` hops (at most
+    :data:`ONE_TRIP_MAX_HOPS`), all of them in one round trip.
+
+    Columns :data:`kg.types.PATH_TRIP_COLUMNS`: ``hops``, ``source_pos`` / ``item_pos`` (the
+    positions in ``$source_ids`` / ``$item_ids``), then those of :func:`paths`. A two-hop path
+    is found from the item's side: the item's few non-private neighbours, each tried against
+    the already bound sources (an edge lookup). Starting at the source, as :func:`paths` does,
+    walks its whole neighbourhood (every product of a category, of a colour), which grows
+    with the catalog.
+    """
+    hops = int(max_hops)
+    if not 1 <= hops <= ONE_TRIP_MAX_HOPS:
+        raise SchemaNameError("max_hops", f"must be in 1..{ONE_TRIP_MAX_HOPS}, got {hops}")
+    pair = "WITH src[0] AS sp, src[1] AS s, ip, i"
+    one = [*_path_sources(), "UNWIND sources AS src", pair, "MATCH path = (s)-[]-(i)"]
+    parts = ["\n".join([*one, _NOT_PRIVATE, _path_return(1)])]
+    if hops == 2:
+        two = [
+            *_path_sources(),
+            "MATCH (i)-[]-(m1)",
+            "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)",
+            "WITH DISTINCT sources, ip, i, m1",
+            "UNWIND sources AS src",
+            pair + ", m1",
+            "MATCH path = (s)-[]-(m1)-[]-(i)",
+        ]
+        parts.append("\n".join([*two, _NOT_PRIVATE, _path_return(2)]))
+    params = {
+        "item_ids": list(item_ids),
+        "source_ids": list(source_ids),
+        "private_labels": list(PRIVATE_LABELS),
+    }
+    return "\nUNION ALL\n".join(parts), params
+
+
 #: How many distinct shoppers interacted positively with both an anchor ``$source_ids``
 #: product and each of ``$item_ids`` (aggregated: no user id leaves the database).
 #: Columns: source_id, item_id, shoppers. Params: ``$positive_types``, ``$rating_type``,
 #: ``$positive_rating`` as in :func:`kg.queries.load.popularity_params`.
+#: The anchor's positive shoppers are collected first, then each is checked for a positive
+#: edge to each item looked up by id (an edge lookup): the match never walks everything those
+#: shoppers ever touched, which grows with their histories.
 CO_INTERACTION_COUNTS = """UNWIND $source_ids AS sid
-MATCH (a:Product {id: sid})<-[e1:INTERACTED]-(u:User)-[e2:INTERACTED]->(b:Product)
-WHERE b.id IN $item_ids AND b.id <> sid
-  AND (e1.type IN $positive_types OR (e1.type = $rating_type AND e1.value >= $positive_rating))
-  AND (e2.type IN $positive_types OR (e2.type = $rating_type AND e2.value >= $positive_rating))
-RETURN sid AS source_id, b.id AS item_id, count(DISTINCT u) AS shoppers"""
+MATCH (a:Product {id: sid})<-[e1:INTERACTED]-(u:User)
+WHERE e1.type IN $positive_types OR (e1.type = $rating_type AND e1.value >= $positive_rating)
+WITH sid, collect(DISTINCT u) AS shoppers
+UNWIND $item_ids AS iid
+MATCH (b:Product {id: iid})
+WHERE iid <> sid
+UNWIND shoppers AS u
+MATCH (u)-[e2:INTERACTED]->(b)
+WHERE e2.type IN $positive_types OR (e2.type = $rating_type AND e2.value >= $positive_rating)
+RETURN sid AS source_id, iid AS item_id, count(DISTINCT u) AS shoppers"""
 
 
 def lexicon(label: str) -> Query:

@@ -51,6 +51,76 @@ def test_filtered_candidates() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("query", "start_ids", "prop"),
+    [
+        (CandidateQuery(category_ids=("c1", "c2"), brand_ids=("b",)), ["c1", "c2"], "category_ids"),
+        (
+            CandidateQuery(brand_ids=("b1", "b2"), exclude_item_ids=("p",)),
+            ["b1", "b2"],
+            "brand_ids",
+        ),
+        (CandidateQuery(required_attribute_ids=("a1", "a2")), ["a1"], "attribute_ids"),
+    ],
+)
+def test_candidates_start_from_an_indexed_filter(
+    query: CandidateQuery, start_ids: list[str], prop: str
+) -> None:
+    """With list indexes, the first inclusion filter picks the products to start from (any id
+    of an any-of filter; one id of the all-of attributes); every condition is still checked."""
+    text, params = queries.candidates(query, from_index=True)
+    assert text.startswith(
+        "UNWIND $start_ids AS start_id\nMATCH (p:Product)\n"
+        f"WHERE start_id IN p.{prop}\nWITH DISTINCT p\nWHERE "
+    )
+    assert params["start_ids"] == start_ids
+    assert text.split("WITH DISTINCT p\n")[1] == queries.candidates(query)[0].split("\n", 1)[1]
+
+
+def test_candidates_without_inclusion_filters_scan_even_with_list_indexes() -> None:
+    q = CandidateQuery(price=PriceRange(max=10), exclude_brand_ids=("b",), limit=4)
+    assert queries.candidates(q, from_index=True) == queries.candidates(q)
+
+
+def test_a_scan_may_start_above_a_popularity_floor() -> None:
+    q = CandidateQuery(exclude_brand_ids=("b",), limit=4)
+    query, params = queries.candidates(q, from_index=True, popularity_floor=7)
+    assert query.startswith(
+        "MATCH (p:Product)\nWHERE p.popularity >= $popularity_floor\n"
+        "  AND NONE(x IN coalesce(p.brand_ids, []) WHERE x IN $exclude_brand_ids)\n"
+    )
+    assert params["popularity_floor"] == 7.0 and queries.scans_products(q, True)
+    indexed = CandidateQuery(category_ids=("c",))  # starts from the index: no floor
+    assert not queries.scans_products(indexed, True) and queries.scans_products(indexed)
+    assert queries.candidates(indexed, True, 7) == queries.candidates(indexed, True)
+
+
+def test_paths_one_trip_finds_two_hops_from_the_item_side() -> None:
+    query, params = queries.paths_one_trip(["brand:a"], ["prod:1"], 2)
+    one, two = query.split("\nUNION ALL\n")
+    assert "MATCH path = (s)-[]-(i)\n" in one and "m1" not in one
+    assert (
+        "MATCH (i:Product {id: iid})\n"
+        "MATCH (i)-[]-(m1)\n"
+        "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)\n"
+        "WITH DISTINCT sources, ip, i, m1\n"
+        "UNWIND sources AS src\n"
+        "WITH src[0] AS sp, src[1] AS s, ip, i, m1\n"
+        "MATCH path = (s)-[]-(m1)-[]-(i)\n"
+        "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))\n"
+        "RETURN 2 AS hops, "
+    ) in two
+    assert "User" not in query and "Session" not in query
+    assert params == {
+        "item_ids": ["prod:1"],
+        "source_ids": ["brand:a"],
+        "private_labels": ["User", "Session"],
+    }
+    assert "UNION" not in queries.paths_one_trip(["a"], ["b"], 1)[0]
+    with pytest.raises(InvalidInputError):
+        queries.paths_one_trip(["a"], ["b"], queries.ONE_TRIP_MAX_HOPS + 1)
+
+
 def test_preferred_candidates_start_from_the_preferred_nodes() -> None:
     query, params = queries.preferred_candidates(
         CandidateQuery(preferred_ids=("brand:a",), limit=3)
@@ -238,6 +308,7 @@ BUILDER_CALLS = {
     "link": ("Product", "HAS_BRAND", "Brand", []),
     "missing_ids": ("Entity", ["e1"]),
     "paths": (["a"], ["b"], 2, 5),
+    "paths_one_trip": (["a"], ["b"], 2),
     "preferred_candidates": (CandidateQuery(preferred_ids=("a",), limit=3),),
     "unlink_stale": ("Product", "HAS_BRAND", "Brand", []),
     "verify_core_endpoints": ("HAS_BRAND", "Product", "Brand"),
@@ -254,6 +325,7 @@ def test_every_builder_returns_query_and_params() -> None:
         and not isinstance(getattr(queries, name), type)
         and name[0].islower()
         and name != "popularity_params"  # parameters only, for several constants
+        and name != "scans_products"  # a predicate on a CandidateQuery, not a builder
     }
     assert builders == set(BUILDER_CALLS)
     for name, args in BUILDER_CALLS.items():
@@ -296,6 +368,11 @@ def _returned_columns(query: str) -> tuple[str, ...]:
         (queries.preferred_candidates(CandidateQuery(preferred_ids=("a",)))[0],
          types.CANDIDATE_COLUMNS),
         (queries.paths(["a"], ["b"], 3, 1)[0], types.PATH_COLUMNS),
+        (queries.paths_one_trip(["a"], ["b"], 1)[0], types.PATH_TRIP_COLUMNS),
+        (queries.paths_one_trip(["a"], ["b"], 2)[0].split("\nUNION ALL\n")[0],
+         types.PATH_TRIP_COLUMNS),
+        (queries.candidates(CandidateQuery(brand_ids=("b",)), from_index=True)[0],
+         types.CANDIDATE_COLUMNS),
     ],
 )  # fmt: skip
 def test_record_queries_return_the_columns_of_their_record(

@@ -117,6 +117,33 @@ def test_products_in_given_order_unknown_left_out(loaded_ro: kg.GraphStore) -> N
     assert boot.image_ref == "img/prod:5.png"
 
 
+def test_products_cached_records_with_live_popularity(loaded: kg.GraphStore) -> None:
+    """A second read serves the record from the cache but its popularity from the graph, and
+    a catalog write drops the cached record."""
+    (first,) = loaded.products(["prod:5"])
+    event = {"event_id": "e-live", "user_id": "user:z", "item_id": "prod:5", "type": "purchase"}
+    assert loaded.add_interactions([event | {"value": 1.0, "ts": 9.0}]) == 1
+    again = loaded.products(["prod:5", "nope", "prod:5"])
+    assert [p.id for p in again] == ["prod:5", "prod:5"]
+    assert again[0].popularity == first.popularity + 1 and again[0].title == first.title
+    loaded.upsert_products([{"id": "prod:5", "title": "Renamed Boot"}])
+    assert loaded.products(["prod:5"])[0].title == "Renamed Boot"
+
+
+def test_a_product_without_popularity_keeps_unfiltered_scans_whole(loaded: kg.GraphStore) -> None:
+    """A product without ``popularity`` (not from the loaders) sorts first in a popularity
+    scan, so no popularity floor may skip it; an import write drops a learned floor."""
+    from kg._cypher_base import cypher_store
+
+    top = CandidateQuery(limit=1)
+    priced = CandidateQuery(price=PriceRange(max=1000.0), limit=1)  # the new one has no price
+    assert ids(loaded.candidates(top)) == ids(loaded.candidates(priced)) == ["prod:3"]
+    cypher_store(loaded).run_write("CREATE (:Product {id: 'prod:nopop', title: 'No pop'})")
+    for _ in range(2):  # a floor learned from the priced scan must not hide it
+        assert ids(loaded.candidates(priced)) == ["prod:3"]
+        assert ids(loaded.candidates(top)) == ["prod:nopop"]
+
+
 def test_candidates_unfiltered_by_popularity(loaded_ro: kg.GraphStore) -> None:
     got = ids(loaded_ro.candidates(CandidateQuery()))
     assert got[:2] == ["prod:3", "prod:1"]
@@ -218,6 +245,18 @@ def test_paths_are_real_and_shortest_first(loaded_ro: kg.GraphStore, catalog: Ca
         ("ent:designer", "PRODUCT_DESIGNED_BY"),
     }
     assert paths3[0].nodes[-1].name == "Salomon Speedcross"
+
+
+def test_paths_follow_the_order_of_the_sources(loaded_ro: kg.GraphStore) -> None:
+    """Equally short paths come in the order of their sources (what the shopper said first),
+    on every backend and whatever order the database walks its edges in."""
+    for sources in (["ent:designer", "brand:salomon"], ["brand:salomon", "ent:designer"]):
+        for hops in (1, 2, 3):  # one round trip up to 2 hops; hop by hop beyond
+            got = loaded_ro.paths(sources, ["prod:3"], max_hops=hops, k=9)["prod:3"]
+            for length in range(1, hops + 1):
+                starts = [p.nodes[0].id for p in got if len(p.relations) == length]
+                assert starts == sorted(starts, key=sources.index), (hops, length)
+            assert [p.nodes[0].id for p in got if len(p.relations) == 1] == sources
 
 
 def test_paths_never_pass_through_shoppers_or_sessions(loaded: kg.GraphStore) -> None:

@@ -6,6 +6,7 @@ purpose — the target is ~30 ms; the figures are printed with ``-s`` for the re
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 import uuid
@@ -96,3 +97,71 @@ def test_paths_latency_on_6k_products(big: kg.GraphStore) -> None:
     print(f"paths(4 sources, 10 items, 3 hops) {ms:.1f} ms, {sum(map(len, got.values()))} paths")
     assert got and all(len(ps) <= 3 for ps in got.values())
     assert ms < 2000
+
+
+@pytest.mark.parametrize("name", [n for n, q in QUERIES.items() if not q.preferred_ids])
+def test_candidates_from_the_list_index_equal_the_scan(
+    big: kg.GraphStore, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting from the list index must not change a row (the order is total)."""
+    from kg import dialect
+
+    fast = big.candidates(QUERIES[name])
+    monkeypatch.setattr(big, "dialect", dialect.FALKORDB.__class__(
+        **{**{f: getattr(dialect.FALKORDB, f) for f in dialect.FALKORDB.__slots__},
+           "indexes_list_elements": False}))  # fmt: skip
+    assert big.candidates(QUERIES[name]) == fast
+
+
+def test_filtered_candidates_start_from_an_index(big: kg.GraphStore) -> None:
+    from kg import queries
+
+    query = QUERIES["subtree+brand+price"]
+    plan = "\n".join(big._graph.explain(*queries.candidates(query, True)).plan)  # type: ignore[attr-defined]
+    assert "Node By Index Scan | (p:Product)" in plan and "Label Scan" not in plan
+
+
+def test_one_trip_paths_find_what_the_hop_by_hop_queries_find(
+    big: kg.GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for every path (``k`` large), one round trip finds the same set of paths."""
+    from kg import queries
+
+    items = [c.product.id for c in big.candidates(CandidateQuery(limit=10))]
+    sources = [items[3], items[7], "brand:7", "attr:color=3", "cat:2", "user:3"]
+    fast = big.paths(sources, items, max_hops=2, k=1000)
+    monkeypatch.setattr(queries, "ONE_TRIP_MAX_HOPS", 0)
+    slow = big.paths(sources, items, max_hops=2, k=1000)
+    assert fast.keys() == slow.keys() and sum(map(len, fast.values())) >= 4
+    assert all(sorted(map(repr, fast[i])) == sorted(map(repr, slow[i])) for i in fast)
+
+
+@pytest.mark.parametrize("name", ["unfiltered", "price"])
+def test_scans_above_the_popularity_floor_equal_the_full_scan(
+    big: kg.GraphStore, name: str
+) -> None:
+    """The first scan learns a floor; later ones read above it (the same rows), and one the
+    floor cannot fill scans again and lowers it."""
+    from kg import queries
+
+    cache = big._cache  # type: ignore[attr-defined]
+    cache.clear()
+    query = dataclasses.replace(QUERIES[name], limit=10)  # the 200th has popularity 0 here
+    first = big.candidates(query)
+    floor = cache.popularity_floor
+    assert floor is not None and floor > 0
+    reads: list[str] = []
+    read = big._read  # type: ignore[attr-defined]
+    big._read = lambda q, p=None: reads.append(q) or read(q, p)  # type: ignore[attr-defined]
+    try:
+        assert big.candidates(query) == first
+        assert len(reads) == 1 and "$popularity_floor" in reads[0]
+        wider = dataclasses.replace(query, limit=query.limit * 3)
+        assert big.candidates(wider)[: query.limit] == first
+        cache.popularity_floor = 1e9  # too high to fill the limit: the full scan, and relearn
+        reads.clear()
+        assert big.candidates(query) == first and len(reads) == 3  # floor, scan, null count
+        assert cache.popularity_floor == floor
+    finally:
+        del big._read  # type: ignore[attr-defined]
+    assert queries.scans_products(query, True)
