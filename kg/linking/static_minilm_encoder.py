@@ -67,15 +67,21 @@ class StaticMiniLMEncoder:
         self._known = np.zeros(vocab, dtype=bool)
         self._lock = threading.Lock()
         self._cache_file: Path | None = None
+        self._tag = hashlib.sha256(Path(model_path, "config.json").read_bytes()).hexdigest()[:12]
         if cache_dir is not None:
-            tag = hashlib.sha256(Path(model_path, "config.json").read_bytes()).hexdigest()[:12]
-            self._cache_file = Path(cache_dir) / f"minilm-static-{tag}.npy"
+            self._cache_file = Path(cache_dir) / f"{self.cache_key}.npy"
             if self._cache_file.is_file():
                 table = np.load(self._cache_file)
                 if table.shape == self._table.shape:
                     self._table[:] = table
                     self._known[:] = True
                     logger.info("loaded static token table %s", self._cache_file)
+
+    @property
+    def cache_key(self) -> str:
+        """Names this encoder's vectors (the model's config digest): caches of vectors it
+        made (the linker's name vectors) are keyed by it."""
+        return f"minilm-static-{self._tag}"
 
     @property
     def complete(self) -> bool:
