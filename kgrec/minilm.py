@@ -50,7 +50,10 @@ class MiniLMTokenizer:
     def __init__(self, path: str | Path) -> None:
         from tokenizers import Tokenizer
 
-        self._tok = Tokenizer.from_file(str(Path(path, "tokenizer.json")))
+        file = Path(path, "tokenizer.json")
+        if not file.is_file():  # the Rust loader raises a bare Exception for it
+            raise FileNotFoundError(f"no tokenizer.json in {path}")
+        self._tok = Tokenizer.from_file(str(file))
         self._tok.no_truncation()
         self._tok.no_padding()
         config = json.loads(Path(path, "tokenizer_config.json").read_text(encoding="utf-8"))
