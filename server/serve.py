@@ -175,7 +175,7 @@ def ensure_demo(store: GraphStore, settings: Settings) -> DemoData | None:
     """
     from kg.demo import load_demo
 
-    if store.stats().nodes.get("Product", 0) > 0:
+    if store.has_products():
         return None
     what = (
         f"empty graph: generating and loading the demo store ({settings.demo_products} "

@@ -58,6 +58,7 @@ from .load import (
     unlink_stale,
 )
 from .read import (
+    ANY_PRODUCT,
     CO_INTERACTION_COUNTS,
     COUNT_NODES_BY_LABEL,
     COUNT_RELATIONSHIPS_BY_TYPE,
@@ -89,6 +90,7 @@ from .session import (
 
 __all__ = [
     "ADD_INTERACTIONS",
+    "ANY_PRODUCT",
     "COUNT_NODES_BY_LABEL",
     "COUNT_RELATIONSHIPS_BY_TYPE",
     "CO_INTERACTION_COUNTS",
