@@ -22,6 +22,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "intent": (["-m", "bench.intent_bench"], []),
     "serve": (["-m", "bench.serve_latency"], ["--requests", "40"]),
     "load": (["-m", "bench.load"], ["--no-train-model", "--concurrency", "1,8", "--seconds", "5"]),
+    "ann": (["-m", "bench.ann"], ["--sizes", "10000,100000"]),
     "import": (["-m", "bench.import_bench"], ["--products", "10000", "--triples", "100000"]),
     "recbole": (["-m", "bench.recbole_runner", "--data", "{data}"], ["--models", "BPR"]),
     "movielens": (

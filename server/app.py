@@ -48,7 +48,7 @@ from server.interceptors import (
 from server.metrics import METRICS, MetricsEndpoint
 from server.protocols import RecommenderPipeline
 from server.reflection import enable_reflection
-from server.reload import ModelReloader
+from server.reload import ModelReloader, scorer_options
 from server.servicer import AdminServicer, RecommenderServicer
 from server.settings import Settings
 
@@ -193,7 +193,7 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
             reloader = ModelReloader(
                 pipeline,  # type: ignore[arg-type]
                 settings.models_path,
-                settings.embedding_cache_rows,
+                scorer_options(settings),
             )
         pb_grpc.add_AdminServiceServicer_to_server(
             AdminServicer(

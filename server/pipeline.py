@@ -186,11 +186,10 @@ class Pipeline:
         ``max(limit, explore_top)``); then, with a learning ranking policy
         (``rerank_policy``), re-ordered by it and the shown slate drawn
         (:meth:`server.learning.Learning.order`)."""
-        state, cands, model, scorer = turn.state, turn.candidates, None, turn.scorer
+        state, cands, model = turn.state, turn.candidates, None
         adapt = self.config.adapt_session
-        if scorer is not None and turn.model_scores is not None and cands:
-            ids = [c.product.id for c in cands]
-            model = zscore(scorer.scores_for(ids, turn.model_scores))
+        if turn.model is not None and cands:
+            model = zscore(turn.model.for_items([c.product.id for c in cands]))
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},

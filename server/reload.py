@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kgrec.errors import KgrecError
 
@@ -27,6 +28,8 @@ from .metrics import METRICS
 
 if TYPE_CHECKING:
     from models.scoring import ItemScorer
+
+    from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +57,20 @@ class ReloadResult:
     checkpoint: Path
 
 
-def load_model(checkpoint: Path, cache_rows: int | None = None) -> ItemScorer:
-    """The scorer saved in ``checkpoint``, of whatever kind it is, ready to serve: a GNN
-    scorer's query-text and image caches bounded to ``cache_rows`` rows."""
-    from models.scoring import GnnScorer, load_scorer
+def scorer_options(settings: Settings) -> dict[str, Any]:
+    """The settings a loaded scorer serves with (:meth:`ItemScorer.configure`)."""
+    return {"cache_rows": settings.embedding_cache_rows, "item_index": settings.item_index}
+
+
+def load_model(checkpoint: Path, options: Mapping[str, Any] | None = None) -> ItemScorer:
+    """The scorer saved in ``checkpoint``, of whatever kind it is, configured to serve with
+    ``options`` (:func:`scorer_options`: bounded encoder caches, the item index)."""
+    from models.scoring import ScoringContext, load_scorer
 
     scorer = load_scorer(checkpoint)
-    if isinstance(scorer, GnnScorer) and cache_rows is not None:
-        scorer.cache_rows = cache_rows
+    scorer.configure(**(options or {}))
+    if scorer.item_ids:  # any item index is built (or read) now, not on a shopper's turn
+        scorer.turn_scores(ScoringContext(liked_item_ids=tuple(scorer.item_ids[:1])))
     return scorer
 
 
@@ -87,15 +96,18 @@ class ModelReloader:
     Args:
         pipeline: what serves; needs ``swap_scorer`` and ``model_version``.
         model_dir: where ``kgrec train`` (and ``kgrec train --since``) write checkpoints.
-        cache_rows: ``Settings.embedding_cache_rows``, as at start-up.
+        options: :func:`scorer_options`, as at start-up.
     """
 
     def __init__(
-        self, pipeline: SwappablePipeline, model_dir: Path | str, cache_rows: int | None = None
+        self,
+        pipeline: SwappablePipeline,
+        model_dir: Path | str,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.model_dir = Path(model_dir)
-        self.cache_rows = cache_rows
+        self.options = dict(options or {})
 
     def reload_sync(self) -> ReloadResult:
         """Load, check and swap in the newest checkpoint (blocking; see :meth:`reload`).
@@ -115,7 +127,7 @@ class ModelReloader:
                     f"no model checkpoint in the model dir; still serving {previous}"
                 )
             try:
-                scorer = load_model(path, self.cache_rows)
+                scorer = load_model(path, self.options)
                 _check(scorer)
             except Exception as e:  # noqa: BLE001 - any failure keeps the old model serving
                 log.error("model reload: cannot load %s (%s: %s); still serving %s",

@@ -2,8 +2,8 @@
 by the scorer's best items for the conversation, without what the shopper rejected.
 
 Glue between the graph (``kg``: :meth:`GraphStore.candidates`, :meth:`GraphStore.products`)
-and the scorer (``models.scoring``: one :meth:`ItemScorer.catalog_scores` per turn, kept on
-the turn so the score step ranks with the same vector), with the session rules of
+and the scorer (``models.scoring``: one :meth:`ItemScorer.turn_scores` per turn, kept on
+the turn so the score step ranks with the same scoring), with the session rules of
 ``models.dialogue`` (the candidate query, near-duplicates of disliked items).
 """
 
@@ -27,8 +27,8 @@ __all__ = ["retrieve"]
 
 
 def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Learning) -> None:
-    """Fill ``turn.candidates`` (and ``turn.model_scores`` when the turn has a scorer): the
-    graph's candidates; with a scorer, its catalog scores for the conversation (the session's
+    """Fill ``turn.candidates`` (and ``turn.model`` when the turn has a scorer): the
+    graph's candidates; with a scorer, its scoring of the conversation (the session's
     feedback and the user's profile in the context) and, when no hard constraint narrows the
     pool, its best ``candidate_pool`` items too; then, with session adaptation, the
     near-duplicates of disliked items leave the pool."""
@@ -43,11 +43,11 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
         linked = [e.entity_id for e in turn.linked if not e.negated]
         ctx = ScoringContext.for_session(state, turn.query.user_id, linked, anchor)
         ctx = learning.context(ctx, scorer)
-        turn.model_scores = scores = scorer.catalog_scores(ctx)
+        turn.model = model = scorer.turn_scores(ctx)
         if not query.has_hard_constraints:
             named = ctx.liked_item_ids if config.hide_named_items else ()
             hidden = [*query.exclude_item_ids, *named, *similar]
-            best = scorer.top_k(scores, pool, exclude_item_ids=hidden, user_id=ctx.user_id)
+            best = model.best(pool, exclude_item_ids=hidden, user_id=ctx.user_id)
             known = {c.product.id for c in turn.candidates}
             extra = store.products([i for i, _ in best if i not in known])
             turn.candidates += [Candidate(p) for p in extra]

@@ -34,7 +34,7 @@ from .builder import LINKABLE_LABELS, make_reply_explainer
 from .deadline import DeadlineGuardedStore
 from .pipeline import Pipeline
 from .preload import TextModels, quiet_library_progress
-from .reload import ModelReloader, load_model
+from .reload import ModelReloader, load_model, scorer_options
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer
             log.warning("no model checkpoint in %s: ranking by KG match and popularity", model_dir)
             return None
         checkpoint = train_demo_model(settings, model_dir, demo)
-    scorer = load_model(checkpoint, settings.embedding_cache_rows)  # caches bounded
+    scorer = load_model(checkpoint, scorer_options(settings))
     log.info("model %s loaded from %s", scorer.version, checkpoint)
     return scorer
 
@@ -334,7 +334,7 @@ async def run(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) -> N
     # out of the cyclic GC's reach, so full collections while serving (and at exit) do not
     # walk those few hundred thousand objects again (~1 s each on a busy machine).
     gc.freeze()
-    reloader = ModelReloader(runtime.pipeline, settings.models_path, settings.embedding_cache_rows)
+    reloader = ModelReloader(runtime.pipeline, settings.models_path, scorer_options(settings))
     with reload_on_sighup(reloader):
         await serve_forever(
             settings,

@@ -82,6 +82,10 @@ class Settings:
             child; doubles after each restart in a row, up to 30 s.
         embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
             memory, least recently used dropped first; bounds memory on a long-running server.
+        item_index: How the scorer finds its best items for a turn: ``exact`` (every item
+            vector, each turn), ``faiss`` (an approximate FAISS inverted-file index, built when
+            the model loads; ``bench.ann`` prints its recall against exact) or ``auto`` (FAISS
+            from 50,000 items).
         metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
         log_format: ``text`` (one line per record with the request id) or ``json`` (one JSON
             object per line: ts, level, logger, request_id, message).
@@ -144,6 +148,7 @@ class Settings:
     max_request_seconds: float = 30.0
     graph_restart_backoff_seconds: float = 0.25
     embedding_cache_rows: int = 4096
+    item_index: str = "auto"
     metrics_port: int = 0
     log_level: str = "INFO"
     api_keys: str = field(default="", repr=False)
@@ -253,6 +258,8 @@ class Settings:
             )
         if self.embedding_cache_rows < 0:
             raise ConfigError(f"embedding_cache_rows: {self.embedding_cache_rows} must be >= 0")
+        if self.item_index not in ("auto", "exact", "faiss"):
+            raise ConfigError(f"item_index: {self.item_index!r} is not auto, exact or faiss")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
         if self.metrics_port and self.metrics_port == self.port:

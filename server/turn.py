@@ -10,6 +10,7 @@ import numpy as np
 from kg.types import Candidate, ProductRecord, SessionRecord
 from kgrec.domain import LinkedEntity, Recommendation, RecommendQuery
 from models.dialogue import DialogueState, TurnUpdate
+from models.scoring.turn_scores import TurnScores
 
 if TYPE_CHECKING:
     from models.feedback.slate import Slate
@@ -33,8 +34,8 @@ class Turn:
     candidates: list[Candidate] = field(default_factory=list)
     #: the session's disliked products, fetched once by retrieve (score reads their brands)
     disliked: list[ProductRecord] = field(default_factory=list)
-    #: the scorer's catalog scores for this turn, asked once (widening and ranking share it)
-    model_scores: np.ndarray | None = None
+    #: the scorer's scoring of this turn, asked once (widening and ranking share it)
+    model: TurnScores | None = None
     scored: list[ScoredCandidate] = field(default_factory=list)
     #: the blend's best ``max(limit, explore_top)`` (the impression log's candidates), the
     #: ranking the shown slate was drawn from (the ranking policy's order of them), and the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from models.intent._text import Token, normalize_word
 
 
@@ -19,24 +21,34 @@ def words(tokens: list[Token], i: int, j: int) -> tuple[str, ...]:
     return tuple(t.norm for t in tokens[max(i, 0) : max(j, 0)])
 
 
-def ends_with(tokens: list[Token], end: int, phrases: set[tuple[str, ...]]) -> int:
-    """Length of the longest phrase in ``phrases`` that ends right before ``end`` (0: none)."""
-    best = 0
-    for p in phrases:
-        if len(p) > best and end - len(p) >= 0 and words(tokens, end - len(p), end) == p:
-            best = len(p)
-    return best
+def _longest(phrases: Collection[tuple[str, ...]]) -> int:
+    return max(map(len, phrases), default=0)
 
 
-def starts_with(tokens: list[Token], start: int, phrases: set[tuple[str, ...]]) -> int:
-    best = 0
-    for p in phrases:
-        if len(p) > best and words(tokens, start, start + len(p)) == p:
-            best = len(p)
-    return best
+def ends_with(tokens: list[Token], end: int, phrases: Collection[tuple[str, ...]]) -> int:
+    """Length of the longest phrase in ``phrases`` that ends right before ``end`` (0: none).
+
+    Looks up each candidate length's token tuple in ``phrases`` (a set or a dict's keys),
+    longest first, rather than comparing every phrase."""
+    if not 0 <= end <= len(tokens):
+        return 0
+    for n in range(min(_longest(phrases), end), 0, -1):
+        if tuple(t.norm for t in tokens[end - n : end]) in phrases:
+            return n
+    return 0
 
 
-def find_phrase(tokens: list[Token], phrases: set[tuple[str, ...]]) -> int | None:
+def starts_with(tokens: list[Token], start: int, phrases: Collection[tuple[str, ...]]) -> int:
+    """Length of the longest phrase in ``phrases`` that starts at ``start`` (0: none)."""
+    if start < 0:
+        return 0
+    for n in range(min(_longest(phrases), len(tokens) - start), 0, -1):
+        if tuple(t.norm for t in tokens[start : start + n]) in phrases:
+            return n
+    return 0
+
+
+def find_phrase(tokens: list[Token], phrases: Collection[tuple[str, ...]]) -> int | None:
     for i in range(len(tokens)):
         if starts_with(tokens, i, phrases):
             return i

@@ -102,7 +102,7 @@ def find_preferences(message: str, tokens: list[Token], claimed: set[int]) -> li
     while i < len(tokens):
         best: tuple[int, str, str] = (0, "", "")
         for kind, table in _TABLES:
-            k = starts_with(tokens, i, set(table))
+            k = starts_with(tokens, i, table.keys())
             if k > best[0]:
                 best = (k, kind, table[words(tokens, i, i + k)])
         k, kind, value = best

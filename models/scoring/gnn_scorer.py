@@ -18,7 +18,10 @@ from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
 from models.training.device import resolve_device
 
+from .gnn_search import GnnSearch
+from .item_index import ANN_MIN_ITEMS, index_kind
 from .item_scorer import ItemScorer, NewItem, ScoringContext
+from .turn_scores import TurnScores
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,9 @@ class GnnScorer(ItemScorer):
     attributes): ``h_new = a\\,x^{(0)} + (1-a)\\,\\bar h_{\\text{entities}}``,
     ``a = 1/(K+1)`` (the share of layer 0 in a LightGCN final vector). Item ids never seen
     nor added get the fusion's "no modality" vector.
+
+    Past :data:`models.scoring.item_index.ANN_MIN_ITEMS` items a turn is one approximate
+    inner-product search with the same scores (:mod:`models.scoring.gnn_search`).
 
     Computation runs on CUDA when available, else CPU. Thread-safe.
     """
@@ -121,6 +127,19 @@ class GnnScorer(ItemScorer):
         self._text_encoder: Any = None
         self._image_encoder: Any = None
         self._lock = threading.RLock()
+        #: ``auto``, ``exact`` or ``faiss`` (``Settings.item_index``)
+        self.item_index = "auto"
+        self.ann_min_items = ANN_MIN_ITEMS
+        self._search: GnnSearch | None = None
+        self._directory: Path | None = None  # where load() read it (the item index cache)
+
+    def configure(self, *, cache_rows: int | None = None, item_index: str | None = None) -> None:
+        if cache_rows is not None:
+            self.cache_rows = cache_rows
+        if item_index is not None:
+            index_kind(0, item_index)  # an unknown kind fails here, not on a turn
+            with self._lock:
+                self.item_index, self._search = item_index, None
 
     @property
     def item_ids(self) -> list[str]:
@@ -139,7 +158,9 @@ class GnnScorer(ItemScorer):
     ) -> GnnScorer:
         checkpoint = Checkpoint.load(directory)
         logger.info("loaded scorer %s from %s", checkpoint.version, directory)
-        return cls(checkpoint, device=device, cache_rows=cache_rows)
+        scorer = cls(checkpoint, device=device, cache_rows=cache_rows)
+        scorer._directory = Path(directory)
+        return scorer
 
     def save(self, directory: Path) -> Path:
         """The checkpoint with the items added since loading (their vectors and zero
@@ -228,18 +249,13 @@ class GnnScorer(ItemScorer):
             total += weight * v
         return total / max(1.0, sum(abs(w) for _, w in known))
 
-    def _session_vector(
-        self,
-        query_text: str | None,
-        liked: Sequence[str],
-        disliked: Sequence[str],
-        entity_ids: Sequence[str],
-        weights: Sequence[tuple[str, float]] = (),
-    ) -> Tensor | None:
+    def _session_vector(self, ctx: ScoringContext) -> Tensor | None:
+        """``p`` of the class docstring, or ``None`` with no signal."""
         parts: list[Tensor] = []
+        weights, entity_ids, query_text = ctx.item_weights, ctx.entity_ids, ctx.text
         weighted = {i for i, _ in weights}
-        liked = [i for i in liked if i not in weighted]
-        disliked = [i for i in disliked if i not in weighted]
+        liked = [i for i in ctx.liked_item_ids if i not in weighted]
+        disliked = [i for i in ctx.disliked_item_ids if i not in weighted]
         liked_rows = [self._item_index[i] for i in liked if i in self._item_index]
         liked_rows += [self._item_index[e] for e in entity_ids if e in self._item_index]
         disliked_rows = [self._item_index[i] for i in disliked if i in self._item_index]
@@ -261,22 +277,14 @@ class GnnScorer(ItemScorer):
         return torch.stack(parts).sum(0) if parts else None
 
     @torch.inference_mode()
-    def _catalogue_scores(
-        self,
-        user_id: str | None,
-        query_text: str | None,
-        liked: Sequence[str],
-        disliked: Sequence[str],
-        entity_ids: Sequence[str],
-        weights: Sequence[tuple[str, float]] = (),
-        profile: np.ndarray | None = None,
-    ) -> Tensor:
+    def _catalogue_scores(self, ctx: ScoringContext) -> Tensor:
         """Scores ``(I,)`` for every known item (callers hold the lock)."""
         total: Tensor | None = None
-        u = self._user_index.get(user_id) if user_id is not None else None
+        profile = ctx.profile
+        u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
         if u is not None:
             total = _standardize(self._items @ self._users[u])
-        session = self._session_vector(query_text, liked, disliked, entity_ids, weights)
+        session = self._session_vector(ctx)
         items = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
         if session is not None:
             s = _standardize(items @ session)
@@ -297,16 +305,39 @@ class GnnScorer(ItemScorer):
     def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
         """Scores ``float32[I]`` of every catalog item (see the class docstring)."""
         with self._lock:
-            scores = self._catalogue_scores(
-                ctx.user_id,
-                ctx.text or None,
-                ctx.liked_item_ids,
-                ctx.disliked_item_ids,
-                ctx.entity_ids,
-                ctx.item_weights,
-                ctx.profile,
-            )
+            scores = self._catalogue_scores(ctx)
             return scores.float().cpu().numpy().astype(np.float32, copy=True)
+
+    def _item_search(self) -> GnnSearch | None:
+        """The inner-product search past exact search's catalogue size (callers hold the
+        lock), on first use; its index cached beside the checkpoint it was loaded from."""
+        if index_kind(len(self._ids), self.item_index, min_items=self.ann_min_items) == "exact":
+            return None
+        if self._search is None:
+            logger.info("FAISS item index over %d items", len(self._ids))
+            cache = (
+                self._directory / f"item_index_{len(self._ids)}.faiss" if self._directory else None
+            )
+            items = self._items.float().cpu().numpy()
+            self._search = GnnSearch.open(items, normalized=self._normalized, cache=cache)
+        return self._search
+
+    @torch.inference_mode()
+    def turn_scores(self, ctx: ScoringContext) -> TurnScores:
+        with self._lock:
+            search = self._item_search()
+            if search is not None:
+                u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
+                session = self._session_vector(ctx)
+                linear = search.linear(
+                    self,
+                    None if u is None else self._users[u].float().cpu().numpy(),
+                    None if session is None else session.float().cpu().numpy(),
+                    ctx.profile,
+                )
+                if linear is not None:
+                    return linear
+        return super().turn_scores(ctx)
 
     @torch.inference_mode()
     def item_vectors(self, item_ids: Sequence[str]) -> np.ndarray:
@@ -329,6 +360,8 @@ class GnnScorer(ItemScorer):
             rows = [self._item_index[i] for i in item_ids if i in self._item_index]
             if not rows:
                 return []
+            if (search := self._item_search()) is not None:
+                return [self._ids[i] for i in search.similar(rows, min_similarity)]
             items = nn.functional.normalize(self._items, dim=1)
             sim = (items @ items[torch.tensor(rows, device=self.device)].T).max(dim=1).values
             sim[torch.tensor(rows, device=self.device)] = -2.0
@@ -367,10 +400,13 @@ class GnnScorer(ItemScorer):
             if self._normalized:
                 vec = nn.functional.normalize(vec, dim=0)
             item_id = row["id"]
+            row = self._item_index.get(item_id, len(self._ids))
+            if self._search is not None:
+                self._search.set_row(row, vec.float().cpu().numpy())
             if item_id in self._item_index:
-                self._items[self._item_index[item_id]] = vec
+                self._items[row] = vec
                 return
-            self._item_index[item_id] = len(self._ids)
+            self._item_index[item_id] = row
             self._ids.append(item_id)
             self._items = torch.cat([self._items, vec.unsqueeze(0)])
             self._popularity = torch.cat([self._popularity, torch.zeros(1, device=self.device)])

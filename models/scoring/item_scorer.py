@@ -1,8 +1,10 @@
 """The one scoring contract every recommender implements, and the context it scores for.
 
-A turn asks its scorer once (:meth:`ItemScorer.catalog_scores`) and uses that one vector both
-to widen the candidate pool (:meth:`ItemScorer.top_k`) and to rank the candidates
-(:meth:`ItemScorer.scores_for`), so no scorer keeps a cache of its last call. The rules every
+A turn asks its scorer once (:meth:`ItemScorer.turn_scores`: by default the
+:meth:`ItemScorer.catalog_scores` vector) and uses that one answer both to widen the candidate
+pool (:meth:`TurnScores.best`, :meth:`ItemScorer.top_k` over the vector) and to rank the
+candidates (:meth:`TurnScores.for_items`, :meth:`ItemScorer.scores_for`), so no scorer keeps a
+cache of its last call. The rules every
 scorer shares live here, once:
 
 * scores are ``float32``, one per catalog item in :attr:`ItemScorer.item_ids` order, higher is
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+from .turn_scores import TurnScores, VectorScores
 
 if TYPE_CHECKING:
     from models.dialogue import DialogueState
@@ -135,6 +139,16 @@ class ItemScorer(ABC):
     def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
         """``float32[len(item_ids)]``, finite, higher is better. Must not keep state that
         changes a later call's answer (two calls with one context give one answer)."""
+
+    def turn_scores(self, ctx: ScoringContext) -> TurnScores:
+        """The turn's scoring (:mod:`models.scoring.turn_scores`): the :meth:`catalog_scores`
+        vector unless a scorer has a cheaper exact-enough way for a large catalogue."""
+        return VectorScores(self, self.catalog_scores(ctx))
+
+    def configure(self, *, cache_rows: int | None = None, item_index: str | None = None) -> None:
+        """Serving options (``Settings.embedding_cache_rows``, ``Settings.item_index``);
+        ``None`` keeps the current value, and a scorer ignores what it has no use for."""
+        del cache_rows, item_index
 
     @abstractmethod
     def add_item(self, item: NewItem) -> None:

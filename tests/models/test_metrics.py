@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.metrics import full_ranking_metrics, rating_errors, topk_metrics
+from models.metrics import (
+    full_ranking_metrics,
+    full_ranking_user_metrics,
+    rating_errors,
+    topk_metrics,
+)
 
 
 def test_topk_metrics_hand_computed() -> None:
@@ -62,6 +67,23 @@ def test_full_ranking_excludes_seen_items_and_averages_over_evaluated_users() ->
     assert m["mrr@3"] == pytest.approx((1 / 2 + 1 / 3) / 2)
     assert m["ndcg@3"] == pytest.approx((1 / math.log2(3) + 1 / math.log2(4)) / 2)
     assert m["recall@3"] == pytest.approx(1.0)
+
+
+def test_per_user_metrics_are_the_values_behind_the_means() -> None:
+    scores = np.array([[0.9, 0.8, 0.7, 0.1], [0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.9, 0.0]])
+    users = torch.tensor(scores, dtype=torch.float32)
+    items = torch.eye(4)
+    train = np.array([[0, 0], [2, 3]])
+    evaluate = np.array([[2, 0], [0, 2]])  # unsorted on purpose
+    evaluated, per_user = full_ranking_user_metrics(users, items, evaluate, [train], ks=(1, 3))
+    assert evaluated.tolist() == [0, 2]  # user 1 has no eval rows
+    # user 0: relevant item 2 at rank 2; user 2: relevant item 0 at rank 3
+    assert per_user["ndcg@3"] == pytest.approx([1 / math.log2(3), 1 / math.log2(4)])
+    assert per_user["mrr@3"] == pytest.approx([1 / 2, 1 / 3])
+    assert per_user["hit@1"].tolist() == [0.0, 0.0]
+    means = full_ranking_metrics(users, items, evaluate, [train], ks=(1, 3))
+    for name, values in per_user.items():
+        assert float(values.mean()) == pytest.approx(means[name])
 
 
 def test_rating_errors() -> None:

@@ -209,3 +209,38 @@ def test_a_rating_moves_the_session_in_proportion_to_its_value(
         shown = _ask(pipe, f"rater-{rating:g}", sid, limit=20)
         seen[rating] = _closeness(scorer, shown, item)
     assert seen[1.0] < seen[3.0] < seen[4.0] <= seen[5.0], seen
+
+
+def test_turns_rank_alike_with_the_faiss_item_index(store: GraphStore, scorer: GnnScorer) -> None:
+    """A scorer answering by inner-product search (``item_index`` ``faiss``, every list probed
+    at this size) serves the very rankings exact scoring serves, feedback included."""
+    from models.scoring.turn_scores import LinearScores
+
+    searched = GnnScorer(scorer.checkpoint, device="cpu")
+    searched.configure(item_index="faiss")
+    user = store.demo.users[0]["id"]  # type: ignore[attr-defined]
+    assert isinstance(searched.turn_scores(ScoringContext(user_id=user)), LinearScores)
+    pipes = [_pipeline(store, s) for s in (scorer, searched)]
+    # turn by turn in step, as both pipelines read the user's history from the one graph
+    first = [
+        p.recommend_sync(RecommendQuery(MESSAGE, user, limit=20, explore=False)) for p in pipes
+    ]
+    liked = first[0].items[3].item_id
+    for p, r in zip(pipes, first, strict=True):
+        p.feedback_sync(FeedbackEvent(user, r.session_id, liked, EventType.PURCHASE))
+    second = [
+        p.recommend_sync(RecommendQuery(MESSAGE, user, r.session_id, limit=20, explore=False))
+        for p, r in zip(pipes, first, strict=True)
+    ]
+    # a dislike: its near-duplicates leave the next turn (found by the index's search)
+    gone = second[0].items[0].item_id
+    for p, r in zip(pipes, first, strict=True):
+        p.feedback_sync(FeedbackEvent(user, r.session_id, gone, EventType.DISLIKE))
+    third = [
+        p.recommend_sync(RecommendQuery(MESSAGE, user, r.session_id, limit=20, explore=False))
+        for p, r in zip(pipes, first, strict=True)
+    ]
+    ids = [[[i.item_id for i in r.items] for r in turn] for turn in (first, second, third)]
+    assert all(exact == searched for exact, searched in ids)
+    assert ids[0][0] != ids[1][0] != ids[2][0]  # the purchase and the dislike moved turns
+    assert scorer.similar_items([gone], 0.5) == searched.similar_items([gone], 0.5) != []

@@ -14,6 +14,7 @@ import pytest
 from kgrec.errors import ConfigError
 from models.data import RecDataset
 from models.scoring import SCORERS, ItemScorer, ScoringContext, load_scorer, scorer_class
+from models.scoring.turn_scores import LinearScores
 from models.training import train
 from tests.models.conftest import tiny_config
 from tests.models.scoring.scorer_factories import CONTEXTS, FACTORIES, NEW_ITEM
@@ -141,3 +142,28 @@ def test_registry_names_the_valid_scorers(tmp_path: Path) -> None:
         load_scorer(tmp_path)
     with pytest.raises(ConfigError, match="cannot read model"):
         load_scorer(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("item_index", ["auto", "faiss"])
+def test_turn_scores_agree_with_the_catalog_vector(
+    kind: str, workdir: Path, item_index: str
+) -> None:
+    """What a turn reads (:meth:`ItemScorer.turn_scores`) is the catalog vector's scores and
+    top items, also when a scorer answers by inner-product search (``item_index`` ``faiss``:
+    on a catalog this small every inverted list is probed, so the search is exact)."""
+    pytest.importorskip("faiss")
+    scorer = _build(kind, workdir)
+    scorer.configure(item_index=item_index)
+    ids, searched = list(scorer.item_ids), 0
+    for ctx in map(lambda c: ScoringContext(**c), CONTEXTS.values()):
+        full, turn = scorer.catalog_scores(ctx), scorer.turn_scores(ctx)
+        searched += isinstance(turn, LinearScores)
+        np.testing.assert_allclose(turn.for_items(ids), full, atol=1e-4)
+        best = turn.best(5, exclude_item_ids=ids[:2], user_id=ctx.user_id)
+        want = scorer.top_k(full, 5, exclude_item_ids=ids[:2], user_id=ctx.user_id)
+        assert not {i for i, _ in best} & set(ids[:2])
+        np.testing.assert_allclose([s for _, s in best], [s for _, s in want], atol=1e-4)
+    # the GNN scorer answers by search when told to (popularity, with no signal, it does not)
+    assert (
+        (searched >= len(CONTEXTS) // 2) if (kind, item_index) == ("gnn", "faiss") else not searched
+    )

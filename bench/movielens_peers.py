@@ -1,0 +1,129 @@
+"""kgrec against tuned closed-form peers on the fixed MovieLens-100K split, with paired CIs.
+
+Usage (repo root)::
+
+    nice -n 5 .venv/bin/python -m bench.movielens_peers --data ../shared/data --seeds 3
+    nice -n 5 .venv/bin/python -m bench.movielens_peers --reuse     # table from the json
+
+Same data, split and protocol as ``bench.movielens`` (``models.data.movielens``, full ranking
+by ``models.metrics``, train excluded on valid, train + valid excluded on test):
+
+* ``popularity`` -- training counts;
+* ``EASE^R`` -- lambda chosen on **valid** NDCG@10 from ``EASE_GRID``, fitted on train only
+  (as kgrec), then test read once;
+* ``kgrec`` -- the default ``TrainConfig`` through ``models.training.train_model`` with
+  seeds 2026 (the default), 1, 2, ...; ``--variants`` adds ``bench.movielens`` ablations.
+
+Every row prints its paired per-user NDCG@10 difference against the best peer on valid, with a
+bootstrap 95% CI over users (each user's NDCG averaged over a ranker's seeds first); with
+ablations, a second table pairs each against the full kgrec.
+Per-user results are merged into ``bench/out/peers_warm.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.peer_runs import (
+    EASE_GRID,
+    choose_ease,
+    evaluate_sides,
+    kgrec_rows,
+    run_kgrec,
+    seeds_for,
+    table,
+)
+from bench.peers import ease, popularity
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OUT_PATH = REPO_ROOT / "bench" / "out" / "peers_warm.json"
+
+logger = logging.getLogger("bench.movielens_peers")
+
+
+def _peer_row(sides: Any, dataset: Any, valid: float | None, note: str) -> dict[str, Any]:
+    _, per_user = evaluate_sides(sides, dataset.test, [dataset.train, dataset.valid])
+    return {
+        "ndcg@10": per_user["ndcg@10"].tolist(),
+        "recall@10": per_user["recall@10"].tolist(),
+        "valid": valid,
+        "note": note,
+    }
+
+
+def peers(dataset: Any, grid: tuple[float, ...] = EASE_GRID) -> dict[str, dict[str, Any]]:
+    """Popularity and EASE^R (lambda chosen on valid) rows on the test split."""
+    pop = popularity(dataset.train, dataset.num_users, dataset.num_items)
+    _, pop_valid = evaluate_sides(pop, dataset.valid, [dataset.train])
+    lam, valid_by_lam = choose_ease(dataset, grid)
+    grid_note = ", ".join(f"{k:g}:{v:.4f}" for k, v in valid_by_lam.items())
+    ease_sides = ease(dataset.train, dataset.num_users, dataset.num_items, lam)
+    return {
+        "popularity": _peer_row(pop, dataset, float(pop_valid["ndcg@10"].mean()), ""),
+        "EASE^R": _peer_row(
+            ease_sides, dataset, valid_by_lam[lam], f"lambda {lam:g} (valid {grid_note})"
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.movielens import VARIANTS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--seeds", type=int, default=3, help="kgrec seeds (default 3)")
+    parser.add_argument("--variants", default="kgrec", help="comma list of bench.movielens runs")
+    parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench-peers"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="no training: kgrec runs from json")
+    parser.add_argument("--out", type=Path, default=OUT_PATH)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    from bench.peer_runs import load_movielens_data
+
+    dataset = load_movielens_data(args.data)
+    saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    runs: dict[str, Any] = saved.get("kgrec", {})
+    if not args.reuse:
+        for seed in seeds_for(args.seeds):
+            for name in filter(None, args.variants.split(",")):
+                key = f"{name} s{seed}"
+                if key in runs:
+                    continue
+                model_dir = args.model_dir / f"{name.replace(' ', '')}-s{seed}"
+                runs[key] = run_kgrec(
+                    dataset, VARIANTS[name], seed=seed, model_dir=model_dir, threads=args.threads
+                )
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps({"kgrec": runs}) + "\n")
+    rows = peers(dataset)
+    reference = max(rows, key=lambda n: rows[n]["valid"])  # best peer on VALID
+    by_variant = kgrec_rows(runs)
+    rows.update(by_variant)
+    print()
+    print(
+        table(
+            rows,
+            reference,
+            title="MovieLens-100K fixed split, test, full ranking (peers chosen on valid)",
+        )
+    )
+    if "kgrec" in rows:
+        ratio = rows["kgrec"]["ndcg@10"].mean() / np.mean(rows[reference]["ndcg@10"])
+        print(f"kgrec / {reference} NDCG@10 = {ratio:.3f} (issue 17 target >= 1.05 with CI > 0)")
+    if "kgrec" in by_variant and len(by_variant) > 1:
+        print()
+        print(table(by_variant, "kgrec", title="ablations, test (paired vs kgrec)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
