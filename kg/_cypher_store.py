@@ -245,6 +245,9 @@ class CypherStore(CypherSessions):
 
     # -- reads --------------------------------------------------------------------------------
 
+    def has_products(self) -> bool:
+        return bool(self._read(queries.ANY_PRODUCT))
+
     def stats(self) -> GraphStats:
         nodes = {str(lab): int(n) for lab, n in self._read(queries.COUNT_NODES_BY_LABEL)}
         rels = {str(t): int(n) for t, n in self._read(queries.COUNT_RELATIONSHIPS_BY_TYPE)}

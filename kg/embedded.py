@@ -98,6 +98,7 @@ class EmbeddedFalkorDB:
         self._private_dir: Path | None = None
         self._lock = threading.Lock()
         self._wanted = False  # started and not stopped on purpose: a dead child is a crash
+        self._unconfirmed = False  # spawned, not yet seen answering PING
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -135,6 +136,14 @@ class EmbeddedFalkorDB:
         with self._lock:
             self._wanted = True
             return self._start_locked()
+
+    def spawn(self) -> EmbeddedFalkorDB:
+        """Start the server without waiting for it: it loads its data while the caller does
+        other work (``kgrec serve`` imports torch meanwhile); :meth:`start` then waits until
+        it answers ``PING`` (and raises, stopping it, if it does not). Returns ``self``."""
+        with self._lock:
+            self._wanted = True
+            return self._start_locked(wait=False)
 
     def restart(self) -> bool:
         """Start the server again after it died on its own (a crash, an OOM kill, SIGKILL).
@@ -201,8 +210,10 @@ class EmbeddedFalkorDB:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _start_locked(self) -> EmbeddedFalkorDB:
+    def _start_locked(self, *, wait: bool = True) -> EmbeddedFalkorDB:
         if self.running:
+            if wait and self._unconfirmed:  # spawned earlier: wait for it now
+                self._confirm_started()
             return self
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._check_not_in_use()
@@ -248,13 +259,22 @@ class EmbeddedFalkorDB:
         )
         atexit.unregister(self.stop)  # registered once, however often it restarts
         atexit.register(self.stop)
+        self._unconfirmed = True
+        if wait:
+            self._confirm_started()
+        return self
+
+    def _confirm_started(self) -> None:
+        """Wait for the spawned child's first ``PING`` answer; stop it if none comes."""
         try:
             self._wait_ready()
         except BaseException:
             self._stop_locked()
             raise
+        finally:
+            self._unconfirmed = False
+        assert self._proc is not None
         logger.info("embedded FalkorDB pid %d on %s", self._proc.pid, self._socket)
-        return self
 
     def _choose_socket(self) -> Path:
         preferred = self.data_dir / SOCKET_NAME

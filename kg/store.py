@@ -109,6 +109,11 @@ class GraphStore(ABC):
     @abstractmethod
     def stats(self) -> GraphStats: ...
 
+    def has_products(self) -> bool:
+        """Whether any product is loaded: ``kgrec serve`` asks at every start, so stores
+        answer it without the full :meth:`stats` scan (this default asks :meth:`stats`)."""
+        return self.stats().nodes.get("Product", 0) > 0
+
     @abstractmethod
     def lexicon(
         self, labels: Sequence[str] = ("Brand", "Category", "Attribute")

@@ -6,10 +6,12 @@ Input rows are ``TypedDict``s so the bulk loaders can pass them straight to ``UN
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
 from kgrec.domain import KgPath, PriceRange
+from kgrec.startup_cache import fingerprint
 
 # ---------------------------------------------------------------------------------------------
 # Input rows (what importers and the demo generator produce)
@@ -91,6 +93,12 @@ class LexiconEntry:
     label: str
     name: str  # canonical display name
     surface: str  # the name or alias this entry matches on
+
+
+def lexicon_fingerprint(lexicon: Sequence[LexiconEntry]) -> str:
+    """A digest of the entries in order: equal exactly when the lexicon is (start-up caches
+    built from it are keyed by it, so an import that changes a name rebuilds them)."""
+    return fingerprint((e.entity_id, e.label, e.name, e.surface) for e in lexicon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +252,7 @@ STORED_EVENT_COLUMNS = ("event_id", "user_id", "item_id", "type", "value", "ts")
 
 
 __all__ = [
+    "lexicon_fingerprint",
     "CANDIDATE_COLUMNS",
     "PATH_COLUMNS",
     "PATH_TRIP_COLUMNS",

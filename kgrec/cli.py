@@ -34,10 +34,13 @@ def _serve(args: argparse.Namespace) -> int:
         "trains a small model",
         settings.data_dir,
     )
-    from server.serve import run
+    from server.preload import spawn_embedded_graph
 
     try:
-        asyncio.run(run(settings))
+        graph = spawn_embedded_graph(settings)  # loads its snapshot while we import torch
+        from server.serve import run
+
+        asyncio.run(run(settings, graph=graph))
         code = 0
     except KeyboardInterrupt:  # Ctrl-C during start-up; what had started is stopped already
         code = 130

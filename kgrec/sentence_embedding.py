@@ -25,7 +25,7 @@ def mean_pooled_embeddings(
         list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
     )
     if device is not None:
-        enc = enc.to(device)
+        enc = {k: v.to(device) for k, v in enc.items()}
     with torch.inference_mode():
         hidden = model(**enc).last_hidden_state  # (b, t, d)
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)

@@ -22,6 +22,7 @@ from .pipeline import Pipeline, PipelineConfig
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from kg.linking import NameEncoder
     from models.intent import IntentParser
     from models.scoring import ItemScorer
 
@@ -36,6 +37,7 @@ LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity", "Product")
 def intent_config(settings: Settings) -> IntentConfig:
     return IntentConfig(
         backend=settings.intent_backend,
+        cache_dir=str(Path(settings.data_dir) / "cache"),
         endpoint_url=settings.llm_endpoint_url or None,
         remote_model=settings.llm_remote_model,
         llm_model_path=settings.llm_model_path or None,
@@ -65,12 +67,15 @@ def build_pipeline(
     *,
     parser: IntentParser | None = None,
     lexicon: Sequence[LexiconEntry] | None = None,
+    name_encoder: NameEncoder | None = None,
 ) -> Pipeline:
     """The served pipeline over ``store``: the configured intent parser (``parser`` when given,
     e.g. one already loaded for several folds), the entity linker over the graph's linkable
-    names with static MiniLM mention vectors, the configured explainer and ``scorer``; with
-    ``impression_log`` on, the impression log under ``data_dir/impressions`` (closed by
-    :meth:`Pipeline.close`)."""
+    names with static MiniLM mention vectors (``name_encoder`` when given, e.g. preloaded),
+    the configured explainer and ``scorer``; with ``impression_log`` on, the impression log
+    under ``data_dir/impressions`` (closed by :meth:`Pipeline.close`). The parser's span index
+    and the linker's index and name vectors are kept under ``data_dir/cache`` for the next
+    start (:mod:`kgrec.startup_cache`)."""
     from kg.linking import EntityLinker, StaticMiniLMEncoder
     from models.intent import make_parser
 
@@ -81,8 +86,9 @@ def build_pipeline(
         parser = make_parser(settings.intent_backend, config, lexicon)
         parser.parse("warm up the intent model")  # first real turn should not pay for loading
     # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
-    encoder = StaticMiniLMEncoder(cache_dir=Path(settings.data_dir) / "cache")
-    linker = EntityLinker(lexicon, store=store, encoder=encoder)
+    cache_dir = Path(settings.data_dir) / "cache"
+    encoder = name_encoder or StaticMiniLMEncoder(cache_dir=cache_dir)
+    linker = EntityLinker(lexicon, store=store, encoder=encoder, cache_dir=cache_dir)
     from .impression_log import impression_log_for
 
     return Pipeline(

@@ -3,8 +3,11 @@
 Start-up order: graph store (embedded FalkorDB child in the data dir unless ``graph_uri`` names
 another) -> schema -> demo catalog on an empty graph (unless disabled) -> newest model
 checkpoint, training a small one on the demo data when none exists -> intent parser, linker,
-explainer -> gRPC server. ``SIGHUP`` (or the admin RPC ``ReloadModel``) swaps in the newest
-checkpoint of the model dir while serving (``server/reload.py``). Shutdown runs in reverse:
+explainer -> gRPC server. The text encoders load in a thread from the start, and the graph DB
+child may be spawned before the heavy imports (``server/preload.py``); the parser's and the
+linker's lexicon tables come from ``data_dir/cache`` when the lexicon has not changed.
+``SIGHUP`` (or the admin RPC ``ReloadModel``) swaps in the newest checkpoint of the model dir
+while serving (``server/reload.py``). Shutdown runs in reverse:
 server drains, then the store closes and the graph DB child stops cleanly.
 """
 
@@ -15,7 +18,6 @@ import contextlib
 import functools
 import gc
 import logging
-import os
 import signal
 import sys
 import time
@@ -31,10 +33,12 @@ from .app import RunningServer
 from .builder import LINKABLE_LABELS, make_reply_explainer
 from .deadline import DeadlineGuardedStore
 from .pipeline import Pipeline
+from .preload import TextModels, quiet_library_progress
 from .reload import ModelReloader, load_model, scorer_options
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from kg import EmbeddedFalkorDB
     from kg.demo import DemoData
     from models.scoring import ItemScorer
 
@@ -45,19 +49,10 @@ __all__ = [
     "Runtime",
     "build_runtime",
     "make_reply_explainer",
+    "quiet_library_progress",
     "reload_on_sighup",
     "run",
 ]
-
-
-def quiet_library_progress() -> None:
-    """No progress bars from Hugging Face libraries: loading a 103-tensor encoder printed a
-    "Loading weights" bar three times per start, in the middle of the log lines."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    with contextlib.suppress(ImportError):
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
 
 
 def _bars_shown() -> bool:
@@ -131,9 +126,11 @@ def open_graph(
     settings: Settings,
     on_stop: list[Callable[[], None]],
     on_loaded: list[Callable[[], None]] | None = None,
+    embedded: EmbeddedFalkorDB | None = None,
 ) -> GraphStore:
-    """The configured store; starts the embedded FalkorDB child when no URI is set, with a
-    supervisor that restarts it if it dies (stopped before the child on shutdown).
+    """The configured store; starts the embedded FalkorDB child when no URI is set (or waits
+    for ``embedded``, the child :func:`server.preload.spawn_embedded_graph` spawned early),
+    with a supervisor that restarts it if it dies (stopped before the child on shutdown).
 
     A Neo4j or FalkorDB server named by URI is not ours to restart: its driver reconnects
     when it comes back, and health reports NOT_SERVING until then. Appends to ``on_stop`` what
@@ -156,9 +153,10 @@ def open_graph(
                 password=settings.neo4j_password,
             )
         return open_store(settings.graph_uri, graph=settings.graph_name)
-    embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
+    if embedded is None:
+        embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
+    on_stop.append(embedded.stop)  # also when it fails to come up: a spawned child stops
     embedded.start()
-    on_stop.append(embedded.stop)
     supervisor = EmbeddedSupervisor(
         embedded,
         backoff=settings.graph_restart_backoff_seconds,
@@ -177,7 +175,7 @@ def ensure_demo(store: GraphStore, settings: Settings) -> DemoData | None:
     """
     from kg.demo import load_demo
 
-    if store.stats().nodes.get("Product", 0) > 0:
+    if store.has_products():
         return None
     what = (
         f"empty graph: generating and loading the demo store ({settings.demo_products} "
@@ -243,28 +241,40 @@ def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None 
     return checkpoint
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) -> Runtime:
+    """Everything ``kgrec serve`` serves with, in the order of the module docstring; ``graph``
+    is the embedded graph DB child when the caller spawned it early. The text encoders load
+    in a thread meanwhile (:class:`~server.preload.TextModels`)."""
     import torch
 
     from .builder import build_pipeline
 
-    quiet_library_progress()
     torch.set_num_threads(settings.torch_threads)
+    text_models = TextModels(settings).start()
     on_stop: list[Callable[[], None]] = []
     try:
         on_loaded: list[Callable[[], None]] = []
-        store = open_graph(settings, on_stop, on_loaded)
-        on_stop.append(store.close)
-        store.init_schema()
+        with stage("opening the graph DB"):
+            store = open_graph(settings, on_stop, on_loaded, graph)
+            on_stop.append(store.close)
+            store.init_schema()
         demo = ensure_demo(store, settings) if settings.demo else None
         if demo is not None and on_loaded:
             with stage("saving a snapshot of the demo graph"):
                 for after_load in on_loaded:
                     after_load()
-        scorer = ensure_model(settings, demo)
-        with stage("loading the intent parser and the entity linker"):
+        with stage("loading the model"):
+            scorer = ensure_model(settings, demo)
+        with stage("waiting for the text encoders (loading in the background)"):
+            name_encoder = text_models.name_encoder()
+        with stage("building the intent parser and the entity linker"):
             # the pipeline's graph calls check the call's deadline, inside long steps too
-            pipeline = build_pipeline(settings, DeadlineGuardedStore(store), scorer)  # type: ignore[arg-type]
+            pipeline = build_pipeline(
+                settings,
+                DeadlineGuardedStore(store),  # type: ignore[arg-type]
+                scorer,
+                name_encoder=name_encoder,
+            )
             on_stop.append(pipeline.close)  # bandit state and impression log, before the graph
     except BaseException:
         Runtime(store=None, pipeline=None, on_stop=on_stop).close()  # type: ignore[arg-type]
@@ -314,11 +324,12 @@ def reload_on_sighup(reloader: ModelReloader) -> Iterator[None]:
         loop.remove_signal_handler(sighup)
 
 
-async def run(settings: Settings) -> None:
-    """Serve until SIGTERM/SIGINT; SIGHUP swaps in the newest model of the model dir."""
+async def run(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; SIGHUP swaps in the newest model of the model dir.
+    ``graph``: the embedded graph DB child, when the caller spawned it early."""
     from .app import serve_forever
 
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, graph=graph)
     # Everything loaded so far (models, lexicon, caches) lives as long as the process: move it
     # out of the cyclic GC's reach, so full collections while serving (and at exit) do not
     # walk those few hundred thousand objects again (~1 s each on a busy machine).

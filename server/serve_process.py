@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -39,6 +40,10 @@ class ServeProcess:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.output: list[str] = []
+        #: ``time.perf_counter()`` when each line of ``output`` arrived
+        self.output_times: list[float] = []
+        #: ``time.perf_counter()`` just before the child was spawned
+        self.spawned_at = 0.0
         self.port = 0
         self.exit_code: int | None = None
         self._proc: subprocess.Popen[str] | None = None
@@ -65,6 +70,7 @@ class ServeProcess:
 
     def start(self) -> ServeProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.spawned_at = time.perf_counter()
         self._proc = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
@@ -78,6 +84,7 @@ class ServeProcess:
     def _pump(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         for line in self._proc.stdout:
+            self.output_times.append(time.perf_counter())
             self.output.append(line)
             match = ANNOUNCE.search(line)
             if match and not self.port:

@@ -6,14 +6,16 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from kg.types import LexiconEntry
+from kg.types import LexiconEntry, lexicon_fingerprint
 from kgrec.errors import KgrecError
+from kgrec.startup_cache import load_or_build
 
 from . import _text
 from ._index import AKA, ALIAS, NAME, LexiconIndex, Posting, build_index
@@ -59,6 +61,10 @@ class EntityLinker:
         encoder: optional :class:`NameEncoder` (e.g. :class:`MiniLMNameEncoder`); the lexicon
             is embedded once (and on :meth:`refresh`, only new texts).
         config: thresholds and scores.
+        cache_dir: where the built index and name vectors are kept for the next start
+            (:mod:`kgrec.startup_cache`, keyed by the lexicon, the config, the encoder's
+            ``cache_key`` and this package's code); ``None``, or an encoder without a
+            ``cache_key``: built each time.
 
     Thread-safe: :meth:`refresh` builds a new index and swaps it in.
     """
@@ -70,10 +76,12 @@ class EntityLinker:
         store: GraphStore | None = None,
         encoder: NameEncoder | None = None,
         config: LinkerConfig | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         self.config = config or LinkerConfig()
         self._store = store
         self._encoder = encoder
+        self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}  # embedding per lexicon text, kept on refresh
         self._mention_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -94,6 +102,30 @@ class EntityLinker:
 
     def refresh(self, lexicon: Sequence[LexiconEntry]) -> None:
         """Rebuild the lookup tables from a new lexicon (e.g. after nodes were added)."""
+        index, matrix = self._build_cached(lexicon)
+        rows = index.embed_entities if matrix.size else []
+        with self._lock:
+            self._state = (index, matrix, rows)
+            self._lexicon = list(lexicon)
+        logger.info("linker ready: %d entities, %d surfaces", len(index), len(lexicon))
+
+    def _build_cached(self, lexicon: Sequence[LexiconEntry]) -> tuple[LexiconIndex, np.ndarray]:
+        """The index and name-vector matrix of ``lexicon``: from the cache dir when a
+        previous start (or refresh) built them for the same lexicon, config, encoder and code."""
+        encoder_key = None if self._encoder is None else getattr(self._encoder, "cache_key", None)
+        cache_dir = self._cache_dir if (self._encoder is None or encoder_key) else None
+        index, matrix = load_or_build(
+            cache_dir,
+            "linker-index",
+            (lexicon_fingerprint(lexicon), repr(self.config), encoder_key),
+            lambda: self._build(lexicon),
+            sources=("kg.linking",),
+        )
+        if matrix.size and not self._vectors:  # later refreshes embed only new texts
+            self._vectors.update(zip(index.embed_texts, matrix, strict=True))
+        return index, matrix
+
+    def _build(self, lexicon: Sequence[LexiconEntry]) -> tuple[LexiconIndex, np.ndarray]:
         cfg = self.config
         index = build_index(
             lexicon,
@@ -102,21 +134,16 @@ class EntityLinker:
             embed_labels=cfg.embed_labels,
             unlinkable=cfg.unlinkable_surface,
         )
-        matrix, rows = self._embed_lexicon(index)
-        with self._lock:
-            self._state = (index, matrix, rows)
-            self._lexicon = list(lexicon)
-        logger.info("linker ready: %d entities, %d surfaces", len(index), len(lexicon))
+        return index, self._embed_lexicon(index)
 
-    def _embed_lexicon(self, index: LexiconIndex) -> tuple[np.ndarray, list[list[int]]]:
+    def _embed_lexicon(self, index: LexiconIndex) -> np.ndarray:
         if self._encoder is None or not index.embed_texts:
-            return np.zeros((0, 0), dtype=np.float32), []
+            return np.zeros((0, 0), dtype=np.float32)
         new = [t for t in index.embed_texts if t not in self._vectors]
         if new:
             for text, vec in zip(new, self._encoder.encode(new), strict=True):
                 self._vectors[text] = vec
-        matrix = np.stack([self._vectors[t] for t in index.embed_texts]).astype(np.float32)
-        return matrix, index.embed_entities
+        return np.stack([self._vectors[t] for t in index.embed_texts]).astype(np.float32)
 
     def with_config(self, config: LinkerConfig) -> EntityLinker:
         """A linker over the same lexicon, store and encoder with other settings (lexicon

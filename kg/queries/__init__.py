@@ -58,6 +58,7 @@ from .load import (
     unlink_stale,
 )
 from .read import (
+    ANY_PRODUCT,
     CO_INTERACTION_COUNTS,
     COUNT_NODES_BY_LABEL,
     COUNT_PRODUCTS_WITHOUT_POPULARITY,
@@ -94,6 +95,7 @@ from .session import (
 
 __all__ = [
     "ADD_INTERACTIONS",
+    "ANY_PRODUCT",
     "COUNT_NODES_BY_LABEL",
     "COUNT_PRODUCTS_WITHOUT_POPULARITY",
     "COUNT_RELATIONSHIPS_BY_TYPE",

@@ -367,6 +367,9 @@ def lexicon(label: str) -> Query:
 #: The cheapest round trip (Neo4j's ``verify_connectivity`` takes options only as a preview).
 PING = "RETURN 1 AS ok"
 
+#: Whether the catalog has any product (one index-free label scan that stops at the first).
+ANY_PRODUCT = "MATCH (p:Product) RETURN p.id LIMIT 1"
+
 COUNT_NODES_BY_LABEL = """MATCH (n)
 UNWIND labels(n) AS label
 RETURN label, count(*) AS count"""

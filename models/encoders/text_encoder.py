@@ -22,11 +22,10 @@ __all__ = ["TextEncoder"]
 @functools.lru_cache(maxsize=4)
 def _load(model_path: str, device: str) -> tuple[Any, Any]:
     """Tokenizer and model, loaded once per process and device (they are read-only)."""
-    from transformers import AutoModel, AutoTokenizer
+    from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModel.from_pretrained(model_path).to(device).eval()
-    return tokenizer, model
+    tokenizer, model = load_encoder(model_path)
+    return tokenizer, model.to(device)
 
 
 @functools.lru_cache(maxsize=2)

@@ -38,10 +38,9 @@ class SentenceEncoder:
         layers: int | None = None,
     ) -> None:
         try:
-            from transformers import AutoModel, AutoTokenizer
+            from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
-            self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModel.from_pretrained(path).eval()
+            self._tokenizer, self._model = load_encoder(path)
         except (OSError, ValueError) as e:
             raise ConfigError(f"cannot load intent encoder from {path}: {e}") from e
         stack = getattr(getattr(self._model, "encoder", None), "layer", None)

@@ -25,6 +25,7 @@ class IntentConfig:
     max_tokens: int = 64  # longer messages are truncated before encoding
     encoder_layers: int | None = None  # first N transformer layers; None = as the head was built
     embedding_cache: int = 1024  # LRU entries of message embeddings (0 disables)
+    cache_dir: str | None = None  # lexicon span index kept here for the next start; None: off
     # --- llm-local -------------------------------------------------------------------------
     llm_model_path: str | None = None  # HF model dir or a .gguf file; None = SmolLM2-135M GGUF
     llm_gguf_file: str | None = None  # file name inside llm_model_path when it is a GGUF dir

@@ -15,9 +15,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from kg.types import LexiconEntry
+from kg.types import LexiconEntry, lexicon_fingerprint
 from kgrec.domain import IntentType
 from kgrec.errors import ConfigError
+from kgrec.startup_cache import load_or_build
 from models.intent._encoder import SentenceEncoder
 from models.intent._features import FEATURE_NAMES, rule_features
 from models.intent._negation import negated_spans, negation_triggers, wants_clear
@@ -59,7 +60,8 @@ class EmbeddedIntentParser(IntentParser):
 
     Args:
         config: ``encoder_path`` (None: the packaged all-MiniLM-L6-v2), ``head_path``
-            (None: ``data/intent_head.json``), ``max_tokens``, ``embedding_cache``.
+            (None: ``data/intent_head.json``), ``max_tokens``, ``embedding_cache``,
+            ``cache_dir`` (the span index kept for the next start; :mod:`kgrec.startup_cache`).
         lexicon: names/aliases of graph nodes for span grounding.
         classifier, encoder: injected instances (tests); loaded lazily otherwise.
     """
@@ -75,7 +77,13 @@ class EmbeddedIntentParser(IntentParser):
         encoder: SentenceEncoder | None = None,
     ) -> None:
         self.config = config or IntentConfig()
-        self.extractor = SpanExtractor(lexicon)
+        self.extractor = load_or_build(  # a restart over the same lexicon loads it (~20x)
+            self.config.cache_dir,
+            "span-extractor",
+            (lexicon_fingerprint(lexicon),),
+            lambda: SpanExtractor(lexicon),
+            sources=("models.intent",),
+        )
         self._classifier = classifier
         self._encoder = encoder
         self._load_lock = threading.Lock()
@@ -106,6 +114,21 @@ class EmbeddedIntentParser(IntentParser):
                         layers=layers,
                     )
         return self._encoder
+
+    @staticmethod
+    def preload(config: IntentConfig) -> None:
+        """Load the encoder a parser with ``config`` will use into the process-wide
+        :meth:`SentenceEncoder.get` cache (e.g. in a thread while the graph DB starts): the
+        parser's first message then finds it loaded, or waits for the load in progress."""
+        layers = config.encoder_layers
+        if layers is None:  # as :attr:`encoder` after :attr:`classifier`: the head's depth
+            layers = IntentClassifier.load(config.head_path or HEAD_PATH).encoder_layers
+        SentenceEncoder.get(
+            config.encoder_path,
+            max_tokens=config.max_tokens,
+            cache_size=config.embedding_cache,
+            layers=layers,
+        )
 
     def _check(self, classifier: IntentClassifier, encoder: SentenceEncoder) -> None:
         want = classifier.weight.shape[1] - len(classifier.feature_names)

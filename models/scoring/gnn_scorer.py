@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from models.data._text import product_text
 from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
-from models.training.trainer import resolve_device
+from models.training.device import resolve_device
 
 from .gnn_search import GnnSearch
 from .item_index import ANN_MIN_ITEMS, index_kind

@@ -22,6 +22,7 @@ from models.data.rec_graph import RecGraph
 from models.gnn import GraphRecommender, build_model
 from models.metrics import full_ranking_metrics
 from models.training.checkpoint import Checkpoint
+from models.training.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +33,6 @@ RESUME_FILE = "_resume.pt"
 #: Sets a freshly built model's starting weights (``kgrec train --since``: a checkpoint's);
 #: called with the model and its graph before the optimizer is made.
 InitModel = Callable[[GraphRecommender, RecGraph], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 @dataclass(slots=True)

@@ -189,3 +189,28 @@ def test_restart_loads_a_snapshot_not_a_replay(tmp_path):
     finally:
         store.close()
         server.stop()
+
+
+def test_spawn_returns_at_once_and_start_waits_for_it(tmp_path: Path) -> None:
+    db = kg.EmbeddedFalkorDB(tmp_path / "data")
+    try:
+        assert db.spawn() is db
+        assert db.running  # the child exists; it may still be loading
+        assert db.start() is db  # waits for PING
+        store = kg.open_store(db.uri, graph="spawned")
+        store.init_schema()
+        store.upsert_brands([{"id": "brand:a", "name": "Spawned"}])
+        assert [e.name for e in store.lexicon(["Brand"])] == ["Spawned"]
+        store.close()
+        assert db.start() is db  # started: a no-op
+    finally:
+        db.stop()
+    assert not db.running and not db.pid_path.exists()
+
+
+def test_a_spawned_child_that_dies_is_reported_by_start(tmp_path: Path) -> None:
+    db = kg.EmbeddedFalkorDB(tmp_path / "data", module_args=("NO_SUCH_OPTION", "1"))
+    db.spawn()
+    with pytest.raises(kg.EmbeddedServerError, match="during start-up"):
+        db.start()
+    assert not db.running

@@ -399,3 +399,7 @@ def test_products_and_sessions_return_exactly_as_before() -> None:
         "ORDER BY e.ts DESC, e.event_id DESC\n"
         "LIMIT $limit"
     )
+
+
+def test_any_product_stops_at_the_first() -> None:
+    assert queries.ANY_PRODUCT == "MATCH (p:Product) RETURN p.id LIMIT 1"

@@ -31,6 +31,7 @@ def test_init_schema_is_idempotent(store: kg.GraphStore) -> None:
     store.init_schema()
     store.ping()
     assert store.stats().nodes == {}
+    assert not store.has_products()
 
 
 @pytest.mark.parametrize("label", kg.schema.LABELS)
@@ -56,6 +57,7 @@ def test_loaders_return_rows_and_are_idempotent(store: kg.GraphStore, catalog: C
         "triples": 3,  # new typed relations
     }
     stats = store.stats()
+    assert store.has_products()
     second = catalog.load(store)
     assert second["interactions"] == 0 and second["triples"] == 0
     assert store.stats() == stats
