@@ -43,11 +43,12 @@ def add_item_vectors(checkpoint: Checkpoint, features: FeatureTensors, items: np
     if "cold_map" in checkpoint.tensors and "text" in features:
         x, has = features["text"]
         rows = torch.from_numpy(np.asarray(items, dtype=np.int64))
-        rows = rows[has.reshape(len(has), -1).any(1)[rows]]
+        with_text = has.reshape(len(has), -1).any(1)[rows]
         scale = checkpoint.config.cold_item_scale
         t = checkpoint.tensors
-        out[rows] = cold_item_vectors(x[rows], t["cold_map"], t["cold_map_mean"], scale)
-        return out
+        mapped = rows[with_text]
+        out[mapped] = cold_item_vectors(x[mapped], t["cold_map"], t["cold_map_mean"], scale)
+        items = rows[~with_text].numpy()  # the rest by the recipe below
     entities = checkpoint.tensors["entities"].float()
     a = float(checkpoint.extra.get("layer0_weight", 0.5))
     content: Tensor | None = None
