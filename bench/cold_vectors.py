@@ -13,6 +13,8 @@ embeds a new item from its content and KG links without retraining,
 with ``Fusion`` the trained modality fusion over the item's text/image/rating features,
 ``h_e`` the final (unit) vectors of the KG entities the item links to, ``K`` the number of
 layers (``checkpoint.extra["layer0_weight"]``); either term alone when the other is missing.
+A checkpoint trained with ``TrainConfig.cold_item_map`` embeds a new item with text by its
+ridge map instead (``models.training.cold_items``), as ``add_item`` then does.
 :func:`add_item_vectors` applies that recipe to chosen items of a checkpoint, from the same
 features the model was trained on, so the benchmark measures the product's cold-start path.
 """
@@ -25,6 +27,7 @@ from torch import Tensor, nn
 
 from models.encoders.modality_fusion import ModalityFusion
 from models.training import Checkpoint
+from models.training.cold_items import cold_item_vectors
 
 __all__ = ["add_item_vectors"]
 
@@ -37,6 +40,15 @@ def add_item_vectors(checkpoint: Checkpoint, features: FeatureTensors, items: np
     ``GnnScorer.add_item`` recipe (module docstring). ``features``: the item features the
     model was trained with (``RecDataset.item_features(config.encoder).tensors()``)."""
     out = checkpoint.tensors["items"].float().clone()
+    if "cold_map" in checkpoint.tensors and "text" in features:
+        x, has = features["text"]
+        rows = torch.from_numpy(np.asarray(items, dtype=np.int64))
+        with_text = has.reshape(len(has), -1).any(1)[rows]
+        scale = checkpoint.config.cold_item_scale
+        t = checkpoint.tensors
+        mapped = rows[with_text]
+        out[mapped] = cold_item_vectors(x[mapped], t["cold_map"], t["cold_map_mean"], scale)
+        items = rows[~with_text].numpy()  # the rest by the recipe below
     entities = checkpoint.tensors["entities"].float()
     a = float(checkpoint.extra.get("layer0_weight", 0.5))
     content: Tensor | None = None

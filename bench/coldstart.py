@@ -28,11 +28,13 @@ Rankers: popularity (a cold item has count 0: the floor), text-kNN (content only
 MiniLM vector of the user's training items against each item's), EASE^R (lambda chosen on the
 warm valid; its weights for an item without interactions are zero, so it cannot score cold
 items: it shows the same floor), and kgrec by the product trainer on the reduced data
-(``--variants`` adds ``bench.movielens`` ablations and ``kgrec text-only``: no KG, text as
-the only item feature), read two ways: ``kgrec`` scores the cold
-items with the vectors training left them (nodes with KG edges and features, but only ever
-softmax negatives), ``kgrec add_item`` re-embeds them as the served scorer embeds a new item
-(``bench.cold_vectors``: trained fusion of their content plus their KG entities' vectors).
+(``--variants`` adds ``bench.movielens`` ablations, ``kgrec text-only``: no KG, text as
+the only item feature, and ``kgrec cold-map``: ``TrainConfig.cold_item_map``), read two
+ways: ``kgrec`` scores the cold items with the vectors training left them (nodes with KG
+edges and features, but only ever softmax negatives; with ``cold_item_map`` the trainer's
+ridge map), ``kgrec add_item`` re-embeds them as the served scorer embeds a new item
+(``bench.cold_vectors``: trained fusion of their content plus their KG entities' vectors, or
+the checkpoint's ridge map).
 Paired per-user NDCG@10 differences with bootstrap 95% CIs: against text-kNN, and for the
 ablations against the full ``kgrec add_item``.
 Per-user results are merged into ``bench/out/coldstart.json``.
@@ -204,6 +206,7 @@ COLD_VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"use_kg": False},
         "encoder": {"use_image": False, "use_rating": False},
     },
+    "kgrec cold-map": {"cold_item_map": True},
 }
 
 

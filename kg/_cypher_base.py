@@ -204,3 +204,21 @@ __all__ = [
     "session_record",
     "stored_event",
 ]
+
+
+def degree_summary(degrees: Iterable[int]) -> dict[str, float]:
+    """min / mean / p50 / p99 / max of product degrees (``{}`` with no product)."""
+    ds = sorted(degrees)
+    if not ds:
+        return {}
+
+    def pct(q: float) -> float:
+        return float(ds[min(len(ds) - 1, int(q * (len(ds) - 1) + 0.5))])
+
+    return {
+        "min": float(ds[0]),
+        "mean": sum(ds) / len(ds),
+        "p50": pct(0.5),
+        "p99": pct(0.99),
+        "max": float(ds[-1]),
+    }

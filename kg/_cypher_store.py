@@ -30,6 +30,7 @@ from ._cypher_base import (
     _str,
     batched,
     cypher_store,
+    degree_summary,
     named,
     product_record,
 )
@@ -251,20 +252,7 @@ class CypherStore(CypherSessions):
     def stats(self) -> GraphStats:
         nodes = {str(lab): int(n) for lab, n in self._read(queries.COUNT_NODES_BY_LABEL)}
         rels = {str(t): int(n) for t, n in self._read(queries.COUNT_RELATIONSHIPS_BY_TYPE)}
-        degrees = sorted(int(d) for (d,) in self._read(queries.PRODUCT_DEGREES))
-        summary: dict[str, float] = {}
-        if degrees:
-
-            def pct(q: float) -> float:
-                return float(degrees[min(len(degrees) - 1, int(q * (len(degrees) - 1) + 0.5))])
-
-            summary = {
-                "min": float(degrees[0]),
-                "mean": sum(degrees) / len(degrees),
-                "p50": pct(0.5),
-                "p99": pct(0.99),
-                "max": float(degrees[-1]),
-            }
+        summary = degree_summary(int(d) for (d,) in self._read(queries.PRODUCT_DEGREES))
         return GraphStats(
             nodes=dict(sorted(nodes.items())),
             relationships=dict(sorted(rels.items())),

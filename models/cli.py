@@ -91,12 +91,14 @@ def build_config(args: argparse.Namespace) -> Any:
     for flag, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
                       ("loss", "loss"), ("device", "device"), ("patience", "patience"),
                       ("max_seconds", "max_seconds"), ("seed", "seed"),
-                      ("threads", "threads")):  # fmt: skip
+                      ("threads", "threads"), ("cold_item_scale", "cold_item_scale")):  # fmt: skip
         if getattr(args, flag) is not None:
             top[key] = getattr(args, flag)
     for flag, key in (("model", "name"), ("dim", "dim"), ("layers", "num_layers")):
         if getattr(args, flag) is not None:
             model[key] = getattr(args, flag)
+    if args.cold_item_map:
+        top["cold_item_map"] = True
     if args.no_kg:
         model["use_kg"] = False
     for modality in ("text", "image", "rating"):
@@ -279,6 +281,12 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--threads", type=int, help="torch CPU threads while training")
+    p.add_argument(
+        "--cold-item-map",
+        action="store_true",
+        help="serve items without interactions (and added ones) by a text-to-CF ridge map",
+    )
+    p.add_argument("--cold-item-scale", type=float, help="length of a mapped item's vector")
     p.add_argument("--no-kg", action="store_true", help="ablation: no KG edges")
     p.add_argument("--no-text", action="store_true", help="ablation: no text features")
     p.add_argument("--no-image", action="store_true", help="ablation: no image features")

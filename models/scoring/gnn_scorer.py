@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from models.data._text import product_text
 from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
+from models.training.cold_items import cold_item_vectors
 from models.training.device import resolve_device
 
 from .gnn_search import GnnSearch
@@ -68,7 +69,10 @@ class GnnScorer(ItemScorer):
     mixed with the mean final vector of the KG entities they link to (brand, category,
     attributes): ``h_new = a\\,x^{(0)} + (1-a)\\,\\bar h_{\\text{entities}}``,
     ``a = 1/(K+1)`` (the share of layer 0 in a LightGCN final vector). Item ids never seen
-    nor added get the fusion's "no modality" vector.
+    nor added get the fusion's "no modality" vector. A checkpoint trained with
+    ``TrainConfig.cold_item_map`` embeds a new item with text by its ridge map from text into
+    the trained item space instead (``models.training.cold_items``): its vector is
+    ``cold_item_scale`` long, so every cosine term normalises item vectors.
 
     Past :data:`models.scoring.item_index.ANN_MIN_ITEMS` items a turn is one approximate
     inner-product search with the same scores (:mod:`models.scoring.gnn_search`).
@@ -92,7 +96,10 @@ class GnnScorer(ItemScorer):
         self._items = t["items"].float().to(self.device)
         self._entities = t["entities"].float().to(self.device)
         self._popularity = t["item_popularity"].float().to(self.device)
-        self._normalized = self.config.cosine
+        # cold_item_map stores new items shorter than unit (their user term is scaled down):
+        # item vectors are then not all unit, and every cosine term normalises them
+        self._cold_map = (t["cold_map"], t["cold_map_mean"]) if "cold_map" in t else None
+        self._normalized = self.config.cosine and self._cold_map is None
         self.user_ids = list(checkpoint.user_ids)
         self._ids = list(checkpoint.item_ids)
         self.entity_ids = list(checkpoint.entity_ids)
@@ -384,20 +391,24 @@ class GnnScorer(ItemScorer):
         Replaces the vector if the id is already known.
         """
         row: Any = item.row
-        content = self._content(product_text(row), item.image)
+        text = product_text(row)
+        mapped = self._cold_map_vector(text)
+        content = self._content(text, item.image) if mapped is None else None
         neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
         with self._lock:
             ent = self._mean_rows(self._entities, rows)
             vec = torch.zeros(self._items.shape[1], device=self.device)
-            if content is not None and ent is not None:
+            if mapped is not None:
+                vec = mapped
+            elif content is not None and ent is not None:
                 a = self._layer0_weight
                 vec = a * content + (1 - a) * ent
             elif content is not None:
                 vec = content
             elif ent is not None:
                 vec = ent
-            if self._normalized:
+            if mapped is None and self.config.cosine:
                 vec = nn.functional.normalize(vec, dim=0)
             item_id = row["id"]
             row = self._item_index.get(item_id, len(self._ids))
@@ -410,6 +421,16 @@ class GnnScorer(ItemScorer):
             self._ids.append(item_id)
             self._items = torch.cat([self._items, vec.unsqueeze(0)])
             self._popularity = torch.cat([self._popularity, torch.zeros(1, device=self.device)])
+
+    def _cold_map_vector(self, text: str | None) -> Tensor | None:
+        """A new item's vector by the checkpoint's ``cold_item_map`` (``None``: no map, or
+        no text to map)."""
+        if self._cold_map is None or not text or not text.strip():
+            return None
+        weight, mu = self._cold_map
+        x = torch.from_numpy(self._text().encode([text])).float().cpu()
+        vec = cold_item_vectors(x, weight.float(), mu.float(), self.config.cold_item_scale)[0]
+        return vec.to(self.device)
 
     def has_user(self, user_id: str) -> bool:
         return user_id in self._user_index

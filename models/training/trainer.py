@@ -22,6 +22,7 @@ from models.data.rec_graph import RecGraph
 from models.gnn import GraphRecommender, build_model
 from models.metrics import full_ranking_metrics
 from models.training.checkpoint import Checkpoint
+from models.training.cold_items import cold_item_vectors, fit_cold_map
 from models.training.device import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -299,6 +300,10 @@ def _train(
         model.load_state_dict(best_state)
 
     users, items, entities = final_embeddings(model, config)
+    popularity = np.bincount(dataset.train[:, 1], minlength=dataset.num_items).astype(np.float32)
+    cold_tensors: dict[str, Tensor] = {}
+    if config.cold_item_map:
+        items, cold_tensors = _map_cold_items(items, features.tensors(device), popularity, config)
     summary: dict[str, Any] = {"best_epoch": best_epoch}
     if has_valid:
         summary["valid"] = full_ranking_metrics(users, items, dataset.valid, [dataset.train])
@@ -317,7 +322,6 @@ def _train(
     while (Path(out_dir) / version).exists():
         taken += 1
         version = f"kgrec-{name}-{stamp}-{run_hash}-{taken}"
-    popularity = np.bincount(dataset.train[:, 1], minlength=dataset.num_items).astype(np.float32)
     checkpoint = Checkpoint(
         version=version,
         config=config,
@@ -331,6 +335,7 @@ def _train(
             "item_popularity": torch.from_numpy(popularity),
             "seen": torch.from_numpy(dataset.train),
             "item_entities": torch.from_numpy(graph.item_entities),
+            **cold_tensors,
         },
         state_dict=model.state_dict(),
         feature_dims=features.dims,
@@ -351,6 +356,30 @@ def _train(
     if not stopped_by_budget:
         resume_path.unlink(missing_ok=True)  # finished: nothing to resume
     return TrainResult(path, checkpoint, history, seconds_per_epoch)
+
+
+def _map_cold_items(
+    items: Tensor,
+    features: dict[str, tuple[Tensor, Tensor]],
+    popularity: np.ndarray,
+    config: TrainConfig,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """``config.cold_item_map``: items with text and no training interaction get the ridge
+    map's vector (``models.training.cold_items``); returns the item vectors and the map's
+    tensors for the checkpoint (none when the model has no text features)."""
+    if "text" not in features:
+        logger.warning("cold_item_map needs text features; cold items keep their vectors")
+        return items, {}
+    x, has_text = features["text"]
+    has_text = has_text.reshape(len(has_text), -1).any(1).cpu()
+    warm = torch.from_numpy(popularity > 0) & has_text
+    weight, mu = fit_cold_map(x.cpu()[warm], items.cpu()[warm], config.cold_item_ridge)
+    cold = torch.from_numpy(popularity == 0) & has_text
+    items = items.clone()
+    mapped = cold_item_vectors(x.cpu()[cold], weight, mu, config.cold_item_scale)
+    items[cold.to(items.device)] = mapped.to(items.device, items.dtype)
+    logger.info("cold_item_map: %d items without interactions mapped from text", int(cold.sum()))
+    return items, {"cold_map": weight, "cold_map_mean": mu}
 
 
 def train(

@@ -78,3 +78,36 @@ def test_add_item_vectors_match_the_served_scorers_add_item(tmp_path: Path) -> N
         scorer.add_item(NewItem(row=row))
     served = Checkpoint.load(scorer.save(tmp_path / "served")).tensors["items"].float()
     assert torch.allclose(vectors, served, atol=1e-5)
+
+
+def test_add_item_vectors_use_the_checkpoints_cold_map(tmp_path: Path) -> None:
+    """A checkpoint with a ridge map (``TrainConfig.cold_item_map``) embeds new items with
+    text by the map, as ``GnnScorer.add_item`` then does; items without text keep the recipe."""
+    from models.training.cold_items import cold_item_vectors
+
+    cold, cold_idx = item_cold_split(_dataset(), 0.2, seed=1)
+    config = TrainConfig(
+        model=ModelConfig(dim=8, num_layers=2),
+        encoder=EncoderConfig(use_text=False, use_image=False, use_rating=True),
+        epochs=1,
+        device="cpu",
+        threads=1,
+        cold_item_map=True,
+        cold_item_scale=0.5,
+    )
+    ckpt = train_model(cold, config, tmp_path / "model", progress=False).checkpoint
+    assert "cold_map" not in ckpt.tensors  # no text features: nothing to map from
+    features = cold.item_features(config.encoder).tensors()
+    plain = add_item_vectors(ckpt, features, cold_idx)
+    gen = torch.Generator().manual_seed(0)
+    weight, mu = torch.randn(5, 8, generator=gen), torch.randn(5, generator=gen)
+    ckpt.tensors.update(cold_map=weight, cold_map_mean=mu)
+    x = torch.randn(cold.num_items, 5, generator=gen)
+    has_text = torch.ones(cold.num_items, dtype=torch.bool)
+    has_text[cold_idx[0]] = False
+    vectors = add_item_vectors(ckpt, {**features, "text": (x, has_text)}, cold_idx)
+    mapped = torch.from_numpy(cold_idx[1:])
+    assert torch.allclose(vectors[mapped], cold_item_vectors(x[mapped], weight, mu, 0.5))
+    assert torch.allclose(vectors[cold_idx[0]], plain[cold_idx[0]])
+    warm = np.setdiff1d(np.arange(cold.num_items), cold_idx)
+    assert torch.equal(vectors[warm], ckpt.tensors["items"].float()[warm])
