@@ -35,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.crs_bench import CONFIGS, fold_scorer, parse_weights, text_embeddings
+from bench.crs_args import parse_weights
+from bench.crs_bench import CONFIGS, fold_scorer, text_embeddings
 from bench.crs_setup import DATASETS, BenchData, folds
 from models.crs import target_turns
 from models.crs.reranker import TERM_NAMES
