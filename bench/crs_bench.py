@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
         [--protocol standard|repeats-removed|both] [--limit N] [--folds K] [--fold-seed S]
         [--message turn|history] [--scorer comention|none] [--weights NAME=VALUE,...]
-        [--no-rerank] [--offline]
+        [--no-rerank] [--offline] [--select nested|configs] [--inner-folds K] [--rounds R]
+        [--inner-seeker-mentions search|off|on]
 
 Per dataset:
 
@@ -44,10 +45,17 @@ Per dataset:
 
    Each turn ranks ``candidate_pool`` (300) graph candidates plus the scorer's best 300 for
    the conversation (the server's default widening; ``--pool``).
-5. ReDial's scorer adds a popularity prior from ``movies_with_mentions.csv`` with every
-   mention in the evaluated dialogues subtracted (``mention_prior``). ``--weights`` overrides
-   the dataset's preset (``bench.crs_tune`` searches them; ``--no-text-embeddings`` and
-   ``--no-rerank`` are ablations).
+5. The weights (``--select``): ``nested`` (default) searches each fold's weights on its
+   training dialogues only, per protocol, the way ``kgrec train --conversations
+   --tune-weights`` does (:mod:`models.scoring.comention_tuning`: ``--inner-folds`` folds of
+   the training dialogues, each scored by a scorer counted on the others; coordinate search
+   from the product defaults with every term weight 1; ``seeker_mentions`` tried off and on
+   unless ``--inner-seeker-mentions`` fixes it); the weights chosen are printed per fold.
+   ``configs``: the dataset's preset (``CONFIGS``), searched by ``bench.crs_tune`` on every
+   dev dialogue, so its figures are optimistic. ``--weights`` overrides the preset, or the
+   nested search's start. ReDial's scorer adds a popularity prior from
+   ``movies_with_mentions.csv`` with every mention in the evaluated dialogues subtracted
+   (``mention_prior``). ``--no-text-embeddings`` and ``--no-rerank`` are ablations.
 6. A popularity row (training-fold suggestion counts + that prior, whole catalog, no
    server) and an offline row (the same scorer given the ideal context — every movie
    mentioned so far and the seeker's words — without the server) put the served number in

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,8 @@ def corpus_text_encoder(rows: int = 200_000) -> Callable[[Sequence[str]], np.nda
     share it, so each conversation is encoded once rather than once per fit."""
     from models.encoders import TextEncoder
 
-    return TextEncoder(**TEXT_ENCODER, cache_rows=rows).encode
+    spec: dict[str, Any] = dict(TEXT_ENCODER)
+    return TextEncoder(**spec, cache_rows=rows).encode
 
 
 def fit_comention(

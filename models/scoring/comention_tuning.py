@@ -95,7 +95,7 @@ class WeightSearch:
 def neutral_config(base: CoMentionConfig | None = None) -> CoMentionConfig:
     """``base`` (default: the product's :class:`CoMentionConfig`) with every term weight 1:
     a start no data set chose (the defaults' weights were picked on ReDial-dev)."""
-    weights = {f"w_{t}": 1.0 for t in (*TERMS, "entity")}
+    weights: dict[str, Any] = {f"w_{t}": 1.0 for t in (*TERMS, "entity")}
     return dataclasses.replace(base or CoMentionConfig(), **weights)
 
 
@@ -284,7 +284,8 @@ def tune_protocols(
             fixed = () if rep else ("self",)
             w = search(table, weights_of(begin), None, plan.rounds, repeats=rep, fixed=fixed)
             r = recall(table, [w[t] for t in TERMS], repeats=rep)
-            picked = dataclasses.replace(begin, **{f"w_{t}": v for t, v in w.items()})
+            chosen: dict[str, Any] = {f"w_{t}": v for t, v in w.items()}
+            picked = dataclasses.replace(begin, **chosen)
             log.info(
                 "weights searched on %d dialogues (seeker_mentions %s, repeats %s): "
                 "inner R@10 %.4f R@50 %.4f %s",
