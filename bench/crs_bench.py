@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.crs_bench --data ../shared/data [--dataset redial|inspired|both]
         [--protocol standard|repeats-removed|both] [--limit N] [--folds K] [--fold-seed S]
         [--message turn|history] [--scorer comention|none] [--weights NAME=VALUE,...]
-        [--no-rerank] [--offline]
+        [--no-rerank] [--offline] [--select nested|configs] [--inner-folds K] [--rounds R]
+        [--inner-seeker-mentions search|off|on]
 
 Per dataset:
 
@@ -44,10 +45,17 @@ Per dataset:
 
    Each turn ranks ``candidate_pool`` (300) graph candidates plus the scorer's best 300 for
    the conversation (the server's default widening; ``--pool``).
-5. ReDial's scorer adds a popularity prior from ``movies_with_mentions.csv`` with every
-   mention in the evaluated dialogues subtracted (``mention_prior``). ``--weights`` overrides
-   the dataset's preset (``bench.crs_tune`` searches them; ``--no-text-embeddings`` and
-   ``--no-rerank`` are ablations).
+5. The weights (``--select``): ``nested`` (default) searches each fold's weights on its
+   training dialogues only, per protocol, the way ``kgrec train --conversations
+   --tune-weights`` does (:mod:`models.scoring.comention_tuning`: ``--inner-folds`` folds of
+   the training dialogues, each scored by a scorer counted on the others; coordinate search
+   from the product defaults with every term weight 1; ``seeker_mentions`` tried off and on
+   unless ``--inner-seeker-mentions`` fixes it); the weights chosen are printed per fold.
+   ``configs``: the dataset's preset (``CONFIGS``), searched by ``bench.crs_tune`` on every
+   dev dialogue, so its figures are optimistic. ``--weights`` overrides the preset, or the
+   nested search's start. ReDial's scorer adds a popularity prior from
+   ``movies_with_mentions.csv`` with every mention in the evaluated dialogues subtracted
+   (``mention_prior``). ``--no-text-embeddings`` and ``--no-rerank`` are ablations.
 6. A popularity row (training-fold suggestion counts + that prior, whole catalog, no
    server) and an offline row (the same scorer given the ideal context — every movie
    mentioned so far and the seeker's words — without the server) put the served number in
@@ -61,7 +69,6 @@ not evidence either way. ``--offline`` prints the offline rows alone (no graph, 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import logging
@@ -70,17 +77,24 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.crs_args import Options, parse_args
 from bench.crs_setup import DATASETS, BenchData, folds, graph, make_pipeline
 from kg.store import GraphStore
 from models.crs import CrsDialogue, target_turns
 from models.scoring import CoMentionConfig, CoMentionScorer
-from models.scoring.comention_training import PRESETS, fit_comention, title_vectors
+from models.scoring.comention_training import (
+    PRESETS,
+    corpus_text_encoder,
+    fit_comention,
+    title_vectors,
+    tune_comention,
+)
+from models.scoring.comention_tuning import TERMS, neutral_config
 from server.builder import LINKABLE_LABELS
 from server.replay import (
     HEADER,
@@ -138,25 +152,6 @@ def offline_tally(
 # -- driver -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Options:
-    dataset: str
-    limit: int | None
-    n_folds: int
-    mode: str
-    scorer: str
-    explain: bool
-    config: CoMentionConfig | None  # None: CONFIGS[dataset]
-    pipelines: tuple[str, ...] = ("stock",)
-    pool: int | None = None  # candidates per turn; None: the whole catalog
-    text_embeddings: bool = True  # MiniLM title / conversation vectors for the scorer
-    weights: dict[str, float] = field(default_factory=dict)  # overrides of the config's fields
-    rerank: bool = True  # re-rank the scorer's best items with trees (models.crs.reranker)
-    fold_seed: int | None = None  # None: dialogue n in fold n % K; else a seeded random split
-    #: standard (every target) and/or repeats-removed (targets named earlier dropped)
-    protocols: tuple[str, ...] = ("standard", "repeats-removed")
-
-
 def served_row(opts: Options, pipeline: str = "stock") -> str:
     pool = "catalog" if opts.pool is None else f"pool {opts.pool}"
     return f"served {pipeline}: {opts.scorer}, {opts.mode}, {pool}"
@@ -169,6 +164,8 @@ def fold_scorer(
     config: CoMentionConfig,
     vectors: np.ndarray | None,
     rerank: bool = True,
+    *,
+    encode_text: Any = None,
 ) -> CoMentionScorer:
     """The dataset's scorer for fold ``f``, fitted on the dialogues of the other folds only,
     by the fit ``kgrec train --conversations`` runs (:func:`models.scoring.fit_comention`)."""
@@ -181,6 +178,7 @@ def fold_scorer(
         text=vectors is not None,
         vectors=vectors,
         version=f"crs-comention-fold{f}",
+        encode_text=encode_text,
     )
 
 
@@ -210,6 +208,44 @@ def protocol_runs(
     return runs
 
 
+def describe(config: CoMentionConfig) -> str:
+    """The searched fields of ``config``, short: ``pop=1 co=2 ... seeker_mentions=True``."""
+    w = " ".join(f"{t}={getattr(config, 'w_' + t):.3g}" for t in (*TERMS, "entity"))
+    return f"{w} seeker_mentions={config.seeker_mentions}"
+
+
+def nested_runs(
+    data: BenchData,
+    opts: Options,
+    f: int,
+    train: Sequence[CrsDialogue],
+    vectors: np.ndarray | None,
+    encode: Any,
+) -> list[tuple[str, CoMentionConfig, bool]]:
+    """:func:`protocol_runs` with the weights searched on the fold's training dialogues
+    (``--select nested``; :func:`models.scoring.comention_training.tune_comention`, what
+    ``kgrec train --conversations --tune-weights`` runs): from the product defaults with every
+    term weight 1 (``--weights`` overrides applied to that start), on the standard protocol's
+    samples (``w_self`` searched; named items hidden only if it comes out 0) or on the
+    repeats-removed ones (``w_self`` held at 0, named items hidden)."""
+    start = dataclasses.replace(neutral_config(), **opts.weights)
+    wanted = {p: p == "standard" for p in opts.protocols}
+    tuned = tune_comention(
+        data.corpus, train, dataclasses.replace(opts.search, start=start),
+        tuple(wanted.values()), text=vectors is not None, vectors=vectors, encode_text=encode,
+    )  # fmt: skip
+    runs = []
+    for protocol, repeats in wanted.items():
+        config = tuned[repeats]
+        print(f"{data.name} fold {f}, {protocol}: weights chosen on its {len(train)} training "
+              f"dialogues: "
+              f"{describe(config)}")  # fmt: skip
+        suffix = "" if repeats else NO_REPEATS
+        runs.append((suffix, config, not repeats or config.w_self == 0))
+    sys.stdout.flush()
+    return runs
+
+
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
     """The table's rows for one dataset and protocol: offline popularity, offline scorer,
     served pipeline(s); rows of the repeats-removed protocol end in ``[no repeats]``."""
@@ -224,7 +260,11 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
     pool = len(data.item_ids) + 10 if opts.pool is None else opts.pool
     uses_text = config.w_title or config.w_query or config.w_near
     wanted = opts.text_embeddings and bool(uses_text) and data.titles
+    if opts.nested:  # the search starts with every term weighted, the text ones too
+        wanted = opts.text_embeddings and bool(data.titles)
     vectors = text_embeddings(data) if wanted else None
+    # one conversation encoder for every fit of the run: each text is encoded once
+    encode = corpus_text_encoder() if vectors is not None else None
     with ExitStack() as stack:
         store = lexicon = None
         tmp = ""
@@ -236,14 +276,19 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
             if not test:
                 continue
+            if opts.nested:
+                train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
+                runs = nested_runs(data, opts, f, train, vectors, encode)
             done: dict[tuple[CoMentionConfig, bool], dict[str, Tally]] = {}
             for suffix, run_config, hide in runs:
-                if (run_config, hide) not in done:
-                    done[(run_config, hide)] = _fold_rows(
+                key = (run_config, hide)
+                if key not in done:
+                    done[key] = _fold_rows(
                         data, opts, fold_of, f, test, run_config, hide, vectors,
                         store, lexicon, parser, pool, catalog, Path(tmp) if tmp else None,
+                        encode,
                     )  # fmt: skip
-                for name, tally in done[(run_config, hide)].items():
+                for name, tally in done[key].items():
                     rows[name + suffix].merge(tally.without_repeats() if suffix else tally)
     return rows
 
@@ -263,13 +308,19 @@ def _fold_rows(
     pool: int,
     catalog: set[str],
     data_dir: Path | None,
+    encode: Any = None,
 ) -> dict[str, Tally]:
     """Fold ``f``'s rows with one scorer config and one ``hide_named_items`` setting."""
-    scorer = fold_scorer(data, fold_of, f, config, vectors, opts.rerank)
+    scorer = fold_scorer(data, fold_of, f, config, vectors, opts.rerank, encode_text=encode)
     out = {
         POPULARITY_ROW: offline_tally(scorer, test, False),
         OFFLINE_ROW: offline_tally(scorer, test, True),
     }
+    log.info(
+        "%s fold %d/%d offline (w_self %g): R@10 %.4f R@50 %.4f over %d samples",
+        data.name, f + 1, opts.n_folds, config.w_self, out[OFFLINE_ROW].recall(10),
+        out[OFFLINE_ROW].recall(50), len(out[OFFLINE_ROW].ranks),
+    )  # fmt: skip
     served = scorer if opts.scorer == "comention" else None
     for kind in opts.pipelines:
         assert store is not None
@@ -309,112 +360,6 @@ def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
         spans = "  ".join("R@{} [{:.3f}, {:.3f}]".format(k, *tally.interval(k)) for k in KS[1:])
         print(f"  {name:<{ROW_WIDTH}} {spans}")
     sys.stdout.flush()
-
-
-def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=Path("../shared/data"))
-    p.add_argument("--dataset", choices=["redial", "inspired", "both"], default="both")
-    p.add_argument("--limit", type=int, default=None, help="evaluate the first N dialogues")
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument(
-        "--fold-seed",
-        type=int,
-        default=None,
-        help="split the dialogues into folds at random with this seed (default: dialogue n "
-        "in fold n %% K), to check that a difference holds on another split",
-    )
-    p.add_argument("--message", choices=["turn", "history"], default="turn")
-    p.add_argument(
-        "--protocol",
-        choices=["standard", "repeats-removed", "both"],
-        default="both",
-        help="standard: every recommended movie is a target (ReDial's weights may rank the "
-        "seeker's own movies again, with named-item hiding off); repeats-removed: targets "
-        "named earlier in the dialogue are dropped and the product defaults serve (named "
-        "items hidden, none ranked again). Default: both tables",
-    )
-    p.add_argument("--scorer", choices=["comention", "none"], default="comention")
-    p.add_argument("--explain", action="store_true", help="ask for reasons and KG paths")
-    p.add_argument(
-        "--pipeline",
-        default="stock",
-        help="stock: server.pipeline as is (the 'context' variant this bench measured, the "
-        "session's earlier entities reaching the scorer, is now part of it)",
-    )
-    p.add_argument(
-        "--pool",
-        default="300",
-        help="candidate pool per turn: N graph candidates plus the scorer's best N for the "
-        "conversation (the server's default is 300), or 'catalog' for every movie",
-    )
-    p.add_argument(
-        "--no-text-embeddings",
-        action="store_true",
-        help="score without the MiniLM title and conversation vectors (ablation)",
-    )
-    p.add_argument(
-        "--weights",
-        default="",
-        help="override the dataset's scorer settings, e.g. 'w_entity=3,w_near=0' "
-        "(CoMentionConfig field names)",
-    )
-    p.add_argument(
-        "--no-rerank",
-        action="store_true",
-        help="rank by the scorer's weighted terms alone, without the tree re-ranker (ablation)",
-    )
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        help="only the offline rows: no graph import, no server",
-    )
-    p.add_argument("--log-level", default="INFO")
-    a = p.parse_args(argv)
-    if a.pool != "catalog" and not (a.pool.isdigit() and int(a.pool) > 0):
-        p.error("--pool takes a positive number or 'catalog'")
-    if a.folds < 2:
-        p.error("--folds must be >= 2 (the scorer never sees the dialogues it is scored on)")
-    pipelines = tuple(dict.fromkeys(x.strip() for x in a.pipeline.split(",") if x.strip()))
-    if not pipelines or set(pipelines) - {"stock"}:
-        p.error("--pipeline takes stock")
-    pool = None if a.pool == "catalog" else int(a.pool)
-    weights = parse_weights(p, a.weights)
-    opts = Options(
-        a.dataset,
-        a.limit,
-        a.folds,
-        a.message,
-        a.scorer,
-        a.explain,
-        None,
-        pipelines,
-        pool,
-        not a.no_text_embeddings,
-        weights,
-        not a.no_rerank,
-        a.fold_seed,
-        ("standard", "repeats-removed") if a.protocol == "both" else (a.protocol,),
-    )
-    if a.offline:
-        opts.pipelines = ()
-    return a.data, opts, a.log_level
-
-
-def parse_weights(p: argparse.ArgumentParser, spec: str) -> dict[str, float]:
-    """``"w_entity=3,w_near=0"`` -> ``{"w_entity": 3.0, "w_near": 0.0}``, names checked."""
-    fields = {f.name for f in dataclasses.fields(CoMentionConfig)}
-    out: dict[str, float] = {}
-    for part in filter(None, (x.strip() for x in spec.split(","))):
-        name, sep, value = part.partition("=")
-        name = name.strip()
-        if not sep or name not in fields:
-            p.error(f"--weights: {part!r} is not NAME=VALUE with NAME in {sorted(fields)}")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            p.error(f"--weights: {value!r} is not a number")
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,8 +16,14 @@
    fold is not held out any more, so to measure the flattery start from weights chosen
    without these dialogues.
 3. Printed: the starting weights' recall; the search run on ``K - 1`` folds and scored on the
-   held-out one, for each fold (the honest figure); and the search on every fold with the
-   weights it picks (what ``CONFIGS`` should get; its recall is the optimistic one).
+   held-out one, for each fold; and the search on every fold with the weights it picks (its
+   recall is the optimistic one).
+
+The held-out figure here is not nested: the term rows of the other folds come from scorers
+fitted on folds that include the held-out one, and the default start (``CONFIGS``) was itself
+picked on every fold. The nested figure is ``bench.crs_bench --select nested`` (its default):
+each outer fold's weights searched on inner folds of its training dialogues only, from every
+weight 1 (:mod:`models.scoring.comention_tuning`, which this module's search now lives in).
 
 Weights scale ``kg`` (context items) and ``entity`` (linked entities) separately; the offline
 context has no linked entities, so ``w_entity`` is left as it is here.
@@ -30,108 +36,42 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench.crs_bench import CONFIGS, fold_scorer, parse_weights, text_embeddings
+from bench.crs_args import parse_weights
+from bench.crs_bench import CONFIGS, text_embeddings
 from bench.crs_setup import DATASETS, BenchData, folds
-from models.crs import target_turns
-from models.crs.reranker import TERM_NAMES
-from models.scoring import CoMentionConfig
+from models.crs import CrsDialogue
+from models.scoring import CoMentionConfig, CoMentionScorer
+from models.scoring import comention_tuning as tune
+from models.scoring.comention_training import corpus_text_encoder, fit_comention
+from models.scoring.comention_tuning import TERMS, TermTable, recall, search, weights_of
 
 log = logging.getLogger(__name__)
 
-#: the scorer's terms, but ``entity``: the offline context has no linked non-movie entities
-TERMS = tuple(t for t in TERM_NAMES if t != "entity")
-STEPS = (0.0, 0.5, 0.75, 1.33, 2.0)
-
-
-@dataclass
-class TermTable:
-    """Every target turn's score terms: ``terms`` ``(N, len(TERMS), I)`` float32, the fold of
-    each turn ``(N,)``, and one ``(turn, target index)`` row per sample (``-1``: not in the
-    catalog, never found)."""
-
-    terms: np.ndarray
-    fold: np.ndarray
-    samples: np.ndarray  # (S, 2) int
-
 
 def term_table(data: BenchData, n_folds: int, vectors: np.ndarray | None) -> TermTable:
+    """Fold ``f``'s turns scored by the scorer fitted on the other folds (linear: no trees),
+    every term whatever its weight (:func:`models.scoring.comention_tuning.term_table`)."""
     fold_of = folds(len(data.dialogues), n_folds)
-    # every term is computed, whatever its weight, but the scorer needs the embeddings on
-    config = dataclasses.replace(CONFIGS[_key(data)], w_title=1.0, w_query=1.0, w_near=1.0)
-    rows: list[np.ndarray] = []
-    fold: list[int] = []
-    samples: list[tuple[int, int]] = []
-    for f in range(n_folds):
-        scorer = fold_scorer(data, fold_of, f, config, vectors, rerank=False)
-        index = {item: n for n, item in enumerate(scorer.item_ids)}
-        for i, d in enumerate(data.dialogues):
-            if fold_of[i] != f:
-                continue
-            for m, context, conversation in target_turns(d):
-                terms = scorer.terms(context, conversation, every=True)
-                table = np.zeros((len(TERMS), len(scorer.item_ids)), dtype=np.float32)
-                for k, name in enumerate(TERMS):
-                    if name in terms:
-                        table[k] = terms[name]
-                samples += [(len(rows), index.get(t, -1)) for t in m.targets]
-                rows.append(table)
-                fold.append(f)
-        log.info("fold %d/%d: %d turns so far", f + 1, n_folds, len(rows))
-    return TermTable(np.stack(rows), np.array(fold), np.array(samples, dtype=np.int64))
+    config = CONFIGS[_key(data)]
+    encode = corpus_text_encoder() if vectors is not None else None
+
+    def fit(train: Sequence[CrsDialogue], cfg: CoMentionConfig) -> CoMentionScorer:
+        # every term is computed, whatever its weight, but the scorer needs the text on
+        cfg = dataclasses.replace(cfg, w_title=1.0, w_query=1.0, w_near=1.0)
+        return fit_comention(
+            data.corpus, train, cfg, rerank=False, text=vectors is not None, vectors=vectors,
+            encode_text=encode,
+        )  # fmt: skip
+
+    return tune.term_table(data.dialogues, fold_of, config, fit)
 
 
 def _key(data: BenchData) -> str:
     return "redial" if data.name.lower().startswith("redial") else "inspired"
-
-
-def recall(
-    table: TermTable, weights: Sequence[float], on_folds: Sequence[int]
-) -> tuple[float, float]:
-    """(Recall@10, Recall@50) of ``weights`` over the samples of ``on_folds``."""
-    turns = np.flatnonzero(np.isin(table.fold, on_folds))
-    scores = np.tensordot(np.asarray(weights, dtype=np.float32), table.terms[turns], axes=(0, 1))
-    top = np.argpartition(-scores, 50, axis=1)[:, :50]  # (n, 50), unordered
-    order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    position = {int(t): r for r, t in enumerate(turns)}
-    rows = table.samples[np.isin(table.fold[table.samples[:, 0]], on_folds)]
-    hits = top[[position[int(t)] for t in rows[:, 0]]] == rows[:, 1:2]  # (S, 50)
-    return float(hits[:, :10].any(1).mean()), float(hits.any(1).mean())
-
-
-def objective(r: tuple[float, float]) -> float:
-    return r[0] + r[1] / 2
-
-
-def search(
-    table: TermTable, start: dict[str, float], on_folds: Sequence[int], rounds: int
-) -> dict[str, float]:
-    """Coordinate search of the weights on ``on_folds`` (see the module docstring)."""
-    best_w = dict(start)
-    best = objective(recall(table, [best_w[t] for t in TERMS], on_folds))
-    for _ in range(rounds):
-        improved = False
-        for name in TERMS:
-            for step in STEPS:
-                trial = dict(best_w)
-                trial[name] = best_w[name] * step if best_w[name] else (0.25 if step > 1 else 0.0)
-                if trial[name] == best_w[name]:
-                    continue
-                value = objective(recall(table, [trial[t] for t in TERMS], on_folds))
-                if value > best + 1e-4:
-                    best, best_w, improved = value, trial, True
-        if not improved:
-            break
-    return best_w
-
-
-def weights_of(config: CoMentionConfig) -> dict[str, float]:
-    return {t: float(getattr(config, f"w_{t}")) for t in TERMS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -125,9 +125,20 @@ def _train_conversations(args: argparse.Namespace) -> int:
         f"{sum(1 for e in corpus.item_entities.values() if e)} with KG links",
         file=sys.stderr,
     )
+    tune = None
+    if args.tune_weights:
+        from models.scoring.comention_tuning import WeightSearch
+
+        tune = WeightSearch(repeats=args.tune_weights == "standard")
     scorer = fit_comention(
-        corpus, rerank=not args.no_rerank, text=not args.no_text, cache_dir=args.cache_dir
+        corpus,
+        rerank=not args.no_rerank,
+        text=not args.no_text,
+        cache_dir=args.cache_dir,
+        tune=tune,
     )
+    if tune is not None:
+        print(f"weights searched on the training dialogues: {scorer.config}", file=sys.stderr)
     path = scorer.save(Path(args.out) / scorer.version)
     print(f"checkpoint: {path}")
     print(f"version: {scorer.version}")
@@ -242,6 +253,16 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     conv.add_argument("--format", choices=("redial", "inspired", "jsonl"), help="default: guessed")
     conv.add_argument("--no-rerank", action="store_true", help="no tree re-ranker")
+    conv.add_argument(
+        "--tune-weights",
+        nargs="?",
+        const="repeats-removed",
+        choices=("repeats-removed", "standard"),
+        help="search the scorer's weights on inner folds of these dialogues (from every "
+        "weight 1) instead of the corpus kind's preset: for the product default "
+        "(repeats-removed: the shopper's own items not recommended again) or for ReDial's "
+        "standard protocol (re-mentions count; ranks them again)",
+    )
     since = p.add_argument_group(
         "fine-tune (instead of a full train on MovieLens)",
         "Continue training a GNN checkpoint on the graph kgrec serve uses: its interactions "

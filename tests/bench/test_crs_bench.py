@@ -350,6 +350,46 @@ def test_offline_rows_need_no_graph_and_popularity_ignores_the_weights(
     assert rows[OFFLINE_ROW].recall(1) == 1.0
 
 
+def test_nested_rows_tune_each_fold_on_its_training_dialogues_only(
+    redial_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--select nested``: per outer fold and protocol, weights searched on the other folds'
+    dialogues (never the fold scored), printed, and the rows scored with them."""
+    import bench.crs_bench as crs_bench
+    from bench.crs_setup import redial_data
+    from models.scoring.comention_tuning import WeightSearch
+
+    data: BenchData = redial_data(redial_dir.parent)
+    fold_of = folds(len(data.dialogues), 2)
+    tuned_on: list[set[str]] = []
+    tune = crs_bench.tune_comention
+
+    def spy(corpus: object, train: list, *args: object, **kwargs: object) -> object:
+        tuned_on.append({d.id for d in train})
+        return tune(corpus, train, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crs_bench, "tune_comention", spy)
+    plan = WeightSearch(inner_folds=2, rounds=1, seeker_mentions=(False,))
+    opts = Options(
+        "redial", None, 2, "turn", "comention", False, None, (), text_embeddings=False,
+        nested=True, search=plan,
+    )  # fmt: skip
+    rows = run_dataset(data, opts)
+    assert set(rows) == {
+        POPULARITY_ROW,
+        OFFLINE_ROW,
+        POPULARITY_ROW + NO_REPEATS,
+        OFFLINE_ROW + NO_REPEATS,
+    }
+    assert rows[OFFLINE_ROW].dialogues == len(data.dialogues)
+    assert len(tuned_on) == 2  # one search per outer fold serves both protocols
+    for f, ids in enumerate(tuned_on):
+        assert ids == {d.id for d, g in zip(data.dialogues, fold_of, strict=True) if g != f}
+    out = capsys.readouterr().out
+    assert out.count("weights chosen on its 2 training dialogues") == 4
+    assert "standard" in out and "repeats-removed" in out
+
+
 def test_parse_args() -> None:
     from bench.crs_bench import parse_args
 
@@ -362,6 +402,9 @@ def test_parse_args() -> None:
     assert parse_args(["--fold-seed", "2"])[1].fold_seed == 2
     _, opts, _ = parse_args(["--no-rerank", "--offline"])
     assert not opts.rerank and opts.pipelines == ()
+    assert opts.nested and opts.search.seeker_mentions == (False, True)  # the default
+    _, opts, _ = parse_args(["--select", "configs", "--inner-seeker-mentions", "off"])
+    assert not opts.nested and opts.search.seeker_mentions == (False,)
     for bad in (
         ["--pipeline", "context"],
         ["--pipeline", "fancy"],
@@ -369,6 +412,8 @@ def test_parse_args() -> None:
         ["--weights", "w_nope=1"],
         ["--weights", "w_near"],
         ["--weights", "w_near=lots"],
+        ["--inner-folds", "1"],
+        ["--select", "all"],
     ):
         with pytest.raises(SystemExit):
             parse_args(bad)

@@ -18,7 +18,7 @@ def _table() -> TermTable:
     terms[np.arange(n), TERMS.index("co"), targets] = 0.5
     samples = np.stack([np.arange(n), targets], axis=1)
     samples = np.concatenate([samples, [[0, -1]]])  # a target outside the catalog: a miss
-    return TermTable(terms, np.arange(n) % 2, samples)
+    return TermTable(terms, np.arange(n) % 2, samples, np.zeros(len(samples), dtype=bool))
 
 
 def test_recall_counts_hits_and_misses_per_fold() -> None:

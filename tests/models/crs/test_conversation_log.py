@@ -98,3 +98,26 @@ def test_train_conversations_writes_a_model_serve_loads(tmp_path: Path) -> None:
     scores = scorer.catalog_scores(ScoringContext(liked_item_ids=("p0",)))
     best = scorer.top_k(scores, 1, exclude_item_ids=["p0"])
     assert best[0][0] == "p1"
+
+
+def test_train_conversations_can_search_its_weights_on_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--tune-weights``: the weights come from a search on the log's own dialogues (every
+    weight 1 at the start; the product default holds ``w_self`` at 0), and the saved scorer
+    carries them."""
+    from kgrec.cli import main
+    from models.scoring import CoMentionConfig
+
+    log = _shop_log(tmp_path)
+    out = tmp_path / "models"
+    argv = ["train", "--conversations", str(log), "--out", str(out), "--no-text"]
+    assert main([*argv, "--tune-weights"]) == 0
+    assert "weights searched on the training dialogues" in capsys.readouterr().err
+    path = latest_checkpoint(out)
+    assert path is not None
+    scorer = load_scorer(path)
+    assert isinstance(scorer, CoMentionScorer)
+    config = scorer.config
+    assert config.w_self == 0.0 and config != CoMentionConfig()
+    assert config.w_entity == 1.0  # not measurable offline: kept at the neutral start
