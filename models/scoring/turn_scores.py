@@ -130,6 +130,7 @@ class ItemStats:
         self.n = len(m)
         self._sum = m.sum(0)
         self._outer = m.T @ m
+        self._moments: tuple[np.ndarray, np.ndarray] | None = None  # (mean, cov), till a change
 
     def replace(self, old: np.ndarray | None, new: np.ndarray) -> None:
         """A row changed from ``old`` (``None``: a new row) to ``new``."""
@@ -142,6 +143,7 @@ class ItemStats:
             self.n += 1
         self._sum += new
         self._outer += np.outer(new, new)
+        self._moments = None
 
     def mean_std(self, v: np.ndarray) -> tuple[float, float]:
         """Mean and standard deviation (unbiased, at least 1e-6, as the exact path's z-score)
@@ -149,9 +151,12 @@ class ItemStats:
         v = np.asarray(v, dtype=np.float64)
         if self.n < 1:
             return 0.0, 1.0
-        mean = self._sum / self.n
+        if self._moments is None:
+            mean = self._sum / self.n
+            cov = (self._outer - self.n * np.outer(mean, mean)) / max(self.n - 1, 1)
+            self._moments = (mean, cov)
+        mean, cov = self._moments
         if self.n < 2:
             return float(mean @ v), 1.0
-        cov = (self._outer - self.n * np.outer(mean, mean)) / (self.n - 1)
         var = float(v @ cov @ v)
         return float(mean @ v), max(np.sqrt(max(var, 0.0)), 1e-6)
