@@ -18,7 +18,7 @@ from server_fakes import NoLinker, RecommendParser
 from kg import EmbeddedFalkorDB, open_store
 from kg.demo import generate_demo
 from kg.store import GraphStore
-from kgrec.domain import EventType, FeedbackEvent, RecommendQuery
+from kgrec.domain import EventType, FeedbackEvent, Recommendation, RecommendQuery
 from models.config import EncoderConfig, TrainConfig
 from models.data import RecDataset
 from models.dialogue.adaptation import same_product_line
@@ -221,25 +221,25 @@ def test_turns_rank_alike_with_the_faiss_item_index(store: GraphStore, scorer: G
     user = store.demo.users[0]["id"]  # type: ignore[attr-defined]
     assert isinstance(searched.turn_scores(ScoringContext(user_id=user)), LinearScores)
     pipes = [_pipeline(store, s) for s in (scorer, searched)]
-    # turn by turn in step, as both pipelines read the user's history from the one graph
-    first = [
-        p.recommend_sync(RecommendQuery(MESSAGE, user, limit=20, explore=False)) for p in pipes
-    ]
-    liked = first[0].items[3].item_id
-    for p, r in zip(pipes, first, strict=True):
-        p.feedback_sync(FeedbackEvent(user, r.session_id, liked, EventType.PURCHASE))
-    second = [
-        p.recommend_sync(RecommendQuery(MESSAGE, user, r.session_id, limit=20, explore=False))
-        for p, r in zip(pipes, first, strict=True)
-    ]
+
+    def turns(session_ids: list[str]) -> list[Recommendation]:
+        """One turn on each pipeline, in step: both read the user's history from one graph."""
+        return [
+            p.recommend_sync(RecommendQuery(MESSAGE, user, sid, limit=20, explore=False))
+            for p, sid in zip(pipes, session_ids, strict=True)
+        ]
+
+    def send(kind: EventType, item: str) -> None:
+        for p, r in zip(pipes, first, strict=True):
+            p.feedback_sync(FeedbackEvent(user, r.session_id, item, kind))
+
+    first = turns(["", ""])
+    send(EventType.PURCHASE, first[0].items[3].item_id)
+    second = turns([r.session_id for r in first])
     # a dislike: its near-duplicates leave the next turn (found by the index's search)
     gone = second[0].items[0].item_id
-    for p, r in zip(pipes, first, strict=True):
-        p.feedback_sync(FeedbackEvent(user, r.session_id, gone, EventType.DISLIKE))
-    third = [
-        p.recommend_sync(RecommendQuery(MESSAGE, user, r.session_id, limit=20, explore=False))
-        for p, r in zip(pipes, first, strict=True)
-    ]
+    send(EventType.DISLIKE, gone)
+    third = turns([r.session_id for r in first])
     ids = [[[i.item_id for i in r.items] for r in turn] for turn in (first, second, third)]
     assert all(exact == searched for exact, searched in ids)
     assert ids[0][0] != ids[1][0] != ids[2][0]  # the purchase and the dislike moved turns
