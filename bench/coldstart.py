@@ -212,21 +212,20 @@ COLD_VARIANTS: dict[str, dict[str, Any]] = {
 
 def main(argv: list[str] | None = None) -> int:
     from bench.movielens import VARIANTS
-    from bench.peer_runs import load_movielens_data, text_vectors
+    from bench.peer_runs import add_run_arguments, load_movielens_data, text_vectors
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    add_run_arguments(
+        parser,
+        data=REPO_ROOT.parent / "shared" / "data",
+        model_dir=Path("/tmp/kgrec-bench-cold"),
+        out=OUT_PATH,
+    )
     parser.add_argument("--fraction", type=float, default=0.2, help="share of items made cold")
     parser.add_argument("--split-seed", type=int, default=0, help="which items are cold")
     parser.add_argument(
         "--cold-valid", type=float, default=0.0, help="share of cold items kept for selection"
     )
-    parser.add_argument("--seeds", type=int, default=3, help="kgrec training seeds")
-    parser.add_argument("--variants", default="kgrec", help="comma list of bench.movielens runs")
-    parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench-cold"))
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--reuse", action="store_true", help="no training: kgrec runs from json")
-    parser.add_argument("--out", type=Path, default=OUT_PATH)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 

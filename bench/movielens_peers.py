@@ -75,19 +75,17 @@ def peers(dataset: Any, grid: tuple[float, ...] = EASE_GRID) -> dict[str, dict[s
 
 def main(argv: list[str] | None = None) -> int:
     from bench.movielens import VARIANTS
+    from bench.peer_runs import add_run_arguments, load_movielens_data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
-    parser.add_argument("--seeds", type=int, default=3, help="kgrec seeds (default 3)")
-    parser.add_argument("--variants", default="kgrec", help="comma list of bench.movielens runs")
-    parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench-peers"))
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--reuse", action="store_true", help="no training: kgrec runs from json")
-    parser.add_argument("--out", type=Path, default=OUT_PATH)
+    add_run_arguments(
+        parser,
+        data=REPO_ROOT.parent / "shared" / "data",
+        model_dir=Path("/tmp/kgrec-bench-peers"),
+        out=OUT_PATH,
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-
-    from bench.peer_runs import load_movielens_data
 
     dataset = load_movielens_data(args.data)
     saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}

@@ -39,6 +39,20 @@ EASE_GRID = (50.0, 100.0, 200.0, 300.0, 500.0, 1000.0)
 KS = (5, 10, 20)
 
 
+def add_run_arguments(
+    parser: argparse.ArgumentParser, *, model_dir: Path, out: Path, data: Path
+) -> None:
+    """The options every kgrec-against-peers command shares: the data, kgrec's seeds and
+    variants, where its checkpoints and the run json go, torch threads, ``--reuse``."""
+    parser.add_argument("--data", type=Path, default=data)
+    parser.add_argument("--seeds", type=int, default=3, help="kgrec training seeds (default 3)")
+    parser.add_argument("--variants", default="kgrec", help="comma list of bench.movielens runs")
+    parser.add_argument("--model-dir", type=Path, default=model_dir)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="no training: kgrec runs from json")
+    parser.add_argument("--out", type=Path, default=out)
+
+
 def load_movielens_data(data: Path) -> Any:
     """The fixed ML-100K split with KG, text and posters, as ``bench.movielens`` loads it."""
     from models.cli import load_dataset
