@@ -18,20 +18,12 @@ from models.config import EncoderConfig, ModelConfig, TrainConfig  # noqa: E402
 from models.data import RecDataset  # noqa: E402
 from models.scoring import GnnScorer, NewItem  # noqa: E402
 from models.training import Checkpoint, train_model  # noqa: E402
+from tests.bench.tiny_split import random_split  # noqa: E402
 
 
 def _dataset(num_users: int = 24, num_items: int = 30) -> RecDataset:
     rng = np.random.default_rng(3)
-    pairs = np.array(
-        sorted({(int(u), int(i)) for u, i in rng.integers(0, [num_users, num_items], (400, 2))})
-    )
-    rng.shuffle(pairs)
-    n = len(pairs)
-    train, valid, test = (
-        pairs[: n * 7 // 10],
-        pairs[n * 7 // 10 : n * 8 // 10],
-        pairs[n * 8 // 10 :],
-    )
+    train, valid, test = random_split(rng, num_users, num_items, 400)
     links = [(i, 0, i % 4) for i in range(num_items)] + [(i, 0, 4) for i in range(0, num_items, 3)]
     return RecDataset(
         name="tiny-cold",

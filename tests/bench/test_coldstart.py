@@ -13,20 +13,12 @@ if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
 
 from bench.coldstart import cold_items, item_cold_split, protocols, split_cold_valid  # noqa: E402
 from models.data import RecDataset  # noqa: E402
+from tests.bench.tiny_split import random_split  # noqa: E402
 
 
 def _dataset(num_users: int = 30, num_items: int = 40) -> RecDataset:
     rng = np.random.default_rng(7)
-    pairs = np.array(
-        sorted({(int(u), int(i)) for u, i in rng.integers(0, [num_users, num_items], (600, 2))})
-    )
-    rng.shuffle(pairs)
-    n = len(pairs)
-    train, valid, test = (
-        pairs[: n * 7 // 10],
-        pairs[n * 7 // 10 : n * 8 // 10],
-        pairs[n * 8 // 10 :],
-    )
+    train, valid, test = random_split(rng, num_users, num_items, 600)
     ratings = {
         name: rng.integers(1, 6, len(p)).astype(float)
         for name, p in (("train", train), ("valid", valid), ("test", test))

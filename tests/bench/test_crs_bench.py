@@ -45,6 +45,9 @@ SEEKER_ID, RECOMMENDER_ID = 1, 2
 N_MOVIES = 12
 URI = "<http://dbpedia.org/resource/{}>"
 
+#: the rows of an ``--offline`` run with both protocols
+OFFLINE_ROWS = {POPULARITY_ROW, OFFLINE_ROW, POPULARITY_ROW + NO_REPEATS, OFFLINE_ROW + NO_REPEATS}
+
 
 def _dialogue(conv: int, liked: int, suggested: int) -> dict:
     return {
@@ -339,12 +342,7 @@ def test_offline_rows_need_no_graph_and_popularity_ignores_the_weights(
             "redial", None, 2, "turn", "comention", False, CoMentionConfig(w_pop=w_pop), ()
         )
         rows = run_dataset(data, opts)
-        assert set(rows) == {
-            POPULARITY_ROW,
-            OFFLINE_ROW,
-            POPULARITY_ROW + NO_REPEATS,
-            OFFLINE_ROW + NO_REPEATS,
-        }
+        assert set(rows) == OFFLINE_ROWS
         popularity.append(rows[POPULARITY_ROW].ranks)
     assert popularity[0] == popularity[1]
     assert rows[OFFLINE_ROW].recall(1) == 1.0
@@ -375,12 +373,7 @@ def test_nested_rows_tune_each_fold_on_its_training_dialogues_only(
         nested=True, search=plan,
     )  # fmt: skip
     rows = run_dataset(data, opts)
-    assert set(rows) == {
-        POPULARITY_ROW,
-        OFFLINE_ROW,
-        POPULARITY_ROW + NO_REPEATS,
-        OFFLINE_ROW + NO_REPEATS,
-    }
+    assert set(rows) == OFFLINE_ROWS
     assert rows[OFFLINE_ROW].dialogues == len(data.dialogues)
     assert len(tuned_on) == 2  # one search per outer fold serves both protocols
     for f, ids in enumerate(tuned_on):
