@@ -284,25 +284,29 @@ class GnnScorer(ItemScorer):
         return torch.stack(parts).sum(0) if parts else None
 
     @torch.inference_mode()
+    def _terms(self, ctx: ScoringContext) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        """The turn's query vectors (see the class docstring): the user's ``h_u`` (against the
+        raw item vectors), the session's ``p`` and the profile (against normalised ones);
+        ``None`` for each the context does not give. Both the exact scores and the index's
+        search (:meth:`turn_scores`) are built from these."""
+        u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
+        user = self._users[u] if u is not None else None
+        profile, dim = ctx.profile, self._items.shape[1]
+        vec = None
+        if profile is not None and profile.shape != (dim,):
+            logger.debug("profile of shape %s ignored (items are %d-d)", profile.shape, dim)
+        elif profile is not None and np.any(profile):
+            vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
+        return user, self._session_vector(ctx), vec
+
+    @torch.inference_mode()
     def _catalogue_scores(self, ctx: ScoringContext) -> Tensor:
         """Scores ``(I,)`` for every known item (callers hold the lock)."""
-        total: Tensor | None = None
-        profile = ctx.profile
-        u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
-        if u is not None:
-            total = _standardize(self._items @ self._users[u])
-        session = self._session_vector(ctx)
+        user, session, profile = self._terms(ctx)
+        total = None if user is None else _standardize(self._items @ user)
         items = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
-        if session is not None:
-            s = _standardize(items @ session)
-            total = s if total is None else total + s
-        if profile is not None:
-            if profile.shape != (items.shape[1],):
-                logger.debug(
-                    "profile of shape %s ignored (items are %s)", profile.shape, items.shape
-                )
-            elif np.any(profile):
-                vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
+        for vec in (session, profile):
+            if vec is not None:
                 s = _standardize(items @ vec)
                 total = s if total is None else total + s
         if total is None:
@@ -334,14 +338,11 @@ class GnnScorer(ItemScorer):
         with self._lock:
             search = self._item_search()
             if search is not None:
-                u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
-                session = self._session_vector(ctx)
-                linear = search.linear(
-                    self,
-                    None if u is None else self._users[u].float().cpu().numpy(),
-                    None if session is None else session.float().cpu().numpy(),
-                    ctx.profile,
+                terms = self._terms(ctx)
+                user, session, profile = (
+                    None if t is None else t.float().cpu().numpy() for t in terms
                 )
+                linear = search.linear(self, user, session, profile)
                 if linear is not None:
                     return linear
         return super().turn_scores(ctx)
