@@ -8,6 +8,7 @@ queries of :mod:`kg.queries` build their RETURN clauses from.
 from __future__ import annotations
 
 import math
+import threading
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -145,9 +146,18 @@ class CypherBase(GraphStore):
 
     dialect: Dialect
 
-    def __init__(self, *, embedding_dim: int | None = None, cache_ttl: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        embedding_dim: int | None = None,
+        cache_ttl: float = 60.0,
+        filter_index: bool = True,
+    ) -> None:
         self.embedding_dim = embedding_dim
+        self.filter_index = filter_index
         self._cache = ProductCache(ttl=cache_ttl)
+        self._filters_lock = threading.Lock()
+        self._filters_thread: threading.Thread | None = None
 
     # -- backend primitives -------------------------------------------------------------------
 

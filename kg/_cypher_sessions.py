@@ -85,6 +85,7 @@ class CypherSessions(CypherBase):
             raise ItemNotFoundError(event.item_id)
         previous = [p for p in (rows[0][0] or ()) if p]
         if not previous:
+            self._cache.bump_popularity(event.item_id, params["popularity_delta"])
             return FeedbackResult(accepted=True, event_id=event_id, duplicate=False)
         first_id, item_id, first_type, value, session_id = previous[0]
         same = (

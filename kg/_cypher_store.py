@@ -4,7 +4,7 @@
 backend provides (``_read``, ``_write``, ``_ddl``, ``_create_unique_ids``) plus ``ping``,
 ``close`` and ``drop_all``. The Cypher comes from :mod:`kg.queries` and :mod:`kg.dialect`;
 the primitives and row mapping live in :mod:`kg._cypher_base`, sessions and feedback in
-:mod:`kg._cypher_sessions`.
+:mod:`kg._cypher_sessions`, candidates and product records in :mod:`kg._cypher_candidates`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from kgrec.domain import KgPath
@@ -31,28 +30,23 @@ from ._cypher_base import (
     batched,
     cypher_store,
     degree_summary,
-    named,
     product_record,
 )
+from ._cypher_candidates import CypherCandidates
 from ._cypher_paths import path_order, take_paths
-from ._cypher_sessions import CypherSessions
 from .dialect import EDGE_INDEXES
 from .store import DEFAULT_BATCH
 from .types import (
-    CANDIDATE_COLUMNS,
     PATH_COLUMNS,
     PATH_TRIP_COLUMNS,
     AttributeRow,
     BrandRow,
-    Candidate,
-    CandidateQuery,
     CategoryRow,
     EntityHit,
     EntityRow,
     GraphStats,
     InteractionRow,
     LexiconEntry,
-    ProductRecord,
     ProductRow,
     TripleRow,
     UserRow,
@@ -61,7 +55,7 @@ from .types import (
 logger = logging.getLogger(__name__)
 
 
-class CypherStore(CypherSessions):
+class CypherStore(CypherCandidates):
     """Shared implementation; subclasses connect to one database."""
 
     # -- schema -------------------------------------------------------------------------------
@@ -290,79 +284,6 @@ class CypherStore(CypherSessions):
                 )
         hits.sort(key=lambda h: (-h.score, h.entity_id))
         return hits[:k]
-
-    def candidates(self, query: CandidateQuery) -> list[Candidate]:
-        """Products linked to preferred ids first (most matches first), then the rest of the
-        filtered products, each group by popularity."""
-        if query.limit <= 0:
-            return []
-        rows: list[dict[str, Any]] = []
-        if query.preferred_ids:
-            rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
-        if len(rows) < query.limit:
-            seen = {r["id"] for r in rows}
-            rest = self._rest(replace(query, limit=query.limit + len(rows)))
-            rows += [r for r in rest if r["id"] not in seen]
-        rows = rows[: query.limit]
-        records = self._records([r["id"] for r in rows])
-        return [
-            Candidate(
-                product=replace(records[r["id"]], popularity=float(r["popularity"] or 0.0)),
-                matched=tuple(sorted(set(r["matched"] or ()))),
-            )
-            for r in rows
-            if r["id"] in records
-        ]
-
-    def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
-        """Rows of :func:`kg.queries.candidates`; a scan first reads only the products above the
-        popularity floor (the same rows if they fill ``limit``; else it scans and learns)."""
-        from_index, floor = self.dialect.indexes_list_elements, self._cache.popularity_floor
-        scans = queries.scans_products(query, from_index)
-        if scans and floor is not None:
-            cypher, params = queries.candidates(query, from_index, floor)
-            rows = self._named_rows(CANDIDATE_COLUMNS, cypher, params)
-            if len(rows) >= query.limit:
-                return rows
-        rows = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(query, from_index))
-        last = rows[-1]["popularity"] if scans and len(rows) >= query.limit else None
-        if last and (floor is None or last < floor):  # a floor of 0 would read everything
-            (n,), *_ = self._read(queries.COUNT_PRODUCTS_WITHOUT_POPULARITY)
-            self._cache.popularity_floor = None if n else float(last)
-        return rows
-
-    def _named_rows(
-        self, columns: Sequence[str], query: str, params: Params
-    ) -> list[dict[str, Any]]:
-        return [named(columns, row) for row in self._read(query, params)]
-
-    def _records(self, ids: list[str]) -> dict[str, ProductRecord]:
-        found = self._cache.get_many(ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
-            self._cache.put_many(fresh)
-            found.update((r.id, r) for r in fresh)
-        return found
-
-    def products(self, ids: Sequence[str]) -> list[ProductRecord]:
-        """Records of ``ids`` that exist, in their order: cached records (dropped on this
-        process's catalog writes, see :class:`kg._product_cache.ProductCache`) with their
-        popularity read live, the rest read whole and cached."""
-        if not ids:
-            return []
-        unique = list(dict.fromkeys(ids))
-        cached = self._cache.get_many(unique)
-        by_id: dict[str, ProductRecord] = {}
-        if cached:  # popularity moves with every event; a deleted product has no row
-            rows = self._read(queries.PRODUCT_POPULARITY, {"ids": list(cached)})
-            by_id = {i: replace(cached[i], popularity=float(n or 0.0)) for i, n in rows}
-        missing = [i for i in unique if i not in cached]
-        if missing:
-            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
-            self._cache.put_many(fresh)
-            by_id.update((r.id, r) for r in fresh)
-        return [by_id[i] for i in ids if i in by_id]
 
     def paths(
         self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3

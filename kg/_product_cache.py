@@ -1,5 +1,6 @@
 """A small in-process cache of catalog facts: product records for ``candidates`` and
-``products``, and the popularity floor of unfiltered candidate queries."""
+``products``, the popularity floor of unfiltered candidate queries, and the snapshot of the
+products' filter fields candidate queries are answered from (:mod:`kg._filter_index`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from ._filter_index import FilterIndex
 from .types import ProductRecord
 
 
@@ -19,6 +21,11 @@ class ProductCache:
     ``popularity_floor``: a popularity that the ``limit`` most popular products of recent
     unfiltered candidate queries reached (``None``: not known). Only a hint: a query that
     finds fewer than ``limit`` products above it runs unbounded. Dropped with the records.
+
+    ``filters``: the :class:`~kg._filter_index.FilterIndex` snapshot (``None``: none yet),
+    built at ``filters_at`` and last checked at ``filters_checked`` (monotonic seconds);
+    dropped with the records. ``generation``
+    counts the drops, so a snapshot read before a write is never installed after it.
     """
 
     def __init__(self, ttl: float = 60.0, max_size: int = 200_000) -> None:
@@ -27,6 +34,24 @@ class ProductCache:
         self._items: dict[str, tuple[float, ProductRecord]] = {}
         self._lock = threading.Lock()
         self.popularity_floor: float | None = None
+        self.filters: FilterIndex | None = None
+        self.filters_at = 0.0
+        self.filters_checked = 0.0
+        self.generation = 0
+
+    def install_filters(self, index: FilterIndex, generation: int, built_at: float) -> bool:
+        """Keep ``index`` unless the cache was dropped since its rows were read."""
+        with self._lock:
+            if generation != self.generation:
+                return False
+            self.filters, self.filters_at = index, built_at
+            return True
+
+    def bump_popularity(self, item_id: str, delta: float) -> None:
+        """This process wrote ``delta`` more popularity for ``item_id``."""
+        index = self.filters
+        if index is not None:
+            index.bump(item_id, delta)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, ProductRecord]:
         now = time.monotonic()
@@ -46,6 +71,8 @@ class ProductCache:
         with self._lock:
             self._items.clear()
             self.popularity_floor = None
+            self.filters = None
+            self.generation += 1
 
 
 __all__ = ["ProductCache"]

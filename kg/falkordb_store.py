@@ -57,6 +57,9 @@ class FalkorDBStore(CypherStore):
         max_connections: pool size; more concurrent callers wait up to ``pool_timeout``
             seconds for a connection, then get ``GraphUnavailableError``.
         cache_ttl: seconds ``candidates`` may reuse a product's record (not its popularity).
+        filter_index: answer candidate queries from an in-process snapshot of the
+            products' filter fields, rebuilt every ``cache_ttl`` seconds
+            (:mod:`kg._filter_index`); ``False``: in the database every time.
         uri: the URI to report (credentials stripped).
     """
 
@@ -77,9 +80,12 @@ class FalkorDBStore(CypherStore):
         max_connections: int = 32,
         pool_timeout: float = 10.0,
         cache_ttl: float = 60.0,
+        filter_index: bool = True,
         uri: str = "",
     ) -> None:
-        super().__init__(embedding_dim=embedding_dim, cache_ttl=cache_ttl)
+        super().__init__(
+            embedding_dim=embedding_dim, cache_ttl=cache_ttl, filter_index=filter_index
+        )
         if not graph:
             raise GraphQueryError("graph name must not be empty")
         self.graph_name = graph

@@ -54,6 +54,9 @@ class Neo4jStore(CypherStore):
         read_timeout_ms: transaction timeout of one read; past it the read raises
             ``DeadlineExceededError`` (``None``: the server's default).
         cache_ttl: seconds ``candidates`` may reuse a product's record (not its popularity).
+        filter_index: answer candidate queries from an in-process snapshot of the
+            products' filter fields, rebuilt every ``cache_ttl`` seconds
+            (:mod:`kg._filter_index`); ``False``: in the database every time.
         **driver_opts: passed to ``GraphDatabase.driver`` (e.g. ``max_connection_pool_size``).
     """
 
@@ -70,9 +73,12 @@ class Neo4jStore(CypherStore):
         embedding_dim: int | None = None,
         read_timeout_ms: int | None = 10_000,
         cache_ttl: float = 60.0,
+        filter_index: bool = True,
         **driver_opts: Any,
     ) -> None:
-        super().__init__(embedding_dim=embedding_dim, cache_ttl=cache_ttl)
+        super().__init__(
+            embedding_dim=embedding_dim, cache_ttl=cache_ttl, filter_index=filter_index
+        )
         self.uri = uri
         self.read_timeout_ms = read_timeout_ms
         self.graph_name = graph

@@ -58,6 +58,10 @@ class GraphStore(ABC):
     def close(self) -> None:
         """Release connections. Idempotent."""
 
+    def warm(self) -> None:  # noqa: B027 - optional, nothing to do by default
+        """Start filling in-process caches in the background, so the first calls do not
+        pay for them (the Cypher stores: the candidate filter snapshot). Returns at once."""
+
     @abstractmethod
     def init_schema(self) -> None:
         """Create constraints and indexes (fulltext, vector where supported). Idempotent."""

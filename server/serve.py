@@ -263,6 +263,7 @@ def build_runtime(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) 
             with stage("saving a snapshot of the demo graph"):
                 for after_load in on_loaded:
                     after_load()
+        store.warm()  # the candidate filter snapshot builds in a thread meanwhile
         with stage("loading the model"):
             scorer = ensure_model(settings, demo)
         with stage("waiting for the text encoders (loading in the background)"):

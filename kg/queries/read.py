@@ -182,6 +182,10 @@ def candidates(
     return "\n".join(lines), params
 
 
+#: How many products there are (a look at whether the catalog changed size).
+COUNT_PRODUCTS = """MATCH (p:Product)
+RETURN count(p) AS n"""
+
 #: How many products carry no ``popularity`` (the loaders always set it; a hand-made import
 #: may not): they sort first in a popularity scan, so no floor may skip them.
 COUNT_PRODUCTS_WITHOUT_POPULARITY = """MATCH (p:Product)

@@ -1,0 +1,170 @@
+"""Candidate products and product records, above "run this Cypher" (part of
+:class:`kg._cypher_store.CypherStore`): the graph's candidate queries, the in-process filter
+snapshot that answers them (:mod:`kg._filter_index`) and the product record cache."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from . import queries
+from ._cypher_base import Params, Row, named, product_record
+from ._cypher_sessions import CypherSessions
+from ._filter_index import FILTER_SNAPSHOT, FilterIndex
+from .types import CANDIDATE_COLUMNS, Candidate, CandidateQuery, ProductRecord
+
+logger = logging.getLogger(__name__)
+
+#: Products read per query while the filter snapshot is built.
+FILTER_PAGE = 50_000
+
+#: The filter snapshot is read again after this many cache ttls even when the number of
+#: products did not move (another process's edits of existing products show by then).
+FILTER_MAX_AGE = 10
+
+
+class CypherCandidates(CypherSessions):
+    """Candidates and product records of a Cypher store."""
+
+    def candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """Products linked to preferred ids first (most matches first), then the rest of the
+        filtered products, each group by popularity."""
+        if query.limit <= 0:
+            return []
+        rows: list[dict[str, Any]] = []
+        if query.preferred_ids:
+            rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
+        if len(rows) < query.limit:
+            seen = {r["id"] for r in rows}
+            rest = self._rest(replace(query, limit=query.limit + len(rows)))
+            rows += [r for r in rest if r["id"] not in seen]
+        rows = rows[: query.limit]
+        records = self._records([r["id"] for r in rows])
+        return [
+            Candidate(
+                product=replace(records[r["id"]], popularity=float(r["popularity"] or 0.0)),
+                matched=tuple(sorted(set(r["matched"] or ()))),
+            )
+            for r in rows
+            if r["id"] in records
+        ]
+
+    def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
+        """Rows of :func:`kg.queries.candidates`: from the in-process snapshot of the filter
+        fields when there is one (:mod:`kg._filter_index`), else from the graph, where a scan
+        first reads only the products above the popularity floor (the same rows if they fill
+        ``limit``; else it scans and learns)."""
+        index = self._filters()
+        if index is not None:
+            ids = [i for i, _ in index.select(query)]
+            live = dict(self._read(queries.PRODUCT_POPULARITY, {"ids": ids})) if ids else {}
+            found = [i for i in ids if i in live]  # a product deleted by another process: gone
+            found.sort(key=lambda i: (live[i] is not None, -float(live[i] or 0.0), i))
+            return [{"id": i, "popularity": live[i], "matched": []} for i in found]
+        from_index, floor = self.dialect.indexes_list_elements, self._cache.popularity_floor
+        scans = queries.scans_products(query, from_index)
+        if scans and floor is not None:
+            cypher, params = queries.candidates(query, from_index, floor)
+            rows = self._named_rows(CANDIDATE_COLUMNS, cypher, params)
+            if len(rows) >= query.limit:
+                return rows
+        rows = self._named_rows(CANDIDATE_COLUMNS, *queries.candidates(query, from_index))
+        last = rows[-1]["popularity"] if scans and len(rows) >= query.limit else None
+        if last and (floor is None or last < floor):  # a floor of 0 would read everything
+            (n,), *_ = self._read(queries.COUNT_PRODUCTS_WITHOUT_POPULARITY)
+            self._cache.popularity_floor = None if n else float(last)
+        return rows
+
+    def warm(self) -> None:
+        self._filters()
+
+    def _filters(self) -> FilterIndex | None:
+        """The filter snapshot, if one is built. When there is none, or the last look is
+        older than the cache's ``ttl``, a thread (no turn waits for it) builds one or checks
+        the one there (:meth:`_refresh_filters`)."""
+        if not self.filter_index:
+            return None
+        cache, now = self._cache, time.monotonic()
+        if cache.filters is None or now - cache.filters_checked > cache.ttl:
+            with self._filters_lock:
+                if self._filters_thread is None or not self._filters_thread.is_alive():
+                    cache.filters_checked = now
+                    self._filters_thread = threading.Thread(
+                        target=self._refresh_filters, name="kgrec-filter-index", daemon=True
+                    )
+                    self._filters_thread.start()
+        return cache.filters
+
+    def _refresh_filters(self) -> None:
+        """Rebuild the snapshot when there is none, it is :data:`FILTER_MAX_AGE` ttls old, or
+        the number of products moved (another process imported or deleted products; reading
+        every product's fields costs seconds at 100k products, counting them does not)."""
+        cache, index = self._cache, self._cache.filters
+        young = time.monotonic() - cache.filters_at < FILTER_MAX_AGE * cache.ttl
+        try:
+            if index is not None and young:
+                (n,), *_ = self._read(queries.COUNT_PRODUCTS)
+                if int(n) == len(index):
+                    return
+        except Exception:  # the graph DB went away: the next look tries again
+            logger.warning("could not count the products", exc_info=True)
+            return
+        self.build_filters()
+
+    def build_filters(self) -> FilterIndex | None:
+        """Read every product's filter fields (pages of :data:`FILTER_PAGE`) into a new
+        snapshot and keep it, unless this process wrote to the catalog meanwhile."""
+        cache = self._cache
+        generation, started = cache.generation, time.monotonic()
+        try:
+            rows: list[Row] = []
+            while True:
+                page = self._read(FILTER_SNAPSHOT, {"skip": len(rows), "limit": FILTER_PAGE})
+                rows += page
+                if len(page) < FILTER_PAGE:
+                    break
+            index = FilterIndex(rows)
+        except Exception:  # the graph DB went away, a query timed out: the graph answers
+            logger.warning("could not build the candidate filter snapshot", exc_info=True)
+            return None
+        if not cache.install_filters(index, generation, started):
+            return None
+        logger.debug("candidate filter snapshot: %d products", len(index))
+        return index
+
+    def _named_rows(
+        self, columns: Sequence[str], query: str, params: Params
+    ) -> list[dict[str, Any]]:
+        return [named(columns, row) for row in self._read(query, params)]
+
+    def _records(self, ids: list[str]) -> dict[str, ProductRecord]:
+        found = self._cache.get_many(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
+            self._cache.put_many(fresh)
+            found.update((r.id, r) for r in fresh)
+        return found
+
+    def products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        """Records of ``ids`` that exist, in their order: cached records (dropped on this
+        process's catalog writes, see :class:`kg._product_cache.ProductCache`) with their
+        popularity read live, the rest read whole and cached."""
+        if not ids:
+            return []
+        unique = list(dict.fromkeys(ids))
+        cached = self._cache.get_many(unique)
+        by_id: dict[str, ProductRecord] = {}
+        if cached:  # popularity moves with every event; a deleted product has no row
+            rows = self._read(queries.PRODUCT_POPULARITY, {"ids": list(cached)})
+            by_id = {i: replace(cached[i], popularity=float(n or 0.0)) for i, n in rows}
+        missing = [i for i in unique if i not in cached]
+        if missing:
+            fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
+            self._cache.put_many(fresh)
+            by_id.update((r.id, r) for r in fresh)
+        return [by_id[i] for i in ids if i in by_id]

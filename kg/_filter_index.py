@@ -1,0 +1,187 @@
+"""Candidate filtering in the server's memory: a snapshot of every product's filter fields.
+
+A turn's candidate query (:class:`kg.types.CandidateQuery`: price, categories, brands,
+required and excluded attributes, excluded items; ordered by popularity, then id) read every
+product of a named category or attribute in the graph DB, so its cost grew with the catalog
+(``bench/RESULTS.md``, the 100k load rows). :class:`FilterIndex` answers the same query from
+numpy arrays: the products in the query's order (popularity descending, a missing popularity
+first as the database sorts it, then id), one posting list of positions per category, brand
+and attribute id (the denormalised ``category_ids`` / ``brand_ids`` / ``attribute_ids`` the
+Cypher filters read, :data:`kg.queries.load.REFRESH_FILTER_PROPS`), and each product's price.
+A query walks the positions of its most selective inclusion filter (or of every product) in
+order, in growing chunks, until ``limit`` pass: its cost follows how far it has to look, not
+the catalog's size.
+
+The rows are those of :func:`kg.queries.read.candidates` on the snapshot. Freshness
+(:class:`kg._product_cache.ProductCache` holds the snapshot): this process's catalog writes
+drop it at once (the store reads the graph until a new one is built); the popularity this
+process's feedback adds is applied to the snapshot as it is written (:meth:`bump`), so its own
+order stays exact; other processes' writes (another worker, ``kgrec graph import`` while
+serving) show when the snapshot is rebuilt, at most ``ttl`` seconds later.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .types import CandidateQuery
+
+#: The columns :data:`FILTER_SNAPSHOT` returns, in order.
+SNAPSHOT_COLUMNS = ("id", "category_ids", "brand_ids", "attribute_ids", "price", "popularity")
+
+#: Every product's filter fields (a page of them: ``$skip``, ``$limit``).
+FILTER_SNAPSHOT = """MATCH (p:Product)
+RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
+       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity
+SKIP $skip LIMIT $limit"""
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class FilterIndex:
+    """The candidate query over a snapshot of the catalog (``rows``: :data:`SNAPSHOT_COLUMNS`).
+
+    Thread-safe: queries read immutable arrays; :meth:`bump` changes a small overlay under a
+    lock."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
+        by_id = {str(r[0]): r for r in rows if r[0] is not None}
+        ids = list(by_id)
+        # a missing popularity sorts first in the database's descending order
+        pop = np.array([_popularity(by_id[i][5]) for i in ids], dtype=np.float64)
+        order = np.lexsort((np.array(ids, dtype=str), -pop)) if ids else _EMPTY
+        self.ids: list[str] = [ids[i] for i in order]
+        self.popularity = pop[order]
+        self.price = np.array([_number(by_id[i][4]) for i in self.ids], dtype=np.float64)
+        self.position = {i: n for n, i in enumerate(self.ids)}
+        postings: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in range(3))
+        for n, i in enumerate(self.ids):
+            row = by_id[i]
+            for field, values in zip(postings, row[1:4], strict=True):
+                for v in values or ():
+                    field[str(v)].append(n)
+        self._categories, self._brands, self._attributes = (
+            {k: np.unique(np.array(v, dtype=np.int64)) for k, v in f.items()} for f in postings
+        )
+        self._live: dict[int, float] = {}  # position -> popularity after this process's bumps
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def bump(self, item_id: str, delta: float) -> None:
+        """Add ``delta`` to a product's popularity (this process's feedback, as written)."""
+        n = self.position.get(item_id)
+        if n is None or not delta:
+            return
+        with self._lock:
+            self._live[n] = self._live.get(n, float(self.popularity[n])) + float(delta)
+
+    def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
+        """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,
+        most popular first, ties by id (``query.preferred_ids`` are not looked at: the store
+        asks the graph for those)."""
+        limit = int(query.limit)
+        if limit <= 0 or not self.ids:
+            return []
+        with self._lock:
+            live = dict(self._live)
+        includes = self._includes(query)
+        if includes is not None and not len(includes[0]):
+            return []
+        excluded_ids = [self.position[i] for i in query.exclude_item_ids if i in self.position]
+        excludes = [
+            self._union(self._categories, query.exclude_category_ids),
+            self._union(self._brands, query.exclude_brand_ids),
+            self._union(self._attributes, query.exclude_attribute_ids),
+            np.array(sorted(set(excluded_ids) | live.keys()), dtype=np.int64),
+        ]
+        driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
+        picked = self._walk(driver, filters, excludes, query, limit)
+        rows = [(int(n), float(self.popularity[n])) for n in picked]
+        if live:  # bumped products leave the snapshot's order and come back by their live value
+            moved = np.array(sorted(live), dtype=np.int64)
+            banned = [*excludes[:3], _positions(excluded_ids)]
+            for n in self._pass(moved, includes or [], banned, query):
+                rows.append((int(n), live[int(n)]))
+            rows.sort(key=lambda r: (-r[1], self.ids[r[0]]))
+        return [(self.ids[n], None if math.isinf(p) else p) for n, p in rows[:limit]]
+
+    def _includes(self, query: CandidateQuery) -> list[np.ndarray] | None:
+        """The positions each inclusion filter allows, smallest first (``None``: none)."""
+        any_of = ((self._categories, query.category_ids), (self._brands, query.brand_ids))
+        sets = [self._union(field, ids) for field, ids in any_of if ids]
+        required = dict.fromkeys(query.required_attribute_ids)
+        sets += [self._attributes.get(a, _EMPTY) for a in required]
+        return sorted(sets, key=len) if sets else None
+
+    @staticmethod
+    def _union(field: dict[str, np.ndarray], ids: Sequence[str]) -> np.ndarray:
+        found = [field[i] for i in dict.fromkeys(ids) if i in field]
+        if len(found) <= 1:
+            return found[0] if found else _EMPTY
+        return np.unique(np.concatenate(found))
+
+    def _walk(
+        self,
+        driver: np.ndarray | None,
+        filters: list[np.ndarray],
+        excludes: list[np.ndarray],
+        query: CandidateQuery,
+        limit: int,
+    ) -> list[int]:
+        """The first ``limit`` positions of ``driver`` (every product when ``None``) that pass,
+        read in chunks that double until enough pass."""
+        total = len(self.ids) if driver is None else len(driver)
+        out: list[int] = []
+        start, step = 0, max(2 * limit, 256)
+        while start < total and len(out) < limit:
+            stop = min(start + step, total)
+            chunk = np.arange(start, stop) if driver is None else driver[start:stop]
+            out += self._pass(chunk, filters, excludes, query)[: limit - len(out)].tolist()
+            start, step = stop, step * 2
+        return out
+
+    def _pass(
+        self,
+        chunk: np.ndarray,
+        filters: list[np.ndarray],
+        excludes: list[np.ndarray],
+        query: CandidateQuery,
+    ) -> np.ndarray:
+        keep = np.ones(len(chunk), dtype=bool)
+        for allowed in filters:
+            keep &= np.isin(chunk, allowed)
+        for banned in excludes:
+            if len(banned):
+                keep &= ~np.isin(chunk, banned)
+        price = self.price[chunk]
+        if query.price.min is not None:  # a missing price (NaN) fails any price bound
+            keep &= price >= float(query.price.min)
+        if query.price.max is not None:
+            keep &= price <= float(query.price.max)
+        return chunk[keep]
+
+
+def _positions(values: Iterable[int]) -> np.ndarray:
+    return np.array(sorted(set(values)), dtype=np.int64)
+
+
+def _popularity(value: Any) -> float:
+    return math.inf if value is None else float(value)
+
+
+def _number(value: Any) -> float:
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+__all__ = ["FILTER_SNAPSHOT", "SNAPSHOT_COLUMNS", "FilterIndex"]

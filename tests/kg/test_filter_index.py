@@ -1,0 +1,176 @@
+"""The candidate query answered from the in-process filter snapshot (``kg._filter_index``)
+gives the rows the graph gives: hand-made rows for the edge cases, and a seeded catalog in a
+real FalkorDB against :func:`kg.queries.candidates` for many random queries."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from kg_catalog import synthetic
+
+import kg
+from kg._filter_index import FilterIndex
+from kg.types import CandidateQuery
+from kgrec.domain import EventType, FeedbackEvent, PriceRange
+
+ROWS = [  # id, category_ids, brand_ids, attribute_ids, price, popularity
+    ("a", ["c1", "c0"], ["b1"], ["red", "s"], 10.0, 5),
+    ("b", ["c2", "c0"], ["b2"], ["red"], 20.0, 5),
+    ("c", ["c1", "c0"], ["b2"], ["blue", "s"], None, 9),
+    ("d", None, None, None, 5.0, 1),
+    ("e", ["c2", "c0"], ["b1"], ["blue"], 50.0, None),
+]
+
+
+def ids(index: FilterIndex, query: CandidateQuery) -> list[str]:
+    return [i for i, _ in index.select(query)]
+
+
+def test_order_is_popularity_then_id_with_a_missing_popularity_first() -> None:
+    index = FilterIndex(ROWS)
+    assert index.select(CandidateQuery(limit=3)) == [("e", None), ("c", 9.0), ("a", 5.0)]
+    assert ids(index, CandidateQuery(limit=10)) == ["e", "c", "a", "b", "d"]
+
+
+def test_filters_follow_the_cypher_semantics() -> None:
+    index = FilterIndex(ROWS)
+    assert ids(index, CandidateQuery(category_ids=("c1",))) == ["c", "a"]
+    assert ids(index, CandidateQuery(category_ids=("c0",), brand_ids=("b2",))) == ["c", "b"]
+    assert ids(index, CandidateQuery(required_attribute_ids=("red", "s"))) == ["a"]
+    assert ids(index, CandidateQuery(required_attribute_ids=("red", "nope"))) == []
+    # a product without the lists fails inclusion filters and passes exclusions
+    assert ids(index, CandidateQuery(exclude_category_ids=("c0",))) == ["d"]
+    assert ids(index, CandidateQuery(exclude_attribute_ids=("s",), exclude_item_ids=("e",))) == [
+        "b",
+        "d",
+    ]
+    # a missing price fails any price bound
+    assert ids(index, CandidateQuery(price=PriceRange(max=100))) == ["e", "a", "b", "d"]
+    assert ids(index, CandidateQuery(price=PriceRange(10, 20))) == ["a", "b"]
+    assert ids(index, CandidateQuery(brand_ids=("unknown",))) == []
+    assert ids(index, CandidateQuery(limit=0)) == []
+
+
+def test_bumped_popularity_moves_a_product_at_once() -> None:
+    index = FilterIndex(ROWS)
+    index.bump("d", 10)
+    assert index.select(CandidateQuery(limit=3)) == [("e", None), ("d", 11.0), ("c", 9.0)]
+    assert ids(index, CandidateQuery(price=PriceRange(max=8))) == ["d"]
+    assert ids(index, CandidateQuery(exclude_item_ids=("d",), limit=2)) == ["e", "c"]
+    index.bump("unknown", 3)  # not in the snapshot: nothing to move
+    assert len(index) == 5
+
+
+# -- against the graph --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graphs(falkordb_server: kg.EmbeddedFalkorDB) -> Iterator[tuple[kg.GraphStore, kg.GraphStore]]:
+    """One seeded catalog, opened twice: with the snapshot and without it (the graph answers)."""
+    name = f"fi{uuid.uuid4().hex[:8]}"
+    plain = kg.open_store(falkordb_server.uri, graph=name, filter_index=False)
+    plain.init_schema()
+    cat = synthetic(n_products=1500, n_users=200, n_interactions=4000, seed=3)
+    for kind in ("categories", "brands", "attributes", "products", "users", "interactions"):
+        method = "add_interactions" if kind == "interactions" else f"upsert_{kind}"
+        load = getattr(plain, method)
+        load(getattr(cat, kind))
+    indexed = kg.open_store(falkordb_server.uri, graph=name)
+    try:
+        yield indexed, plain
+    finally:
+        indexed.close()
+        plain.drop_all()
+        plain.close()
+
+
+def random_query(rng: random.Random) -> CandidateQuery:
+    def some(pool: list[str], most: int) -> tuple[str, ...]:
+        return tuple(rng.sample(pool, rng.randint(0, most))) if rng.random() < 0.5 else ()
+
+    cats = [f"cat:{t}" for t in range(6)] + [f"cat:{t}.{m}" for t in range(6) for m in range(4)]
+    brands = [f"brand:{b}" for b in range(12)]
+    attrs = [f"attr:{k}={v}" for k in ("color", "size", "style", "fit") for v in range(6)]
+    lo = rng.choice([None, 20.0, 100.0])
+    hi = rng.choice([None, 150.0, 400.0])
+    return CandidateQuery(
+        price=PriceRange(lo, hi),
+        category_ids=some(cats, 2),
+        brand_ids=some(brands, 3),
+        required_attribute_ids=some(attrs, 2),
+        exclude_brand_ids=some(brands, 2),
+        exclude_category_ids=some(cats, 1),
+        exclude_attribute_ids=some(attrs, 2),
+        exclude_item_ids=tuple(f"prod:{rng.randrange(1500):06d}" for _ in range(rng.randint(0, 5))),
+        limit=rng.choice([1, 10, 300]),
+    )
+
+
+def test_the_snapshot_gives_the_graphs_rows(
+    graphs: tuple[kg.GraphStore, kg.GraphStore],
+) -> None:
+    indexed, plain = graphs
+    index = indexed.build_filters()  # type: ignore[attr-defined]
+    assert index is not None and len(index) == 1500
+    rng = random.Random(11)
+    for _ in range(150):
+        query = random_query(rng)
+        assert indexed.candidates(query) == plain.candidates(query), query
+
+
+def test_feedback_and_catalog_writes_keep_the_rows_equal(
+    graphs: tuple[kg.GraphStore, kg.GraphStore],
+) -> None:
+    indexed, plain = graphs
+    indexed.build_filters()  # type: ignore[attr-defined]
+    ranked = [c.product for c in plain.candidates(CandidateQuery(limit=1500))]
+    last, above = ranked[-1], ranked[99]
+    for n in range(int(above.popularity - last.popularity) + 1):  # through this process
+        event = FeedbackEvent(f"u{n}", "", last.id, EventType.PURCHASE)
+        indexed.record_event(event, f"ev{n}", now=1.0)
+    assert indexed._cache.filters is not None  # type: ignore[attr-defined]
+    query = CandidateQuery(limit=100)
+    assert last.id in [c.product.id for c in indexed.candidates(query)]
+    assert indexed.candidates(query) == plain.candidates(query)
+    rng = random.Random(12)
+    for _ in range(30):
+        query = random_query(rng)
+        assert indexed.candidates(query) == plain.candidates(query), query
+    # a catalog write drops the snapshot; the graph answers until it is rebuilt
+    indexed.upsert_brands([{"id": "brand:new", "name": "New"}])
+    assert indexed._cache.filters is None  # type: ignore[attr-defined]
+    assert indexed.candidates(query) == plain.candidates(query)
+
+
+def test_a_missing_popularity_is_infinite_only_inside() -> None:
+    assert math.isinf(FilterIndex(ROWS).popularity[0])
+
+
+def test_another_process_adding_products_shows_after_a_ttl(
+    falkordb_server: kg.EmbeddedFalkorDB,
+) -> None:
+    """Another process's catalog writes do not reach this one's cache: the look every ``ttl``
+    (here 0 s) counts the products and reads them again when the count moved."""
+    name = f"fi{uuid.uuid4().hex[:8]}"
+    writer = kg.open_store(falkordb_server.uri, graph=name, filter_index=False)
+    reader = kg.open_store(falkordb_server.uri, graph=name, cache_ttl=0.0)
+    try:
+        writer.init_schema()
+        cat = synthetic(n_products=50, n_users=5, n_interactions=0, seed=4)
+        writer.upsert_categories(cat.categories)
+        writer.upsert_products(cat.products[:40])
+        assert reader.build_filters() is not None  # type: ignore[attr-defined]
+        writer.upsert_products(cat.products[40:])
+        everything = CandidateQuery(limit=100)
+        reader.candidates(everything)  # looks, finds 50 products where it knew 40
+        reader._filters_thread.join(timeout=30)  # type: ignore[attr-defined]
+        assert len(reader._cache.filters) == 50  # type: ignore[attr-defined]
+        assert reader.candidates(everything) == writer.candidates(everything)
+    finally:
+        reader.close()
+        writer.drop_all()
+        writer.close()
