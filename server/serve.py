@@ -42,11 +42,14 @@ if TYPE_CHECKING:
     from kg.demo import DemoData
     from models.scoring import ItemScorer
 
+    from .worker_slot import WorkerSlot
+
 log = logging.getLogger(__name__)
 
 __all__ = [
     "LINKABLE_LABELS",
     "Runtime",
+    "announce",
     "build_runtime",
     "make_reply_explainer",
     "quiet_library_progress",
@@ -241,10 +244,16 @@ def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None 
     return checkpoint
 
 
-def build_runtime(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    graph: EmbeddedFalkorDB | None = None,
+    worker: WorkerSlot | None = None,
+) -> Runtime:
     """Everything ``kgrec serve`` serves with, in the order of the module docstring; ``graph``
-    is the embedded graph DB child when the caller spawned it early. The text encoders load
-    in a thread meanwhile (:class:`~server.preload.TextModels`)."""
+    is the embedded graph DB child when the caller spawned it early; ``worker``: this
+    process's place among several (``server/workers.py``). The text encoders load in a thread
+    meanwhile (:class:`~server.preload.TextModels`)."""
     import torch
 
     from .builder import build_pipeline
@@ -274,6 +283,7 @@ def build_runtime(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) 
                 DeadlineGuardedStore(store),  # type: ignore[arg-type]
                 scorer,
                 name_encoder=name_encoder,
+                worker=worker,
             )
             on_stop.append(pipeline.close)  # bandit state and impression log, before the graph
     except BaseException:
@@ -283,7 +293,13 @@ def build_runtime(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) 
 
 
 def _announce(settings: Settings, running: RunningServer) -> None:
-    target = f"localhost:{running.port}"
+    announce(settings, running.port)
+
+
+def announce(settings: Settings, port: int) -> None:
+    """The line that says the server is up on ``port`` (once, whatever the worker count;
+    :data:`server.serve_process.ANNOUNCE` finds it) and how to talk to it."""
+    target = f"localhost:{port}"
     # with keys / TLS on, the examples pass them (the key from $KGREC_API_KEY, never printed)
     chat_opts = " --tls-ca CA.pem" if settings.tls_cert else ""
     grpcurl_opts = "-cacert CA.pem" if settings.tls_cert else "-plaintext"
@@ -324,12 +340,18 @@ def reload_on_sighup(reloader: ModelReloader) -> Iterator[None]:
         loop.remove_signal_handler(sighup)
 
 
-async def run(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) -> None:
+async def run(
+    settings: Settings,
+    *,
+    graph: EmbeddedFalkorDB | None = None,
+    worker: WorkerSlot | None = None,
+) -> None:
     """Serve until SIGTERM/SIGINT; SIGHUP swaps in the newest model of the model dir.
-    ``graph``: the embedded graph DB child, when the caller spawned it early."""
+    ``graph``: the embedded graph DB child, when the caller spawned it early. As a
+    ``worker`` of several, it tells the parent when it listens instead of announcing."""
     from .app import serve_forever
 
-    runtime = build_runtime(settings, graph=graph)
+    runtime = build_runtime(settings, graph=graph, worker=worker)
     # Everything loaded so far (models, lexicon, caches) lives as long as the process: move it
     # out of the cyclic GC's reach, so full collections while serving (and at exit) do not
     # walk those few hundred thousand objects again (~1 s each on a busy machine).
@@ -340,5 +362,10 @@ async def run(settings: Settings, *, graph: EmbeddedFalkorDB | None = None) -> N
             settings,
             runtime.pipeline,
             on_stop=[runtime.close],
-            on_start=functools.partial(_announce, settings),
+            on_start=(
+                functools.partial(_announce, settings)
+                if worker is None
+                else lambda _: worker.tell_parent("ready")
+            ),
+            worker=worker,
         )
