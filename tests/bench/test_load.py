@@ -10,6 +10,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,34 @@ def test_shoppers_follow_a_fixed_seeded_mix() -> None:
 def test_proc_usage_of_this_process() -> None:
     use = proc_usage(os.getpid())
     assert use.rss_mb > 10 and use.cpu_s > 0
+
+
+def test_proc_usage_counts_worker_children_as_server_and_others_as_graph_db() -> None:
+    before = proc_usage(os.getpid())
+    sleep = "import time; time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c", sleep, "server.worker"])
+    other = subprocess.Popen([sys.executable, "-c", sleep])
+    try:
+        for _ in range(100):  # until both interpreters are up (their RSS counted)
+            use = proc_usage(os.getpid())
+            if use.children_rss_mb > before.children_rss_mb + 3 and len(use.processes) == 2:
+                break
+            time.sleep(0.05)
+        names = [name for name, _, _ in use.processes]
+        assert names == ["parent", f"worker {worker.pid}"]
+        assert use.rss_mb == pytest.approx(sum(r for _, r, _ in use.processes))
+        assert use.rss_mb > before.rss_mb + 3 and use.children_rss_mb > before.children_rss_mb
+    finally:
+        for proc in (worker, other):
+            proc.kill()
+            proc.wait()
+
+
+def test_histograms_of_several_workers_add_up() -> None:
+    one = Histogram(((0.1, 2.0), (math.inf, 3.0)), 0.5, 3.0)
+    two = Histogram(((0.1, 1.0), (math.inf, 1.0)), 0.05, 1.0)
+    assert one.plus(two) == Histogram(((0.1, 3.0), (math.inf, 4.0)), 0.55, 4.0)
+    assert one.plus(None) is one
 
 
 def test_startup_stages_are_read_from_the_server_log() -> None:
