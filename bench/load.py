@@ -1,7 +1,7 @@
 """Load benchmark of the real service: ``kgrec serve`` driven by concurrent gRPC clients.
 
     python -m bench.load [--products 6000] [--users 2500] [--concurrency 1,8,32] [--seconds 20]
-                         [--workers N] [--no-train-model] [--data-dir DIR]
+                         [--workers N] [--connections K] [--no-train-model] [--data-dir DIR]
                          [-- extra `kgrec serve` flags]
 
 For each catalog size it starts ``python -m kgrec.cli serve --port 0`` (the embedded graph DB,
@@ -19,7 +19,9 @@ floor's p50, errors by status code; the server's time per pipeline step over the
 seconds per wall second and memory; ``os.cpu_count()`` and the load average before and after,
 so a run on a busy machine shows as one. With ``--workers N`` the server runs N processes
 (``kgrec serve --workers N``): step times are summed over the workers' metrics endpoints,
-and CPU and memory are summed over the parent and its workers and printed per process. With
+and CPU and memory are summed over the parent and its workers and printed per process. The
+clients of a phase share one connection unless ``--connections K`` (``0``: one per client):
+the kernel hands each connection to one worker, so one connection loads one worker. With
 several ``--products`` sizes it ends with one summary line per size (the scale curve).
 """
 
@@ -140,7 +142,7 @@ class SizeRun:
         use0 = proc_usage(self.pid)
         load: PhaseResult = await run_phase(
             self.srv.target, concurrency, a.seconds,
-            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users),
+            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users), a.connections,
         )  # fmt: skip
         use1 = proc_usage(self.pid)
         steps1, req1 = self._histograms()
@@ -253,6 +255,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--workers", type=int, default=1, help="server processes (`kgrec serve --workers`)"
     )
+    ap.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        help="TCP connections the clients of a phase share (default 1; 0: one per client); "
+        "with --workers each connection is served by one worker",
+    )
     ap.add_argument("--train-model", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument(
         "--data-dir", type=Path, help="reuse a data dir (one size only); default: fresh"
@@ -267,8 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--data-dir holds one catalog: give one --products size with it")
     if args.users < 0 or args.seconds <= 0 or args.warmup < 0:
         ap.error("--users and --warmup must be >= 0 and --seconds > 0")
-    if args.workers < 1:
-        ap.error("--workers must be >= 1")
+    if args.workers < 1 or args.connections < 0:
+        ap.error("--workers must be >= 1 and --connections >= 0")
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"kgrec load benchmark, {now}, commit {_commit()}")
@@ -276,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"mix (seed {args.seed}): first turn {MIX[0]:.0%}, follow-up {MIX[1]:.0%}, feedback "
         f"{MIX[2]:.0%} of draws; Recommend limit 10, explain on; concurrency "
-        f"{','.join(map(str, args.concurrency))}, {args.seconds:g} s each"
+        f"{','.join(map(str, args.concurrency))}, {args.seconds:g} s each; "
+        + (f"{args.connections} connection(s)" if args.connections else "a connection per client")
     )
     results: list[tuple[int, SizeRun, float, float]] = []
     for products in args.products:

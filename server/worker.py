@@ -62,6 +62,9 @@ def _exit_now(code: int) -> None:
 
 def main() -> None:
     _die_with_parent()
+    # a SIGHUP (model reload) before the server installs its handler must not kill us: the
+    # model loaded at start-up is the newest anyway
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     line = sys.stdin.buffer.readline()
     if not line:  # the parent is gone already
         os._exit(1)

@@ -237,7 +237,7 @@ class _Pool:
         if self.reloads:
             self.reloads = 0
             log.info("SIGHUP: every worker reloads the newest model")
-            self._signal_all(signal.SIGHUP)
+            self._signal_all(signal.SIGHUP, ready_only=True)
         now = time.monotonic()
         for worker in list(self.workers.values()):
             code = worker.proc.poll()
@@ -271,7 +271,7 @@ class _Pool:
                 log.info("worker %d listens (pid %d)", worker.index, worker.proc.pid)
             elif line == b"reload":  # it reloaded itself (ReloadModel): the others follow
                 for other in self.workers.values():
-                    if other is not worker:
+                    if other is not worker and other.ready_at is not None:
                         self._send(other, signal.SIGHUP)
 
     def _exited(self, worker: _Worker, code: int, now: float) -> None:
@@ -310,9 +310,12 @@ class _Pool:
             with contextlib.suppress(ProcessLookupError):
                 worker.proc.send_signal(sig)
 
-    def _signal_all(self, sig: int) -> None:
+    def _signal_all(self, sig: int, *, ready_only: bool = False) -> None:
+        """``sig`` to every worker; with ``ready_only``, only to those that listen (SIGHUP: one
+        still starting loads the newest model anyway)."""
         for worker in self.workers.values():
-            self._send(worker, sig)
+            if worker.ready_at is not None or not ready_only:
+                self._send(worker, sig)
 
     def _stop(self) -> int:
         """SIGTERM every worker and wait for them (module docstring, step 4)."""

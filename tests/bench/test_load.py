@@ -225,3 +225,36 @@ def test_load_benchmark_against_a_tiny_served_demo(tmp_path: Path) -> None:
             assert int(rows[step][1]) > 0, block  # every step was timed by the server
         assert "CPU per wall second: server" in block
     assert re.search(r"^load average after [\d.]+ [\d.]+ [\d.]+$", out, re.M)
+
+
+@pytest.mark.parametrize(("connections", "expected"), [(1, 1), (3, 3), (0, 4)])
+def test_a_phase_spreads_its_clients_over_the_connections_asked_for(
+    connections: int, expected: int
+) -> None:
+    import grpc.aio
+    from grpc_health.v1 import health, health_pb2_grpc
+
+    from bench.load_workload import HealthProbe, run_phase
+
+    peers: set[str] = set()
+
+    class Recording(health.aio.HealthServicer):  # type: ignore[misc]
+        async def Check(self, request: object, context: grpc.aio.ServicerContext) -> object:  # noqa: N802
+            peers.add(context.peer())
+            return await super().Check(request, context)
+
+    async def go() -> None:
+        server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(Recording(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            result = await run_phase(
+                f"127.0.0.1:{port}", 4, 0.3, lambda ch, i: HealthProbe.on(ch), connections
+            )
+        finally:
+            await server.stop(None)
+        assert {s.code for s in result.samples} == {"OK"}
+
+    asyncio.run(go())
+    assert len(peers) == expected  # one client port per connection
