@@ -36,21 +36,22 @@ ARGS = (
 
 def workers_of(parent: int) -> list[int]:
     """The pids of ``parent``'s worker processes (not the graph DB child)."""
-    kids = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    return [
-        int(k)
-        for k in kids
-        if b"server.worker" in Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ")
-    ]
+    found = []
+    for kid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        try:
+            if b"server.worker" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                found.append(int(kid))
+        except FileNotFoundError:  # exited meanwhile
+            continue
+    return found
 
 
 def alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        # a zombie is dead too (its parent has not reaped it yet)
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
         return False
-    # a zombie is dead too (its parent has not reaped it yet)
-    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
 
 
 def wait_until(condition, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
@@ -155,8 +156,8 @@ def test_no_worker_outlives_a_killed_parent(tmp_path: Path) -> None:
     process = ServeProcess(tmp_path, *ARGS).start()
     workers = workers_of(process.pid)
     os.kill(process.pid, signal.SIGKILL)
-    process.stop()
     assert wait_until(lambda: not [pid for pid in workers if alive(pid)], 30), "orphan worker"
+    process.stop()
 
 
 def test_a_taken_port_is_refused(server: ServeProcess, tmp_path: Path) -> None:
