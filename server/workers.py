@@ -112,9 +112,9 @@ def _prepare(
     the workers open the graph with."""
     from kg import EmbeddedFalkorDB
     from kg.embedded import GRAPH_SUBDIR
-    from models.training.checkpoint import latest_checkpoint
+    from models.training.checkpoint_dir import latest_checkpoint
 
-    from .serve import ensure_demo, open_graph, stage, train_demo_model
+    from .startup import ensure_demo, open_graph, stage, train_demo_model
 
     if not settings.graph_uri and graph is None:
         graph = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
@@ -249,7 +249,7 @@ class _Pool:
                 self._spawn(index)
         count = self.settings.worker_count
         if not self.announced and len(self.workers) == count and self._all_ready():
-            from .serve import announce
+            from .startup import announce
 
             self.announced = True
             log.info("all %d workers listen", count)
