@@ -13,9 +13,10 @@ older entry holds; an entry computed after a reader saw ``v + 1`` read the event
 writers stored theirs (each stored before it read ``v``). Two users sharing a slot only cost
 each other a recomputation.
 
-The parent process creates the file (zeros) before it starts the workers and removes it when
-they have stopped; it lives in ``/dev/shm`` where there is one (memory only), else the
-temporary folder.
+The parent process creates the file (zeros) in ``/dev/shm`` where there is one (memory
+only), else the temporary folder, and removes its name at once: the workers get the open file
+descriptor, not a path, so nothing is left behind however the processes end (a SIGKILL too);
+the memory goes with the last process that maps it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import mmap
 import os
 import tempfile
 import zlib
-from pathlib import Path
 
 __all__ = ["SLOTS", "SharedGenerations"]
 
@@ -33,24 +33,26 @@ SLOTS = 65_536
 
 
 class SharedGenerations:
-    """The counters of the file at ``path`` (see the module docstring)."""
+    """The counters of the open file ``fd`` (see the module docstring); takes ``fd`` over
+    (closed by :meth:`close`)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        with self.path.open("r+b") as fh:
-            self._map = mmap.mmap(fh.fileno(), SLOTS * 8, mmap.MAP_SHARED)
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._map = mmap.mmap(fd, SLOTS * 8, mmap.MAP_SHARED)
         self._counters = memoryview(self._map).cast("Q")
 
     @classmethod
     def create(cls) -> SharedGenerations:
-        """A new file of zeros (owner-only) and its counters."""
+        """A new file of zeros (owner-only, already unlinked) and its counters."""
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else None
         fd, name = tempfile.mkstemp(prefix="kgrec-generations-", suffix=".bin", dir=folder)
+        os.unlink(name)
         try:
             os.ftruncate(fd, SLOTS * 8)
-        finally:
+            return cls(fd)
+        except BaseException:
             os.close(fd)
-        return cls(name)
+            raise
 
     @staticmethod
     def slot(key: str) -> int:
@@ -68,8 +70,4 @@ class SharedGenerations:
     def close(self) -> None:
         self._counters.release()
         self._map.close()
-
-    def unlink(self) -> None:
-        """Close and remove the file (the parent, once the workers are gone)."""
-        self.close()
-        self.path.unlink(missing_ok=True)
+        os.close(self.fd)

@@ -2,13 +2,14 @@
 :mod:`server.workers` (never by hand).
 
 It reads one JSON line from stdin (its index, the worker count, the parent's pid, the pipe to
-write to, the shared counters' file and the settings, the graph URI and port already fixed by
-the parent), then builds its own runtime (graph client, model, parser, linker; the graph DB,
-the demo store and the model were prepared by the parent) and serves the shared port until
-SIGTERM, like ``kgrec serve`` with one process. It writes ``ready`` to the pipe once it
-listens. It does not outlive the parent: on Linux the kernel sends it SIGTERM when the parent
-dies (``PR_SET_PDEATHSIG``, checked against a parent that died before it was set), and
-anywhere its stdin reaching end-of-file (the parent gone) stops it the same way.
+write to, the shared counters' file descriptor and the settings, the graph URI and port
+already fixed by the parent), then builds its own runtime (graph client, model, parser,
+linker; the graph DB, the demo store and the model were prepared by the parent) and serves
+the shared port until SIGTERM, like ``kgrec serve`` with one process. It writes ``ready``
+to the pipe once it listens. It does not outlive the parent: on Linux the kernel sends it
+SIGTERM when the parent dies (``PR_SET_PDEATHSIG``, checked against a parent that died before
+it was set), and anywhere its stdin reaching end-of-file (the parent gone) stops it the same
+way.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def main() -> None:
     fmt = LOG_FORMAT.replace("%(name)s", f"%(name)s/w{index}")
     configure_logging(settings.log_level, fmt, json_lines=settings.log_format == "json")
     slot = WorkerSlot(
-        index, int(job["count"]), SharedGenerations(job["generations"]), int(job["control_fd"])
+        index,
+        int(job["count"]),
+        SharedGenerations(int(job["generations_fd"])),
+        int(job["control_fd"]),
     )
     threading.Thread(target=_watch_parent, name="kgrec-parent-watch", daemon=True).start()
     from .serve import run

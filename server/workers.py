@@ -145,9 +145,9 @@ def serve_workers(settings: Settings) -> int:
         on_stop.append(held.close)
         uri = _prepare(settings, spawn_embedded_graph(settings), on_stop)
         generations = SharedGenerations.create()
-        on_stop.append(generations.unlink)
+        on_stop.append(generations.close)
         worker_settings = settings.replace(port=held.getsockname()[1], graph_uri=uri)
-        return _Pool(worker_settings, generations.path).run()
+        return _Pool(worker_settings, generations.fd).run()
     finally:
         while on_stop:
             try:
@@ -169,7 +169,7 @@ class _Worker:
 @dataclass
 class _Pool:
     settings: Settings
-    generations: Path
+    generations: int  # the shared counters' file descriptor, passed to each worker
     workers: dict[int, _Worker] = field(default_factory=dict)
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
     signals: int = 0  # SIGTERM/SIGINT received
@@ -211,7 +211,7 @@ class _Pool:
         proc = subprocess.Popen(
             [sys.executable, "-m", "server.worker"],
             stdin=subprocess.PIPE,
-            pass_fds=(write_end,),
+            pass_fds=(write_end, self.generations),
             start_new_session=True,
         )
         os.close(write_end)
@@ -220,7 +220,7 @@ class _Pool:
             "count": self.settings.worker_count,
             "parent": os.getpid(),
             "control_fd": write_end,
-            "generations": str(self.generations),
+            "generations_fd": self.generations,
             "settings": self.settings.to_dict(),
         }
         assert proc.stdin is not None  # held open: its end-of-file tells the worker we are gone

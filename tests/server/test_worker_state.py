@@ -4,6 +4,7 @@ what each keeps to itself: its exploration draws."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,13 +25,13 @@ from server.worker_slot import WorkerSlot
 def generations() -> SharedGenerations:
     shared = SharedGenerations.create()
     yield shared  # type: ignore[misc]
-    shared.unlink()
+    shared.close()
 
 
 def test_a_bump_through_one_mapping_is_read_through_another(
     generations: SharedGenerations,
 ) -> None:
-    other = SharedGenerations(generations.path)  # as another process maps it
+    other = SharedGenerations(os.dup(generations.fd))  # as another process maps it
     try:
         assert other.read("user:1") == generations.read("user:1") == 0
         generations.bump("user:1")
@@ -66,7 +67,7 @@ def test_feedback_recorded_on_one_worker_drops_the_profile_another_cached(
     store.events = [StoredEvent("e1", "u", "a", "purchase", 0.0, 1.0)]
     # two workers: each its own cache and counters mapping, one graph
     here = ProfileBook(store, 30.0, shared=generations)  # type: ignore[arg-type]
-    there = ProfileBook(store, 30.0, shared=SharedGenerations(generations.path))  # type: ignore[arg-type]
+    there = ProfileBook(store, 30.0, shared=SharedGenerations(os.dup(generations.fd)))  # type: ignore[arg-type]
     first = there.profile("u", scorer)  # type: ignore[arg-type]
     assert there.profile("u", scorer) is first and store.reads == 1  # type: ignore[arg-type]
     store.events.append(StoredEvent("e2", "u", "b", "purchase", 0.0, 2.0))
