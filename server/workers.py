@@ -42,6 +42,11 @@ What is shared and what is each worker's own:
   s stale after a catalog write through another process, as with separate servers.
 - The impression log: one file per process, a file lock for forget-user (as before).
 - Metrics: per worker; worker ``i`` serves them on ``metrics_port + i``. Health: per worker.
+
+Limits: the kernel spreads *connections*, not calls, so a client on one gRPC channel (one
+HTTP/2 connection) is served by one worker; clients need several channels, or a proxy that
+balances calls, to load every worker. A worker that dies loses the bandit updates it had not
+merged yet (at most ``policy_sync_interval_s`` of clicks; its impression log is on disk).
 """
 
 from __future__ import annotations
