@@ -1,7 +1,8 @@
 """Load benchmark of the real service: ``kgrec serve`` driven by concurrent gRPC clients.
 
     python -m bench.load [--products 6000] [--users 2500] [--concurrency 1,8,32] [--seconds 20]
-                         [--no-train-model] [--data-dir DIR] [-- extra `kgrec serve` flags]
+                         [--workers N] [--connections K] [--no-train-model] [--data-dir DIR]
+                         [-- extra `kgrec serve` flags]
 
 For each catalog size it starts ``python -m kgrec.cli serve --port 0`` (the embedded graph DB,
 a generated demo store of ``--products`` products, Prometheus metrics on a free port), waits
@@ -16,8 +17,12 @@ It prints per RPC the calls, calls/s, p50/p95/p99 and each percentile as a multi
 floor's p50, errors by status code; the server's time per pipeline step over the phase
 (``kgrec_step_seconds`` scraped before and after); the server's and the graph DB's CPU
 seconds per wall second and memory; ``os.cpu_count()`` and the load average before and after,
-so a run on a busy machine shows as one. With several ``--products`` sizes it ends with one
-summary line per size (the scale curve).
+so a run on a busy machine shows as one. With ``--workers N`` the server runs N processes
+(``kgrec serve --workers N``): step times are summed over the workers' metrics endpoints,
+and CPU and memory are summed over the parent and its workers and printed per process. The
+clients of a phase share one connection unless ``--connections K`` (``0``: one per client):
+the kernel hands each connection to one worker, so one connection loads one worker. With
+several ``--products`` sizes it ends with one summary line per size (the scale curve).
 """
 
 from __future__ import annotations
@@ -63,10 +68,22 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(n: int) -> int:
+    """A port ``p`` with ``p .. p + n - 1`` free (one metrics endpoint per server worker)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = int(s.getsockname()[1])
+        if first + n - 1 > 65535:
+            continue
+        try:
+            for port in range(first + 1, first + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise OSError(f"no {n} consecutive free ports")
 
 
 def _commit() -> str:
@@ -87,15 +104,24 @@ def _loadavg() -> str:
 class SizeRun:
     """One served catalog size: start-up, then a floor and a load phase per concurrency."""
 
-    def __init__(self, args: argparse.Namespace, products: int, srv: ServeProcess, metrics: str):
-        self.args, self.products, self.srv, self.metrics_url = args, products, srv, metrics
+    def __init__(
+        self, args: argparse.Namespace, products: int, srv: ServeProcess, metrics: Sequence[str]
+    ):
+        self.args, self.products, self.srv, self.metrics_urls = args, products, srv, metrics
         self.pid = srv.pid
         self.summary: dict[int, tuple[float, float, float]] = {}
 
     def _histograms(self) -> tuple[dict[str, Histogram], Histogram | None]:
-        text = scrape(self.metrics_url)
-        steps = parse_histograms(text, STEP_METRIC, "step")
-        return steps, parse_histograms(text, REQUEST_METRIC, "method").get("Recommend")
+        """Step and Recommend histograms, summed over the server's workers."""
+        steps: dict[str, Histogram] = {}
+        request: Histogram | None = None
+        for url in self.metrics_urls:
+            text = scrape(url)
+            for key, h in parse_histograms(text, STEP_METRIC, "step").items():
+                steps[key] = h.plus(steps.get(key))
+            rec = parse_histograms(text, REQUEST_METRIC, "method").get("Recommend")
+            request = rec.plus(request) if rec is not None else request
+        return steps, request
 
     async def warm_up(self) -> None:
         """A fixed number of turns by a shopper that is not one of the measured ones."""
@@ -116,7 +142,7 @@ class SizeRun:
         use0 = proc_usage(self.pid)
         load: PhaseResult = await run_phase(
             self.srv.target, concurrency, a.seconds,
-            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users),
+            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users), a.connections,
         )  # fmt: skip
         use1 = proc_usage(self.pid)
         steps1, req1 = self._histograms()
@@ -146,6 +172,15 @@ class SizeRun:
             f"graph DB {graph_cpu * per_turn:.0f} ms; "
             f"RSS server {use1.rss_mb:.0f} MB, graph DB {use1.children_rss_mb:.0f} MB"
         )
+        if len(use1.processes) > 1:
+            before = {name: cpu for name, _, cpu in use0.processes}
+            print(
+                "  server processes (CPU per wall second, RSS): "
+                + ", ".join(
+                    f"{name} {(cpu - before.get(name, 0.0)) / wall:.2f} {rss:.0f} MB"
+                    for name, rss, cpu in use1.processes
+                )
+            )
         rec_ok = [s.ms for s in rows.get("Recommend", []) if s.code == "OK"]
         if rec_ok:
             self.summary[concurrency] = (
@@ -164,10 +199,11 @@ def startup_stages(lines: Sequence[str]) -> list[tuple[str, str]]:
 def run_size(
     args: argparse.Namespace, products: int, data_dir: Path
 ) -> tuple[SizeRun, float, float]:
-    metrics_port = _free_port()
+    metrics_port = _free_ports(args.workers)
     serve_args = [
         "--demo-products", str(products), "--demo-users", str(args.users), "--seed", str(args.seed),
         "--metrics-port", str(metrics_port), "--log-level", args.log_level,
+        "--workers", str(args.workers),
     ]  # fmt: skip
     if not args.train_model:
         serve_args.append("--no-train-model")
@@ -178,14 +214,16 @@ def run_size(
     try:
         asyncio.run(wait_serving(srv.target, args.start_timeout))
         ready_s = time.perf_counter() - started
-        run = SizeRun(args, products, srv, f"http://127.0.0.1:{metrics_port}/metrics")
+        urls = [f"http://127.0.0.1:{metrics_port + i}/metrics" for i in range(args.workers)]
+        run = SizeRun(args, products, srv, urls)
         use = proc_usage(run.pid)
         model = (
             "trained at start-up (or loaded from the data dir)"
             if args.train_model
             else "untrained (--no-train-model)"
         )
-        print(f"\n== {products} products, {args.users} users, model {model}")
+        workers = f", {args.workers} server processes" if args.workers > 1 else ""
+        print(f"\n== {products} products, {args.users} users, model {model}{workers}")
         print(
             f"start-up to SERVING {ready_s:.1f} s; RSS server {use.rss_mb:.0f} MB, "
             f"graph DB {use.children_rss_mb:.0f} MB"
@@ -214,6 +252,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--floor-seconds", type=float, default=5.0, help="Health floor per concurrency")
     ap.add_argument("--warmup", type=int, default=16, help="turns before measuring (per size)")
     ap.add_argument("--seed", type=int, default=7, help="demo store and shopper seed")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="server processes (`kgrec serve --workers`)"
+    )
+    ap.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        help="TCP connections the clients of a phase share (default 1; 0: one per client); "
+        "with --workers each connection is served by one worker",
+    )
     ap.add_argument("--train-model", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument(
         "--data-dir", type=Path, help="reuse a data dir (one size only); default: fresh"
@@ -228,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--data-dir holds one catalog: give one --products size with it")
     if args.users < 0 or args.seconds <= 0 or args.warmup < 0:
         ap.error("--users and --warmup must be >= 0 and --seconds > 0")
+    if args.workers < 1 or args.connections < 0:
+        ap.error("--workers must be >= 1 and --connections >= 0")
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"kgrec load benchmark, {now}, commit {_commit()}")
@@ -235,7 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"mix (seed {args.seed}): first turn {MIX[0]:.0%}, follow-up {MIX[1]:.0%}, feedback "
         f"{MIX[2]:.0%} of draws; Recommend limit 10, explain on; concurrency "
-        f"{','.join(map(str, args.concurrency))}, {args.seconds:g} s each"
+        f"{','.join(map(str, args.concurrency))}, {args.seconds:g} s each; "
+        + (f"{args.connections} connection(s)" if args.connections else "a connection per client")
     )
     results: list[tuple[int, SizeRun, float, float]] = []
     for products in args.products:

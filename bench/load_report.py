@@ -48,6 +48,14 @@ class Histogram:
         buckets = tuple((le, n - old.get(le, 0.0)) for le, n in self.buckets)
         return Histogram(buckets, self.total - before.total, self.count - before.count)
 
+    def plus(self, other: Histogram | None) -> Histogram:
+        """The two histograms' counts added (the same metric from several server workers)."""
+        if other is None:
+            return self
+        theirs = dict(other.buckets)
+        buckets = tuple((le, n + theirs.get(le, 0.0)) for le, n in self.buckets)
+        return Histogram(buckets, self.total + other.total, self.count + other.count)
+
     def mean_ms(self) -> float:
         return 1000 * self.total / self.count if self.count else float("nan")
 
@@ -103,48 +111,75 @@ def scrape(url: str) -> str:
 
 @dataclass(frozen=True)
 class ProcUsage:
+    """The server's memory and CPU seconds (the process and, with ``--workers``, its worker
+    processes, summed), the same of its other children (the embedded graph DB), and each
+    server process's own ``(name, rss MB, CPU s)``."""
+
     rss_mb: float
     children_rss_mb: float
     cpu_s: float
     children_cpu_s: float
+    processes: tuple[tuple[str, float, float], ...] = ()
+
+
+def _is_worker(cmdline: str) -> bool:
+    return "server.worker" in cmdline
 
 
 def proc_usage(pid: int) -> ProcUsage:
-    """RSS and CPU seconds of ``pid`` and of its children (the embedded graph DB), from
-    psutil when installed, else from ``/proc``."""
-    try:
-        import psutil
-    except ImportError:
-        return _proc_usage_procfs(pid)
-    proc = psutil.Process(pid)
-    kids = proc.children(recursive=True)
-    times = proc.cpu_times()
-    kid_rss = kid_cpu = 0.0
-    for kid in kids:
-        try:
-            kid_rss += kid.memory_info().rss
-            t = kid.cpu_times()
-            kid_cpu += t.user + t.system
-        except psutil.Error:
-            continue
+    """:class:`ProcUsage` of ``pid`` and its children, from psutil when installed, else from
+    ``/proc``."""
+    rows = _processes(pid)
+    server = [(f"worker {p}" if _is_worker(c) else "parent" if p == pid else f"pid {p}", r, t)
+              for p, c, r, t in rows if p == pid or _is_worker(c)]  # fmt: skip
+    others = [(r, t) for p, c, r, t in rows if p != pid and not _is_worker(c)]
     return ProcUsage(
-        proc.memory_info().rss / 2**20, kid_rss / 2**20, times.user + times.system, kid_cpu
+        sum(r for _, r, _ in server),
+        sum(r for r, _ in others),
+        sum(t for _, _, t in server),
+        sum(t for _, t in others),
+        tuple(server),
     )
 
 
-def _proc_usage_procfs(pid: int) -> ProcUsage:
+def _processes(pid: int) -> list[tuple[int, str, float, float]]:
+    """``(pid, command line, rss MB, CPU s)`` of ``pid`` and of its children, recursively."""
+    try:
+        import psutil
+    except ImportError:
+        return _processes_procfs(pid)
+    proc = psutil.Process(pid)
+    out = []
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            out.append(
+                (p.pid, " ".join(p.cmdline()), p.memory_info().rss / 2**20, t.user + t.system)
+            )
+        except psutil.Error:
+            continue
+    return out
+
+
+def _processes_procfs(pid: int) -> list[tuple[int, str, float, float]]:
     tick = os.sysconf("SC_CLK_TCK")
 
-    def one(p: int) -> tuple[float, float]:
+    def one(p: int) -> tuple[int, str, float, float]:
         status = Path(f"/proc/{p}/status").read_text()
         rss = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:")), 0)
         fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        return rss / 1024, (int(fields[11]) + int(fields[12])) / tick
+        cmdline = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return p, cmdline, rss / 1024, (int(fields[11]) + int(fields[12])) / tick
 
-    rss, cpu = one(pid)
-    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    usage = [one(int(k)) for k in kids]
-    return ProcUsage(rss, sum(u[0] for u in usage), cpu, sum(u[1] for u in usage))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            out.append(one(p))
+            todo += [int(k) for k in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:  # gone meanwhile
+            continue
+    return out
 
 
 # --- tables ----------------------------------------------------------------------------------

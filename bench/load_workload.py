@@ -6,13 +6,14 @@ follow-up in its current session, or report feedback on an item it was shown. Th
 fixed by ``(seed, worker index)``, so two runs send the same sequence of calls; how far each
 shopper gets in the time allowed depends on the server's speed.
 
-:func:`run_phase` runs ``concurrency`` such clients on one channel for a bounded time and
-returns every call's latency and status code.
+:func:`run_phase` runs ``concurrency`` such clients on one channel (or several connections) for a
+bounded time and returns every call's latency and status code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -166,13 +167,27 @@ async def run_phase(
     concurrency: int,
     seconds: float,
     make_client: Callable[[grpc.aio.Channel, int], Client],
+    connections: int = 1,
 ) -> PhaseResult:
     """``concurrency`` clients, each calling in a loop until ``seconds`` have passed (calls in
-    flight then are finished and counted); throughput is over the wall time to the last one."""
+    flight then are finished and counted); throughput is over the wall time to the last one.
+
+    ``connections``: TCP connections the clients share, client ``i`` on connection ``i %
+    connections`` (``0``: one per client). A server of several processes on one port
+    (``kgrec serve --workers``) gets each connection's calls in one process, so one
+    connection loads one worker."""
     samples: list[Sample] = []
-    async with grpc.aio.insecure_channel(target) as channel:
-        await channel.channel_ready()
-        clients = [make_client(channel, i) for i in range(concurrency)]
+    n = min(connections or concurrency, concurrency)
+    # a local subchannel pool per channel: gRPC would otherwise share one connection
+    options = [("grpc.use_local_subchannel_pool", 1)] if n > 1 else []
+    async with contextlib.AsyncExitStack() as stack:
+        channels = [
+            await stack.enter_async_context(grpc.aio.insecure_channel(target, options=options))
+            for _ in range(n)
+        ]
+        for channel in channels:
+            await channel.channel_ready()
+        clients = [make_client(channels[i % n], i) for i in range(concurrency)]
         stop_at = time.perf_counter() + seconds
 
         async def loop(client: Client) -> None:

@@ -34,16 +34,25 @@ def _serve(args: argparse.Namespace) -> int:
         "trains a small model",
         settings.data_dir,
     )
+    from server.app import ListenError
     from server.preload import spawn_embedded_graph
 
     try:
-        graph = spawn_embedded_graph(settings)  # loads its snapshot while we import torch
-        from server.serve import run
+        if settings.worker_count > 1:
+            from server.workers import serve_workers
 
-        asyncio.run(run(settings, graph=graph))
-        code = 0
+            code = serve_workers(settings)
+        else:
+            graph = spawn_embedded_graph(settings)  # loads its snapshot while we import torch
+            from server.serve import run
+
+            asyncio.run(run(settings, graph=graph))
+            code = 0
     except KeyboardInterrupt:  # Ctrl-C during start-up; what had started is stopped already
         code = 130
+    except ListenError as e:  # the port is taken: one line says so, no traceback
+        logging.getLogger("kgrec.serve").error("%s", e)
+        code = 2
     _exit_now(code)
 
 

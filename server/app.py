@@ -16,6 +16,11 @@ calls.
 
 Metrics: with ``settings.metrics_port`` set, Prometheus metrics (``server/metrics.py``) are
 served over HTTP at ``/metrics`` on that port of ``settings.host``.
+
+As worker ``i`` of several (``kgrec serve --workers N``, ``server/workers.py``): the gRPC port
+is bound with ``SO_REUSEPORT`` (the kernel spreads connections over the workers), every
+response names the worker in ``x-kgrec-worker``, metrics are on ``metrics_port + i``, and a
+``ReloadModel`` call, once it reloaded this worker, has the parent reload the others.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from server.reflection import enable_reflection
 from server.reload import ModelReloader, scorer_options
 from server.servicer import AdminServicer, RecommenderServicer
 from server.settings import Settings
+from server.worker_slot import WorkerSlot
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +69,10 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 READY_POLL_SECONDS = 0.5
 #: A probe that takes longer than this counts as "not ready".
 READY_TIMEOUT_SECONDS = 2.0
+
+
+class ListenError(OSError):
+    """The server cannot listen on its address (the port is taken, the host is not ours)."""
 
 
 @dataclass
@@ -155,8 +165,11 @@ class _HealthState:
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> RunningServer:
-    """Bind ``settings.host:settings.port`` and start serving ``pipeline``.
+async def start_server(
+    settings: Settings, pipeline: RecommenderPipeline, *, worker: WorkerSlot | None = None
+) -> RunningServer:
+    """Bind ``settings.host:settings.port`` and start serving ``pipeline`` (as ``worker`` of
+    several when given: see the module docstring).
 
     Raises ConfigError (before binding) for a non-loopback host without ``api_keys`` and
     without ``insecure``, and for unreadable TLS files.
@@ -166,7 +179,7 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
     credentials = server_credentials(settings)
     warn_exposure(settings, keys)
     interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (
-        RequestIdInterceptor(),
+        RequestIdInterceptor(worker.index if worker is not None else None),
         *((AuthInterceptor(keys),) if keys else ()),
         ExceptionMappingInterceptor(),
         MetricsInterceptor(),
@@ -178,7 +191,9 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),  # a second server on a taken port must fail, not share
+            # a second server on a taken port must fail, not share; only the workers of one
+            # server share theirs (the parent holds the port, server/workers.py)
+            ("grpc.so_reuseport", 1 if worker is not None else 0),
         ],
     )
     pb_grpc.add_RecommenderServiceServicer_to_server(
@@ -194,6 +209,7 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
                 pipeline,  # type: ignore[arg-type]
                 settings.models_path,
                 scorer_options(settings),
+                on_reloaded=(lambda: worker.tell_parent("reload")) if worker is not None else None,
             )
         pb_grpc.add_AdminServiceServicer_to_server(
             AdminServicer(
@@ -225,15 +241,14 @@ async def start_server(settings: Settings, pipeline: RecommenderPipeline) -> Run
         else:
             port = server.add_secure_port(address, credentials)
     except RuntimeError as e:  # grpc raises RuntimeError when it cannot bind
-        raise OSError(f"cannot listen on {address}: {e}") from e
+        raise ListenError(f"cannot listen on {address}: {e}") from e
     endpoint = None
     if settings.metrics_port:
+        metrics_port = settings.metrics_port + (worker.index if worker is not None else 0)
         try:
-            endpoint = MetricsEndpoint(METRICS, settings.host, settings.metrics_port)
+            endpoint = MetricsEndpoint(METRICS, settings.host, metrics_port)
         except OSError as e:
-            raise OSError(
-                f"cannot serve metrics on {settings.host}:{settings.metrics_port}: {e}"
-            ) from e
+            raise OSError(f"cannot serve metrics on {settings.host}:{metrics_port}: {e}") from e
     version = getattr(pipeline, "model_version", None)
     if isinstance(version, str):
         METRICS.set_model_version(version)
@@ -272,6 +287,7 @@ async def serve_forever(
     *,
     stop_event: asyncio.Event | None = None,
     on_start: Callable[[RunningServer], Any] | None = None,
+    worker: WorkerSlot | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT (or ``stop_event``), then shut down gracefully.
 
@@ -282,11 +298,12 @@ async def serve_forever(
     waiting out the grace period; the ``on_stop`` callbacks still run, and further signals
     during them are only logged, so the graph DB still stops cleanly. ``on_start`` is called
     with the running server once it listens (e.g. to print the port picked for ``port=0``).
+    ``worker``: see :func:`start_server`.
     """
     stop_event = stop_event or asyncio.Event()
     stop_now = asyncio.Event()
     try:
-        running = await start_server(settings, pipeline)
+        running = await start_server(settings, pipeline, worker=worker)
     except BaseException:
         await _run_callbacks(on_stop)
         raise
@@ -350,4 +367,11 @@ def _on_signal(sig: signal.Signals, stop_event: asyncio.Event, stop_now: asyncio
         logger.info("received %s: already stopping", sig.name)
 
 
-__all__ = ["MAX_MESSAGE_BYTES", "SERVICE_NAME", "RunningServer", "serve_forever", "start_server"]
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "SERVICE_NAME",
+    "ListenError",
+    "RunningServer",
+    "serve_forever",
+    "start_server",
+]

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from models.intent import IntentParser
     from models.scoring import ItemScorer
 
+    from .worker_slot import WorkerSlot
+
 log = logging.getLogger(__name__)
 
 __all__ = ["LINKABLE_LABELS", "build_pipeline", "intent_config", "make_reply_explainer"]
@@ -68,6 +70,7 @@ def build_pipeline(
     parser: IntentParser | None = None,
     lexicon: Sequence[LexiconEntry] | None = None,
     name_encoder: NameEncoder | None = None,
+    worker: WorkerSlot | None = None,
 ) -> Pipeline:
     """The served pipeline over ``store``: the configured intent parser (``parser`` when given,
     e.g. one already loaded for several folds), the entity linker over the graph's linkable
@@ -75,7 +78,8 @@ def build_pipeline(
     the configured explainer and ``scorer``; with ``impression_log`` on, the impression log
     under ``data_dir/impressions`` (closed by :meth:`Pipeline.close`). The parser's span index
     and the linker's index and name vectors are kept under ``data_dir/cache`` for the next
-    start (:mod:`kgrec.startup_cache`)."""
+    start (:mod:`kgrec.startup_cache`). ``worker``: this process's place among the workers
+    of ``kgrec serve --workers N`` (:mod:`server.learning`)."""
     from kg.linking import EntityLinker, StaticMiniLMEncoder
     from models.intent import make_parser
 
@@ -113,4 +117,5 @@ def build_pipeline(
         lexicon=lexicon,
         impressions=impression_log_for(settings),
         policy_dir=settings.models_path,  # bandit state next to the model checkpoints
+        worker=worker,
     )

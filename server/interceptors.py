@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: The metadata key a client may send its own request id in, and the server answers with.
 REQUEST_ID_HEADER = "x-request-id"
+#: The metadata key naming the worker process that answered (``kgrec serve --workers N``).
+WORKER_HEADER = "x-kgrec-worker"
 #: A client-sent id is kept only if it looks like an id; otherwise a fresh uuid4 is used.
 _CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 #: Methods the concurrency limit applies to (never health checks or reflection).
@@ -114,7 +116,13 @@ class RequestIdInterceptor(_WrappingInterceptor):
     characters of ``[A-Za-z0-9._:-]``), else a fresh uuid4 hex. It is stored in
     :data:`server.log.request_id_var`, which the servicer copies into the domain query and
     the log filter adds to every log record.
+
+    ``worker``: with several worker processes (``kgrec serve --workers N``), this one's index,
+    sent as ``x-kgrec-worker`` too (which process answered, for debugging and tests).
     """
+
+    def __init__(self, worker: int | None = None) -> None:
+        self._extra = () if worker is None else ((WORKER_HEADER, str(worker)),)
 
     @contextlib.asynccontextmanager
     async def around(
@@ -124,7 +132,7 @@ class RequestIdInterceptor(_WrappingInterceptor):
         # No reset on exit: the call's task (and so its context) ends with the call.
         request_id_var.set(request_id)
         try:
-            await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
+            await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id), *self._extra))
         except Exception:  # the call may already be cancelled; the id still gets logged
             logger.debug("could not send initial metadata", exc_info=True)
         yield
@@ -312,6 +320,7 @@ class DeadlineInterceptor(_WrappingInterceptor):
 __all__ = [
     "KGREC_METHOD_PREFIX",
     "REQUEST_ID_HEADER",
+    "WORKER_HEADER",
     "ConcurrencyLimitInterceptor",
     "DeadlineInterceptor",
     "ExceptionMappingInterceptor",

@@ -6,6 +6,15 @@ the impression log (``server/impression_log.py``) and the users' profiles
 (``models.feedback.profiles``). The pipeline calls it at four points: the scoring context
 (:meth:`context`), the order of a scored turn (:meth:`order`), after the session is saved
 (:meth:`after_turn`) and after a Feedback event is stored (:meth:`on_feedback`).
+
+As one of several worker processes (``kgrec serve --workers N``, a
+:class:`~server.worker_slot.WorkerSlot`): the exploration draws and the bandit's random
+numbers are this worker's own stream (never the same draws as another worker's); a profile
+cached here is dropped as soon as any worker stores an event for the user or forgets them
+(shared per-user counters, :mod:`server.generations`); and a background thread merges the
+learning policies through their state file every ``policy_sync_interval_s``
+(:meth:`models.feedback.bandit.LinearBandit.sync`), so a click learned on one worker ranks
+turns on the others within about twice that interval.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
     from models.scoring import ItemScorer
 
     from .impression_log import ImpressionLog
+    from .worker_slot import WorkerSlot
 
 __all__ = ["Learning"]
 
@@ -50,7 +60,8 @@ class Learning:
 
     ``policy_dir``: where a learning ranking policy keeps its state, one file per model
     version (the model checkpoint's folder); ``None``: in memory only. ``impressions``: where
-    shown slates and feedback outcomes are logged (``None``: not logged)."""
+    shown slates and feedback outcomes are logged (``None``: not logged). ``worker``: this
+    process's place among several workers of one server (module docstring); ``None``: alone."""
 
     def __init__(
         self,
@@ -59,21 +70,53 @@ class Learning:
         clock: Callable[[], float],
         impressions: ImpressionLog | None = None,
         policy_dir: Path | None = None,
+        worker: WorkerSlot | None = None,
     ) -> None:
         self.config, self.clock = config, clock
         self.impressions = impressions
         self.policy_dir = policy_dir
-        self._draws = itertools.count()  # exploration draws: (config.seed, n)
+        self.worker = worker
+        self._draws = itertools.count()  # exploration draws: (config.seed, n) [, worker]
         self._policies: dict[str, RankingPolicy] = {}  # by model version
         self._policy_lock = threading.Lock()
         self._policy_saved: dict[str, int] = {}  # version -> updates at its last save
         self._policy_saved_at = clock()
         #: cross-session user profiles, None when ``adapt_profile`` is off
         self.profiles = (
-            ProfileBook(store, config.profile_half_life_days) if config.adapt_profile else None
+            ProfileBook(
+                store,
+                config.profile_half_life_days,
+                shared=worker.generations if worker is not None else None,
+            )
+            if config.adapt_profile
+            else None
         )
         if self.profiles is not None:
             on_forget(self.profiles.invalidate)
+        self._stop_sync = threading.Event()
+        self._sync_thread: threading.Thread | None = None
+        if worker is not None and policy_dir is not None and config.rerank_policy != "off":
+            self._sync_thread = threading.Thread(
+                target=self._sync_loop, name="kgrec-policy-sync", daemon=True
+            )
+            self._sync_thread.start()
+
+    def _sync_loop(self) -> None:
+        while not self._stop_sync.wait(self.config.policy_sync_interval_s):
+            try:
+                self.save_policies()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("could not merge the ranking policies' state")
+
+    def _draw_rng(self) -> np.random.Generator:
+        """The next exploration draw's generator: ``(seed, n)``, and this worker's own stream
+        of those when there are several."""
+        entropy = (self.config.seed, next(self._draws))
+        if self.worker is None:
+            return np.random.default_rng(entropy)
+        return np.random.default_rng(
+            np.random.SeedSequence(entropy, spawn_key=(self.worker.index,))
+        )
 
     def context(self, ctx: ScoringContext, scorer: ItemScorer) -> ScoringContext:
         """``ctx`` with the user's profile in ``scorer``'s item space (when profiles are on
@@ -110,7 +153,7 @@ class Learning:
         cfg, q = self.config, turn.query
         fixed = q.explore is False or bool(turn.state.price_level)
         rate = 0.0 if fixed else cfg.explore_rate
-        rng = np.random.default_rng((cfg.seed, next(self._draws))) if rate > 0 else None
+        rng = self._draw_rng() if rate > 0 else None
         turn.ranked = ranked = turn.scored
         turn.slate = slate = draw_slate(
             len(ranked), q.limit, rate=rate, top=cfg.explore_top, rng=rng
@@ -172,7 +215,8 @@ class Learning:
         version = scorer.version if scorer is not None else NO_MODEL
         with self._policy_lock:
             if version not in self._policies:
-                policy = open_policy(name, self.policy_dir, version)
+                stream = {} if self.worker is None else {"stream": self.worker.index}
+                policy = open_policy(name, self.policy_dir, version, **stream)
                 self._policies[version] = policy
                 self._policy_saved[version] = getattr(policy, "n_updates", 0)
             return self._policies[version]
@@ -192,8 +236,10 @@ class Learning:
 
     def save_policies(self) -> None:
         """Save each learning policy that learned since its last save (to ``policy_dir``;
-        nothing without one). Called periodically and at shutdown; a failed save is logged,
-        the policy keeps serving from memory."""
+        nothing without one), merged with what other processes saved there since
+        (:meth:`~models.feedback.policy.RankingPolicy.sync`); as one of several workers every
+        policy, to read the others' updates too. Called periodically and at shutdown; a
+        failed save is logged, the policy keeps serving from memory."""
         from models.feedback.bandit import state_path
 
         with self._policy_lock:
@@ -203,17 +249,20 @@ class Learning:
                 return
             for version, policy in policies:
                 n = getattr(policy, "n_updates", 0)
-                if n == self._policy_saved.get(version):
+                if self.worker is None and n == self._policy_saved.get(version):
                     continue
                 path = state_path(self.policy_dir, policy.name, version)
                 try:
-                    policy.save(path)
+                    policy.sync(path)
                 except OSError:
                     log.exception("could not save the ranking policy to %s", path)
                     continue
-                self._policy_saved[version] = n
+                self._policy_saved[version] = getattr(policy, "n_updates", 0)
 
     def close(self) -> None:
-        """Write out the impression log's queue (on shutdown)."""
+        """Stop the policy merging, write out the impression log's queue (on shutdown)."""
+        self._stop_sync.set()
+        if self._sync_thread is not None:
+            self._sync_thread.join()
         if self.impressions is not None:
             self.impressions.close()

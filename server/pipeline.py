@@ -53,11 +53,12 @@ if TYPE_CHECKING:
     from models.scoring import ItemScorer
 
     from .impression_log import ImpressionLog
+    from .worker_slot import WorkerSlot
 
 
 class Pipeline:
     """Composes graph store, intent parser, entity linker, scorer and explainer;
-    ``impressions`` and ``policy_dir`` go to :class:`~server.learning.Learning`."""
+    ``impressions``, ``policy_dir`` and ``worker`` go to :class:`~server.learning.Learning`."""
 
     def __init__(
         self,
@@ -71,6 +72,7 @@ class Pipeline:
         lexicon: Sequence[LexiconEntry] = (),
         impressions: ImpressionLog | None = None,
         policy_dir: Path | None = None,
+        worker: WorkerSlot | None = None,
     ) -> None:
         self.store, self.parser, self.linker = store, parser, linker
         self.explainer, self.scorer, self.clock = explainer, scorer, clock
@@ -81,7 +83,7 @@ class Pipeline:
         )
         self.sessions = Sessions(store, cfg.session_policy(), clock)
         #: what the pipeline learns from feedback (``server/learning.py``)
-        self.learning = Learning(store, cfg, clock, impressions, policy_dir)
+        self.learning = Learning(store, cfg, clock, impressions, policy_dir, worker)
 
     @property
     def model_version(self) -> str:

@@ -44,6 +44,8 @@ class PipelineConfig:
     explore_top: int = 20
     seed: int = 7  # exploration draws: turn n of the process draws from (seed, n)
     policy_save_interval_s: float = 60.0  # a learning ranking policy's state is saved this often
+    # with several worker processes, each merges the policies' state this often (server.learning)
+    policy_sync_interval_s: float = 2.0
 
     def blend_weights(self) -> BlendWeights:
         from models.scoring.blend import BlendWeights

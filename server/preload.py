@@ -51,7 +51,7 @@ def quiet_library_progress() -> None:
 
 def spawn_embedded_graph(settings: Settings) -> EmbeddedFalkorDB | None:
     """The embedded graph DB child, spawned now and not waited for (``None`` when
-    ``graph_uri`` names another store); :func:`server.serve.open_graph` waits for it."""
+    ``graph_uri`` names another store); :func:`server.startup.open_graph` waits for it."""
     if settings.graph_uri:
         return None
     return EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR).spawn()

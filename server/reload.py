@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -97,6 +97,8 @@ class ModelReloader:
         pipeline: what serves; needs ``swap_scorer`` and ``model_version``.
         model_dir: where ``kgrec train`` (and ``kgrec train --since``) write checkpoints.
         options: :func:`scorer_options`, as at start-up.
+        on_reloaded: called after each successful swap (a worker of several tells the parent,
+            which has the other workers reload too).
     """
 
     def __init__(
@@ -104,10 +106,12 @@ class ModelReloader:
         pipeline: SwappablePipeline,
         model_dir: Path | str,
         options: Mapping[str, Any] | None = None,
+        on_reloaded: Callable[[], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.model_dir = Path(model_dir)
         self.options = dict(options or {})
+        self.on_reloaded = on_reloaded
 
     def reload_sync(self) -> ReloadResult:
         """Load, check and swap in the newest checkpoint (blocking; see :meth:`reload`).
@@ -139,6 +143,8 @@ class ModelReloader:
             self.pipeline.swap_scorer(scorer)
             METRICS.set_model_version(scorer.version)
             log.info("model reload: %s -> %s (from %s)", previous, scorer.version, path)
+            if self.on_reloaded is not None:
+                self.on_reloaded()
             return ReloadResult(previous, scorer.version, path)
 
     async def reload(self) -> ReloadResult:

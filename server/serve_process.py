@@ -5,6 +5,7 @@ Used by the integration tests and the benchmarks, so both measure the real servi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -48,6 +49,7 @@ class ServeProcess:
         self.exit_code: int | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
+        self._pump_thread: threading.Thread | None = None
 
     @property
     def target(self) -> str:
@@ -74,7 +76,8 @@ class ServeProcess:
         self._proc = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
         if not self._ready.wait(self.start_timeout) or not self.port:
             self._proc.kill()
             self._finish(self._proc.wait())
@@ -83,17 +86,22 @@ class ServeProcess:
 
     def _pump(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
-            self.output_times.append(time.perf_counter())
-            self.output.append(line)
-            match = ANNOUNCE.search(line)
-            if match and not self.port:
-                self.port = int(match.group(1))
-                self._ready.set()
+        # ValueError: _finish closed the pipe while a process that outlived the child (one of
+        # its workers, until it noticed) still held its write end
+        with contextlib.suppress(ValueError):
+            for line in self._proc.stdout:
+                self.output_times.append(time.perf_counter())
+                self.output.append(line)
+                match = ANNOUNCE.search(line)
+                if match and not self.port:
+                    self.port = int(match.group(1))
+                    self._ready.set()
         self._ready.set()
 
     def _finish(self, code: int) -> None:
         self.exit_code = code
+        if self._pump_thread is not None:  # the last lines read before the pipe is closed
+            self._pump_thread.join(timeout=10)
         if self._proc is not None and self._proc.stdout is not None:
             self._proc.stdout.close()
 

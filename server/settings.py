@@ -118,6 +118,9 @@ class Settings:
         impression_log: Log every shown item (position, signals, probability of being shown)
             under ``data_dir/impressions``, batched off the request path; what off-policy
             evaluation (``kgrec evaluate --policy``) and the bandit learn from.
+        workers: Server processes sharing the port (``SO_REUSEPORT``), each with its own graph
+            client, after one start-up in the parent (``server/workers.py``); ``0``: one per
+            CPU. With several, worker ``i`` serves metrics on ``metrics_port + i``.
     """
 
     host: str = "127.0.0.1"
@@ -165,11 +168,17 @@ class Settings:
     explore_rate: float = 0.0
     explore_top: int = 20
     impression_log: bool = True
+    workers: int = 1
 
     @property
     def models_path(self) -> Path:
         """``model_dir`` resolved: ``data_dir/models`` when unset."""
         return Path(self.model_dir) if self.model_dir else self.data_dir / "models"
+
+    @property
+    def worker_count(self) -> int:
+        """``workers`` resolved: one per CPU for ``0``."""
+        return self.workers or os.cpu_count() or 1
 
     @property
     def address(self) -> str:
@@ -262,8 +271,18 @@ class Settings:
             raise ConfigError(f"item_index: {self.item_index!r} is not auto, exact or faiss")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
-        if self.metrics_port and self.metrics_port == self.port:
-            raise ConfigError(f"metrics_port: {self.metrics_port} is the gRPC port")
+        if self.workers < 0:
+            raise ConfigError(
+                f"workers: {self.workers} must be >= 1 (server processes), or 0 for one per CPU"
+            )
+        if self.metrics_port:
+            last = self.metrics_port + self.worker_count - 1
+            if last > 65535:
+                raise ConfigError(
+                    f"metrics_port: {self.metrics_port} + one port per worker passes 65535"
+                )
+            if self.metrics_port <= self.port <= last:
+                raise ConfigError(f"metrics_port: {self.metrics_port} is the gRPC port")
         if not (math.isfinite(self.session_ttl_seconds) and self.session_ttl_seconds > 0):
             raise ConfigError(f"session_ttl_seconds: {self.session_ttl_seconds} must be > 0")
         if self.log_format not in ("text", "json"):
@@ -281,6 +300,21 @@ class Settings:
 
         has_keys = bool(KeyRing.parse(self.api_keys))
         check_exposure(self.host, insecure=self.insecure, has_keys=has_keys)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as a JSON value (paths as strings), secrets included: for
+        :meth:`from_dict` in a worker process, over a pipe, never a file or a command line."""
+        return {
+            f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v
+            for f in fields(self)
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from :meth:`to_dict`'s output, coerced and validated."""
+        settings = cls(**{name: _coerce(name, value) for name, value in values.items()})
+        settings.validate()
+        return settings
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied and validated."""

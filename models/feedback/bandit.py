@@ -43,15 +43,26 @@ keep one model per arm, and arms here would be items, which a catalogue of thous
 rarely repeated items does not fit (one shared model over the signals does). The state is a
 JSON file a person can read, saved next to the model checkpoint and tagged with the model
 version (:func:`state_path`, :func:`~models.feedback.registry.open_policy`).
+
+Several processes (the workers of ``kgrec serve --workers N``) learn one policy through that
+file: ``A`` and ``b`` are sums over events, so each process keeps the total it last read
+(its *base*) and adds its own updates on top; :meth:`LinearBandit.sync` then, under a file
+lock, reads the file's total, adds this process's updates since its base, writes the sum and
+takes it as the new base. Every update is published exactly once, so after everyone has
+synced the file holds what one learner that saw all the events would hold (up to float
+rounding). A ``stream`` index gives each process its own random draws.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +95,8 @@ class LinearBandit(RankingPolicy):
             is a 5 % reward before any click is seen).
         interactions: add the signal x context products (default True).
         seed: the random generator's seed (default 0).
+        stream: this process's index among several learning one state (each draws its own
+            random numbers; a loaded state's generator is then not restored); ``None``: one.
         model_version: the model this state learned on; :meth:`load` refuses another's.
     """
 
@@ -94,6 +107,7 @@ class LinearBandit(RankingPolicy):
         prior_scale: float = 0.05,
         interactions: bool = True,
         seed: int = 0,
+        stream: int | None = None,
         model_version: str = "",
     ) -> None:
         if ridge <= 0:
@@ -102,8 +116,14 @@ class LinearBandit(RankingPolicy):
         self.interactions, self.model_version = interactions, model_version
         self.dim = self.expand(np.zeros((1, len(SIGNALS)))).shape[1]
         self._lock = threading.Lock()
-        self._rng = np.random.default_rng(seed)
+        self.seed, self.stream = seed, stream
+        self._rng = self._generator(seed)
         self.reset()
+
+    def _generator(self, entropy: int | tuple[int, ...]) -> np.random.Generator:
+        if self.stream is None:
+            return np.random.default_rng(entropy)
+        return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(self.stream,)))
 
     # -- the model ----------------------------------------------------------------------------
 
@@ -129,6 +149,7 @@ class LinearBandit(RankingPolicy):
             self._a = self.ridge * np.eye(self.dim)
             self._b = self.ridge * self.prior()
             self.n_updates = 0
+            self._base = (self._a.copy(), self._b.copy(), 0)  # what the state file held
             self._refresh()
 
     def _refresh(self) -> None:
@@ -170,29 +191,59 @@ class LinearBandit(RankingPolicy):
 
     def state(self) -> dict[str, Any]:
         with self._lock:
-            return {
-                "format": STATE_FORMAT,
-                "policy": self.name,
-                "model_version": self.model_version,
-                "signals": list(SIGNALS),
-                "interactions": self.interactions,
-                "ridge": self.ridge,
-                "prior_scale": self.prior_scale,
-                "n_updates": self.n_updates,
-                "a": self._a.tolist(),
-                "b": self._b.tolist(),
-                "rng": self._rng.bit_generator.state,
-            }
+            return self._state_of(self._a, self._b, self.n_updates)
+
+    def _state_of(self, a: np.ndarray, b: np.ndarray, n_updates: int) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "policy": self.name,
+            "model_version": self.model_version,
+            "signals": list(SIGNALS),
+            "interactions": self.interactions,
+            "ridge": self.ridge,
+            "prior_scale": self.prior_scale,
+            "n_updates": n_updates,
+            "a": a.tolist(),
+            "b": b.tolist(),
+            "rng": self._rng.bit_generator.state,
+        }
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(self.state()), encoding="utf-8")
-        os.replace(tmp, path)
+        _write_json(Path(path), self.state())
 
-    def load(self, path: str | Path) -> None:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    def sync(self, path: str | Path) -> None:
+        """Add this process's updates since its last sync (or load) to the state at ``path``
+        and take the sum (see the module docstring); a missing file counts as the prior, an
+        unreadable one as this process's base (it is overwritten, as :meth:`save` would)."""
+        path = Path(path)
+        with self._lock:
+            a, b, n = self._a.copy(), self._b.copy(), self.n_updates
+            base_a, base_b, base_n = self._base
+        with _locked(path):
+            try:
+                data = self._checked(path)
+                file_a, file_b = np.asarray(data["a"]), np.asarray(data["b"])
+                file_n = int(data.get("n_updates", 0))
+            except FileNotFoundError:
+                file_a, file_b, file_n = self.ridge * np.eye(self.dim), self.ridge * self.prior(), 0
+            except (OSError, ValueError, KeyError) as e:
+                log.warning("bandit state %s not merged (%s); overwriting it", path, e)
+                file_a, file_b, file_n = base_a, base_b, base_n
+            total_a, total_b = file_a + (a - base_a), file_b + (b - base_b)
+            total_n = file_n + (n - base_n)
+            with self._lock:
+                state = self._state_of(total_a, total_b, total_n)
+            _write_json(path, state)
+        with self._lock:  # updates made meanwhile stay on top, for the next sync
+            self._a = total_a + (self._a - a)
+            self._b = total_b + (self._b - b)
+            self.n_updates = total_n + (self.n_updates - n)
+            self._base = (total_a, total_b, total_n)
+            self._refresh()
+
+    def _checked(self, path: Path) -> dict[str, Any]:
+        """The state saved at ``path``, checked to be this policy's (``ValueError`` if not)."""
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         expected = {
             "format": STATE_FORMAT,
             "policy": self.name,
@@ -207,12 +258,20 @@ class LinearBandit(RankingPolicy):
         a, b = np.asarray(data["a"], dtype=np.float64), np.asarray(data["b"], dtype=np.float64)
         if a.shape != (self.dim, self.dim) or b.shape != (self.dim,):
             raise ValueError(f"{path}: state of shape {a.shape}, expected ({self.dim}, {self.dim})")
+        data["a"], data["b"] = a, b
+        return data
+
+    def load(self, path: str | Path) -> None:
+        data = self._checked(Path(path))
         with self._lock:
-            self._a, self._b = a, b
+            self._a, self._b = data["a"], data["b"]
             self.n_updates = int(data.get("n_updates", 0))
+            self._base = (self._a.copy(), self._b.copy(), self.n_updates)
             self.ridge, self.prior_scale = float(data["ridge"]), float(data["prior_scale"])
             self.model_version = str(data.get("model_version", ""))
-            if data.get("rng"):
+            if self.stream is not None:  # one of several: its own draws, new ones per start
+                self._rng = self._generator((self.seed, self.n_updates))
+            elif data.get("rng"):
                 self._rng.bit_generator.state = data["rng"]
             self._refresh()
 
@@ -254,6 +313,26 @@ class ThompsonPolicy(LinearBandit):
             chol = np.linalg.cholesky((self._a_inv + self._a_inv.T) / 2)
             theta = self._theta + self.scale * chol @ self._rng.standard_normal(self.dim)
         return phi @ theta
+
+
+def _write_json(path: Path, state: dict[str, Any]) -> None:
+    """``state`` to ``path`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock (``flock``) on ``path``'s lock file while the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def state_path(directory: str | Path, policy: str, model_version: str) -> Path:

@@ -105,6 +105,12 @@ class RankingPolicy(abc.ABC):
         """Replace the learned state with the one saved at ``path``; ``ValueError`` when it is
         another policy's or another version's."""
 
+    def sync(self, path: str | Path) -> None:
+        """Publish what this process learned since its last sync to the state at ``path``
+        and take what other processes published there (several server workers learning one
+        policy). A policy whose state does not add up across processes just saves."""
+        self.save(path)
+
 
 class BlendPolicy(RankingPolicy):
     """The blend's own order (the policy ``"off"``): identity, learns nothing, saves nothing."""

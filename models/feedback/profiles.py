@@ -19,7 +19,10 @@ z-scored ``<item, profile>`` term (:class:`models.scoring.GnnScorer`).
 :class:`ProfileBook` caches one profile per user (LRU, bounded) for the scorer version it
 was computed with; the pipeline invalidates a user's entry when it records a new event for
 them and when forget-user runs, and an entry expires after ``ttl_s`` anyway (another server
-replica may have recorded the event).
+replica may have recorded the event). With ``shared`` counters (the worker processes of one
+server, :class:`server.generations.SharedGenerations`), an invalidation on any worker
+reaches every worker's cache at once: an entry is used only while the user's shared counter
+still holds the value read before its events were.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from kg.store import GraphStore
     from models.scoring import ItemScorer
 
-__all__ = ["DAY_S", "ProfileBook", "profile_vector"]
+__all__ = ["DAY_S", "Generations", "ProfileBook", "profile_vector"]
 
 DAY_S = 86_400.0
 
@@ -76,11 +79,20 @@ def profile_vector(
     return profile.astype(np.float32) if np.any(profile) else None
 
 
+class Generations(Protocol):
+    """Per-user change counters shared between processes (``server.generations``)."""
+
+    def read(self, key: str) -> int: ...
+
+    def bump(self, key: str) -> None: ...
+
+
 @dataclass(slots=True)
 class _Entry:
     version: str
     expires: float
     profile: np.ndarray | None
+    shared: int = 0  # the user's shared counter when the events were read
 
 
 class ProfileBook:
@@ -92,6 +104,8 @@ class ProfileBook:
         capacity: users cached at most (least recently used dropped first).
         ttl_s: an entry's lifetime, the staleness bound for events recorded elsewhere.
         max_events: the newest events read per user (older ones decayed the most).
+        shared: counters shared with the other workers of this server (module docstring);
+            ``None``: this process's invalidations only.
     """
 
     def __init__(
@@ -103,6 +117,7 @@ class ProfileBook:
         ttl_s: float = 60.0,
         max_events: int = 1_000,
         clock: Callable[[], float] = time.monotonic,
+        shared: Generations | None = None,
     ) -> None:
         if half_life_days <= 0:
             raise ValueError(f"half_life_days must be > 0, not {half_life_days}")
@@ -110,7 +125,7 @@ class ProfileBook:
             raise ValueError("capacity and max_events must be >= 1")
         self.store, self.half_life_days = store, half_life_days
         self.capacity, self.ttl_s, self.max_events = capacity, ttl_s, max_events
-        self._clock = clock
+        self._clock, self._shared = clock, shared
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         # bumped by invalidate, so a compute that read the events before is not cached;
         # the epoch is bumped when the generations are pruned
@@ -122,9 +137,15 @@ class ProfileBook:
         """``user_id``'s profile in ``scorer``'s item space (``None``: no weighted events,
         or a scorer without item vectors)."""
         now = self._clock()
+        shared = self._shared.read(user_id) if self._shared is not None else 0
         with self._lock:
             entry = self._entries.get(user_id)
-            if entry is not None and entry.version == scorer.version and entry.expires > now:
+            if (
+                entry is not None
+                and entry.version == scorer.version
+                and entry.expires > now
+                and entry.shared == shared
+            ):
                 self._entries.move_to_end(user_id)
                 return entry.profile
             generation = (self._epoch, self._generation.get(user_id, 0))
@@ -132,14 +153,17 @@ class ProfileBook:
         profile = profile_vector(events, scorer.item_vectors, self.half_life_days)
         with self._lock:
             if (self._epoch, self._generation.get(user_id, 0)) == generation:
-                self._entries[user_id] = _Entry(scorer.version, now + self.ttl_s, profile)
+                self._entries[user_id] = _Entry(scorer.version, now + self.ttl_s, profile, shared)
                 self._entries.move_to_end(user_id)
                 while len(self._entries) > self.capacity:
                     self._entries.popitem(last=False)
         return profile
 
     def invalidate(self, user_id: str) -> None:
-        """Forget ``user_id``'s cached profile (a new event, or forget-user)."""
+        """Forget ``user_id``'s cached profile (a new event, or forget-user; call it after
+        the change is stored), in every worker sharing the counters."""
+        if self._shared is not None:
+            self._shared.bump(user_id)
         with self._lock:
             self._entries.pop(user_id, None)
             self._generation[user_id] = self._generation.get(user_id, 0) + 1

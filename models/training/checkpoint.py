@@ -16,11 +16,12 @@ from torch import Tensor
 from kgrec.errors import ConfigError
 from models.config import TrainConfig
 
+from .checkpoint_dir import META, checkpoints, latest_checkpoint
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Checkpoint", "checkpoints", "forget_user", "latest_checkpoint"]
 
-META = "meta.json"
 IDS = "ids.json"
 TENSORS = "embeddings.pt"
 MODEL = "model.pt"
@@ -100,42 +101,8 @@ class Checkpoint:
         )
 
 
-def latest_checkpoint(model_dir: Path | str) -> Path | None:
-    """The newest complete checkpoint under ``model_dir`` (by creation time, then version),
-    or ``None``. ``model_dir`` itself counts when it is a checkpoint."""
-    root = Path(model_dir)
-    if not root.is_dir():
-        return None
-    candidates = [root] if (root / META).exists() else []
-    candidates += [
-        p for p in root.iterdir() if p.is_dir() and (p / META).exists() and ".tmp" not in p.name
-    ]
-    best: tuple[float, str, Path] | None = None
-    for path in candidates:
-        try:
-            meta = json.loads((path / META).read_text())
-        except (OSError, ValueError):
-            continue
-        key = (float(meta.get("created", 0.0)), str(meta.get("version", "")), path)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    return best[2] if best else None
-
-
 #: What a forgotten user's id becomes in ``ids.json`` (the row order must not change).
 FORGOTTEN_PREFIX = "forgotten:"
-
-
-def checkpoints(model_dir: Path | str) -> list[Path]:
-    """Every complete checkpoint under ``model_dir`` (itself included when it is one)."""
-    root = Path(model_dir)
-    if not root.is_dir():
-        return []
-    found = [root] if (root / META).exists() else []
-    found += sorted(
-        p for p in root.iterdir() if p.is_dir() and (p / META).exists() and ".tmp" not in p.name
-    )
-    return found
 
 
 def _replace_file(path: Path, write: Any) -> None:

@@ -10,6 +10,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,34 @@ def test_proc_usage_of_this_process() -> None:
     assert use.rss_mb > 10 and use.cpu_s > 0
 
 
+def test_proc_usage_counts_worker_children_as_server_and_others_as_graph_db() -> None:
+    before = proc_usage(os.getpid())
+    sleep = "import time; time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c", sleep, "server.worker"])
+    other = subprocess.Popen([sys.executable, "-c", sleep])
+    try:
+        for _ in range(100):  # until both interpreters are up (their RSS counted)
+            use = proc_usage(os.getpid())
+            if use.children_rss_mb > before.children_rss_mb + 3 and len(use.processes) == 2:
+                break
+            time.sleep(0.05)
+        names = [name for name, _, _ in use.processes]
+        assert names == ["parent", f"worker {worker.pid}"]
+        assert use.rss_mb == pytest.approx(sum(r for _, r, _ in use.processes))
+        assert use.rss_mb > before.rss_mb + 3 and use.children_rss_mb > before.children_rss_mb
+    finally:
+        for proc in (worker, other):
+            proc.kill()
+            proc.wait()
+
+
+def test_histograms_of_several_workers_add_up() -> None:
+    one = Histogram(((0.1, 2.0), (math.inf, 3.0)), 0.5, 3.0)
+    two = Histogram(((0.1, 1.0), (math.inf, 1.0)), 0.05, 1.0)
+    assert one.plus(two) == Histogram(((0.1, 3.0), (math.inf, 4.0)), 0.55, 4.0)
+    assert one.plus(None) is one
+
+
 def test_startup_stages_are_read_from_the_server_log() -> None:
     lines = [
         "2026-12-02 03:10:01,5 INFO server.serve [-] opening the graph DB: done in 0.8 s\n",
@@ -196,3 +225,36 @@ def test_load_benchmark_against_a_tiny_served_demo(tmp_path: Path) -> None:
             assert int(rows[step][1]) > 0, block  # every step was timed by the server
         assert "CPU per wall second: server" in block
     assert re.search(r"^load average after [\d.]+ [\d.]+ [\d.]+$", out, re.M)
+
+
+@pytest.mark.parametrize(("connections", "expected"), [(1, 1), (3, 3), (0, 4)])
+def test_a_phase_spreads_its_clients_over_the_connections_asked_for(
+    connections: int, expected: int
+) -> None:
+    import grpc.aio
+    from grpc_health.v1 import health, health_pb2_grpc
+
+    from bench.load_workload import HealthProbe, run_phase
+
+    peers: set[str] = set()
+
+    class Recording(health.aio.HealthServicer):  # type: ignore[misc]
+        async def Check(self, request: object, context: grpc.aio.ServicerContext) -> object:  # noqa: N802
+            peers.add(context.peer())
+            return await super().Check(request, context)
+
+    async def go() -> None:
+        server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(Recording(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            result = await run_phase(
+                f"127.0.0.1:{port}", 4, 0.3, lambda ch, i: HealthProbe.on(ch), connections
+            )
+        finally:
+            await server.stop(None)
+        assert {s.code for s in result.samples} == {"OK"}
+
+    asyncio.run(go())
+    assert len(peers) == expected  # one client port per connection

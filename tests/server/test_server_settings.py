@@ -81,6 +81,10 @@ def test_secret_only_from_environment(tmp_path: Path) -> None:
         (("--max-message-chars", "0"), {}, "max_message_chars"),
         (("--graph-uri", "localhost:7687"), {}, "graph_uri"),
         (("--demo-products", "0"), {}, "demo_products"),
+        (("--workers", "-1"), {}, "workers"),
+        (("--workers", "two"), {}, "workers"),
+        (("--workers", "3", "--metrics-port", "65534"), {}, "metrics_port"),
+        (("--workers", "2", "--port", "9101", "--metrics-port", "9100"), {}, "metrics_port"),
     ],
 )
 def test_invalid_values_name_the_setting(
@@ -105,3 +109,24 @@ def test_bad_config_files(tmp_path: Path) -> None:
     typed.write_text('port = "fifty"\n')
     with pytest.raises(ConfigError, match="^port:"):
         Settings.load(None, env={"KGREC_CONFIG": str(typed)})
+
+
+def test_workers_zero_is_one_per_cpu_and_settings_cross_to_a_worker_intact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    settings = Settings.load(_parse("--workers", "0", "--data-dir", "/tmp/x"), env={})
+    assert settings.worker_count == 6
+    assert Settings(workers=3).worker_count == 3
+    again = Settings.from_dict(settings.to_dict())
+    assert again == settings and isinstance(again.data_dir, Path)
+
+
+def test_kgrec_serve_refuses_a_bad_worker_count(capsys: pytest.CaptureFixture[str]) -> None:
+    from kgrec.cli import main
+
+    assert main(["serve", "--workers", "-2"]) == 2
+    err = capsys.readouterr().err
+    assert "workers: -2 must be >= 1" in err
