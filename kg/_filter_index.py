@@ -157,16 +157,25 @@ class FilterIndex:
     ) -> np.ndarray:
         keep = np.ones(len(chunk), dtype=bool)
         for allowed in filters:
-            keep &= np.isin(chunk, allowed)
+            keep &= _member(chunk, allowed)
         for banned in excludes:
             if len(banned):
-                keep &= ~np.isin(chunk, banned)
+                keep &= ~_member(chunk, banned)
         price = self.price[chunk]
         if query.price.min is not None:  # a missing price (NaN) fails any price bound
             keep &= price >= float(query.price.min)
         if query.price.max is not None:
             keep &= price <= float(query.price.max)
         return chunk[keep]
+
+
+def _member(chunk: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin(chunk, sorted_set)`` for a sorted ``sorted_set``, by binary search:
+    a chunk is a few hundred positions, a posting list can hold most of the catalog."""
+    if not len(sorted_set):
+        return np.zeros(len(chunk), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, chunk), len(sorted_set) - 1)
+    return sorted_set[at] == chunk
 
 
 def _positions(values: Iterable[int]) -> np.ndarray:
