@@ -1,0 +1,103 @@
+"""Candidate filters on the in-process snapshot against the graph's query, on a real catalog.
+
+    python -m bench.filter_select --data-dir DIR [--queries 200] [--seed 7]
+
+``DIR`` is a data dir a ``kgrec serve`` (or ``bench.load --data-dir``) left behind; only
+read (the embedded graph DB is started on it, so no server may be running there). It prints
+the snapshot's build time and size, then, for a seeded set of candidate queries shaped like a
+turn's (one or two categories, a brand, a required or excluded attribute, a price bound,
+``limit`` 300), the time of :meth:`kg._filter_index.FilterIndex.select` and of the graph's
+query (:func:`kg.queries.candidates`, a store opened with ``filter_index=False``) per query
+(p50 / p95 / max; the graph's time is its filter query alone, as the snapshot's, not the
+product records), and checks the two give the same ids in the same order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kg import EmbeddedFalkorDB, open_store
+from kg._filter_index import FilterIndex
+from kg.embedded import GRAPH_SUBDIR
+from kg.types import CandidateQuery
+from kgrec.domain import PriceRange
+
+
+def queries(index: FilterIndex, n: int, seed: int) -> list[CandidateQuery]:
+    rng = random.Random(seed)
+    cats, brands, attrs = (sorted(f) for f in (index._categories, index._brands, index._attributes))
+    out = []
+    for _ in range(n):
+        kind = rng.choice(["category", "category+brand", "attribute", "price", "everything"])
+        some_cats = tuple(rng.sample(cats, rng.randint(1, 2)))
+        under = PriceRange(max=rng.choice([20.0, 50.0, 100.0, 200.0]))
+        out.append(
+            {
+                "category": CandidateQuery(category_ids=some_cats, limit=300),
+                "category+brand": CandidateQuery(
+                    category_ids=some_cats, brand_ids=(rng.choice(brands),), limit=300
+                ),
+                "attribute": CandidateQuery(required_attribute_ids=(rng.choice(attrs),), limit=300),
+                "price": CandidateQuery(price=under, limit=300),
+                "everything": CandidateQuery(
+                    category_ids=some_cats,
+                    price=under,
+                    exclude_brand_ids=(rng.choice(brands),),
+                    exclude_attribute_ids=(rng.choice(attrs),),
+                    limit=300,
+                ),
+            }[kind]
+        )
+    return out
+
+
+def ms(times: list[float]) -> str:
+    times = sorted(times)
+    p95 = times[int(0.95 * (len(times) - 1))]
+    return f"p50 {statistics.median(times):6.2f}  p95 {p95:6.2f}  max {times[-1]:6.2f} ms"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    if not (args.data_dir / GRAPH_SUBDIR).is_dir():
+        ap.error(f"{args.data_dir} has no {GRAPH_SUBDIR}/: not a kgrec data dir")
+    with EmbeddedFalkorDB(args.data_dir / GRAPH_SUBDIR) as db:
+        indexed = open_store(db.uri)
+        plain = open_store(db.uri, filter_index=False)
+        started = time.perf_counter()
+        index = indexed.build_filters()  # type: ignore[attr-defined]
+        if index is None:
+            print("could not build the snapshot", file=sys.stderr)
+            return 1
+        print(f"snapshot: {len(index):,} products built in {time.perf_counter() - started:.2f} s")
+        snap, graph, differ = [], [], 0
+        for q in queries(index, args.queries, args.seed):
+            t0 = time.perf_counter()
+            got = [i for i, _ in index.select(q)]
+            t1 = time.perf_counter()
+            want = [r["id"] for r in plain._rest(q)]  # type: ignore[attr-defined]
+            t2 = time.perf_counter()
+            snap.append((t1 - t0) * 1000)
+            graph.append((t2 - t1) * 1000)
+            differ += got != want
+        print(f"{args.queries} queries (limit 300), seed {args.seed}:")
+        print(f"  snapshot select  {ms(snap)}")
+        print(f"  graph query      {ms(graph)}")
+        print(f"  queries whose ids differ: {differ}")
+        indexed.close()
+        plain.close()
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
