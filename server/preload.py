@@ -54,7 +54,8 @@ def spawn_embedded_graph(settings: Settings) -> EmbeddedFalkorDB | None:
     ``graph_uri`` names another store); :func:`server.startup.open_graph` waits for it."""
     if settings.graph_uri:
         return None
-    return EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR).spawn()
+    graph_dir = Path(settings.data_dir) / GRAPH_SUBDIR
+    return EmbeddedFalkorDB(graph_dir, fsync=settings.graph_fsync).spawn()
 
 
 class TextModels:

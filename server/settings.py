@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from kg.embedded import FSYNC_POLICIES
 from kgrec.errors import ConfigError
 
 ENV_PREFIX = "KGREC_"
@@ -80,6 +81,11 @@ class Settings:
             past it the call stops between steps with ``DEADLINE_EXCEEDED``. ``0``: no limit.
         graph_restart_backoff_seconds: First wait before restarting a dead embedded graph DB
             child; doubles after each restart in a row, up to 30 s.
+        graph_fsync: When the embedded graph DB's append-only log reaches the disk:
+            ``always`` (default: every session save and Feedback event is on disk before it
+            is acknowledged) or ``everysec`` (once a second: a crash of the graph DB loses
+            nothing, a crash of the machine up to the last second of writes; each write then
+            returns without waiting for the disk, a few ms less per turn).
         embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
             memory, least recently used dropped first; bounds memory on a long-running server.
         item_index: How the scorer finds its best items for a turn: ``exact`` (every item
@@ -150,6 +156,7 @@ class Settings:
     grace_seconds: float = 10.0
     max_request_seconds: float = 30.0
     graph_restart_backoff_seconds: float = 0.25
+    graph_fsync: str = "always"
     embedding_cache_rows: int = 4096
     item_index: str = "auto"
     metrics_port: int = 0
@@ -267,6 +274,10 @@ class Settings:
             )
         if self.embedding_cache_rows < 0:
             raise ConfigError(f"embedding_cache_rows: {self.embedding_cache_rows} must be >= 0")
+        if self.graph_fsync not in FSYNC_POLICIES:
+            raise ConfigError(
+                f"graph_fsync: {self.graph_fsync!r} is not one of {', '.join(FSYNC_POLICIES)}"
+            )
         if self.item_index not in ("auto", "exact", "faiss"):
             raise ConfigError(f"item_index: {self.item_index!r} is not auto, exact or faiss")
         if not 0 <= self.metrics_port <= 65535:

@@ -114,7 +114,8 @@ def open_graph(
             )
         return open_store(settings.graph_uri, graph=settings.graph_name)
     if embedded is None:
-        embedded = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
+        graph_dir = Path(settings.data_dir) / GRAPH_SUBDIR
+        embedded = EmbeddedFalkorDB(graph_dir, fsync=settings.graph_fsync)
     on_stop.append(embedded.stop)  # also when it fails to come up: a spawned child stops
     embedded.start()
     supervisor = EmbeddedSupervisor(

@@ -122,7 +122,7 @@ def _prepare(
     from .startup import ensure_demo, open_graph, stage, train_demo_model
 
     if not settings.graph_uri and graph is None:
-        graph = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR)
+        graph = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR, fsync=settings.graph_fsync)
     on_loaded: list[Callable[[], None]] = []
     with stage("opening the graph DB"):
         store = open_graph(settings, on_stop, on_loaded, graph)

@@ -214,3 +214,25 @@ def test_a_spawned_child_that_dies_is_reported_by_start(tmp_path: Path) -> None:
     with pytest.raises(kg.EmbeddedServerError, match="during start-up"):
         db.start()
     assert not db.running
+
+
+@pytest.mark.parametrize("policy", ["always", "everysec"])
+def test_the_log_is_fsynced_as_asked(tmp_path: Path, policy: str) -> None:
+    import redis
+
+    with kg.EmbeddedFalkorDB(tmp_path / "data", fsync=policy) as db:
+        client = redis.Redis(unix_socket_path=str(db.socket_path), decode_responses=True)
+        try:
+            assert client.config_get("appendfsync") == {"appendfsync": policy}
+        finally:
+            client.close()
+
+
+def test_an_unknown_fsync_policy_is_refused(tmp_path: Path) -> None:
+    from kgrec.errors import ConfigError
+    from server.settings import Settings
+
+    with pytest.raises(ValueError, match="'no' is not one of always, everysec"):
+        kg.EmbeddedFalkorDB(tmp_path / "data", fsync="no")
+    with pytest.raises(ConfigError, match="graph_fsync: 'sometimes' is not one of always"):
+        Settings().replace(graph_fsync="sometimes").validate()
