@@ -91,14 +91,15 @@ def cost_table(
     and training seconds to the first validation at or above each target.
 
     A row is ``{"curve": [...] or None, "epochs": n, "steps": n, "features": "s" or "",
-    "valid": float (closed forms), "fit_seconds": s (closed forms only)}``. A run without a
+    "valid": float (closed forms), "fit_seconds": s (closed forms only), "wall": s (the
+    whole run, however the caller measured it)}``. A run without a
     curve prints ``n/a``; a target it never reached, ``never``.
     """
     goals = targets(reference, fractions)
     head = ["run", "best valid", "epochs", "steps"]
     for f in fractions:
         head += [f"steps@{f:.0%}", f"s@{f:.0%}"]
-    head.append("features s")
+    head += ["features s", "run wall s"]
     lines = []
     for name, row in rows.items():
         fit = row.get("fit_seconds")
@@ -119,6 +120,7 @@ def cost_table(
                 "-" if steps is None else str(steps),
                 *cells,
                 row.get("features", "") or "-",
+                "-" if row.get("wall") is None else f"{row['wall']:.0f}",
             ]
         )
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]

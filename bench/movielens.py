@@ -103,16 +103,20 @@ def _cost(dataset: Any, kgrec: dict[str, dict], recbole: dict[str, dict]) -> lis
 
     ref = ease_reference(dataset)
     rows: dict[str, dict[str, Any]] = {
-        "EASE^R": {"valid": ref["valid_ndcg@10"], "fit_seconds": ref["fit_seconds"]}
+        "EASE^R": {
+            "valid": ref["valid_ndcg@10"],
+            "fit_seconds": ref["fit_seconds"],
+            "wall": ref["grid_seconds"],
+        }
     }
-    for model in RECBOLE_MODELS:
-        res = recbole.get(model, {})
-        if res.get("status") == "ok":
-            rows[f"RecBole {model}"] = {
-                "curve": res.get("valid_curve"),
-                "epochs": res.get("epochs"),
-                "steps": res.get("steps"),
-            }
+    for model in RECBOLE_MODELS:  # a run that failed or is missing prints n/a too
+        res = recbole.get(model, {}) if recbole.get(model, {}).get("status") == "ok" else {}
+        rows[f"RecBole {model}"] = {
+            "curve": res.get("valid_curve"),
+            "epochs": res.get("epochs"),
+            "steps": res.get("steps"),
+            "wall": res.get("wall_seconds"),
+        }
     for name, res in kgrec.items():
         seconds = res.get("feature_seconds")
         where = "cold" if res.get("cold_cache") else "cache"
@@ -121,6 +125,7 @@ def _cost(dataset: Any, kgrec: dict[str, dict], recbole: dict[str, dict]) -> lis
             "epochs": res.get("epochs"),
             "steps": res.get("steps"),
             "features": "" if seconds is None else f"{seconds:.1f} ({where})",
+            "wall": res.get("wall_seconds"),
         }
     goals = ", ".join(f"{f:.0%} = {f * ref['valid_ndcg@10']:.4f}" for f in FRACTIONS)
     lines = [
@@ -135,11 +140,15 @@ def _cost(dataset: Any, kgrec: dict[str, dict], recbole: dict[str, dict]) -> lis
         f"{ref['grid']} fits + valid evaluations, {ref['grid_seconds']:.1f} s)",
         "features s: text/image encoding + rating features before the first epoch; (cold) = "
         "from an empty cache (--cold-cache), (cache) = read from the embedding cache",
+        "run wall s: kgrec: the whole train_model call (features, epochs, validations, test, "
+        "checkpoint); RecBole: its child process; EASE^R: choosing lambda on valid",
     ]
-    if any(r.get("curve") is None for n, r in rows.items() if n.startswith("RecBole")):
+    missing = [n for n, r in rows.items() if n.startswith("RecBole") and not r.get("curve")]
+    if missing:
         lines.append(
-            "RecBole n/a: its json predates the recorded curves (bench.recbole_child "
-            "writes valid_curve now; rerun bench.recbole_runner to fill them)"
+            f"n/a for {', '.join(missing)}: no valid curve in the RecBole json (not run, "
+            "failed, or written before bench.recbole_child recorded valid_curve; "
+            "python -m bench.recbole_runner fills it)"
         )
     return lines
 

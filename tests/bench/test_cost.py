@@ -36,7 +36,7 @@ def _cells(table: str, name: str) -> list[str]:
 def test_cost_table_cells() -> None:
     rows = {
         "peer": {"valid": 0.20, "fit_seconds": 1.23},
-        "kg run": {"curve": CURVE, "epochs": 8, "steps": 24, "features": "3.0 (cold)"},
+        "kg run": {"curve": CURVE, "epochs": 8, "steps": 24, "features": "3.0 (cold)", "wall": 9.4},
         "norec": {"curve": None, "epochs": 10, "steps": None},
     }
     table = cost_table(rows, reference=0.20, fractions=(0.9, 1.0, 1.04))
@@ -45,10 +45,10 @@ def test_cost_table_cells() -> None:
     assert "steps@90%" in head and "s@104%" in head
     # best valid, epochs, steps, then (steps, s) per target 0.18 / 0.20 / 0.208, features
     assert _cells(table, "kg run") == [
-        "0.2100", "8", "24", "12", "2.5", "18", "4.0", "18", "4.0", "3.0", "(cold)",
+        "0.2100", "8", "24", "12", "2.5", "18", "4.0", "18", "4.0", "3.0", "(cold)", "9",
     ]  # fmt: skip
     # a closed form: no steps, its fit time for every target its valid NDCG reaches
     assert _cells(table, "peer") == [
-        "0.2000", "-", "-", "-", "1.2", "-", "1.2", "never", "never", "-",
+        "0.2000", "-", "-", "-", "1.2", "-", "1.2", "never", "never", "-", "-",
     ]  # fmt: skip
-    assert _cells(table, "norec") == ["n/a", "10", "-", *(["n/a"] * 6), "-"]
+    assert _cells(table, "norec") == ["n/a", "10", "-", *(["n/a"] * 6), "-", "-"]
