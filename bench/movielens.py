@@ -139,7 +139,8 @@ def _cost(dataset: Any, kgrec: dict[str, dict], recbole: dict[str, dict]) -> lis
         f"EASE^R: no steps; s = one closed-form fit at the chosen lambda (choosing it: "
         f"{ref['grid']} fits + valid evaluations, {ref['grid_seconds']:.1f} s)",
         "features s: text/image encoding + rating features before the first epoch; (cold) = "
-        "from an empty cache (--cold-cache), (cache) = read from the embedding cache",
+        "from an empty cache (--cold-cache), (cache) = with the embedding cache as it was "
+        "(--cache-dir or ~/.cache/kgrec: a read when it holds the items, else their encoding)",
         "run wall s: kgrec: the whole train_model call (features, epochs, validations, test, "
         "checkpoint); RecBole: its child process; EASE^R: choosing lambda on valid",
     ]
