@@ -13,6 +13,12 @@ with the split README's full-ranking protocol (``models.metrics``):
 * ``-KG`` / ``-text`` / ``-image`` / ``-rating`` -- the same with one input removed;
 * ``--models rgcn`` adds the relational model for comparison.
 
+A second table gives each run's cost to reach a valid NDCG@10 (``bench.cost``): optimizer
+steps and training seconds to the first validation at 90/95/100% of EASE^R's valid NDCG@10
+(lambda chosen on valid), and the seconds of the item features (text/image encoding, kept out
+of training; ``--cold-cache`` encodes into a fresh empty cache folder per run, so that figure
+is the cost from an empty cache, not a cache read).
+
 RecBole's side comes from ``bench/out/recbole.json`` (written by ``bench.recbole_runner``;
 ``--run-recbole`` runs it first). kgrec results are merged into ``bench/out/kgrec.json``;
 ``--reuse`` prints the table from that file without training.
@@ -24,6 +30,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -62,11 +69,14 @@ def _run_variant(
         config = config.with_changes(seed=seed)
     if args.epochs is not None:
         config = config.with_changes(epochs=args.epochs)
-    if args.cache_dir:
-        config = config.with_changes(encoder={"cache_dir": str(args.cache_dir)})
-    logger.info("%s: %s", name, config.to_dict())
-    t0 = time.monotonic()
-    result = train_model(dataset, config, args.model_dir / name.replace(" ", ""), progress=False)
+    with tempfile.TemporaryDirectory(prefix="kgrec-cold-cache-") as fresh:
+        cache_dir = fresh if args.cold_cache else args.cache_dir
+        if cache_dir:
+            config = config.with_changes(encoder={"cache_dir": str(cache_dir)})
+        logger.info("%s: %s", name, config.to_dict())
+        t0 = time.monotonic()
+        model_dir = args.model_dir / name.replace(" ", "")
+        result = train_model(dataset, config, model_dir, progress=False)
     metrics = result.checkpoint.metrics
     return {
         "status": "ok",
@@ -80,7 +90,68 @@ def _run_variant(
         "config": config.to_dict(),
         "feature_coverage": result.checkpoint.extra.get("feature_coverage", {}),
         "history": result.history,
+        "valid_curve": result.valid_curve,
+        "steps": result.history[-1]["steps"] if result.history else 0,
+        "feature_seconds": result.feature_seconds,
+        "cold_cache": bool(args.cold_cache),
     }
+
+
+def _cost(dataset: Any, kgrec: dict[str, dict], recbole: dict[str, dict]) -> list[str]:
+    """The cost table (``bench.cost``) against EASE^R's valid NDCG@10, and its notes."""
+    from bench.cost import FRACTIONS, cost_table, ease_reference
+
+    ref = ease_reference(dataset)
+    rows: dict[str, dict[str, Any]] = {
+        "EASE^R": {
+            "valid": ref["valid_ndcg@10"],
+            "fit_seconds": ref["fit_seconds"],
+            "wall": ref["grid_seconds"],
+        }
+    }
+    for model in RECBOLE_MODELS:  # a run that failed or is missing prints n/a too
+        res = recbole.get(model, {}) if recbole.get(model, {}).get("status") == "ok" else {}
+        rows[f"RecBole {model}"] = {
+            "curve": res.get("valid_curve"),
+            "epochs": res.get("epochs"),
+            "steps": res.get("steps"),
+            "wall": res.get("wall_seconds"),
+        }
+    for name, res in kgrec.items():
+        seconds = res.get("feature_seconds")
+        where = "cold" if res.get("cold_cache") else "cache"
+        rows[name] = {
+            "curve": res.get("valid_curve"),
+            "epochs": res.get("epochs"),
+            "steps": res.get("steps"),
+            "features": "" if seconds is None else f"{seconds:.1f} ({where})",
+            "wall": res.get("wall_seconds"),
+        }
+    goals = ", ".join(f"{f:.0%} = {f * ref['valid_ndcg@10']:.4f}" for f in FRACTIONS)
+    lines = [
+        "",
+        f"Cost to reach valid NDCG@10 (targets: EASE^R's valid {ref['valid_ndcg@10']:.4f}, "
+        f"lambda {ref['lambda']:g} chosen on valid; {goals})",
+        cost_table(rows, ref["valid_ndcg@10"]),
+        "steps@X / s@X: optimizer steps and training seconds (validation and feature encoding "
+        "excluded) to the first validation at or above X; never: not reached; n/a: no valid "
+        "curve recorded",
+        f"EASE^R: no steps; s = one closed-form fit at the chosen lambda (choosing it: "
+        f"{ref['grid']} fits + valid evaluations, {ref['grid_seconds']:.1f} s)",
+        "features s: text/image encoding + rating features before the first epoch; (cold) = "
+        "from an empty cache (--cold-cache), (cache) = with the embedding cache as it was "
+        "(--cache-dir or ~/.cache/kgrec: a read when it holds the items, else their encoding)",
+        "run wall s: kgrec: the whole train_model call (features, epochs, validations, test, "
+        "checkpoint); RecBole: its child process; EASE^R: choosing lambda on valid",
+    ]
+    missing = [n for n, r in rows.items() if n.startswith("RecBole") and not r.get("curve")]
+    if missing:
+        lines.append(
+            f"n/a for {', '.join(missing)}: no valid curve in the RecBole json (not run, "
+            "failed, or written before bench.recbole_child recorded valid_curve; "
+            "python -m bench.recbole_runner fills it)"
+        )
+    return lines
 
 
 def _table(rows: dict[str, dict]) -> str:
@@ -257,11 +328,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=Path("/tmp/kgrec-bench"))
     parser.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
     parser.add_argument(
+        "--cold-cache",
+        action="store_true",
+        help="encode every run's features into a fresh empty cache (timed apart from training)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (RecBole's runner uses 1)"
     )
     parser.add_argument("--reuse", action="store_true", help="print the table from kgrec.json")
     parser.add_argument("--amazon-book", action="store_true", help="time one epoch on amazon-book")
     args = parser.parse_args(argv)
+    if args.cold_cache and args.cache_dir:
+        parser.error("--cold-cache and --cache-dir exclude each other")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     if args.run_recbole:
@@ -274,11 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds: list[int | None] = [args.seed]
     if args.seeds > 1:
         seeds = list(dict.fromkeys([*seeds, *range(1, args.seeds)]))
-    if not args.reuse:
-        from models.cli import load_dataset
+    from models.cli import load_dataset
 
-        ns = argparse.Namespace(data=args.data, split_dir=None, kg_dir=None, side_dir=None)
-        dataset = load_dataset(ns)
+    ns = argparse.Namespace(data=args.data, split_dir=None, kg_dir=None, side_dir=None)
+    dataset = load_dataset(ns)
+    if not args.reuse:
         todo = {n: VARIANTS[n] for n in args.variants.split(",") if n}
         for extra in filter(None, args.models.split(",")):
             todo[f"kgrec {extra}"] = {"model": {"name": extra}}
@@ -301,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(_table(rows))
     for line in _verdicts(kgrec_rows, recbole):
+        print(line)
+    for line in _cost(dataset, kgrec_rows, recbole):
         print(line)
     if "amazon-book epoch" in kgrec:
         print(kgrec["amazon-book epoch"]["summary"])

@@ -11,6 +11,9 @@ writes ``log/``, ``log_tensorboard/`` and checkpoints there). It mirrors RecBole
 * timing around every ``Trainer._train_epoch`` / ``_valid_epoch`` call (training seconds per
   epoch exclude validation);
 * the best epoch, taken from the checkpoint saves that early stopping triggers;
+* a valid curve: at each validation, the epochs and optimizer steps done so far, their
+  cumulative training seconds and the valid NDCG@10 (``bench.cost`` reads the steps and
+  seconds to reach a valid NDCG from it);
 * checks that RecBole loaded exactly the rows, users and items of the split;
 * an independent re-evaluation of the best model on test with :mod:`bench.recbole_eval`
   against the original TSV files (same protocol, no RecBole code), reported as the largest
@@ -82,7 +85,8 @@ class _TimeBudgetExceeded(Exception):
 
 
 class _EpochRecorder:
-    """Wraps a RecBole trainer's epoch methods to time them and find the best epoch.
+    """Wraps a RecBole trainer's epoch methods to time them and find the best epoch, and
+    counts its optimizer's steps (every step, KGAT's knowledge-graph batches included).
 
     With ``budget_s``, the first training epoch that would start more than ``budget_s``
     seconds after :meth:`start` raises :class:`_TimeBudgetExceeded` instead (the best
@@ -96,6 +100,9 @@ class _EpochRecorder:
         self.valid_seconds: list[float] = []
         self.valid_scores: list[float] = []
         self.saved_epochs: list[int] = []
+        self.steps = 0
+        #: one point per validation (``valid_metric`` is NDCG@10 in the runner's config)
+        self.curve: list[dict[str, float]] = []
         train_epoch, valid_epoch = trainer._train_epoch, trainer._valid_epoch
         save_checkpoint = trainer._save_checkpoint
 
@@ -112,7 +119,18 @@ class _EpochRecorder:
             score, result = valid_epoch(*args, **kwargs)
             self.valid_seconds.append(time.perf_counter() - t0)
             self.valid_scores.append(float(score))
+            self.curve.append(
+                {
+                    "epoch": len(self.train_seconds),
+                    "steps": self.steps,
+                    "train_seconds": sum(self.train_seconds),
+                    "valid_ndcg@10": float(score),
+                }
+            )
             return score, result
+
+        def count_step(*_: Any) -> None:
+            self.steps += 1
 
         def recorded_save(epoch: int, *args: Any, **kwargs: Any) -> Any:
             self.saved_epochs.append(int(epoch))
@@ -121,6 +139,7 @@ class _EpochRecorder:
         trainer._train_epoch = timed_train
         trainer._valid_epoch = timed_valid
         trainer._save_checkpoint = recorded_save
+        trainer.optimizer.register_step_post_hook(count_step)
 
     def start(self) -> None:
         if self.budget_s is not None:
@@ -294,6 +313,8 @@ def run(spec: dict) -> dict:
         ),
         "train_seconds": recorder.train_seconds,
         "valid_scores": recorder.valid_scores,
+        "steps": recorder.steps,
+        "valid_curve": recorder.curve,
         "fit_seconds": fit_seconds,
         "test_seconds": test_seconds,
         "data_seconds": data_seconds,

@@ -32,6 +32,9 @@ Output JSON, one key per model::
              "sec_per_epoch": 1.29,                  # mean training seconds per epoch
              "valid_sec_per_epoch": 1.37,            # mean validation seconds per epoch
              "train_seconds": [...], "valid_scores": [...],
+             "steps": 1540,                          # optimizer steps over the whole run
+             "valid_curve": [{"epoch": 1, "steps": 22, "train_seconds": 1.3,
+                              "valid_ndcg@10": 0.05}, ...],  # one point per validation
              "config": {...},                        # effective RecBole settings of the run
              "config_overrides": {...},              # what the runner set
              "checks": {...},                        # rows/users/items RecBole loaded, and

@@ -27,7 +27,7 @@ from models.training.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrainResult", "resolve_device", "train", "train_model"]
+__all__ = ["TrainResult", "resolve_device", "train", "train_model", "valid_curve"]
 
 RESUME_FILE = "_resume.pt"
 
@@ -44,6 +44,32 @@ class TrainResult:
     checkpoint: Checkpoint
     history: list[dict[str, Any]] = field(default_factory=list)
     seconds_per_epoch: float = 0.0
+    #: wall seconds of the item features (text/image encoding, or reading their cache), a
+    #: one-off cost kept out of the epochs' seconds
+    feature_seconds: float = 0.0
+
+    @property
+    def valid_curve(self) -> list[dict[str, Any]]:
+        """One point per validation: see :func:`valid_curve`."""
+        return valid_curve(self.history)
+
+
+def valid_curve(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The validation points of a run's ``history``: epoch, cumulative optimizer steps,
+    cumulative training seconds (the epochs' optimisation only: no validation, no feature
+    encoding) and valid NDCG@10, in epoch order. The cost of reaching a valid NDCG
+    (``bench.cost``) is read from it; records written before steps were counted lack
+    ``steps`` and are left out."""
+    return [
+        {
+            "epoch": r["epoch"],
+            "steps": r["steps"],
+            "train_seconds": r["train_seconds"],
+            "valid_ndcg@10": r["valid_ndcg@10"],
+        }
+        for r in history
+        if "valid_ndcg@10" in r and "steps" in r
+    ]
 
 
 def _full_softmax_loss(u: Tensor, h_items: Tensor, users: Tensor, items: Tensor) -> Tensor:
@@ -178,7 +204,9 @@ def _train(
     gen = torch.Generator().manual_seed(config.seed)
     logger.info("%s", dataset.summary())
 
+    t_features = time.perf_counter()
     features = dataset.item_features(config.encoder, device=str(device), progress=progress)
+    feature_seconds = time.perf_counter() - t_features
     graph = RecGraph.build(
         dataset,
         use_kg=config.model.use_kg,
@@ -198,6 +226,7 @@ def _train(
     best_state: dict[str, Tensor] | None = None
     history: list[dict[str, Any]] = []
     train_seconds = 0.0
+    steps = 0  # optimizer steps so far, over every epoch of the run
     if resume and resume_path.exists():
         state = torch.load(resume_path, map_location="cpu", weights_only=False)
         if state.get("run_hash") == run_hash:
@@ -214,6 +243,7 @@ def _train(
                 state["history"],
             )
             train_seconds = state["train_seconds"]
+            steps = history[-1].get("steps", 0) if history else 0
             logger.info("resuming at epoch %d (best NDCG@10 %.4f)", start_epoch, best_ndcg)
         else:
             logger.warning("ignoring %s: trained with another config or dataset", resume_path)
@@ -243,6 +273,7 @@ def _train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            steps += 1
             total += float(loss.detach()) * len(batch)
         epoch_seconds = time.perf_counter() - t0
         train_seconds += epoch_seconds
@@ -250,6 +281,8 @@ def _train(
             "epoch": epoch + 1,
             "loss": total / len(pairs),
             "seconds": epoch_seconds,
+            "steps": steps,
+            "train_seconds": train_seconds,
         }
         last = epoch + 1 == config.epochs
         out_of_time = (
@@ -345,6 +378,8 @@ def _train(
             "dataset_fingerprint": dataset.fingerprint(),
             "epochs_trained": n_epochs,
             "seconds_per_epoch": seconds_per_epoch,
+            "feature_seconds": feature_seconds,
+            "valid_curve": valid_curve(history),
             "layer0_weight": model.layer0_weight,
             "feature_coverage": features.coverage(),
             "history": history,
@@ -355,7 +390,7 @@ def _train(
     path = checkpoint.save(out_dir / version)
     if not stopped_by_budget:
         resume_path.unlink(missing_ok=True)  # finished: nothing to resume
-    return TrainResult(path, checkpoint, history, seconds_per_epoch)
+    return TrainResult(path, checkpoint, history, seconds_per_epoch, feature_seconds)
 
 
 def _map_cold_items(

@@ -194,3 +194,41 @@ def test_epoch_caps_defaults_global_and_per_model() -> None:
     assert caps == {"BPR": 2, "LightGCN": 2, "KGCN": 2, "KGAT": 5}
     with pytest.raises(SystemExit, match="MODEL=N"):
         _epoch_caps(None, ["NoSuchModel=3"])
+
+
+def test_epoch_recorder_counts_steps_and_records_the_valid_curve() -> None:
+    import torch
+
+    from bench.recbole_child import _EpochRecorder
+
+    class Trainer:  # the three methods the recorder wraps, and an optimizer
+        def __init__(self) -> None:
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+            self.optimizer = torch.optim.SGD([self.weight], lr=0.1)
+            self.scores = iter([0.1, 0.3])
+
+        def _train_epoch(self, batches: int) -> None:
+            for _ in range(batches):
+                self.optimizer.zero_grad()
+                (self.weight - 1).pow(2).sum().backward()
+                self.optimizer.step()
+
+        def _valid_epoch(self) -> tuple[float, dict]:
+            return next(self.scores), {}
+
+        def _save_checkpoint(self, epoch: int) -> None:
+            pass
+
+    trainer = Trainer()
+    recorder = _EpochRecorder(trainer)
+    trainer._train_epoch(3)
+    trainer._train_epoch(3)
+    trainer._valid_epoch()
+    trainer._train_epoch(2)
+    trainer._valid_epoch()
+    assert recorder.steps == 8
+    assert [(p["epoch"], p["steps"], p["valid_ndcg@10"]) for p in recorder.curve] == [
+        (2, 6, 0.1),
+        (3, 8, 0.3),
+    ]
+    assert recorder.curve[1]["train_seconds"] == pytest.approx(sum(recorder.train_seconds))
