@@ -100,6 +100,11 @@ def _key(tokens: Sequence[Token]) -> tuple[str, ...]:
     return tuple(t.norm for t in tokens if t.kind != "sym")
 
 
+#: Buckets of the name index up to this size are checked for duplicates by a scan, larger
+#: ones through a set of their entity ids.
+_SCAN_BUCKET = 16
+
+
 class SpanExtractor:
     """Finds mentions of lexicon entries and name-like spans in a message.
 
@@ -111,6 +116,7 @@ class SpanExtractor:
     def __init__(self, lexicon: Sequence[LexiconEntry] = (), *, open_vocabulary: bool = True):
         self.open_vocabulary = open_vocabulary
         self._index: dict[tuple[str, ...], list[LexiconEntry]] = {}
+        self._ids: dict[tuple[str, ...], set[str]] = {}  # entity ids of the big buckets
         for entry in lexicon:
             for variant in _surface_variants(entry.surface):
                 self._add(_key(tokenize(variant)), entry)
@@ -119,6 +125,7 @@ class SpanExtractor:
             if entries:
                 for entry in list(entries):
                     self._add(_key(tokenize(zh)), entry)
+        del self._ids  # only needed while building
         self._max_len = max((len(k) for k in self._index), default=0)
         self._vocab = {w for key in self._index for w in key}
         # typos are corrected only towards words of brands, categories, attributes and
@@ -140,7 +147,17 @@ class SpanExtractor:
         if not key or all(k.replace(".", "").isdigit() for k in key):
             return
         bucket = self._index.setdefault(key, [])
-        if all(e.entity_id != entry.entity_id for e in bucket):
+        if len(bucket) < _SCAN_BUCKET:
+            if all(e.entity_id != entry.entity_id for e in bucket):
+                bucket.append(entry)
+            return
+        # a name many entries share (a generated catalogue's "black running socks"): checking
+        # each new entry against the whole bucket made building the index quadratic in it
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = self._ids[key] = {e.entity_id for e in bucket}
+        if entry.entity_id not in ids:
+            ids.add(entry.entity_id)
             bucket.append(entry)
 
     def __len__(self) -> int:

@@ -46,3 +46,19 @@ def test_built_once_per_lexicon(tmp_path: Path, builds: list[int]) -> None:
     parser = EmbeddedIntentParser(config, imported)
     assert builds == [3, 3, 4]  # the uncached parser built its own; the new lexicon rebuilt
     assert [m.text for m in parser.extract_slots("hoka?").mentions] == ["hoka"]
+
+
+def test_a_name_many_entries_share_keeps_each_entry_once_in_order() -> None:
+    """Big buckets (a generated catalogue repeats titles) check duplicates through a set; the
+    index must hold what the plain scan kept: each entity once, first-seen order."""
+    from kg.types import LexiconEntry
+    from models.intent.span_extractor import _SCAN_BUCKET, SpanExtractor
+
+    n = 3 * _SCAN_BUCKET
+    entries = [
+        LexiconEntry(f"prod:{i % n}", "Product", "Black socks", "Black socks") for i in range(2 * n)
+    ]
+    entries.insert(5, LexiconEntry("prod:1", "Product", "Black socks", "black socks"))
+    index = SpanExtractor(entries)._index
+    bucket = index[max(index, key=lambda k: len(index[k]))]
+    assert [e.entity_id for e in bucket] == [f"prod:{i}" for i in range(n)]
