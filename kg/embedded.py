@@ -40,6 +40,10 @@ SOCKET_NAME = "falkordb.sock"
 #: The embedded graph's folder inside a kgrec data dir (``kgrec serve`` and ``kgrec graph``).
 GRAPH_SUBDIR = "graph"
 
+#: A graph DB that accepts connections but does not answer yet (building its indexes) gets
+#: up to this many ``start_timeout`` s (at least 5 minutes) before start-up gives up.
+BUSY_START_FACTOR = 30
+
 #: When the append-only log is fsynced: each write (``always``) or once a second.
 FSYNC_POLICIES = ("always", "everysec")
 #: A stop rewrites the append-only log into one snapshot only once this much was appended
@@ -338,6 +342,7 @@ class EmbeddedFalkorDB:
     def _wait_ready(self) -> None:
         assert self._proc is not None
         deadline = time.monotonic() + self.start_timeout
+        busy_until = time.monotonic() + max(BUSY_START_FACTOR * self.start_timeout, 300.0)
         delay = 0.005
         while True:
             code = self._proc.poll()
@@ -353,6 +358,10 @@ class EmbeddedFalkorDB:
                 if reply.startswith(b"-LOADING"):
                     # replaying the append-only file: progress, not a hang
                     deadline = time.monotonic() + self.start_timeout
+            except TimeoutError:
+                # connected, no reply: a big graph's indexes are built after the load without
+                # answering (tens of seconds at 1M products); busy, bounded by ``busy_until``
+                deadline = min(time.monotonic() + self.start_timeout, busy_until)
             except OSError:
                 pass  # not listening yet
             if time.monotonic() > deadline:

@@ -236,3 +236,41 @@ def test_an_unknown_fsync_policy_is_refused(tmp_path: Path) -> None:
         kg.EmbeddedFalkorDB(tmp_path / "data", fsync="no")
     with pytest.raises(ConfigError, match="graph_fsync: 'sometimes' is not one of always"):
         Settings().replace(graph_fsync="sometimes").validate()
+
+
+def test_a_graph_db_busy_building_its_indexes_is_waited_for(tmp_path: Path) -> None:
+    """After loading a big graph FalkorDB accepts connections but answers nothing while it
+    builds its indexes, for longer than ``start_timeout``: start-up must wait, not give up."""
+    import socket
+    import threading
+
+    path = tmp_path / "s.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(64)
+    ready_at = time.monotonic() + 2.0
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(64)
+            if time.monotonic() >= ready_at:
+                conn.sendall(b"+PONG\r\n")
+            else:  # silent, as while building indexes; the client's read times out
+                time.sleep(1.5)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    db = kg.EmbeddedFalkorDB(tmp_path / "data", start_timeout=0.5)
+    db._proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    db._socket = path
+    try:
+        db._wait_ready()  # raised "did not answer PING within 0.5s" before
+        assert time.monotonic() >= ready_at
+    finally:
+        db._proc.kill()
+        db._proc.wait()
+        listener.close()
