@@ -72,6 +72,10 @@ def build_index(
     surnames: defaultdict[str, set[int]] = defaultdict(set)
     prefixes: set[tuple[str, int]] = set()
     embed_rows: dict[str, list[int]] = {}
+    # where each entity sits in the long posting lists (see _add_unique), per table
+    exact_at: dict[str, dict[int, int]] = {}
+    keyed_at: dict[str, dict[int, int]] = {}
+    embed_at: dict[str, dict[int, int]] = {}
     acro_ok = {label.casefold() for label in acronym_labels}
     surname_ok = {label.casefold() for label in surname_labels}
     embed_ok = {label.casefold() for label in embed_labels}
@@ -91,10 +95,10 @@ def build_index(
         for form in _text.title_forms(entry.surface):
             kind = AKA if not form.primary else (NAME if is_name else ALIAS)
             posting = Posting(ent, kind, form.year)
-            _add_unique(exact[form.text], posting)
+            _add_unique(exact[form.text], posting, exact_at, form.text)
             for k in _text.keys(form.text):
                 if k:
-                    _add_unique(keyed[k], posting)
+                    _add_unique(keyed[k], posting, keyed_at, k)
             spaced = _text.spaced_key(form.text)
             if " " in spaced:
                 prefixes.add((spaced, ent))
@@ -108,8 +112,14 @@ def build_index(
                 surnames[toks[-1]].add(ent)
             if not embed_ok or label in embed_ok:
                 rows = embed_rows.setdefault(form.text, [])
-                if ent not in rows:
-                    rows.append(ent)
+                if len(rows) < _SCAN_POSTINGS:
+                    if ent not in rows:
+                        rows.append(ent)
+                else:
+                    at = embed_at.setdefault(form.text, {e: i for i, e in enumerate(rows)})
+                    if ent not in at:
+                        at[ent] = len(rows)
+                        rows.append(ent)
 
     idx.exact = dict(exact)
     idx.keyed = dict(keyed)
@@ -129,10 +139,27 @@ def build_index(
     return idx
 
 
-def _add_unique(postings: list[Posting], posting: Posting) -> None:
-    for i, p in enumerate(postings):
-        if p.entity == posting.entity:
-            if posting.kind < p.kind:  # keep the strongest relation (name > alias > aka)
-                postings[i] = posting
-            return
-    postings.append(posting)
+#: Posting lists up to this long are searched for an entity by a scan; longer ones through
+#: a map entity -> place (a name thousands of products share, in a generated catalogue, made
+#: the scan quadratic: over 20 minutes for a 1M-product demo store).
+_SCAN_POSTINGS = 16
+
+
+def _add_unique(
+    postings: list[Posting], posting: Posting, places: dict[str, dict[int, int]], key: str
+) -> None:
+    """Add ``posting`` to ``postings`` (the list of ``key``), once per entity, keeping the
+    strongest relation (name > alias > aka); ``places`` holds the maps of the long lists."""
+    at = places.get(key)
+    if at is None and len(postings) >= _SCAN_POSTINGS:
+        at = places[key] = {p.entity: i for i, p in enumerate(postings)}
+    if at is None:
+        i = next((i for i, p in enumerate(postings) if p.entity == posting.entity), None)
+    else:
+        i = at.get(posting.entity)
+    if i is None:
+        if at is not None:
+            at[posting.entity] = len(postings)
+        postings.append(posting)
+    elif posting.kind < postings[i].kind:
+        postings[i] = posting

@@ -328,3 +328,23 @@ def test_a_title_case_word_is_not_an_acronym() -> None:
     for acronym in ("OH", "oh"):
         found = linker.link_best(acronym)
         assert found is not None and (found.entity_id, found.method) == ("movie:oh", "acronym")
+
+
+def test_names_many_entities_share_are_indexed_as_a_scan_would() -> None:
+    """Long posting lists (a generated catalogue repeats titles) find an entity's place
+    through a map: each entity once, first-seen order, the strongest relation kept."""
+    from kg.linking._index import _SCAN_POSTINGS, NAME, build_index
+    from kg.types import LexiconEntry
+
+    n = 3 * _SCAN_POSTINGS
+    lexicon = [
+        LexiconEntry(f"prod:{i % n}", "Product", "Trail socks", "Trail socks x") for i in range(n)
+    ]
+    lexicon += [
+        LexiconEntry(f"prod:{i}", "Product", "Trail socks x", "Trail socks x") for i in range(n)
+    ]
+    index = build_index(lexicon, acronym_labels=(), surname_labels=(), embed_labels=("Product",))
+    postings = max(index.exact.values(), key=len)
+    assert [index.entity_ids[p.entity] for p in postings] == [f"prod:{i}" for i in range(n)]
+    assert {p.kind for p in postings} == {NAME}  # each alias gave way to the name (stronger)
+    assert max(map(len, index.embed_entities)) == n
