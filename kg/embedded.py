@@ -43,7 +43,6 @@ GRAPH_SUBDIR = "graph"
 #: A graph DB that accepts connections but does not answer yet (building its indexes) gets
 #: up to this many ``start_timeout`` s (at least 5 minutes) before start-up gives up.
 BUSY_START_FACTOR = 30
-
 #: When the append-only log is fsynced: each write (``always``) or once a second.
 FSYNC_POLICIES = ("always", "everysec")
 #: A stop rewrites the append-only log into one snapshot only once this much was appended
@@ -86,9 +85,8 @@ class EmbeddedFalkorDB:
         start_timeout: seconds to wait for the first ``PING`` answer.
         stop_timeout: seconds each stop step (``SHUTDOWN``, ``SIGTERM``) may take.
         module_args: extra FalkorDB module arguments, e.g. ``("THREAD_COUNT", "2")``.
-        fsync: when the append-only log reaches the disk (:data:`FSYNC_POLICIES`):
-            ``always`` (each write before it is acknowledged) or ``everysec`` (once a second:
-            a crash of the graph DB loses nothing, a crash of the machine the last second).
+        fsync: :data:`FSYNC_POLICIES`: each write on disk before it is acknowledged, or once
+            a second (a graph DB crash loses nothing, a machine crash the last second).
     """
 
     def __init__(
@@ -358,9 +356,8 @@ class EmbeddedFalkorDB:
                 if reply.startswith(b"-LOADING"):
                     # replaying the append-only file: progress, not a hang
                     deadline = time.monotonic() + self.start_timeout
-            except TimeoutError:
-                # connected, no reply: a big graph's indexes are built after the load without
-                # answering (tens of seconds at 1M products); busy, bounded by ``busy_until``
+            except TimeoutError:  # connected, no reply: building a big graph's indexes (1M
+                # products: tens of seconds) without answering; busy, up to ``busy_until``
                 deadline = min(time.monotonic() + self.start_timeout, busy_until)
             except OSError:
                 pass  # not listening yet
