@@ -343,9 +343,9 @@ def _fold_rows(
         data.name, f + 1, opts.n_folds, config.w_self, out[OFFLINE_ROW].recall(10),
         out[OFFLINE_ROW].recall(50), len(out[OFFLINE_ROW].ranks),
     )  # fmt: skip
-    served = scorer if opts.scorer == "comention" else None
     for kind in opts.pipelines:
         assert store is not None
+        served = _as_served(scorer, data_dir) if opts.scorer == "comention" else None
         pipeline = make_pipeline(
             store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=data_dir
         )
@@ -364,6 +364,17 @@ def _fold_rows(
         )
         out[served_row(opts, kind)] = tally
     return out
+
+
+def _as_served(scorer: CoMentionScorer, workdir: Path | None) -> Any:
+    """``scorer`` saved and loaded back, as ``kgrec serve`` loads a model: with its own text
+    encoder and an empty text cache. The fitted scorer shares the run's conversation encoder,
+    whose cache holds every text the fits, the offline rows and earlier replays encoded, so
+    serving it would time a replay's turns on cache hits a server never gets."""
+    from models.scoring import load_scorer
+
+    path = Path(tempfile.mkdtemp(prefix="served-", dir=workdir))
+    return load_scorer(scorer.save(path / scorer.version))
 
 
 def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
