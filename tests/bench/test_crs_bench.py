@@ -40,6 +40,7 @@ from models.crs.inspired_reader import read_inspired, read_inspired_titles  # no
 from models.crs.redial_reader import parse_redial_dialogue, read_redial  # noqa: E402
 from models.intent import Intent, IntentParser, Mention  # noqa: E402
 from models.scoring import CoMentionConfig  # noqa: E402
+from tests.bench.inspired_files import inspired_tsv  # noqa: E402
 
 SEEKER_ID, RECOMMENDER_ID = 1, 2
 N_MOVIES = 12
@@ -165,26 +166,13 @@ def test_import_redial_and_inspired(store: GraphStore, redial_dir: Path, tmp_pat
     assert stats.relationships == {"REL_121": 2}
     (movie,) = store.products(["redial:4"])
     assert movie.title == "Movie 4 (2000)"
-    tsv = _inspired_tsv(tmp_path)
+    tsv = inspired_tsv(tmp_path)
     import_inspired(ctx("inspired"), tsv)
     assert store.stats().nodes["Product"] == N_MOVIES + len(movie_rows(tsv))
 
 
-def _inspired_tsv(tmp_path: Path) -> Path:
-    header = "dialog_id\tutt_id\tspeaker\ttext\tmovies\tmovie_dict"
-    rows = [
-        "d1\t1\tSEEKER\tI liked QUOTATION_MARKUpQUOTATION_MARK\tUp (2009)\t{'Up (2009)': 0}",
-        "d1\t2\tRECOMMENDER\tTry Coco\ufffd or Up\tCoco (2017);  Up (2009)\t{'Coco (2017)': 1}",
-        "d2\t1\tRECOMMENDER\tHave you seen Heat?\tHeat (1995)"
-        "\t{'Heat (1995)': 0, 'Jaws (1975)': 1}",
-    ]
-    path = tmp_path / "dialog_dev.tsv"
-    path.write_text("\n".join([header, *rows]) + "\n")
-    return path
-
-
 def test_inspired_reader_targets_are_first_mentions_by_the_recommender(tmp_path: Path) -> None:
-    path = _inspired_tsv(tmp_path)
+    path = inspired_tsv(tmp_path)
     d1, d2 = read_inspired(path)
     assert d1.messages[0].text == 'I liked "Up"' and d1.messages[0].targets == ()
     assert d1.messages[1].text == "Try Coco or Up"
@@ -197,93 +185,6 @@ def test_inspired_reader_targets_are_first_mentions_by_the_recommender(tmp_path:
         "Heat (1995)",
         "Jaws (1975)",
     }
-
-
-def _movie_list(tmp_path: Path) -> Path:
-    """A ReDial-style movie table: Up (also in the dialogues, spelt differently), Alien."""
-    path = tmp_path / "movies.csv"
-    path.write_text("movieId,movieName,nbMentions\n1,UP  (2009),3\n2,Alien (1979),1\n3,,1\n")
-    return path
-
-
-def test_inspired_movie_list_joins_the_catalog_in_graph_and_corpus(
-    store: GraphStore, tmp_path: Path
-) -> None:
-    """`kgrec graph import inspired FILE --movie-list CSV` and `read_corpus(FILE, "inspired",
-    CSV)` (what `kgrec train --conversations` reads) list the same items: the dialogues'
-    titles plus the list's, one item per title (the dialogues' spelling kept)."""
-    from kgrec.errors import ConfigError
-    from models.crs.conversation_corpus import read_corpus
-
-    tsv, movies = _inspired_tsv(tmp_path), _movie_list(tmp_path)
-    rows = movie_rows(tsv, movies)
-    ids = [r["id"] for r in rows]
-    assert ids == sorted({*(r["id"] for r in movie_rows(tsv)), "inspired:alien-1979"})
-    options = ImportOptions(movie_list=movies)
-    ctx = ImportContext(store, options, ImportReport("inspired"), Checkpoint(None))
-    import_inspired(ctx, tsv)
-    assert ctx.report.finish().bad_rows == []
-    assert store.stats().nodes["Product"] == len(ids) == 5
-    assert {p.id: p.title for p in store.products(ids)}["inspired:up-2009"] == "Up (2009)"
-    corpus = read_corpus(tsv, "inspired", movies)
-    assert corpus.item_ids == ids and corpus.titles[ids.index("inspired:up-2009")] == "Up (2009)"
-    assert read_corpus(tsv, "inspired").item_ids == [r["id"] for r in movie_rows(tsv)]
-    with pytest.raises(ConfigError):
-        read_corpus(tsv, "jsonl", movies)
-
-
-def test_inspired_folds_build_their_catalog_from_training_dialogues_only(
-    tmp_path: Path,
-) -> None:
-    """A fold's catalog and training set come from a file of the other folds' dialogues:
-    a movie only the evaluated dialogue names is not in it (its target is a miss), one the
-    movie list has is."""
-    from bench.crs_setup import inspired_fold
-    from models.crs.conversation_corpus import read_corpus
-
-    tsv, movies = _inspired_tsv(tmp_path), _movie_list(tmp_path)
-    data = BenchData(
-        read_corpus(tsv, "inspired", movies), import_inspired, tsv,
-        ImportOptions(movie_list=movies), inspired_fold,
-    )  # fmt: skip
-    fold_of = [0, 1]  # d1 (Up, Coco) in fold 0, d2 (Heat, Jaws) in fold 1
-    (tmp_path / "work").mkdir()
-    fold, train = data.for_fold(fold_of, 0, tmp_path / "work")
-    assert [d.id for d in train] == ["d2"] and train == fold.dialogues
-    assert train[0] == data.dialogues[1]
-    assert set(fold.item_ids) == {
-        "inspired:heat-1995", "inspired:jaws-1975", "inspired:up-2009", "inspired:alien-1979",
-    }  # fmt: skip
-    assert "inspired:coco-2017" not in fold.item_ids  # named only by the evaluated d1
-    assert fold.options.movie_list == movies and fold.import_path.parent == tmp_path / "work"
-    fold, train = data.for_fold(fold_of, 1, tmp_path / "work")
-    assert [d.id for d in train] == ["d1"] and "inspired:heat-1995" not in fold.item_ids
-
-
-def test_inspired_offline_rows_count_targets_outside_the_folds_catalog_as_misses(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from bench.crs_bench import print_table
-    from bench.crs_setup import inspired_fold
-    from models.crs.conversation_corpus import read_corpus
-
-    tsv, movies = _inspired_tsv(tmp_path), _movie_list(tmp_path)
-    data = BenchData(
-        read_corpus(tsv, "inspired", movies), import_inspired, tsv,
-        ImportOptions(movie_list=movies), inspired_fold,
-    )  # fmt: skip
-    assert data.per_fold
-    opts = Options(
-        "inspired", None, 2, "turn", "comention", False, CoMentionConfig(), (),
-        text_embeddings=False, rerank=False,
-    )  # fmt: skip
-    rows = run_dataset(data, opts)
-    # targets: Coco (d1; named only by d1) and Heat (d2; named only by d2): neither is in
-    # the catalog of the fold that scores it, whatever the whole file lists
-    assert rows[OFFLINE_ROW].in_catalog == 0 and len(rows[OFFLINE_ROW].ranks) == 2
-    assert rows[OFFLINE_ROW].recall(50) == 0.0
-    print_table(data, opts, rows)
-    assert "coverage: 0 of 2 evaluated targets (0.000)" in capsys.readouterr().out
 
 
 def test_tally_and_helpers() -> None:
@@ -519,20 +420,3 @@ def test_the_readme_walkthrough_imports_trains_and_evaluates_through_the_server(
     # trained on these very dialogues (3 -> 4, 5 -> 6): every target is found in the top 10
     assert standard.split()[-4:-1] != ["0.0000", "0.0000", "0.0000"]
     assert float(standard.split()[-3]) == 1.0
-
-
-def test_train_conversations_with_a_movie_list_scores_what_the_import_lists(
-    tmp_path: Path,
-) -> None:
-    """`kgrec train --conversations FILE --movie-list CSV` fits a scorer over the catalog
-    `kgrec graph import inspired FILE --movie-list CSV` writes."""
-    from kgrec.cli import main
-    from models.scoring import latest_checkpoint, load_scorer
-
-    tsv, movies = _inspired_tsv(tmp_path), _movie_list(tmp_path)
-    out = tmp_path / "models"
-    argv = ["train", "--conversations", str(tsv), "--movie-list", str(movies), "--out", str(out)]
-    assert main([*argv, "--no-text", "--no-rerank"]) == 0
-    path = latest_checkpoint(out)
-    assert path is not None
-    assert load_scorer(path).item_ids == [r["id"] for r in movie_rows(tsv, movies)]
