@@ -10,7 +10,13 @@ Per dataset:
 
 1. The movies (ReDial: + KGSF's DBpedia neighbourhood) are imported into a fresh embedded
    FalkorDB in a temporary data dir (the importers ``kgrec graph import redial|inspired``
-   runs).
+   runs). A catalog is never built from the dialogues being scored: ReDial's is its movie
+   table (one graph for every fold); INSPIRED has none, so each fold imports a graph of its
+   own from a file of its training dialogues with ReDial's movie table as the movie list
+   (``kgrec graph import inspired TRAIN.tsv --movie-list movies_with_mentions.csv``), and
+   its scorer is fitted on the same catalog (``kgrec train --conversations TRAIN.tsv
+   --movie-list ...``). Targets outside the fold's catalog are misses; the table prints
+   the coverage (share of evaluated targets in their fold's catalog).
 2. Dialogues are split into ``K`` folds by position (dialogue ``n`` is in fold ``n % K``;
    ``--fold-seed S`` splits at random instead). For fold ``f`` the conversational scorer is
    fitted on the dialogues of the other folds only, by the fit ``kgrec train --conversations``
@@ -159,7 +165,7 @@ def served_row(opts: Options, pipeline: str = "stock") -> str:
 
 def fold_scorer(
     data: BenchData,
-    fold_of: Sequence[int],
+    train: Sequence[CrsDialogue],
     f: int,
     config: CoMentionConfig,
     vectors: np.ndarray | None,
@@ -167,9 +173,10 @@ def fold_scorer(
     *,
     encode_text: Any = None,
 ) -> CoMentionScorer:
-    """The dataset's scorer for fold ``f``, fitted on the dialogues of the other folds only,
-    by the fit ``kgrec train --conversations`` runs (:func:`models.scoring.fit_comention`)."""
-    train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
+    """The scorer for fold ``f`` over ``data``'s catalog (the fold's own, from
+    :meth:`~bench.crs_setup.BenchData.for_fold`), fitted on ``train`` (the dialogues of the
+    other folds) by the fit ``kgrec train --conversations`` runs
+    (:func:`models.scoring.fit_comention`)."""
     return fit_comention(
         data.corpus,
         train,
@@ -248,55 +255,70 @@ def nested_runs(
 
 def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str, Tally]:
     """The table's rows for one dataset and protocol: offline popularity, offline scorer,
-    served pipeline(s); rows of the repeats-removed protocol end in ``[no repeats]``."""
+    served pipeline(s); rows of the repeats-removed protocol end in ``[no repeats]``.
+
+    Each fold's recommender — catalog, graph and scorer — is built from its training
+    dialogues only (:meth:`bench.crs_setup.BenchData.for_fold`); a dataset whose catalog
+    depends on the dialogues (INSPIRED) imports a graph per fold."""
     n = len(data.dialogues)
     fold_of = folds(n, opts.n_folds, opts.fold_seed)
     evaluated = list(range(n if opts.limit is None else min(n, opts.limit)))
-    catalog = set(data.item_ids)
     config = dataclasses.replace(opts.config or CONFIGS[opts.dataset], **opts.weights)
     runs = protocol_runs(config, opts.protocols)
     names = [POPULARITY_ROW, OFFLINE_ROW, *(served_row(opts, kind) for kind in opts.pipelines)]
     rows = {name + suffix: Tally() for suffix, _, _ in runs for name in names}
-    pool = len(data.item_ids) + 10 if opts.pool is None else opts.pool
     uses_text = config.w_title or config.w_query or config.w_near
-    wanted = opts.text_embeddings and bool(uses_text) and data.titles
+    wanted = opts.text_embeddings and bool(uses_text) and bool(data.titles)
     if opts.nested:  # the search starts with every term weighted, the text ones too
         wanted = opts.text_embeddings and bool(data.titles)
-    vectors = text_embeddings(data) if wanted else None
     # one conversation encoder for every fit of the run: each text is encoded once
-    encode = corpus_text_encoder() if vectors is not None else None
+    encode = corpus_text_encoder() if wanted else None
     with ExitStack() as stack:
-        store = lexicon = None
-        tmp = ""
-        if opts.pipelines:  # the offline rows need no graph
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="crs-bench-"))
-            store = stack.enter_context(graph(data, Path(tmp)))
-            lexicon = store.lexicon(LINKABLE_LABELS)  # what `kgrec serve` links against
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crs-bench-")))
+        shared: tuple[GraphStore, Any] | None = None  # the graph of a per-dataset catalog
         for f in range(opts.n_folds):
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
             if not test:
                 continue
-            if opts.nested:
-                train = [d for i, d in enumerate(data.dialogues) if fold_of[i] != f]
-                runs = nested_runs(data, opts, f, train, vectors, encode)
-            done: dict[tuple[CoMentionConfig, bool], dict[str, Tally]] = {}
-            for suffix, run_config, hide in runs:
-                key = (run_config, hide)
-                if key not in done:
-                    done[key] = _fold_rows(
-                        data, opts, fold_of, f, test, run_config, hide, vectors,
-                        store, lexicon, parser, pool, catalog, Path(tmp) if tmp else None,
-                        encode,
-                    )  # fmt: skip
-                for name, tally in done[key].items():
-                    rows[name + suffix].merge(tally.without_repeats() if suffix else tally)
+            fold_data, train = data.for_fold(fold_of, f, tmp)
+            catalog = set(fold_data.item_ids)
+            targets = [t for d in test for m in d.messages for t in m.targets]
+            print(f"{data.name} fold {f}: catalog {len(catalog)} items, fitted on "
+                  f"{len(train)} training dialogues; {sum(t in catalog for t in targets)} of "
+                  f"its {len(targets)} evaluated targets in it")  # fmt: skip
+            vectors = text_embeddings(fold_data) if wanted else None
+            pool = len(catalog) + 10 if opts.pool is None else opts.pool
+            with ExitStack() as fold_stack:
+                store, lexicon, data_dir = None, None, tmp
+                if opts.pipelines and data.per_fold:  # the offline rows need no graph
+                    data_dir = tmp / f"fold{f}"
+                    data_dir.mkdir()
+                    store = fold_stack.enter_context(graph(fold_data, data_dir))
+                    lexicon = store.lexicon(LINKABLE_LABELS)  # what `kgrec serve` links against
+                elif opts.pipelines:
+                    if shared is None:
+                        one = stack.enter_context(graph(data, tmp))
+                        shared = (one, one.lexicon(LINKABLE_LABELS))
+                    store, lexicon = shared
+                if opts.nested:
+                    runs = nested_runs(fold_data, opts, f, train, vectors, encode)
+                done: dict[tuple[CoMentionConfig, bool], dict[str, Tally]] = {}
+                for suffix, run_config, hide in runs:
+                    key = (run_config, hide)
+                    if key not in done:
+                        done[key] = _fold_rows(
+                            fold_data, opts, train, f, test, run_config, hide, vectors,
+                            store, lexicon, parser, pool, catalog, data_dir, encode,
+                        )  # fmt: skip
+                    for name, tally in done[key].items():
+                        rows[name + suffix].merge(tally.without_repeats() if suffix else tally)
     return rows
 
 
 def _fold_rows(
     data: BenchData,
     opts: Options,
-    fold_of: Sequence[int],
+    train: Sequence[CrsDialogue],
     f: int,
     test: Sequence[CrsDialogue],
     config: CoMentionConfig,
@@ -311,7 +333,7 @@ def _fold_rows(
     encode: Any = None,
 ) -> dict[str, Tally]:
     """Fold ``f``'s rows with one scorer config and one ``hide_named_items`` setting."""
-    scorer = fold_scorer(data, fold_of, f, config, vectors, opts.rerank, encode_text=encode)
+    scorer = fold_scorer(data, train, f, config, vectors, opts.rerank, encode_text=encode)
     out = {
         POPULARITY_ROW: offline_tally(scorer, test, False),
         OFFLINE_ROW: offline_tally(scorer, test, True),
@@ -321,9 +343,9 @@ def _fold_rows(
         data.name, f + 1, opts.n_folds, config.w_self, out[OFFLINE_ROW].recall(10),
         out[OFFLINE_ROW].recall(50), len(out[OFFLINE_ROW].ranks),
     )  # fmt: skip
-    served = scorer if opts.scorer == "comention" else None
     for kind in opts.pipelines:
         assert store is not None
+        served = _as_served(scorer, data_dir) if opts.scorer == "comention" else None
         pipeline = make_pipeline(
             store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=data_dir
         )
@@ -344,14 +366,37 @@ def _fold_rows(
     return out
 
 
+def _as_served(scorer: CoMentionScorer, workdir: Path | None) -> Any:
+    """``scorer`` saved and loaded back, as ``kgrec serve`` loads a model: with its own text
+    encoder and an empty text cache. The fitted scorer shares the run's conversation encoder,
+    whose cache holds every text the fits, the offline rows and earlier replays encoded, so
+    serving it would time a replay's turns on cache hits a server never gets."""
+    from models.scoring import load_scorer
+
+    path = Path(tempfile.mkdtemp(prefix="served-", dir=workdir))
+    return load_scorer(scorer.save(path / scorer.version))
+
+
 def print_table(data: BenchData, opts: Options, rows: dict[str, Tally]) -> None:
     n_eval = len(data.dialogues) if opts.limit is None else min(opts.limit, len(data.dialogues))
+    catalog = (
+        "catalog per fold: its training dialogues' titles + the movie list"
+        if data.per_fold
+        else f"catalog {len(data.item_ids)} movies"
+    )
     print(
         f"\n{data.name}: {n_eval} of {len(data.dialogues)} dialogues evaluated, "
-        f"catalog {len(data.item_ids)} movies, {opts.n_folds}-fold"
+        f"{catalog}, {opts.n_folds}-fold"
         + ("" if opts.fold_seed is None else f", split seed {opts.fold_seed}")
         + " (scorer fitted only on the other folds' dialogues)"
     )
+    first = next(iter(rows.values()), None)
+    if first is not None and first.ranks:  # every row scores the same targets
+        print(
+            f"coverage: {first.in_catalog} of {len(first.ranks)} evaluated targets "
+            f"({first.in_catalog / len(first.ranks):.3f}) in their fold's catalog; the others "
+            "count as misses"
+        )
     print(HEADER)
     for name, tally in rows.items():
         print(tally.row(name))

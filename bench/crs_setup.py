@@ -2,18 +2,27 @@
 the pipeline.
 
 :class:`BenchData` is one dataset (ReDial-dev or INSPIRED-dev: its corpus and how the graph is
-loaded with it), :func:`folds` splits its dialogues, :func:`graph` imports it into a fresh
-embedded FalkorDB and :func:`make_pipeline` builds the server's pipeline over that graph.
-Shared by :mod:`bench.crs_bench`, :mod:`bench.crs_tune` and :mod:`bench.crs_links`.
+loaded with it), :func:`folds` splits its dialogues, :meth:`BenchData.for_fold` gives what a
+fold's recommender is built from, :func:`graph` imports it into a fresh embedded FalkorDB and
+:func:`make_pipeline` builds the server's pipeline over that graph. Shared by
+:mod:`bench.crs_bench`, :mod:`bench.crs_tune` and :mod:`bench.crs_links`.
+
+A fold's catalog never comes from the dialogues it is scored on. ReDial's is ReDial's movie
+table, the same for every fold. INSPIRED has no movie table, and its importer's catalog is the
+titles the imported dialogues name; so each fold imports (and trains on) a file of its
+training dialogues only, with ReDial's movie table as the ``--movie-list`` — what a user runs
+with ``kgrec graph import inspired TRAIN.tsv --movie-list movies_with_mentions.csv`` and
+``kgrec train --conversations TRAIN.tsv --movie-list movies_with_mentions.csv``. A target
+outside the fold's catalog is a miss (the tables' coverage column counts them).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +45,11 @@ class BenchData:
     corpus: ConversationCorpus
     importer: Any  # callable(ctx, path)
     import_path: Path
+    options: ImportOptions = field(default_factory=ImportOptions)
+    #: ``(data, fold_of, f, workdir) -> fold f's data``, built from its training dialogues
+    #: only; ``None``: one catalog and graph serve every fold (the dialogues only pick the
+    #: training set)
+    split: Callable[[BenchData, Sequence[int], int, Path], BenchData] | None = None
 
     @property
     def name(self) -> str:
@@ -53,6 +67,23 @@ class BenchData:
     def dialogues(self) -> list[CrsDialogue]:
         return self.corpus.dialogues
 
+    @property
+    def per_fold(self) -> bool:
+        """Does each fold have its own catalog (and graph)?"""
+        return self.split is not None
+
+    def for_fold(
+        self, fold_of: Sequence[int], f: int, workdir: Path
+    ) -> tuple[BenchData, list[CrsDialogue]]:
+        """(what fold ``f``'s recommender is built from, its training dialogues): the
+        dialogues of the other folds; with :attr:`split`, a dataset read from a file of those
+        dialogues alone (its catalog, and so its graph, too). ``workdir``: where such a file
+        goes."""
+        if self.split is None:
+            return self, [d for i, d in enumerate(self.dialogues) if fold_of[i] != f]
+        data = self.split(self, fold_of, f, workdir)
+        return data, data.dialogues
+
 
 def redial_data(root: Path) -> BenchData:
     from kg.importers.redial import MOVIES_FILE, import_redial
@@ -65,10 +96,52 @@ def redial_data(root: Path) -> BenchData:
 
 
 def inspired_data(root: Path) -> BenchData:
+    """INSPIRED-dev; each fold's catalog: the titles its training dialogues name plus ReDial's
+    movie table (:func:`inspired_fold`)."""
     from kg.importers.inspired import DIALOG_FILE, import_inspired
+    from kg.importers.redial import MOVIES_FILE
 
     path = root / "inspired-dev" / DIALOG_FILE
-    return BenchData(read_corpus(path, "inspired"), import_inspired, path)
+    movies = root / "redial-dev" / MOVIES_FILE
+    return BenchData(
+        read_corpus(path, "inspired", movies),
+        import_inspired,
+        path,
+        ImportOptions(movie_list=movies),
+        inspired_fold,
+    )
+
+
+def inspired_fold(data: BenchData, fold_of: Sequence[int], f: int, workdir: Path) -> BenchData:
+    """Fold ``f`` of an INSPIRED dataset: its training dialogues' rows written to a ``tsv``
+    in ``workdir``, read and imported as a user would (``read_corpus`` / ``import_inspired``
+    with the dataset's movie list)."""
+    path = workdir / f"inspired-train-fold{f}.tsv"
+    write_inspired_subset(data.import_path, path, [k != f for k in fold_of])
+    corpus = read_corpus(path, "inspired", data.options.movie_list)
+    return BenchData(corpus, data.importer, path, data.options)
+
+
+def write_inspired_subset(source: Path, out: Path, keep: Sequence[bool]) -> None:
+    """Copy the header and the rows of the dialogues ``keep`` selects (by position, as
+    :func:`models.crs.inspired_reader.read_inspired` yields them: runs of rows with one
+    ``dialog_id``; blank lines dropped) from one INSPIRED ``tsv`` to ``out``."""
+    with source.open(encoding="utf-8", newline="") as f:
+        header, *lines = [line for line in f if line.strip("\r\n")]
+    if header.split("\t", 1)[0].strip() != "dialog_id":
+        raise ValueError(f"{source}: the first column is not dialog_id")
+    position, last = -1, None
+    kept = [header]
+    for line in lines:
+        dialog_id = line.split("\t", 1)[0]
+        if dialog_id != last:
+            position, last = position + 1, dialog_id
+        if keep[position]:
+            kept.append(line)
+    if position + 1 != len(keep):
+        raise ValueError(f"{source}: {position + 1} dialogues, {len(keep)} fold flags")
+    with out.open("w", encoding="utf-8", newline="") as f:
+        f.writelines(kept)
 
 
 DATASETS = {"redial": redial_data, "inspired": inspired_data}
@@ -99,7 +172,7 @@ def graph(data: BenchData, workdir: Path) -> Iterator[GraphStore]:
             store.init_schema()
             started = time.perf_counter()
             ctx: ImportContext[Any] = ImportContext(
-                store, ImportOptions(), ImportReport(data.name), Checkpoint(None)
+                store, data.options, ImportReport(data.name), Checkpoint(None)
             )
             data.importer(ctx, data.import_path)
             report = ctx.report.finish()

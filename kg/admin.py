@@ -160,6 +160,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = check_path(args.kind, Path(args.path))  # before starting anything
     if args.batch_size < 1:
         raise InvalidInputError("--batch-size", f"must be >= 1, got {args.batch_size}")
+    movie_list = None
+    if args.movie_list is not None:
+        if args.kind != "inspired":
+            raise InvalidInputError("--movie-list", "only the inspired kind takes a movie list")
+        movie_list = Path(args.movie_list).expanduser()
+        if not movie_list.is_file():
+            raise InvalidInputError("--movie-list", f"{args.movie_list} is not a file")
     options = ImportOptions(
         batch_size=args.batch_size,
         strict=args.strict,
@@ -167,6 +174,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         dry_run=args.dry_run,
         target=_uri(args) or str(_data_dir(args)),
+        movie_list=movie_list,
     )
     with open_graph(args) as store:
         if not args.dry_run:
@@ -328,6 +336,12 @@ def add_graph_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="write nothing (exit 1) if any row is bad")
     p.add_argument("--dry-run", action="store_true", help="parse and validate only")
     p.add_argument("--state-dir", help="where the resume checkpoint lives")
+    p.add_argument(
+        "--movie-list",
+        help="inspired: a movie CSV (movieName or title column, e.g. ReDial's "
+        "movies_with_mentions.csv) whose titles join the catalog, so movies the dialogues "
+        "never name can be recommended too (pass the same to kgrec train --conversations)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(

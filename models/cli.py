@@ -119,7 +119,8 @@ def _train_conversations(args: argparse.Namespace) -> int:
     from models.scoring.comention_training import fit_comention
 
     started = time.perf_counter()
-    corpus = read_corpus(Path(args.conversations), args.format)
+    movie_list = Path(args.movie_list) if args.movie_list else None
+    corpus = read_corpus(Path(args.conversations), args.format, movie_list)
     print(
         f"{corpus.name}: {len(corpus.dialogues)} dialogues, {len(corpus.item_ids)} items, "
         f"{sum(1 for e in corpus.item_entities.values() if e)} with KG links",
@@ -252,6 +253,13 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
         "conversation log (format: models/crs/conversation_log.py)",
     )
     conv.add_argument("--format", choices=("redial", "inspired", "jsonl"), help="default: guessed")
+    conv.add_argument(
+        "--movie-list",
+        type=Path,
+        help="INSPIRED: a movie CSV whose titles join the catalog, the one given to "
+        "kgrec graph import inspired --movie-list (the scorer and the graph must list the "
+        "same items)",
+    )
     conv.add_argument("--no-rerank", action="store_true", help="no tree re-ranker")
     conv.add_argument(
         "--tune-weights",

@@ -38,6 +38,8 @@ class ImportOptions:
         dry_run: parse and validate only; nothing reaches the store.
         target: names the store in checkpoint keys (default: the store's URI; the embedded
             store's socket may move between runs, so the admin CLI passes its data dir).
+        movie_list: ``inspired`` only: a movie-list CSV whose titles join the catalog
+            (:mod:`kg.importers.inspired`).
     """
 
     batch_size: int = DEFAULT_BATCH
@@ -46,6 +48,7 @@ class ImportOptions:
     progress: bool = False
     dry_run: bool = False
     target: str = ""
+    movie_list: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

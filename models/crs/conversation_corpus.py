@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +43,14 @@ class ConversationCorpus:
     prior: dict[str, float] = field(default_factory=dict)
 
 
-def read_corpus(path: Path, kind: str | None = None) -> ConversationCorpus:
+def read_corpus(
+    path: Path, kind: str | None = None, movie_list: Path | None = None
+) -> ConversationCorpus:
     """The corpus at ``path``: a ReDial folder (``movies_with_mentions.csv`` inside), an
     INSPIRED dialogue ``tsv`` (or its folder), or a JSONL conversation log; ``kind`` forces
-    one of ``redial``, ``inspired``, ``jsonl``."""
+    one of ``redial``, ``inspired``, ``jsonl``. ``movie_list`` (INSPIRED only): a movie CSV
+    whose titles join the catalog, as ``kgrec graph import inspired --movie-list`` imports
+    them (:func:`kg.importers.inspired.movie_rows`)."""
     from kg.importers.inspired import DIALOG_FILE
     from kg.importers.redial import MOVIES_FILE
 
@@ -63,11 +67,21 @@ def read_corpus(path: Path, kind: str | None = None) -> ConversationCorpus:
                 f"{path}: not a ReDial folder, an INSPIRED .tsv or a .jsonl conversation log "
                 "(say which with --format redial|inspired|jsonl)"
             )
-    readers = {"redial": _redial, "inspired": _inspired, "jsonl": _jsonl}
+    readers: dict[str, Callable[[Path], ConversationCorpus]] = {
+        "redial": _redial,
+        "inspired": _inspired,
+        "jsonl": _jsonl,
+    }
     if kind not in readers:
         raise ConfigError(f"unknown conversation format {kind!r}; valid: {', '.join(readers)}")
     if not path.exists():
         raise ConfigError(f"{path} does not exist")
+    if movie_list is not None:
+        if kind != "inspired":
+            raise ConfigError("a movie list (--movie-list) goes with INSPIRED dialogues only")
+        if not Path(movie_list).is_file():
+            raise ConfigError(f"{movie_list} is not a file")
+        return _inspired(path, Path(movie_list))
     return readers[kind](path)
 
 
@@ -93,13 +107,13 @@ def _redial(folder: Path) -> ConversationCorpus:
     return ConversationCorpus("ReDial-dev", "redial", ids, names, entities, dialogues)
 
 
-def _inspired(path: Path) -> ConversationCorpus:
+def _inspired(path: Path, movie_list: Path | None = None) -> ConversationCorpus:
     from kg.importers.inspired import DIALOG_FILE, movie_rows
 
     from .inspired_reader import read_inspired
 
     source = path / DIALOG_FILE if path.is_dir() else path
-    rows = movie_rows(source)
+    rows = movie_rows(source, movie_list)
     ids = [r["id"] for r in rows]
     names = [str(r["title"]) for r in rows]
     return ConversationCorpus(

@@ -40,6 +40,7 @@ from models.crs.inspired_reader import read_inspired, read_inspired_titles  # no
 from models.crs.redial_reader import parse_redial_dialogue, read_redial  # noqa: E402
 from models.intent import Intent, IntentParser, Mention  # noqa: E402
 from models.scoring import CoMentionConfig  # noqa: E402
+from tests.bench.inspired_files import inspired_tsv  # noqa: E402
 
 SEEKER_ID, RECOMMENDER_ID = 1, 2
 N_MOVIES = 12
@@ -165,26 +166,13 @@ def test_import_redial_and_inspired(store: GraphStore, redial_dir: Path, tmp_pat
     assert stats.relationships == {"REL_121": 2}
     (movie,) = store.products(["redial:4"])
     assert movie.title == "Movie 4 (2000)"
-    tsv = _inspired_tsv(tmp_path)
+    tsv = inspired_tsv(tmp_path)
     import_inspired(ctx("inspired"), tsv)
     assert store.stats().nodes["Product"] == N_MOVIES + len(movie_rows(tsv))
 
 
-def _inspired_tsv(tmp_path: Path) -> Path:
-    header = "dialog_id\tutt_id\tspeaker\ttext\tmovies\tmovie_dict"
-    rows = [
-        "d1\t1\tSEEKER\tI liked QUOTATION_MARKUpQUOTATION_MARK\tUp (2009)\t{'Up (2009)': 0}",
-        "d1\t2\tRECOMMENDER\tTry Coco\ufffd or Up\tCoco (2017);  Up (2009)\t{'Coco (2017)': 1}",
-        "d2\t1\tRECOMMENDER\tHave you seen Heat?\tHeat (1995)"
-        "\t{'Heat (1995)': 0, 'Jaws (1975)': 1}",
-    ]
-    path = tmp_path / "dialog_dev.tsv"
-    path.write_text("\n".join([header, *rows]) + "\n")
-    return path
-
-
 def test_inspired_reader_targets_are_first_mentions_by_the_recommender(tmp_path: Path) -> None:
-    path = _inspired_tsv(tmp_path)
+    path = inspired_tsv(tmp_path)
     d1, d2 = read_inspired(path)
     assert d1.messages[0].text == 'I liked "Up"' and d1.messages[0].targets == ()
     assert d1.messages[1].text == "Try Coco or Up"

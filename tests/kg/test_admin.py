@@ -198,3 +198,22 @@ def test_embedded_default_starts_and_stops_its_own_server(
     assert (data_dir / GRAPH_SUBDIR).is_dir()  # where `kgrec serve` looks for it
     rc, out, _ = run(capsys, "stats", "--json", "--data-dir", str(data_dir))
     assert json.loads(out)["nodes"]["Product"] == 2  # persisted across the restart
+
+
+def test_import_inspired_with_a_movie_list(
+    capsys: pytest.CaptureFixture[str], target: list[str], tmp_path: Path
+) -> None:
+    """``--movie-list``: the list's titles join the dialogues' (one item per title); only the
+    inspired kind takes one."""
+    tsv = tmp_path / "dialog.tsv"
+    tsv.write_text(
+        "dialog_id\tutt_id\tspeaker\ttext\tmovies\tmovie_dict\n"
+        "d1\t1\tRECOMMENDER\tTry Up\tUp (2009)\t{}\n"
+    )
+    movies = tmp_path / "movies.csv"
+    movies.write_text("movieId,movieName\n1,Up (2009)\n2,Alien  (1979)\n")
+    rc, out, _ = run(capsys, "import", "inspired", str(tsv), "--movie-list", str(movies), *target)
+    assert rc == 0 and "movie list" in out
+    assert stats_json(capsys, target)["nodes"] == {"Product": 2}
+    rc, _, err = run(capsys, "import", "products", str(tsv), "--movie-list", str(movies), *target)
+    assert rc != 0 and "--movie-list" in err
