@@ -123,7 +123,8 @@ class CypherCandidates(CypherSessions):
         try:
             rows: list[Row] = []
             while True:
-                page = self._read(FILTER_SNAPSHOT, {"skip": len(rows), "limit": FILTER_PAGE})
+                after = str(rows[-1][0]) if rows else ""
+                page = self._read(FILTER_SNAPSHOT, {"after": after, "limit": FILTER_PAGE})
                 rows += page
                 if len(page) < FILTER_PAGE:
                     break

@@ -35,11 +35,14 @@ from .types import CandidateQuery
 #: The columns :data:`FILTER_SNAPSHOT` returns, in order.
 SNAPSHOT_COLUMNS = ("id", "category_ids", "brand_ids", "attribute_ids", "price", "popularity")
 
-#: Every product's filter fields (a page of them: ``$skip``, ``$limit``).
+#: Every product's filter fields, a page at a time: the ``$limit`` first ids after ``$after``
+#: (keyset paging: a write between two pages cannot shift a product out of both, as SKIP can).
 FILTER_SNAPSHOT = """MATCH (p:Product)
+WHERE p.id > $after
 RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
        p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity
-SKIP $skip LIMIT $limit"""
+ORDER BY p.id
+LIMIT $limit"""
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 

@@ -174,3 +174,16 @@ def test_another_process_adding_products_shows_after_a_ttl(
         reader.close()
         writer.drop_all()
         writer.close()
+
+
+def test_the_snapshot_is_read_in_pages_without_losing_a_product(
+    graphs: tuple[kg.GraphStore, kg.GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg import _cypher_candidates
+
+    indexed, plain = graphs
+    monkeypatch.setattr(_cypher_candidates, "FILTER_PAGE", 7)
+    index = indexed.build_filters()  # type: ignore[attr-defined]
+    assert index is not None and sorted(index.ids) == sorted(
+        c.product.id for c in plain.candidates(CandidateQuery(limit=5000))
+    )
