@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
-import kg  # noqa: E402
 from bench.crs_bench import (  # noqa: E402
     NO_REPEATS,
     OFFLINE_ROW,
@@ -140,18 +138,6 @@ def test_build_kg_keeps_movie_neighbourhood_of_allowed_relations(redial_dir: Pat
     assert kg.relations == {"REL_121": 2}
     assert [e[1]["name"] for e in kg.entities] == ["Jane Doe"]
     assert build_kg(redial_dir / "kgsf_dbpedia_kg", ids, min_relation_count=3).triples == []
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[GraphStore]:
-    """A fresh embedded FalkorDB with the schema."""
-    with kg.EmbeddedFalkorDB(tmp_path / "graph") as server:
-        s = kg.open_store(server.uri, graph="crs_test")
-        s.init_schema()
-        try:
-            yield s
-        finally:
-            s.close()
 
 
 def test_import_redial_and_inspired(store: GraphStore, redial_dir: Path, tmp_path: Path) -> None:

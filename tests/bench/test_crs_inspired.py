@@ -4,7 +4,6 @@ list, and per fold only the training dialogues' (tiny synthetic files, no /work/
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
-import kg  # noqa: E402
 from bench.crs_bench import OFFLINE_ROW, Options, run_dataset  # noqa: E402
 from bench.crs_setup import BenchData  # noqa: E402
 from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport  # noqa: E402
@@ -21,18 +19,6 @@ from kg.importers.inspired import import_inspired, movie_rows  # noqa: E402
 from kg.store import GraphStore  # noqa: E402
 from models.scoring import CoMentionConfig  # noqa: E402
 from tests.bench.inspired_files import inspired_tsv, movie_list  # noqa: E402
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[GraphStore]:
-    """A fresh embedded FalkorDB with the schema."""
-    with kg.EmbeddedFalkorDB(tmp_path / "graph") as server:
-        s = kg.open_store(server.uri, graph="crs_inspired_test")
-        s.init_schema()
-        try:
-            yield s
-        finally:
-            s.close()
 
 
 def test_inspired_movie_list_joins_the_catalog_in_graph_and_corpus(
