@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TextModels", "quiet_library_progress", "spawn_embedded_graph"]
+__all__ = ["TextModels", "embedded_graph", "quiet_library_progress", "spawn_embedded_graph"]
 
 #: intent backends whose parser embeds messages with the packaged MiniLM
 _MINILM_PARSERS = frozenset({"embedded", "hybrid"})
@@ -54,8 +54,12 @@ def spawn_embedded_graph(settings: Settings) -> EmbeddedFalkorDB | None:
     ``graph_uri`` names another store); :func:`server.startup.open_graph` waits for it."""
     if settings.graph_uri:
         return None
-    graph_dir = Path(settings.data_dir) / GRAPH_SUBDIR
-    return EmbeddedFalkorDB(graph_dir, fsync=settings.graph_fsync).spawn()
+    return embedded_graph(settings).spawn()
+
+
+def embedded_graph(settings: Settings) -> EmbeddedFalkorDB:
+    """The embedded graph DB of ``settings.data_dir`` (not started)."""
+    return EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR, fsync=settings.graph_fsync)
 
 
 class TextModels:

@@ -32,7 +32,7 @@ from .pipeline import Pipeline
 from .preload import TextModels, quiet_library_progress
 from .reload import ModelReloader, load_model, scorer_options
 from .settings import Settings
-from .startup import announce, ensure_demo, open_graph, stage, train_demo_model
+from .startup import announce, open_catalog, stage, train_demo_model
 
 if TYPE_CHECKING:
     from kg import EmbeddedFalkorDB
@@ -108,16 +108,7 @@ def build_runtime(
     text_models = TextModels(settings).start()
     on_stop: list[Callable[[], None]] = []
     try:
-        on_loaded: list[Callable[[], None]] = []
-        with stage("opening the graph DB"):
-            store = open_graph(settings, on_stop, on_loaded, graph)
-            on_stop.append(store.close)
-            store.init_schema()
-        demo = ensure_demo(store, settings) if settings.demo else None
-        if demo is not None and on_loaded:
-            with stage("saving a snapshot of the demo graph"):
-                for after_load in on_loaded:
-                    after_load()
+        store, demo = open_catalog(settings, on_stop, graph)
         store.warm()  # the candidate filter snapshot builds in a thread meanwhile
         with stage("loading the model"):
             scorer = ensure_model(settings, demo)

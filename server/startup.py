@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kg.embedded import GRAPH_SUBDIR
 from kg.store import GraphStore
 
+from .preload import embedded_graph
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def open_graph(
     when it comes back, and health reports NOT_SERVING until then. Appends to ``on_stop`` what
     stops the child, and to ``on_loaded`` what to call after a bulk load (the child's log
     compaction, so neither a crash restart nor the first Ctrl-C replays the load)."""
-    from kg import EmbeddedFalkorDB, open_store
+    from kg import open_store
     from kg.embedded_supervisor import EmbeddedSupervisor
 
     from .metrics import METRICS
@@ -114,8 +114,7 @@ def open_graph(
             )
         return open_store(settings.graph_uri, graph=settings.graph_name)
     if embedded is None:
-        graph_dir = Path(settings.data_dir) / GRAPH_SUBDIR
-        embedded = EmbeddedFalkorDB(graph_dir, fsync=settings.graph_fsync)
+        embedded = embedded_graph(settings)
     on_stop.append(embedded.stop)  # also when it fails to come up: a spawned child stops
     embedded.start()
     supervisor = EmbeddedSupervisor(
@@ -126,6 +125,25 @@ def open_graph(
     on_stop.append(supervisor.stop)
     on_loaded.append(embedded.compact)  # snapshot the load now, not at the first Ctrl-C
     return open_store(embedded.uri, graph=settings.graph_name)
+
+
+def open_catalog(
+    settings: Settings, on_stop: list[Callable[[], None]], embedded: EmbeddedFalkorDB | None
+) -> tuple[GraphStore, DemoData | None]:
+    """The graph opened (:func:`open_graph`; its close appended to ``on_stop``) with its
+    schema, and the demo catalog loaded into it when it is empty (:func:`ensure_demo`), the
+    load then snapshotted: the start-up ``kgrec serve`` and its worker parent share."""
+    on_loaded: list[Callable[[], None]] = []
+    with stage("opening the graph DB"):
+        store = open_graph(settings, on_stop, on_loaded, embedded)
+        on_stop.append(store.close)
+        store.init_schema()
+    demo = ensure_demo(store, settings) if settings.demo else None
+    if demo is not None and on_loaded:
+        with stage("saving a snapshot of the demo graph"):
+            for after_load in on_loaded:
+                after_load()
+    return store, demo
 
 
 def ensure_demo(store: GraphStore, settings: Settings) -> DemoData | None:

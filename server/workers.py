@@ -63,7 +63,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -115,24 +114,14 @@ def _prepare(
 ) -> str:
     """The start-up the workers need done once (module docstring, step 2); returns the URI
     the workers open the graph with."""
-    from kg import EmbeddedFalkorDB
-    from kg.embedded import GRAPH_SUBDIR
     from models.training.checkpoint_dir import latest_checkpoint
 
-    from .startup import ensure_demo, open_graph, stage, train_demo_model
+    from .preload import embedded_graph
+    from .startup import open_catalog, train_demo_model
 
     if not settings.graph_uri and graph is None:
-        graph = EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR, fsync=settings.graph_fsync)
-    on_loaded: list[Callable[[], None]] = []
-    with stage("opening the graph DB"):
-        store = open_graph(settings, on_stop, on_loaded, graph)
-        on_stop.append(store.close)
-        store.init_schema()
-    demo = ensure_demo(store, settings) if settings.demo else None
-    if demo is not None and on_loaded:
-        with stage("saving a snapshot of the demo graph"):
-            for after_load in on_loaded:
-                after_load()
+        graph = embedded_graph(settings)
+    _, demo = open_catalog(settings, on_stop, graph)
     if settings.demo and settings.train_model and latest_checkpoint(settings.models_path) is None:
         train_demo_model(settings, settings.models_path, demo)
     return settings.graph_uri or graph.uri  # type: ignore[union-attr]
