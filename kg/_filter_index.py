@@ -98,19 +98,18 @@ class FilterIndex:
         includes = self._includes(query)
         if includes is not None and not len(includes[0]):
             return []
-        excluded_ids = [self.position[i] for i in query.exclude_item_ids if i in self.position]
-        excludes = [
+        banned = [
             self._union(self._categories, query.exclude_category_ids),
             self._union(self._brands, query.exclude_brand_ids),
             self._union(self._attributes, query.exclude_attribute_ids),
-            np.array(sorted(set(excluded_ids) | live.keys()), dtype=np.int64),
+            _positions(self.position[i] for i in query.exclude_item_ids if i in self.position),
         ]
+        moved = _positions(live)
         driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
-        picked = self._walk(driver, filters, excludes, query, limit)
+        # bumped products leave the snapshot's order and come back by their live value
+        picked = self._walk(driver, filters, [*banned, moved], query, limit)
         rows = [(int(n), float(self.popularity[n])) for n in picked]
-        if live:  # bumped products leave the snapshot's order and come back by their live value
-            moved = np.array(sorted(live), dtype=np.int64)
-            banned = [*excludes[:3], _positions(excluded_ids)]
+        if live:
             for n in self._pass(moved, includes or [], banned, query):
                 rows.append((int(n), live[int(n)]))
             rows.sort(key=lambda r: (-r[1], self.ids[r[0]]))
