@@ -14,7 +14,7 @@ from typing import Any
 from . import queries
 from ._cypher_base import Params, Row, named, product_record
 from ._cypher_sessions import CypherSessions
-from ._filter_index import FILTER_SNAPSHOT, FilterIndex
+from ._filter_index import FilterIndex
 from .types import CANDIDATE_COLUMNS, Candidate, CandidateQuery, ProductRecord
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class CypherCandidates(CypherSessions):
             rows: list[Row] = []
             while True:
                 after = str(rows[-1][0]) if rows else ""
-                page = self._read(FILTER_SNAPSHOT, {"after": after, "limit": FILTER_PAGE})
+                page = self._read(queries.FILTER_SNAPSHOT, {"after": after, "limit": FILTER_PAGE})
                 rows += page
                 if len(page) < FILTER_PAGE:
                     break

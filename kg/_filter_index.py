@@ -32,17 +32,8 @@ import numpy as np
 
 from .types import CandidateQuery
 
-#: The columns :data:`FILTER_SNAPSHOT` returns, in order.
+#: The columns of a snapshot row, in order (those :data:`kg.queries.FILTER_SNAPSHOT` returns).
 SNAPSHOT_COLUMNS = ("id", "category_ids", "brand_ids", "attribute_ids", "price", "popularity")
-
-#: Every product's filter fields, a page at a time: the ``$limit`` first ids after ``$after``
-#: (keyset paging: a write between two pages cannot shift a product out of both, as SKIP can).
-FILTER_SNAPSHOT = """MATCH (p:Product)
-WHERE p.id > $after
-RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
-       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity
-ORDER BY p.id
-LIMIT $limit"""
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -195,4 +186,4 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-__all__ = ["FILTER_SNAPSHOT", "SNAPSHOT_COLUMNS", "FilterIndex"]
+__all__ = ["SNAPSHOT_COLUMNS", "FilterIndex"]

@@ -182,6 +182,16 @@ def candidates(
     return "\n".join(lines), params
 
 
+#: Every product's filter fields (:data:`kg._filter_index.SNAPSHOT_COLUMNS`), a page at a
+#: time: the ``$limit`` first ids after ``$after`` (keyset paging: a write between two pages
+#: cannot shift a product out of both, as SKIP can).
+FILTER_SNAPSHOT = """MATCH (p:Product)
+WHERE p.id > $after
+RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
+       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity
+ORDER BY p.id
+LIMIT $limit"""
+
 #: How many products there are (a look at whether the catalog changed size).
 COUNT_PRODUCTS = """MATCH (p:Product)
 RETURN count(p) AS n"""
