@@ -35,13 +35,17 @@ class CypherCandidates(CypherSessions):
         filtered products, each group by popularity."""
         if query.limit <= 0:
             return []
-        rows: list[dict[str, Any]] = []
-        if query.preferred_ids:
-            rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
-        if len(rows) < query.limit:
-            seen = {r["id"] for r in rows}
-            rest = self._rest(replace(query, limit=query.limit + len(rows)))
-            rows += [r for r in rest if r["id"] not in seen]
+        index = self._filters()
+        if index is not None:
+            rows = self._snapshot_rows(index, query)
+        else:
+            rows = []
+            if query.preferred_ids:
+                rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
+            if len(rows) < query.limit:
+                seen = {r["id"] for r in rows}
+                rest = self._rest(replace(query, limit=query.limit + len(rows)))
+                rows += [r for r in rest if r["id"] not in seen]
         rows = rows[: query.limit]
         records = self._records([r["id"] for r in rows])
         return [
@@ -53,18 +57,30 @@ class CypherCandidates(CypherSessions):
             if r["id"] in records
         ]
 
+    def _snapshot_rows(self, index: FilterIndex, query: CandidateQuery) -> list[dict[str, Any]]:
+        """The rows of the graph's two candidate queries (:func:`kg.queries.preferred_candidates`,
+        then :func:`kg.queries.candidates` for the rest) from the in-process snapshot
+        (:mod:`kg._filter_index`), with the picked products' popularity read live in one
+        round trip (a product another process deleted is gone) and each group re-ordered by it."""
+        preferred = index.preferred(query) if query.preferred_ids else []
+        matched = {i: m for i, _, m in preferred}
+        rest = [i for i, _ in index.select(replace(query, limit=query.limit + len(preferred)))]
+        picked = list(dict.fromkeys([*matched, *rest]))
+        live = dict(self._read(queries.PRODUCT_POPULARITY, {"ids": picked})) if picked else {}
+
+        def order(i: str) -> tuple[Any, ...]:
+            return (-len(matched.get(i, ())), live[i] is not None, -float(live[i] or 0.0), i)
+
+        first = sorted((i for i in matched if i in live), key=order)
+        rest = sorted((i for i in rest if i in live and i not in matched), key=order)
+        return [
+            {"id": i, "popularity": live[i], "matched": matched.get(i, ())} for i in first + rest
+        ]
+
     def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
-        """Rows of :func:`kg.queries.candidates`: from the in-process snapshot of the filter
-        fields when there is one (:mod:`kg._filter_index`), else from the graph, where a scan
-        first reads only the products above the popularity floor (the same rows if they fill
-        ``limit``; else it scans and learns)."""
-        index = self._filters()
-        if index is not None:
-            ids = [i for i, _ in index.select(query)]
-            live = dict(self._read(queries.PRODUCT_POPULARITY, {"ids": ids})) if ids else {}
-            found = [i for i in ids if i in live]  # a product deleted by another process: gone
-            found.sort(key=lambda i: (live[i] is not None, -float(live[i] or 0.0), i))
-            return [{"id": i, "popularity": live[i], "matched": []} for i in found]
+        """Rows of :func:`kg.queries.candidates` from the graph, where a scan first reads only
+        the products above the popularity floor (the same rows if they fill ``limit``; else
+        it scans and learns)."""
         from_index, floor = self.dialect.indexes_list_elements, self._cache.popularity_floor
         scans = queries.scans_products(query, from_index)
         if scans and floor is not None:

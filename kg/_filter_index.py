@@ -8,6 +8,9 @@ numpy arrays: the products in the query's order (popularity descending, a missin
 first as the database sorts it, then id), one posting list of positions per category, brand
 and attribute id (the denormalised ``category_ids`` / ``brand_ids`` / ``attribute_ids`` the
 Cypher filters read, :data:`kg.queries.load.REFRESH_FILTER_PROPS`), and each product's price.
+A soft preference (:attr:`CandidateQuery.preferred_ids`, :meth:`FilterIndex.preferred`) reads
+one more posting list per named node: the products one hop from it, which the graph query
+found by walking every edge of a category or brand node.
 A query walks the positions of its most selective inclusion filter (or of every product) in
 order, in growing chunks, until ``limit`` pass: its cost follows how far it has to look, not
 the catalog's size.
@@ -33,7 +36,15 @@ import numpy as np
 from .types import CandidateQuery
 
 #: The columns of a snapshot row, in order (those :data:`kg.queries.FILTER_SNAPSHOT` returns).
-SNAPSHOT_COLUMNS = ("id", "category_ids", "brand_ids", "attribute_ids", "price", "popularity")
+SNAPSHOT_COLUMNS = (
+    "id",
+    "category_ids",
+    "brand_ids",
+    "attribute_ids",
+    "price",
+    "popularity",
+    "linked_ids",
+)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -54,13 +65,18 @@ class FilterIndex:
         self.popularity = pop[order]
         self.price = np.array([_number(by_id[i][4]) for i in self.ids], dtype=np.float64)
         self.position = {i: n for n, i in enumerate(self.ids)}
-        postings: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in range(3))
+        # each position's rank in id order: the tie-break of a preferred query's order
+        self._id_rank = np.empty(len(self.ids), dtype=np.int64)
+        self._id_rank[np.argsort(np.array(self.ids, dtype=str), kind="stable")] = np.arange(
+            len(self.ids)
+        )
+        postings: tuple[dict[str, list[int]], ...] = tuple(defaultdict(list) for _ in range(4))
         for n, i in enumerate(self.ids):
             row = by_id[i]
-            for field, values in zip(postings, row[1:4], strict=True):
+            for field, values in zip(postings, (*row[1:4], row[6]), strict=True):
                 for v in values or ():
                     field[str(v)].append(n)
-        self._categories, self._brands, self._attributes = (
+        self._categories, self._brands, self._attributes, self._linked = (
             {k: np.unique(np.array(v, dtype=np.int64)) for k, v in f.items()} for f in postings
         )
         self._live: dict[int, float] = {}  # position -> popularity after this process's bumps
@@ -79,8 +95,8 @@ class FilterIndex:
 
     def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
         """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,
-        most popular first, ties by id (``query.preferred_ids`` are not looked at: the store
-        asks the graph for those)."""
+        most popular first, ties by id (``query.preferred_ids`` are not looked at here:
+        :meth:`preferred`)."""
         limit = int(query.limit)
         if limit <= 0 or not self.ids:
             return []
@@ -89,12 +105,7 @@ class FilterIndex:
         includes = self._includes(query)
         if includes is not None and not len(includes[0]):
             return []
-        banned = [
-            self._union(self._categories, query.exclude_category_ids),
-            self._union(self._brands, query.exclude_brand_ids),
-            self._union(self._attributes, query.exclude_attribute_ids),
-            _positions(self.position[i] for i in query.exclude_item_ids if i in self.position),
-        ]
+        banned = self._banned(query)
         moved = _positions(live)
         driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
         # bumped products leave the snapshot's order and come back by their live value
@@ -105,6 +116,48 @@ class FilterIndex:
                 rows.append((int(n), live[int(n)]))
             rows.sort(key=lambda r: (-r[1], self.ids[r[0]]))
         return [(self.ids[n], None if math.isinf(p) else p) for n, p in rows[:limit]]
+
+    def preferred(self, query: CandidateQuery) -> list[tuple[str, float | None, tuple[str, ...]]]:
+        """``(id, popularity, matched)`` of :func:`kg.queries.preferred_candidates`: the first
+        ``query.limit`` products one hop from a node of ``query.preferred_ids`` (``matched``:
+        those ids) that pass the hard filters, most matches first, then most popular, then
+        by id. Its cost follows the preferred nodes' degrees, as the graph query's does, but
+        in numpy: no product record is read."""
+        limit = int(query.limit)
+        found = [
+            (p, self._linked[p]) for p in dict.fromkeys(query.preferred_ids) if p in self._linked
+        ]
+        if limit <= 0 or not found:
+            return []
+        positions, counts = np.unique(np.concatenate([p for _, p in found]), return_counts=True)
+        keep = self._keep(positions, self._includes(query) or [], self._banned(query), query)
+        positions, counts = positions[keep], counts[keep]
+        popularity = self.popularity[positions].copy()
+        with self._lock:
+            for n, value in self._live.items():
+                at = int(np.searchsorted(positions, n))
+                if at < len(positions) and positions[at] == n:
+                    popularity[at] = value
+        order = np.lexsort((self._id_rank[positions], -popularity, -counts))[:limit]
+        picked, popularity = positions[order], popularity[order]
+        links = [(p, _member(picked, linked)) for p, linked in found]
+        return [
+            (
+                self.ids[n],
+                None if math.isinf(popularity[j]) else float(popularity[j]),
+                tuple(p for p, hit in links if hit[j]),
+            )
+            for j, n in enumerate(picked.tolist())
+        ]
+
+    def _banned(self, query: CandidateQuery) -> list[np.ndarray]:
+        """The positions each exclusion filter bans."""
+        return [
+            self._union(self._categories, query.exclude_category_ids),
+            self._union(self._brands, query.exclude_brand_ids),
+            self._union(self._attributes, query.exclude_attribute_ids),
+            _positions(self.position[i] for i in query.exclude_item_ids if i in self.position),
+        ]
 
     def _includes(self, query: CandidateQuery) -> list[np.ndarray] | None:
         """The positions each inclusion filter allows, smallest first (``None``: none)."""
@@ -148,6 +201,16 @@ class FilterIndex:
         excludes: list[np.ndarray],
         query: CandidateQuery,
     ) -> np.ndarray:
+        return chunk[self._keep(chunk, filters, excludes, query)]
+
+    def _keep(
+        self,
+        chunk: np.ndarray,
+        filters: list[np.ndarray],
+        excludes: list[np.ndarray],
+        query: CandidateQuery,
+    ) -> np.ndarray:
+        """Which positions of ``chunk`` pass (a mask)."""
         keep = np.ones(len(chunk), dtype=bool)
         for allowed in filters:
             keep &= _member(chunk, allowed)
@@ -159,7 +222,7 @@ class FilterIndex:
             keep &= price >= float(query.price.min)
         if query.price.max is not None:
             keep &= price <= float(query.price.max)
-        return chunk[keep]
+        return keep
 
 
 def _member(chunk: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

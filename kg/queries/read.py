@@ -184,13 +184,21 @@ def candidates(
 
 #: Every product's filter fields (:data:`kg._filter_index.SNAPSHOT_COLUMNS`), a page at a
 #: time: the ``$limit`` first ids after ``$after`` (keyset paging: a write between two pages
-#: cannot shift a product out of both, as SKIP can).
-FILTER_SNAPSHOT = """MATCH (p:Product)
+#: cannot shift a product out of both, as SKIP can). ``linked_ids``: the ids of the named
+#: nodes one hop from the product, by any relationship either way (what
+#: :func:`preferred_candidates` matches a preference against).
+FILTER_SNAPSHOT = f"""MATCH (p:Product)
 WHERE p.id > $after
-RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
-       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity
+WITH p
 ORDER BY p.id
-LIMIT $limit"""
+LIMIT $limit
+OPTIONAL MATCH (p)-[]-(n)
+WHERE {" OR ".join(f"n:{quote(schema.label(lab))}" for lab in schema.NAMED_LABELS)}
+WITH p, collect(DISTINCT n.id) AS linked_ids
+RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
+       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity,
+       linked_ids
+ORDER BY id"""
 
 #: How many products there are (a look at whether the catalog changed size).
 COUNT_PRODUCTS = """MATCH (p:Product)
@@ -207,13 +215,17 @@ def preferred_candidates(query: CandidateQuery) -> Query:
     """Filtered products one hop from a preferred node, most matches first.
 
     Columns: id, popularity, matched (the preferred ids the product links to).
+    The filters are evaluated into a value first and the rows filtered on it: FalkorDB (1.8)
+    evaluates a ``WHERE`` of this expansion from a bound node before it binds ``p`` when a
+    predicate iterates a parameter list (``ALL(x IN $required_attribute_ids WHERE x IN
+    p.attribute_ids)`` was false for every product).
     """
     params: Params = {"limit": int(query.limit), "preferred_ids": list(query.preferred_ids)}
     conds = _candidate_conditions(query, params)
     lines = _match_nodes("preferred_ids", "n", schema.NAMED_LABELS)
     lines.append("MATCH (n)-[]-(p:Product)")
     if conds:
-        lines.append("WHERE " + "\n  AND ".join(conds))
+        lines.append("WITH n, p, " + "\n  AND ".join(conds) + " AS passes\nWHERE passes")
     lines += [
         "WITH p, collect(DISTINCT n.id) AS matched",
         f"{_CANDIDATE_ORDER}\nLIMIT $limit",

@@ -17,12 +17,12 @@ from kg._filter_index import FilterIndex
 from kg.types import CandidateQuery
 from kgrec.domain import EventType, FeedbackEvent, PriceRange
 
-ROWS = [  # id, category_ids, brand_ids, attribute_ids, price, popularity
-    ("a", ["c1", "c0"], ["b1"], ["red", "s"], 10.0, 5),
-    ("b", ["c2", "c0"], ["b2"], ["red"], 20.0, 5),
-    ("c", ["c1", "c0"], ["b2"], ["blue", "s"], None, 9),
-    ("d", None, None, None, 5.0, 1),
-    ("e", ["c2", "c0"], ["b1"], ["blue"], 50.0, None),
+ROWS = [  # id, category_ids, brand_ids, attribute_ids, price, popularity, linked_ids
+    ("a", ["c1", "c0"], ["b1"], ["red", "s"], 10.0, 5, ["c1", "b1", "red", "s"]),
+    ("b", ["c2", "c0"], ["b2"], ["red"], 20.0, 5, ["c2", "b2", "red", "x"]),
+    ("c", ["c1", "c0"], ["b2"], ["blue", "s"], None, 9, ["c1", "b2", "blue", "s"]),
+    ("d", None, None, None, 5.0, 1, ["x"]),
+    ("e", ["c2", "c0"], ["b1"], ["blue"], 50.0, None, ["c2", "b1", "blue"]),
 ]
 
 
@@ -53,6 +53,28 @@ def test_filters_follow_the_cypher_semantics() -> None:
     assert ids(index, CandidateQuery(price=PriceRange(10, 20))) == ["a", "b"]
     assert ids(index, CandidateQuery(brand_ids=("unknown",))) == []
     assert ids(index, CandidateQuery(limit=0)) == []
+
+
+def test_preferred_products_by_matches_then_popularity_then_id() -> None:
+    index = FilterIndex(ROWS)
+    assert index.preferred(CandidateQuery(preferred_ids=("b2", "red", "b2"))) == [
+        ("b", 5.0, ("b2", "red")),
+        ("c", 9.0, ("b2",)),
+        ("a", 5.0, ("red",)),
+    ]
+    assert index.preferred(CandidateQuery(preferred_ids=("b1",))) == [
+        ("e", None, ("b1",)),
+        ("a", 5.0, ("b1",)),
+    ]
+    # one hop only: c0 is an ancestor category in the filter field, not a linked node
+    assert index.preferred(CandidateQuery(preferred_ids=("c0", "nope"))) == []
+    # hard filters apply; a bump moves a product at once
+    query = CandidateQuery(preferred_ids=("x", "red"), price=PriceRange(max=15))
+    assert index.preferred(query) == [("a", 5.0, ("red",)), ("d", 1.0, ("x",))]
+    index.bump("d", 10)
+    assert [r[0] for r in index.preferred(query)] == ["d", "a"]
+    limited = CandidateQuery(preferred_ids=("red", "x"), exclude_item_ids=("a",), limit=1)
+    assert index.preferred(limited) == [("b", 5.0, ("red", "x"))]
 
 
 def test_bumped_popularity_moves_a_product_at_once() -> None:
@@ -106,6 +128,7 @@ def random_query(rng: random.Random) -> CandidateQuery:
         exclude_category_ids=some(cats, 1),
         exclude_attribute_ids=some(attrs, 2),
         exclude_item_ids=tuple(f"prod:{rng.randrange(1500):06d}" for _ in range(rng.randint(0, 5))),
+        preferred_ids=some([*cats, *brands, *attrs, "nope"], 3),
         limit=rng.choice([1, 10, 300]),
     )
 
