@@ -290,16 +290,18 @@ def paths(source_ids: Sequence[str], item_ids: Sequence[str], hops: int, limit: 
 ONE_TRIP_MAX_HOPS = 2
 
 
-def _path_return(hops: int) -> str:
+def _path_return(hops: int, nodes: str, rels: str) -> str:
+    """The RETURN of one part of :func:`paths_one_trip`: ``nodes`` and ``rels`` are the
+    path's node and relationship variables as Cypher lists, source first."""
     name = DISPLAY_NAME.format(v="n")
     exprs = {
         "hops": str(hops),
         "source_pos": "sp",
         "item_pos": "ip",
         "item_id": "i.id",
-        "nodes": f"[n IN nodes(path) | [labels(n)[0], n.id, {name}]]",
-        "rels": "[r IN relationships(path) | type(r)]",
-        "starts": "[r IN relationships(path) | startNode(r).id]",
+        "nodes": f"[n IN {nodes} | [labels(n)[0], n.id, {name}]]",
+        "rels": f"[r IN {rels} | type(r)]",
+        "starts": f"[r IN {rels} | startNode(r).id]",
     }
     return returning(PATH_TRIP_COLUMNS, exprs, wrap=(3, 4, 5, 6))
 
@@ -324,37 +326,49 @@ def _path_sources() -> list[str]:
     ]
 
 
-_NOT_PRIVATE = "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))"
-
-
 def paths_one_trip(source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int) -> Query:
     """The paths :func:`paths` finds for 1..``max_hops`` hops (at most
     :data:`ONE_TRIP_MAX_HOPS`), all of them in one round trip.
 
     Columns :data:`kg.types.PATH_TRIP_COLUMNS`: ``hops``, ``source_pos`` / ``item_pos`` (the
-    positions in ``$source_ids`` / ``$item_ids``), then those of :func:`paths`. A two-hop path
-    is found from the item's side: the item's few non-private neighbours, each tried against
-    the already bound sources (an edge lookup). Starting at the source, as :func:`paths` does,
-    walks its whole neighbourhood (every product of a category, of a colour), which grows
-    with the catalog.
+    positions in ``$source_ids`` / ``$item_ids``), then those of :func:`paths`.
+
+    Every edge between two bound nodes is looked up one direction at a time, written from its
+    start node, each in a clause of its own (``WITH *`` between): FalkorDB then reads the
+    start node's outgoing edges, where an undirected ``(s)-[]-(i)`` or a pattern of two bound
+    hops read the incoming edges of a category or an attribute, every product under it, and
+    grew with the catalog. A two-hop path is found from the item's side: the item's few
+    non-private neighbours (with the edge to each), each tried against the sources.
     """
     hops = int(max_hops)
     if not 1 <= hops <= ONE_TRIP_MAX_HOPS:
         raise SchemaNameError("max_hops", f"must be in 1..{ONE_TRIP_MAX_HOPS}, got {hops}")
     pair = "WITH src[0] AS sp, src[1] AS s, ip, i"
-    one = [*_path_sources(), "UNWIND sources AS src", pair, "MATCH path = (s)-[]-(i)"]
-    parts = ["\n".join([*one, _NOT_PRIVATE, _path_return(1)])]
+    parts = [
+        "\n".join(
+            [
+                *_path_sources(),
+                "UNWIND sources AS src",
+                pair,
+                edge,
+                _path_return(1, "[s, i]", "[r1]"),
+            ]
+        )
+        for edge in ("MATCH (s)-[r1]->(i)", "MATCH (i)-[r1]->(s)")
+    ]
     if hops == 2:
-        two = [
+        item_side = [
             *_path_sources(),
-            "MATCH (i)-[]-(m1)",
+            "MATCH (i)-[r2]-(m1)",
             "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)",
-            "WITH DISTINCT sources, ip, i, m1",
+            "WITH sources, ip, i, r2, m1",
             "UNWIND sources AS src",
-            pair + ", m1",
-            "MATCH path = (s)-[]-(m1)-[]-(i)",
+            pair + ", r2, m1",
         ]
-        parts.append("\n".join([*two, _NOT_PRIVATE, _path_return(2)]))
+        parts += [
+            "\n".join([*item_side, edge, _path_return(2, "[s, m1, i]", "[r1, r2]")])
+            for edge in ("MATCH (s)-[r1]->(m1)", "MATCH (m1)-[r1]->(s)")
+        ]
     params = {
         "item_ids": list(item_ids),
         "source_ids": list(source_ids),
