@@ -9,7 +9,10 @@ turn's (one or two categories, a brand, a required or excluded attribute, a pric
 ``limit`` 300), the time of :meth:`kg._filter_index.FilterIndex.select` and of the graph's
 query (:func:`kg.queries.candidates`, a store opened with ``filter_index=False``) per query
 (p50 / p95 / max; the graph's time is its filter query alone, as the snapshot's, not the
-product records), and checks the two give the same ids in the same order.
+product records), and checks the two give the same ids in the same order. The same for a
+seeded set of soft preferences (one to three preferred categories, brands or attributes, with
+or without a hard filter): :meth:`~kg._filter_index.FilterIndex.preferred` against the graph's
+:func:`kg.queries.preferred_candidates`, ids and matched ids.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kg import EmbeddedFalkorDB, open_store
+from kg import queries as cypher
 from kg._filter_index import FilterIndex
 from kg.embedded import GRAPH_SUBDIR
-from kg.types import CandidateQuery
+from kg.types import CANDIDATE_COLUMNS, CandidateQuery
 from kgrec.domain import PriceRange
 
 
@@ -54,6 +58,26 @@ def queries(index: FilterIndex, n: int, seed: int) -> list[CandidateQuery]:
                 ),
             }[kind]
         )
+    return out
+
+
+def preferred_queries(index: FilterIndex, n: int, seed: int) -> list[CandidateQuery]:
+    """Soft preferences shaped like a turn's: the category, brand or attributes of a product
+    the shopper named, sometimes under a hard filter."""
+    rng = random.Random(seed)
+    cats, brands, attrs = (sorted(f) for f in (index._categories, index._brands, index._attributes))
+    out = []
+    for _ in range(n):
+        preferred = tuple(rng.sample([*cats, *brands, *attrs], rng.randint(1, 3)))
+        hard = rng.choice(
+            [
+                {},
+                {"category_ids": (rng.choice(cats),)},
+                {"required_attribute_ids": (rng.choice(attrs),)},
+                {"exclude_brand_ids": (rng.choice(brands),), "price": PriceRange(max=100.0)},
+            ]
+        )
+        out.append(CandidateQuery(preferred_ids=preferred, limit=300, **hard))
     return out
 
 
@@ -94,6 +118,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  snapshot select  {ms(snap)}")
         print(f"  graph query      {ms(graph)}")
         print(f"  queries whose ids differ: {differ}")
+        snap, graph, differ_pref = [], [], 0
+        for q in preferred_queries(index, args.queries, args.seed):
+            t0 = time.perf_counter()
+            got_rows = [(i, tuple(sorted(m))) for i, _, m in index.preferred(q)]
+            t1 = time.perf_counter()
+            rows = plain._named_rows(CANDIDATE_COLUMNS, *cypher.preferred_candidates(q))  # type: ignore[attr-defined]
+            want_rows = [(r["id"], tuple(sorted(set(r["matched"])))) for r in rows]
+            t2 = time.perf_counter()
+            snap.append((t1 - t0) * 1000)
+            graph.append((t2 - t1) * 1000)
+            differ_pref += got_rows != want_rows
+        print(f"{args.queries} preferred queries (limit 300), seed {args.seed}:")
+        print(f"  snapshot preferred {ms(snap)}")
+        print(f"  graph query        {ms(graph)}")
+        print(f"  queries whose ids or matched ids differ: {differ_pref}")
+        differ += differ_pref
         indexed.close()
         plain.close()
     return 1 if differ else 0

@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(args.data_dir, data, ignore=shutil.ignore_patterns("*.sock", "*.pid"))
         settings = Settings(data_dir=data, demo_users=args.users, log_message_text=False)
         runtime = build_runtime(settings)
+        runtime.store.warm(wait=True)  # every turn from the filter snapshot, on any machine
         try:
             timer = QueryTimer(runtime.store)
             started = time.perf_counter()

@@ -95,8 +95,11 @@ class CypherCandidates(CypherSessions):
             self._cache.popularity_floor = None if n else float(last)
         return rows
 
-    def warm(self) -> None:
+    def warm(self, wait: bool = False) -> None:
         self._filters()
+        thread = self._filters_thread
+        if wait and thread is not None:
+            thread.join()
 
     def _filters(self) -> FilterIndex | None:
         """The filter snapshot, if one is built. When there is none, or the last look is

@@ -58,9 +58,11 @@ class GraphStore(ABC):
     def close(self) -> None:
         """Release connections. Idempotent."""
 
-    def warm(self) -> None:  # noqa: B027 - optional, nothing to do by default
+    def warm(self, wait: bool = False) -> None:  # noqa: B027 - optional, nothing by default
         """Start filling in-process caches in the background, so the first calls do not
-        pay for them (the Cypher stores: the candidate filter snapshot). Returns at once."""
+        pay for them (the Cypher stores: the candidate filter snapshot). Returns at once, or
+        with ``wait`` once they are filled (a benchmark that must answer every call the same
+        way, whatever the machine's speed)."""
 
     @abstractmethod
     def init_schema(self) -> None:
