@@ -57,6 +57,17 @@ from bench.load_report import (
 from bench.load_workload import MIX, HealthProbe, PhaseResult, Shopper, run_phase, wait_serving
 from server.serve_process import ServeProcess
 
+#: The gauge of the products in a server's in-process candidate snapshot (server/metrics.py).
+SNAPSHOT_METRIC = "kgrec_candidate_snapshot_products"
+
+
+def _gauge(text: str, name: str) -> float:
+    """The value of an unlabelled gauge in a Prometheus text scrape (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
 
 def _int_list(text: str) -> list[int]:
     try:
@@ -122,6 +133,17 @@ class SizeRun:
             rec = parse_histograms(text, REQUEST_METRIC, "method").get("Recommend")
             request = rec.plus(request) if rec is not None else request
         return steps, request
+
+    def wait_snapshot(self, timeout: float) -> int:
+        """Wait until every worker answers candidates from its in-process snapshot (built in
+        the background after SERVING; turns before it read the graph, slower on a big
+        catalog), so the phases measure the steady state. Returns its size (0: none came)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sizes = [_gauge(scrape(url), SNAPSHOT_METRIC) for url in self.metrics_urls]
+            if min(sizes) > 0 or time.monotonic() > deadline:
+                return int(min(sizes))
+            time.sleep(0.5)
 
     async def warm_up(self) -> None:
         """A fixed number of turns by a shopper that is not one of the measured ones."""
@@ -230,6 +252,13 @@ def run_size(
         )
         for what, took in startup_stages(srv.output):
             print(f"  start-up stage {took:>6} s  {what}")
+        snapshot = run.wait_snapshot(args.start_timeout)
+        print(
+            f"candidate snapshot of {snapshot:,} products ready "
+            f"{time.perf_counter() - started - ready_s:.1f} s after SERVING (measured from then on)"
+            if snapshot
+            else "no candidate snapshot: the graph's queries answer"
+        )
         asyncio.run(run.warm_up())
         for c in args.concurrency:
             asyncio.run(run.phase(c))

@@ -95,6 +95,10 @@ class CypherCandidates(CypherSessions):
             self._cache.popularity_floor = None if n else float(last)
         return rows
 
+    def snapshot_size(self) -> int:
+        index = self._cache.filters
+        return len(index) if index is not None else 0
+
     def warm(self, wait: bool = False) -> None:
         self._filters()
         thread = self._filters_thread

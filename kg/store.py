@@ -58,6 +58,11 @@ class GraphStore(ABC):
     def close(self) -> None:
         """Release connections. Idempotent."""
 
+    def snapshot_size(self) -> int:
+        """Products in the in-process candidate snapshot (0: none yet, or this store keeps
+        none: candidates come from the graph's queries)."""
+        return 0
+
     def warm(self, wait: bool = False) -> None:  # noqa: B027 - optional, nothing by default
         """Start filling in-process caches in the background, so the first calls do not
         pay for them (the Cypher stores: the candidate filter snapshot). Returns at once, or

@@ -252,6 +252,9 @@ async def start_server(
     version = getattr(pipeline, "model_version", None)
     if isinstance(version, str):
         METRICS.set_model_version(version)
+    snapshot_size = getattr(getattr(pipeline, "store", None), "snapshot_size", None)
+    if callable(snapshot_size):
+        METRICS.candidate_snapshot.set_function(snapshot_size)
     try:
         await server.start()
     except BaseException:

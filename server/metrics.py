@@ -15,6 +15,9 @@ metric                                 type       labels
                                                   graph; ``probe``: the health probe did)
 ``kgrec_graph_restarts_total``         counter
 ``kgrec_graph_up``                     gauge      1 while the health probe reaches the graph
+``kgrec_candidate_snapshot_products``  gauge      products in the in-process candidate filter
+                                                  snapshot; 0 while there is none (the graph's
+                                                  queries answer, slower on a big catalog)
 ``kgrec_model_info``                   info       ``version``
 ``kgrec_feedback_events_total``        counter    ``event_type``, ``duplicate``
 ``kgrec_impression_records_total``     counter    ``kind`` (impression, outcome), ``result``
@@ -81,6 +84,11 @@ class Metrics:
         )
         self.graph_up = Gauge(
             "kgrec_graph_up", "1 while the health probe reaches the graph DB", registry=r
+        )
+        self.candidate_snapshot = Gauge(
+            "kgrec_candidate_snapshot_products",
+            "Products in the in-process candidate filter snapshot (0: none yet)",
+            registry=r,
         )
         self.model = Info("kgrec_model", "The model that ranks recommendations", registry=r)
         self.feedback = Counter(

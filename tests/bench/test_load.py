@@ -212,6 +212,8 @@ def test_load_benchmark_against_a_tiny_served_demo(tmp_path: Path) -> None:
         r"^start-up to SERVING [\d.]+ s; RSS server \d+ MB, graph DB \d+ MB$", out, re.M
     )
     assert re.search(r"^  start-up stage +[\d.]+ s  \S", out, re.M)  # logged at INFO
+    # measured once candidates come from the snapshot, all 300 products in it
+    assert re.search(r"^candidate snapshot of 300 products ready [\d.]+ s after SERVING", out, re.M)
     blocks = re.split(r"^-- concurrency ", out, flags=re.M)[1:]
     assert [b.split(":")[0] for b in blocks] == ["1", "2"]
     for block in blocks:

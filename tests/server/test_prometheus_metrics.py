@@ -62,6 +62,7 @@ def _value(
 def test_metrics_endpoint_shows_requests_steps_feedback_and_model(store: GraphStore) -> None:
     pipeline = Pipeline(store, RecommendParser(), NoLinker(), make_explainer())  # type: ignore[arg-type]
     port = _free_port()
+    store.warm(wait=True)
 
     async def scenario() -> tuple[dict, dict]:
         async with serving(pipeline, metrics_port=port) as served:
@@ -95,6 +96,7 @@ def test_metrics_endpoint_shows_requests_steps_feedback_and_model(store: GraphSt
     assert delta("kgrec_feedback_events_total", event_type="EVENT_TYPE_CLICK") == 1
     assert _value(after, "kgrec_model_info", version=pipeline.model_version) == 1
     assert _value(after, "kgrec_graph_up") == 1
+    assert _value(after, "kgrec_candidate_snapshot_products") == store.snapshot_size() > 0
     assert "kgrec_graph_restarts_total" in after
 
 
