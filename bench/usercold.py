@@ -1,0 +1,244 @@
+"""User cold start on MovieLens-100K: users known by only ``k`` training interactions.
+
+Run through ``bench.coldstart`` (one command prints the item and the user tables)::
+
+    nice -n 5 .venv/bin/python -m bench.coldstart --data ../shared/data --seeds 3 \\
+        --users 1,3 --no-items --variants "kgrec,kgrec -KG,kgrec -text"
+
+The split (:func:`user_cold_split`): a seeded ``--user-fraction`` of the users that have test
+pairs become **cold**: each keeps only ``k`` of their training pairs (a seeded choice; for the
+same seed the pairs kept at ``k = 1`` are among those kept at ``k = 3``), every other
+training and validation pair of theirs is removed from train and valid and from the rating
+features, so nothing a model or feature reads has seen it. Their test pairs are the
+evaluation set; warm users keep all their data and are not evaluated.
+
+Evaluation: a cold user's test items are the hits; all items are ranked, the user's
+**original** train and valid items excluded (the kept ones and the removed ones): the same
+candidate set as the warm protocol for that user, so the figures read beside the warm ones.
+``--user-cold-valid S`` (:func:`split_cold_users`) sets a seeded share of the cold users
+apart as **cold-valid** users: their test pairs are the "valid" column, the rest are the
+test; otherwise the "valid" column is the warm valid. The reference of the paired column is
+the peer with the best valid column (never chosen on the test users).
+
+Rankers: popularity, text-kNN (content only: the mean MiniLM vector of the user's kept
+items), EASE^R (lambda chosen on the warm valid) and kgrec by the product trainer on the
+reduced data, read two ways: ``kgrec`` scores with the user vector training left (the user
+was a node with ``k`` edges), ``kgrec served`` scores as ``models.scoring.GnnScorer`` serves
+a user it does not know who liked those ``k`` items (:func:`served_views`: no user vector,
+the mean of the liked items' vectors against every item, cosine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.coldstart import cold_items
+from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeds_for, table
+
+__all__ = [
+    "served_views",
+    "split_cold_users",
+    "user_cold_split",
+    "user_protocols",
+    "user_tables",
+]
+
+Protocols = dict[str, tuple[np.ndarray, list[np.ndarray]]]
+
+
+def user_cold_split(
+    dataset: Any, keep: int, fraction: float = 0.2, seed: int = 0
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``(reduced dataset, cold user indices, removed pairs)``.
+
+    Cold users are ``round(fraction * n)`` of the ``n`` users with at least one test pair
+    (:func:`bench.coldstart.cold_items` with ``seed``: the same users for every ``keep``).
+    Each keeps the ``keep`` training pairs of lowest seeded priority
+    (``numpy.random.default_rng(seed + 1)``, one draw per training pair, so the pairs kept
+    for a smaller ``keep`` are among those kept for a larger one). The reduced dataset keeps
+    all users, items and content; its ``train`` loses the cold users' other training pairs,
+    its ``valid`` every cold user's pair, its rating rows the removed training pairs' ratings,
+    and its ``test`` is the cold users' test pairs. ``removed``: the cold users' removed
+    train and valid pairs (excluded from their ranking, as in the warm protocol).
+
+    Raises:
+        ValueError: ``keep < 1``, or rating rows that are not one per training pair (they
+            carry no user, so only that alignment tells which ones to remove).
+    """
+    if keep < 1:
+        raise ValueError("keep must be >= 1")
+    items, values, ts = dataset.rating_rows
+    train = dataset.train
+    if len(items) != len(train) or not np.array_equal(items, train[:, 1]):
+        raise ValueError("rating rows must be one per training pair, in train order")
+    eligible = np.unique(dataset.test[:, 0])
+    users = eligible[cold_items(len(eligible), fraction, seed)]
+    is_cold = np.zeros(dataset.num_users, dtype=bool)
+    is_cold[users] = True
+    priority = np.random.default_rng(seed + 1).random(len(train))
+    order = np.lexsort((priority, train[:, 0]))  # by user, then by priority
+    by_user = train[order, 0]
+    rank = np.empty(len(train), dtype=np.int64)
+    rank[order] = np.arange(len(train)) - np.searchsorted(by_user, by_user, side="left")
+    keep_train = ~is_cold[train[:, 0]] | (rank < keep)
+    keep_valid = ~is_cold[dataset.valid[:, 0]]
+    in_test = is_cold[dataset.test[:, 0]]
+    removed = np.concatenate([train[~keep_train], dataset.valid[~keep_valid]])
+    pair_ratings = {}
+    if dataset.pair_ratings:
+        masks = {"train": keep_train, "valid": keep_valid, "test": in_test}
+        pair_ratings = {name: dataset.pair_ratings[name][m] for name, m in masks.items()}
+    reduced = dataclasses.replace(
+        dataset,
+        name=f"{dataset.name}-usercold{fraction:g}-k{keep}-s{seed}",
+        train=train[keep_train],
+        valid=dataset.valid[keep_valid],
+        test=dataset.test[in_test],
+        rating_rows=(items[keep_train], values[keep_train], ts[keep_train]),
+        pair_ratings=pair_ratings,
+    )
+    return reduced, users, removed
+
+
+def split_cold_users(
+    cold: Any, users: np.ndarray, share: float, seed: int = 0
+) -> tuple[Any, np.ndarray]:
+    """``(dataset whose test is the cold-test users' pairs, cold-valid users' test pairs)``:
+    a seeded ``share`` of the cold users (``cold_items(len(users), share, seed + 2)``) is set
+    apart for selection; neither half is in train or valid beyond its kept pairs."""
+    valid_users = users[cold_items(len(users), share, seed + 2)]
+    in_valid = np.isin(cold.test[:, 0], valid_users)
+    pair_ratings = dict(cold.pair_ratings)
+    if "test" in pair_ratings:
+        pair_ratings["test"] = pair_ratings["test"][~in_valid]
+    test_only = dataclasses.replace(cold, test=cold.test[~in_valid], pair_ratings=pair_ratings)
+    return test_only, cold.test[in_valid]
+
+
+def user_protocols(
+    cold: Any, removed: np.ndarray, cold_valid: np.ndarray | None = None
+) -> Protocols:
+    """``{"cold users": (test pairs, excluded)}`` (and ``"valid cold users"`` for the
+    cold-valid pairs): the excluded pairs are the reduced train and valid plus the removed
+    pairs, i.e. every user's original train and valid items."""
+    seen = [cold.train, cold.valid, removed]
+    out: Protocols = {"cold users": (cold.test, seen)}
+    if cold_valid is not None:
+        out["valid cold users"] = (cold_valid, seen)
+    return out
+
+
+def served_views(
+    checkpoint: Any, dataset: Any, users: np.ndarray
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``{"served": (scores, identity)}``: for each of ``users``, the catalogue scores of a
+    ``GnnScorer`` on ``checkpoint`` for an anonymous session that liked the user's training
+    items in ``dataset`` (``ScoringContext(liked_item_ids=...)``, no user id): how the product
+    serves a user it has no vector for. Other users' rows are zero. The identity item side
+    makes ``scores @ identity.T`` the score matrix ``bench.peer_runs`` evaluates."""
+    from models.scoring import GnnScorer
+    from models.scoring.item_scorer import ScoringContext
+
+    scorer = GnnScorer(checkpoint, device="cpu")
+    if scorer.item_ids != list(dataset.item_ids):
+        raise ValueError("checkpoint items are not the dataset's, in the same order")
+    scores = torch.zeros(dataset.num_users, dataset.num_items)
+    for user in np.asarray(users).tolist():
+        items = dataset.train[dataset.train[:, 0] == user, 1]
+        liked = tuple(dataset.item_ids[i] for i in items.tolist())
+        scores[user] = torch.from_numpy(scorer.catalog_scores(ScoringContext(liked_item_ids=liked)))
+    return {"served": (scores, torch.eye(dataset.num_items))}
+
+
+def user_tables(dataset: Any, args: argparse.Namespace, variants: dict[str, Any]) -> list[str]:
+    """Train (or reuse) kgrec on each ``args.users`` split and return the printed tables.
+
+    ``args``: ``bench.coldstart``'s options (``users``, ``user_fraction``,
+    ``user_cold_valid``, ``split_seed``, ``seeds``, ``variants``, ``model_dir``, ``threads``,
+    ``reuse``, ``out``); runs are merged into ``args.out`` under one key per split."""
+    from bench.peer_runs import text_vectors
+
+    vectors = text_vectors(dataset)
+    out: list[str] = []
+    for keep in [int(k) for k in args.users.split(",") if k.strip()]:
+        cold, users, removed = user_cold_split(dataset, keep, args.user_fraction, args.split_seed)
+        split_key = (
+            f"users keep {keep} fraction {args.user_fraction:g} split-seed {args.split_seed}"
+        )
+        cold_valid = None
+        if args.user_cold_valid > 0:
+            cold, cold_valid = split_cold_users(cold, users, args.user_cold_valid, args.split_seed)
+            split_key += f" cold-valid {args.user_cold_valid:g}"
+        evals = user_protocols(cold, removed, cold_valid)
+        saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+        runs: dict[str, Any] = saved.get(split_key, {})
+        if not args.reuse:
+            for seed in seeds_for(args.seeds):
+                for name in filter(None, args.variants.split(",")):
+                    key = f"{name} s{seed}"
+                    if key in runs:
+                        continue
+                    folder = f"users-k{keep}/{name.replace(' ', '')}-s{seed}"
+                    runs[key] = run_kgrec(
+                        cold,
+                        variants[name],
+                        seed=seed,
+                        model_dir=args.model_dir / folder,
+                        threads=args.threads,
+                        protocols=evals,
+                        score_views=functools.partial(served_views, dataset=cold, users=users),
+                    )
+                    saved = json.loads(args.out.read_text()) if args.out.exists() else {}
+                    saved[split_key] = runs
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(json.dumps(saved) + "\n")
+        peers = peer_rows(cold, vectors, evals)["cold users"]
+        reference = max(peers, key=lambda name: peers[name]["valid"])
+        valid_view = "valid cold users" if cold_valid is not None else None
+        rows = dict(peers)
+        for view, suffix in (("trained", ""), ("served", " served")):
+            rows.update(
+                kgrec_rows(
+                    runs, f"{view}/cold users", suffix, valid_view and f"{view}/{valid_view}"
+                )
+            )
+        valid_note = (
+            f"valid N@10 is on the {len(np.unique(cold_valid[:, 0]))} cold-valid users' "
+            f"{len(cold_valid)} test pairs"
+            if cold_valid is not None
+            else "valid N@10 is on warm valid"
+        )
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        out += [
+            "",
+            f"ML-100K user cold start, k = {keep}: {len(users)} cold users ({split_key}), "
+            f"{len(cold.test)} test pairs of {len(np.unique(cold.test[:, 0]))} users; "
+            f"train/valid {len(cold.train)}/{len(cold.valid)}; {valid_note}; "
+            f"reference = the peer with the best valid N@10; load average {load}",
+            "",
+            table(rows, reference, title=f"cold users with {keep} training interaction(s)"),
+        ]
+        for view, suffix in (("trained", ""), ("served", " served")):
+            ablation = {
+                k: v
+                for k, v in rows.items()
+                if k.endswith(suffix) and k.removesuffix(suffix) in variants
+            }
+            if f"kgrec{suffix}" in ablation and len(ablation) > 1:
+                out += [
+                    "",
+                    table(
+                        ablation,
+                        f"kgrec{suffix}",
+                        title=f"ablations on cold users (k = {keep}), {view} vectors",
+                    ),
+                ]
+    return out
