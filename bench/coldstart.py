@@ -285,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--user-cold-valid", type=float, default=0.0, help="share of cold users kept for selection"
     )
+    parser.add_argument(
+        "--user-splits", default="", help="user splits pooled: comma list of split seeds"
+    )
     parser.add_argument("--no-items", action="store_true", help="user cold start only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

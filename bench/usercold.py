@@ -44,6 +44,7 @@ from bench.coldstart import cold_items
 from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeds_for, table
 
 __all__ = [
+    "pool_rows",
     "served_views",
     "split_cold_users",
     "user_cold_split",
@@ -158,71 +159,123 @@ def served_views(
     return {"served": (scores, torch.eye(dataset.num_items))}
 
 
+def pool_rows(per_split: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """One table row per ranker from several splits' rows (``bench.peer_runs.table``'s
+    format): per-user values are concatenated along the user axis, so each (split, user) is
+    one unit of the paired bootstrap; ``valid`` is the mean over splits; distinct notes are
+    joined. A ranker missing from a split, or run with different numbers of seeds in two
+    splits, is left out (its users would not pair)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in per_split[0]:
+        if not all(name in rows for rows in per_split):
+            continue
+        parts = [rows[name] for rows in per_split]
+        ndcg = [np.atleast_2d(np.asarray(p["ndcg@10"], dtype=np.float64)) for p in parts]
+        recall = [np.atleast_2d(np.asarray(p["recall@10"], dtype=np.float64)) for p in parts]
+        if len({a.shape[0] for a in ndcg}) > 1:
+            continue
+        notes = dict.fromkeys(p.get("note", "") for p in parts)
+        out[name] = {
+            "ndcg@10": np.concatenate(ndcg, axis=1),
+            "recall@10": np.concatenate(recall, axis=1),
+            "valid": float(np.mean([p["valid"] for p in parts])),
+            "note": " | ".join(filter(None, notes)),
+        }
+    return out
+
+
+def _split_rows(
+    dataset: Any,
+    vectors: np.ndarray,
+    args: argparse.Namespace,
+    variants: dict[str, Any],
+    keep: int,
+    split_seed: int,
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """``(table rows, one-line description)`` of one user cold split: kgrec trained (or
+    reused from ``args.out``) and read both ways, and the peers."""
+    cold, users, removed = user_cold_split(dataset, keep, args.user_fraction, split_seed)
+    split_key = f"users keep {keep} fraction {args.user_fraction:g} split-seed {split_seed}"
+    cold_valid = None
+    if args.user_cold_valid > 0:
+        cold, cold_valid = split_cold_users(cold, users, args.user_cold_valid, split_seed)
+        split_key += f" cold-valid {args.user_cold_valid:g}"
+    evals = user_protocols(cold, removed, cold_valid)
+    saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    runs: dict[str, Any] = saved.get(split_key, {})
+    if not args.reuse:
+        for seed in seeds_for(args.seeds):
+            for name in filter(None, args.variants.split(",")):
+                key = f"{name} s{seed}"
+                if key in runs:
+                    continue
+                folder = f"users-k{keep}-split{split_seed}/{name.replace(' ', '')}-s{seed}"
+                runs[key] = run_kgrec(
+                    cold,
+                    variants[name],
+                    seed=seed,
+                    model_dir=args.model_dir / folder,
+                    threads=args.threads,
+                    protocols=evals,
+                    score_views=functools.partial(served_views, dataset=cold, users=users),
+                )
+                saved = json.loads(args.out.read_text()) if args.out.exists() else {}
+                saved[split_key] = runs
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps(saved) + "\n")
+    rows = dict(peer_rows(cold, vectors, evals)["cold users"])
+    valid_view = "valid cold users" if cold_valid is not None else None
+    for view, suffix in (("trained", ""), ("served", " served")):
+        rows.update(
+            kgrec_rows(runs, f"{view}/cold users", suffix, valid_view and f"{view}/{valid_view}")
+        )
+    described = (
+        f"split-seed {split_seed}: {len(users)} cold users, {len(cold.test)} test pairs of "
+        f"{len(np.unique(cold.test[:, 0]))} users, train/valid {len(cold.train)}/{len(cold.valid)}"
+    )
+    if cold_valid is not None:
+        described += (
+            f", {len(cold_valid)} cold-valid pairs of {len(np.unique(cold_valid[:, 0]))} users"
+        )
+    return rows, described
+
+
 def user_tables(dataset: Any, args: argparse.Namespace, variants: dict[str, Any]) -> list[str]:
     """Train (or reuse) kgrec on each ``args.users`` split and return the printed tables.
 
     ``args``: ``bench.coldstart``'s options (``users``, ``user_fraction``,
-    ``user_cold_valid``, ``split_seed``, ``seeds``, ``variants``, ``model_dir``, ``threads``,
-    ``reuse``, ``out``); runs are merged into ``args.out`` under one key per split."""
+    ``user_cold_valid``, ``user_splits`` or else ``split_seed``, ``seeds``, ``variants``,
+    ``model_dir``, ``threads``, ``reuse``, ``out``); runs are merged into ``args.out`` under
+    one key per split. With several split seeds the rows are pooled (:func:`pool_rows`)."""
     from bench.peer_runs import text_vectors
 
     vectors = text_vectors(dataset)
+    splits = [int(s) for s in str(args.user_splits or args.split_seed).split(",")]
     out: list[str] = []
     for keep in [int(k) for k in args.users.split(",") if k.strip()]:
-        cold, users, removed = user_cold_split(dataset, keep, args.user_fraction, args.split_seed)
-        split_key = (
-            f"users keep {keep} fraction {args.user_fraction:g} split-seed {args.split_seed}"
-        )
-        cold_valid = None
-        if args.user_cold_valid > 0:
-            cold, cold_valid = split_cold_users(cold, users, args.user_cold_valid, args.split_seed)
-            split_key += f" cold-valid {args.user_cold_valid:g}"
-        evals = user_protocols(cold, removed, cold_valid)
-        saved: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
-        runs: dict[str, Any] = saved.get(split_key, {})
-        if not args.reuse:
-            for seed in seeds_for(args.seeds):
-                for name in filter(None, args.variants.split(",")):
-                    key = f"{name} s{seed}"
-                    if key in runs:
-                        continue
-                    folder = f"users-k{keep}/{name.replace(' ', '')}-s{seed}"
-                    runs[key] = run_kgrec(
-                        cold,
-                        variants[name],
-                        seed=seed,
-                        model_dir=args.model_dir / folder,
-                        threads=args.threads,
-                        protocols=evals,
-                        score_views=functools.partial(served_views, dataset=cold, users=users),
-                    )
-                    saved = json.loads(args.out.read_text()) if args.out.exists() else {}
-                    saved[split_key] = runs
-                    args.out.parent.mkdir(parents=True, exist_ok=True)
-                    args.out.write_text(json.dumps(saved) + "\n")
-        peers = peer_rows(cold, vectors, evals)["cold users"]
-        reference = max(peers, key=lambda name: peers[name]["valid"])
-        valid_view = "valid cold users" if cold_valid is not None else None
-        rows = dict(peers)
-        for view, suffix in (("trained", ""), ("served", " served")):
-            rows.update(
-                kgrec_rows(
-                    runs, f"{view}/cold users", suffix, valid_view and f"{view}/{valid_view}"
-                )
-            )
+        per_split, described = [], []
+        for split_seed in splits:
+            rows, line = _split_rows(dataset, vectors, args, variants, keep, split_seed)
+            per_split.append(rows)
+            described.append(line)
+        rows = pool_rows(per_split)
+        peers = [name for name in ("popularity", "text-kNN", "EASE^R") if name in rows]
+        reference = max(peers, key=lambda name: rows[name]["valid"])
         valid_note = (
-            f"valid N@10 is on the {len(np.unique(cold_valid[:, 0]))} cold-valid users' "
-            f"{len(cold_valid)} test pairs"
-            if cold_valid is not None
+            "valid N@10 is on the cold-valid users' test pairs"
+            if args.user_cold_valid > 0
             else "valid N@10 is on warm valid"
         )
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         out += [
             "",
-            f"ML-100K user cold start, k = {keep}: {len(users)} cold users ({split_key}), "
-            f"{len(cold.test)} test pairs of {len(np.unique(cold.test[:, 0]))} users; "
-            f"train/valid {len(cold.train)}/{len(cold.valid)}; {valid_note}; "
-            f"reference = the peer with the best valid N@10; load average {load}",
+            f"ML-100K user cold start, k = {keep}: a share {args.user_fraction:g} of the users "
+            f"with test pairs keep {keep} training pair(s)"
+            + (f", cold-valid {args.user_cold_valid:g}" if args.user_cold_valid > 0 else "")
+            + f"; {len(splits)} split(s) pooled, (split, user) = one bootstrap unit; "
+            f"{valid_note}; reference = the peer with the best valid N@10; "
+            f"load average {load}",
+            *(f"  {line}" for line in described),
             "",
             table(rows, reference, title=f"cold users with {keep} training interaction(s)"),
         ]

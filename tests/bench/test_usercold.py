@@ -15,6 +15,7 @@ if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.usercold import (  # noqa: E402
+    pool_rows,
     served_views,
     split_cold_users,
     user_cold_split,
@@ -98,6 +99,29 @@ def test_cold_valid_users_and_the_protocol_exclude_the_original_history() -> Non
     # a cold user's excluded items are their original train + valid, as in the warm protocol
     original = np.concatenate([data.train, data.valid])
     assert _rows(np.concatenate(seen)) == _rows(original)
+
+
+def test_splits_pool_user_by_user_and_drop_rows_that_would_not_pair() -> None:
+    def row(values: list[list[float]], valid: float, note: str) -> dict[str, object]:
+        return {"ndcg@10": values, "recall@10": values, "valid": valid, "note": note}
+
+    first = {
+        "popularity": row([[0.1, 0.2]], 0.1, ""),
+        "kgrec": row([[0.3, 0.4], [0.5, 0.6]], 0.2, "a"),
+        "kgrec -KG": row([[0.0, 0.1]], 0.1, ""),
+    }
+    second = {
+        "popularity": row([[0.3]], 0.3, ""),
+        "kgrec": row([[0.7], [0.9]], 0.4, "b"),
+        "kgrec -KG": row([[0.2], [0.4]], 0.1, ""),  # two seeds here, one in the first split
+    }
+    pooled = pool_rows([first, second])
+    assert list(pooled) == ["popularity", "kgrec"]
+    assert np.array_equal(pooled["kgrec"]["ndcg@10"], [[0.3, 0.4, 0.7], [0.5, 0.6, 0.9]])
+    assert np.array_equal(pooled["popularity"]["ndcg@10"], [[0.1, 0.2, 0.3]])
+    assert pooled["kgrec"]["valid"] == pytest.approx(0.3) and pooled["kgrec"]["note"] == "a | b"
+    alone = pool_rows([first])
+    assert np.array_equal(alone["kgrec -KG"]["ndcg@10"], [[0.0, 0.1]])
 
 
 def test_served_view_is_the_scorers_anonymous_session_of_the_kept_items(tmp_path: Path) -> None:
