@@ -292,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    variants = {**VARIANTS, **COLD_VARIANTS}
+    from bench.usercold import LONG_VARIANTS
+
+    variants = {**VARIANTS, **COLD_VARIANTS, **LONG_VARIANTS}
     dataset = load_movielens_data(args.data)
     if not args.no_items:
         _item_tables(dataset, args, variants)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import itertools
 import json
 import os
 from typing import Any
@@ -44,6 +45,7 @@ from bench.coldstart import cold_items
 from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeds_for, table
 
 __all__ = [
+    "LONG_VARIANTS",
     "pool_rows",
     "served_views",
     "split_cold_users",
@@ -53,6 +55,15 @@ __all__ = [
 ]
 
 Protocols = dict[str, tuple[np.ndarray, list[np.ndarray]]]
+
+#: runs to a longer plateau (30 validations, 60 epochs, without a valid gain; default 10):
+#: the -KG ablation's default runs often stop at epoch 38-48, and an ablation stopped on a
+#: shorter plateau than the full model's says little about the input it removes
+LONG_VARIANTS: dict[str, dict[str, Any]] = {
+    "kgrec long": {"patience": 30},
+    "kgrec -KG long": {"model": {"use_kg": False}, "patience": 30},
+    "kgrec -text long": {"encoder": {"use_text": False}, "patience": 30},
+}
 
 
 def user_cold_split(
@@ -279,18 +290,23 @@ def user_tables(dataset: Any, args: argparse.Namespace, variants: dict[str, Any]
             "",
             table(rows, reference, title=f"cold users with {keep} training interaction(s)"),
         ]
-        for view, suffix in (("trained", ""), ("served", " served")):
+        for (view, suffix), tag in itertools.product(
+            (("trained", ""), ("served", " served")), ("", " long")
+        ):
+            # each ablation against the full model run with the same patience
             ablation = {
                 k: v
                 for k, v in rows.items()
-                if k.endswith(suffix) and k.removesuffix(suffix) in variants
+                if k.endswith(suffix)
+                and (name := k.removesuffix(suffix)) in variants
+                and (name.endswith(" long") == bool(tag))
             }
-            if f"kgrec{suffix}" in ablation and len(ablation) > 1:
+            if f"kgrec{tag}{suffix}" in ablation and len(ablation) > 1:
                 out += [
                     "",
                     table(
                         ablation,
-                        f"kgrec{suffix}",
+                        f"kgrec{tag}{suffix}",
                         title=f"ablations on cold users (k = {keep}), {view} vectors",
                     ),
                 ]
