@@ -3,7 +3,8 @@
 Run through ``bench.coldstart`` (one command prints the item and the user tables)::
 
     nice -n 5 .venv/bin/python -m bench.coldstart --data ../shared/data --seeds 3 \\
-        --users 1,3 --no-items --variants "kgrec,kgrec -KG,kgrec -text"
+        --users 1,3 --user-fraction 0.4 --user-cold-valid 0.5 --user-splits 0,1,2 \\
+        --no-items --variants "kgrec,kgrec -KG,kgrec -text,kgrec long,kgrec -KG long"
 
 The split (:func:`user_cold_split`): a seeded ``--user-fraction`` of the users that have test
 pairs become **cold**: each keeps only ``k`` of their training pairs (a seeded choice; for the
@@ -25,7 +26,13 @@ items), EASE^R (lambda chosen on the warm valid) and kgrec by the product traine
 reduced data, read two ways: ``kgrec`` scores with the user vector training left (the user
 was a node with ``k`` edges), ``kgrec served`` scores as ``models.scoring.GnnScorer`` serves
 a user it does not know who liked those ``k`` items (:func:`served_views`: no user vector,
-the mean of the liked items' vectors against every item, cosine).
+the mean of the liked items' vectors against every item, cosine). ``kgrec long`` and its
+ablations (:data:`LONG_VARIANTS`) stop on a 3x longer valid plateau; each ablation table
+pairs a variant with the full model of the same patience.
+
+``--user-splits 0,1,2`` pools several seeded splits (:func:`pool_rows`): one split leaves
+~190 test users at ``--user-fraction 0.4 --user-cold-valid 0.5``, too few for intervals
+that separate the rankers.
 """
 
 from __future__ import annotations
@@ -307,7 +314,8 @@ def user_tables(dataset: Any, args: argparse.Namespace, variants: dict[str, Any]
                     table(
                         ablation,
                         f"kgrec{tag}{suffix}",
-                        title=f"ablations on cold users (k = {keep}), {view} vectors",
+                        title=f"ablations on cold users (k = {keep}), {view} vectors"
+                        + (", patience 30" if tag else ""),
                     ),
                 ]
     return out
