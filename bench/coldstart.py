@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from bench.cold_vectors import add_item_vectors
-from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeds_for, table
+from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeded_subset, seeds_for, table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT_PATH = REPO_ROOT / "bench" / "out" / "coldstart.json"
@@ -77,12 +77,9 @@ __all__ = [
 
 def cold_items(num_items: int, fraction: float, seed: int) -> np.ndarray:
     """Sorted indices of ``round(fraction * num_items)`` items drawn without replacement by
-    ``numpy.random.default_rng(seed)`` (the same items for the same arguments)."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError("fraction must be in (0, 1)")
-    rng = np.random.default_rng(seed)
-    n = round(fraction * num_items)
-    return np.sort(rng.choice(num_items, size=n, replace=False))
+    ``numpy.random.default_rng(seed)`` (the same items for the same arguments;
+    :func:`bench.peer_runs.seeded_subset`, which the user cold split draws with too)."""
+    return seeded_subset(num_items, fraction, seed)
 
 
 def item_cold_split(dataset: Any, fraction: float = 0.2, seed: int = 0) -> tuple[Any, np.ndarray]:

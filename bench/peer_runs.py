@@ -30,6 +30,7 @@ __all__ = [
     "load_movielens_data",
     "peer_rows",
     "run_kgrec",
+    "seeded_subset",
     "seeds_for",
     "table",
     "text_vectors",
@@ -250,6 +251,16 @@ def kgrec_rows(
             + f"; {np.mean([r['wall_seconds'] for r in seeds]):.0f} s/run",
         }
     return rows
+
+
+def seeded_subset(n: int, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of ``round(fraction * n)`` of ``range(n)`` drawn without replacement by
+    ``numpy.random.default_rng(seed)`` (the same for the same arguments): which items or
+    users a cold-start split makes cold."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError("fraction must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=round(fraction * n), replace=False))
 
 
 def seeds_for(n: int) -> list[int]:

@@ -48,8 +48,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.coldstart import cold_items
-from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeds_for, table
+from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeded_subset, seeds_for, table
 
 __all__ = [
     "LONG_VARIANTS",
@@ -79,7 +78,7 @@ def user_cold_split(
     """``(reduced dataset, cold user indices, removed pairs)``.
 
     Cold users are ``round(fraction * n)`` of the ``n`` users with at least one test pair
-    (:func:`bench.coldstart.cold_items` with ``seed``: the same users for every ``keep``).
+    (:func:`bench.peer_runs.seeded_subset` with ``seed``: the same users for every ``keep``).
     Each keeps the ``keep`` training pairs of lowest seeded priority
     (``numpy.random.default_rng(seed + 1)``, one draw per training pair, so the pairs kept
     for a smaller ``keep`` are among those kept for a larger one). The reduced dataset keeps
@@ -99,7 +98,7 @@ def user_cold_split(
     if len(items) != len(train) or not np.array_equal(items, train[:, 1]):
         raise ValueError("rating rows must be one per training pair, in train order")
     eligible = np.unique(dataset.test[:, 0])
-    users = eligible[cold_items(len(eligible), fraction, seed)]
+    users = eligible[seeded_subset(len(eligible), fraction, seed)]
     is_cold = np.zeros(dataset.num_users, dtype=bool)
     is_cold[users] = True
     priority = np.random.default_rng(seed + 1).random(len(train))
@@ -131,9 +130,9 @@ def split_cold_users(
     cold: Any, users: np.ndarray, share: float, seed: int = 0
 ) -> tuple[Any, np.ndarray]:
     """``(dataset whose test is the cold-test users' pairs, cold-valid users' test pairs)``:
-    a seeded ``share`` of the cold users (``cold_items(len(users), share, seed + 2)``) is set
+    a seeded ``share`` of the cold users (``seeded_subset(len(users), share, seed + 2)``) is set
     apart for selection; neither half is in train or valid beyond its kept pairs."""
-    valid_users = users[cold_items(len(users), share, seed + 2)]
+    valid_users = users[seeded_subset(len(users), share, seed + 2)]
     in_valid = np.isin(cold.test[:, 0], valid_users)
     pair_ratings = dict(cold.pair_ratings)
     if "test" in pair_ratings:
