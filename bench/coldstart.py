@@ -8,6 +8,11 @@ Usage (repo root)::
     nice -n 5 .venv/bin/python -m bench.coldstart --data ../shared/data --seeds 3 \
         --cold-valid 0.5 --variants "kgrec,kgrec text-only"
     nice -n 5 .venv/bin/python -m bench.coldstart --reuse      # tables from the json
+    nice -n 5 .venv/bin/python -m bench.coldstart --data ../shared/data --seeds 3 \
+        --users 1,3 --user-cold-valid 0.5       # item tables, then user cold start
+
+``--users K,...`` adds the user cold-start tables (``bench.usercold``: users known by only
+``k`` training interactions) after the item ones, ``--no-items`` prints only those.
 
 The split (:func:`item_cold_split`): a seeded ``--fraction`` (20%) of the fixed split's items
 become **cold**: every interaction of theirs (train, valid and test) is removed from train and
@@ -53,8 +58,7 @@ from typing import Any
 import numpy as np
 
 from bench.cold_vectors import add_item_vectors
-from bench.peer_runs import choose_ease, evaluate_sides, kgrec_rows, run_kgrec, seeds_for, table
-from bench.peers import ease, popularity, text_knn
+from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeded_subset, seeds_for, table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT_PATH = REPO_ROOT / "bench" / "out" / "coldstart.json"
@@ -73,12 +77,9 @@ __all__ = [
 
 def cold_items(num_items: int, fraction: float, seed: int) -> np.ndarray:
     """Sorted indices of ``round(fraction * num_items)`` items drawn without replacement by
-    ``numpy.random.default_rng(seed)`` (the same items for the same arguments)."""
-    if not 0.0 < fraction < 1.0:
-        raise ValueError("fraction must be in (0, 1)")
-    rng = np.random.default_rng(seed)
-    n = round(fraction * num_items)
-    return np.sort(rng.choice(num_items, size=n, replace=False))
+    ``numpy.random.default_rng(seed)`` (the same items for the same arguments;
+    :func:`bench.peer_runs.seeded_subset`, which the user cold split draws with too)."""
+    return seeded_subset(num_items, fraction, seed)
 
 
 def item_cold_split(dataset: Any, fraction: float = 0.2, seed: int = 0) -> tuple[Any, np.ndarray]:
@@ -165,41 +166,6 @@ def protocols(
     return out
 
 
-def _peer_rows(
-    cold: Any, vectors: np.ndarray, evals: dict[str, tuple[np.ndarray, list[np.ndarray]]]
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{protocol: {ranker: row}}``; popularity and EASE^R give every cold item the same
-    score (0), so they appear in ``vs-warm`` only (within cold items their order would be
-    the tie order of item indices)."""
-    lam, _ = choose_ease(cold)
-    sides = {
-        "popularity": (popularity(cold.train, cold.num_users, cold.num_items), ""),
-        "text-kNN": (text_knn(cold.train, cold.num_users, vectors), "content only"),
-        "EASE^R": (
-            ease(cold.train, cold.num_users, cold.num_items, lam),
-            f"lambda {lam:g} on warm valid; cannot score cold items (zero weights)",
-        ),
-    }
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, (pair, note) in sides.items():
-        _, warm_valid = evaluate_sides(pair, cold.valid, [cold.train])
-        for protocol, (pairs, seen) in evals.items():
-            if protocol.startswith("valid ") or (protocol != "vs-warm" and name != "text-kNN"):
-                continue
-            _, per_user = evaluate_sides(pair, pairs, seen)
-            valid = float(warm_valid["ndcg@10"].mean())
-            if f"valid {protocol}" in evals:
-                vpairs, vseen = evals[f"valid {protocol}"]
-                valid = float(evaluate_sides(pair, vpairs, vseen)[1]["ndcg@10"].mean())
-            out.setdefault(protocol, {})[name] = {
-                "ndcg@10": per_user["ndcg@10"].tolist(),
-                "recall@10": per_user["recall@10"].tolist(),
-                "valid": valid,
-                "note": note,
-            }
-    return out
-
-
 #: cold-start variants beside ``bench.movielens.VARIANTS``
 COLD_VARIANTS: dict[str, dict[str, Any]] = {
     "kgrec text-only": {
@@ -210,27 +176,11 @@ COLD_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _item_tables(dataset: Any, args: argparse.Namespace, variants: dict[str, Any]) -> None:
+    """Train (or reuse) kgrec on the item cold split and print the item tables."""
     from bench.movielens import VARIANTS
-    from bench.peer_runs import add_run_arguments, load_movielens_data, text_vectors
+    from bench.peer_runs import text_vectors
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_run_arguments(
-        parser,
-        data=REPO_ROOT.parent / "shared" / "data",
-        model_dir=Path("/tmp/kgrec-bench-cold"),
-        out=OUT_PATH,
-    )
-    parser.add_argument("--fraction", type=float, default=0.2, help="share of items made cold")
-    parser.add_argument("--split-seed", type=int, default=0, help="which items are cold")
-    parser.add_argument(
-        "--cold-valid", type=float, default=0.0, help="share of cold items kept for selection"
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-
-    variants = {**VARIANTS, **COLD_VARIANTS}
-    dataset = load_movielens_data(args.data)
     cold, cold_idx = item_cold_split(dataset, args.fraction, args.split_seed)
     cold_valid = None
     split_key = f"fraction {args.fraction:g} split-seed {args.split_seed}"
@@ -259,7 +209,15 @@ def main(argv: list[str] | None = None) -> int:
                 saved[split_key] = runs
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(json.dumps(saved) + "\n")
-    peer_rows = _peer_rows(cold, text_vectors(dataset), evals)
+    peers = peer_rows(
+        cold,
+        text_vectors(dataset),
+        evals,
+        ease_note="cannot score cold items (zero weights)",
+        # popularity and EASE^R give every cold item the same score (0): among cold items
+        # only, their order would be the tie order of item indices
+        include=lambda name, protocol: protocol == "vs-warm" or name == "text-kNN",
+    )
     n_users = len(np.unique(cold.test[:, 0]))
     valid_note = (
         f"valid N@10 is on the {len(cold_valid)} cold-valid pairs"
@@ -272,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(cold.test)} held-out test pairs of {n_users} users; train/valid "
         f"{len(cold.train)}/{len(cold.valid)}; {valid_note}"
     )
-    for protocol in peer_rows:
+    for protocol in peers:
         valid_view = f"valid {protocol}" if f"valid {protocol}" in evals else None
-        rows = dict(peer_rows[protocol])
+        rows = dict(peers[protocol])
         for view, suffix in (("trained", ""), ("add_item", " add_item")):
             rows.update(
                 kgrec_rows(
@@ -299,6 +257,48 @@ def main(argv: list[str] | None = None) -> int:
                     title=f"ablations on cold items, protocol cold-only, {view} vectors",
                 )
             )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench.movielens import VARIANTS
+    from bench.peer_runs import add_run_arguments, load_movielens_data
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_arguments(
+        parser,
+        data=REPO_ROOT.parent / "shared" / "data",
+        model_dir=Path("/tmp/kgrec-bench-cold"),
+        out=OUT_PATH,
+    )
+    parser.add_argument("--fraction", type=float, default=0.2, help="share of items made cold")
+    parser.add_argument("--split-seed", type=int, default=0, help="which items / users are cold")
+    parser.add_argument(
+        "--cold-valid", type=float, default=0.0, help="share of cold items kept for selection"
+    )
+    parser.add_argument(
+        "--users", default="", help="user cold start too: comma list of k (e.g. 1,3)"
+    )
+    parser.add_argument("--user-fraction", type=float, default=0.2, help="share of users made cold")
+    parser.add_argument(
+        "--user-cold-valid", type=float, default=0.0, help="share of cold users kept for selection"
+    )
+    parser.add_argument(
+        "--user-splits", default="", help="user splits pooled: comma list of split seeds"
+    )
+    parser.add_argument("--no-items", action="store_true", help="user cold start only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    from bench.usercold import LONG_VARIANTS
+
+    variants = {**VARIANTS, **COLD_VARIANTS, **LONG_VARIANTS}
+    dataset = load_movielens_data(args.data)
+    if not args.no_items:
+        _item_tables(dataset, args, variants)
+    if args.users:
+        from bench.usercold import user_tables
+
+        print("\n".join(user_tables(dataset, args, variants)))
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from bench.paired import paired_bootstrap
-from bench.peers import ease
+from bench.peers import ease, popularity, text_knn
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,9 @@ __all__ = [
     "evaluate_sides",
     "kgrec_rows",
     "load_movielens_data",
+    "peer_rows",
     "run_kgrec",
+    "seeded_subset",
     "seeds_for",
     "table",
     "text_vectors",
@@ -86,6 +88,51 @@ def choose_ease(
     return best, scores
 
 
+def peer_rows(
+    dataset: Any,
+    vectors: np.ndarray,
+    evals: dict[str, tuple[np.ndarray, list[np.ndarray]]],
+    *,
+    ease_note: str = "",
+    include: Callable[[str, str], bool] | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{protocol: {ranker: row}}`` of popularity, text-kNN (``vectors``: the item text
+    vectors) and EASE^R (lambda chosen on ``dataset.valid``, :func:`choose_ease`), all fitted
+    on ``dataset.train``, for every protocol of ``evals`` not named ``"valid ..."``.
+
+    A row's ``"valid"`` is the ranker's NDCG@10 on ``evals["valid <protocol>"]`` when there is
+    one (a cold-valid share), else on ``dataset.valid`` with train excluded (the warm valid).
+    ``include(ranker, protocol)`` leaves out the rows it rejects; ``ease_note`` is appended to
+    EASE^R's note. The rows are those :func:`table` reads."""
+    lam, _ = choose_ease(dataset)
+    sides = {
+        "popularity": (popularity(dataset.train, dataset.num_users, dataset.num_items), ""),
+        "text-kNN": (text_knn(dataset.train, dataset.num_users, vectors), "content only"),
+        "EASE^R": (
+            ease(dataset.train, dataset.num_users, dataset.num_items, lam),
+            "; ".join(filter(None, [f"lambda {lam:g} on warm valid", ease_note])),
+        ),
+    }
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, (pair, note) in sides.items():
+        _, warm_valid = evaluate_sides(pair, dataset.valid, [dataset.train])
+        for protocol, (pairs, seen) in evals.items():
+            if protocol.startswith("valid ") or (include and not include(name, protocol)):
+                continue
+            _, per_user = evaluate_sides(pair, pairs, seen)
+            valid = float(warm_valid["ndcg@10"].mean())
+            if f"valid {protocol}" in evals:
+                vpairs, vseen = evals[f"valid {protocol}"]
+                valid = float(evaluate_sides(pair, vpairs, vseen)[1]["ndcg@10"].mean())
+            out.setdefault(protocol, {})[name] = {
+                "ndcg@10": per_user["ndcg@10"].tolist(),
+                "recall@10": per_user["recall@10"].tolist(),
+                "valid": valid,
+                "note": note,
+            }
+    return out
+
+
 def text_vectors(dataset: Any, cache_dir: Path | None = None) -> np.ndarray:
     """The item text vectors kgrec trains with (MiniLM, ``EncoderConfig`` defaults, the
     embedding cache), zero rows for items without text. ``(I, 384)``."""
@@ -107,6 +154,7 @@ def run_kgrec(
     threads: int = 1,
     protocols: dict[str, tuple[np.ndarray, list[np.ndarray]]] | None = None,
     item_vectors: Callable[[Any, dict[str, Any]], torch.Tensor] | None = None,
+    score_views: Callable[[Any], dict[str, tuple[torch.Tensor, torch.Tensor]]] | None = None,
 ) -> dict[str, Any]:
     """Train with the default ``TrainConfig`` (plus ``changes``) through
     ``models.training.train_model``, as ``bench.movielens`` does, and evaluate the restored
@@ -118,6 +166,9 @@ def run_kgrec(
             is checked against the trainer's).
         item_vectors: ``(checkpoint, features) -> (I, d)`` other item vectors to evaluate the
             trained users against (``bench.cold_vectors``), under the view ``"add_item"``.
+        score_views: ``checkpoint -> {view: (user side, item side)}``, further readings of
+            the checkpoint whose product is a ``(users, items)`` score matrix (e.g. the served
+            scorer's scores for a user it does not know, ``bench.usercold``).
 
     Returns:
         ``{"eval": {"<view>/<protocol>": {"ndcg@10": [per user], "recall@10": [...]}}`` with
@@ -136,12 +187,15 @@ def run_kgrec(
     wall = time.monotonic() - t0
     ckpt = result.checkpoint
     users = ckpt.tensors["users"].float()
-    views = {"trained": ckpt.tensors["items"].float()}
+    views = {"trained": (users, ckpt.tensors["items"].float())}
     if item_vectors is not None:
-        views["add_item"] = item_vectors(ckpt, dataset.item_features(config.encoder).tensors())
+        features = dataset.item_features(config.encoder).tensors()
+        views["add_item"] = (users, item_vectors(ckpt, features))
+    if score_views is not None:
+        views.update(score_views(ckpt))
     protocols = protocols or {"test": (dataset.test, [dataset.train, dataset.valid])}
     evals: dict[str, dict[str, list[float]]] = {}
-    for view, items in views.items():
+    for view, (users, items) in views.items():
         for protocol, (pairs, excluded) in protocols.items():
             _, per_user = full_ranking_user_metrics(users, items, pairs, excluded, KS)
             evals[f"{view}/{protocol}"] = {
@@ -197,6 +251,16 @@ def kgrec_rows(
             + f"; {np.mean([r['wall_seconds'] for r in seeds]):.0f} s/run",
         }
     return rows
+
+
+def seeded_subset(n: int, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of ``round(fraction * n)`` of ``range(n)`` drawn without replacement by
+    ``numpy.random.default_rng(seed)`` (the same for the same arguments): which items or
+    users a cold-start split makes cold."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError("fraction must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=round(fraction * n), replace=False))
 
 
 def seeds_for(n: int) -> list[int]:
