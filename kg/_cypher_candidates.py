@@ -23,8 +23,19 @@ logger = logging.getLogger(__name__)
 FILTER_PAGE = 50_000
 
 #: The filter snapshot is read again after this many cache ttls even when the number of
-#: products did not move (another process's edits of existing products show by then).
+#: products did not move (another process's edits of existing products show by then)...
 FILTER_MAX_AGE = 10
+
+#: ...or after this many times its last read's duration, when that is longer: reading a big
+#: catalogue's snapshot keeps one graph DB thread busy for minutes (1M products), and these
+#: routine re-reads may take at most 1/20 of it.
+FILTER_READ_SHARE = 20
+
+
+def snapshot_is_young(age: float, ttl: float, read_seconds: float) -> bool:
+    """Whether a snapshot ``age`` seconds old, whose read took ``read_seconds``, is kept
+    without a re-read when the number of products has not moved."""
+    return age < max(FILTER_MAX_AGE * ttl, FILTER_READ_SHARE * read_seconds)
 
 
 class CypherCandidates(CypherSessions):
@@ -123,11 +134,12 @@ class CypherCandidates(CypherSessions):
         return cache.filters
 
     def _refresh_filters(self) -> None:
-        """Rebuild the snapshot when there is none, it is :data:`FILTER_MAX_AGE` ttls old, or
+        """Rebuild the snapshot when there is none, it is old (:func:`snapshot_is_young`), or
         the number of products moved (another process imported or deleted products; reading
         every product's fields costs seconds at 100k products, counting them does not)."""
         cache, index = self._cache, self._cache.filters
-        young = time.monotonic() - cache.filters_at < FILTER_MAX_AGE * cache.ttl
+        age = time.monotonic() - cache.filters_at
+        young = snapshot_is_young(age, cache.ttl, cache.filters_read_s)
         try:
             if index is not None and young:
                 (n,), *_ = self._read(queries.COUNT_PRODUCTS)
@@ -155,7 +167,7 @@ class CypherCandidates(CypherSessions):
         except Exception:  # the graph DB went away, a query timed out: the graph answers
             logger.warning("could not build the candidate filter snapshot", exc_info=True)
             return None
-        if not cache.install_filters(index, generation, started):
+        if not cache.install_filters(index, generation, started, time.monotonic() - started):
             return None
         logger.debug("candidate filter snapshot: %d products", len(index))
         return index

@@ -23,7 +23,8 @@ class ProductCache:
     finds fewer than ``limit`` products above it runs unbounded. Dropped with the records.
 
     ``filters``: the :class:`~kg._filter_index.FilterIndex` snapshot (``None``: none yet),
-    built at ``filters_at`` and last checked at ``filters_checked`` (monotonic seconds);
+    built at ``filters_at`` in ``filters_read_s`` seconds and last checked at
+    ``filters_checked`` (monotonic seconds);
     dropped with the records. ``generation``
     counts the drops, so a snapshot read before a write is never installed after it.
     """
@@ -36,15 +37,18 @@ class ProductCache:
         self.popularity_floor: float | None = None
         self.filters: FilterIndex | None = None
         self.filters_at = 0.0
+        self.filters_read_s = 0.0
         self.filters_checked = 0.0
         self.generation = 0
 
-    def install_filters(self, index: FilterIndex, generation: int, built_at: float) -> bool:
+    def install_filters(
+        self, index: FilterIndex, generation: int, built_at: float, read_s: float
+    ) -> bool:
         """Keep ``index`` unless the cache was dropped since its rows were read."""
         with self._lock:
             if generation != self.generation:
                 return False
-            self.filters, self.filters_at = index, built_at
+            self.filters, self.filters_at, self.filters_read_s = index, built_at, read_s
             return True
 
     def bump_popularity(self, item_id: str, delta: float) -> None:

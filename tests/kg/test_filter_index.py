@@ -210,3 +210,14 @@ def test_the_snapshot_is_read_in_pages_without_losing_a_product(
     assert index is not None and sorted(index.ids) == sorted(
         c.product.id for c in plain.candidates(CandidateQuery(limit=5000))
     )
+
+
+def test_a_slow_snapshot_read_is_repeated_less_often() -> None:
+    """Routine re-reads (no count change) after ten ttls, or after twenty times the last
+    read's duration when that is longer (a 1M-product read takes minutes)."""
+    from kg._cypher_candidates import snapshot_is_young
+
+    assert snapshot_is_young(age=500, ttl=60, read_seconds=3)
+    assert not snapshot_is_young(age=700, ttl=60, read_seconds=3)
+    assert snapshot_is_young(age=700, ttl=60, read_seconds=90)  # 20 x 90 s = 30 min
+    assert not snapshot_is_young(age=1900, ttl=60, read_seconds=90)
