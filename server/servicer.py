@@ -60,7 +60,7 @@ class RecommenderServicer(pb_grpc.RecommenderServiceServicer):
     ) -> pb.RecommendResponse:
         query = self._query(request)
         rec = await self._pipeline.recommend(query)
-        logger.info("recommend: %d items, session %s", len(rec.items), rec.session_id)
+        logger.debug("recommend: %d items, session %s", len(rec.items), rec.session_id)
         return mappers.recommendation_to_proto(rec, request_id=query.request_id)
 
     async def RecommendStream(  # noqa: N802
@@ -68,7 +68,7 @@ class RecommenderServicer(pb_grpc.RecommenderServiceServicer):
     ) -> AsyncIterator[pb.RecommendChunk]:
         query = self._query(request)
         rec = await self._pipeline.recommend(query)
-        logger.info("recommend (stream): %d items, session %s", len(rec.items), rec.session_id)
+        logger.debug("recommend (stream): %d items, session %s", len(rec.items), rec.session_id)
         for chunk in mappers.recommendation_to_chunks(
             rec, request_id=query.request_id, chunk_chars=self._reply_chunk_chars
         ):
@@ -79,7 +79,9 @@ class RecommenderServicer(pb_grpc.RecommenderServiceServicer):
     ) -> pb.FeedbackResponse:
         event = mappers.feedback_from_proto(request, request_id=current_request_id())
         result = await self._pipeline.feedback(event)
-        logger.info("feedback %s on %s: event %s", event.event_type, event.item_id, result.event_id)
+        logger.debug(
+            "feedback %s on %s: event %s", event.event_type, event.item_id, result.event_id
+        )
         return mappers.feedback_result_to_proto(result)
 
 

@@ -32,7 +32,7 @@ def collected() -> Iterator[_Collect]:
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.DEBUG)  # the servicer's per-call lines are DEBUG
     yield handler
     root.removeHandler(handler)
     root.setLevel(old_level)
