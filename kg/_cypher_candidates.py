@@ -61,7 +61,7 @@ class CypherCandidates(CypherSessions):
         records = self._records([r["id"] for r in rows])
         return [
             Candidate(
-                product=replace(records[r["id"]], popularity=float(r["popularity"] or 0.0)),
+                product=_with_popularity(records[r["id"]], float(r["popularity"] or 0.0)),
                 matched=tuple(sorted(set(r["matched"] or ()))),
             )
             for r in rows
@@ -197,10 +197,16 @@ class CypherCandidates(CypherSessions):
         by_id: dict[str, ProductRecord] = {}
         if cached:  # popularity moves with every event; a deleted product has no row
             rows = self._read(queries.PRODUCT_POPULARITY, {"ids": list(cached)})
-            by_id = {i: replace(cached[i], popularity=float(n or 0.0)) for i, n in rows}
+            by_id = {i: _with_popularity(cached[i], float(n or 0.0)) for i, n in rows}
         missing = [i for i in unique if i not in cached]
         if missing:
             fresh = [product_record(r) for r in self._read(queries.PRODUCTS, {"ids": missing})]
             self._cache.put_many(fresh)
             by_id.update((r.id, r) for r in fresh)
         return [by_id[i] for i in ids if i in by_id]
+
+
+def _with_popularity(record: ProductRecord, popularity: float) -> ProductRecord:
+    """``record`` with its popularity read live (a copy only when it moved: a turn builds
+    hundreds of candidates, and ``dataclasses.replace`` costs microseconds each)."""
+    return record if record.popularity == popularity else replace(record, popularity=popularity)
