@@ -58,6 +58,7 @@ from bench.crs_setup import DATASETS, folds, graph, make_pipeline
 from models.crs.crs_dialogue import SEEKER, CrsDialogue
 from models.dialogue.dialogue_state import conversation_text
 from models.dialogue.session_rules import candidate_query
+from models.scoring.blend import blend, zscore
 from models.scoring.comention_training import corpus_text_encoder
 from models.scoring.item_scorer import ScoringContext
 from server.builder import LINKABLE_LABELS
@@ -65,7 +66,10 @@ from server.replay import KS, OPENING
 
 log = logging.getLogger(__name__)
 
-STAGES = ("offline", "served items", "+ entities", "+ served text", "pool", "served")
+STAGES = (
+    "offline", "served items", "+ entities", "+ served text", "pool",
+    "blend: model", "+ match", "+ shown", "served",
+)  # fmt: skip
 MISS = 10**9  # rank of a target that is not there
 
 
@@ -106,6 +110,7 @@ class TurnProbe:
         linked = [e.entity_id for e in turn.linked if not e.negated]
         query = candidate_query(state, cfg.candidate_pool)
         return {
+            "blends": self.blends(turn),
             "ctx": ScoringContext.for_session(state, turn.query.user_id, linked, anchor),
             "model": getattr(turn.model, "scores", None),
             "candidates": [c.product.id for c in turn.candidates],
@@ -114,6 +119,28 @@ class TurnProbe:
             | (set(state.liked_item_ids) if cfg.hide_named_items else set()),
             "linked": [(e.label, e.entity_id, e.negated) for e in turn.linked],
         }
+
+    def blends(self, turn: Any) -> list[list[str]]:
+        """The turn's candidates blended (:func:`models.scoring.blend.blend`) with the model
+        and popularity terms only, then with the KG match term, then with the session's
+        shown-items penalty too (the served blend when nothing else applies): item ids, best
+        first, the request's ``limit``."""
+        state, cands, cfg = turn.state, turn.candidates, self.pipeline.config
+        if turn.model is None or not cands:
+            return [[], [], []]
+        model = zscore(turn.model.for_items([c.product.id for c in cands]))
+        shown = set(state.shown_item_ids) - set(state.liked_item_ids)
+        full = cfg.blend_weights()
+        out = []
+        for weights, seen in (
+            (dataclasses.replace(full, match=0.0), ()),
+            (full, ()),
+            (full, shown if cfg.adapt_session else ()),
+        ):
+            ranked = blend(cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids),
+                           model=model, shown=seen, weights=weights)  # fmt: skip
+            out.append([r.candidate.product.id for r in ranked])
+        return out
 
 
 def stage_ranks(scorer: Any, snap: dict[str, Any], context: list[str], text: str,
@@ -151,6 +178,8 @@ def stage_ranks(scorer: Any, snap: dict[str, Any], context: list[str], text: str
         ranks.append(rank_in(scores, pool.index(target)))
     else:
         ranks.append(MISS)
+    for ranking in snap["blends"]:
+        ranks.append(ranking.index(target) if target in ranking else MISS)
     return ranks, causes
 
 
@@ -321,6 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         one = stack.enter_context(graph(data, tmp))
                         shared = (one, one.lexicon(LINKABLE_LABELS))
                     (store, lexicon), data_dir = shared, tmp
+                    if a.scorer_cache is not None:  # the parser's and linker's caches kept
+                        data_dir = a.scorer_cache / f"serve-{data.name}"
+                        data_dir.mkdir(parents=True, exist_ok=True)
                 served = cached_scorer(a.scorer_cache, fold_data, train, f, config, encode)
                 pipeline = make_pipeline(store, served, a.pool, lexicon, hide_named_items=hide,
                                          data_dir=data_dir)  # fmt: skip
