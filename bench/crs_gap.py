@@ -24,8 +24,12 @@ target's rank is read at each stage between the offline "ideal context" scoring 
    seeker message (= the turn's model scores when no profile applies);
 5. ``pool``: ranked by the same model scores among the turn's candidates only (the graph's
    ``candidate_pool`` plus the scorer's best, minus hidden and rejected items);
-6. ``served``: the ranking the call returned (the blend of model, KG matches, popularity and
-   the session's feedback terms).
+6. ``blend: model``, ``+ match``, ``+ shown``: the turn's candidates blended
+   (:func:`models.scoring.blend.blend`) with the model and popularity terms, then the KG match
+   term too, then the session's shown-and-passed-over penalty
+   (:func:`models.dialogue.session_rules.passed_over`);
+7. ``served``: the ranking the call returned (the same as ``+ shown`` unless a learning
+   ranking policy, exploration or a disliked brand applies).
 
 Printed: Recall@10/@50 at each stage, and per step how many samples leave / enter the top 10,
 with per-cause counts (context items missing or extra, text differing, hard constraints,
