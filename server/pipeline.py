@@ -31,7 +31,7 @@ from kgrec.domain import (
 )
 from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
-from models.dialogue.session_rules import apply_feedback, echo_constraints
+from models.dialogue.session_rules import apply_feedback, echo_constraints, passed_over
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
 from models.scoring.blend import blend, zscore
@@ -195,7 +195,7 @@ class Pipeline:
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},
-            shown=set(state.shown_item_ids) - set(state.liked_item_ids) if adapt else (),
+            shown=passed_over(state, turn.linked, turn.query.context_item_ids) if adapt else (),
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip

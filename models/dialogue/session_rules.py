@@ -16,12 +16,21 @@ brand penalty, no near-duplicates, no pull).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kg.types import CandidateQuery
-from kgrec.domain import Constraint, EventType, feedback_weight, is_negative, is_positive
+from kgrec.domain import (
+    Constraint,
+    EventType,
+    LinkedEntity,
+    feedback_weight,
+    is_negative,
+    is_positive,
+)
 
 from .dialogue_state import DialogueState
 
-__all__ = ["apply_feedback", "candidate_query", "echo_constraints"]
+__all__ = ["apply_feedback", "candidate_query", "echo_constraints", "passed_over"]
 
 
 def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
@@ -42,6 +51,23 @@ def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
         ),
         limit=limit,
     )
+
+
+def passed_over(
+    state: DialogueState, linked: Sequence[LinkedEntity], context_item_ids: Sequence[str]
+) -> set[str]:
+    """The items this turn's ranking demotes as shown earlier in the session and not chosen
+    (the blend's ``shown`` penalty): "show me more", "something else", a critique ("cheaper",
+    "not that brand") or "more like the second one" should bring what the shopper has not
+    seen yet. None when the turn tells something new about what the shopper wants — a
+    product or entity named in the message (not negated), or items the request says the
+    message refers to (``context_item_ids``): that turn's ranking answers the new evidence,
+    and an item that now fits it best is not buried under worse ones because an earlier
+    list, asked with less to go on, happened to hold it too (every turn returns ``limit``
+    items, so after a few turns nearly every good item was "shown")."""
+    if context_item_ids or any(not e.negated for e in linked):
+        return set()
+    return set(state.shown_item_ids) - set(state.liked_item_ids)
 
 
 def apply_feedback(

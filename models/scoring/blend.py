@@ -10,7 +10,8 @@ conversation itself says.
 
 ``M_i`` the preferred entities candidate ``i`` matches (of the session's ``P``), ``z`` the
 model's scores z-scored over the candidates, ``B`` the brands of items disliked this session,
-``R`` the items shown earlier in the session and not chosen (both terms are the ``feedback``
+``R`` the items shown earlier in the session and not chosen, on a turn that tells nothing new
+(:func:`models.dialogue.session_rules.passed_over`; both terms are the ``feedback``
 contribution), and the last term the shopper's price level ("cheap": the cheapest
 ``+w_l``, "premium" the reverse). With a price level, the best ``max(3 x limit, 20)`` are
 then shown in price order: "cheap" asks for an order, not just a nudge.

@@ -222,3 +222,26 @@ def test_unknown_filter_category_is_invalid_before_a_session_opens(
     )
     assert ok.session_id
     assert store.stats().nodes.get("Session", 0) == sessions + 1  # the count does see sessions
+
+
+def test_a_turn_with_new_evidence_is_not_ranked_below_what_it_showed_before(
+    store: GraphStore, clock: _Clock
+) -> None:
+    """The shown-items penalty is for "more" and critiques: a turn whose request names the
+    items the conversation now refers to (``context_item_ids``) ranks by the scorer alone,
+    even what an earlier turn showed (issue 13's served-vs-offline gap)."""
+    config = PipelineConfig(session_ttl_s=60.0, candidate_pool=4)
+    pipe = Pipeline(
+        store, RecommendParser(), NoLinker(), make_explainer(), scorer=_RecordingScorer(),
+        config=config, clock=clock,
+    )  # type: ignore[arg-type]  # fmt: skip
+
+    def second_turn(**query: object) -> list[str]:
+        first = pipe.recommend_sync(RecommendQuery(message="something nice", limit=3))
+        assert [i.item_id for i in first.items] == ["p7", "p6", "p5"]
+        sid = first.session_id
+        later = pipe.recommend_sync(RecommendQuery(limit=3, session_id=sid, **query))  # type: ignore[arg-type]
+        return [i.item_id for i in later.items]
+
+    assert second_turn(message="more") != ["p7", "p6", "p5"]  # the unseen p4 moves up
+    assert second_turn(message="", context_item_ids=("p0",)) == ["p7", "p6", "p5"]

@@ -3,10 +3,13 @@ product lines, and concurrent feedback writes merging without loss."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kg.types import ProductRecord
-from kgrec.domain import EventType
-from models.dialogue import DialogueState, apply_feedback, candidate_query
+from kgrec.domain import EventType, LinkedEntity
+from models.dialogue import DialogueState, ShownItem, apply_feedback, candidate_query
 from models.dialogue.adaptation import near_duplicate_ids, product_line, same_product_line
+from models.dialogue.session_rules import passed_over
 from server.session_merge import merge_states
 
 
@@ -65,3 +68,20 @@ def test_concurrent_feedback_writes_merge_without_loss() -> None:
     merged = DialogueState.from_json(merge_states(base.to_json(), mine.to_json(), theirs.to_json()))
     assert merged.item_weights() == {"p2": 1.0, "p1": -1.0}
     assert merged.disliked_item_ids == ["p1"] and merged.liked_item_ids == ["p2"]
+
+
+def test_shown_items_are_passed_over_only_when_the_turn_tells_nothing_new() -> None:
+    """ "Show me more" or a critique demotes what the session showed and the shopper did not
+    choose; a turn naming a product or entity, or referring to items, is answered on its
+    merits (issue 13: after a few 50-item turns nearly every good item was "shown", and the
+    served ReDial replay lost a fifth of its hits to that penalty)."""
+    state = DialogueState()
+    state.remember_ranking([ShownItem(f"p{i}", f"Item {i}", None, "", "") for i in range(3)])
+    state.add("liked_item_ids", "p1")
+    named = LinkedEntity("Heat", "m:heat", "Product", "Heat", 1.0)
+    genre = LinkedEntity("horror", "dbr:Horror", "Entity", "Horror", 1.0)
+    assert passed_over(state, [], ()) == {"p0", "p2"}
+    assert passed_over(state, [replace(genre, negated=True)], ()) == {"p0", "p2"}  # a critique
+    assert passed_over(state, [named], ()) == set()
+    assert passed_over(state, [genre], ()) == set()
+    assert passed_over(state, [], ("m:heat",)) == set()
