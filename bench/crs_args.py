@@ -42,6 +42,8 @@ class Options:
     nested: bool = False
     #: the nested search (its ``repeats`` and ``start`` are set per protocol here)
     search: WeightSearch = field(default_factory=WeightSearch)
+    #: the served pipeline's ``encoder_dtype`` setting (fits and offline rows stay float32)
+    encoder_dtype: str = "auto"
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
@@ -120,6 +122,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         action="store_true",
         help="only the offline rows: no graph import, no server",
     )
+    p.add_argument(
+        "--encoder-dtype",
+        choices=["auto", "float32", "bfloat16"],
+        default="auto",
+        help="the served pipeline's encoder_dtype setting: the per-turn conversation vector's "
+        "MiniLM forward (auto: bfloat16 on a CPU with native bfloat16, as `kgrec serve`)",
+    )
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(argv)
     if a.pool != "catalog" and not (a.pool.isdigit() and int(a.pool) > 0):
@@ -156,6 +165,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
                 a.inner_seeker_mentions
             ],
         ),
+        a.encoder_dtype,
     )
     if a.offline:
         opts.pipelines = ()

@@ -89,7 +89,7 @@ from typing import Any
 import numpy as np
 
 from bench.crs_args import Options, parse_args
-from bench.crs_setup import DATASETS, BenchData, folds, graph, make_pipeline
+from bench.crs_setup import DATASETS, BenchData, after_serving, folds, graph, make_pipeline
 from kg.store import GraphStore
 from models.crs import CrsDialogue, target_turns
 from models.scoring import CoMentionConfig, CoMentionScorer
@@ -347,10 +347,14 @@ def _fold_rows(
         assert store is not None
         served = _as_served(scorer, data_dir) if opts.scorer == "comention" else None
         pipeline = make_pipeline(
-            store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=data_dir
-        )
+            store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=data_dir,
+            encoder_dtype=opts.encoder_dtype,
+        )  # fmt: skip
         started = time.perf_counter()
-        tally = asyncio.run(serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain))
+        try:
+            tally = asyncio.run(serve_and_replay(pipeline, test, catalog, opts.mode, opts.explain))
+        finally:
+            after_serving()
         log.info(
             "%s fold %d/%d, %s pipeline (hide named items %s): %d dialogues in %.0f s, R@10 %.4f",
             data.name,

@@ -58,7 +58,7 @@ import numpy as np
 
 from bench.crs_args import parse_weights
 from bench.crs_bench import CONFIGS, _as_served, fold_scorer, text_embeddings
-from bench.crs_setup import DATASETS, folds, graph, make_pipeline
+from bench.crs_setup import DATASETS, after_serving, folds, graph, make_pipeline
 from models.crs.crs_dialogue import SEEKER, CrsDialogue
 from models.dialogue.dialogue_state import conversation_text
 from models.dialogue.session_rules import candidate_query, passed_over
@@ -360,7 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 served = cached_scorer(a.scorer_cache, fold_data, train, f, config, encode)
                 pipeline = make_pipeline(store, served, a.pool, lexicon, hide_named_items=hide,
                                          data_dir=data_dir)  # fmt: skip
-                got = asyncio.run(serve_fold(pipeline, served, test))
+                try:
+                    got = asyncio.run(serve_fold(pipeline, served, test))
+                finally:
+                    after_serving()
                 log.info("fold %d: %d dialogues, %d samples", f, len(test), len(got))
                 samples += got
     if not repeats:

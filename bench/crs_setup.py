@@ -200,11 +200,13 @@ def make_pipeline(
     *,
     hide_named_items: bool = True,
     data_dir: Path | None = None,
+    encoder_dtype: str = "auto",
 ) -> Any:
     """The server's pipeline over ``store``, built by the builder ``kgrec serve`` uses
     (:func:`server.builder.build_pipeline`) with the settings this bench changes: ``pool``
-    candidates per turn and ``hide_named_items``. ``parser``: an intent parser already loaded
-    (one per run rather than one per fold)."""
+    candidates per turn, ``hide_named_items`` and ``encoder_dtype`` (which the builder sets
+    for the process: call :func:`after_serving` once the replay is done). ``parser``: an
+    intent parser already loaded (one per run rather than one per fold)."""
     from server.builder import build_pipeline
     from server.settings import Settings
 
@@ -212,7 +214,16 @@ def make_pipeline(
         demo=False,
         candidate_pool=pool,
         hide_named_items=hide_named_items,
+        encoder_dtype=encoder_dtype,
         max_message_chars=MAX_MESSAGE_CHARS,
         **({"data_dir": data_dir} if data_dir is not None else {}),
     )
     return build_pipeline(settings, store, scorer, parser=parser, lexicon=lexicon)
+
+
+def after_serving() -> None:
+    """MiniLM forwards in float32 again after a served replay: the next fold's scorer is fitted
+    (and its offline rows scored) as ``kgrec train`` encodes, not in the served dtype."""
+    from kgrec.minilm import set_inference_dtype
+
+    set_inference_dtype("float32")

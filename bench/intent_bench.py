@@ -146,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hybrid-budget-ms", type=float, default=10_000.0)
     ap.add_argument("--threshold", type=float, default=0.7, help="hybrid confidence threshold")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ap.add_argument(
+        "--encoder-dtype",
+        choices=["float32", "bfloat16", "auto"],
+        default="float32",
+        help="the MiniLM forward's dtype, as the server's encoder_dtype setting (its default "
+        "auto is bfloat16 on a CPU with native bfloat16)",
+    )
     ap.add_argument("--errors", action="store_true", help="list the embedded test errors")
     ap.add_argument("--only", default="", help="comma list of id families (prefixes) to keep")
     args = ap.parse_args(argv)
@@ -153,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    from kgrec.minilm import set_inference_dtype
+
+    print(f"MiniLM forward in {set_inference_dtype(args.encoder_dtype)}")
     names = BACKENDS if args.backends == "all" else tuple(args.backends.split(","))
     examples = load_eval_set(args.eval_set)
     if args.only:

@@ -27,7 +27,8 @@ def mean_pooled_embeddings(
     if device is not None:
         enc = {k: v.to(device) for k, v in enc.items()}
     with torch.inference_mode():
-        hidden = model(**enc).last_hidden_state  # (b, t, d)
+        # a bfloat16 model's states are pooled in float32 (a sum over many tokens)
+        hidden = model(**enc).last_hidden_state.float()  # (b, t, d)
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, t, 1)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (b, d)
         pooled = torch.nn.functional.normalize(pooled, dim=-1)

@@ -81,8 +81,11 @@ def build_pipeline(
     start (:mod:`kgrec.startup_cache`). ``worker``: this process's place among the workers
     of ``kgrec serve --workers N`` (:mod:`server.learning`)."""
     from kg.linking import EntityLinker, StaticMiniLMEncoder
+    from kgrec.minilm import set_inference_dtype
     from models.intent import make_parser
 
+    dtype = set_inference_dtype(settings.encoder_dtype)
+    log.info("per-turn MiniLM forwards in %s (encoder_dtype %s)", dtype, settings.encoder_dtype)
     if lexicon is None:
         lexicon = store.lexicon(LINKABLE_LABELS)
     config = intent_config(settings)

@@ -61,6 +61,10 @@ class Settings:
             model at start (about a minute on 2 cores); off ranks by KG match + popularity.
         torch_threads: Threads per torch op while serving; requests already run in parallel,
             and on small boxes one thread per op is several times faster under load.
+        encoder_dtype: ``auto`` (default), ``float32`` or ``bfloat16``: the dtype of the
+            per-turn MiniLM forward that embeds the conversation for the scorer, on the CPU.
+            ``auto`` is bfloat16 where the CPU multiplies it in hardware (AVX512-BF16 or AMX;
+            ~2.5x faster, cosine to float32 ~0.9999), float32 elsewhere.
         session_ttl_seconds: A conversation idle longer than this is forgotten (``NOT_FOUND``).
         candidate_pool: Candidates per turn: this many from the graph under the constraints,
             plus the scorer's best this many for the conversation when nothing constrains it.
@@ -146,6 +150,7 @@ class Settings:
     candidate_pool: int = 300
     hide_named_items: bool = True
     torch_threads: int = 1
+    encoder_dtype: str = "auto"
     intent_backend: str = "embedded"
     explainer: str = "template"
     llm_endpoint_url: str = ""
@@ -247,6 +252,10 @@ class Settings:
             raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
         if self.torch_threads < 1:
             raise ConfigError(f"torch_threads: {self.torch_threads} must be >= 1")
+        if self.encoder_dtype not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(
+                f"encoder_dtype: {self.encoder_dtype!r} is not one of auto, float32, bfloat16"
+            )
         if not 1 <= self.candidate_pool <= 1_000_000:
             raise ConfigError(f"candidate_pool: {self.candidate_pool} not in 1..1000000")
         if self.rerank_policy not in RERANK_POLICIES:

@@ -20,12 +20,12 @@ __all__ = ["TextEncoder"]
 
 
 @functools.lru_cache(maxsize=4)
-def _load(model_path: str, device: str) -> tuple[Any, Any]:
-    """Tokenizer and model, loaded once per process and device (they are read-only)."""
+def _load(model_path: str, device: str, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
+    """Tokenizer and model, loaded once per process, device and dtype (they are read-only)."""
     from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
     tokenizer, model = load_encoder(model_path)
-    return tokenizer, model.to(device)
+    return tokenizer, model.to(device=device, dtype=dtype)
 
 
 @functools.lru_cache(maxsize=2)
@@ -91,18 +91,32 @@ class TextEncoder:
             cache_dir, f"minilm-l6-v2-{max_length}", self.dim, max_rows=cache_rows
         )
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _dtype(self) -> torch.dtype:
+        """The forward's dtype: the process's MiniLM inference dtype on the CPU
+        (:func:`kgrec.minilm.set_inference_dtype`, bfloat16 when serving on a CPU that has
+        it), float32 elsewhere."""
+        from kgrec.minilm import inference_dtype
+
+        return inference_dtype() if self.device.type == "cpu" else torch.float32
+
+    def _forward(self, texts: list[str], dtype: torch.dtype) -> np.ndarray:
+        model = self.model
+        if dtype != torch.float32:
+            model = _load(self.model_path, str(self.device), dtype)[1]
         return mean_pooled_embeddings(
-            self.tokenizer, self.model, texts, self.max_length, device=self.device
+            self.tokenizer, model, texts, self.max_length, device=self.device
         )
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed ``texts``; cached rows are reused, only new texts run through the model."""
         if self.backend == "static":
             return np.asarray(self._static.encode(list(texts)), dtype=np.float32)
-        keys = [
-            content_key(self.model_path.rsplit("/", 1)[-1], str(self.max_length), t) for t in texts
-        ]
+        dtype = self._dtype()
+        # float32 rows keep their old keys; rows of another dtype never mix with them
+        parts = [self.model_path.rsplit("/", 1)[-1], str(self.max_length)]
+        if dtype != torch.float32:
+            parts.append(str(dtype).removeprefix("torch."))
+        keys = [content_key(*parts, t) for t in texts]
         out, found = self.cache.get(keys)
         todo = [i for i in range(len(texts)) if not found[i]]
         # sort by length so padding is small within a batch
@@ -116,7 +130,7 @@ class TextEncoder:
             batches = tqdm(batches, desc="text", unit="batch")
         for start in batches:
             idx = todo[start : start + self.batch_size]
-            rows = self._forward([texts[i] for i in idx])
+            rows = self._forward([texts[i] for i in idx], dtype)
             out[idx] = rows
             self.cache.put([keys[i] for i in idx], rows)
         self.cache.flush()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +59,7 @@ class SentenceEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._cast: dict[Any, Any] = {}  # the encoder in another inference dtype
 
     @classmethod
     def get(
@@ -96,8 +99,19 @@ class SentenceEncoder:
         return vec
 
     def encode_batch(self, texts: list[str]) -> np.ndarray:
-        """``(len(texts), dim)`` float32, uncached."""
-        return mean_pooled_embeddings(self._tokenizer, self._model, texts, self.max_tokens)
+        """``(len(texts), dim)`` float32, uncached; the forward in the process's MiniLM
+        inference dtype (:func:`kgrec.minilm.set_inference_dtype`: float32 unless the serving
+        pipeline chose bfloat16), so the intent head is trained on float32 vectors."""
+        import torch
+
+        from kgrec.minilm import inference_dtype
+
+        dtype, model = inference_dtype(), self._model
+        if dtype != torch.float32:
+            model = self._cast.get(dtype)
+            if model is None:  # a copy: the float32 weights stay for training
+                model = self._cast[dtype] = copy.deepcopy(self._model).to(dtype)
+        return mean_pooled_embeddings(self._tokenizer, model, texts, self.max_tokens)
 
     def clear_cache(self) -> None:
         with self._cache_lock:

@@ -77,6 +77,7 @@ def test_secret_only_from_environment(tmp_path: Path) -> None:
         ((), {"KGREC_MAX_IN_FLIGHT": "0"}, "max_in_flight"),
         ((), {"KGREC_DEMO": "maybe"}, "demo"),
         ((), {"KGREC_LOG_LEVEL": "LOUD"}, "log_level"),
+        ((), {"KGREC_ENCODER_DTYPE": "float16"}, "encoder_dtype"),
         (("--grace-seconds", "-1"), {}, "grace_seconds"),
         (("--max-message-chars", "0"), {}, "max_message_chars"),
         (("--graph-uri", "localhost:7687"), {}, "graph_uri"),

@@ -121,3 +121,23 @@ def test_head_and_encoder_must_agree(tiny_encoder_dir, tiny_parser, lexicon) -> 
     cfg = IntentConfig(encoder_path=str(tiny_encoder_dir), encoder_layers=2)
     with pytest.raises(ConfigError, match="encoder layers"):
         EmbeddedIntentParser(cfg, lexicon, classifier=clf).parse("hi")
+
+
+def test_intent_vectors_in_bfloat16_stay_close_and_keep_the_float32_weights(
+    tiny_encoder_dir,
+) -> None:
+    """A server on a bfloat16 CPU runs the intent encoder's forward in bfloat16 on a copy;
+    the float32 model (the one the head is trained with) is untouched."""
+    import torch
+
+    from kgrec import minilm
+
+    enc = SentenceEncoder(str(tiny_encoder_dir), cache_size=0)
+    texts = ["red running shoes under 100", "not Nike, something for my dad"]
+    full = enc.encode_batch(texts)
+    minilm.set_inference_dtype("bfloat16")
+    half = enc.encode_batch(texts)
+    assert next(enc._model.parameters()).dtype == torch.float32
+    assert (full * half).sum(axis=1).min() >= 0.99
+    minilm.set_inference_dtype("float32")
+    np.testing.assert_array_equal(enc.encode_batch(texts), full)
