@@ -61,7 +61,7 @@ from bench.crs_bench import CONFIGS, _as_served, fold_scorer, text_embeddings
 from bench.crs_setup import DATASETS, after_serving, folds, graph, make_pipeline
 from models.crs.crs_dialogue import SEEKER, CrsDialogue
 from models.dialogue.dialogue_state import conversation_text
-from models.dialogue.session_rules import candidate_query, passed_over
+from models.dialogue.session_rules import candidate_query
 from models.scoring.blend import blend, zscore
 from models.scoring.comention_training import corpus_text_encoder
 from models.scoring.item_scorer import ScoringContext
@@ -133,7 +133,7 @@ class TurnProbe:
         if turn.model is None or not cands:
             return [[], [], []]
         model = zscore(turn.model.for_items([c.product.id for c in cands]))
-        shown = passed_over(state, turn.linked, turn.query.context_item_ids)
+        shown = self.pipeline.passed_over(turn)  # as the score step decides it
         full = cfg.blend_weights()
         out = []
         for weights, seen in (

@@ -16,6 +16,7 @@ brand penalty, no near-duplicates, no pull).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from kg.types import CandidateQuery
@@ -30,7 +31,13 @@ from kgrec.domain import (
 
 from .dialogue_state import DialogueState
 
-__all__ = ["apply_feedback", "candidate_query", "echo_constraints", "passed_over"]
+__all__ = [
+    "ASKS_FOR_UNSEEN",
+    "apply_feedback",
+    "candidate_query",
+    "echo_constraints",
+    "passed_over",
+]
 
 
 def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
@@ -53,20 +60,55 @@ def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
     )
 
 
+#: Words with which a turn asks for what the session has not shown yet, or says that what it
+#: showed is known already: "show me more", "what else", "another one", "seen it".
+ASKS_FOR_UNSEEN = frozenset(
+    re.findall(
+        r"\w+",
+        """more else other others another different instead besides alternative alternatives
+        options next seen saw watched already""",
+    )
+)
+#: Chat words that carry no taste (beside the scorer's stop words): "sounds great, thanks".
+NO_TASTE = frozenset(
+    re.findall(
+        r"\w+",
+        """sounds sound awesome cool nice perfect interesting definitely check heard try please
+        recommend recommendation recommendations suggest suggestion suggestions show give
+        looking look want need""",
+    )
+)
+_TOKEN = re.compile(r"[a-z']+")
+
+
 def passed_over(
-    state: DialogueState, linked: Sequence[LinkedEntity], context_item_ids: Sequence[str]
+    state: DialogueState,
+    linked: Sequence[LinkedEntity],
+    context_item_ids: Sequence[str],
+    message: str = "",
+    *,
+    critique: bool = False,
 ) -> set[str]:
     """The items this turn's ranking demotes as shown earlier in the session and not chosen
-    (the blend's ``shown`` penalty): "show me more", "something else", a critique ("cheaper",
-    "not that brand") or "more like the second one" should bring what the shopper has not
-    seen yet. None when the turn tells something new about what the shopper wants — a
-    product or entity named in the message (not negated), or items the request says the
-    message refers to (``context_item_ids``): that turn's ranking answers the new evidence,
+    (the blend's ``shown`` penalty): "show me more", "something else", "seen it", a critique
+    ("cheaper", "not that brand": ``critique``, or a negated entity) or "more like the
+    second one" should bring what the shopper has not seen yet. None when the turn tells
+    something new about what the shopper wants — a product or entity named in the message
+    (not negated), items the request says the message refers to (``context_item_ids``), or
+    a taste in words the scorer reads ("I love a good twist": content words, see
+    :func:`models.scoring.comention_counts.words`) that neither asks for something else
+    (:data:`ASKS_FOR_UNSEEN`) nor critiques: that turn's ranking answers the new evidence,
     and an item that now fits it best is not buried under worse ones because an earlier
     list, asked with less to go on, happened to hold it too (every turn returns ``limit``
     items, so after a few turns nearly every good item was "shown")."""
     if context_item_ids or any(not e.negated for e in linked):
         return set()
+    if message and not critique and not any(e.negated for e in linked):
+        from models.scoring.comention_counts import words
+
+        asks = ASKS_FOR_UNSEEN.intersection(_TOKEN.findall(message.lower()))
+        if not asks and set(words(message)) - NO_TASTE:
+            return set()
     return set(state.shown_item_ids) - set(state.liked_item_ids)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from kg.types import ProductRecord
 from kgrec.domain import EventType, LinkedEntity
 from models.dialogue import DialogueState, ShownItem, apply_feedback, candidate_query
@@ -85,3 +87,30 @@ def test_shown_items_are_passed_over_only_when_the_turn_tells_nothing_new() -> N
     assert passed_over(state, [named], ()) == set()
     assert passed_over(state, [genre], ()) == set()
     assert passed_over(state, [], ("m:heat",)) == set()
+
+
+@pytest.mark.parametrize(
+    ("message", "critique", "demoted"),
+    [
+        ("show me more", False, True),
+        ("what else do you have?", False, True),
+        ("I have seen that one, anything different?", False, True),
+        ("Thanks! That sounds great", False, True),  # no taste words: nothing new
+        ("", False, True),
+        ("I love a good twist", False, False),  # a taste in words: ranked on it
+        ("something scary with ghosts please", False, False),
+        ("something scary, but another one", False, True),  # asks for others too
+        ("cheaper please", True, True),  # a price critique (the parser's intent.price)
+    ],
+)
+def test_a_taste_in_words_is_new_evidence_unless_it_asks_for_others(
+    message: str, critique: bool, demoted: bool
+) -> None:
+    """A turn that says what the shopper likes in words, with no linked item, is answered on
+    its merits too; "more", "else", "seen it" and critiques keep the shown items demoted."""
+    state = DialogueState()
+    state.remember_ranking([ShownItem(f"p{i}", f"Item {i}", None, "", "") for i in range(2)])
+    got = passed_over(state, [], (), message, critique=critique)
+    assert got == ({"p0", "p1"} if demoted else set())
+    genre = LinkedEntity("horror", "dbr:Horror", "Entity", "Horror", 1.0, negated=True)
+    assert passed_over(state, [genre], (), "not horror, I love a good twist") == {"p0", "p1"}
