@@ -252,6 +252,30 @@ async def serve_fold(pipeline: Any, scorer: Any, dialogues: Sequence[CrsDialogue
     return out
 
 
+def _read_samples(path: Path) -> list[Sample]:
+    rows = json.loads(path.read_text())
+    return [Sample(r["target"], r["repeat"], r["ranks"], set(r["causes"])) for r in rows]
+
+
+def print_paired(after: Sequence[Sample], before: Sequence[Sample]) -> None:
+    """Served hit@K after - before, sample by sample (the two runs replayed the same
+    dialogues in the same order), with a bootstrap 95% interval over samples (a little
+    narrower than one over dialogues, whose samples are correlated)."""
+    from bench.paired import paired_bootstrap
+
+    if [s.target for s in after] != [s.target for s in before]:
+        raise SystemExit("--paired-with: the two files hold different samples")
+    for k in KS[1:]:
+        hit_a = np.array([s.ranks[-1] < k for s in after], dtype=float)
+        hit_b = np.array([s.ranks[-1] < k for s in before], dtype=float)
+        d = paired_bootstrap(hit_a, hit_b, samples=5000)
+        up, down = int((hit_a > hit_b).sum()), int((hit_a < hit_b).sum())
+        print(
+            f"served R@{k}: {hit_b.mean():.4f} -> {hit_a.mean():.4f}, {d.mean:+.4f} "
+            f"[{d.low:+.4f}, {d.high:+.4f}] over {d.users} samples ({up} up, {down} down)"
+        )
+
+
 def report(samples: Sequence[Sample], examples: int) -> None:
     n = len(samples)
     print(f"{n} samples")
@@ -311,11 +335,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=None, help="write the samples here (JSON)")
     p.add_argument("--read", type=Path, default=None, help="report samples written by --out")
+    p.add_argument(
+        "--paired-with",
+        type=Path,
+        default=None,
+        help="with --read AFTER.json: the served R@10/R@50 differences AFTER - this file's "
+        "(the same samples of another run, e.g. before a change), with bootstrap 95%% "
+        "intervals over samples",
+    )
     a = p.parse_args(argv)
     if a.read is not None:
-        rows = json.loads(a.read.read_text())
-        report([Sample(r["target"], r["repeat"], r["ranks"], set(r["causes"])) for r in rows],
-               a.examples)  # fmt: skip
+        after = _read_samples(a.read)
+        report(after, a.examples)
+        if a.paired_with is not None:
+            print_paired(after, _read_samples(a.paired_with))
         return 0
     import torch
 
