@@ -133,7 +133,7 @@ class TurnProbe:
         if turn.model is None or not cands:
             return [[], [], []]
         model = zscore(turn.model.for_items([c.product.id for c in cands]))
-        shown = self.pipeline.passed_over(turn)  # as the score step decides it
+        shown = turn.passed_over()  # as the score step decides it
         full = cfg.blend_weights()
         out = []
         for weights, seen in (

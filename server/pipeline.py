@@ -31,7 +31,7 @@ from kgrec.domain import (
 )
 from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
-from models.dialogue.session_rules import apply_feedback, echo_constraints, passed_over
+from models.dialogue.session_rules import apply_feedback, echo_constraints
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
 from models.scoring.blend import blend, zscore
@@ -195,23 +195,12 @@ class Pipeline:
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},
-            shown=self.passed_over(turn) if adapt else (),
+            shown=turn.passed_over() if adapt else (),
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip
         turn.blended = turn.scored
         self.learning.order(turn)
-
-    @staticmethod
-    def passed_over(turn: Turn) -> set[str]:
-        """What the turn demotes as shown before (:func:`~models.dialogue.session_rules.
-        passed_over`); a reference, a price or "start over" critiques the shown items."""
-        q, intent = turn.query, turn.intent
-        critique = intent is not None and bool(
-            intent.references or intent.price or intent.clear_constraints
-        )
-        state, linked = turn.state, turn.linked
-        return passed_over(state, linked, q.context_item_ids, q.message, critique=critique)
 
     def explain(self, turn: Turn) -> None:
         """5. explain (``models.explain``): KG paths and aggregated co-shoppers for the top

@@ -47,3 +47,17 @@ class Turn:
     policy_rewards: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     result: Recommendation | None = None  # what explain answers
+
+    def passed_over(self) -> set[str]:
+        """What this turn's ranking demotes as shown before and not chosen
+        (:func:`models.dialogue.session_rules.passed_over`): a reference, a price or "start
+        over" in the message critiques the shown items."""
+        from models.dialogue.session_rules import passed_over
+
+        q, intent = self.query, self.intent
+        critique = intent is not None and bool(
+            intent.references or intent.price or intent.clear_constraints
+        )
+        return passed_over(
+            self.state, self.linked, q.context_item_ids, q.message, critique=critique
+        )
