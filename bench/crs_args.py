@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kgrec.sentence_embedding import INFERENCE_DTYPES
 from models.scoring import CoMentionConfig
 from models.scoring.comention_tuning import WeightSearch
 
@@ -124,7 +125,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     )
     p.add_argument(
         "--encoder-dtype",
-        choices=["auto", "float32", "bfloat16"],
+        choices=INFERENCE_DTYPES,
         default="auto",
         help="the served pipeline's encoder_dtype setting: the per-turn conversation vector's "
         "MiniLM forward (auto: bfloat16 on a CPU with native bfloat16, as `kgrec serve`)",

@@ -34,6 +34,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from kgrec.domain import IntentType
+from kgrec.sentence_embedding import INFERENCE_DTYPES
 from models.intent import (
     EmbeddedIntentParser,
     HybridIntentParser,
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     ap.add_argument(
         "--encoder-dtype",
-        choices=["float32", "bfloat16", "auto"],
+        choices=INFERENCE_DTYPES,
         default="float32",
         help="the MiniLM forward's dtype, as the server's encoder_dtype setting (its default "
         "auto is bfloat16 on a CPU with native bfloat16)",

@@ -32,6 +32,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812
 
+from kgrec.sentence_embedding import INFERENCE_DTYPES
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -45,8 +47,6 @@ __all__ = [
     "set_inference_dtype",
 ]
 
-#: Values of ``set_inference_dtype`` (the ``encoder_dtype`` setting).
-INFERENCE_DTYPES = ("auto", "float32", "bfloat16")
 _inference_dtype = torch.float32  # until the server says otherwise: training encodes in float32
 
 

@@ -14,6 +14,11 @@ from typing import Any
 
 import numpy as np
 
+#: Dtypes of the per-turn MiniLM forwards (the ``encoder_dtype`` setting;
+#: :func:`kgrec.minilm.set_inference_dtype`). Here, not in ``kgrec.minilm``, so that settings
+#: and CLIs can name them without importing torch.
+INFERENCE_DTYPES = ("auto", "float32", "bfloat16")
+
 
 def mean_pooled_embeddings(
     tokenizer: Any, model: Any, texts: Sequence[str], max_length: int, device: Any = None
@@ -35,4 +40,4 @@ def mean_pooled_embeddings(
     return pooled.float().cpu().numpy()
 
 
-__all__ = ["mean_pooled_embeddings"]
+__all__ = ["INFERENCE_DTYPES", "mean_pooled_embeddings"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from kg.embedded import FSYNC_POLICIES
 from kgrec.errors import ConfigError
+from kgrec.sentence_embedding import INFERENCE_DTYPES
 
 ENV_PREFIX = "KGREC_"
 CONFIG_ENV = "KGREC_CONFIG"
@@ -252,9 +253,9 @@ class Settings:
             raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
         if self.torch_threads < 1:
             raise ConfigError(f"torch_threads: {self.torch_threads} must be >= 1")
-        if self.encoder_dtype not in ("auto", "float32", "bfloat16"):
+        if self.encoder_dtype not in INFERENCE_DTYPES:
             raise ConfigError(
-                f"encoder_dtype: {self.encoder_dtype!r} is not one of auto, float32, bfloat16"
+                f"encoder_dtype: {self.encoder_dtype!r} is not one of {', '.join(INFERENCE_DTYPES)}"
             )
         if not 1 <= self.candidate_pool <= 1_000_000:
             raise ConfigError(f"candidate_pool: {self.candidate_pool} not in 1..1000000")
