@@ -21,8 +21,11 @@ as is; ``tests/kgrec/test_minilm.py`` checks token ids and hidden states against
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,7 @@ __all__ = [
     "BertEncoder",
     "BertOutput",
     "MiniLMTokenizer",
+    "in_dtype",
     "inference_dtype",
     "load_encoder",
     "native_bf16",
@@ -78,6 +82,25 @@ def set_inference_dtype(name: str) -> torch.dtype:
 def inference_dtype() -> torch.dtype:
     """The dtype :func:`set_inference_dtype` chose (float32 until it is called)."""
     return _inference_dtype
+
+
+_casts: weakref.WeakKeyDictionary[nn.Module, dict[torch.dtype, nn.Module]] = (
+    weakref.WeakKeyDictionary()
+)
+_casts_lock = threading.Lock()
+
+
+def in_dtype(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """``model`` itself for float32, else a copy cast to ``dtype``, made once per model and
+    dtype and kept while the model lives: the float32 weights stay as they are (training, and
+    the vectors already cached, read them)."""
+    if dtype == torch.float32:
+        return model
+    with _casts_lock:
+        copies = _casts.setdefault(model, {})
+        if dtype not in copies:
+            copies[dtype] = copy.deepcopy(model).to(dtype)
+        return copies[dtype]
 
 
 class MiniLMTokenizer:

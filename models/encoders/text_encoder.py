@@ -20,12 +20,12 @@ __all__ = ["TextEncoder"]
 
 
 @functools.lru_cache(maxsize=4)
-def _load(model_path: str, device: str, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
-    """Tokenizer and model, loaded once per process, device and dtype (they are read-only)."""
+def _load(model_path: str, device: str) -> tuple[Any, Any]:
+    """Tokenizer and model, loaded once per process and device (they are read-only)."""
     from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
     tokenizer, model = load_encoder(model_path)
-    return tokenizer, model.to(device=device, dtype=dtype)
+    return tokenizer, model.to(device)
 
 
 @functools.lru_cache(maxsize=2)
@@ -100,9 +100,9 @@ class TextEncoder:
         return inference_dtype() if self.device.type == "cpu" else torch.float32
 
     def _forward(self, texts: list[str], dtype: torch.dtype) -> np.ndarray:
-        model = self.model
-        if dtype != torch.float32:
-            model = _load(self.model_path, str(self.device), dtype)[1]
+        from kgrec.minilm import in_dtype
+
+        model = in_dtype(self.model, dtype)
         return mean_pooled_embeddings(
             self.tokenizer, model, texts, self.max_length, device=self.device
         )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections import OrderedDict
-from typing import Any
 
 import numpy as np
 
@@ -59,7 +57,6 @@ class SentenceEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        self._cast: dict[Any, Any] = {}  # the encoder in another inference dtype
 
     @classmethod
     def get(
@@ -102,15 +99,9 @@ class SentenceEncoder:
         """``(len(texts), dim)`` float32, uncached; the forward in the process's MiniLM
         inference dtype (:func:`kgrec.minilm.set_inference_dtype`: float32 unless the serving
         pipeline chose bfloat16), so the intent head is trained on float32 vectors."""
-        import torch
+        from kgrec.minilm import in_dtype, inference_dtype
 
-        from kgrec.minilm import inference_dtype
-
-        dtype, model = inference_dtype(), self._model
-        if dtype != torch.float32:
-            model = self._cast.get(dtype)
-            if model is None:  # a copy: the float32 weights stay for training
-                model = self._cast[dtype] = copy.deepcopy(self._model).to(dtype)
+        model = in_dtype(self._model, inference_dtype())  # a copy: float32 stays for training
         return mean_pooled_embeddings(self._tokenizer, model, texts, self.max_tokens)
 
     def clear_cache(self) -> None:
