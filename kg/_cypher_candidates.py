@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,14 @@ FILTER_MAX_AGE = 10
 #: catalogue's snapshot keeps one graph DB thread busy for minutes (1M products), and these
 #: routine re-reads may take at most 1/20 of it.
 FILTER_READ_SHARE = 20
+
+#: Seconds between two looks at the popularity other processes wrote (one indexed read, in
+#: a thread no turn waits for: :meth:`CypherCandidates._take_popularity`).
+POPULARITY_POLL_S = 1.0
+
+#: Popularity written this many ms before the last look is read again: a write's
+#: ``timestamp()`` is taken before it commits, so one may land a little in the past.
+POPULARITY_OVERLAP_MS = 2000.0
 
 
 def snapshot_is_young(age: float, ttl: float, read_seconds: float) -> bool:
@@ -71,21 +79,15 @@ class CypherCandidates(CypherSessions):
     def _snapshot_rows(self, index: FilterIndex, query: CandidateQuery) -> list[dict[str, Any]]:
         """The rows of the graph's two candidate queries (:func:`kg.queries.preferred_candidates`,
         then :func:`kg.queries.candidates` for the rest) from the in-process snapshot
-        (:mod:`kg._filter_index`), with the picked products' popularity read live in one
-        round trip (a product another process deleted is gone) and each group re-ordered by it."""
+        (:mod:`kg._filter_index`), popularity included: this process's writes at once, other
+        processes' within about :data:`POPULARITY_POLL_S` (no round trip per turn; a
+        product another process deleted goes when the snapshot's count check sees it, or
+        when its record, not cached, is not found)."""
         preferred = index.preferred(query) if query.preferred_ids else []
         matched = {i: m for i, _, m in preferred}
-        rest = [i for i, _ in index.select(replace(query, limit=query.limit + len(preferred)))]
-        picked = list(dict.fromkeys([*matched, *rest]))
-        live = dict(self._read(queries.PRODUCT_POPULARITY, {"ids": picked})) if picked else {}
-
-        def order(i: str) -> tuple[Any, ...]:
-            return (-len(matched.get(i, ())), live[i] is not None, -float(live[i] or 0.0), i)
-
-        first = sorted((i for i in matched if i in live), key=order)
-        rest = sorted((i for i in rest if i in live and i not in matched), key=order)
-        return [
-            {"id": i, "popularity": live[i], "matched": matched.get(i, ())} for i in first + rest
+        rest = index.select(replace(query, limit=query.limit + len(preferred)))
+        return [{"id": i, "popularity": p, "matched": m} for i, p, m in preferred] + [
+            {"id": i, "popularity": p, "matched": ()} for i, p in rest if i not in matched
         ]
 
     def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
@@ -123,15 +125,41 @@ class CypherCandidates(CypherSessions):
         if not self.filter_index:
             return None
         cache, now = self._cache, time.monotonic()
-        if cache.filters is None or now - cache.filters_checked > cache.ttl:
-            with self._filters_lock:
-                if self._filters_thread is None or not self._filters_thread.is_alive():
-                    cache.filters_checked = now
-                    self._filters_thread = threading.Thread(
-                        target=self._refresh_filters, name="kgrec-filter-index", daemon=True
-                    )
-                    self._filters_thread.start()
-        return cache.filters
+        index = cache.filters
+        if index is None or now - cache.filters_checked > cache.ttl:
+            self._in_thread(self._refresh_filters, None, now)
+        elif now - index.popularity_polled > POPULARITY_POLL_S:
+            self._in_thread(lambda: self._take_popularity(index), index, now)
+        return index
+
+    def _in_thread(self, work: Callable[[], None], polled: FilterIndex | None, now: float) -> None:
+        """Run ``work`` (a snapshot check, or a look at ``polled``'s popularity) in a thread,
+        unless the last one is still running (one at a time)."""
+        with self._filters_lock:
+            if self._filters_thread is not None and self._filters_thread.is_alive():
+                return
+            if polled is None:
+                self._cache.filters_checked = now
+            else:
+                polled.popularity_polled = now
+            self._filters_thread = threading.Thread(
+                target=work, name="kgrec-filter-index", daemon=True
+            )
+            self._filters_thread.start()
+
+    def _take_popularity(self, index: FilterIndex) -> None:
+        """Take into ``index`` the popularity any process wrote since its last look."""
+        since = index.popularity_since
+        if since is None:
+            return
+        params = {"since": since - POPULARITY_OVERLAP_MS}
+        try:
+            rows = self._read(queries.POPULARITY_CHANGES, params)
+        except Exception:  # the graph DB went away: the next look tries again
+            logger.warning("could not read the products' popularity", exc_info=True)
+            return
+        index.take_popularity(rows)
+        index.popularity_since = max([since, *(float(r[2]) for r in rows if r[2] is not None)])
 
     def _refresh_filters(self) -> None:
         """Rebuild the snapshot when there is none, it is old (:func:`snapshot_is_young`), or
@@ -156,6 +184,7 @@ class CypherCandidates(CypherSessions):
         cache = self._cache
         generation, started = cache.generation, time.monotonic()
         try:
+            (db_now,), *_ = self._read(queries.DB_CLOCK)
             rows: list[Row] = []
             while True:
                 after = str(rows[-1][0]) if rows else ""
@@ -164,6 +193,7 @@ class CypherCandidates(CypherSessions):
                 if len(page) < FILTER_PAGE:
                     break
             index = FilterIndex(rows)
+            index.popularity_since = float(db_now)
         except Exception:  # the graph DB went away, a query timed out: the graph answers
             logger.warning("could not build the candidate filter snapshot", exc_info=True)
             return None

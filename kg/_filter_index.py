@@ -19,8 +19,10 @@ The rows are those of :func:`kg.queries.read.candidates` on the snapshot. Freshn
 (:class:`kg._product_cache.ProductCache` holds the snapshot): this process's catalog writes
 drop it at once (the store reads the graph until a new one is built); the popularity this
 process's feedback adds is applied to the snapshot as it is written (:meth:`bump`), so its own
-order stays exact; other processes' writes (another worker, ``kgrec graph import`` while
-serving) show when the snapshot is rebuilt, at most ``ttl`` seconds later.
+order stays exact; the popularity other processes write (another worker, ``kgrec graph
+import`` while serving) is taken in about once a second (:meth:`take_popularity`, the products
+whose ``popularity_at`` moved); their other catalog writes show when the snapshot is rebuilt,
+at most ``ttl`` seconds later for a change in the number of products.
 """
 
 from __future__ import annotations
@@ -81,6 +83,10 @@ class FilterIndex:
         )
         self._live: dict[int, float] = {}  # position -> popularity after this process's bumps
         self._lock = threading.Lock()
+        #: the graph DB's clock (ms) when this snapshot's read began: popularity written since
+        #: is read again (:meth:`take_popularity`); ``None``: not known, nothing taken in
+        self.popularity_since: float | None = None
+        self.popularity_polled = 0.0  # monotonic seconds of the last look
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -92,6 +98,15 @@ class FilterIndex:
             return
         with self._lock:
             self._live[n] = self._live.get(n, float(self.popularity[n])) + float(delta)
+
+    def take_popularity(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Set the popularity of the ``(id, popularity, at)`` rows read from the graph (any
+        process's writes, this one's included: the graph's value is the whole count)."""
+        with self._lock:
+            for item_id, value, _ in rows:
+                n = self.position.get(str(item_id))
+                if n is not None:
+                    self._live[n] = _popularity(value)
 
     def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
         """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,

@@ -13,7 +13,8 @@ from .types import ProductRecord
 
 
 class ProductCache:
-    """Product records by id for ``candidates`` (its popularity is always read live).
+    """Product records by id for ``candidates`` (which take popularity from the snapshot)
+    and ``products`` (which reads it live).
 
     Entries live ``ttl`` seconds; this process's product/brand/category/attribute writes
     drop them at once, other processes' writes show after at most ``ttl``.

@@ -56,9 +56,11 @@ UNIQUE_ID_LABELS: tuple[str, ...] = LABELS
 #: Product properties with a range index: the denormalised filter lists (FalkorDB indexes
 #: each element of a list, so a candidate query starts from the products carrying one id
 #: instead of scanning them all), the price, and the popularity (an unfiltered candidate
-#: query reads only the products above a popularity floor).
+#: query reads only the products above a popularity floor), and when the popularity last
+#: moved (``popularity_at``, the graph DB's ``timestamp()``): a serving process reads the
+#: products whose popularity other processes moved since it last looked, not all of them.
 PRODUCT_INDEXED_PROPS: tuple[str, ...] = (
-    "category_ids", "brand_ids", "attribute_ids", "price", "popularity",
+    "category_ids", "brand_ids", "attribute_ids", "price", "popularity", "popularity_at",
 )  # fmt: skip
 
 #: Fulltext-indexed properties by label.

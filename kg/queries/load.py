@@ -47,7 +47,7 @@ MATCH (p:Product {id: r.item_id})
 MERGE (u:User {id: r.user_id})
 CREATE (u)-[:INTERACTED {event_id: r.event_id, type: r.type, value: r.value, ts: r.ts,
     idempotency_key: r.idempotency_key, session_id: r.session_id}]->(p)
-SET p.popularity = coalesce(p.popularity, 0) + r.positive"""
+SET p.popularity = coalesce(p.popularity, 0) + r.positive, p.popularity_at = timestamp()"""
 
 #: Recount ``popularity`` (positive interactions) of the products in ``$ids`` (repair, e.g.
 #: after interactions were deleted; the loaders keep it current incrementally).
@@ -56,7 +56,7 @@ MATCH (p:Product {id: pid})
 OPTIONAL MATCH (:User)-[e:INTERACTED]->(p)
 WHERE e.type IN $positive_types OR (e.type = $rating_type AND e.value >= $positive_rating)
 WITH p, count(e) AS positive
-SET p.popularity = positive"""
+SET p.popularity = positive, p.popularity_at = timestamp()"""
 
 
 def popularity_params(ids: Sequence[str]) -> Params:

@@ -200,6 +200,16 @@ RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
        linked_ids
 ORDER BY id"""
 
+#: The graph DB's clock (``timestamp()``, ms), the one ``popularity_at`` is written by.
+DB_CLOCK = """RETURN timestamp() AS now"""
+
+#: Products whose popularity was written at or after ``$since`` (ms, :data:`DB_CLOCK`), by
+#: any process (columns: id, popularity, at): what a serving process's candidate snapshot
+#: takes in from the others (the ``popularity_at`` range index answers it).
+POPULARITY_CHANGES = """MATCH (p:Product)
+WHERE p.popularity_at >= $since
+RETURN p.id AS id, p.popularity AS popularity, p.popularity_at AS at"""
+
 #: How many products there are (a look at whether the catalog changed size).
 COUNT_PRODUCTS = """MATCH (p:Product)
 RETURN count(p) AS n"""

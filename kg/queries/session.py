@@ -67,7 +67,8 @@ WITH p, u, collect(CASE WHEN old IS NULL THEN null
   ELSE [old.event_id, q.id, old.type, old.value, old.session_id] END) AS previous
 FOREACH (ignored IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
   CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
-  SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta)
+  SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta,
+      p.popularity_at = timestamp())
 SET u._lock = null
 RETURN previous"""
 
@@ -75,7 +76,7 @@ RETURN previous"""
 RECORD_EVENT_UNKEYED = f"""MATCH (p:Product {{id: $item_id}})
 MERGE (u:User {{id: $user_id}})
 CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
-SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta
+SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta, p.popularity_at = timestamp()
 RETURN [] AS previous"""
 
 _EVENT_EXPRS = {"event_id": "e.event_id", "user_id": "u.id", "item_id": "p.id"}

@@ -199,6 +199,47 @@ def test_another_process_adding_products_shows_after_a_ttl(
         writer.close()
 
 
+def test_another_process_feedback_moves_popularity_after_a_look(
+    falkordb_server: kg.EmbeddedFalkorDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's feedback is not in this one's snapshot until the popularity look
+    (every ``POPULARITY_POLL_S``; here at once) reads the products whose popularity moved;
+    then the rows are the graph's again."""
+    from kg import _cypher_candidates
+
+    monkeypatch.setattr(_cypher_candidates, "POPULARITY_POLL_S", 0.0)
+    name = f"fi{uuid.uuid4().hex[:8]}"
+    writer = kg.open_store(falkordb_server.uri, graph=name, filter_index=False)
+    reader = kg.open_store(falkordb_server.uri, graph=name)
+    try:
+        writer.init_schema()
+        cat = synthetic(n_products=300, n_users=50, n_interactions=900, seed=5)
+        for kind in ("categories", "brands", "attributes", "products", "users", "interactions"):
+            method = "add_interactions" if kind == "interactions" else f"upsert_{kind}"
+            getattr(writer, method)(getattr(cat, kind))
+        assert reader.build_filters() is not None  # type: ignore[attr-defined]
+        top = CandidateQuery(limit=20)
+        ranked = [c.product for c in writer.candidates(CandidateQuery(limit=300))]
+        last, above = ranked[-1], ranked[10]
+        for n in range(int(above.popularity - last.popularity) + 1):
+            writer.record_event(
+                FeedbackEvent(f"u{n}", "", last.id, EventType.PURCHASE), f"e{n}", 1.0
+            )
+        assert last.id in [c.product.id for c in writer.candidates(top)]
+        assert last.id not in [c.product.id for c in reader.candidates(top)]  # not looked yet
+        reader.warm(wait=True)  # the snapshot's own check (the count did not move)
+        reader.warm(wait=True)  # the popularity look
+        assert reader.candidates(top) == writer.candidates(top)
+        rng = random.Random(13)
+        for _ in range(20):
+            query = random_query(rng)
+            assert reader.candidates(query) == writer.candidates(query), query
+    finally:
+        reader.close()
+        writer.drop_all()
+        writer.close()
+
+
 def test_the_snapshot_is_read_in_pages_without_losing_a_product(
     graphs: tuple[kg.GraphStore, kg.GraphStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
