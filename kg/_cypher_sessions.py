@@ -25,11 +25,13 @@ from .types import USER_DATA_COLUMNS, SessionRecord, StoredEvent, UserDataCounts
 class CypherSessions(CypherBase):
     """Conversation state and feedback; the store's reads and loaders build on this."""
 
-    def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
-        """Create the session, or return it unchanged if it already exists."""
+    def create_session(
+        self, session_id: str, user_id: str, now: float, state: str = ""
+    ) -> SessionRecord:
+        """Create the session holding ``state``, or return it unchanged if it already exists."""
         if not session_id:
             raise InvalidInputError("session_id", "must not be empty")
-        params = {"session_id": session_id, "user_id": user_id, "now": float(now)}
+        params = {"session_id": session_id, "user_id": user_id, "now": float(now), "state": state}
         return session_record(self._write(queries.CREATE_SESSION, params).rows[0])
 
     def get_session(self, session_id: str) -> SessionRecord | None:

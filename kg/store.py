@@ -165,7 +165,11 @@ class GraphStore(ABC):
     # -- sessions and feedback ----------------------------------------------------------------
 
     @abstractmethod
-    def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord: ...
+    def create_session(
+        self, session_id: str, user_id: str, now: float, state: str = ""
+    ) -> SessionRecord:
+        """Create the session holding ``state`` (version 1; 0 when ``state`` is empty), or
+        return it unchanged if it already exists."""
 
     @abstractmethod
     def get_session(self, session_id: str) -> SessionRecord | None: ...

@@ -125,9 +125,8 @@ class Pipeline:
             with self._timed(turn, step.__name__):
                 step(turn)
         check_deadline("before saving the session")
-        if not query.session_id:
-            turn.session = self.sessions.create(turn.session)
-        self.sessions.save(turn.session, turn.state.to_json(), self.clock())
+        new = not query.session_id
+        turn.session = self.sessions.save(turn.session, turn.state.to_json(), self.clock(), new)
         self.learning.after_turn(turn)
         METRICS.observe_steps(turn.timings_ms)
         log_turn(turn, self.config.log_message_text)

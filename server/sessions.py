@@ -50,15 +50,12 @@ class Sessions:
 
     def open(self, session_id: str, user_id: str) -> SessionRecord:
         """The caller's live session ``session_id``; with none, a new one in memory only
-        (:meth:`create` stores it once its first turn is done)."""
+        (:meth:`save` with ``new`` stores it once its first turn is done)."""
         now = self.clock()
         if session_id:
             return self.live(session_id, user_id, now)
         self._purge_expired(now)
         return SessionRecord(uuid.uuid4().hex, user_id, now, now)
-
-    def create(self, session: SessionRecord) -> SessionRecord:
-        return self.store.create_session(session.id, session.user_id, session.created_at)
 
     def live(self, session_id: str, user_id: str, now: float) -> SessionRecord:
         """The session, unless it is unknown, idle past its TTL, or not the caller's: a
@@ -74,15 +71,24 @@ class Sessions:
             raise SessionNotFoundError(session_id)
         return session
 
-    def save(self, session: SessionRecord, state: str, now: float) -> None:
+    def save(
+        self, session: SessionRecord, state: str, now: float, new: bool = False
+    ) -> SessionRecord:
         """Write ``state`` over ``session`` without losing a concurrent write: compare-and-set
         on the session's version; on a lost race, merge this call's changes into the state
-        that won (:func:`~server.session_merge.merge_states`) and try again."""
+        that won (:func:`~server.session_merge.merge_states`) and try again. ``new``: the
+        session is :meth:`open`'s in-memory one, stored now with ``state`` in one write.
+        Returns the session as stored."""
+        if new:
+            stored = self.store.create_session(session.id, session.user_id, now, state=state)
+            if stored.version == 1 and stored.state == state:
+                return stored
+            session = stored  # it existed (an id reused): write over it as over any other
         # compared in one form: a new session's "" is the default state, field by field
         base, version = DialogueState.from_json(session.state).to_json(), session.version
         for attempt in range(self.policy.write_attempts):
             if self.store.save_session_state(session.id, state, now, version=version) is not None:
-                return
+                return session
             current = self.store.get_session(session.id)
             if current is None:
                 raise SessionNotFoundError(session.id)

@@ -15,9 +15,11 @@ _SESSION_RETURN = returning(
     {c: f"s.{c}" for c in SESSION_COLUMNS} | {"version": "coalesce(s.version, 0)"},
 )
 
+#: A new session holds ``$state`` (version 1, or 0 when ``$state`` is empty: a first turn's
+#: state is written with the session, one round trip); an existing one is returned unchanged.
 CREATE_SESSION = f"""MERGE (s:Session {{id: $session_id}})
-ON CREATE SET s.user_id = $user_id, s.created_at = $now, s.updated_at = $now, s.state = '',
-    s.version = 0
+ON CREATE SET s.user_id = $user_id, s.created_at = $now, s.updated_at = $now, s.state = $state,
+    s.version = CASE WHEN $state = '' THEN 0 ELSE 1 END
 {_SESSION_RETURN}"""
 
 GET_SESSION = f"""MATCH (s:Session {{id: $session_id}})

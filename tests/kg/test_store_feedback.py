@@ -46,6 +46,15 @@ def test_sessions(store: kg.GraphStore) -> None:
         store.save_session_state("nope", "{}", 1.0, version=0)
 
 
+def test_a_new_session_is_stored_with_its_first_state_in_one_write(store: kg.GraphStore) -> None:
+    s = store.create_session("s1", "user:a", 100.0, state='{"turn": 1}')
+    assert (s.state, s.version, s.updated_at) == ('{"turn": 1}', 1, 100.0)
+    assert store.get_session("s1") == s
+    # an existing session is returned unchanged, whatever state the call brings
+    assert store.create_session("s1", "user:a", 200.0, state="other") == s
+    assert store.save_session_state("s1", "next", 201.0, version=1) == 2
+
+
 def test_session_compare_and_set(store: kg.GraphStore) -> None:
     store.create_session("s1", "user:a", 100.0)
     assert store.save_session_state("s1", "first", 101.0, version=0) == 1

@@ -65,6 +65,29 @@ def test_a_session_continues_until_its_ttl_runs_out(pipeline: Pipeline, clock: _
         pipeline.feedback_sync(FeedbackEvent("", first.session_id, "p1", EventType.CLICK))
 
 
+def test_a_first_turn_stores_its_session_in_one_write(
+    pipeline: Pipeline, store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new session is created holding the first turn's state (one round trip, not a
+    create and then a compare-and-set); a later turn writes over it as before."""
+    writes: list[str] = []
+    for name in ("create_session", "save_session_state"):
+        real = getattr(store, name)
+        monkeypatch.setattr(
+            store,
+            name,
+            lambda *a, _real=real, _name=name, **k: writes.append(_name) or _real(*a, **k),
+        )
+    first = pipeline.recommend_sync(RecommendQuery(message="anything", limit=3))
+    assert writes == ["create_session"]
+    stored = store.get_session(first.session_id)
+    assert stored is not None and stored.version == 1 and stored.state
+    pipeline.recommend_sync(RecommendQuery(message="more", session_id=first.session_id))
+    assert writes == ["create_session", "save_session_state"]
+    stored = store.get_session(first.session_id)
+    assert stored is not None and stored.version == 2
+
+
 def test_unknown_session_and_unknown_item(pipeline: Pipeline) -> None:
     with pytest.raises(SessionNotFoundError):
         pipeline.recommend_sync(RecommendQuery(message="x", session_id="nope"))

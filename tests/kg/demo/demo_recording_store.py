@@ -141,7 +141,9 @@ class RecordingStore(GraphStore):
     ) -> dict[str, list[KgPath]]:
         raise NotImplementedError
 
-    def create_session(self, session_id: str, user_id: str, now: float) -> SessionRecord:
+    def create_session(
+        self, session_id: str, user_id: str, now: float, state: str = ""
+    ) -> SessionRecord:
         raise NotImplementedError
 
     def get_session(self, session_id: str) -> SessionRecord | None:
