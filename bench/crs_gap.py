@@ -85,6 +85,8 @@ class Sample:
     repeat: bool
     ranks: list[int] = field(default_factory=list)
     causes: set[str] = field(default_factory=set)
+    message: str = ""  # the served turn's message ("" for a turn on context items only)
+    linked: list[str] = field(default_factory=list)  # the turn's linked entities, as label:id
 
 
 def rank_in(scores: np.ndarray, row: int | None) -> int:
@@ -122,6 +124,7 @@ class TurnProbe:
             "excluded": set(query.exclude_item_ids)
             | (set(state.liked_item_ids) if cfg.hide_named_items else set()),
             "linked": [(e.label, e.entity_id, e.negated) for e in turn.linked],
+            "message": turn.query.message,
         }
 
     def blends(self, turn: Any) -> list[list[str]]:
@@ -216,7 +219,9 @@ async def replay(stub: Any, pb: Any, probe: TurnProbe, scorer: Any, d: CrsDialog
                 ranks, causes = stage_ranks(scorer, state["snap"], list(mentioned), text, t)
                 ranking = state["ranking"]
                 ranks.append(ranking.index(t) if t in ranking else MISS)
-                samples.append(Sample(t, t in mentioned, ranks, causes))
+                snap = state["snap"]
+                linked = [f"{'-' if neg else ''}{lab}:{i}" for lab, i, neg in snap["linked"]]
+                samples.append(Sample(t, t in mentioned, ranks, causes, snap["message"], linked))
         mentioned += m.item_ids
         if m.role == SEEKER:
             if m.text.strip():
@@ -254,7 +259,8 @@ async def serve_fold(pipeline: Any, scorer: Any, dialogues: Sequence[CrsDialogue
 
 def _read_samples(path: Path) -> list[Sample]:
     rows = json.loads(path.read_text())
-    return [Sample(r["target"], r["repeat"], r["ranks"], set(r["causes"])) for r in rows]
+    got = [(r, set(r["causes"]), r.get("message", ""), r.get("linked", [])) for r in rows]
+    return [Sample(r["target"], r["repeat"], r["ranks"], c, m, x) for r, c, m, x in got]
 
 
 def print_paired(after: Sequence[Sample], before: Sequence[Sample]) -> None:
@@ -294,6 +300,7 @@ def report(samples: Sequence[Sample], examples: int) -> None:
     print("causes over all samples: " + ", ".join(f"{c} {v}" for c, v in every.most_common()))
     for s in [s for s in samples if s.ranks[0] < 10 <= s.ranks[-1]][:examples]:
         print(f"  lost: {s.target} ranks {s.ranks} causes {sorted(s.causes)}")
+        print(f"        message {s.message[:160]!r} linked {s.linked}")
     sys.stdout.flush()
 
 
