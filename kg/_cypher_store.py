@@ -123,6 +123,7 @@ class CypherStore(CypherCandidates):
         def norm(r: EntityRow) -> Params:
             return self._named(r) | {"type": _str(r.get("type"))}
 
+        self._cache.clear()  # entities are named on explanations' paths and linked in the snapshot
         return self._load(queries.UPSERT_ENTITIES, rows, batch_size, norm)
 
     def upsert_users(self, rows: Iterable[UserRow], batch_size: int = DEFAULT_BATCH) -> int:
@@ -226,6 +227,7 @@ class CypherStore(CypherCandidates):
         """Returns the number of new relationships. Relation names are normalised with
         :func:`kg.schema.relation_type` (an invalid one raises before anything is written
         for its batch); triples whose head or tail does not exist are skipped."""
+        self._cache.clear()  # new edges: new paths, new one-hop neighbours in the snapshot
         created = 0
         for chunk in batched(rows, batch_size):
             by_type: dict[str, list[Params]] = defaultdict(list)
@@ -290,7 +292,9 @@ class CypherStore(CypherCandidates):
     ) -> dict[str, list[KgPath]]:
         """Paths run source -> ... -> item (edges may point either way along them, and
         ``KgPath.forward`` records which way each points); shorter paths first; a path never
-        visits a node twice."""
+        visits a node twice. Up to ``ONE_TRIP_MAX_HOPS`` hops, each item's paths from the same
+        sources are cached (:class:`kg._product_cache.ProductCache`): one round trip for the
+        items not seen lately."""
         if not source_ids or not item_ids or k <= 0:
             return {}
         if not 1 <= max_hops <= queries.MAX_PATH_HOPS:
@@ -301,10 +305,16 @@ class CypherStore(CypherCandidates):
         out: dict[str, list[KgPath]] = {i: [] for i in dict.fromkeys(item_ids)}
         seen: set[tuple[Any, ...]] = set()
         if max_hops <= queries.ONE_TRIP_MAX_HOPS:
-            cypher, params = queries.paths_one_trip(sources, list(out), max_hops)
-            rows = self._named_rows(PATH_TRIP_COLUMNS, cypher, params)
-            take_paths(sorted(rows, key=path_order), out, seen, k)
-            return {i: ps for i, ps in out.items() if ps}
+            key, generation = (tuple(sources), max_hops, k), self._cache.generation
+            known = self._cache.get_paths(key, list(out))
+            fresh: dict[str, list[KgPath]] = {i: [] for i in out if i not in known}
+            if fresh:  # an item's paths do not depend on the other items asked with it
+                cypher, params = queries.paths_one_trip(sources, list(fresh), max_hops)
+                rows = self._named_rows(PATH_TRIP_COLUMNS, cypher, params)
+                take_paths(sorted(rows, key=path_order), fresh, seen, k)
+                self._cache.put_paths(key, fresh, generation)
+            found = {**known, **fresh}
+            return {i: list(found[i]) for i in out if found[i]}
         for hops in range(1, max_hops + 1):
             todo = [i for i, ps in out.items() if len(ps) < k]
             if not todo:

@@ -1,15 +1,19 @@
 """A small in-process cache of catalog facts: product records for ``candidates`` and
-``products``, the popularity floor of unfiltered candidate queries, and the snapshot of the
-products' filter fields candidate queries are answered from (:mod:`kg._filter_index`)."""
+``products``, the popularity floor of unfiltered candidate queries, the snapshot of the
+products' filter fields candidate queries are answered from (:mod:`kg._filter_index`), and
+the KG paths explanations show (:meth:`kg.store.GraphStore.paths`)."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from ._filter_index import FilterIndex
-from .types import ProductRecord
+from .types import KgPath, ProductRecord
+
+#: A path query's shape: (sources in their order, max hops, paths per item).
+PathKey = tuple[tuple[str, ...], int, int]
 
 
 class ProductCache:
@@ -28,12 +32,16 @@ class ProductCache:
     ``filters_checked`` (monotonic seconds);
     dropped with the records. ``generation``
     counts the drops, so a snapshot read before a write is never installed after it.
+
+    ``paths``: each item's paths from a list of sources (paths walk only catalog nodes, so
+    feedback does not move them); they live ``ttl`` seconds and go with the records.
     """
 
     def __init__(self, ttl: float = 60.0, max_size: int = 200_000) -> None:
         self.ttl = ttl
         self.max_size = max_size
         self._items: dict[str, tuple[float, ProductRecord]] = {}
+        self._paths: dict[tuple[PathKey, str], tuple[float, tuple[KgPath, ...]]] = {}
         self._lock = threading.Lock()
         self.popularity_floor: float | None = None
         self.filters: FilterIndex | None = None
@@ -72,9 +80,30 @@ class ProductCache:
             for r in records:
                 self._items[r.id] = (expires, r)
 
+    def get_paths(self, key: PathKey, items: Sequence[str]) -> dict[str, tuple[KgPath, ...]]:
+        """The cached paths (maybe none) of each of ``items`` that has an entry for ``key``."""
+        now = time.monotonic()
+        with self._lock:
+            got = {i: self._paths.get((key, i)) for i in items}
+        return {i: e[1] for i, e in got.items() if e is not None and e[0] > now}
+
+    def put_paths(
+        self, key: PathKey, found: Mapping[str, Sequence[KgPath]], generation: int
+    ) -> None:
+        """Keep ``found`` unless the cache was dropped since ``generation`` (read before)."""
+        expires = time.monotonic() + self.ttl
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._paths) > self.max_size:
+                self._paths.clear()
+            for item, paths in found.items():
+                self._paths[(key, item)] = (expires, tuple(paths))
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._paths.clear()
             self.popularity_floor = None
             self.filters = None
             self.generation += 1

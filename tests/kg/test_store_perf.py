@@ -138,6 +138,35 @@ def test_one_trip_paths_find_what_the_hop_by_hop_queries_find(
     assert all(sorted(map(repr, fast[i])) == sorted(map(repr, slow[i])) for i in fast)
 
 
+def test_cached_paths_are_the_graphs_item_by_item(big: kg.GraphStore) -> None:
+    """An item's paths from the same sources come from the cache (no round trip) and equal
+    what the graph gives for that item asked alone or with others; a catalog write drops them."""
+    items = [c.product.id for c in big.candidates(CandidateQuery(limit=12))]
+    sources = [items[3], items[7], "brand:7", "attr:color=3", "cat:2"]
+    big.upsert_brands([])  # starts from an empty cache
+    reads: list[str] = []
+    real = big._named_rows  # type: ignore[attr-defined]
+
+    def counted(*a: object, **k: object) -> object:
+        reads.append("read")
+        return real(*a, **k)
+
+    first = big.paths(sources, items[:8], max_hops=2, k=3)
+    try:
+        big._named_rows = counted  # type: ignore[attr-defined]
+        again = big.paths(sources, items[4:], max_hops=2, k=3)  # 4 cached, 4 new: one read
+        assert len(reads) == 1
+        assert big.paths(sources, items[:8], max_hops=2, k=3) == first and len(reads) == 1
+        assert big.paths(sources[::-1], items[:8], max_hops=2, k=3) and len(reads) == 2
+    finally:
+        del big._named_rows  # type: ignore[attr-defined]
+    assert len(first) >= 2 and sum(map(len, first.values())) >= 4
+    big.upsert_brands([])  # a catalog write: the next call reads the graph again
+    for item in items:
+        alone = big.paths(sources, [item], max_hops=2, k=3)
+        assert alone.get(item) == {**first, **again}.get(item), item
+
+
 @pytest.mark.parametrize("name", ["unfiltered", "price"])
 def test_scans_above_the_popularity_floor_equal_the_full_scan(
     big: kg.GraphStore, name: str
