@@ -1,6 +1,6 @@
 """Candidate filters on the in-process snapshot against the graph's query, on a real catalog.
 
-    python -m bench.filter_select --data-dir DIR [--queries 200] [--seed 7]
+    python -m bench.filter_select --data-dir DIR [--queries 200] [--seed 7] [--moved 2000]
 
 ``DIR`` is a data dir a ``kgrec serve`` (or ``bench.load --data-dir``) left behind; only
 read (the embedded graph DB is started on it, so no server may be running there). It prints
@@ -13,6 +13,10 @@ product records), and checks the two give the same ids in the same order. The sa
 seeded set of soft preferences (one to three preferred categories, brands or attributes, with
 or without a hard filter): :meth:`~kg._filter_index.FilterIndex.preferred` against the graph's
 :func:`kg.queries.preferred_candidates`, ids and matched ids.
+
+``--moved N``: then N seeded products' popularity moves in the snapshot (as feedback moves it
+between two reads of the snapshot), and both query sets are timed again and checked against
+a snapshot built from rows that already hold the moved popularity.
 """
 
 from __future__ import annotations
@@ -87,11 +91,44 @@ def ms(times: list[float]) -> str:
     return f"p50 {statistics.median(times):6.2f}  p95 {p95:6.2f}  max {times[-1]:6.2f} ms"
 
 
+def moved_check(store: object, index: FilterIndex, args: argparse.Namespace) -> int:
+    """Time select and preferred with ``args.moved`` moved products; count the queries whose
+    rows differ from a snapshot read after the moves."""
+    rows, after = [], ""
+    while True:
+        page = store._read(cypher.FILTER_SNAPSHOT, {"after": after, "limit": 50_000})  # type: ignore[attr-defined]
+        rows += page
+        if len(page) < 50_000:
+            break
+        after = str(page[-1][0])
+    rng = random.Random(args.seed)
+    popularity = {str(r[0]): r[5] for r in rows}
+    for item in rng.sample(sorted(popularity), min(args.moved, len(popularity))):
+        delta = rng.randint(1, 30)
+        index.bump(item, delta)
+        popularity[item] = (popularity[item] or 0) + delta
+    fresh = FilterIndex([(*r[:5], popularity[str(r[0])], *r[6:]) for r in rows])
+    both = queries(index, args.queries, args.seed) + preferred_queries(
+        index, args.queries, args.seed
+    )
+    times, differ = [], 0
+    for q in both:
+        t0 = time.perf_counter()
+        got = (index.preferred(q) if q.preferred_ids else [], index.select(q))
+        times.append((time.perf_counter() - t0) * 1000)
+        differ += got != (fresh.preferred(q) if q.preferred_ids else [], fresh.select(q))
+    print(f"{len(both)} queries with {len(index.moved()[0]):,} moved products:")
+    print(f"  snapshot select + preferred {ms(times)}")
+    print(f"  queries whose rows differ from a snapshot read after the moves: {differ}")
+    return differ
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--moved", type=int, default=0, help="products whose popularity moves")
     args = ap.parse_args(argv)
     if not (args.data_dir / GRAPH_SUBDIR).is_dir():
         ap.error(f"{args.data_dir} has no {GRAPH_SUBDIR}/: not a kgrec data dir")
@@ -134,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  graph query        {ms(graph)}")
         print(f"  queries whose ids or matched ids differ: {differ_pref}")
         differ += differ_pref
+        if args.moved:
+            differ += moved_check(indexed, index, args)
         indexed.close()
         plain.close()
     return 1 if differ else 0

@@ -49,6 +49,7 @@ SNAPSHOT_COLUMNS = (
 )
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
 
 
 class FilterIndex:
@@ -82,6 +83,7 @@ class FilterIndex:
             {k: np.unique(np.array(v, dtype=np.int64)) for k, v in f.items()} for f in postings
         )
         self._live: dict[int, float] = {}  # position -> popularity after this process's bumps
+        self._moved: tuple[np.ndarray, np.ndarray] | None = (_EMPTY, _EMPTY_F)  # of _live
         self._lock = threading.Lock()
         #: the graph DB's clock (ms) when this snapshot's read began: popularity written since
         #: is read again (:meth:`take_popularity`); ``None``: not known, nothing taken in
@@ -98,6 +100,7 @@ class FilterIndex:
             return
         with self._lock:
             self._live[n] = self._live.get(n, float(self.popularity[n])) + float(delta)
+            self._moved = None
 
     def take_popularity(self, rows: Iterable[Sequence[Any]]) -> None:
         """Set the popularity of the ``(id, popularity, at)`` rows read from the graph (any
@@ -105,8 +108,22 @@ class FilterIndex:
         with self._lock:
             for item_id, value, _ in rows:
                 n = self.position.get(str(item_id))
-                if n is not None:
-                    self._live[n] = _popularity(value)
+                if n is None:
+                    continue
+                new = _popularity(value)
+                if new != self._live.get(n, self.popularity[n]):  # unmoved: left out
+                    self._live[n] = new
+                    self._moved = None
+
+    def moved(self) -> tuple[np.ndarray, np.ndarray]:
+        """The positions whose popularity moved since the snapshot (sorted) and their
+        popularity now: built once per change, not per query (feedback moves thousands)."""
+        with self._lock:
+            if self._moved is None:
+                at = np.array(sorted(self._live), dtype=np.int64)
+                values = np.array([self._live[n] for n in at.tolist()], dtype=np.float64)
+                self._moved = (at, values)
+            return self._moved
 
     def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
         """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,
@@ -115,21 +132,21 @@ class FilterIndex:
         limit = int(query.limit)
         if limit <= 0 or not self.ids:
             return []
-        with self._lock:
-            live = dict(self._live)
+        moved, moved_popularity = self.moved()
         includes = self._includes(query)
         if includes is not None and not len(includes[0]):
             return []
         banned = self._banned(query)
-        moved = _positions(live)
         driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
-        # bumped products leave the snapshot's order and come back by their live value
+        # moved products leave the snapshot's order and come back by their live value
         picked = self._walk(driver, filters, [*banned, moved], query, limit)
         rows = [(int(n), float(self.popularity[n])) for n in picked]
-        if live:
-            for n in self._pass(moved, includes or [], banned, query):
-                rows.append((int(n), live[int(n)]))
-            rows.sort(key=lambda r: (-r[1], self.ids[r[0]]))
+        if len(moved):
+            keep = self._keep(moved, includes or [], banned, query)
+            at, value = moved[keep], moved_popularity[keep]
+            best = np.lexsort((self._id_rank[at], -value))[:limit]  # only these can make it
+            rows += zip(at[best].tolist(), value[best].tolist(), strict=True)
+            rows.sort(key=lambda r: (-r[1], self._id_rank[r[0]]))
         return [(self.ids[n], None if math.isinf(p) else p) for n, p in rows[:limit]]
 
     def preferred(self, query: CandidateQuery) -> list[tuple[str, float | None, tuple[str, ...]]]:
@@ -148,11 +165,11 @@ class FilterIndex:
         keep = self._keep(positions, self._includes(query) or [], self._banned(query), query)
         positions, counts = positions[keep], counts[keep]
         popularity = self.popularity[positions].copy()
-        with self._lock:
-            for n, value in self._live.items():
-                at = int(np.searchsorted(positions, n))
-                if at < len(positions) and positions[at] == n:
-                    popularity[at] = value
+        moved, moved_popularity = self.moved()
+        if len(moved) and len(positions):
+            at = np.minimum(np.searchsorted(positions, moved), len(positions) - 1)
+            hit = positions[at] == moved
+            popularity[at[hit]] = moved_popularity[hit]
         order = np.lexsort((self._id_rank[positions], -popularity, -counts))[:limit]
         picked, popularity = positions[order], popularity[order]
         links = [(p, _member(picked, linked)) for p, linked in found]

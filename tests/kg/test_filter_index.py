@@ -87,6 +87,41 @@ def test_bumped_popularity_moves_a_product_at_once() -> None:
     assert len(index) == 5
 
 
+def test_many_moved_products_answer_as_a_snapshot_read_after_the_moves() -> None:
+    """Bumped and taken-in popularity give the rows a snapshot read afterwards would give,
+    for hundreds of moved products; a value taken in unchanged does not count as moved."""
+    rng = random.Random(5)
+    rows = [
+        (f"p{n:04d}", [f"c{n % 7}"], [f"b{n % 5}"], [f"a{n % 3}"], float(n % 50), n % 40,
+         [f"c{n % 7}", f"b{n % 5}"])
+        for n in range(2000)
+    ]  # fmt: skip
+    index = FilterIndex(rows)
+    popularity = {r[0]: float(r[5]) for r in rows}
+    for item in rng.sample(sorted(popularity), 600):
+        delta = rng.choice([1, 5, 30])
+        index.bump(item, delta)
+        popularity[item] += delta
+    taken = rng.sample(sorted(popularity), 300)
+    index.take_popularity([(i, popularity[i] + 2, 0) for i in taken])
+    for i in taken:
+        popularity[i] += 2
+    before = len(index.moved()[0])
+    index.take_popularity([(i, popularity[i], 0) for i in taken[:50]])  # unchanged
+    assert len(index.moved()[0]) == before
+    fresh = FilterIndex([(*r[:5], popularity[r[0]], r[6]) for r in rows])
+    for _ in range(60):
+        query = CandidateQuery(
+            limit=rng.choice([1, 10, 300]),
+            category_ids=tuple(rng.sample([f"c{k}" for k in range(7)], rng.randint(0, 2))),
+            exclude_brand_ids=tuple(rng.sample([f"b{k}" for k in range(5)], rng.randint(0, 1))),
+            preferred_ids=tuple(rng.sample([f"c{k}" for k in range(7)] + ["b1"], 2)),
+            price=PriceRange(None, rng.choice([None, 20.0])),
+        )
+        assert index.select(query) == fresh.select(query), query
+        assert index.preferred(query) == fresh.preferred(query), query
+
+
 # -- against the graph --------------------------------------------------------------------
 
 
