@@ -94,13 +94,7 @@ def ms(times: list[float]) -> str:
 def moved_check(store: object, index: FilterIndex, args: argparse.Namespace) -> int:
     """Time select and preferred with ``args.moved`` moved products; count the queries whose
     rows differ from a snapshot read after the moves."""
-    rows, after = [], ""
-    while True:
-        page = store._read(cypher.FILTER_SNAPSHOT, {"after": after, "limit": 50_000})  # type: ignore[attr-defined]
-        rows += page
-        if len(page) < 50_000:
-            break
-        after = str(page[-1][0])
+    rows = store.filter_rows()  # type: ignore[attr-defined]
     rng = random.Random(args.seed)
     popularity = {str(r[0]): r[5] for r in rows}
     for item in rng.sample(sorted(popularity), min(args.moved, len(popularity))):

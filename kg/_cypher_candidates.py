@@ -185,14 +185,7 @@ class CypherCandidates(CypherSessions):
         generation, started = cache.generation, time.monotonic()
         try:
             (db_now,), *_ = self._read(queries.DB_CLOCK)
-            rows: list[Row] = []
-            while True:
-                after = str(rows[-1][0]) if rows else ""
-                page = self._read(queries.FILTER_SNAPSHOT, {"after": after, "limit": FILTER_PAGE})
-                rows += page
-                if len(page) < FILTER_PAGE:
-                    break
-            index = FilterIndex(rows)
+            index = FilterIndex(self.filter_rows())
             index.popularity_since = float(db_now)
         except Exception:  # the graph DB went away, a query timed out: the graph answers
             logger.warning("could not build the candidate filter snapshot", exc_info=True)
@@ -201,6 +194,17 @@ class CypherCandidates(CypherSessions):
             return None
         logger.debug("candidate filter snapshot: %d products", len(index))
         return index
+
+    def filter_rows(self) -> list[Row]:
+        """Every product's filter fields (:data:`kg.queries.FILTER_SNAPSHOT`), in pages of
+        :data:`FILTER_PAGE`: the rows a snapshot is built from."""
+        rows: list[Row] = []
+        while True:
+            after = str(rows[-1][0]) if rows else ""
+            page = self._read(queries.FILTER_SNAPSHOT, {"after": after, "limit": FILTER_PAGE})
+            rows += page
+            if len(page) < FILTER_PAGE:
+                return rows
 
     def _named_rows(
         self, columns: Sequence[str], query: str, params: Params
