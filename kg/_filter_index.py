@@ -166,10 +166,8 @@ class FilterIndex:
         positions, counts = positions[keep], counts[keep]
         popularity = self.popularity[positions].copy()
         moved, moved_popularity = self.moved()
-        if len(moved) and len(positions):
-            at = np.minimum(np.searchsorted(positions, moved), len(positions) - 1)
-            hit = positions[at] == moved
-            popularity[at[hit]] = moved_popularity[hit]
+        hit = _member(moved, positions)
+        popularity[np.searchsorted(positions, moved[hit])] = moved_popularity[hit]
         order = np.lexsort((self._id_rank[positions], -popularity, -counts))[:limit]
         picked, popularity = positions[order], popularity[order]
         links = [(p, _member(picked, linked)) for p, linked in found]
