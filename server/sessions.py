@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kg.store import GraphStore
 from kg.types import SessionRecord
@@ -87,8 +87,9 @@ class Sessions:
         # compared in one form: a new session's "" is the default state, field by field
         base, version = DialogueState.from_json(session.state).to_json(), session.version
         for attempt in range(self.policy.write_attempts):
-            if self.store.save_session_state(session.id, state, now, version=version) is not None:
-                return session
+            written = self.store.save_session_state(session.id, state, now, version=version)
+            if written is not None:
+                return replace(session, updated_at=now, state=state, version=written)
             current = self.store.get_session(session.id)
             if current is None:
                 raise SessionNotFoundError(session.id)
