@@ -18,7 +18,7 @@ from kgrec.errors import (
 )
 
 from . import queries, schema
-from ._cypher_base import CypherBase, Params, _str, named, session_record, stored_event
+from ._cypher_base import CypherBase, Params, Row, _str, named, session_record, stored_event
 from .types import USER_DATA_COLUMNS, SessionRecord, StoredEvent, UserDataCounts
 
 
@@ -62,37 +62,38 @@ class CypherSessions(CypherBase):
         return int(rows[0][0]) if rows else 0
 
     def record_event(self, event: FeedbackEvent, event_id: str, now: float) -> FeedbackResult:
-        if not event.user_id:
-            raise InvalidInputError("user_id", "must not be empty")
-        if not event_id:
-            raise InvalidInputError("event_id", "must not be empty")
-        etype = str(
-            event.event_type.value if hasattr(event.event_type, "value") else event.event_type
-        )
-        positive = schema.is_positive(etype, float(event.value))
-        params: Params = {
-            "item_id": event.item_id,
-            "user_id": event.user_id,
-            "event_id": event_id,
-            "type": etype,
-            "value": float(event.value),
-            "ts": float(event.client_ts or now),
-            "idempotency_key": event.idempotency_key or None,
-            "session_id": event.session_id,
-            "popularity_delta": 1 if positive else 0,
-        }
+        params = _event_params(event, event_id, now)
         query = queries.RECORD_EVENT if event.idempotency_key else queries.RECORD_EVENT_UNKEYED
+        return self._event_result(event, params, self._write(query, params).rows)
+
+    def record_event_with_state(
+        self, event: FeedbackEvent, event_id: str, now: float, state: str, version: int
+    ) -> tuple[FeedbackResult, int | None]:
+        params = _event_params(event, event_id, now)
+        params |= {"state": state, "now": float(now), "version": int(version)}
+        keyed = bool(event.idempotency_key)
+        query = queries.RECORD_EVENT_AND_STATE if keyed else queries.RECORD_EVENT_UNKEYED_AND_STATE
         rows = self._write(query, params).rows
+        result = self._event_result(event, params, rows)
+        written = rows[0][1]
+        return result, None if written is None else int(written)
+
+    def _event_result(
+        self, event: FeedbackEvent, params: Params, rows: list[Row]
+    ) -> FeedbackResult:
+        """The outcome of an event write from its ``previous`` column: written (popularity
+        bumped in the cache too), a repeat of the same event, or a key reused for another."""
         if not rows:
             raise ItemNotFoundError(event.item_id)
+        event_id = str(params["event_id"])
         previous = [p for p in (rows[0][0] or ()) if p]
         if not previous:
-            self._cache.bump_popularity(event.item_id, params["popularity_delta"])
+            self._cache.bump_popularity(event.item_id, int(params["popularity_delta"]))
             return FeedbackResult(accepted=True, event_id=event_id, duplicate=False)
         first_id, item_id, first_type, value, session_id = previous[0]
         same = (
             item_id == event.item_id
-            and first_type == etype
+            and first_type == params["type"]
             and float(value or 0.0) == float(event.value)
             and _str(session_id) == event.session_id
         )
@@ -145,6 +146,25 @@ class CypherSessions(CypherBase):
             return []
         rows = self._read(queries.USER_EVENTS, {"user_id": user_id, "limit": int(limit)})
         return [stored_event(r) for r in rows]
+
+
+def _event_params(event: FeedbackEvent, event_id: str, now: float) -> Params:
+    if not event.user_id:
+        raise InvalidInputError("user_id", "must not be empty")
+    if not event_id:
+        raise InvalidInputError("event_id", "must not be empty")
+    etype = str(event.event_type.value if hasattr(event.event_type, "value") else event.event_type)
+    return {
+        "item_id": event.item_id,
+        "user_id": event.user_id,
+        "event_id": event_id,
+        "type": etype,
+        "value": float(event.value),
+        "ts": float(event.client_ts or now),
+        "idempotency_key": event.idempotency_key or None,
+        "session_id": event.session_id,
+        "popularity_delta": 1 if schema.is_positive(etype, float(event.value)) else 0,
+    }
 
 
 __all__ = ["CypherSessions"]

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
 from kgrec.domain import FeedbackEvent, FeedbackResult, KgPath
+from kgrec.errors import SessionNotFoundError
 
 from .types import (
     AttributeRow,
@@ -198,6 +199,24 @@ class GraphStore(ABC):
         ``duplicate=True`` and nothing is written; with another payload the key is refused
         (``IdempotencyKeyReusedError``). Another user's key is another key. An empty key
         means no idempotency: every call writes."""
+
+    def record_event_with_state(
+        self, event: FeedbackEvent, event_id: str, now: float, state: str, version: int
+    ) -> tuple[FeedbackResult, int | None]:
+        """:meth:`record_event`, and when it stored the event (not a duplicate) the state of
+        the event's session compare-and-set to ``state`` on ``version``
+        (:meth:`save_session_state`). Returns the result and the session's new version:
+        ``None`` when the session was not written (a duplicate event, a lost race, no such
+        session), for the caller to re-read and merge. The Cypher stores do both in one
+        write, so a Feedback call pays one round trip and one fsync; this default makes the
+        two calls."""
+        result = self.record_event(event, event_id, now)
+        if result.duplicate:
+            return result, None
+        try:
+            return result, self.save_session_state(event.session_id, state, now, version)
+        except SessionNotFoundError:
+            return result, None
 
     @abstractmethod
     def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:

@@ -43,7 +43,9 @@ def check_deadline(where: str) -> None:
 
 #: Store methods the guard lets through: the pipeline checks the deadline once before its
 #: writes, so a call never stops half-way through them (a session created but not saved).
-UNGUARDED_WRITES = frozenset({"create_session", "save_session_state", "record_event"})
+UNGUARDED_WRITES = frozenset(
+    {"create_session", "save_session_state", "record_event", "record_event_with_state"}
+)
 
 
 class DeadlineGuardedStore:

@@ -177,31 +177,28 @@ class Learning:
         if self.impressions is not None:
             self.impressions.log_turn(turn, self.config.rerank_policy, self.clock())
 
-    def on_feedback(
-        self,
-        event: FeedbackEvent,
-        user_id: str,
-        state: DialogueState | None,
-        now: float,
-    ) -> list[list[float]]:
-        """A newly stored event (not a duplicate): its outcome logged, the user's profile
-        refreshed; with a learning policy and a positive event
-        (:func:`kgrec.domain.is_positive`), the shown row of its item taken out of ``state``
-        and returned, for :meth:`reward_chosen` once the session write that takes it out
-        succeeded (a retried or repeated event finds no row). A click that races the
-        session's next turn (both read the row before either wrote) is learned as 1 here and
-        as 0 by that turn: the one case a row is learned from twice."""
-        if self.impressions is not None:
-            self.impressions.log_outcome(event, now)
-        if self.profiles is not None:
-            self.profiles.invalidate(user_id)
+    def chosen_rows(self, event: FeedbackEvent, state: DialogueState | None) -> list[list[float]]:
+        """With a learning policy and a positive event (:func:`kgrec.domain.is_positive`): the
+        shown row of its item taken out of ``state`` and returned, for :meth:`reward_chosen`
+        once the event and the session write that takes the row out are stored (a retried or
+        repeated event finds no row). A click that races the session's next turn (both read
+        the row before either wrote) is learned as 1 here and as 0 by that turn: the one case
+        a row is learned from twice."""
         learn = self.config.rerank_policy != "off"
         if state is None or not (learn and is_positive(event.event_type, event.value)):
             return []
         return state.take_policy_rows(event.item_id)
 
+    def on_feedback(self, event: FeedbackEvent, user_id: str, now: float) -> None:
+        """A newly stored event (not a duplicate): its outcome logged, the user's profile
+        refreshed."""
+        if self.impressions is not None:
+            self.impressions.log_outcome(event, now)
+        if self.profiles is not None:
+            self.profiles.invalidate(user_id)
+
     def reward_chosen(self, scorer: ItemScorer | None, rows: Sequence[Sequence[float]]) -> None:
-        """Learn reward 1 for the shown ``rows`` the shopper chose (from :meth:`on_feedback`)."""
+        """Learn reward 1 for the shown ``rows`` the shopper chose (from :meth:`chosen_rows`)."""
         if rows:
             self.learn(scorer, [(np.asarray(rows), np.ones(len(rows)))])
 

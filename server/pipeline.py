@@ -222,26 +222,27 @@ class Pipeline:
                                      version, q.request_id)  # fmt: skip
 
     def feedback_sync(self, event: FeedbackEvent) -> FeedbackResult:
-        """Record ``event`` (exactly once per idempotency key); a new one is learned from
-        (:meth:`server.learning.Learning.on_feedback`) and folded into its session's state
-        (``models.dialogue.apply_feedback``). The session must be the caller's, else
-        NOT_FOUND; an anonymous caller's events are stored as ``anon:<session id>``."""
+        """Record ``event`` (once per idempotency key) and, in the same write, its session's
+        state with the event folded in (``apply_feedback``); a new event is learned from
+        (:class:`~server.learning.Learning`). The session must be the caller's, else NOT_FOUND;
+        an anonymous caller's events are stored as ``anon:<session id>``."""
         if not event.user_id and not event.session_id:
             raise InvalidInputError("user_id", "user_id or session_id is required")
         now, sid = self.clock(), event.session_id
         session = self.sessions.live(sid, event.user_id, now) if sid else None
         stored = replace(event, user_id=event.user_id or f"anon:{sid}")
-        check_deadline("before recording the event")
-        result = self.store.record_event(stored, uuid.uuid4().hex, now)
-        log_feedback(stored, result.duplicate)
-        if result.duplicate:
-            return result
         state = DialogueState.from_json(session.state) if session is not None else None
-        rows = self.learning.on_feedback(event, stored.user_id, state, now)
-        if session is not None and state is not None:
+        rows = self.learning.chosen_rows(event, state)
+        check_deadline("before recording the event")
+        if session is None or state is None:
+            result = self.store.record_event(stored, uuid.uuid4().hex, now)
+        else:
             adapt = self.config.adapt_session
             apply_feedback(state, event.event_type, event.value, event.item_id, adapt=adapt)
-            self.sessions.save(session, state.to_json(), now)
+            result = self.sessions.record(session, stored, uuid.uuid4().hex, now, state.to_json())
+        log_feedback(stored, result.duplicate)
+        if not result.duplicate:
+            self.learning.on_feedback(event, stored.user_id, now)
             self.learning.reward_chosen(self.scorer, rows)  # the write took the rows out
         return result
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from kg.store import GraphStore
 from kg.types import SessionRecord
+from kgrec.domain import FeedbackEvent, FeedbackResult
 from kgrec.errors import ConflictError, KgrecError, SessionNotFoundError
 from models.dialogue import DialogueState
 
@@ -98,6 +99,19 @@ class Sessions:
             base, version = theirs, current.version
             time.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))  # noqa: S311
         raise ConflictError(f"session {session.id}: too many concurrent updates")
+
+    def record(
+        self, session: SessionRecord, event: FeedbackEvent, event_id: str, now: float, state: str
+    ) -> FeedbackResult:
+        """Store ``event`` and, when it is new, write ``state`` over ``session`` in the same
+        store write (:meth:`kg.store.GraphStore.record_event_with_state`); a session that moved
+        on since it was read gets ``state`` through :meth:`save`'s merge."""
+        result, version = self.store.record_event_with_state(
+            event, event_id, now, state, session.version
+        )
+        if version is None and not result.duplicate:
+            self.save(session, state, now)
+        return result
 
     def _purge_expired(self, now: float) -> None:
         """Delete sessions idle past the TTL (on session creation, throttled): they are

@@ -54,32 +54,79 @@ _EVENT_PROPS = (
     "idempotency_key: $idempotency_key, session_id: $session_id}"
 )
 
+_EVENT_HEAD = "MATCH (p:Product {id: $item_id})\nMERGE (u:User {id: $user_id})"
+
+
+def _keyed_write(carried: str) -> str:
+    """Look up the user's events under ``$idempotency_key`` into ``previous``; write the event
+    only when there is none. ``carried``: the variables kept beside it."""
+    key = "{idempotency_key: $idempotency_key}"
+    return f"""OPTIONAL MATCH (u)-[old:INTERACTED {key}]->(q:Product)
+WITH {carried}, collect(CASE WHEN old IS NULL THEN null
+  ELSE [old.event_id, q.id, old.type, old.value, old.session_id] END) AS previous
+FOREACH (ignored IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
+  CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
+  SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta,
+      p.popularity_at = timestamp())
+SET u._lock = null"""
+
+
+_UNKEYED_WRITE = f"""CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
+SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta, p.popularity_at = timestamp()"""
+
 #: Idempotent write of one event, the key scoped to ``$user_id``: returns ``previous``, the
 #: user's events already stored under ``$idempotency_key`` as ``[event_id, item_id, type,
 #: value, session_id]`` (empty when this call wrote). No row: the product does not exist.
 #: Another user's event with the same key is a different event. Setting ``_lock`` on the
 #: user takes its write lock before the look-up, so concurrent repeats of one key by one
 #: user are serialised on Neo4j too; FalkorDB runs writes one at a time.
-RECORD_EVENT = f"""MATCH (p:Product {{id: $item_id}})
-MERGE (u:User {{id: $user_id}})
+RECORD_EVENT = f"""{_EVENT_HEAD}
 SET u._lock = true
 WITH p, u
-OPTIONAL MATCH (u)-[old:INTERACTED {{idempotency_key: $idempotency_key}}]->(q:Product)
-WITH p, u, collect(CASE WHEN old IS NULL THEN null
-  ELSE [old.event_id, q.id, old.type, old.value, old.session_id] END) AS previous
-FOREACH (ignored IN CASE WHEN size(previous) = 0 THEN [1] ELSE [] END |
-  CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
-  SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta,
-      p.popularity_at = timestamp())
-SET u._lock = null
+{_keyed_write("p, u")}
 RETURN previous"""
 
 #: The same without an idempotency key: always writes; returns an empty ``previous``.
-RECORD_EVENT_UNKEYED = f"""MATCH (p:Product {{id: $item_id}})
-MERGE (u:User {{id: $user_id}})
-CREATE (u)-[:INTERACTED {_EVENT_PROPS}]->(p)
-SET p.popularity = coalesce(p.popularity, 0) + $popularity_delta, p.popularity_at = timestamp()
+RECORD_EVENT_UNKEYED = f"""{_EVENT_HEAD}
+{_UNKEYED_WRITE}
 RETURN [] AS previous"""
+
+
+def _session_lock(value: str) -> str:
+    return f"FOREACH (x IN CASE WHEN s IS NULL THEN [] ELSE [s] END | SET x._lock = {value})"
+
+
+_OPEN_SESSION = f"""OPTIONAL MATCH (s:Session {{id: $session_id}})
+{_session_lock("true")}
+WITH p, u, s"""
+#: The session's compare-and-set (:data:`SAVE_SESSION_STATE_IF_VERSION`), only when the event
+#: was written (``previous`` empty).
+_SAVE_STATE_IF_WRITTEN = f"""WITH previous, s,
+  s IS NOT NULL AND size(previous) = 0 AND coalesce(s.version, 0) = $version AS ok
+FOREACH (x IN CASE WHEN ok THEN [s] ELSE [] END |
+  SET x.state = $state, x.updated_at = $now, x.version = coalesce(x.version, 0) + 1)
+{_session_lock("null")}
+RETURN previous, CASE WHEN ok THEN s.version ELSE null END AS version"""
+
+#: :data:`RECORD_EVENT` and, when it wrote, the state of the event's session
+#: (``$session_id``) compare-and-set on ``$version``: one write, so one round trip and one
+#: fsync for a Feedback call. Columns: previous (as above), version (the session's new one;
+#: null when the event was a repeat, the session moved past ``$version`` or does not exist).
+#: The session's ``_lock`` is taken before its version is read, as in the two-query path.
+RECORD_EVENT_AND_STATE = f"""{_EVENT_HEAD}
+SET u._lock = true
+WITH p, u
+{_OPEN_SESSION}
+{_keyed_write("p, u, s")}
+{_SAVE_STATE_IF_WRITTEN}"""
+
+#: The same without an idempotency key.
+RECORD_EVENT_UNKEYED_AND_STATE = f"""{_EVENT_HEAD}
+WITH p, u
+{_OPEN_SESSION}
+{_UNKEYED_WRITE}
+WITH [] AS previous, s
+{_SAVE_STATE_IF_WRITTEN}"""
 
 _EVENT_EXPRS = {"event_id": "e.event_id", "user_id": "u.id", "item_id": "p.id"}
 

@@ -88,6 +88,32 @@ def test_a_first_turn_stores_its_session_in_one_write(
     assert stored is not None and stored.version == 2
 
 
+def test_feedback_stores_its_event_and_session_state_in_one_write(
+    pipeline: Pipeline, store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Feedback call on a session is one store write (event and state together); a repeat
+    of its idempotency key writes neither."""
+    first = pipeline.recommend_sync(RecommendQuery(message="anything", limit=3))
+    gone = first.items[0].item_id
+    writes: list[str] = []
+    for name in ("record_event", "record_event_with_state", "save_session_state"):
+        real = getattr(store, name)
+        monkeypatch.setattr(
+            store,
+            name,
+            lambda *a, _real=real, _name=name, **k: writes.append(_name) or _real(*a, **k),
+        )
+    event = FeedbackEvent("", first.session_id, gone, EventType.DISMISS, idempotency_key="k1")
+    assert not pipeline.feedback_sync(event).duplicate
+    assert writes == ["record_event_with_state"]
+    stored = store.get_session(first.session_id)
+    assert stored is not None and stored.version == 2 and gone in stored.state
+    assert pipeline.feedback_sync(event).duplicate
+    assert store.get_session(first.session_id) == stored
+    nxt = pipeline.recommend_sync(RecommendQuery(message="more", session_id=first.session_id))
+    assert gone not in {i.item_id for i in nxt.items}
+
+
 def test_unknown_session_and_unknown_item(pipeline: Pipeline) -> None:
     with pytest.raises(SessionNotFoundError):
         pipeline.recommend_sync(RecommendQuery(message="x", session_id="nope"))
