@@ -79,30 +79,47 @@ def blend(
     w = weights or BlendWeights()
     if not candidates:
         return []
-    n_pref = max(n_preferred, 1)
-    max_pop = max(c.product.popularity for c in candidates)
+    n = len(candidates)
+    products = [c.product for c in candidates]
+    ids = [p.id for p in products]
+    # Every term as an array over the pool, added in the order the contributions are listed
+    # (float64, elementwise: the same sums as adding each candidate's terms one by one); only
+    # the candidates returned get a ScoredCandidate.
+    pops = [p.popularity for p in products]
+    parts: dict[str, np.ndarray] = {
+        "match": w.match
+        * np.fromiter((len(c.matched) for c in candidates), np.float64, n)
+        / max(n_preferred, 1),
+        "popularity": w.popularity
+        * np.fromiter(map(math.log1p, pops), np.float64, n)
+        / math.log1p(max(pops) or 1),
+    }
+    if model is not None:
+        parts["model"] = w.model * np.asarray(model, dtype=np.float64)
+    has_feedback = np.zeros(n, dtype=bool)
+    feedback = np.zeros(n)
+    if disliked_brands:
+        disliked = np.fromiter((p.brand_id in disliked_brands for p in products), bool, n)
+        feedback[disliked], has_feedback = -w.disliked_brand, disliked
+    if shown:
+        was_shown = np.fromiter((i in shown for i in ids), bool, n)
+        feedback[was_shown] -= w.shown
+        has_feedback = has_feedback | was_shown
+    if has_feedback.any():
+        parts["feedback"] = feedback
     price = _price_rank(candidates, price_level, w.price_level) if price_level else {}
-    scored: list[ScoredCandidate] = []
-    for i, cand in enumerate(candidates):
-        parts = {
-            "match": w.match * len(cand.matched) / n_pref,
-            "popularity": w.popularity
-            * math.log1p(cand.product.popularity)
-            / math.log1p(max_pop or 1),
-        }
-        if model is not None:
-            parts["model"] = w.model * model[i]
-        if cand.product.brand_id in disliked_brands:
-            parts["feedback"] = -w.disliked_brand
-        if cand.product.id in shown:
-            parts["feedback"] = parts.get("feedback", 0.0) - w.shown
-        if price:
-            parts["price"] = price.get(cand.product.id, 0.0)
-        scored.append(ScoredCandidate(cand, sum(parts.values()), parts))
-    scored.sort(key=lambda s: (-s.score, s.candidate.product.id))
+    if price:
+        parts["price"] = np.fromiter((price.get(i, 0.0) for i in ids), np.float64, n)
+    total = np.zeros(n)
+    for values in parts.values():
+        total += values
+    pool = max(3 * limit, 20) if price_level else max(limit, keep or 0)
+    scored = [
+        ScoredCandidate(candidates[i], float(total[i]), _contributions(parts, has_feedback, i))
+        for i in _best(total, ids, pool)
+    ]
     if price_level:
         sign = 1.0 if price_level == "low" else -1.0
-        scored = scored[: max(3 * limit, 20)]
         scored.sort(
             key=lambda s: (
                 s.candidate.product.price is None,
@@ -110,6 +127,28 @@ def blend(
             )
         )
     return scored[: max(limit, keep or 0)]
+
+
+def _best(total: np.ndarray, ids: Sequence[str], k: int) -> list[int]:
+    """Positions of the ``k`` highest totals, highest first, ties by id: only the candidates
+    at or above the ``k``-th total are sorted."""
+    if k < len(total):
+        kth = np.partition(total, len(total) - k)[len(total) - k]
+        near = np.flatnonzero(total >= kth).tolist()
+    else:
+        near = list(range(len(total)))
+    near.sort(key=lambda i: (-total[i], ids[i]))
+    return near[:k]
+
+
+def _contributions(
+    parts: dict[str, np.ndarray], has_feedback: np.ndarray, i: int
+) -> dict[str, float]:
+    return {
+        name: float(values[i])
+        for name, values in parts.items()
+        if name != "feedback" or has_feedback[i]
+    }
 
 
 def _price_rank(candidates: Sequence[Candidate], level: str, w: float) -> dict[str, float]:
