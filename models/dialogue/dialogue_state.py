@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from kg.types import ProductRecord
@@ -104,7 +104,11 @@ class DialogueState:
     # -- serialisation ------------------------------------------------------------------------
 
     def to_json(self) -> str:
-        data = asdict(self)
+        """The state as ``asdict`` would give it (plus ``v``), built field by field: every
+        turn and feedback writes it, and ``asdict`` deep-copies each list before dumping."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["last_ranking"] = [_fields(item) for item in self.last_ranking]
+        data["focus"] = _fields(self.focus) if self.focus is not None else None
         data["v"] = STATE_VERSION
         return json.dumps(data, separators=(",", ":"))
 
@@ -249,3 +253,7 @@ class DialogueState:
             return self.last_ranking[index]
         except IndexError:
             return None
+
+
+def _fields(item: ShownItem) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in item.__dataclass_fields__}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ class Impression:
     propensities: tuple[float, ...]  # propensities[k]: P(that candidate at position k)
 
     def to_json(self) -> str:
-        return json.dumps({"kind": "impression", "v": FORMAT_VERSION, **asdict(self)})
+        return json.dumps({"kind": "impression", "v": FORMAT_VERSION, **_fields(self)})
 
     @property
     def shown_ids(self) -> tuple[str, ...]:
@@ -98,7 +98,13 @@ class Outcome:
     ts: float
 
     def to_json(self) -> str:
-        return json.dumps({"kind": "outcome", "v": FORMAT_VERSION, **asdict(self)})
+        return json.dumps({"kind": "outcome", "v": FORMAT_VERSION, **_fields(self)})
+
+
+def _fields(record: Impression | Outcome) -> dict[str, Any]:
+    """A record's fields by name, as ``asdict`` gives them for JSON without its deep copies (a
+    turn's impression holds a row of floats per candidate)."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
 def is_click(event_type: str, value: float = 0.0) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 
 from kgrec.domain import Filters, IntentType, LinkedEntity, PriceRange
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
+from models.dialogue.dialogue_state import STATE_VERSION
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,19 @@ def test_state_round_trips_through_json_and_is_capped():
     again = DialogueState.from_json(state.to_json())
     assert again == state
     assert len(again.shown_item_ids) == 200 and again.shown_item_ids[-1] == "x499"
+
+
+def test_state_json_is_the_dataclass_as_a_dict() -> None:
+    """``to_json`` builds its dict field by field; it must say what ``asdict`` says."""
+    state = DialogueState(max_price=99.5, focus=RANKING[0], price_level="low")
+    state.remember_ranking(RANKING)
+    state.last_mentions = [{"surface": "nike", "span": (0, 4), "kind": "brand"}]
+    state.add("shown_item_ids", "x1")
+    want = json.dumps(asdict(state) | {"v": STATE_VERSION}, separators=(",", ":"))
+    assert state.to_json() == want
+    assert DialogueState().to_json() == json.dumps(
+        asdict(DialogueState()) | {"v": STATE_VERSION}, separators=(",", ":")
+    )
 
 
 def test_a_named_product_is_a_soft_anchor():

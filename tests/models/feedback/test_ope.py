@@ -3,7 +3,8 @@ click rate for any target policy is known."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -107,3 +108,11 @@ def test_a_target_that_is_not_a_permutation_is_refused():
     empty = replace(log.impressions[0], shown=(), propensities=())
     with pytest.raises(ValueError, match="no logged turn"):
         evaluate_policy([LoggedTurn(empty, log.turns[0].features)], TARGET)
+
+
+def test_records_are_written_as_their_fields() -> None:
+    """Impressions and outcomes are dumped field by field; it must say what ``asdict`` says."""
+    log = make_log(1, sessions=5)
+    imp, out = log.impressions[0], log.outcomes[0]
+    assert imp.to_json() == json.dumps({"kind": "impression", "v": 1, **asdict(imp)})
+    assert out.to_json() == json.dumps({"kind": "outcome", "v": 1, **asdict(out)})
