@@ -58,37 +58,43 @@ class CypherCandidates(CypherSessions):
         if index is not None:
             rows = self._snapshot_rows(index, query)
         else:
-            rows = []
+            named: list[dict[str, Any]] = []
             if query.preferred_ids:
-                rows = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
-            if len(rows) < query.limit:
-                seen = {r["id"] for r in rows}
-                rest = self._rest(replace(query, limit=query.limit + len(rows)))
-                rows += [r for r in rest if r["id"] not in seen]
+                named = self._named_rows(CANDIDATE_COLUMNS, *queries.preferred_candidates(query))
+            if len(named) < query.limit:
+                seen = {r["id"] for r in named}
+                rest = self._rest(replace(query, limit=query.limit + len(named)))
+                named += [r for r in rest if r["id"] not in seen]
+            rows = [(r["id"], r["popularity"], r["matched"]) for r in named]
         rows = rows[: query.limit]
-        records = self._records([r["id"] for r in rows])
-        return [
-            Candidate(
-                product=_with_popularity(records[r["id"]], float(r["popularity"] or 0.0)),
-                matched=tuple(sorted(set(r["matched"] or ()))),
-            )
-            for r in rows
-            if r["id"] in records
-        ]
+        records = self._records([r[0] for r in rows])
+        out, moved = [], []
+        for item_id, popularity, matched in rows:
+            record = records.get(item_id)
+            if record is None:
+                continue
+            if record.popularity != (popularity := float(popularity or 0.0)):
+                updated = replace(record, popularity=popularity)
+                moved.append((record, updated))
+                record = updated
+            out.append(Candidate(record, tuple(sorted(set(matched))) if matched else ()))
+        self._cache.refresh(moved)  # the next turn finds them at this popularity
+        return out
 
-    def _snapshot_rows(self, index: FilterIndex, query: CandidateQuery) -> list[dict[str, Any]]:
-        """The rows of the graph's two candidate queries (:func:`kg.queries.preferred_candidates`,
-        then :func:`kg.queries.candidates` for the rest) from the in-process snapshot
-        (:mod:`kg._filter_index`), popularity included: this process's writes at once, other
-        processes' within about :data:`POPULARITY_POLL_S` (no round trip per turn; a
-        product another process deleted goes when the snapshot's count check sees it, or
-        when its record, not cached, is not found)."""
+    def _snapshot_rows(
+        self, index: FilterIndex, query: CandidateQuery
+    ) -> list[tuple[str, float | None, tuple[str, ...]]]:
+        """The ``(id, popularity, matched)`` rows of the graph's two candidate queries
+        (:func:`kg.queries.preferred_candidates`, then :func:`kg.queries.candidates` for the
+        rest) from the in-process snapshot (:mod:`kg._filter_index`), popularity included:
+        this process's writes at once, other processes' within about
+        :data:`POPULARITY_POLL_S` (no round trip per turn; a product another process deleted
+        goes when the snapshot's count check sees it, or when its record, not cached, is not
+        found)."""
         preferred = index.preferred(query) if query.preferred_ids else []
-        matched = {i: m for i, _, m in preferred}
+        matched = {i for i, _, _ in preferred}
         rest = index.select(replace(query, limit=query.limit + len(preferred)))
-        return [{"id": i, "popularity": p, "matched": m} for i, p, m in preferred] + [
-            {"id": i, "popularity": p, "matched": ()} for i, p in rest if i not in matched
-        ]
+        return preferred + [(i, p, ()) for i, p in rest if i not in matched]
 
     def _rest(self, query: CandidateQuery) -> list[dict[str, Any]]:
         """Rows of :func:`kg.queries.candidates` from the graph, where a scan first reads only

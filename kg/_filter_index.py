@@ -139,15 +139,21 @@ class FilterIndex:
         banned = self._banned(query)
         driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
         # moved products leave the snapshot's order and come back by their live value
-        picked = self._walk(driver, filters, [*banned, moved], query, limit)
-        rows = [(int(n), float(self.popularity[n])) for n in picked]
+        picked = np.asarray(self._walk(driver, filters, [*banned, moved], query, limit), np.int64)
+        values = self.popularity[picked]
         if len(moved):
             keep = self._keep(moved, includes or [], banned, query)
             at, value = moved[keep], moved_popularity[keep]
             best = np.lexsort((self._id_rank[at], -value))[:limit]  # only these can make it
-            rows += zip(at[best].tolist(), value[best].tolist(), strict=True)
-            rows.sort(key=lambda r: (-r[1], self._id_rank[r[0]]))
-        return [(self.ids[n], None if math.isinf(p) else p) for n, p in rows[:limit]]
+            picked = np.concatenate([picked, at[best]])
+            values = np.concatenate([values, value[best]])
+            order = np.lexsort((self._id_rank[picked], -values))[:limit]
+            picked, values = picked[order], values[order]
+        ids = self.ids
+        return [
+            (ids[n], None if math.isinf(p) else p)
+            for n, p in zip(picked.tolist(), values.tolist(), strict=True)
+        ]
 
     def preferred(self, query: CandidateQuery) -> list[tuple[str, float | None, tuple[str, ...]]]:
         """``(id, popularity, matched)`` of :func:`kg.queries.preferred_candidates`: the first

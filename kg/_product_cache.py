@@ -80,6 +80,17 @@ class ProductCache:
             for r in records:
                 self._items[r.id] = (expires, r)
 
+    def refresh(self, records: Iterable[tuple[ProductRecord, ProductRecord]]) -> None:
+        """Put each ``(cached, updated)`` pair's updated record (the same product, its
+        popularity moved) in place of the cached one, keeping its expiry: only where the
+        entry still holds that very record, so nothing dropped or re-read meanwhile is
+        overwritten."""
+        with self._lock:
+            for old, new in records:
+                entry = self._items.get(old.id)
+                if entry is not None and entry[1] is old:
+                    self._items[old.id] = (entry[0], new)
+
     def get_paths(self, key: PathKey, items: Sequence[str]) -> dict[str, tuple[KgPath, ...]]:
         """The cached paths (maybe none) of each of ``items`` that has an entry for ``key``."""
         now = time.monotonic()
