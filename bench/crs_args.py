@@ -13,7 +13,10 @@ from kgrec.sentence_embedding import INFERENCE_DTYPES
 from models.scoring import CoMentionConfig
 from models.scoring.comention_tuning import WeightSearch
 
-__all__ = ["Options", "parse_args", "parse_weights"]
+__all__ = ["PIPELINES", "Options", "parse_args", "parse_weights"]
+
+#: The served rows' pipelines: the product defaults, or with ``demote_shown`` off.
+PIPELINES = ("stock", "not-shown")
 
 USAGE = (
     "Conversational-recommendation benchmark on ReDial-dev and INSPIRED-dev, through the real "
@@ -76,7 +79,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         "--pipeline",
         default="stock",
         help="stock: server.pipeline as is (the 'context' variant this bench measured, the "
-        "session's earlier entities reaching the scorer, is now part of it)",
+        "session's earlier entities reaching the scorer, is now part of it); not-shown: the "
+        "same with the documented demote_shown setting off (the replayed seeker never saw the "
+        "server's lists); several comma-separated, e.g. stock,not-shown",
     )
     p.add_argument(
         "--pool",
@@ -139,8 +144,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     if a.inner_folds < 2:
         p.error("--inner-folds must be >= 2")
     pipelines = tuple(dict.fromkeys(x.strip() for x in a.pipeline.split(",") if x.strip()))
-    if not pipelines or set(pipelines) - {"stock"}:
-        p.error("--pipeline takes stock")
+    if not pipelines or set(pipelines) - set(PIPELINES):
+        p.error(f"--pipeline takes {', '.join(PIPELINES)}")
     pool = None if a.pool == "catalog" else int(a.pool)
     weights = parse_weights(p, a.weights)
     opts = Options(

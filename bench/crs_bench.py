@@ -50,7 +50,10 @@ Per dataset:
      the pipeline serves with the product defaults: named items hidden, ``w_self`` 0.
 
    Each turn ranks ``candidate_pool`` (300) graph candidates plus the scorer's best 300 for
-   the conversation (the server's default widening; ``--pool``).
+   the conversation (the server's default widening; ``--pool``). ``--pipeline
+   stock,not-shown`` adds rows served with the documented ``demote_shown`` setting off: the
+   replayed seeker never saw the server's earlier lists, so the product's "shown and passed
+   over ranks lower" rule would act on lists nobody saw (the ``stock`` rows keep it on).
 5. The weights (``--select``): ``nested`` (default) searches each fold's weights on its
    training dialogues only, per protocol, the way ``kgrec train --conversations
    --tune-weights`` does (:mod:`models.scoring.comention_tuning`: ``--inner-folds`` folds of
@@ -348,7 +351,7 @@ def _fold_rows(
         served = _as_served(scorer, data_dir) if opts.scorer == "comention" else None
         pipeline = make_pipeline(
             store, served, pool, lexicon, parser, hide_named_items=hide, data_dir=data_dir,
-            encoder_dtype=opts.encoder_dtype,
+            encoder_dtype=opts.encoder_dtype, demote_shown=kind != "not-shown",
         )  # fmt: skip
         started = time.perf_counter()
         try:

@@ -199,14 +199,15 @@ def make_pipeline(
     parser: Any = None,
     *,
     hide_named_items: bool = True,
+    demote_shown: bool = True,
     data_dir: Path | None = None,
     encoder_dtype: str = "auto",
 ) -> Any:
     """The server's pipeline over ``store``, built by the builder ``kgrec serve`` uses
     (:func:`server.builder.build_pipeline`) with the settings this bench changes: ``pool``
-    candidates per turn, ``hide_named_items`` and ``encoder_dtype`` (which the builder sets
-    for the process: call :func:`after_serving` once the replay is done). ``parser``: an
-    intent parser already loaded (one per run rather than one per fold)."""
+    candidates per turn, ``hide_named_items``, ``demote_shown`` and ``encoder_dtype`` (which
+    the builder sets for the process: call :func:`after_serving` once the replay is done).
+    ``parser``: an intent parser already loaded (one per run rather than one per fold)."""
     from server.builder import build_pipeline
     from server.settings import Settings
 
@@ -214,6 +215,7 @@ def make_pipeline(
         demo=False,
         candidate_pool=pool,
         hide_named_items=hide_named_items,
+        demote_shown=demote_shown,
         encoder_dtype=encoder_dtype,
         max_message_chars=MAX_MESSAGE_CHARS,
         **({"data_dir": data_dir} if data_dir is not None else {}),

@@ -108,6 +108,7 @@ def build_pipeline(
             session_ttl_s=settings.session_ttl_seconds,
             candidate_pool=settings.candidate_pool,
             hide_named_items=settings.hide_named_items,
+            demote_shown=settings.demote_shown,
             log_message_text=settings.log_message_text,
             adapt_session=settings.adapt_session,
             adapt_profile=settings.adapt_profile,

@@ -194,7 +194,7 @@ class Pipeline:
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},
-            shown=turn.passed_over() if adapt else (),
+            shown=turn.passed_over() if adapt and self.config.demote_shown else (),
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip

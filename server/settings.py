@@ -72,6 +72,11 @@ class Settings:
         hide_named_items: A product the shopper names (or likes) is not recommended back to
             them in that session. Off only to follow a protocol that counts re-mentioning the
             shopper's own examples as a recommendation (ReDial's standard one).
+        demote_shown: On a turn that tells nothing new ("show me more", "what else?", "ok"),
+            what the session already showed and the shopper passed over ranks below what is
+            new (with ``adapt_session``). Off for a client that does not display every list it
+            gets, or a replay of logged conversations, whose shopper never saw the server's
+            lists: there "passed over" would be false.
         explainer: ``template`` (default) or ``llm-rewrite``: the template reply polished by
             an LLM and used only when the faithfulness checker accepts it.
         llm_endpoint_url: OpenAI-compatible base URL (vLLM, Ollama, TGI, ...) for the
@@ -150,6 +155,7 @@ class Settings:
     session_ttl_seconds: float = 86400.0
     candidate_pool: int = 300
     hide_named_items: bool = True
+    demote_shown: bool = True
     torch_threads: int = 1
     encoder_dtype: str = "auto"
     intent_backend: str = "embedded"

@@ -294,3 +294,24 @@ def test_a_turn_with_new_evidence_is_not_ranked_below_what_it_showed_before(
 
     assert second_turn(message="more") != ["p7", "p6", "p5"]  # the unseen p4 moves up
     assert second_turn(message="", context_item_ids=("p0",)) == ["p7", "p6", "p5"]
+
+
+def test_with_demote_shown_off_more_ranks_as_if_nothing_was_shown(
+    store: GraphStore, clock: _Clock
+) -> None:
+    """``demote_shown`` off (a client that does not display every list, or a replay of logged
+    conversations): "more" ranks the same items as the first turn did."""
+
+    def after_more(demote_shown: bool) -> list[str]:
+        config = PipelineConfig(session_ttl_s=60.0, candidate_pool=4, demote_shown=demote_shown)
+        pipe = Pipeline(
+            store, RecommendParser(), NoLinker(), make_explainer(), scorer=_RecordingScorer(),
+            config=config, clock=clock,
+        )  # type: ignore[arg-type]  # fmt: skip
+        first = pipe.recommend_sync(RecommendQuery(message="something nice", limit=3))
+        assert [i.item_id for i in first.items] == ["p7", "p6", "p5"]
+        more = RecommendQuery(message="more", limit=3, session_id=first.session_id)
+        return [i.item_id for i in pipe.recommend_sync(more).items]
+
+    assert after_more(demote_shown=True) != ["p7", "p6", "p5"]
+    assert after_more(demote_shown=False) == ["p7", "p6", "p5"]
