@@ -73,10 +73,9 @@ class Settings:
             them in that session. Off only to follow a protocol that counts re-mentioning the
             shopper's own examples as a recommendation (ReDial's standard one).
         demote_shown: On a turn that tells nothing new ("show me more", "what else?", "ok"),
-            what the session already showed and the shopper passed over ranks below what is
-            new (with ``adapt_session``). Off for a client that does not display every list it
-            gets, or a replay of logged conversations, whose shopper never saw the server's
-            lists: there "passed over" would be false.
+            what the session showed and the shopper passed over ranks below the new (with
+            ``adapt_session``). Off where lists do not reach the shopper: a client showing only
+            some, or a replay of logged conversations (there "passed over" would be false).
         explainer: ``template`` (default) or ``llm-rewrite``: the template reply polished by
             an LLM and used only when the faithfulness checker accepts it.
         llm_endpoint_url: OpenAI-compatible base URL (vLLM, Ollama, TGI, ...) for the
