@@ -130,7 +130,7 @@ class Tally:
         return f"{name:<{ROW_WIDTH}} {self.dialogues:>5} {self.turns:>6} {cov:>11}  {r}  {lat}"
 
 
-ROW_WIDTH = 52
+ROW_WIDTH = 56  # the longest row name: "served not-shown: comention, turn, pool 300 [no repeats]"
 HEADER = (
     f"{'row':<{ROW_WIDTH}} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
     f"{'R@1':>6}  {'R@10':>6}  {'R@50':>6}  {'p50 ms':>8}"
