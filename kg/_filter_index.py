@@ -176,14 +176,16 @@ class FilterIndex:
         popularity[np.searchsorted(positions, moved[hit])] = moved_popularity[hit]
         order = np.lexsort((self._id_rank[positions], -popularity, -counts))[:limit]
         picked, popularity = positions[order], popularity[order]
-        links = [(p, _member(picked, linked)) for p, linked in found]
+        ids, values = self.ids, popularity.tolist()  # Python values: no numpy scalar per row
+        matched: list[tuple[str, ...]]
+        if len(found) == 1:  # every position came from its one posting list
+            matched = [(found[0][0],)] * len(values)
+        else:
+            links = [(p, _member(picked, linked).tolist()) for p, linked in found]
+            matched = [tuple(p for p, hit in links if hit[j]) for j in range(len(values))]
         return [
-            (
-                self.ids[n],
-                None if math.isinf(popularity[j]) else float(popularity[j]),
-                tuple(p for p, hit in links if hit[j]),
-            )
-            for j, n in enumerate(picked.tolist())
+            (ids[n], None if math.isinf(v) else v, m)
+            for n, v, m in zip(picked.tolist(), values, matched, strict=True)
         ]
 
     def _banned(self, query: CandidateQuery) -> list[np.ndarray]:
