@@ -73,11 +73,10 @@ class CypherCandidates(CypherSessions):
             record = records.get(item_id)
             if record is None:
                 continue
-            if record.popularity != (popularity := float(popularity or 0.0)):
-                updated = replace(record, popularity=popularity)
+            updated = _with_popularity(record, float(popularity or 0.0))
+            if updated is not record:
                 moved.append((record, updated))
-                record = updated
-            out.append(Candidate(record, tuple(sorted(set(matched))) if matched else ()))
+            out.append(Candidate(updated, tuple(sorted(set(matched))) if matched else ()))
         self._cache.refresh(moved)  # the next turn finds them at this popularity
         return out
 
