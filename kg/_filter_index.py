@@ -139,7 +139,7 @@ class FilterIndex:
         banned = self._banned(query)
         driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
         # moved products leave the snapshot's order and come back by their live value
-        picked = np.asarray(self._walk(driver, filters, [*banned, moved], query, limit), np.int64)
+        picked = self._walk(driver, filters, [*banned, moved], query, limit)
         values = self.popularity[picked]
         if len(moved):
             keep = self._keep(moved, includes or [], banned, query)
@@ -219,18 +219,19 @@ class FilterIndex:
         excludes: list[np.ndarray],
         query: CandidateQuery,
         limit: int,
-    ) -> list[int]:
+    ) -> np.ndarray:
         """The first ``limit`` positions of ``driver`` (every product when ``None``) that pass,
         read in chunks that double until enough pass."""
         total = len(self.ids) if driver is None else len(driver)
-        out: list[int] = []
-        start, step = 0, max(2 * limit, 256)
-        while start < total and len(out) < limit:
+        out: list[np.ndarray] = []
+        found, start, step = 0, 0, max(2 * limit, 256)
+        while start < total and found < limit:
             stop = min(start + step, total)
             chunk = np.arange(start, stop) if driver is None else driver[start:stop]
-            out += self._pass(chunk, filters, excludes, query)[: limit - len(out)].tolist()
+            out.append(self._pass(chunk, filters, excludes, query)[: limit - found])
+            found += len(out[-1])
             start, step = stop, step * 2
-        return out
+        return np.concatenate([_EMPTY, *out])
 
     def _pass(
         self,
