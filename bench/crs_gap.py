@@ -142,7 +142,7 @@ class TurnProbe:
         for weights, seen in (
             (dataclasses.replace(full, match=0.0), ()),
             (full, ()),
-            (full, shown if cfg.adapt_session and cfg.demote_shown else ()),
+            (full, shown if cfg.demotes_shown else ()),
         ):
             ranked = blend(cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids),
                            model=model, shown=seen, weights=weights)  # fmt: skip

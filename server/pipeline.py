@@ -188,13 +188,12 @@ class Pipeline:
         (``rerank_policy``), re-ordered by it and the shown slate drawn
         (:meth:`server.learning.Learning.order`)."""
         state, cands, model = turn.state, turn.candidates, None
-        adapt = self.config.adapt_session
         if turn.model is not None and cands:
             model = zscore(turn.model.for_items([c.product.id for c in cands]))
         turn.scored = blend(
             cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
             disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},
-            shown=turn.passed_over() if adapt and self.config.demote_shown else (),
+            shown=turn.passed_over() if self.config.demotes_shown else (),
             price_level=state.price_level, weights=self.config.blend_weights(),
             keep=max(turn.query.limit, self.config.explore_top),
         )  # fmt: skip

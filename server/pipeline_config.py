@@ -48,6 +48,12 @@ class PipelineConfig:
     # with several worker processes, each merges the policies' state this often (server.learning)
     policy_sync_interval_s: float = 2.0
 
+    @property
+    def demotes_shown(self) -> bool:
+        """Whether a turn's ranking demotes what the session showed and the shopper passed
+        over (:meth:`server.turn.Turn.passed_over`): the score step and ``bench.crs_gap``."""
+        return self.adapt_session and self.demote_shown
+
     def blend_weights(self) -> BlendWeights:
         from models.scoring.blend import BlendWeights
 
