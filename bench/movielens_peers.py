@@ -12,7 +12,10 @@ by ``models.metrics``, train excluded on valid, train + valid excluded on test):
 * ``EASE^R`` -- lambda chosen on **valid** NDCG@10 from ``EASE_GRID``, fitted on train only
   (as kgrec), then test read once;
 * ``kgrec`` -- the default ``TrainConfig`` through ``models.training.train_model`` with
-  seeds 2026 (the default), 1, 2, ...; ``--variants`` adds ``bench.movielens`` ablations.
+  seeds 2026 (the default), 1, 2, ...; ``--variants`` adds ``bench.movielens`` ablations;
+* ``RecBole <model>`` / ``RecBole <model> tuned`` -- every run in ``--recbole-json`` (written
+  by ``bench.recbole_runner``, on its defaults and with ``--tune``, a small grid chosen on
+  valid) whose independent re-evaluation kept per-user figures.
 
 Every row prints its paired per-user NDCG@10 difference against the best peer on valid, with a
 bootstrap 95% CI over users (each user's NDCG averaged over a ranker's seeds first); with
@@ -73,6 +76,32 @@ def peers(dataset: Any, grid: tuple[float, ...] = EASE_GRID) -> dict[str, dict[s
     }
 
 
+def recbole_rows(recbole: dict[str, Any], dataset: Any) -> dict[str, dict[str, Any]]:
+    """Rows of the RecBole runs in ``recbole`` (``bench.recbole_runner``'s json) that carry
+    per-user test figures, each user's value placed where kgrec's arrays have it (the test
+    users by index, ascending, as ``models.metrics`` returns them)."""
+    users = np.unique(dataset.test[:, 0])
+    tokens = [dataset.user_ids[u] for u in users]
+    rows: dict[str, dict[str, Any]] = {}
+    for name, run in recbole.items():
+        check = run.get("checks", {}).get("independent_check", {})
+        per_user = check.get("per_user")
+        if run.get("status") != "ok" or not per_user:
+            continue
+        missing = [t for t in tokens if t not in per_user["ndcg@10"]]
+        if missing:
+            raise ValueError(f"RecBole {name}: no figure for test users {missing[:5]}")
+        chosen = run.get("chosen")
+        how = "tuned " + ",".join(f"{k}={v:g}" for k, v in chosen.items()) if chosen else "defaults"
+        rows[f"RecBole {name}"] = {
+            "ndcg@10": np.array([per_user["ndcg@10"][t] for t in tokens]),
+            "recall@10": np.array([per_user["recall@10"][t] for t in tokens]),
+            "valid": float(run["best_valid"]["ndcg@10"]),
+            "note": f"{how}; best/epochs {run['best_epoch']}/{run['epochs']}",
+        }
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.movielens import VARIANTS
     from bench.peer_runs import add_run_arguments, load_movielens_data
@@ -83,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         data=REPO_ROOT.parent / "shared" / "data",
         model_dir=Path("/tmp/kgrec-bench-peers"),
         out=OUT_PATH,
+    )
+    parser.add_argument(
+        "--recbole-json", type=Path, default=REPO_ROOT / "bench" / "out" / "recbole.json"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -103,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(json.dumps({"kgrec": runs}) + "\n")
     rows = peers(dataset)
+    if args.recbole_json.exists():
+        rows.update(recbole_rows(json.loads(args.recbole_json.read_text()), dataset))
     reference = max(rows, key=lambda n: rows[n]["valid"])  # best peer on VALID
     by_variant = kgrec_rows(runs)
     rows.update(by_variant)
@@ -117,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     if "kgrec" in rows:
         ratio = rows["kgrec"]["ndcg@10"].mean() / np.mean(rows[reference]["ndcg@10"])
         print(f"kgrec / {reference} NDCG@10 = {ratio:.3f} (issue 17 target >= 1.05 with CI > 0)")
+        if "RecBole LightGCN" in rows:  # issue 13: against LightGCN on its defaults
+            lgcn = rows["kgrec"]["ndcg@10"].mean() / np.mean(rows["RecBole LightGCN"]["ndcg@10"])
+            print(f"kgrec / RecBole LightGCN (defaults) NDCG@10 = {lgcn:.3f} (issue 13: >= 1.10)")
     if "kgrec" in by_variant and len(by_variant) > 1:
         print()
         print(table(by_variant, "kgrec", title="ablations, test (paired vs kgrec)"))

@@ -166,7 +166,7 @@ def _full_scores(model: Any, dataset: Any, device: Any, chunk: int = 64):
 
 def _independent_check(model, dataset, device, split_dir: Path, recbole_test: dict) -> dict:
     from bench.recbole_atomic import read_split
-    from bench.recbole_eval import evaluate_full_ranking, group_by_user
+    from bench.recbole_eval import group_by_user, per_user_full_ranking
 
     parts = read_split(split_dir)
     pairs = {p: [(u, i) for u, i, _r, _t in rows] for p, rows in parts.items()}
@@ -175,9 +175,11 @@ def _independent_check(model, dataset, device, split_dir: Path, recbole_test: di
     universe = {i for rows in pairs.values() for _u, i in rows}
     scores = _full_scores(model, dataset, device)
     seen = group_by_user(pairs["train"] + pairs["valid"])
-    ours = evaluate_full_ranking(
+    per_user = per_user_full_ranking(
         scores, user_tokens, item_tokens, group_by_user(pairs["test"]), seen, ks=(5, 10, 20)
     )
+    keys = next(iter(per_user.values())).keys()
+    ours = {k: sum(u[k] for u in per_user.values()) / len(per_user) for k in keys}
     diffs = {k: abs(ours[k] - float(recbole_test[k])) for k in ours if k in recbole_test}
     return {
         "recbole_items_equal_split_universe": set(item_tokens) == universe,
@@ -186,6 +188,11 @@ def _independent_check(model, dataset, device, split_dir: Path, recbole_test: di
         "metrics": ours,
         "max_abs_diff_vs_recbole": max(diffs.values()) if diffs else None,
         "compared_metrics": len(diffs),
+        # per test user (raw user id), for paired comparisons (bench.movielens_peers)
+        "per_user": {
+            key: {str(u): m[key] for u, m in sorted(per_user.items())}
+            for key in ("ndcg@10", "recall@10")
+        },
     }
 
 

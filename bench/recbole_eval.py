@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["METRIC_NAMES", "evaluate_full_ranking", "group_by_user"]
+__all__ = ["METRIC_NAMES", "evaluate_full_ranking", "group_by_user", "per_user_full_ranking"]
 
 METRIC_NAMES = ("recall", "mrr", "ndcg", "hit", "precision")
 
@@ -45,7 +45,23 @@ def evaluate_full_ranking(
     seen: Mapping[int, set[int]],
     ks: Sequence[int] = (5, 10, 20),
 ) -> dict[str, float]:
-    """Full-ranking metrics, keys like ``"ndcg@10"``.
+    """Full-ranking metrics, keys like ``"ndcg@10"``: the mean over users of
+    :func:`per_user_full_ranking` (same arguments, same errors)."""
+    per_user = per_user_full_ranking(scores, user_ids, item_ids, relevant, seen, ks)
+    keys = [f"{m}@{k}" for m in METRIC_NAMES for k in ks]
+    return {key: sum(u[key] for u in per_user.values()) / len(per_user) for key in keys}
+
+
+def per_user_full_ranking(
+    scores: np.ndarray,
+    user_ids: Sequence[int],
+    item_ids: Sequence[int],
+    relevant: Mapping[int, set[int]],
+    seen: Mapping[int, set[int]],
+    ks: Sequence[int] = (5, 10, 20),
+) -> dict[int, dict[str, float]]:
+    """Each evaluated user's metrics, ``{user: {"ndcg@10": ...}}`` (what paired comparisons
+    with another ranker need).
 
     Args:
         scores: ``[len(user_ids), len(item_ids)]`` float scores (higher is better).
@@ -66,9 +82,9 @@ def evaluate_full_ranking(
     col_of = {it: j for j, it in enumerate(item_ids)}
     k_max = max(ks)
     discounts = 1.0 / np.log2(np.arange(2, k_max + 2))
-    sums = {f"{m}@{k}": 0.0 for m in METRIC_NAMES for k in ks}
     if not relevant:
         raise ValueError("no evaluated users")
+    out: dict[int, dict[str, float]] = {}
     for user, rel_items in relevant.items():
         if user not in row_of:
             raise ValueError(f"user {user} has relevant items but no score row")
@@ -82,16 +98,17 @@ def evaluate_full_ranking(
         rel_cols = {col_of[it] for it in rel_items}
         hits = np.fromiter((c in rel_cols for c in top), dtype=bool, count=len(top))
         n_rel = len(rel_cols)
+        metrics: dict[str, float] = {}
         for k in ks:
             hk = hits[:k]
             h = int(hk.sum())
-            sums[f"recall@{k}"] += h / n_rel
-            sums[f"precision@{k}"] += h / k
-            sums[f"hit@{k}"] += float(h > 0)
+            metrics[f"recall@{k}"] = h / n_rel
+            metrics[f"precision@{k}"] = h / k
+            metrics[f"hit@{k}"] = float(h > 0)
             first = np.flatnonzero(hk)
-            sums[f"mrr@{k}"] += 1.0 / (first[0] + 1) if first.size else 0.0
+            metrics[f"mrr@{k}"] = 1.0 / (first[0] + 1) if first.size else 0.0
             dcg = float(discounts[: len(hk)][hk].sum())
             idcg = float(discounts[: min(n_rel, k)].sum())
-            sums[f"ndcg@{k}"] += dcg / idcg
-    n = len(relevant)
-    return {key: value / n for key, value in sums.items()}
+            metrics[f"ndcg@{k}"] = dcg / idcg
+        out[user] = metrics
+    return out

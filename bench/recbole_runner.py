@@ -4,6 +4,8 @@ Usage (from the repo root, with the project venv)::
 
     nice -n 10 .venv/bin/python -m bench.recbole_runner --data ../shared/data \\
         --out bench/out/recbole.json [--models BPR,LightGCN,KGCN,KGAT]
+    nice -n 10 .venv/bin/python -m bench.recbole_runner --data ../shared/data \\
+        --out bench/out/recbole.json --models LightGCN,BPR --tune --jobs 2
 
 Steps:
 
@@ -17,9 +19,13 @@ Steps:
 4. Merge the results into ``--out`` (one entry per model; models not run now are kept) and
    print a table.
 
-Hyper-parameters are RecBole's defaults for each model except ``embedding_size=64``,
-``train_batch_size=2048`` and an epoch cap (``DEFAULT_EPOCH_CAPS``; ``--epochs`` sets one cap
-for all, ``--epochs-for MODEL=N`` one model's).
+With ``--tune`` each model is trained at every point of its small grid instead
+(:mod:`bench.recbole_tune`: learning rate, layers, regulariser; ``stopping_step`` 30) and the
+point with the best valid NDCG@10 is written as ``"<model> tuned"`` (its ``grid`` lists every
+point's valid figure). Otherwise hyper-parameters are RecBole's defaults for each model
+except ``embedding_size=64``, ``train_batch_size=2048`` and an epoch cap
+(``DEFAULT_EPOCH_CAPS``; ``--epochs`` sets one cap for all, ``--epochs-for MODEL=N`` one
+model's).
 
 Output JSON, one key per model::
 
@@ -55,10 +61,13 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from bench.recbole_atomic import AtomicSummary, write_atomic_dataset
+from bench.recbole_tune import TUNE_STOPPING_STEP, grid_points, point_label, tuned_entry
 from bench.recbole_venv import RecboleVenv
 
 __all__ = ["MODELS", "build_config", "format_table", "main"]
@@ -217,6 +226,73 @@ def _run_child(
     return "ok", json.loads(out_path.read_text()), text
 
 
+class _ModelRun:
+    """Runs one RecBole config in its child process and makes its results entry."""
+
+    def __init__(
+        self, venv: RecboleVenv, summary: AtomicSummary, work: Path, args: Any, env: dict
+    ) -> None:
+        self.venv, self.summary, self.work, self.args, self.env = venv, summary, work, args, env
+
+    def one(self, model: str, config: dict, workdir: Path, label: str = "") -> dict:
+        args, summary = self.args, self.summary
+        spec = {
+            "model": model,
+            "dataset": summary.name,
+            "config": config,
+            "split_dir": str((args.data / "movielens-100k-split").resolve()),
+            "independent_check": not args.no_check,
+            "time_budget_s": args.budget_min * 60,
+        }
+        name = f"{model} [{label}]" if label else model
+        logger.info("%s: start (epoch cap %d, budget %.0f min)", name, config["epochs"],
+                    args.budget_min)  # fmt: skip
+        t0 = time.monotonic()
+        timeout_s = (args.budget_min + 10) * 60
+        status, res, tail = _run_child(self.venv, spec, workdir, timeout_s, args.threads)
+        wall = time.monotonic() - t0
+        logger.info("%s: %s in %.0f s", name, status, wall)
+        entry: dict = {"status": status, "wall_seconds": wall, "epoch_cap": config["epochs"]}
+        if res is None:
+            entry["error_tail"] = tail
+            logger.error("%s %s; last log lines:\n%s", name, status, tail)
+        else:
+            entry.update(res.pop("test"))
+            checks = {"dataset": res.pop("dataset")}
+            if "independent_check" in res:
+                checks["independent_check"] = res.pop("independent_check")
+            entry.update(res)
+            entry["checks"] = checks
+            entry["config"] = entry.pop("config_effective")
+            entry["atomic_files"] = {k: v for k, v in asdict(summary).items() if k != "data_path"}
+        entry["env"] = self.env
+        entry["config_overrides"] = {
+            k: v for k, v in config.items() if k not in ("data_path", "checkpoint_dir")
+        }
+        return entry
+
+    def grid(self, model: str, config: dict, jobs: int) -> dict:
+        """Every point of ``model``'s grid (``jobs`` at once); the tuned entry chosen on
+        valid (:func:`bench.recbole_tune.tuned_entry`)."""
+        points = grid_points(model)
+
+        def point(k: int) -> dict:
+            workdir = self.work / f"{model}-{k}"
+            changes = {
+                "stopping_step": TUNE_STOPPING_STEP,
+                "checkpoint_dir": str(workdir / "saved"),
+            }
+            return self.one(model, {**config, **points[k], **changes}, workdir,
+                            point_label(points[k]))  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            entries = list(pool.map(point, range(len(points))))
+        entry = tuned_entry(points, entries)
+        chosen = entry.get("chosen")
+        logger.info("%s tuned: %s chosen on valid", model, chosen and point_label(chosen))
+        return entry
+
+
 def _venv_versions(venv: RecboleVenv) -> dict:
     code = (
         "import json, torch, numpy, recbole; v={'torch': torch.__version__, "
@@ -258,6 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per model")
     parser.add_argument("--no-check", action="store_true", help="skip the re-evaluation")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="train each model's small grid (bench.recbole_tune) and write '<model> tuned', "
+        "the point with the best valid NDCG@10",
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="grid points trained at once")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
@@ -292,45 +375,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = write_atomic_dataset(split_dir, work / "data", kg_dir=kg_dir)
         logger.info("atomic files: %s", summary)
+        run = _ModelRun(venv, summary, work, args, env_info)
         results: dict[str, dict] = {}
         for model in models:
-            cap = caps[model]
-            config = build_config(model, summary, work / model / "saved", cap, args.seed)
-            spec = {
-                "model": model,
-                "dataset": summary.name,
-                "config": config,
-                "split_dir": str(split_dir.resolve()),
-                "independent_check": not args.no_check,
-                "time_budget_s": args.budget_min * 60,
-            }
-            logger.info("%s: start (epoch cap %d, budget %.0f min)", model, cap, args.budget_min)
-            t0 = time.monotonic()
-            timeout_s = (args.budget_min + 10) * 60
-            status, res, tail = _run_child(venv, spec, work / model, timeout_s, args.threads)
-            wall = time.monotonic() - t0
-            logger.info("%s: %s in %.0f s", model, status, wall)
-            entry: dict = {"status": status, "wall_seconds": wall, "epoch_cap": cap}
-            if res is None:
-                entry["error_tail"] = tail
-                logger.error("%s %s; last log lines:\n%s", model, status, tail)
+            config = build_config(model, summary, work / model / "saved", caps[model], args.seed)
+            if not args.tune:
+                results[model] = run.one(model, config, work / model)
             else:
-                entry.update(res.pop("test"))
-                checks = {"dataset": res.pop("dataset")}
-                if "independent_check" in res:
-                    checks["independent_check"] = res.pop("independent_check")
-                entry.update(res)
-                entry["checks"] = checks
-                entry["config"] = entry.pop("config_effective")
-                entry["atomic_files"] = {
-                    k: v for k, v in asdict(summary).items() if k != "data_path"
-                }
-            entry["env"] = env_info
-            entry["config_overrides"] = {
-                k: v for k, v in config.items() if k not in ("data_path", "checkpoint_dir")
-            }
-            results[model] = entry
-            _merge_write(args.out, {model: entry})
+                results[f"{model} tuned"] = run.grid(model, config, args.jobs)
+            _merge_write(args.out, {k: v for k, v in results.items() if k.split()[0] == model})
     finally:
         if tmp is not None:
             tmp.cleanup()
