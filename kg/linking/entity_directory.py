@@ -39,6 +39,10 @@ class EntityDirectory:
         threshold: a mention links only to an entity the linker scores at least this.
         wish_threshold: a soft wish ("for winter") links only to a near-exact name; else it
             stays words.
+        guess_threshold: a mention nothing marks as a name of some kind (no lexicon match,
+            no label hint: a capitalised word the parser only guessed at) links only at this
+            score or above, when it is above ``threshold``: "Chat soon" is not "The Cheat",
+            "Past ten years" not "The Pest" (weak fuzzy matches score about 0.5).
     """
 
     def __init__(
@@ -47,10 +51,12 @@ class EntityDirectory:
         linker: Linker,
         threshold: float = 0.5,
         wish_threshold: float = 0.9,
+        guess_threshold: float = 0.6,
     ) -> None:
         self.linker = linker
         self.threshold = threshold
         self.wish_threshold = wish_threshold
+        self.guess_threshold = guess_threshold
         self.entries: dict[str, LexiconEntry] = {}
         for entry in lexicon:
             self.entries.setdefault(entry.entity_id, entry)
@@ -76,12 +82,14 @@ class EntityDirectory:
         negated: bool = False,
     ) -> LinkedEntity | None:
         """The graph node a mention stands for: the parser's own ``entity_id``, else the
-        linker's best entity if it scores at least ``threshold``; None if neither."""
+        linker's best entity if it scores at least ``threshold`` (``guess_threshold`` when
+        the mention has no ``label_hint`` either); None if neither."""
         if entity_id:
             label, name = self.describe(entity_id)
             return LinkedEntity(text, entity_id, label, name, 1.0, negated)
         best = self.linker.link_best(text, label_hint=label_hint)
-        if best is None or best.score < self.threshold:
+        need = self.threshold if label_hint else max(self.threshold, self.guess_threshold)
+        if best is None or best.score < need:
             return None
         return LinkedEntity(text, best.entity_id, best.label, best.name, best.score, negated)
 

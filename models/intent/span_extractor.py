@@ -53,6 +53,7 @@ type sort style much many well still again lol hmm wow sure yeah nope im ive id 
 whats lets thats its youre theyre isnt
 arent wont didnt doesnt havent hasnt wasnt werent couldnt wouldnt shouldnt
 oh ah uh um haha seen hope take loved awesome cute definitely sounds
+help else friend friends once always must past stay chat likewise serious fun loves
 zero three four five six seven eight nine ten eleven twelve twenty
 thirty forty fifty sixty seventy eighty ninety hundred thousand
 """
@@ -215,7 +216,9 @@ class SpanExtractor:
             for length in range(min(self._max_len, len(pos) - p), 0, -1):
                 key = tuple(norms[k] for k in pos[p : p + length])
                 entries = self._index.get(key)
-                if entries and self._accept(key, entries, tokens, pos[p], pos[p + length - 1] + 1):
+                if entries:
+                    entries = self._accepted(key, entries, tokens, pos[p], pos[p + length - 1] + 1)
+                if entries:
                     hit = (length, entries)
                     break
             if hit is None:
@@ -250,38 +253,21 @@ class SpanExtractor:
         return out
 
     @staticmethod
-    def _accept(
+    def _accepted(
         key: tuple[str, ...], entries: list[LexiconEntry], tokens: list[Token], i: int, j: int
-    ) -> bool:
-        """Whether tokens ``[i, j)``, which read as the lexicon ``key``, name ``entries``."""
+    ) -> list[LexiconEntry]:
+        """Those of ``entries`` that tokens ``[i, j)``, which read as the lexicon ``key``,
+        name: a title's rules drop the Product readings only, so "a romance movie" still
+        names the genre-like entity "Romance" when the lexicon also has the film."""
         first = tokens[i]
         if len(key) == 1 and len(key[0]) == 1 and first.kind != "cjk":
-            return False
-        labels = {e.label for e in entries}
-        if (
-            len(key) == 1
-            and labels == {"Product"}
-            and first.text.islower()
-            and not (i > 0 and tokens[i - 1].norm in _TITLE_CUES)
-        ):
-            # a lower-case single word is a word, not a title: "can you help" is not "Help!",
-            # "i saw it" not "Saw"; "i liked frozen" still is (quoted titles are found apart)
-            return False
-        if (
-            labels == {"Product"}
-            and first.text.islower()
-            and j < len(tokens)
-            and tokens[j].norm in _KIND_NOUNS
-        ):
-            return False
-        if all(k in _COMMON for k in key) and labels <= {"Product", "Entity"}:
-            # titles made of ordinary words ("Seven", "It", "Up") only when written like a
-            # name, and a one-word one not as the first word of a sentence
-            if not first.text[:1].isupper():
-                return False
-            if len(key) == 1 and (i == 0 or tokens[i - 1].text in ".!?"):
-                return False
-        return True
+            return []
+        if not _names_a_title(key, tokens, i, j):
+            entries = [e for e in entries if e.label != "Product"]
+        ordinary = all(k in _COMMON for k in key)
+        if ordinary and {e.label for e in entries} <= {"Product", "Entity"}:
+            return entries if _written_as_name(tokens, i, j) else []
+        return entries
 
     def _quoted_spans(
         self, message: str, tokens: list[Token], taken: list[bool]
@@ -338,7 +324,12 @@ class SpanExtractor:
             while b > a and (tokens[b - 1].norm in _COMMON or tokens[b - 1].kind == "sym"):
                 b -= 1
             sentence_start = a == 0 or tokens[a - 1].text in '.!?:;"“'
-            if b > a and not (sentence_start and b - a == 1 and tokens[a].norm in _COMMON):
+            one = b - a == 1
+            if (
+                b > a
+                and not (sentence_start and one and tokens[a].norm in _COMMON)
+                and not (one and len(tokens[a].text) == 1)  # ":D", "M. Night": not a name
+            ):
                 start, end = tokens[a].start, tokens[b - 1].end
                 mention = Mention(message[start:end], start, end)
                 out.append(MentionSpan(mention, a, b))
@@ -374,6 +365,33 @@ class SpanExtractor:
                 s = MentionSpan(replace(s.mention, label_hint=label), s.i, s.j)
             out.append(s)
         return out
+
+
+def _names_a_title(key: tuple[str, ...], tokens: list[Token], i: int, j: int) -> bool:
+    """Whether tokens ``[i, j)`` can be a title (a Product's name) as written."""
+    first = tokens[i]
+    lower = first.text.islower()
+    if len(key) == 1 and lower and not (i > 0 and tokens[i - 1].norm in _TITLE_CUES):
+        # a lower-case single word is a word, not a title: "can you help" is not "Help!",
+        # "i saw it" not "Saw"; "i liked frozen" still is (quoted titles are found apart)
+        return False
+    # "action movies", "romance films": a kind of movie; "a scary movie", "superhero movies"
+    # describe one, where "Scary Movie" names it
+    kind_after = j < len(tokens) and tokens[j].norm in _KIND_NOUNS
+    return not (lower and (kind_after or (len(key) > 1 and key[-1] in _KIND_NOUNS)))
+
+
+def _written_as_name(tokens: list[Token], i: int, j: int) -> bool:
+    """Titles made of ordinary words ("Seven", "It", "Anything Else") count only when written
+    like a name: every word capitalised (a joiner inside may stay lower-case), none SHOUTED
+    ("I LOVE it", "seen IT"), and a one-word one not as the first word of a sentence."""
+    words = [t for t in tokens[i:j] if t.kind == "word"]
+    for k, t in enumerate(words):
+        if len(t.text) > 1 and t.text.isupper():
+            return False
+        if not t.text[:1].isupper() and (k == 0 or t.norm not in _CAP_JOINERS):
+            return False
+    return not (len(words) == 1 and (i == 0 or tokens[i - 1].text in ".!?"))
 
 
 _FUZZY_MIN_LEN = 5

@@ -348,3 +348,20 @@ def test_names_many_entities_share_are_indexed_as_a_scan_would() -> None:
     assert [index.entity_ids[p.entity] for p in postings] == [f"prod:{i}" for i in range(n)]
     assert {p.kind for p in postings} == {NAME}  # each alias gave way to the name (stronger)
     assert max(map(len, index.embed_entities)) == n
+
+
+def test_a_guessed_name_needs_a_stronger_link() -> None:
+    """A capitalised word the parser only guessed at (no lexicon entry, no label hint) links at
+    ``guess_threshold``; the same score with a hint links at ``threshold`` (ReDial: "Chat
+    soon" had linked *The Cheat* at 0.59)."""
+    from kg.linking.entity_directory import EntityDirectory
+
+    class Fixed:
+        def link_best(self, mention: str, label_hint: str | None = None) -> LinkCandidate:
+            return LinkCandidate("m:cheat", "Product", "The Cheat", 0.55, "fuzzy")
+
+    directory = EntityDirectory([], Fixed(), threshold=0.5, guess_threshold=0.6)
+    assert directory.resolve("Chat") is None
+    linked = directory.resolve("Chat", label_hint="Product")
+    assert linked is not None and linked.entity_id == "m:cheat"
+    assert EntityDirectory([], Fixed(), threshold=0.5, guess_threshold=0.5).resolve("Chat")

@@ -200,6 +200,47 @@ def test_conversational_words_are_not_titles() -> None:
     assert got == ["Hope", "Haven"]
 
 
+def test_second_link_audit_cases() -> None:
+    """From the second link audit of ReDial seeker messages (``bench.crs_links``): each message
+    had linked a film nobody named; each title still links when written as one."""
+    from kg.types import LexiconEntry
+    from models.intent.span_extractor import SpanExtractor
+
+    def entry(entity_id: str, label: str, name: str) -> LexiconEntry:
+        return LexiconEntry(entity_id, label, name, name)
+
+    extractor = SpanExtractor(
+        [
+            entry("m:romance", "Product", "Romance"),
+            entry("genre:romance", "Entity", "Romance"),  # a film and a genre-like entity
+            entry("m:help", "Product", "The Help"),
+            entry("m:scary", "Product", "Scary Movie"),
+            entry("m:else", "Product", "Anything Else"),
+            entry("m:love", "Product", "Love"),
+            entry("m:it", "Product", "It"),
+            entry("m:d", "Product", "D"),
+        ],
+        open_vocabulary=True,
+    )
+
+    def found(message: str) -> list[tuple[str, str | None]]:
+        return [(s.mention.text, s.mention.label_hint) for s in extractor.extract(message)]
+
+    # a lower-case word before "movie" reads as the genre-like entity, not the film
+    assert found("I am looking for a romance movie!") == [("romance", "Entity")]
+    assert found("thanks for the help") == []  # ordinary words in lower case
+    assert found("Anything else?") == []  # only the sentence's capital
+    assert found("I LOVE Chicago and have not seen IT") == [("Chicago", None)]  # shouted
+    assert found("I am looking for a scary movie") == []  # describes a movie
+    assert found("thanks :D") == []  # one letter is not a name
+    assert found("Have you seen Anything Else?") == [("Anything Else", "Product")]
+    assert found("I liked The Help and Scary Movie") == [
+        ("The Help", "Product"),
+        ("Scary Movie", "Product"),
+    ]
+    assert found("I watched Love and It") == [("Love", "Product"), ("It", "Product")]
+
+
 def test_code_mixed(parser) -> None:
     slots = parser.extract_slots("推荐 some red 跑鞋 100块以下, 不要 Nike")
     assert {(m.text, m.entity_id, m.negated) for m in slots.mentions} == {
