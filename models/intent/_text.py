@@ -53,11 +53,15 @@ def singular(word: str) -> str:
 
 def normalize_word(text: str) -> str:
     """Case-, accent-, possessive- and plural-insensitive key of one word token."""
+    return singular(word_form(text))
+
+
+def word_form(text: str) -> str:
+    """:func:`normalize_word` without the plural folding: "Wars" and "War" differ."""
     w = _strip_accents(text.casefold()).replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
-    w = w.replace("'", "")
-    return singular(w)
+    return w.replace("'", "")
 
 
 def tokenize(message: str) -> list[Token]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from kg.types import LexiconEntry
-from models.intent._text import Token, normalize_word, tokenize
+from models.intent._text import Token, normalize_word, tokenize, word_form
 from models.intent.intent import Mention
 
 logger = logging.getLogger(__name__)
@@ -264,6 +264,10 @@ class SpanExtractor:
             return []
         if not _names_a_title(key, tokens, i, j):
             entries = [e for e in entries if e.label != "Product"]
+        else:
+            entries = [
+                e for e in entries if e.label != "Product" or _same_number(e, key, tokens[i:j])
+            ]
         ordinary = all(k in _COMMON for k in key)
         if ordinary and {e.label for e in entries} <= {"Product", "Entity"}:
             return entries if _written_as_name(tokens, i, j) else []
@@ -365,6 +369,22 @@ class SpanExtractor:
                 s = MentionSpan(replace(s.mention, label_hint=label), s.i, s.j)
             out.append(s)
         return out
+
+
+def _same_number(entry: LexiconEntry, key: tuple[str, ...], span: list[Token]) -> bool:
+    """Whether a title is written with its own words, plurals included: the lexicon folds
+    plurals ("t-shirts" finds "T-shirt"), but "the kids" is not *The Kid*, "Wars" not *War*,
+    "love stories" not *Love Story*. Words the typo rule corrected are not compared."""
+    words = [t for t in span if t.kind != "sym"]
+    for variant in _surface_variants(entry.surface):
+        title = [t for t in tokenize(variant) if t.kind != "sym"]
+        if _key(title) == key:
+            return all(
+                word_form(w.text) == word_form(t.text)
+                for w, t, k in zip(words, title, key, strict=False)
+                if w.norm == k
+            )
+    return True
 
 
 def _names_a_title(key: tuple[str, ...], tokens: list[Token], i: int, j: int) -> bool:

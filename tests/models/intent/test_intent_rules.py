@@ -219,6 +219,9 @@ def test_second_link_audit_cases() -> None:
             entry("m:love", "Product", "Love"),
             entry("m:it", "Product", "It"),
             entry("m:d", "Product", "D"),
+            entry("m:kid", "Product", "The Kid (1921)"),
+            entry("m:story", "Product", "Love Story"),
+            entry("cat:shirt", "Category", "T-shirt"),
         ],
         open_vocabulary=True,
     )
@@ -239,6 +242,14 @@ def test_second_link_audit_cases() -> None:
         ("Scary Movie", "Product"),
     ]
     assert found("I watched Love and It") == [("Love", "Product"), ("It", "Product")]
+    # a title's plural is its own: the lexicon folds plurals for everything else
+    assert found("The kids were not interested") == []
+    assert found("I am a sucker for love stories") == []
+    assert found("I liked The Kid and Love Story") == [
+        ("The Kid", "Product"),
+        ("Love Story", "Product"),
+    ]
+    assert found("two T-shirts please") == [("T-shirts", "Category")]
 
 
 def test_code_mixed(parser) -> None:
