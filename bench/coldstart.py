@@ -10,6 +10,12 @@ Usage (repo root)::
     nice -n 5 .venv/bin/python -m bench.coldstart --reuse      # tables from the json
     nice -n 5 .venv/bin/python -m bench.coldstart --data ../shared/data --seeds 3 \
         --users 1,3 --user-cold-valid 0.5       # item tables, then user cold start
+    nice -n 5 .venv/bin/python -m bench.coldstart --data ../shared/data --seeds 3 --warm \
+        --users 1,3 --user-cold-valid 0.5 --user-fraction 0.4 --user-splits 0,1,2
+
+``--warm`` prints the warm table first (``bench.movielens_peers`` with the same data, seeds,
+variants, threads and ``--reuse``: EASE^R, the RecBole runs of ``bench/out/recbole.json``
+on defaults and tuned, kgrec), so one command prints warm and cold-start tables side by side.
 
 ``--users K,...`` adds the user cold-start tables (``bench.usercold``: users known by only
 ``k`` training interactions) after the item ones, ``--no-items`` prints only those.
@@ -286,8 +292,25 @@ def main(argv: list[str] | None = None) -> int:
         "--user-splits", default="", help="user splits pooled: comma list of split seeds"
     )
     parser.add_argument("--no-items", action="store_true", help="user cold start only")
+    parser.add_argument(
+        "--warm", action="store_true", help="the warm table first (bench.movielens_peers)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.warm:
+        from bench import movielens_peers
+
+        warm = [
+            "--data",
+            str(args.data),
+            "--seeds",
+            str(args.seeds),
+            "--threads",
+            str(args.threads),
+        ]
+        names = [n for n in args.variants.split(",") if n in VARIANTS]  # warm runs only
+        warm += ["--variants", ",".join(names)] + (["--reuse"] if args.reuse else [])
+        movielens_peers.main(warm)
 
     from bench.usercold import LONG_VARIANTS
 
