@@ -12,6 +12,7 @@ messages ("推荐 红色 跑鞋") ground to the same entries.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -376,15 +377,25 @@ def _same_number(entry: LexiconEntry, key: tuple[str, ...], span: list[Token]) -
     plurals ("t-shirts" finds "T-shirt"), but "the kids" is not *The Kid*, "Wars" not *War*,
     "love stories" not *Love Story*. Words the typo rule corrected are not compared."""
     words = [t for t in span if t.kind != "sym"]
-    for variant in _surface_variants(entry.surface):
-        title = [t for t in tokenize(variant) if t.kind != "sym"]
-        if _key(title) == key:
+    for variant_key, forms in _title_words(entry.surface):
+        if variant_key == key:
             return all(
-                word_form(w.text) == word_form(t.text)
-                for w, t, k in zip(words, title, key, strict=False)
+                word_form(w.text) == form
+                for w, form, k in zip(words, forms, key, strict=False)
                 if w.norm == k
             )
     return True
+
+
+@functools.lru_cache(maxsize=65536)
+def _title_words(surface: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """``(key, word forms)`` of each of a title's surface variants (cached: a generated
+    catalogue's product names share a few surfaces across thousands of entries)."""
+    out = []
+    for variant in _surface_variants(surface):
+        title = [t for t in tokenize(variant) if t.kind != "sym"]
+        out.append((_key(title), tuple(word_form(t.text) for t in title)))
+    return tuple(out)
 
 
 def _names_a_title(key: tuple[str, ...], tokens: list[Token], i: int, j: int) -> bool:
