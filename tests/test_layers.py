@@ -21,12 +21,16 @@ ENTRY_POINTS = frozenset({"kgrec.cli"})
 KNOWN_CYCLES: tuple[frozenset[str], ...] = ()
 
 
-def _modules() -> dict[str, Path]:
+def _modules(root: Path = ROOT) -> dict[str, Path]:
     out = {}
     for top in FLOORS:
-        for path in (ROOT / top).rglob("*.py"):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        for path in (root / top).rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
             if "v1" in parts:  # generated stubs
+                continue
+            # a virtual environment (bench/.venv-recbole, which bench.recbole_runner builds)
+            # or a cache is not project code
+            if any(p.startswith(".") or p == "__pycache__" for p in parts):
                 continue
             if parts[-1] == "__init__":
                 parts = parts[:-1]
@@ -138,3 +142,10 @@ def test_the_export_writer_and_the_importers_do_not_import_each_other() -> None:
     assert graph["kg.export"].isdisjoint(importers)
     assert [m for m in sorted(importers) if "kg.export" in graph[m]] == []
     assert "kg.export_format" in graph["kg.importers.export_file"]
+
+
+def test_virtual_environments_are_not_project_modules(tmp_path: Path) -> None:
+    (tmp_path / "bench" / ".venv-recbole" / "lib").mkdir(parents=True)
+    (tmp_path / "bench" / ".venv-recbole" / "lib" / "dep.py").write_text("x = 1\n")
+    (tmp_path / "bench" / "run.py").write_text("x = 1\n")
+    assert list(_modules(tmp_path)) == ["bench.run"]

@@ -12,14 +12,22 @@ messages ("推荐 红色 跑鞋") ground to the same entries.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from kg.types import LexiconEntry
-from models.intent._text import Token, normalize_word, tokenize, word_form
+from models.intent._text import Token, normalize_word, tokenize
+from models.intent._titles import (
+    CAP_JOINERS,
+    TITLE_CUES,
+    names_a_title,
+    same_number,
+    surface_variants,
+    title_key,
+    written_as_name,
+)
 from models.intent.intent import Mention
 
 logger = logging.getLogger(__name__)
@@ -60,20 +68,12 @@ thirty forty fifty sixty seventy eighty ninety hundred thousand
 """
 _COMMON = {normalize_word(w) for w in _COMMON_WORDS.split()}
 _PERSON_CUES = {"by", "director", "directed", "starring", "actor", "actress", "featuring", "from"}
-_TITLE_CUES = {"like", "liked", "watched", "saw", "seen", "loved", "enjoyed", "than", "as", "watch"}
 _QUOTE_RE = re.compile(
     r"\"([^\"]{2,80})\"|“([^”]{2,80})”|(?:(?<=\s)|^)'([^']{2,80})'(?=[\s,.!?]|$)"
 )
 _MONEY_AFTER = {"dollar", "buck", "euro", "usd", "eur", "pound", "quid", "$", "€", "£", "块", "元"}
 _CATEGORY_AFTER = {"shoe", "sneaker", "jacket", "shirt", "gear", "headphone", "laptop", "brand"}
 _MOVIE_CONTEXT = {"movie", "film", "watch", "watched", "directed", "director", "actor", "flick"}
-#: "action movies", "scary films": a lower-case phrase before one of these describes a kind of
-#: movie, it does not name one ("Action (1980)", "Scary Movie")
-_KIND_NOUNS = {
-    normalize_word(w)
-    for w in ("movie", "movies", "film", "films", "flick", "flicks", "ones", "genre")
-}
-_CAP_JOINERS = {"of", "the", "and", "&", "de", "la", "le", "von", "van", "in", "on", "a"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +83,6 @@ class MentionSpan:
     mention: Mention
     i: int
     j: int
-
-
-def _surface_variants(surface: str) -> list[str]:
-    s = surface.strip()
-    out = [s]
-    stripped = re.sub(r"\s*\(\d{4}\)\s*$", "", s)  # MovieLens "Heat (1995)"
-    if stripped != s:
-        out.append(stripped)
-    m = re.match(r"^(.*),\s*(The|A|An|Les|La|Le|Il|Das|Der|Die|El)$", stripped)
-    if m:  # "Usual Suspects, The" -> "The Usual Suspects"
-        out.append(f"{m.group(2)} {m.group(1)}")
-        out.append(m.group(1))
-    return out
-
-
-def _key(tokens: Sequence[Token]) -> tuple[str, ...]:
-    return tuple(t.norm for t in tokens if t.kind != "sym")
 
 
 #: Buckets of the name index up to this size are checked for duplicates by a scan, larger
@@ -120,13 +103,13 @@ class SpanExtractor:
         self._index: dict[tuple[str, ...], list[LexiconEntry]] = {}
         self._ids: dict[tuple[str, ...], set[str]] = {}  # entity ids of the big buckets
         for entry in lexicon:
-            for variant in _surface_variants(entry.surface):
-                self._add(_key(tokenize(variant)), entry)
+            for variant in surface_variants(entry.surface):
+                self._add(title_key(tokenize(variant)), entry)
         for zh, en in ZH_ALIASES.items():
-            entries = self._index.get(_key(tokenize(en)))
+            entries = self._index.get(title_key(tokenize(en)))
             if entries:
                 for entry in list(entries):
-                    self._add(_key(tokenize(zh)), entry)
+                    self._add(title_key(tokenize(zh)), entry)
         del self._ids  # only needed while building
         self._max_len = max((len(k) for k in self._index), default=0)
         self._vocab = {w for key in self._index for w in key}
@@ -263,15 +246,15 @@ class SpanExtractor:
         first = tokens[i]
         if len(key) == 1 and len(key[0]) == 1 and first.kind != "cjk":
             return []
-        if not _names_a_title(key, tokens, i, j):
+        if not names_a_title(key, tokens, i, j):
             entries = [e for e in entries if e.label != "Product"]
         else:
             entries = [
-                e for e in entries if e.label != "Product" or _same_number(e, key, tokens[i:j])
+                e for e in entries if e.label != "Product" or same_number(e, key, tokens[i:j])
             ]
         ordinary = all(k in _COMMON for k in key)
         if ordinary and {e.label for e in entries} <= {"Product", "Entity"}:
-            return entries if _written_as_name(tokens, i, j) else []
+            return entries if written_as_name(tokens, i, j) else []
         return entries
 
     def _quoted_spans(
@@ -311,7 +294,7 @@ class SpanExtractor:
                     j += 1
                 elif (
                     (
-                        tokens[j].norm in _CAP_JOINERS
+                        tokens[j].norm in CAP_JOINERS
                         and j + 1 < n
                         and self._is_cap(tokens[j + 1])
                         and not taken[j + 1]
@@ -360,7 +343,7 @@ class SpanExtractor:
             label: str | None = None
             if starts.get(s.j) == "Category" or after in _CATEGORY_AFTER:
                 label = "Brand"  # "Mizuno running shoes"
-            elif before & _TITLE_CUES:
+            elif before & TITLE_CUES:
                 label = "Product"  # "something like Inception"
             elif before & _PERSON_CUES or after in ("movie", "film", "flick"):
                 label = "Entity"  # "movies by Christopher Nolan"
@@ -370,59 +353,6 @@ class SpanExtractor:
                 s = MentionSpan(replace(s.mention, label_hint=label), s.i, s.j)
             out.append(s)
         return out
-
-
-def _same_number(entry: LexiconEntry, key: tuple[str, ...], span: list[Token]) -> bool:
-    """Whether a title is written with its own words, plurals included: the lexicon folds
-    plurals ("t-shirts" finds "T-shirt"), but "the kids" is not *The Kid*, "Wars" not *War*,
-    "love stories" not *Love Story*. Words the typo rule corrected are not compared."""
-    words = [t for t in span if t.kind != "sym"]
-    for variant_key, forms in _title_words(entry.surface):
-        if variant_key == key:
-            return all(
-                word_form(w.text) == form
-                for w, form, k in zip(words, forms, key, strict=False)
-                if w.norm == k
-            )
-    return True
-
-
-@functools.lru_cache(maxsize=65536)
-def _title_words(surface: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    """``(key, word forms)`` of each of a title's surface variants (cached: a generated
-    catalogue's product names share a few surfaces across thousands of entries)."""
-    out = []
-    for variant in _surface_variants(surface):
-        title = [t for t in tokenize(variant) if t.kind != "sym"]
-        out.append((_key(title), tuple(word_form(t.text) for t in title)))
-    return tuple(out)
-
-
-def _names_a_title(key: tuple[str, ...], tokens: list[Token], i: int, j: int) -> bool:
-    """Whether tokens ``[i, j)`` can be a title (a Product's name) as written."""
-    first = tokens[i]
-    lower = first.text.islower()
-    if len(key) == 1 and lower and not (i > 0 and tokens[i - 1].norm in _TITLE_CUES):
-        # a lower-case single word is a word, not a title: "can you help" is not "Help!",
-        # "i saw it" not "Saw"; "i liked frozen" still is (quoted titles are found apart)
-        return False
-    # "action movies", "romance films": a kind of movie; "a scary movie", "superhero movies"
-    # describe one, where "Scary Movie" names it
-    kind_after = j < len(tokens) and tokens[j].norm in _KIND_NOUNS
-    return not (lower and (kind_after or (len(key) > 1 and key[-1] in _KIND_NOUNS)))
-
-
-def _written_as_name(tokens: list[Token], i: int, j: int) -> bool:
-    """Titles made of ordinary words ("Seven", "It", "Anything Else") count only when written
-    like a name: every word capitalised (a joiner inside may stay lower-case), none SHOUTED
-    ("I LOVE it", "seen IT"), and a one-word one not as the first word of a sentence."""
-    words = [t for t in tokens[i:j] if t.kind == "word"]
-    for k, t in enumerate(words):
-        if len(t.text) > 1 and t.text.isupper():
-            return False
-        if not t.text[:1].isupper() and (k == 0 or t.norm not in _CAP_JOINERS):
-            return False
-    return not (len(words) == 1 and (i == 0 or tokens[i - 1].text in ".!?"))
 
 
 _FUZZY_MIN_LEN = 5
