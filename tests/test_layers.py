@@ -13,6 +13,8 @@ import ast
 import sys
 from pathlib import Path
 
+from project_files import not_project_code
+
 ROOT = Path(__file__).resolve().parents[1]
 FLOORS = {"kgrec": 0, "kg": 1, "models": 2, "server": 3, "bench": 4}
 #: modules allowed to import from any floor
@@ -25,12 +27,9 @@ def _modules(root: Path = ROOT) -> dict[str, Path]:
     out = {}
     for top in FLOORS:
         for path in (root / top).rglob("*.py"):
-            parts = list(path.relative_to(root).with_suffix("").parts)
-            if "v1" in parts:  # generated stubs
-                continue
-            # a virtual environment (bench/.venv-recbole, which bench.recbole_runner builds)
-            # or a cache is not project code
-            if any(p.startswith(".") or p == "__pycache__" for p in parts):
+            relative = path.relative_to(root)
+            parts = list(relative.with_suffix("").parts)
+            if "v1" in parts or not_project_code(relative):  # generated stubs, venvs, caches
                 continue
             if parts[-1] == "__init__":
                 parts = parts[:-1]

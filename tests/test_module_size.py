@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from project_files import not_project_code
+
 ROOT = Path(__file__).resolve().parents[1]
 TOPS = ("kgrec", "kg", "models", "server", "bench", "tests")
 MAX_LINES = 450
@@ -23,22 +25,13 @@ def _is_generated(path: Path) -> bool:
     return "_pb2" in path.name
 
 
-def _skipped(relative: Path) -> bool:
-    """Virtual environments, caches and benchmark output are not project code."""
-    parts = relative.parts
-    return any(p.startswith(".") or p == "__pycache__" for p in parts) or parts[:2] == (
-        "bench",
-        "out",
-    )
-
-
 def line_counts(root: Path = ROOT, tops: tuple[str, ...] = TOPS) -> dict[str, int]:
     """Lines of every project module under ``root``'s ``tops`` (generated stubs left out)."""
     counts: dict[str, int] = {}
     for top in tops:
         for path in sorted((root / top).rglob("*.py")):
             relative = path.relative_to(root)
-            if _skipped(relative) or _is_generated(path):
+            if not_project_code(relative) or _is_generated(path):
                 continue
             counts[relative.as_posix()] = len(path.read_text(encoding="utf-8").splitlines())
     return counts
