@@ -166,7 +166,7 @@ def _full_scores(model: Any, dataset: Any, device: Any, chunk: int = 64):
 
 def _independent_check(model, dataset, device, split_dir: Path, recbole_test: dict) -> dict:
     from bench.recbole_atomic import read_split
-    from bench.recbole_eval import group_by_user, per_user_full_ranking
+    from bench.recbole_eval import group_by_user, mean_over_users, per_user_full_ranking
 
     parts = read_split(split_dir)
     pairs = {p: [(u, i) for u, i, _r, _t in rows] for p, rows in parts.items()}
@@ -178,8 +178,7 @@ def _independent_check(model, dataset, device, split_dir: Path, recbole_test: di
     per_user = per_user_full_ranking(
         scores, user_tokens, item_tokens, group_by_user(pairs["test"]), seen, ks=(5, 10, 20)
     )
-    keys = next(iter(per_user.values())).keys()
-    ours = {k: sum(u[k] for u in per_user.values()) / len(per_user) for k in keys}
+    ours = mean_over_users(per_user)
     diffs = {k: abs(ours[k] - float(recbole_test[k])) for k in ours if k in recbole_test}
     return {
         "recbole_items_equal_split_universe": set(item_tokens) == universe,

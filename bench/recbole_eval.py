@@ -24,7 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["METRIC_NAMES", "evaluate_full_ranking", "group_by_user", "per_user_full_ranking"]
+__all__ = [
+    "METRIC_NAMES",
+    "evaluate_full_ranking",
+    "group_by_user",
+    "mean_over_users",
+    "per_user_full_ranking",
+]
 
 METRIC_NAMES = ("recall", "mrr", "ndcg", "hit", "precision")
 
@@ -47,8 +53,12 @@ def evaluate_full_ranking(
 ) -> dict[str, float]:
     """Full-ranking metrics, keys like ``"ndcg@10"``: the mean over users of
     :func:`per_user_full_ranking` (same arguments, same errors)."""
-    per_user = per_user_full_ranking(scores, user_ids, item_ids, relevant, seen, ks)
-    keys = [f"{m}@{k}" for m in METRIC_NAMES for k in ks]
+    return mean_over_users(per_user_full_ranking(scores, user_ids, item_ids, relevant, seen, ks))
+
+
+def mean_over_users(per_user: Mapping[int, Mapping[str, float]]) -> dict[str, float]:
+    """Each metric of :func:`per_user_full_ranking`'s result, averaged over its users."""
+    keys = next(iter(per_user.values())).keys()
     return {key: sum(u[key] for u in per_user.values()) / len(per_user) for key in keys}
 
 
