@@ -246,12 +246,12 @@ class SpanExtractor:
         first = tokens[i]
         if len(key) == 1 and len(key[0]) == 1 and first.kind != "cjk":
             return []
-        if not names_a_title(key, tokens, i, j):
-            entries = [e for e in entries if e.label != "Product"]
-        else:
-            entries = [
-                e for e in entries if e.label != "Product" or same_number(e, key, tokens[i:j])
-            ]
+        title = names_a_title(key, tokens, i, j)
+        entries = [
+            e
+            for e in entries
+            if e.label != "Product" or (title and same_number(e, key, tokens[i:j]))
+        ]
         ordinary = all(k in _COMMON for k in key)
         if ordinary and {e.label for e in entries} <= {"Product", "Entity"}:
             return entries if written_as_name(tokens, i, j) else []
