@@ -12,7 +12,11 @@ with a fixed ranking (``explore=False``).
 
 It prints, per query shape (the query's text with its parameters), how often it ran per
 turn and its total and mean milliseconds, and each step's mean, so the step that dominates
-and the query inside it show. ``--answers`` writes every turn's items, scores, reasons and
+and the query inside it show. It also prints the process's CPU per call and the cyclic GC's
+collections and their time: the pipeline runs after :func:`server.serve.settle_heap`, as
+``kgrec serve`` runs it; ``--gc-young N`` sets the youngest generation's threshold instead
+(700: CPython's default).
+``--answers`` writes every turn's items, scores, reasons and
 reply; ``--compare`` checks them against an earlier run's (same ``DIR``, ``--turns`` and
 ``--seed``): how many answers rank differently, how many differ at all (reasons, reply), the
 first difference; it exits 1 on any.
@@ -21,6 +25,7 @@ first difference; it exits 1 on any.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import random
@@ -36,7 +41,7 @@ from typing import Any
 
 from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX
 from kgrec.domain import EventType, FeedbackEvent, RecommendQuery
-from server.serve import build_runtime
+from server.serve import GC_YOUNG_THRESHOLD, build_runtime, settle_heap
 from server.settings import Settings
 
 _EVENTS = (EventType.CLICK, EventType.LIKE, EventType.ADD_TO_CART, EventType.DISLIKE)
@@ -159,6 +164,35 @@ def compare(before: list[Any], after: list[Any]) -> tuple[list[str], int, int]:
     return lines, len(ranked), len(other)
 
 
+class GcTimer:
+    """Counts the cyclic GC's collections by generation and their time, while entered."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.count[info["generation"]] += 1
+            self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def report(self, recs: int, young: int) -> str:
+        return (
+            f"  cyclic GC    {1000 * self.seconds / recs:8.2f} ms per Recommend "
+            f"(young threshold {young}; collections by generation {self.count})"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, required=True)
@@ -167,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=2500)
     ap.add_argument("--answers", type=Path, help="write every answer here (JSON)")
     ap.add_argument("--compare", type=Path, help="an earlier --answers file to match")
+    ap.add_argument(
+        "--gc-young",
+        type=int,
+        default=GC_YOUNG_THRESHOLD,
+        help="the GC's youngest-generation threshold while driving (700: CPython's default)",
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kgrec-turn-profile-") as tmp:
         data = Path(tmp) / "data"
@@ -174,17 +214,23 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(data_dir=data, demo_users=args.users, log_message_text=False)
         runtime = build_runtime(settings)
         runtime.store.warm(wait=True)  # every turn from the filter snapshot, on any machine
+        settle_heap()
+        gc.set_threshold(args.gc_young, *gc.get_threshold()[1:])
+        collections = GcTimer()
         try:
             timer = QueryTimer(runtime.store)
-            started = time.perf_counter()
-            answers, steps = drive(runtime, args.turns, args.seed, args.users)
-            wall = time.perf_counter() - started
+            started, cpu = time.perf_counter(), time.process_time()
+            with collections:
+                answers, steps = drive(runtime, args.turns, args.seed, args.users)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             runtime.close()
     recs = sum(1 for a in answers if "items" in a)
     print(f"{args.turns} calls ({recs} Recommend) in {wall:.2f} s; per Recommend:")
     for name, total in steps.items():
         print(f"  step {name:<11} {total / max(recs, 1):8.2f} ms")
+    print(f"  process CPU  {1000 * cpu / max(args.turns, 1):8.2f} ms per call")
+    print(collections.report(max(recs, 1), args.gc_young))
     for line in timer.report(max(recs, 1)):
         print(line)
     if args.answers:
