@@ -214,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(data_dir=data, demo_users=args.users, log_message_text=False)
         runtime = build_runtime(settings)
         runtime.store.warm(wait=True)  # every turn from the filter snapshot, on any machine
-        settle_heap()
-        gc.set_threshold(args.gc_young, *gc.get_threshold()[1:])
+        settle_heap(args.gc_young)
         collections = GcTimer()
         try:
             timer = QueryTimer(runtime.store)

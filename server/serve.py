@@ -163,14 +163,14 @@ def reload_on_sighup(reloader: ModelReloader) -> Iterator[None]:
 GC_YOUNG_THRESHOLD = 20_000
 
 
-def settle_heap() -> None:
+def settle_heap(young: int = GC_YOUNG_THRESHOLD) -> None:
     """Set the cyclic GC up for serving, once start-up has loaded what lives as long as the
     process.
 
     Everything loaded so far (models, lexicon, indexes) is moved out of the GC's reach
     (``gc.freeze``), so full collections while serving (and at exit) do not walk those few
     hundred thousand objects again. And the youngest generation is collected after
-    :data:`GC_YOUNG_THRESHOLD` allocations instead of 700: one turn allocates tens of
+    ``young`` (:data:`GC_YOUNG_THRESHOLD`) allocations instead of 700: one turn allocates tens of
     thousands of containers (a product read alone builds a list per value), so at 700 the
     objects of a turn still running were promoted and the older generations, with the
     record caches that grow while serving, were walked again and again. Collections happen
@@ -178,7 +178,7 @@ def settle_heap() -> None:
     """
     gc.freeze()
     _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+    gc.set_threshold(young, older, oldest)
 
 
 async def run(
