@@ -80,6 +80,37 @@ class CypherCandidates(CypherSessions):
         self._cache.refresh(moved)  # the next turn finds them at this popularity
         return out
 
+    def brief_candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """:meth:`candidates` from the filter snapshot with brief records (no record read;
+        :meth:`complete` reads those a turn keeps); whole records without a snapshot."""
+        index = self._filters() if query.limit > 0 else None
+        if index is None:
+            return self.candidates(query)
+        out = []
+        for item_id, popularity, matched in self._snapshot_rows(index, query)[: query.limit]:
+            record = index.brief(item_id, float(popularity or 0.0))
+            if record is not None:
+                out.append(Candidate(record, tuple(sorted(set(matched))) if matched else ()))
+        return out
+
+    def brief_products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        """:meth:`products`, brief from the snapshot for the ids it holds (popularity as it
+        has it: this process's writes at once, others' within :data:`POPULARITY_POLL_S`)."""
+        index = self._filters()
+        if index is None:
+            return self.products(ids)
+        brief = {i: index.brief(i) for i in dict.fromkeys(ids)}
+        whole = self.products([i for i, r in brief.items() if r is None])
+        found = {i: r for i, r in brief.items() if r is not None} | {r.id: r for r in whole}
+        return [found[i] for i in ids if i in found]
+
+    def complete(self, records: Sequence[ProductRecord]) -> list[ProductRecord | None]:
+        """Whole records (cached, else read) at the popularity ``records`` carry."""
+        found = self._records([r.id for r in records])
+        return [
+            _with_popularity(found[r.id], r.popularity) if r.id in found else None for r in records
+        ]
+
     def _snapshot_rows(
         self, index: FilterIndex, query: CandidateQuery
     ) -> list[tuple[str, float | None, tuple[str, ...]]]:

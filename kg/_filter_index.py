@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import CandidateQuery
+from .types import CandidateQuery, ProductRecord
 
 #: The columns of a snapshot row, in order (those :data:`kg.queries.FILTER_SNAPSHOT` returns).
 SNAPSHOT_COLUMNS = (
@@ -68,6 +68,8 @@ class FilterIndex:
         self.popularity = pop[order]
         self.price = np.array([_number(by_id[i][4]) for i in self.ids], dtype=np.float64)
         self.position = {i: n for n, i in enumerate(self.ids)}
+        # each position's brand: the first of its brand ids (a product has one brand)
+        self.brand = [str(next(iter(by_id[i][2] or ()), "")) for i in self.ids]
         # each position's rank in id order: the tie-break of a preferred query's order
         self._id_rank = np.empty(len(self.ids), dtype=np.int64)
         self._id_rank[np.argsort(np.array(self.ids, dtype=str), kind="stable")] = np.arange(
@@ -124,6 +126,26 @@ class FilterIndex:
                 values = np.array([self._live[n] for n in at.tolist()], dtype=np.float64)
                 self._moved = (at, values)
             return self._moved
+
+    def brief(self, item_id: str, popularity: float | None = None) -> ProductRecord | None:
+        """What ranking reads of a product (id, price, brand id, popularity; the rest of
+        the record empty), or ``None`` when it is not in the snapshot. ``popularity``: the
+        value a query row gave; else the live one (this process's bumps, other processes'
+        taken in)."""
+        n = self.position.get(item_id)
+        if n is None:
+            return None
+        if popularity is None:
+            with self._lock:
+                popularity = self._live.get(n, float(self.popularity[n]))
+        price = float(self.price[n])
+        return ProductRecord(
+            id=item_id,
+            title="",
+            price=None if math.isnan(price) else price,
+            brand_id=self.brand[n],
+            popularity=0.0 if math.isinf(popularity) else popularity,
+        )
 
     def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
         """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,

@@ -143,6 +143,21 @@ class GraphStore(ABC):
     def products(self, ids: Sequence[str]) -> list[ProductRecord]:
         """The products with these ids, in the order given; unknown ids are left out."""
 
+    def brief_candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """:meth:`candidates`, where a record may be brief: only what ranking reads (id,
+        price, brand id, popularity), the rest empty until :meth:`complete` (a store that
+        answers candidate queries in-process reads no record here). By default, whole."""
+        return self.candidates(query)
+
+    def brief_products(self, ids: Sequence[str]) -> list[ProductRecord]:
+        """:meth:`products`, where a record may be brief (:meth:`brief_candidates`)."""
+        return self.products(ids)
+
+    def complete(self, records: Sequence[ProductRecord]) -> list[ProductRecord | None]:
+        """The whole record of each of ``records`` (brief or not), at its popularity;
+        ``None`` for a product that is gone. By default, the records as given."""
+        return list(records)
+
     @abstractmethod
     def paths(
         self, source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int = 2, k: int = 3

@@ -34,7 +34,6 @@ from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.dialogue.session_rules import apply_feedback, echo_constraints
 from models.explain import Explainer, ExplainRequest
 from models.explain.assemble import applied_constraints, explain_items, ranked_items
-from models.scoring.blend import blend, zscore
 
 from .deadline import check_deadline
 from .evidence import gather_evidence
@@ -43,6 +42,7 @@ from .learning import NO_MODEL, Learning
 from .log import log_feedback, log_turn
 from .metrics import METRICS
 from .pipeline_config import PipelineConfig
+from .ranking import rank
 from .retrieval import retrieve
 from .sessions import Sessions
 from .turn import Turn
@@ -186,17 +186,9 @@ class Pipeline:
         popularity, session feedback and the shopper's price level (the best
         ``max(limit, explore_top)``); then, with a learning ranking policy
         (``rerank_policy``), re-ordered by it and the shown slate drawn
-        (:meth:`server.learning.Learning.order`)."""
-        state, cands, model = turn.state, turn.candidates, None
-        if turn.model is not None and cands:
-            model = zscore(turn.model.for_items([c.product.id for c in cands]))
-        turn.scored = blend(
-            cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
-            disliked_brands={p.brand_id for p in turn.disliked if p.brand_id},
-            shown=turn.passed_over() if self.config.demotes_shown else (),
-            price_level=state.price_level, weights=self.config.blend_weights(),
-            keep=max(turn.query.limit, self.config.explore_top),
-        )  # fmt: skip
+        (:meth:`server.learning.Learning.order`). The kept candidates' records are read
+        whole here (:func:`server.ranking.rank`)."""
+        turn.scored = rank(turn, self.store, self.config)
         turn.blended = turn.scored
         self.learning.order(turn)
 

@@ -31,12 +31,16 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
     graph's candidates; with a scorer, its scoring of the conversation (the session's
     feedback and the user's profile in the context) and, when no hard constraint narrows the
     pool, its best ``candidate_pool`` items too; then, with session adaptation, the
-    near-duplicates of disliked items leave the pool."""
+    near-duplicates of disliked items leave the pool. Records may be brief
+    (:meth:`GraphStore.brief_candidates`): :func:`server.ranking.rank` completes the kept."""
     state, scorer = turn.state, turn.scorer
     query = candidate_query(state, pool := config.candidate_pool)
-    turn.candidates = store.candidates(query)
-    turn.disliked = store.products(state.disliked_item_ids) if state.disliked_item_ids else []
     rejected = state.disliked_item_ids if config.adapt_session else []
+    # records stay brief (what ranking reads) until the score step keeps its best; finding
+    # near-duplicates of rejected items reads titles and categories, so then they are whole
+    brief = not rejected
+    turn.candidates = store.brief_candidates(query) if brief else store.candidates(query)
+    turn.disliked = store.products(state.disliked_item_ids) if state.disliked_item_ids else []
     similar = scorer.similar_items(rejected, NEAR_DUPLICATE_COSINE) if scorer and rejected else []
     if scorer is not None:
         anchor = turn.update.anchor.item_id if turn.update and turn.update.anchor else None
@@ -49,7 +53,9 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
             hidden = [*query.exclude_item_ids, *named, *similar]
             best = model.best(pool, exclude_item_ids=hidden, user_id=ctx.user_id)
             known = {c.product.id for c in turn.candidates}
-            extra = store.products([i for i, _ in best if i not in known])
+            extra = (store.brief_products if brief else store.products)(
+                [i for i, _ in best if i not in known]
+            )
             turn.candidates += [Candidate(p) for p in extra]
     if rejected:
         dropped = near_duplicate_ids(turn.disliked, (c.product for c in turn.candidates), similar)

@@ -180,6 +180,31 @@ def test_the_snapshot_gives_the_graphs_rows(
         assert indexed.candidates(query) == plain.candidates(query), query
 
 
+def test_brief_records_carry_what_ranking_reads_and_complete_to_the_graphs(
+    graphs: tuple[kg.GraphStore, kg.GraphStore],
+) -> None:
+    """Brief candidates read no record (empty titles) yet rank as the whole ones would: the
+    same ids, matches, prices, brands and popularity; completed, they are the graph's."""
+    indexed, plain = graphs
+    indexed.build_filters()  # type: ignore[attr-defined]
+
+    def ranked(cands: list[kg.Candidate]) -> list[tuple[object, ...]]:
+        return [(c.product.id, c.product.price, c.product.brand_id, c.product.popularity,
+                 c.matched) for c in cands]  # fmt: skip
+
+    rng = random.Random(13)
+    for _ in range(60):
+        query = random_query(rng)
+        whole, brief = plain.candidates(query), indexed.brief_candidates(query)
+        assert ranked(brief) == ranked(whole), query
+        assert not any(c.product.title for c in brief)
+        assert indexed.complete([c.product for c in brief]) == [c.product for c in whole]
+    some = [f"prod:{n:06d}" for n in rng.sample(range(1500), 40)] + ["prod:nope"]
+    brief_products = indexed.brief_products(some)
+    assert not any(r.title for r in brief_products)
+    assert indexed.complete(brief_products) == plain.products(some)
+
+
 def test_feedback_and_catalog_writes_keep_the_rows_equal(
     graphs: tuple[kg.GraphStore, kg.GraphStore],
 ) -> None:

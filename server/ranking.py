@@ -1,0 +1,51 @@
+"""Step 4 of a turn, score: the blend of the turn's candidates (``models.scoring.blend``),
+then the whole records of the best it keeps.
+
+Retrieval may leave the candidates' records brief (:meth:`GraphStore.brief_candidates`: only
+what the blend reads), so a turn reads whole records for the ``max(limit, explore_top)`` it
+keeps, not for the hundreds it ranks. A kept product that is gone (deleted since the snapshot
+was read) leaves the pool and the blend runs again, so the ranking is the one the pool
+without it gives.
+"""
+
+from __future__ import annotations
+
+from kg.store import GraphStore
+from kg.types import Candidate
+from models.scoring.blend import ScoredCandidate, blend, zscore
+
+from .pipeline_config import PipelineConfig
+from .turn import Turn
+
+__all__ = ["rank"]
+
+#: Blends per turn at most: each one after the first follows products deleted meanwhile.
+MAX_BLENDS = 3
+
+
+def rank(turn: Turn, store: GraphStore, config: PipelineConfig) -> list[ScoredCandidate]:
+    """The blend's best ``max(limit, explore_top)`` of ``turn.candidates``, best first, with
+    whole records; the learned scores z-scored over the pool, the session's feedback, shown
+    items and price level as :func:`models.scoring.blend.blend` weighs them."""
+    state = turn.state
+    disliked_brands = {p.brand_id for p in turn.disliked if p.brand_id}
+    shown = turn.passed_over() if config.demotes_shown else ()
+    scored: list[ScoredCandidate] = []
+    for _ in range(MAX_BLENDS):
+        cands, model = turn.candidates, None
+        if turn.model is not None and cands:
+            model = zscore(turn.model.for_items([c.product.id for c in cands]))
+        scored = blend(
+            cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
+            disliked_brands=disliked_brands, shown=shown, price_level=state.price_level,
+            weights=config.blend_weights(), keep=max(turn.query.limit, config.explore_top),
+        )  # fmt: skip
+        whole = store.complete([s.candidate.product for s in scored])
+        gone = {s.candidate.product.id for s, r in zip(scored, whole, strict=True) if r is None}
+        for s, record in zip(scored, whole, strict=True):
+            if record is not None:
+                s.candidate = Candidate(record, s.candidate.matched)
+        if not gone:
+            return scored
+        turn.candidates = [c for c in cands if c.product.id not in gone]
+    return [s for s in scored if s.candidate.product.id not in gone]
