@@ -86,12 +86,12 @@ class CypherCandidates(CypherSessions):
         index = self._filters() if query.limit > 0 else None
         if index is None:
             return self.candidates(query)
-        out = []
-        for item_id, popularity, matched in self._snapshot_rows(index, query)[: query.limit]:
-            record = index.brief(item_id, float(popularity or 0.0))
-            if record is not None:
-                out.append(Candidate(record, tuple(sorted(set(matched))) if matched else ()))
-        return out
+        rows = self._snapshot_rows(index, query)[: query.limit]
+        records = index.briefs([(i, float(p or 0.0)) for i, p, _ in rows])
+        return [
+            Candidate(record, tuple(sorted(set(m))) if m else ())
+            for record, (_, _, m) in zip(records, rows, strict=True)
+        ]
 
     def brief_products(self, ids: Sequence[str]) -> list[ProductRecord]:
         """:meth:`products`, brief from the snapshot for the ids it holds (popularity as it
@@ -99,9 +99,8 @@ class CypherCandidates(CypherSessions):
         index = self._filters()
         if index is None:
             return self.products(ids)
-        brief = {i: index.brief(i) for i in dict.fromkeys(ids)}
-        whole = self.products([i for i, r in brief.items() if r is None])
-        found = {i: r for i, r in brief.items() if r is not None} | {r.id: r for r in whole}
+        found = {r.id: r for r in index.briefs([(i, None) for i in dict.fromkeys(ids)])}
+        found |= {r.id: r for r in self.products([i for i in ids if i not in found])}
         return [found[i] for i in ids if i in found]
 
     def complete(self, records: Sequence[ProductRecord]) -> list[ProductRecord | None]:

@@ -127,25 +127,28 @@ class FilterIndex:
                 self._moved = (at, values)
             return self._moved
 
-    def brief(self, item_id: str, popularity: float | None = None) -> ProductRecord | None:
-        """What ranking reads of a product (id, price, brand id, popularity; the rest of
-        the record empty), or ``None`` when it is not in the snapshot. ``popularity``: the
-        value a query row gave; else the live one (this process's bumps, other processes'
-        taken in)."""
-        n = self.position.get(item_id)
-        if n is None:
-            return None
-        if popularity is None:
+    def briefs(self, items: Sequence[tuple[str, float | None]]) -> list[ProductRecord]:
+        """What ranking reads of each ``(id, popularity)`` product in the snapshot (id, price,
+        brand id, popularity; the rest of the record empty), in their order; ids not in it
+        are left out. A ``None`` popularity: the live one (this process's bumps, other
+        processes' taken in). Built positionally, a turn's hundreds at ~1 µs each."""
+        position = self.position
+        found = [(i, position[i], p) for i, p in items if i in position]
+        prices = self.price[[n for _, n, _ in found]].tolist() if found else []
+        pops = [p for _, _, p in found if p is not None]
+        if len(pops) < len(found):
             with self._lock:
-                popularity = self._live.get(n, float(self.popularity[n]))
-        price = float(self.price[n])
-        return ProductRecord(
-            id=item_id,
-            title="",
-            price=None if math.isnan(price) else price,
-            brand_id=self.brand[n],
-            popularity=0.0 if math.isinf(popularity) else popularity,
-        )
+                pops = [self._live.get(n, float(self.popularity[n])) if p is None else p
+                        for _, n, p in found]  # fmt: skip
+        brand, nan, inf = self.brand, math.isnan, math.isinf
+        # positional (a keyword call costs twice as much): id, title, description, price,
+        # currency, image_ref, brand_id, brand, category_id, category, attributes,
+        # attribute_ids, popularity
+        return [
+            ProductRecord(i, "", "", None if nan(price) else price, "USD", "", brand[n],
+                          "", "", "", (), (), 0.0 if inf(p) else p)
+            for (i, n, _), price, p in zip(found, prices, pops, strict=True)
+        ]  # fmt: skip
 
     def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
         """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,
