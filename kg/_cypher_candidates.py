@@ -76,7 +76,7 @@ class CypherCandidates(CypherSessions):
             updated = _with_popularity(record, float(popularity or 0.0))
             if updated is not record:
                 moved.append((record, updated))
-            out.append(Candidate(updated, tuple(sorted(set(matched))) if matched else ()))
+            out.append(Candidate(updated, _matched(matched)))
         self._cache.refresh(moved)  # the next turn finds them at this popularity
         return out
 
@@ -88,10 +88,7 @@ class CypherCandidates(CypherSessions):
             return self.candidates(query)
         rows = self._snapshot_rows(index, query)[: query.limit]
         records = index.briefs([(i, float(p or 0.0)) for i, p, _ in rows])
-        return [
-            Candidate(record, tuple(sorted(set(m))) if m else ())
-            for record, (_, _, m) in zip(records, rows, strict=True)
-        ]
+        return [Candidate(r, _matched(m)) for r, (_, _, m) in zip(records, rows, strict=True)]
 
     def brief_products(self, ids: Sequence[str]) -> list[ProductRecord]:
         """:meth:`products`, brief from the snapshot for the ids it holds (popularity as it
@@ -273,6 +270,11 @@ class CypherCandidates(CypherSessions):
             self._cache.put_many(fresh)
             by_id.update((r.id, r) for r in fresh)
         return [by_id[i] for i in ids if i in by_id]
+
+
+def _matched(ids: Sequence[str] | None) -> tuple[str, ...]:
+    """A candidate row's preferred ids as :attr:`Candidate.matched` holds them: sorted, once."""
+    return tuple(sorted(set(ids))) if ids else ()
 
 
 def _with_popularity(record: ProductRecord, popularity: float) -> ProductRecord:
