@@ -11,6 +11,7 @@ with the split README's full-ranking protocol (``models.metrics``):
 
 * ``kgrec`` -- the default ``TrainConfig`` (KG LightGCN, text + image + rating features);
 * ``-KG`` / ``-text`` / ``-image`` / ``-rating`` -- the same with one input removed;
+  ``-item-item`` -- without the served item-item term (``models.training.item_item``);
 * ``--models rgcn`` adds the relational model for comparison.
 
 A second table gives each run's cost to reach a valid NDCG@10 (``bench.cost``): optimizer
@@ -47,6 +48,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "kgrec -text": {"encoder": {"use_text": False}},
     "kgrec -image": {"encoder": {"use_image": False}},
     "kgrec -rating": {"encoder": {"use_rating": False}},
+    "kgrec -item-item": {"item_item": False},
 }
 RECBOLE_MODELS = ("BPR", "LightGCN", "KGCN", "KGAT")
 COLUMNS = (

@@ -158,7 +158,8 @@ def run_kgrec(
 ) -> dict[str, Any]:
     """Train with the default ``TrainConfig`` (plus ``changes``) through
     ``models.training.train_model``, as ``bench.movielens`` does, and evaluate the restored
-    best-valid embeddings on ``dataset.test`` per user.
+    best-valid embeddings on ``dataset.test`` per user, as the served scorer scores a user it
+    was trained on (with the checkpoint's item-item term, ``models.training.item_item``).
 
     Args:
         protocols: name -> ``(evaluated pairs, pairs excluded from the ranking)`` (default
@@ -176,8 +177,9 @@ def run_kgrec(
         time and the seed.
     """
     from models.config import TrainConfig
-    from models.metrics import full_ranking_user_metrics
+    from models.metrics import dot_scores, scored_user_metrics
     from models.training import train_model
+    from models.training.item_item import ItemItem, blended_scores
 
     config = TrainConfig().with_changes(**changes, threads=threads)
     if seed is not None:
@@ -187,17 +189,22 @@ def run_kgrec(
     wall = time.monotonic() - t0
     ckpt = result.checkpoint
     users = ckpt.tensors["users"].float()
-    views = {"trained": (users, ckpt.tensors["items"].float())}
+    items = ckpt.tensors["items"].float()
+    term = ItemItem.from_tensors(ckpt.tensors, ckpt.extra)
+    views = {"trained": blended_scores(users, items, term, dataset.train)}
     if item_vectors is not None:
         features = dataset.item_features(config.encoder).tensors()
-        views["add_item"] = (users, item_vectors(ckpt, features))
-    if score_views is not None:
-        views.update(score_views(ckpt))
+        cold = item_vectors(ckpt, features)
+        views["add_item"] = blended_scores(users, cold, term, dataset.train)
+    if score_views is not None:  # users the model does not know: no history term
+        views.update({view: dot_scores(*sides) for view, sides in score_views(ckpt).items()})
     protocols = protocols or {"test": (dataset.test, [dataset.train, dataset.valid])}
     evals: dict[str, dict[str, list[float]]] = {}
-    for view, (users, items) in views.items():
+    for view, scores_of in views.items():
         for protocol, (pairs, excluded) in protocols.items():
-            _, per_user = full_ranking_user_metrics(users, items, pairs, excluded, KS)
+            _, per_user = scored_user_metrics(
+                scores_of, dataset.num_users, dataset.num_items, pairs, excluded, KS
+            )
             evals[f"{view}/{protocol}"] = {
                 k: per_user[k].tolist() for k in ("ndcg@10", "recall@10")
             }

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.training.item_item import ease_weights
+
 __all__ = ["ease", "ease_weights", "interaction_matrix", "popularity", "text_knn"]
 
 Sides = tuple[np.ndarray, np.ndarray]
@@ -27,28 +29,6 @@ def interaction_matrix(pairs: np.ndarray, num_users: int, num_items: int) -> np.
     if len(pairs):
         x[pairs[:, 0], pairs[:, 1]] = 1.0
     return x
-
-
-def ease_weights(x: np.ndarray, lam: float) -> np.ndarray:
-    """EASE^R's item-item weights ``B`` for interaction matrix ``x`` and L2 weight ``lam``.
-
-    ``B = argmin ||X - XB||_F^2 + lam ||B||_F^2`` subject to ``diag(B) = 0`` has the closed
-    form, with ``P = (X^T X + lam I)^{-1}``,
-
-    .. math::
-        B_{ij} = -P_{ij} / P_{jj} \\quad (i \\ne j), \\qquad B_{jj} = 0.
-
-    An item with no interactions has an all-zero column of ``X``, so its column of ``B`` is
-    zero: EASE^R cannot score an item it has never seen. Shape ``(I, I)``.
-    """
-    if lam <= 0:
-        raise ValueError("lam must be > 0")
-    gram = x.T @ x
-    gram[np.diag_indices_from(gram)] += lam
-    p = np.linalg.inv(gram)
-    b = p / (-np.diag(p))
-    b[np.diag_indices_from(b)] = 0.0
-    return b
 
 
 def ease(train: np.ndarray, num_users: int, num_items: int, lam: float) -> Sides:

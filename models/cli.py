@@ -99,6 +99,8 @@ def build_config(args: argparse.Namespace) -> Any:
             model[key] = getattr(args, flag)
     if args.cold_item_map:
         top["cold_item_map"] = True
+    if args.no_item_item:
+        top["item_item"] = False
     if args.no_kg:
         model["use_kg"] = False
     for modality in ("text", "image", "rating"):
@@ -320,6 +322,11 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--no-text", action="store_true", help="ablation: no text features")
     p.add_argument("--no-image", action="store_true", help="ablation: no image features")
     p.add_argument("--no-rating", action="store_true", help="ablation: no rating features")
+    p.add_argument(
+        "--no-item-item",
+        action="store_true",
+        help="no EASE^R item-item term beside the GNN (default: chosen on valid)",
+    )
     p.add_argument("--cache-dir", type=Path, help="embedding cache (default ~/.cache/kgrec)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -16,21 +16,33 @@ comparisons of two rankers on the same users).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = [
+    "ScoresOf",
+    "dot_scores",
     "full_ranking_metrics",
     "full_ranking_user_metrics",
+    "scored_user_metrics",
     "rating_errors",
     "topk_metrics",
     "topk_user_metrics",
 ]
 
 DEFAULT_KS = (5, 10, 20)
+
+#: ``scores_of(users)``: a new ``(len(users), I)`` score matrix of a batch of user indices
+#: (the ranking writes into it)
+ScoresOf = Callable[[np.ndarray], Tensor]
+
+
+def dot_scores(user_emb: Tensor, item_emb: Tensor) -> ScoresOf:
+    """The scores ``user_emb @ item_emb.T``, a batch of users at a time."""
+    return lambda batch: user_emb[torch.from_numpy(batch).to(user_emb.device)] @ item_emb.T
 
 
 def topk_user_metrics(
@@ -96,15 +108,14 @@ def _group(pairs: np.ndarray, num_users: int) -> list[np.ndarray]:
 
 @torch.no_grad()
 def _ranked_hits(
-    user_emb: Tensor,
-    item_emb: Tensor,
+    scores_of: ScoresOf,
+    num_users: int,
     eval_pairs: np.ndarray,
     seen_pairs: Iterable[np.ndarray],
     max_k: int,
     batch_size: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(evaluated users, (users, max_k) hit matrix, |R(u)|)`` of the full ranking."""
-    num_users = user_emb.shape[0]
     relevant = _group(eval_pairs, num_users)
     seen = np.concatenate([p for p in seen_pairs if len(p)] or [np.zeros((0, 2), np.int64)])
     seen_by_user = _group(seen, num_users)
@@ -112,7 +123,7 @@ def _ranked_hits(
     all_hits = np.zeros((len(users), max_k), dtype=bool)
     for start in range(0, len(users), batch_size):
         batch = users[start : start + batch_size]
-        scores = user_emb[torch.from_numpy(batch).to(user_emb.device)] @ item_emb.T
+        scores = scores_of(batch)
         rows = np.concatenate([np.full(len(seen_by_user[u]), r) for r, u in enumerate(batch)])
         cols = np.concatenate([seen_by_user[u] for u in batch])
         if len(rows):
@@ -143,8 +154,9 @@ def full_ranking_metrics(
         batch_size: users scored per matrix product.
     """
     max_k = min(max(ks), item_emb.shape[0])
+    scores_of = dot_scores(user_emb, item_emb)
     _, hits, num_relevant = _ranked_hits(
-        user_emb, item_emb, eval_pairs, seen_pairs, max_k, batch_size
+        scores_of, user_emb.shape[0], eval_pairs, seen_pairs, max_k, batch_size
     )
     return topk_metrics(hits, num_relevant, [k for k in ks if k <= max_k])
 
@@ -164,9 +176,28 @@ def full_ranking_user_metrics(
     mean of each array is the value :func:`full_ranking_metrics` returns. Two rankers
     evaluated on the same pairs get the same ``users``, so their arrays pair row by row.
     """
-    max_k = min(max(ks), item_emb.shape[0])
+    return scored_user_metrics(
+        dot_scores(user_emb, item_emb), user_emb.shape[0], item_emb.shape[0],
+        eval_pairs, seen_pairs, ks, batch_size=batch_size,
+    )  # fmt: skip
+
+
+def scored_user_metrics(
+    scores_of: ScoresOf,
+    num_users: int,
+    num_items: int,
+    eval_pairs: np.ndarray,
+    seen_pairs: Iterable[np.ndarray],
+    ks: Sequence[int] = DEFAULT_KS,
+    *,
+    batch_size: int = 1024,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`full_ranking_user_metrics` of any scores: ``scores_of(users)`` gives a batch's
+    ``(len(users), num_items)`` score matrix (e.g. a sum of standardised terms, which no one
+    pair of embeddings gives)."""
+    max_k = min(max(ks), num_items)
     users, hits, num_relevant = _ranked_hits(
-        user_emb, item_emb, eval_pairs, seen_pairs, max_k, batch_size
+        scores_of, num_users, eval_pairs, seen_pairs, max_k, batch_size
     )
     return users, topk_user_metrics(hits, num_relevant, [k for k in ks if k <= max_k])
 

@@ -18,6 +18,7 @@ from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
 from models.training.cold_items import cold_item_vectors
 from models.training.device import resolve_device
+from models.training.item_item import ItemItem, standardize, user_histories
 
 from .gnn_search import GnnSearch
 from .item_index import ANN_MIN_ITEMS, index_kind
@@ -27,13 +28,6 @@ from .turn_scores import TurnScores
 logger = logging.getLogger(__name__)
 
 __all__ = ["GnnScorer", "Scorer"]
-
-
-def _standardize(scores: Tensor) -> Tensor:
-    """z-score over the catalogue, so signals of different scales can be added."""
-    if scores.numel() < 2:
-        return scores - scores.mean()
-    return (scores - scores.mean()) / scores.std().clamp(min=1e-6)
 
 
 class GnnScorer(ItemScorer):
@@ -48,7 +42,8 @@ class GnnScorer(ItemScorer):
             - \\tfrac12\\,\\widehat{\\bar h_{\\text{disliked}}}
             + \\widehat{\\bar h_{\\text{entities}}}
 
-    where ``h_u`` is the trained user vector (absent for unknown users), ``q`` the fusion of
+    where ``h_u`` is the trained user vector (absent for unknown users; those known may add
+    ``w z(x_u B)``, :mod:`models.training.item_item`, scored exactly), ``q`` the fusion of
     the query's MiniLM embedding (the item encoder applied to text only), hats are
     L2-normalised vectors, and bars are means. With no signal at all the score is the
     z-scored log-popularity (a cold-start fallback).
@@ -100,19 +95,16 @@ class GnnScorer(ItemScorer):
         # item vectors are then not all unit, and every cosine term normalises them
         self._cold_map = (t["cold_map"], t["cold_map_mean"]) if "cold_map" in t else None
         self._normalized = self.config.cosine and self._cold_map is None
+        term = ItemItem.from_tensors(t, checkpoint.extra)
+        self._item_item = term.to(self.device) if term is not None else None
         self.user_ids = list(checkpoint.user_ids)
         self._ids = list(checkpoint.item_ids)
         self.entity_ids = list(checkpoint.entity_ids)
         self._user_index = {u: i for i, u in enumerate(self.user_ids)}
         self._item_index = {it: i for i, it in enumerate(self.item_ids)}
         self._entity_index = {e: i for i, e in enumerate(self.entity_ids)}
-        seen = t["seen"].numpy()
-        self._seen: dict[int, np.ndarray] = {}
-        if len(seen):
-            order = np.argsort(seen[:, 0], kind="stable")
-            users, starts = np.unique(seen[order, 0], return_index=True)
-            for u, chunk in zip(users, np.split(seen[order, 1], starts[1:]), strict=True):
-                self._seen[int(u)] = chunk
+        #: each user's training items (catalogue rows), by user row
+        self._seen = user_histories(t["seen"].numpy(), len(self.user_ids))
         self._item_entity_rows: dict[int, list[int]] = {}
         links = t.get("item_entities")
         if links is not None and len(links):
@@ -122,14 +114,8 @@ class GnnScorer(ItemScorer):
         self._fusion: ModalityFusion | None = None
         if checkpoint.feature_dims:
             self._fusion = ModalityFusion(checkpoint.feature_dims, self.config.model.dim)
-            prefix = "fusion."
-            self._fusion.load_state_dict(
-                {
-                    k[len(prefix) :]: v
-                    for k, v in checkpoint.state_dict.items()
-                    if k.startswith(prefix)
-                }
-            )
+            state = checkpoint.state_dict
+            self._fusion.load_state_dict({k[7:]: v for k, v in state.items() if k[:7] == "fusion."})
             self._fusion.to(self.device).eval()
         self._text_encoder: Any = None
         self._image_encoder: Any = None
@@ -299,18 +285,28 @@ class GnnScorer(ItemScorer):
             vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
         return user, self._session_vector(ctx), vec
 
+    def _history_term(self, ctx: ScoringContext) -> Tensor | None:
+        """``w z(x_u B)`` for a user the model was trained on (``None``: no such term)."""
+        u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
+        if (term := self._item_item) is None or u is None:
+            return None
+        x = term.history_matrix([self._seen[u]], len(self._ids))
+        return term.weight * standardize(term.scores(x, len(self._ids))[0])
+
     @torch.inference_mode()
     def _catalogue_scores(self, ctx: ScoringContext) -> Tensor:
         """Scores ``(I,)`` for every known item (callers hold the lock)."""
         user, session, profile = self._terms(ctx)
-        total = None if user is None else _standardize(self._items @ user)
+        total = None if user is None else standardize(self._items @ user)
+        if total is not None and (history := self._history_term(ctx)) is not None:
+            total += history
         items = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
         for vec in (session, profile):
             if vec is not None:
-                s = _standardize(items @ vec)
+                s = standardize(items @ vec)
                 total = s if total is None else total + s
         if total is None:
-            total = _standardize(torch.log1p(self._popularity))
+            total = standardize(torch.log1p(self._popularity))
         return total
 
     def catalog_scores(self, ctx: ScoringContext) -> np.ndarray:
@@ -337,7 +333,8 @@ class GnnScorer(ItemScorer):
     def turn_scores(self, ctx: ScoringContext) -> TurnScores:
         with self._lock:
             search = self._item_search()
-            if search is not None:
+            known = ctx.user_id is not None and ctx.user_id in self._user_index
+            if search is not None and (self._item_item is None or not known):
                 terms = self._terms(ctx)
                 user, session, profile = (
                     None if t is None else t.float().cpu().numpy() for t in terms
@@ -379,7 +376,7 @@ class GnnScorer(ItemScorer):
 
     def seen_item_ids(self, user_id: str | None) -> list[str]:
         u = self._user_index.get(user_id) if user_id is not None else None
-        if u is None or u not in self._seen:
+        if u is None:
             return []
         return [self._ids[i] for i in self._seen[u].tolist() if i < len(self._ids)]
 

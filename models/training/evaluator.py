@@ -10,8 +10,9 @@ import torch
 
 from kgrec.errors import ConfigError
 from models.data.rec_dataset import RecDataset
-from models.metrics import DEFAULT_KS, full_ranking_metrics, rating_errors
+from models.metrics import DEFAULT_KS, rating_errors, scored_user_metrics
 from models.training.checkpoint import Checkpoint
+from models.training.item_item import ItemItem, blended_scores
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def _calibrated_rating_errors(
 def evaluate_checkpoint(
     checkpoint: Checkpoint, dataset: RecDataset, split: str = "test", ks=DEFAULT_KS
 ) -> dict[str, Any]:
-    """Full-ranking metrics of the checkpoint's precomputed embeddings on ``split``.
+    """Full-ranking metrics of the checkpoint's precomputed embeddings (and item-item term,
+    ``models.training.item_item``) on ``split``, as the served scorer ranks for these users.
 
     Items seen before the split are excluded (train; plus valid for ``test``), as the split
     README specifies. Ids are matched by name, so the dataset must be the one trained on.
@@ -64,7 +66,12 @@ def evaluate_checkpoint(
     items = checkpoint.tensors["items"].float()
     eval_pairs = dataset.valid if split == "valid" else dataset.test
     seen = [dataset.train] if split == "valid" else [dataset.train, dataset.valid]
-    result: dict[str, Any] = dict(full_ranking_metrics(users, items, eval_pairs, seen, ks))
+    term = ItemItem.from_tensors(checkpoint.tensors, checkpoint.extra)
+    scores_of = blended_scores(users, items, term, dataset.train)  # as served to these users
+    _, per_user = scored_user_metrics(
+        scores_of, dataset.num_users, dataset.num_items, eval_pairs, seen, ks
+    )
+    result: dict[str, Any] = {k: float(v.mean()) for k, v in per_user.items()}
     errors = _calibrated_rating_errors(users, items, dataset, split)
     if errors is not None:
         result.update(errors)

@@ -15,6 +15,8 @@ catalogue (through :func:`kg.export.export_graph`, the graph's one full read), a
   (a new user's events, a new item's brand/category/attributes) from the first epoch; the
   fusion and other weights are copied as they are. The embedding tables grow to the graph's
   size; ids that disappeared (forgotten users, removed products) are dropped;
+* a checkpoint with an item-item term (``models.training.item_item``) keeps it, refitted on
+  every event with the lambda and weight chosen when it was trained;
 * the new checkpoint gets a new version (``kgrec-<model>-ft-<time>-<hash>``, newer
   ``created``), goes to the model dir where ``AdminService/ReloadModel`` (``kgrec admin
   reload``) and SIGHUP find it, and ``meta.json`` names its origin (``fine_tuned_from``) and
@@ -44,6 +46,7 @@ from models.data.rec_dataset import RecDataset
 from models.data.rec_graph import RecGraph
 from models.gnn import GraphRecommender
 from models.training.checkpoint import META, Checkpoint
+from models.training.item_item import ItemItem
 from models.training.trainer import TrainResult, train_model
 
 logger = logging.getLogger(__name__)
@@ -190,11 +193,16 @@ def fine_tune(
     if len(dataset.train) == 0:
         raise ConfigError("the graph holds no positive interactions to fine-tune on")
     encoder: dict[str, Any] = {"cache_dir": str(cache_dir)} if cache_dir else {}
+    term = ItemItem.from_tensors(checkpoint.tensors, checkpoint.extra)
+    kept: dict[str, Any] = {"item_item": False}  # refitted on every event, with its choice
+    if term is not None:
+        kept = {"item_item_lambdas": (term.lam,), "item_item_weights": (term.weight,)}
     config = checkpoint.config.with_changes(
         epochs=epochs,
         max_seconds=max_seconds,
         **({"lr": lr} if lr is not None else {}),
         encoder=encoder,
+        **kept,
     )
     since_events = sum(1 for r in rows.interactions if r.get("ts", 0.0) > checkpoint.created)
     logger.info("fine-tune: %s; %d events since %s", dataset.summary(), since_events, since.name)

@@ -20,10 +20,11 @@ from models.config import TrainConfig
 from models.data.rec_dataset import RecDataset
 from models.data.rec_graph import RecGraph
 from models.gnn import GraphRecommender, build_model
-from models.metrics import full_ranking_metrics
+from models.metrics import full_ranking_metrics, scored_user_metrics
 from models.training.checkpoint import Checkpoint
 from models.training.cold_items import cold_item_vectors, fit_cold_map
 from models.training.device import resolve_device
+from models.training.item_item import blended_scores, item_item_term
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ def _config_hash(config: TrainConfig, dataset: RecDataset) -> str:
     so that a run stopped by its budget can be resumed with a larger one."""
     values = config.to_dict()
     for key in ("epochs", "patience", "max_seconds"):
+        values.pop(key)
+    for key in [k for k in values if k.startswith("item_item")]:  # chosen after training
         values.pop(key)
     blob = json.dumps(values, sort_keys=True) + dataset.fingerprint()
     return hashlib.sha256(blob.encode()).hexdigest()[:8]
@@ -338,12 +341,20 @@ def _train(
     if config.cold_item_map:
         items, cold_tensors = _map_cold_items(items, features.tensors(device), popularity, config)
     summary: dict[str, Any] = {"best_epoch": best_epoch}
-    if has_valid:
-        summary["valid"] = full_ranking_metrics(users, items, dataset.valid, [dataset.train])
-    if len(dataset.test):
-        summary["test"] = full_ranking_metrics(
-            users, items, dataset.test, [dataset.train, dataset.valid]
-        )
+    term, record = item_item_term(config, users, items, dataset.train, dataset.valid)
+    term_tensors, term_extra = (term.tensors(), term.extra()) if term else ({}, {})
+    if record:
+        summary["item_item"] = record
+    scores_of = blended_scores(users.float().cpu(), items.float().cpu(), term, dataset.train)
+    for split, split_pairs, excluded in (
+        ("valid", dataset.valid, [dataset.train]),
+        ("test", dataset.test, [dataset.train, dataset.valid]),
+    ):
+        if len(split_pairs) and (split == "test" or has_valid):
+            _, per_user = scored_user_metrics(
+                scores_of, dataset.num_users, dataset.num_items, split_pairs, excluded
+            )
+            summary[split] = {k: float(v.mean()) for k, v in per_user.items()}
     n_epochs = len(history)
     seconds_per_epoch = train_seconds / max(n_epochs, 1)
     created = time.time()
@@ -369,6 +380,7 @@ def _train(
             "seen": torch.from_numpy(dataset.train),
             "item_entities": torch.from_numpy(graph.item_entities),
             **cold_tensors,
+            **term_tensors,
         },
         state_dict=model.state_dict(),
         feature_dims=features.dims,
@@ -383,6 +395,7 @@ def _train(
             "layer0_weight": model.layer0_weight,
             "feature_coverage": features.coverage(),
             "history": history,
+            **term_extra,
             **(extra or {}),
         },
         created=created,

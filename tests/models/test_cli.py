@@ -50,6 +50,8 @@ def test_config_layers_preset_file_and_flags(tmp_path: Path) -> None:
     config = build_config(args)
     assert config.cold_item_map and config.cold_item_scale == 0.7
     assert not build_config(_parser().parse_args(["train"])).cold_item_map
+    assert build_config(_parser().parse_args(["train"])).item_item
+    assert not build_config(_parser().parse_args(["train", "--no-item-item"])).item_item
     assert config.lr == 0.5  # from the file
     assert config.epochs == 9  # the flag wins over the file
     assert config.model.dim == 32  # from the preset

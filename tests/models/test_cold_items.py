@@ -69,7 +69,10 @@ def test_trainer_and_add_item_map_items_without_interactions(
     dataset = _with_unused_product(tiny_rows, rows_dir)
     new = dataset.item_ids.index("prod:new")
     assert new not in set(dataset.train[:, 1].tolist())
-    config = tiny_config(cache_dir).with_changes(cold_item_map=True, cold_item_scale=SCALE)
+    # no item-item term: a known user's turn is then the index's inner-product search
+    config = tiny_config(cache_dir).with_changes(
+        cold_item_map=True, cold_item_scale=SCALE, item_item=False
+    )
     ckpt = train_model(dataset, config, tmp_path / "runs", progress=False).checkpoint
     items = ckpt.tensors["items"].float()
     norms = items.norm(dim=1)

@@ -130,6 +130,27 @@ def test_fine_tune_starts_from_the_checkpoint_weights(
     torch.testing.assert_close(new.tensors["items"], old.tensors["items"])
 
 
+def test_fine_tune_keeps_the_item_item_choice(
+    graph: tuple[GraphStore, str], tmp_path: Path
+) -> None:
+    """A checkpoint's item-item term is refitted on every event with its lambda and weight;
+    one without the term gets none."""
+    rows = graph_rows(graph[0])
+    dataset = RecDataset.from_rows(rows.products, rows.interactions, rows.triples, None, (0, 0))
+    one_point = _config().with_changes(item_item_lambdas=(5.0,), item_item_weights=(0.5,))
+    first = train(dataset, one_point, tmp_path / "m", progress=False)
+    assert Checkpoint.load(first).extra["item_item_weight"] == 0.5  # no valid: the one point
+    tuned = fine_tune(first, rows, tmp_path / "m", epochs=1, progress=False).checkpoint
+    assert (tuned.extra["item_item_lambda"], tuned.extra["item_item_weight"]) == (5.0, 0.5)
+    assert "item_item_weights" in tuned.tensors
+    without = train(
+        dataset, one_point.with_changes(item_item=False), tmp_path / "n", progress=False
+    )
+    assert "item_item_weights" not in Checkpoint.load(without).tensors
+    again = fine_tune(without, rows, tmp_path / "n", epochs=1, progress=False).checkpoint
+    assert "item_item_weights" not in again.tensors
+
+
 def test_since_needs_a_gnn_checkpoint(tmp_path: Path, graph: tuple[GraphStore, str]) -> None:
     rows = graph_rows(graph[0])
     with pytest.raises(ConfigError, match="not a checkpoint"):

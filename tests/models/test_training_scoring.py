@@ -14,6 +14,7 @@ from kgrec.errors import ConfigError
 from models.data import RecDataset
 from models.scoring import NewItem, Scorer, ScoringContext, latest_checkpoint
 from models.training import Checkpoint, evaluate_checkpoint, train, train_model
+from models.training.item_item import ItemItem, blended_scores
 from tests.models.conftest import png_bytes, tiny_config
 
 pytestmark = pytest.mark.slow  # trains small models: ~10 s on an idle 2-core box
@@ -65,10 +66,16 @@ def test_scorer_scores_users_and_cold_start(trained: Path, tiny_dataset: RecData
     user = tiny_dataset.user_ids[0]
     s = _score(scorer, ids, user_id=user)
     assert s.shape == (12,) and np.all(np.isfinite(s))
-    # the known user's scores follow the dot products of the saved vectors
+    # the known user's scores follow the dot products of the saved vectors, plus the
+    # item-item term of their training items when the checkpoint kept one
     ck = scorer.checkpoint
-    dots = (ck.tensors["items"] @ ck.tensors["users"][0]).numpy()
-    assert np.argsort(-s).tolist() == np.argsort(-dots).tolist()
+    users, items = ck.tensors["users"].float(), ck.tensors["items"].float()
+    term = ItemItem.from_tensors(ck.tensors, ck.extra)
+    expected = blended_scores(users, items, term, tiny_dataset.train)(np.array([0]))[0]
+    assert np.argsort(-s).tolist() == np.argsort(-expected.numpy()).tolist()
+    if term is None:
+        dots = (items @ users[0]).numpy()
+        assert np.argsort(-s).tolist() == np.argsort(-dots).tolist()
     # unknown items rank below every known one
     assert _score(scorer, ["prod:unknown"], user_id=user)[0] < s.min()
     # cold start with a liked item: that item's neighbours score high, excluded from nearest

@@ -1,0 +1,234 @@
+"""EASE^R item-item weights beside the GNN's vectors: a term of the served score for known users.
+
+The GNN's user vector compresses a user's training history into ``d`` numbers; EASE^R (Steck
+2019, https://arxiv.org/abs/1905.03375) keeps the history and learns in closed form how much
+having item ``j`` says for item ``k``. The two rank differently enough that their sum ranks
+better than either on MovieLens-100K (``bench.movielens_peers``, bench/RESULTS.md). A
+checkpoint that keeps the term serves, for a user the model was trained on,
+
+.. math::
+    s(i) = z(h_u^\\top h_i) + w\\, z\\big((x_u B)_i\\big) + \\dots
+
+(``z``: standardised over the catalogue, :func:`standardize`; ``x_u``: the user's training
+items; ``B``: EASE^R's weights). ``lambda`` and ``w`` are chosen by :func:`choose_item_item`
+on the validation split, after the GNN's own early stop; ``w = 0`` (no term) is one of the
+choices, so a catalogue where it does not help keeps the GNN alone.
+
+Only the ``max_items`` most-interacted items get weights (a dense ``(m, m)`` matrix, ``O(m^3)``
+to fit, ``m^2`` half-floats to keep): the others, and items added after training, score 0 on
+this term.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from models.metrics import ScoresOf, scored_user_metrics
+
+if TYPE_CHECKING:
+    from models.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ItemItem",
+    "blended_scores",
+    "choose_item_item",
+    "ease_weights",
+    "item_item_term",
+    "standardize",
+    "user_histories",
+]
+
+#: checkpoint tensors of the term: covered catalogue rows ``(m,)`` and weights ``(m, m)``
+ROWS, WEIGHTS = "item_item_rows", "item_item_weights"
+
+
+def ease_weights(x: np.ndarray, lam: float) -> np.ndarray:
+    """EASE^R's item-item weights ``B`` for interaction matrix ``x`` and L2 weight ``lam``.
+
+    ``B = argmin ||X - XB||_F^2 + lam ||B||_F^2`` subject to ``diag(B) = 0`` has the closed
+    form, with ``P = (X^T X + lam I)^{-1}``,
+
+    .. math::
+        B_{ij} = -P_{ij} / P_{jj} \\quad (i \\ne j), \\qquad B_{jj} = 0.
+
+    An item with no interactions has an all-zero column of ``X``, so its column of ``B`` is
+    zero: EASE^R cannot score an item it has never seen. Shape ``(I, I)``.
+    """
+    if lam <= 0:
+        raise ValueError("lam must be > 0")
+    gram = x.T @ x
+    gram[np.diag_indices_from(gram)] += lam
+    p = np.linalg.inv(gram)
+    b = p / (-np.diag(p))
+    b[np.diag_indices_from(b)] = 0.0
+    return b
+
+
+def standardize(scores: Tensor) -> Tensor:
+    """z-score over the last dimension (the catalogue), so terms of different scales add."""
+    if scores.shape[-1] < 2:
+        return scores - scores.mean(-1, keepdim=True)
+    mean, std = scores.mean(-1, keepdim=True), scores.std(-1, keepdim=True)
+    return (scores - mean) / std.clamp(min=1e-6)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemItem:
+    """EASE^R weights over catalogue rows ``rows``: ``weights[a, b]`` is how much having
+    item ``rows[a]`` scores item ``rows[b]``; ``weight`` is ``w`` of the module docstring."""
+
+    rows: Tensor
+    weights: Tensor
+    weight: float
+    lam: float
+
+    @classmethod
+    def fit(
+        cls, pairs: np.ndarray, num_items: int, lam: float, max_items: int, weight: float = 1.0
+    ) -> ItemItem:
+        """EASE^R on the training ``[user, item]`` pairs, over the ``max_items`` items with the
+        most of them: ``B = -P / diag(P)`` off the diagonal, 0 on it, ``P = (X^T X + lam I)^-1``.
+        Weights are rounded to half floats, as the checkpoint keeps them."""
+        if max_items < 1:
+            raise ValueError("max_items must be >= 1")
+        counts = np.bincount(pairs[:, 1], minlength=num_items)
+        top = np.argsort(-counts, kind="stable")[:max_items]
+        rows = np.sort(top[counts[top] > 0])
+        column = np.full(num_items, -1, dtype=np.int64)
+        column[rows] = np.arange(len(rows))
+        kept = pairs[column[pairs[:, 1]] >= 0]
+        users, user_rows = np.unique(kept[:, 0], return_inverse=True)
+        x = np.zeros((len(users), len(rows)), dtype=np.float64)
+        x[user_rows, column[kept[:, 1]]] = 1.0
+        weights = torch.from_numpy(ease_weights(x, lam)).to(torch.float16).float()
+        return cls(torch.from_numpy(rows), weights, weight, lam)
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, Tensor], extra: dict[str, Any]) -> ItemItem | None:
+        """The term a checkpoint keeps (``None``: none, or a weight of 0)."""
+        if ROWS not in tensors or not extra.get("item_item_weight"):
+            return None
+        return cls(
+            tensors[ROWS].long(),
+            tensors[WEIGHTS].float(),
+            float(extra["item_item_weight"]),
+            float(extra.get("item_item_lambda", 0.0)),
+        )
+
+    def tensors(self) -> dict[str, Tensor]:
+        return {ROWS: self.rows, WEIGHTS: self.weights.to(torch.float16)}
+
+    def extra(self) -> dict[str, float]:
+        return {"item_item_weight": self.weight, "item_item_lambda": self.lam}
+
+    def to(self, device: torch.device | str) -> ItemItem:
+        return ItemItem(self.rows.to(device), self.weights.to(device), self.weight, self.lam)
+
+    def history_matrix(self, histories: Sequence[np.ndarray], num_items: int) -> Tensor:
+        """``(len(histories), m)``: 1 where a user's training items meet the covered rows."""
+        column = torch.full((num_items,), -1, dtype=torch.long)
+        column[self.rows.cpu()] = torch.arange(len(self.rows))
+        x = torch.zeros(len(histories), len(self.rows))
+        for n, items in enumerate(histories):
+            cols = column[torch.from_numpy(np.asarray(items, dtype=np.int64))]
+            x[n, cols[cols >= 0]] = 1.0
+        return x.to(self.weights.device)
+
+    def scores(self, x: Tensor, num_items: int) -> Tensor:
+        """``x_u B`` over the catalogue ``(len(x), num_items)``; 0 for rows not covered."""
+        out = torch.zeros(len(x), num_items, device=self.weights.device)
+        out[:, self.rows] = x @ self.weights
+        return out
+
+
+def user_histories(pairs: np.ndarray, num_users: int) -> list[np.ndarray]:
+    """Each user's items in ``[user, item]`` pairs, by user index (in the pairs' order)."""
+    order = np.argsort(pairs[:, 0], kind="stable")
+    bounds = np.searchsorted(pairs[order, 0], np.arange(num_users + 1))
+    return [pairs[order[bounds[u] : bounds[u + 1]], 1] for u in range(num_users)]
+
+
+def blended_scores(
+    users: Tensor, items: Tensor, term: ItemItem | None, train: np.ndarray
+) -> ScoresOf:
+    """The served warm score of every item for a batch of users (see the module docstring):
+    ``z(users @ items.T) + w z(x_u B)``, ``x_u`` from the ``train`` pairs."""
+    histories = user_histories(train, users.shape[0]) if term is not None else []
+
+    def scores_of(batch: np.ndarray) -> Tensor:
+        total = standardize(users[torch.from_numpy(batch)] @ items.T)
+        if term is not None:
+            x = term.history_matrix([histories[u] for u in batch], items.shape[0])
+            total += term.weight * standardize(term.scores(x, items.shape[0])).to(total.device)
+        return total
+
+    return scores_of
+
+
+def choose_item_item(
+    users: Tensor,
+    items: Tensor,
+    train: np.ndarray,
+    valid: np.ndarray,
+    lambdas: Sequence[float],
+    weights: Sequence[float],
+    max_items: int,
+) -> tuple[ItemItem | None, dict[str, Any]]:
+    """EASE^R for each ``lambda`` and each term weight ``w``, scored with the trained vectors
+    on the validation pairs (train items excluded); the best valid NDCG@10 wins, the GNN
+    alone (``w = 0``) included. Returns the term (``None``: the GNN alone won) and a record
+    of every point's valid NDCG@10."""
+    users, items = users.float().cpu(), items.float().cpu()
+    num_users, num_items = users.shape[0], items.shape[0]
+
+    def valid_ndcg(term: ItemItem | None) -> float:
+        scores_of = blended_scores(users, items, term, train)
+        _, per_user = scored_user_metrics(scores_of, num_users, num_items, valid, [train])
+        return float(per_user["ndcg@10"].mean()) if len(per_user["ndcg@10"]) else 0.0
+
+    alone = valid_ndcg(None)
+    best: tuple[float, ItemItem | None] = (alone, None)
+    grid: dict[str, float] = {}
+    for lam in lambdas:
+        fitted = ItemItem.fit(train, num_items, lam, max_items)
+        for w in weights:
+            term = ItemItem(fitted.rows, fitted.weights, float(w), float(lam))
+            grid[f"lambda={lam:g},w={w:g}"] = ndcg = valid_ndcg(term)
+            if ndcg > best[0]:
+                best = (ndcg, term)
+    chosen = best[1]
+    logger.info(
+        "item-item term: valid NDCG@10 %.4f with it (%s), %.4f without",
+        best[0], "none" if chosen is None else f"lambda {chosen.lam:g}, w {chosen.weight:g}",
+        alone,
+    )  # fmt: skip
+    return chosen, {"valid_ndcg@10_gnn_alone": alone, "grid": grid}
+
+
+def item_item_term(
+    config: TrainConfig, users: Tensor, items: Tensor, train: np.ndarray, valid: np.ndarray
+) -> tuple[ItemItem | None, dict[str, Any]]:
+    """The term a training run keeps (``config.item_item``): chosen on ``valid`` by
+    :func:`choose_item_item`; with no validation pairs, fitted only when the grid is one
+    point (a fine-tune keeps its checkpoint's choice), else none."""
+    lambdas, weights = config.item_item_lambdas, config.item_item_weights
+    if not config.item_item or not len(train):
+        return None, {}
+    if len(valid):
+        return choose_item_item(
+            users, items, train, valid, lambdas, weights, config.item_item_max_items
+        )
+    if len(lambdas) == 1 and len(weights) == 1:
+        term = ItemItem.fit(train, items.shape[0], lambdas[0], config.item_item_max_items)
+        return dataclasses.replace(term, weight=weights[0]), {"fitted": "no valid, one point"}
+    return None, {}

@@ -1,0 +1,112 @@
+"""The item-item term (``models.training.item_item``): EASE^R's weights, the choice on valid,
+and the served scorer scoring a known user exactly as the trainer's evaluation does."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from bench.peers import interaction_matrix
+from kgrec.errors import ConfigError
+from models.config import TrainConfig
+from models.metrics import full_ranking_metrics, scored_user_metrics
+from models.scoring import GnnScorer, ScoringContext
+from models.scoring.turn_scores import LinearScores, VectorScores
+from models.training import Checkpoint, train_model
+from models.training.item_item import ItemItem, blended_scores, choose_item_item, standardize
+
+
+def _pairs(seed: int, users: int = 40, items: int = 25, n: int = 300) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    # a skewed catalogue: low item ids are popular, so "most interacted" is well defined
+    item = np.minimum(rng.geometric(0.12, n) - 1, items - 1)
+    return np.unique(np.stack([rng.integers(0, users, n), item], 1), axis=0).astype(np.int64)
+
+
+def test_fit_is_ease_on_the_most_interacted_items() -> None:
+    pairs = _pairs(0)
+    whole = ItemItem.fit(pairs, 25, lam=5.0, max_items=25)
+    counts = np.bincount(pairs[:, 1], minlength=25)
+    assert whole.rows.tolist() == np.flatnonzero(counts).tolist()
+    x = interaction_matrix(pairs, 40, 25)[:, whole.rows.numpy()]
+    p = np.linalg.inv(x.T @ x + 5.0 * np.eye(x.shape[1]))
+    expected = np.eye(len(p)) - p / np.diag(p)  # Steck 2019, eq. 8
+    assert np.allclose(whole.weights.numpy(), expected, atol=2e-3)  # half floats
+    assert np.all(np.diag(whole.weights.numpy()) == 0)
+    top = ItemItem.fit(pairs, 25, lam=5.0, max_items=6)
+    assert top.rows.tolist() == sorted(np.argsort(-counts, kind="stable")[:6].tolist())
+    # x_u B is zero off the covered rows
+    history = top.history_matrix([pairs[pairs[:, 0] == 3, 1]], 25)
+    scores = top.scores(history, 25)[0]
+    uncovered = np.setdiff1d(np.arange(25), top.rows.numpy())
+    assert torch.all(scores[uncovered] == 0)
+
+
+def test_a_zero_weight_without_a_term_ranks_as_the_vectors_do() -> None:
+    gen = torch.Generator().manual_seed(1)
+    users, items = torch.randn(40, 4, generator=gen), torch.randn(25, 4, generator=gen)
+    train, valid = _pairs(2), _pairs(3, n=60)
+    plain = full_ranking_metrics(users, items, valid, [train])
+    _, per_user = scored_user_metrics(
+        blended_scores(users, items, None, train), 40, 25, valid, [train]
+    )
+    assert per_user["ndcg@10"].mean() == pytest.approx(plain["ndcg@10"], abs=1e-9)
+    # the grid keeps the GNN alone unless a point beats it on valid
+    term, record = choose_item_item(users, items, train, valid, (5.0,), (0.5,), 25)
+    alone, point = record["valid_ndcg@10_gnn_alone"], record["grid"]["lambda=5,w=0.5"]
+    assert alone == pytest.approx(plain["ndcg@10"], abs=1e-9)
+    assert (term is not None) == (point > alone)
+
+
+def test_config_checks_the_grid() -> None:
+    with pytest.raises(ConfigError, match="item_item"):
+        TrainConfig(item_item_lambdas=(0.0,))
+    assert TrainConfig.from_dict({"item_item_weights": [0.5]}).item_item_weights == (0.5,)
+
+
+@pytest.mark.slow  # trains a tiny model: ~10 s
+def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
+    tiny_dataset, cache_dir, tmp_path
+) -> None:
+    from tests.models.conftest import tiny_config
+
+    ckpt = train_model(
+        tiny_dataset, tiny_config(cache_dir), tmp_path / "runs", progress=False
+    ).checkpoint
+    term = ItemItem.fit(tiny_dataset.train, tiny_dataset.num_items, lam=2.0, max_items=8)
+    term = dataclasses.replace(term, weight=0.7)
+    with_term = dataclasses.replace(
+        ckpt,
+        tensors={**ckpt.tensors, **term.tensors()},
+        extra={**ckpt.extra, **term.extra()},
+    )
+    saved = with_term.save(tmp_path / "with-term")
+    scorer = GnnScorer.load(saved, device="cpu")
+    users, items = (ckpt.tensors[k].float() for k in ("users", "items"))
+    expected = blended_scores(users, items, term, tiny_dataset.train)
+    plain = GnnScorer(Checkpoint.load(saved), device="cpu")
+    plain._item_item = None  # the same checkpoint without the term
+    moved = 0
+    for u, user_id in enumerate(tiny_dataset.user_ids):
+        served = scorer.catalog_scores(ScoringContext(user_id=user_id))
+        want = expected(np.array([u]))[0].numpy()
+        assert np.allclose(served, want, atol=1e-4)
+        alone = plain.catalog_scores(ScoringContext(user_id=user_id))
+        assert np.allclose(alone, standardize(items @ users[u]).numpy(), atol=1e-4)
+        moved += int(not np.allclose(served, alone, atol=1e-4))
+    assert moved > 0, "the term changed no user's scores"
+    # an unknown user has no history: no term
+    anon = ScoringContext(user_id="nobody", text="")
+    assert np.allclose(scorer.catalog_scores(anon), plain.catalog_scores(anon))
+    if importlib.util.find_spec("faiss") is not None:
+        # past the exact search's size a known user's turn stays exact (the term is no
+        # inner product); anyone else's is the index's search
+        scorer.ann_min_items = 1
+        scorer.configure(item_index="faiss")
+        known = ScoringContext(user_id=tiny_dataset.user_ids[0])
+        assert isinstance(scorer.turn_scores(known), VectorScores)
+        assert isinstance(scorer.turn_scores(ScoringContext(text="jackets")), LinearScores)
