@@ -290,8 +290,7 @@ class GnnScorer(ItemScorer):
         u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
         if (term := self._item_item) is None or u is None:
             return None
-        x = term.history_matrix([self._seen[u]], len(self._ids))
-        return term.weight * standardize(term.scores(x, len(self._ids))[0])
+        return term.weight * standardize(term.user_scores(self._seen[u], len(self._ids)))
 
     @torch.inference_mode()
     def _catalogue_scores(self, ctx: ScoringContext) -> Tensor:

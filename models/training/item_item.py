@@ -144,6 +144,17 @@ class ItemItem:
             x[n, cols[cols >= 0]] = 1.0
         return x.to(self.weights.device)
 
+    def user_scores(self, items: np.ndarray, num_items: int) -> Tensor:
+        """One user's ``x_u B`` over the catalogue ``(num_items,)`` (what :meth:`scores` gives
+        for one history): the sum of the covered items' rows of ``B``, no dense product."""
+        wanted = torch.from_numpy(np.unique(np.asarray(items, dtype=np.int64)))
+        rows = self.rows.cpu()
+        at = torch.searchsorted(rows, wanted).clamp(max=max(len(rows) - 1, 0))
+        hits = at[rows[at] == wanted] if len(rows) else at[:0]
+        out = torch.zeros(num_items, device=self.weights.device)
+        out[self.rows] = self.weights[hits.to(self.weights.device)].sum(0)
+        return out
+
     def scores(self, x: Tensor, num_items: int) -> Tensor:
         """``x_u B`` over the catalogue ``(len(x), num_items)``; 0 for rows not covered."""
         out = torch.zeros(len(x), num_items, device=self.weights.device)

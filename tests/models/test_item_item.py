@@ -44,6 +44,11 @@ def test_fit_is_ease_on_the_most_interacted_items() -> None:
     scores = top.scores(history, 25)[0]
     uncovered = np.setdiff1d(np.arange(25), top.rows.numpy())
     assert torch.all(scores[uncovered] == 0)
+    # the served one-user path (rows of B summed) is the dense product's row, repeats once
+    for user in range(40):
+        items = pairs[pairs[:, 0] == user, 1]
+        dense = top.scores(top.history_matrix([items], 25), 25)[0]
+        assert torch.allclose(top.user_scores(np.concatenate([items, items]), 25), dense)
 
 
 def test_a_zero_weight_without_a_term_ranks_as_the_vectors_do() -> None:
