@@ -217,6 +217,12 @@ def _train(args: argparse.Namespace) -> int:
     print(f"checkpoint: {result.checkpoint_dir}")
     print(f"version: {result.checkpoint.version}")
     print(f"seconds/epoch: {result.seconds_per_epoch:.2f} over {len(result.history)} epochs")
+    extra, chosen = result.checkpoint.extra, result.checkpoint.metrics.get("item_item", {})
+    if "valid_ndcg@10_gnn_alone" in chosen:
+        kept = extra.get("item_item_weight")
+        term = f"lambda {extra['item_item_lambda']:g}, w {kept:g}" if kept else "none kept"
+        alone = chosen["valid_ndcg@10_gnn_alone"]
+        print(f"item-item term (chosen on valid): {term}; valid NDCG@10 without it {alone:.4f}")
     for split in ("valid", "test"):
         if split in result.checkpoint.metrics:
             print(f"\n{split} (full ranking):")
