@@ -40,7 +40,8 @@ MiniLM vector of the user's training items against each item's), EASE^R (lambda 
 warm valid; its weights for an item without interactions are zero, so it cannot score cold
 items: it shows the same floor), and kgrec by the product trainer on the reduced data
 (``--variants`` adds ``bench.movielens`` ablations, ``kgrec text-only``: no KG, text as
-the only item feature, and ``kgrec cold-map``: ``TrainConfig.cold_item_map``), read two
+the only item feature, ``kgrec cold-map``: ``TrainConfig.cold_item_map``, and ``kgrec
+neighbours K``: ``TrainConfig.item_item_text_neighbours`` = K instead of 20), read two
 ways: ``kgrec`` scores the cold items with the vectors training left them (nodes with KG
 edges and features, but only ever softmax negatives; with ``cold_item_map`` the trainer's
 ridge map), ``kgrec add_item`` re-embeds them as the served scorer embeds a new item
@@ -179,6 +180,8 @@ COLD_VARIANTS: dict[str, dict[str, Any]] = {
         "encoder": {"use_image": False, "use_rating": False},
     },
     "kgrec cold-map": {"cold_item_map": True},
+    # the item-item term's text neighbours for items without interactions (default 20)
+    **{f"kgrec neighbours {k}": {"item_item_text_neighbours": k} for k in (0, 5, 50)},
 }
 
 

@@ -116,6 +116,10 @@ class TrainConfig:
             model was trained on (``models.training.item_item``). Needs a validation split.
         item_item_max_items: the most-interacted items the weights cover (``m``: a dense
             ``m x m`` matrix, ``O(m^3)`` to fit).
+        item_item_text_neighbours: ``k``: every other item with text is scored on the term
+            as the mean of its ``k`` text-nearest covered items (0: such items score 0).
+            20 was chosen on the cold-valid half of ``bench.coldstart`` (k in 0, 5, 20, 50;
+            bench/RESULTS.md).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -142,6 +146,7 @@ class TrainConfig:
     item_item_lambdas: tuple[float, ...] = (100.0, 300.0, 1000.0)
     item_item_weights: tuple[float, ...] = (0.25, 0.5, 1.0)
     item_item_max_items: int = 4096
+    item_item_text_neighbours: int = 20
 
     def __post_init__(self) -> None:
         if self.encoder.text_backend not in TEXT_BACKENDS:

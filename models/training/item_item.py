@@ -15,15 +15,19 @@ on the validation split, after the GNN's own early stop; ``w = 0`` (no term) is 
 choices, so a catalogue where it does not help keeps the GNN alone.
 
 Only the ``max_items`` most-interacted items get weights (a dense ``(m, m)`` matrix, ``O(m^3)``
-to fit, ``m^2`` half-floats to keep): the others, and items added after training, score 0 on
-this term.
+to fit, ``m^2`` half-floats to keep). Every other catalogue item with text -- items nobody
+interacted with in training, rare ones past the cap -- borrows the mean column of its ``k``
+text-nearest covered items (cosine of the frozen MiniLM vectors the GNN trains with): its term
+is the mean of theirs, so a new item a shopper's history points to by content is lifted with
+them (:meth:`ItemItem.with_text_neighbours`). Items without text, and items added after
+training, score 0 on this term.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +54,8 @@ __all__ = [
 
 #: checkpoint tensors of the term: covered catalogue rows ``(m,)`` and weights ``(m, m)``
 ROWS, WEIGHTS = "item_item_rows", "item_item_weights"
+#: ... and the rows scored by their text neighbours ``(n,)``, those neighbours ``(n, k)``
+BORROWERS, NEIGHBOURS = "item_item_borrowers", "item_item_neighbours"
 
 
 def ease_weights(x: np.ndarray, lam: float) -> np.ndarray:
@@ -91,6 +97,10 @@ class ItemItem:
     weights: Tensor
     weight: float
     lam: float
+    #: catalogue rows scored by their text neighbours ``(n,)`` and those neighbours'
+    #: positions in ``rows`` ``(n, k)`` (``None``: none)
+    borrowers: Tensor | None = None
+    neighbours: Tensor | None = None
 
     @classmethod
     def fit(
@@ -113,26 +123,58 @@ class ItemItem:
         weights = torch.from_numpy(ease_weights(x, lam)).to(torch.float16).float()
         return cls(torch.from_numpy(rows), weights, weight, lam)
 
+    def with_text_neighbours(self, text: Tensor, has_text: Tensor, k: int) -> ItemItem:
+        """This term with every uncovered item that has text (``has_text``, ``(I,)``) scored
+        as the mean of its ``k`` most cosine-similar covered items (``text``: ``(I, d)``)."""
+        covered = torch.zeros(len(text), dtype=torch.bool)
+        covered[self.rows.cpu()] = True
+        borrowers = torch.nonzero(~covered & has_text.cpu().bool()).flatten()
+        k = min(k, len(self.rows))
+        if k < 1 or not len(borrowers):
+            return dataclasses.replace(self, borrowers=None, neighbours=None)
+        unit = torch.nn.functional.normalize(text.float().cpu(), dim=1)
+        targets = unit[self.rows.cpu()].T
+        chunks = [(unit[chunk] @ targets).topk(k, dim=1).indices for chunk in borrowers.split(4096)]
+        return dataclasses.replace(self, borrowers=borrowers, neighbours=torch.cat(chunks))
+
     @classmethod
     def from_tensors(cls, tensors: dict[str, Tensor], extra: dict[str, Any]) -> ItemItem | None:
         """The term a checkpoint keeps (``None``: none, or a weight of 0)."""
         if ROWS not in tensors or not extra.get("item_item_weight"):
             return None
+        borrowers = tensors.get(BORROWERS)
         return cls(
             tensors[ROWS].long(),
             tensors[WEIGHTS].float(),
             float(extra["item_item_weight"]),
             float(extra.get("item_item_lambda", 0.0)),
+            None if borrowers is None else borrowers.long(),
+            None if borrowers is None else tensors[NEIGHBOURS].long(),
         )
 
     def tensors(self) -> dict[str, Tensor]:
-        return {ROWS: self.rows, WEIGHTS: self.weights.to(torch.float16)}
+        out = {ROWS: self.rows, WEIGHTS: self.weights.to(torch.float16)}
+        if self.borrowers is not None and self.neighbours is not None:
+            out.update({BORROWERS: self.borrowers, NEIGHBOURS: self.neighbours})
+        return out
 
     def extra(self) -> dict[str, float]:
         return {"item_item_weight": self.weight, "item_item_lambda": self.lam}
 
     def to(self, device: torch.device | str) -> ItemItem:
-        return ItemItem(self.rows.to(device), self.weights.to(device), self.weight, self.lam)
+        moved = [None if t is None else t.to(device) for t in (self.borrowers, self.neighbours)]
+        return ItemItem(
+            self.rows.to(device), self.weights.to(device), self.weight, self.lam, *moved
+        )
+
+    def _spread(self, covered: Tensor, num_items: int) -> Tensor:
+        """Scores over the catalogue from the covered items' ``(..., m)``: 0 off the covered
+        rows, the neighbours' mean on the borrowers'."""
+        out = torch.zeros(*covered.shape[:-1], num_items, device=covered.device)
+        out[..., self.rows] = covered
+        if self.borrowers is not None and self.neighbours is not None:
+            out[..., self.borrowers] = covered[..., self.neighbours].mean(-1)
+        return out
 
     def history_matrix(self, histories: Sequence[np.ndarray], num_items: int) -> Tensor:
         """``(len(histories), m)``: 1 where a user's training items meet the covered rows."""
@@ -151,15 +193,11 @@ class ItemItem:
         rows = self.rows.cpu()
         at = torch.searchsorted(rows, wanted).clamp(max=max(len(rows) - 1, 0))
         hits = at[rows[at] == wanted] if len(rows) else at[:0]
-        out = torch.zeros(num_items, device=self.weights.device)
-        out[self.rows] = self.weights[hits.to(self.weights.device)].sum(0)
-        return out
+        return self._spread(self.weights[hits.to(self.weights.device)].sum(0), num_items)
 
     def scores(self, x: Tensor, num_items: int) -> Tensor:
-        """``x_u B`` over the catalogue ``(len(x), num_items)``; 0 for rows not covered."""
-        out = torch.zeros(len(x), num_items, device=self.weights.device)
-        out[:, self.rows] = x @ self.weights
-        return out
+        """``x_u B`` over the catalogue ``(len(x), num_items)`` (see :meth:`_spread`)."""
+        return self._spread(x @ self.weights, num_items)
 
 
 def user_histories(pairs: np.ndarray, num_users: int) -> list[np.ndarray]:
@@ -194,11 +232,13 @@ def choose_item_item(
     lambdas: Sequence[float],
     weights: Sequence[float],
     max_items: int,
+    extend: Callable[[ItemItem], ItemItem] = lambda term: term,
 ) -> tuple[ItemItem | None, dict[str, Any]]:
     """EASE^R for each ``lambda`` and each term weight ``w``, scored with the trained vectors
     on the validation pairs (train items excluded); the best valid NDCG@10 wins, the GNN
     alone (``w = 0``) included. Returns the term (``None``: the GNN alone won) and a record
-    of every point's valid NDCG@10."""
+    of every point's valid NDCG@10. ``extend`` adds to each fitted term what it serves with
+    (:meth:`ItemItem.with_text_neighbours`)."""
     users, items = users.float().cpu(), items.float().cpu()
     num_users, num_items = users.shape[0], items.shape[0]
 
@@ -211,9 +251,9 @@ def choose_item_item(
     best: tuple[float, ItemItem | None] = (alone, None)
     grid: dict[str, float] = {}
     for lam in lambdas:
-        fitted = ItemItem.fit(train, num_items, lam, max_items)
+        fitted = extend(ItemItem.fit(train, num_items, lam, max_items))
         for w in weights:
-            term = ItemItem(fitted.rows, fitted.weights, float(w), float(lam))
+            term = dataclasses.replace(fitted, weight=float(w))
             grid[f"lambda={lam:g},w={w:g}"] = ndcg = valid_ndcg(term)
             if ndcg > best[0]:
                 best = (ndcg, term)
@@ -227,19 +267,33 @@ def choose_item_item(
 
 
 def item_item_term(
-    config: TrainConfig, users: Tensor, items: Tensor, train: np.ndarray, valid: np.ndarray
+    config: TrainConfig,
+    users: Tensor,
+    items: Tensor,
+    train: np.ndarray,
+    valid: np.ndarray,
+    text: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[ItemItem | None, dict[str, Any]]:
     """The term a training run keeps (``config.item_item``): chosen on ``valid`` by
     :func:`choose_item_item`; with no validation pairs, fitted only when the grid is one
-    point (a fine-tune keeps its checkpoint's choice), else none."""
+    point (a fine-tune keeps its checkpoint's choice), else none. ``text``: the items' text
+    vectors and which items have text, for ``config.item_item_text_neighbours``."""
     lambdas, weights = config.item_item_lambdas, config.item_item_weights
     if not config.item_item or not len(train):
         return None, {}
+    k = config.item_item_text_neighbours
+
+    def extend(term: ItemItem) -> ItemItem:
+        if text is None or k < 1:
+            return term
+        vectors, has_text = text
+        return term.with_text_neighbours(vectors, has_text.reshape(len(has_text), -1).any(1), k)
+
     if len(valid):
         return choose_item_item(
-            users, items, train, valid, lambdas, weights, config.item_item_max_items
+            users, items, train, valid, lambdas, weights, config.item_item_max_items, extend
         )
     if len(lambdas) == 1 and len(weights) == 1:
-        term = ItemItem.fit(train, items.shape[0], lambdas[0], config.item_item_max_items)
+        term = extend(ItemItem.fit(train, items.shape[0], lambdas[0], config.item_item_max_items))
         return dataclasses.replace(term, weight=weights[0]), {"fitted": "no valid, one point"}
     return None, {}

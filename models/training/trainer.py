@@ -341,7 +341,8 @@ def _train(
     if config.cold_item_map:
         items, cold_tensors = _map_cold_items(items, features.tensors(device), popularity, config)
     summary: dict[str, Any] = {"best_epoch": best_epoch}
-    term, record = item_item_term(config, users, items, dataset.train, dataset.valid)
+    text = features.tensors(device).get("text")
+    term, record = item_item_term(config, users, items, dataset.train, dataset.valid, text)
     term_tensors, term_extra = (term.tensors(), term.extra()) if term else ({}, {})
     if record:
         summary["item_item"] = record

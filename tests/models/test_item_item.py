@@ -51,6 +51,30 @@ def test_fit_is_ease_on_the_most_interacted_items() -> None:
         assert torch.allclose(top.user_scores(np.concatenate([items, items]), 25), dense)
 
 
+def test_uncovered_items_with_text_borrow_their_text_neighbours_mean() -> None:
+    pairs = _pairs(4)
+    term = ItemItem.fit(pairs, 25, lam=5.0, max_items=8)
+    gen = torch.Generator().manual_seed(5)
+    text = torch.randn(25, 6, generator=gen)
+    rows = term.rows.tolist()
+    silent = max(set(range(25)) - set(rows))  # uncovered, and no text to borrow by
+    has_text = torch.ones(25, dtype=torch.bool)
+    has_text[silent] = False
+    extended = term.with_text_neighbours(text, has_text, k=3)
+    assert extended.borrowers is not None and extended.neighbours is not None
+    assert set(extended.borrowers.tolist()) == set(range(25)) - set(rows) - {silent}
+    unit = torch.nn.functional.normalize(text, dim=1)
+    for user in range(40):
+        items = pairs[pairs[:, 0] == user, 1]
+        plain, scores = term.user_scores(items, 25), extended.user_scores(items, 25)
+        assert torch.equal(scores[rows], plain[rows]) and scores[silent] == 0
+        for item in extended.borrowers.tolist():
+            nearest = (unit[term.rows] @ unit[item]).topk(3).indices
+            assert torch.isclose(scores[item], plain[term.rows[nearest]].mean(), atol=1e-5)
+    # k = 0 (or nothing to borrow): the plain term
+    assert term.with_text_neighbours(text, has_text, k=0).borrowers is None
+
+
 def test_a_zero_weight_without_a_term_ranks_as_the_vectors_do() -> None:
     gen = torch.Generator().manual_seed(1)
     users, items = torch.randn(40, 4, generator=gen), torch.randn(25, 4, generator=gen)
@@ -82,8 +106,11 @@ def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
     ckpt = train_model(
         tiny_dataset, tiny_config(cache_dir), tmp_path / "runs", progress=False
     ).checkpoint
-    term = ItemItem.fit(tiny_dataset.train, tiny_dataset.num_items, lam=2.0, max_items=8)
-    term = dataclasses.replace(term, weight=0.7)
+    term = ItemItem.fit(tiny_dataset.train, tiny_dataset.num_items, lam=2.0, max_items=6)
+    text = torch.randn(tiny_dataset.num_items, 4, generator=torch.Generator().manual_seed(0))
+    with_text = term.with_text_neighbours(text, torch.ones(len(text), dtype=torch.bool), k=2)
+    term = dataclasses.replace(with_text, weight=0.7)
+    assert term.borrowers is not None  # the saved term carries its borrowers
     with_term = dataclasses.replace(
         ckpt,
         tensors={**ckpt.tensors, **term.tensors()},
@@ -91,6 +118,8 @@ def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
     )
     saved = with_term.save(tmp_path / "with-term")
     scorer = GnnScorer.load(saved, device="cpu")
+    loaded = ItemItem.from_tensors(Checkpoint.load(saved).tensors, term.extra())
+    assert loaded is not None and torch.equal(loaded.neighbours, term.neighbours)
     users, items = (ckpt.tensors[k].float() for k in ("users", "items"))
     expected = blended_scores(users, items, term, tiny_dataset.train)
     plain = GnnScorer(Checkpoint.load(saved), device="cpu")
