@@ -162,6 +162,7 @@ class GnnScorer(ItemScorer):
             tensors = dict(self.checkpoint.tensors)
             tensors["items"] = self._items.detach().cpu()
             tensors["item_popularity"] = self._popularity.detach().cpu()
+            tensors.update(self._item_item.tensors() if self._item_item is not None else {})
             checkpoint = dataclasses.replace(
                 self.checkpoint,
                 item_ids=list(self._ids),
@@ -393,6 +394,8 @@ class GnnScorer(ItemScorer):
         content = self._content(text, item.image) if mapped is None else None
         neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
+        wants_text = self._item_item is not None and self._item_item.text is not None
+        text_vector = self._text().encode([text])[0] if wants_text and text.strip() else None
         with self._lock:
             ent = self._mean_rows(self._entities, rows)
             vec = torch.zeros(self._items.shape[1], device=self.device)
@@ -409,6 +412,8 @@ class GnnScorer(ItemScorer):
                 vec = nn.functional.normalize(vec, dim=0)
             item_id = row["id"]
             row = self._item_index.get(item_id, len(self._ids))
+            if self._item_item is not None and text_vector is not None:
+                self._item_item = self._item_item.borrow(row, text_vector)
             if self._search is not None:
                 self._search.set_row(row, vec.float().cpu().numpy())
             if item_id in self._item_index:
@@ -436,10 +441,8 @@ class GnnScorer(ItemScorer):
         return item_id in self._item_index
 
     def __repr__(self) -> str:
-        return (
-            f"GnnScorer(version={self.version!r}, users={len(self.user_ids)}, "
-            f"items={len(self.item_ids)}, device={self.device})"
-        )
+        n, version = (len(self.user_ids), len(self.item_ids)), self.version
+        return f"GnnScorer(version={version!r}, users={n[0]}, items={n[1]}, device={self.device})"
 
 
 #: the name this scorer had before the scoring contract (kept for callers of that name)

@@ -19,8 +19,9 @@ to fit, ``m^2`` half-floats to keep). Every other catalogue item with text -- it
 interacted with in training, rare ones past the cap -- borrows the mean column of its ``k``
 text-nearest covered items (cosine of the frozen MiniLM vectors the GNN trains with): its term
 is the mean of theirs, so a new item a shopper's history points to by content is lifted with
-them (:meth:`ItemItem.with_text_neighbours`). Items without text, and items added after
-training, score 0 on this term.
+them (:meth:`ItemItem.with_text_neighbours`); a product added after training borrows the same
+way (:meth:`ItemItem.borrow`, from the covered items' text vectors the checkpoint keeps).
+Items without text score 0 on this term.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ __all__ = [
 ROWS, WEIGHTS = "item_item_rows", "item_item_weights"
 #: ... and the rows scored by their text neighbours ``(n,)``, those neighbours ``(n, k)``
 BORROWERS, NEIGHBOURS = "item_item_borrowers", "item_item_neighbours"
+#: ... and the covered items' unit text vectors ``(m, d)``
+TEXT = "item_item_text"
 
 
 def ease_weights(x: np.ndarray, lam: float) -> np.ndarray:
@@ -101,6 +104,9 @@ class ItemItem:
     #: positions in ``rows`` ``(n, k)`` (``None``: none)
     borrowers: Tensor | None = None
     neighbours: Tensor | None = None
+    #: the covered items' unit text vectors ``(m, d)``: what an item added later is matched
+    #: by (:meth:`borrow`; ``None``: items added later score 0)
+    text: Tensor | None = None
 
     @classmethod
     def fit(
@@ -130,19 +136,41 @@ class ItemItem:
         covered[self.rows.cpu()] = True
         borrowers = torch.nonzero(~covered & has_text.cpu().bool()).flatten()
         k = min(k, len(self.rows))
-        if k < 1 or not len(borrowers):
-            return dataclasses.replace(self, borrowers=None, neighbours=None)
+        if k < 1:
+            return dataclasses.replace(self, borrowers=None, neighbours=None, text=None)
         unit = torch.nn.functional.normalize(text.float().cpu(), dim=1)
-        targets = unit[self.rows.cpu()].T
-        chunks = [(unit[chunk] @ targets).topk(k, dim=1).indices for chunk in borrowers.split(4096)]
-        return dataclasses.replace(self, borrowers=borrowers, neighbours=torch.cat(chunks))
+        targets = unit[self.rows.cpu()].to(torch.float16).float()  # as the checkpoint keeps it
+        chunks = [
+            (unit[chunk] @ targets.T).topk(k, dim=1).indices for chunk in borrowers.split(4096)
+        ]
+        neighbours = torch.cat(chunks) if chunks else torch.zeros(0, k, dtype=torch.long)
+        return dataclasses.replace(self, borrowers=borrowers, neighbours=neighbours, text=targets)
+
+    def borrow(self, row: int, vector: np.ndarray) -> ItemItem:
+        """This term with catalogue row ``row`` (an item added after training, text vector
+        ``vector`` from the encoder training used) scored by its text neighbours as
+        :meth:`with_text_neighbours` scores an uncovered item; a covered row keeps its own
+        column, and without text vectors nothing changes."""
+        if self.text is None or self.borrowers is None or self.neighbours is None:
+            return self
+        if bool((self.rows == row).any()):
+            return self
+        unit = torch.nn.functional.normalize(torch.as_tensor(vector).float().cpu(), dim=0)
+        nearest = (self.text.cpu() @ unit).topk(self.neighbours.shape[1]).indices
+        keep = self.borrowers.cpu() != row
+        device = self.borrowers.device
+        borrowers = torch.cat([self.borrowers.cpu()[keep], torch.tensor([row])])
+        neighbours = torch.cat([self.neighbours.cpu()[keep], nearest[None]])
+        return dataclasses.replace(
+            self, borrowers=borrowers.to(device), neighbours=neighbours.to(device)
+        )
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, Tensor], extra: dict[str, Any]) -> ItemItem | None:
         """The term a checkpoint keeps (``None``: none, or a weight of 0)."""
         if ROWS not in tensors or not extra.get("item_item_weight"):
             return None
-        borrowers = tensors.get(BORROWERS)
+        borrowers, text = tensors.get(BORROWERS), tensors.get(TEXT)
         return cls(
             tensors[ROWS].long(),
             tensors[WEIGHTS].float(),
@@ -150,22 +178,28 @@ class ItemItem:
             float(extra.get("item_item_lambda", 0.0)),
             None if borrowers is None else borrowers.long(),
             None if borrowers is None else tensors[NEIGHBOURS].long(),
+            None if text is None else text.float(),
         )
 
     def tensors(self) -> dict[str, Tensor]:
-        out = {ROWS: self.rows, WEIGHTS: self.weights.to(torch.float16)}
+        out = {ROWS: self.rows.cpu(), WEIGHTS: self.weights.to(torch.float16).cpu()}
         if self.borrowers is not None and self.neighbours is not None:
-            out.update({BORROWERS: self.borrowers, NEIGHBOURS: self.neighbours})
+            out.update({BORROWERS: self.borrowers.cpu(), NEIGHBOURS: self.neighbours.cpu()})
+        if self.text is not None:
+            out[TEXT] = self.text.to(torch.float16).cpu()
         return out
 
     def extra(self) -> dict[str, float]:
         return {"item_item_weight": self.weight, "item_item_lambda": self.lam}
 
     def to(self, device: torch.device | str) -> ItemItem:
-        moved = [None if t is None else t.to(device) for t in (self.borrowers, self.neighbours)]
-        return ItemItem(
-            self.rows.to(device), self.weights.to(device), self.weight, self.lam, *moved
-        )
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device)
+
+        return dataclasses.replace(
+            self, rows=self.rows.to(device), weights=self.weights.to(device),
+            borrowers=move(self.borrowers), neighbours=move(self.neighbours),
+        )  # fmt: skip
 
     def _spread(self, covered: Tensor, num_items: int) -> Tensor:
         """Scores over the catalogue from the covered items' ``(..., m)``: 0 off the covered

@@ -14,7 +14,7 @@ from bench.peers import interaction_matrix
 from kgrec.errors import ConfigError
 from models.config import TrainConfig
 from models.metrics import full_ranking_metrics, scored_user_metrics
-from models.scoring import GnnScorer, ScoringContext
+from models.scoring import GnnScorer, NewItem, ScoringContext
 from models.scoring.turn_scores import LinearScores, VectorScores
 from models.training import Checkpoint, train_model
 from models.training.item_item import ItemItem, blended_scores, choose_item_item, standardize
@@ -144,3 +144,41 @@ def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
         known = ScoringContext(user_id=tiny_dataset.user_ids[0])
         assert isinstance(scorer.turn_scores(known), VectorScores)
         assert isinstance(scorer.turn_scores(ScoringContext(text="jackets")), LinearScores)
+
+
+@pytest.mark.slow  # trains a tiny model with MiniLM text: ~10 s
+def test_a_product_added_after_training_borrows_by_its_text(
+    tiny_rows, tiny_dataset, cache_dir, tmp_path
+) -> None:
+    """``add_item`` encodes a new product's text as training did and scores it on the term
+    as the mean of its text-nearest covered items; re-adding a product training already
+    scored that way keeps its neighbours."""
+    from tests.models.conftest import tiny_config
+
+    config = tiny_config(cache_dir).with_changes(
+        item_item_lambdas=(2.0,), item_item_weights=(0.7,), item_item_max_items=6,
+        item_item_text_neighbours=2,
+    )  # fmt: skip
+    no_valid = dataclasses.replace(tiny_dataset, valid=tiny_dataset.valid[:0])
+    ckpt = train_model(no_valid, config, tmp_path / "runs", progress=False).checkpoint
+    scorer = GnnScorer.load(ckpt.save(tmp_path / "saved"), device="cpu")
+    term = scorer._item_item
+    assert term is not None and term.borrowers is not None and term.neighbours is not None
+    products = {p["id"]: p for p in tiny_rows[0]}
+    first = int(term.borrowers[0])
+    before = term.neighbours[0].clone()
+    scorer.add_item(NewItem(products[scorer.item_ids[first]]))
+    after = scorer._item_item
+    assert after is not None and after.borrowers is not None and after.neighbours is not None
+    position = after.borrowers.tolist().index(first)
+    assert torch.equal(after.neighbours[position], before)
+    new = {**products[scorer.item_ids[first]], "id": "prod:new", "title": "Storm jacket 2"}
+    scorer.add_item(NewItem(new))
+    row = scorer.item_ids.index("prod:new")
+    added = scorer._item_item
+    assert added is not None and added.borrowers is not None and added.neighbours is not None
+    assert row in added.borrowers.tolist()
+    history = tiny_dataset.train[tiny_dataset.train[:, 0] == 0, 1]
+    scores = added.user_scores(history, len(scorer.item_ids))
+    nearest = added.neighbours[added.borrowers.tolist().index(row)]
+    assert torch.isclose(scores[row], scores[added.rows[nearest]].mean(), atol=1e-5)
