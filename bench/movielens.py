@@ -49,6 +49,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "kgrec -image": {"encoder": {"use_image": False}},
     "kgrec -rating": {"encoder": {"use_rating": False}},
     "kgrec -item-item": {"item_item": False},
+    "kgrec batch 4096": {"batch_size": 4096},  # TrainConfig.batch_size's alternative
 }
 RECBOLE_MODELS = ("BPR", "LightGCN", "KGCN", "KGAT")
 COLUMNS = (

@@ -87,9 +87,9 @@ class TrainConfig:
             (``h_u . h_i``; vector norms can carry popularity). BPR always uses ``"dot"``.
         epochs: maximum number of passes over the training pairs.
         batch_size: training pairs per step. The softmax's cost grows with the batch's
-            distinct users, not its pairs, so large batches are cheap: on ML-100K 16,384
-            gave test NDCG@10 0.2480 (3 seeds) at 0.14 s/epoch, against 0.2478 (1 seed) at
-            0.41 s/epoch for 4,096 (``bench.movielens``, one thread, quiet machine).
+            distinct users, not its pairs, so large batches are cheap. 16,384 was chosen on
+            ML-100K valid NDCG@10 against 4,096 (3 seeds each; ``bench.movielens_peers
+            --variants "kgrec,kgrec batch 4096"``, bench/RESULTS.md).
         lr: Adam learning rate.
         reg: L2 weight on the layer-0 embeddings of the batch (LightGCN's regulariser).
         eval_every: epochs between validation runs.
