@@ -47,6 +47,7 @@ __all__ = [
     "ItemItem",
     "blended_scores",
     "choose_item_item",
+    "ease_from_gram",
     "ease_weights",
     "item_item_term",
     "standardize",
@@ -59,6 +60,11 @@ ROWS, WEIGHTS = "item_item_rows", "item_item_weights"
 BORROWERS, NEIGHBOURS = "item_item_borrowers", "item_item_neighbours"
 #: ... and the covered items' unit text vectors ``(m, d)``
 TEXT = "item_item_text"
+
+#: users whose rows of ``X`` are made at once while fitting (float32: 4096 x m x 4 bytes)
+_USERS_PER_CHUNK = 4096
+#: elements of one borrowers' gather (float32: 64 MiB)
+_GATHER_BUDGET = 1 << 24
 
 
 def ease_weights(x: np.ndarray, lam: float) -> np.ndarray:
@@ -73,9 +79,13 @@ def ease_weights(x: np.ndarray, lam: float) -> np.ndarray:
     An item with no interactions has an all-zero column of ``X``, so its column of ``B`` is
     zero: EASE^R cannot score an item it has never seen. Shape ``(I, I)``.
     """
+    return ease_from_gram(x.T @ x, lam)
+
+
+def ease_from_gram(gram: np.ndarray, lam: float) -> np.ndarray:
+    """:func:`ease_weights` from ``X^T X`` (float64, changed in place)."""
     if lam <= 0:
         raise ValueError("lam must be > 0")
-    gram = x.T @ x
     gram[np.diag_indices_from(gram)] += lam
     p = np.linalg.inv(gram)
     b = p / (-np.diag(p))
@@ -124,9 +134,13 @@ class ItemItem:
         column[rows] = np.arange(len(rows))
         kept = pairs[column[pairs[:, 1]] >= 0]
         users, user_rows = np.unique(kept[:, 0], return_inverse=True)
-        x = np.zeros((len(users), len(rows)), dtype=np.float64)
-        x[user_rows, column[kept[:, 1]]] = 1.0
-        weights = torch.from_numpy(ease_weights(x, lam)).to(torch.float16).float()
+        gram = np.zeros((len(rows), len(rows)))
+        for start in range(0, len(users), _USERS_PER_CHUNK):  # X never whole: shops have many
+            part = (user_rows >= start) & (user_rows < start + _USERS_PER_CHUNK)
+            x = np.zeros((min(_USERS_PER_CHUNK, len(users) - start), len(rows)), dtype=np.float32)
+            x[user_rows[part] - start, column[kept[part, 1]]] = 1.0
+            gram += (x.T @ x).astype(np.float64)
+        weights = torch.from_numpy(ease_from_gram(gram, lam)).to(torch.float16).float()
         return cls(torch.from_numpy(rows), weights, weight, lam)
 
     def with_text_neighbours(self, text: Tensor, has_text: Tensor, k: int) -> ItemItem:
@@ -207,7 +221,12 @@ class ItemItem:
         out = torch.zeros(*covered.shape[:-1], num_items, device=covered.device)
         out[..., self.rows] = covered
         if self.borrowers is not None and self.neighbours is not None:
-            out[..., self.borrowers] = covered[..., self.neighbours].mean(-1)
+            # the gather is (batch, borrowers, k): in parts, for many users and borrowers
+            lead = covered[..., :1].numel()
+            step = max(1, _GATHER_BUDGET // max(1, lead * self.neighbours.shape[1]))
+            for start in range(0, len(self.borrowers), step):
+                part = slice(start, start + step)
+                out[..., self.borrowers[part]] = covered[..., self.neighbours[part]].mean(-1)
         return out
 
     def history_matrix(self, histories: Sequence[np.ndarray], num_items: int) -> Tensor:

@@ -51,6 +51,26 @@ def test_fit_is_ease_on_the_most_interacted_items() -> None:
         assert torch.allclose(top.user_scores(np.concatenate([items, items]), 25), dense)
 
 
+def test_fit_and_spread_in_parts_give_what_whole_ones_give(monkeypatch) -> None:
+    """Shops have many users and items: ``X`` is made a few users at a time and the
+    borrowers' gather in parts; the results are the same."""
+    import models.training.item_item as item_item
+
+    pairs = np.concatenate([_pairs(6), _pairs(6)])  # a repeated pair counts once
+    text = torch.randn(25, 6, generator=torch.Generator().manual_seed(7))
+    whole = ItemItem.fit(pairs, 25, lam=5.0, max_items=10)
+    whole = whole.with_text_neighbours(text, torch.ones(25, dtype=torch.bool), k=3)
+    x = whole.history_matrix([pairs[pairs[:, 0] == u, 1] for u in range(40)], 25)
+    expected = whole.scores(x, 25)
+    monkeypatch.setattr(item_item, "_USERS_PER_CHUNK", 7)
+    monkeypatch.setattr(item_item, "_GATHER_BUDGET", 50)
+    parts = ItemItem.fit(pairs, 25, lam=5.0, max_items=10)
+    parts = parts.with_text_neighbours(text, torch.ones(25, dtype=torch.bool), k=3)
+    assert torch.equal(parts.weights, whole.weights)
+    assert torch.allclose(parts.scores(x, 25), expected)
+    assert torch.allclose(parts.user_scores(pairs[pairs[:, 0] == 3, 1], 25), expected[3])
+
+
 def test_uncovered_items_with_text_borrow_their_text_neighbours_mean() -> None:
     pairs = _pairs(4)
     term = ItemItem.fit(pairs, 25, lam=5.0, max_items=8)
