@@ -27,6 +27,7 @@ __all__ = [
     "dot_scores",
     "full_ranking_metrics",
     "full_ranking_user_metrics",
+    "scored_metrics",
     "scored_user_metrics",
     "rating_errors",
     "topk_metrics",
@@ -153,12 +154,10 @@ def full_ranking_metrics(
         ks: cut-offs.
         batch_size: users scored per matrix product.
     """
-    max_k = min(max(ks), item_emb.shape[0])
-    scores_of = dot_scores(user_emb, item_emb)
-    _, hits, num_relevant = _ranked_hits(
-        scores_of, user_emb.shape[0], eval_pairs, seen_pairs, max_k, batch_size
-    )
-    return topk_metrics(hits, num_relevant, [k for k in ks if k <= max_k])
+    return scored_metrics(
+        dot_scores(user_emb, item_emb), user_emb.shape[0], item_emb.shape[0],
+        eval_pairs, seen_pairs, ks, batch_size=batch_size,
+    )  # fmt: skip
 
 
 def full_ranking_user_metrics(
@@ -180,6 +179,24 @@ def full_ranking_user_metrics(
         dot_scores(user_emb, item_emb), user_emb.shape[0], item_emb.shape[0],
         eval_pairs, seen_pairs, ks, batch_size=batch_size,
     )  # fmt: skip
+
+
+def scored_metrics(
+    scores_of: ScoresOf,
+    num_users: int,
+    num_items: int,
+    eval_pairs: np.ndarray,
+    seen_pairs: Iterable[np.ndarray],
+    ks: Sequence[int] = DEFAULT_KS,
+    *,
+    batch_size: int = 1024,
+) -> dict[str, float]:
+    """:func:`full_ranking_metrics` of any scores (see :func:`scored_user_metrics`)."""
+    max_k = min(max(ks), num_items)
+    _, hits, num_relevant = _ranked_hits(
+        scores_of, num_users, eval_pairs, seen_pairs, max_k, batch_size
+    )
+    return topk_metrics(hits, num_relevant, [k for k in ks if k <= max_k])
 
 
 def scored_user_metrics(

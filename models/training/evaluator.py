@@ -10,7 +10,7 @@ import torch
 
 from kgrec.errors import ConfigError
 from models.data.rec_dataset import RecDataset
-from models.metrics import DEFAULT_KS, rating_errors, scored_user_metrics
+from models.metrics import DEFAULT_KS, rating_errors, scored_metrics
 from models.training.checkpoint import Checkpoint
 from models.training.item_item import ItemItem, blended_scores
 
@@ -68,10 +68,9 @@ def evaluate_checkpoint(
     seen = [dataset.train] if split == "valid" else [dataset.train, dataset.valid]
     term = ItemItem.from_tensors(checkpoint.tensors, checkpoint.extra)
     scores_of = blended_scores(users, items, term, dataset.train)  # as served to these users
-    _, per_user = scored_user_metrics(
-        scores_of, dataset.num_users, dataset.num_items, eval_pairs, seen, ks
+    result: dict[str, Any] = dict(
+        scored_metrics(scores_of, dataset.num_users, dataset.num_items, eval_pairs, seen, ks)
     )
-    result: dict[str, Any] = {k: float(v.mean()) for k, v in per_user.items()}
     errors = _calibrated_rating_errors(users, items, dataset, split)
     if errors is not None:
         result.update(errors)

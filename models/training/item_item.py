@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from models.metrics import ScoresOf, scored_user_metrics
+from models.metrics import ScoresOf, scored_metrics
 
 if TYPE_CHECKING:
     from models.config import TrainConfig
@@ -297,8 +297,7 @@ def choose_item_item(
 
     def valid_ndcg(term: ItemItem | None) -> float:
         scores_of = blended_scores(users, items, term, train)
-        _, per_user = scored_user_metrics(scores_of, num_users, num_items, valid, [train])
-        return float(per_user["ndcg@10"].mean()) if len(per_user["ndcg@10"]) else 0.0
+        return scored_metrics(scores_of, num_users, num_items, valid, [train])["ndcg@10"]
 
     alone = valid_ndcg(None)
     best: tuple[float, ItemItem | None] = (alone, None)

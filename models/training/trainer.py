@@ -20,7 +20,7 @@ from models.config import TrainConfig
 from models.data.rec_dataset import RecDataset
 from models.data.rec_graph import RecGraph
 from models.gnn import GraphRecommender, build_model
-from models.metrics import full_ranking_metrics, scored_user_metrics
+from models.metrics import full_ranking_metrics, scored_metrics
 from models.training.checkpoint import Checkpoint
 from models.training.cold_items import cold_item_vectors, fit_cold_map
 from models.training.device import resolve_device
@@ -352,10 +352,9 @@ def _train(
         ("test", dataset.test, [dataset.train, dataset.valid]),
     ):
         if len(split_pairs) and (split == "test" or has_valid):
-            _, per_user = scored_user_metrics(
+            summary[split] = scored_metrics(
                 scores_of, dataset.num_users, dataset.num_items, split_pairs, excluded
             )
-            summary[split] = {k: float(v.mean()) for k, v in per_user.items()}
     n_epochs = len(history)
     seconds_per_epoch = train_seconds / max(n_epochs, 1)
     created = time.time()
