@@ -229,24 +229,27 @@ class ItemItem:
                 out[..., self.borrowers[part]] = covered[..., self.neighbours[part]].mean(-1)
         return out
 
-    def history_matrix(self, histories: Sequence[np.ndarray], num_items: int) -> Tensor:
+    def _covered(self, items: np.ndarray) -> Tensor:
+        """Positions in ``rows`` of the catalogue rows ``items`` that are covered, each once."""
+        wanted = torch.from_numpy(np.unique(np.asarray(items, dtype=np.int64)))
+        rows = self.rows.cpu()
+        if not len(rows):
+            return wanted[:0]
+        at = torch.searchsorted(rows, wanted).clamp(max=len(rows) - 1)
+        return at[rows[at] == wanted]
+
+    def history_matrix(self, histories: Sequence[np.ndarray]) -> Tensor:
         """``(len(histories), m)``: 1 where a user's training items meet the covered rows."""
-        column = torch.full((num_items,), -1, dtype=torch.long)
-        column[self.rows.cpu()] = torch.arange(len(self.rows))
         x = torch.zeros(len(histories), len(self.rows))
         for n, items in enumerate(histories):
-            cols = column[torch.from_numpy(np.asarray(items, dtype=np.int64))]
-            x[n, cols[cols >= 0]] = 1.0
+            x[n, self._covered(items)] = 1.0
         return x.to(self.weights.device)
 
     def user_scores(self, items: np.ndarray, num_items: int) -> Tensor:
         """One user's ``x_u B`` over the catalogue ``(num_items,)`` (what :meth:`scores` gives
         for one history): the sum of the covered items' rows of ``B``, no dense product."""
-        wanted = torch.from_numpy(np.unique(np.asarray(items, dtype=np.int64)))
-        rows = self.rows.cpu()
-        at = torch.searchsorted(rows, wanted).clamp(max=max(len(rows) - 1, 0))
-        hits = at[rows[at] == wanted] if len(rows) else at[:0]
-        return self._spread(self.weights[hits.to(self.weights.device)].sum(0), num_items)
+        hits = self._covered(items).to(self.weights.device)
+        return self._spread(self.weights[hits].sum(0), num_items)
 
     def scores(self, x: Tensor, num_items: int) -> Tensor:
         """``x_u B`` over the catalogue ``(len(x), num_items)`` (see :meth:`_spread`)."""
@@ -270,7 +273,7 @@ def blended_scores(
     def scores_of(batch: np.ndarray) -> Tensor:
         total = standardize(users[torch.from_numpy(batch)] @ items.T)
         if term is not None:
-            x = term.history_matrix([histories[u] for u in batch], items.shape[0])
+            x = term.history_matrix([histories[u] for u in batch])
             total += term.weight * standardize(term.scores(x, items.shape[0])).to(total.device)
         return total
 

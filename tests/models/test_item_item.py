@@ -40,14 +40,14 @@ def test_fit_is_ease_on_the_most_interacted_items() -> None:
     top = ItemItem.fit(pairs, 25, lam=5.0, max_items=6)
     assert top.rows.tolist() == sorted(np.argsort(-counts, kind="stable")[:6].tolist())
     # x_u B is zero off the covered rows
-    history = top.history_matrix([pairs[pairs[:, 0] == 3, 1]], 25)
+    history = top.history_matrix([pairs[pairs[:, 0] == 3, 1]])
     scores = top.scores(history, 25)[0]
     uncovered = np.setdiff1d(np.arange(25), top.rows.numpy())
     assert torch.all(scores[uncovered] == 0)
     # the served one-user path (rows of B summed) is the dense product's row, repeats once
     for user in range(40):
         items = pairs[pairs[:, 0] == user, 1]
-        dense = top.scores(top.history_matrix([items], 25), 25)[0]
+        dense = top.scores(top.history_matrix([items]), 25)[0]
         assert torch.allclose(top.user_scores(np.concatenate([items, items]), 25), dense)
 
 
@@ -60,7 +60,7 @@ def test_fit_and_spread_in_parts_give_what_whole_ones_give(monkeypatch) -> None:
     text = torch.randn(25, 6, generator=torch.Generator().manual_seed(7))
     whole = ItemItem.fit(pairs, 25, lam=5.0, max_items=10)
     whole = whole.with_text_neighbours(text, torch.ones(25, dtype=torch.bool), k=3)
-    x = whole.history_matrix([pairs[pairs[:, 0] == u, 1] for u in range(40)], 25)
+    x = whole.history_matrix([pairs[pairs[:, 0] == u, 1] for u in range(40)])
     expected = whole.scores(x, 25)
     monkeypatch.setattr(item_item, "_USERS_PER_CHUNK", 7)
     monkeypatch.setattr(item_item, "_GATHER_BUDGET", 50)
