@@ -178,9 +178,9 @@ class TrainConfig:
         One torch thread while training (faster on a busy 2-core box, see ``threads``).
         The demo images only show the category's shape in the product's colour, which the
         KG edges already carry. ``TrainConfig()`` (``kgrec train``) uses all modalities.
-        No item-item term (``item_item``): its choice on valid adds ~10 s at 6,000 products,
-        and past 50,000 products a known user's turn would be exact instead of the index's
-        search (the load benchmark's catalogues).
+        No item-item term (``item_item``): its choice on valid would add to every start-up
+        that trains, and past 50,000 products a known user's turn would be exact instead of
+        the index's search (the load benchmark's catalogues).
         """
         return cls(
             model=ModelConfig(dim=32, num_layers=2),

@@ -220,7 +220,8 @@ def _train(
     if init is not None:
         init(model, graph)
     model = model.to(device)
-    model.set_features(features.tensors(device))
+    feature_tensors = features.tensors(device)
+    model.set_features(feature_tensors)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
     run_hash = _config_hash(config, dataset)
@@ -339,9 +340,9 @@ def _train(
     popularity = np.bincount(dataset.train[:, 1], minlength=dataset.num_items).astype(np.float32)
     cold_tensors: dict[str, Tensor] = {}
     if config.cold_item_map:
-        items, cold_tensors = _map_cold_items(items, features.tensors(device), popularity, config)
+        items, cold_tensors = _map_cold_items(items, feature_tensors, popularity, config)
     summary: dict[str, Any] = {"best_epoch": best_epoch}
-    text = features.tensors(device).get("text")
+    text = feature_tensors.get("text")
     term, record = item_item_term(config, users, items, dataset.train, dataset.valid, text)
     term_tensors, term_extra = (term.tensors(), term.extra()) if term else ({}, {})
     if record:
