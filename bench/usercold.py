@@ -160,8 +160,9 @@ def served_views(
     """``{"served": (scores, identity)}``: for each of ``users``, the catalogue scores of a
     ``GnnScorer`` on ``checkpoint`` for an anonymous session that liked the user's training
     items in ``dataset`` (``ScoringContext(liked_item_ids=...)``, no user id): how the product
-    serves a user it has no vector for. Other users' rows are zero. The identity item side
-    makes ``scores @ identity.T`` the score matrix ``bench.peer_runs`` evaluates."""
+    serves a user it has no vector for (the trained users' mean in its place). Other users'
+    rows are zero. The identity item side makes ``scores @ identity.T`` the score matrix
+    ``bench.peer_runs`` evaluates."""
     from models.scoring import GnnScorer
     from models.scoring.item_scorer import ScoringContext
 

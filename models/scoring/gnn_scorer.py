@@ -42,11 +42,12 @@ class GnnScorer(ItemScorer):
             - \\tfrac12\\,\\widehat{\\bar h_{\\text{disliked}}}
             + \\widehat{\\bar h_{\\text{entities}}}
 
-    where ``h_u`` is the trained user vector (absent for unknown users; those known may add
+    where ``h_u`` is the trained user vector (for a user the model was not trained on, the
+    trained users' mean: what interactions say of the items for anyone; those known may add
     ``w z(x_u B)``, :mod:`models.training.item_item`, scored exactly), ``q`` the fusion of
-    the query's MiniLM embedding (the item encoder applied to text only), hats are
-    L2-normalised vectors, and bars are means. With no signal at all the score is the
-    z-scored log-popularity (a cold-start fallback).
+    the query's MiniLM embedding (the item encoder on text only), hats are
+    L2-normalised vectors, and bars are means. Without users or any signal, the score is
+    the z-scored log-popularity (a cold-start fallback).
 
     Session feedback (``ctx.item_weights``, weights ``w_j`` in ``[-1, 1]``) adds
     ``f = \\sum_j w_j v_j / \\max(1, \\sum_j |w_j|)`` to ``p`` (those items then leave the
@@ -88,6 +89,7 @@ class GnnScorer(ItemScorer):
         self.device = resolve_device(device)
         t = checkpoint.tensors
         self._users = t["users"].float().to(self.device)
+        self._mean_user = self._users.mean(0) if len(self._users) else None  # unknown users' h_u
         self._items = t["items"].float().to(self.device)
         self._entities = t["entities"].float().to(self.device)
         self._popularity = t["item_popularity"].float().to(self.device)
@@ -225,9 +227,7 @@ class GnnScorer(ItemScorer):
     # ------------------------------------------------------------------ scoring
 
     def _mean_rows(self, matrix: Tensor, rows: list[int]) -> Tensor | None:
-        if not rows:
-            return None
-        return matrix[torch.tensor(rows, device=self.device)].mean(0)
+        return matrix[torch.tensor(rows, device=self.device)].mean(0) if rows else None
 
     def _feedback_vector(self, weights: Sequence[tuple[str, float]]) -> Tensor | None:
         """``f`` of the class docstring, or ``None`` when no weighted item is known."""
@@ -277,13 +277,13 @@ class GnnScorer(ItemScorer):
         ``None`` for each the context does not give. Both the exact scores and the index's
         search (:meth:`turn_scores`) are built from these."""
         u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
-        user = self._users[u] if u is not None else None
         profile, dim = ctx.profile, self._items.shape[1]
         vec = None
         if profile is not None and profile.shape != (dim,):
             logger.debug("profile of shape %s ignored (items are %d-d)", profile.shape, dim)
         elif profile is not None and np.any(profile):
             vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
+        user = self._users[u] if u is not None else self._mean_user
         return user, self._session_vector(ctx), vec
 
     def _history_term(self, ctx: ScoringContext) -> Tensor | None:
