@@ -19,6 +19,8 @@ on defaults and tuned, kgrec), so one command prints warm and cold-start tables 
 
 ``--users K,...`` adds the user cold-start tables (``bench.usercold``: users known by only
 ``k`` training interactions) after the item ones, ``--no-items`` prints only those.
+``--messages`` ends with users known only from a one-line message
+(``bench.message_users``: the demo store, where the truth is known; ``--seeds`` stores).
 
 The split (:func:`item_cold_split`): a seeded ``--fraction`` (20%) of the fixed split's items
 become **cold**: every interaction of theirs (train, valid and test) is removed from train and
@@ -64,7 +66,9 @@ from typing import Any
 
 import numpy as np
 
+from bench import message_users
 from bench.cold_vectors import add_item_vectors
+from bench.message_users import message_tables
 from bench.peer_runs import kgrec_rows, peer_rows, run_kgrec, seeded_subset, seeds_for, table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -296,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-items", action="store_true", help="user cold start only")
     parser.add_argument(
+        "--messages", action="store_true",
+        help="users known only from a one-line message too (bench.message_users, demo store)",
+    )  # fmt: skip
+    message_users.add_arguments(parser, prefix="message-")
+    parser.add_argument(
         "--warm", action="store_true", help="the warm table first (bench.movielens_peers)"
     )
     args = parser.parse_args(argv)
@@ -325,6 +334,13 @@ def main(argv: list[str] | None = None) -> int:
         from bench.usercold import user_tables
 
         print("\n".join(user_tables(dataset, args, variants)))
+    if args.messages:
+        shop = argparse.Namespace(
+            seeds=args.seeds, first_seed=0, data_dir=None, shoppers=args.message_shoppers,
+            products=args.message_products, users=args.message_users,
+            top_n=args.message_top_n,
+        )  # fmt: skip
+        print("\n" + "\n".join(message_tables(message_users.run_seeds(shop))))
     return 0
 
 

@@ -176,10 +176,17 @@ def turn_rng(seed: int, user: int, session: int, turn: int) -> np.random.Generat
     return np.random.default_rng([seed, user, session, turn])
 
 
-def first_message(category_id: str, rng: np.random.Generator) -> str:
+def first_message(
+    category_id: str, rng: np.random.Generator, *, color: str = "", brand: str = ""
+) -> str:
+    """An opener naming the category (a seeded wording); with ``color`` and/or ``brand``, a
+    detailed one: "show me red running shoes from Nike" (the same draws, so the same
+    wording as the plain opener)."""
     leaf = LEAF_BY_ID[category_id]
     names = (leaf.noun, leaf.name.lower(), *leaf.aliases[:1])
     noun = names[int(rng.integers(len(names)))]
+    noun = f"{color} {noun}" if color else noun
+    noun = f"{noun} from {brand}" if brand else noun
     return _OPENERS[int(rng.integers(len(_OPENERS)))].format(noun=noun)
 
 
