@@ -20,6 +20,7 @@ from models.training.cold_items import cold_item_vectors
 from models.training.device import resolve_device
 from models.training.item_item import ItemItem, standardize, user_histories
 
+from .gnn_encoders import QueryEncoders
 from .gnn_search import GnnSearch
 from .item_index import ANN_MIN_ITEMS, index_kind
 from .item_scorer import ItemScorer, NewItem, ScoringContext
@@ -119,8 +120,7 @@ class GnnScorer(ItemScorer):
             state = checkpoint.state_dict
             self._fusion.load_state_dict({k[7:]: v for k, v in state.items() if k[:7] == "fusion."})
             self._fusion.to(self.device).eval()
-        self._text_encoder: Any = None
-        self._image_encoder: Any = None
+        self._encoders = QueryEncoders(self.config.encoder, str(self.device), cache_rows)
         self._lock = threading.RLock()
         #: ``auto``, ``exact`` or ``faiss`` (``Settings.item_index``)
         self.item_index = "auto"
@@ -130,7 +130,7 @@ class GnnScorer(ItemScorer):
 
     def configure(self, *, cache_rows: int | None = None, item_index: str | None = None) -> None:
         if cache_rows is not None:
-            self.cache_rows = cache_rows
+            self.cache_rows = self._encoders.cache_rows = cache_rows
         if item_index is not None:
             index_kind(0, item_index)  # an unknown kind fails here, not on a turn
             with self._lock:
@@ -173,35 +173,6 @@ class GnnScorer(ItemScorer):
             )
         return checkpoint.save(Path(directory))
 
-    # ------------------------------------------------------------------ encoders (lazy)
-
-    def _text(self) -> Any:
-        if self._text_encoder is None:
-            from models.encoders import TextEncoder
-
-            enc = self.config.encoder
-            self._text_encoder = TextEncoder(
-                max_length=enc.text_max_length,
-                device=str(self.device),
-                cache_dir=None,
-                backend=enc.text_backend,
-                cache_rows=self.cache_rows,
-            )
-        return self._text_encoder
-
-    def _image(self) -> Any:
-        if self._image_encoder is None:
-            from models.encoders import ImageEncoder
-
-            enc = self.config.encoder
-            self._image_encoder = ImageEncoder(
-                image_size=enc.image_size,
-                device=str(self.device),
-                cache_dir=None,
-                cache_rows=self.cache_rows,
-            )
-        return self._image_encoder
-
     @torch.inference_mode()
     def _content(self, text: str | None, image: bytes | None) -> Tensor | None:
         """Layer-0 content vector ``(d,)`` from whatever modalities the model was trained with."""
@@ -214,10 +185,10 @@ class GnnScorer(ItemScorer):
         for name, dim in dims.items():
             inputs[name] = (torch.zeros(1, dim, device=self.device), none)
         if "text" in dims and text and text.strip():
-            x = torch.from_numpy(self._text().encode([text])).to(self.device)
+            x = torch.from_numpy(self._encoders.text().encode([text])).to(self.device)
             inputs["text"] = (x, one)
         if "image" in dims and image is not None:
-            x, mask = self._image().encode([image])
+            x, mask = self._encoders.image().encode([image])
             inputs["image"] = (
                 torch.from_numpy(x).to(self.device),
                 torch.from_numpy(mask).to(self.device),
@@ -395,7 +366,9 @@ class GnnScorer(ItemScorer):
         neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
         wants_text = self._item_item is not None and self._item_item.text is not None
-        text_vector = self._text().encode([text])[0] if wants_text and text.strip() else None
+        text_vector = None
+        if wants_text and text.strip():
+            text_vector = self._encoders.text().encode([text])[0]
         with self._lock:
             ent = self._mean_rows(self._entities, rows)
             vec = torch.zeros(self._items.shape[1], device=self.device)
@@ -430,7 +403,7 @@ class GnnScorer(ItemScorer):
         if self._cold_map is None or not text or not text.strip():
             return None
         weight, mu = self._cold_map
-        x = torch.from_numpy(self._text().encode([text])).float().cpu()
+        x = torch.from_numpy(self._encoders.text().encode([text])).float().cpu()
         vec = cold_item_vectors(x, weight.float(), mu.float(), self.config.cold_item_scale)[0]
         return vec.to(self.device)
 

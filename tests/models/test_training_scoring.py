@@ -124,7 +124,7 @@ def test_catalog_scores_keep_no_state_between_calls(trained: Path) -> None:
     """One call encodes the query once; the same context gives the same vector again, and a
     product added in between is scored by the next call, not served from an earlier one."""
     scorer = Scorer.load(trained, device="cpu")
-    encoder = scorer._text()
+    encoder = scorer._encoders.text()
     calls: list[list[str]] = []
     real_encode = encoder.encode
     encoder.encode = lambda texts: calls.append(list(texts)) or real_encode(texts)
@@ -227,7 +227,7 @@ def test_query_text_cache_is_bounded_by_cache_rows(trained: Path) -> None:
     """A serving scorer sees an endless stream of new query texts: its text encoder keeps
     at most ``cache_rows`` of their embeddings (least recently used dropped first)."""
     scorer = Scorer.load(trained, device="cpu", cache_rows=5)
-    cache = scorer._text().cache
+    cache = scorer._encoders.text().cache
     assert cache.max_rows == 5
     for i in range(12):
         scorer.catalog_scores(ScoringContext(text=f"warm jackets number {i}"))
