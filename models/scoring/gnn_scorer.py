@@ -18,7 +18,7 @@ from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
 from models.training.cold_items import cold_item_vectors
 from models.training.device import resolve_device
-from models.training.item_item import ItemItem, standardize, user_histories
+from models.training.item_item import FEW_ITEMS, ItemItem, standardize, user_histories
 
 from .gnn_encoders import QueryEncoders
 from .gnn_search import GnnSearch
@@ -43,12 +43,13 @@ class GnnScorer(ItemScorer):
             - \\tfrac12\\,\\widehat{\\bar h_{\\text{disliked}}}
             + \\widehat{\\bar h_{\\text{entities}}}
 
-    where ``h_u`` is the trained user vector (for a user the model was not trained on, the
-    trained users' mean: what interactions say of the items for anyone; those known may add
-    ``w z(x_u B)``, :mod:`models.training.item_item`, scored exactly), ``q`` the fusion of
-    the query's MiniLM embedding (the item encoder on text only), hats are
-    L2-normalised vectors, and bars are means. Without users or any signal, the score is
-    the z-scored log-popularity (a cold-start fallback).
+    where ``h_u`` is the trained user vector (for a user the model was not trained on, or
+    trained on too few items, :data:`~models.training.item_item.FEW_ITEMS`, the trained users'
+    mean: what interactions say of the items for anyone, their training items then counting
+    as liked in ``p``; the others may add ``w z(x_u B)``, :mod:`models.training.item_item`,
+    scored exactly), ``q`` the fusion of the query's MiniLM embedding (the item encoder on
+    text only), hats are L2-normalised vectors, and bars are means. Without users or any
+    signal, the score is the z-scored log-popularity (a cold-start fallback).
 
     Session feedback (``ctx.item_weights``, weights ``w_j`` in ``[-1, 1]``) adds
     ``f = \\sum_j w_j v_j / \\max(1, \\sum_j |w_j|)`` to ``p`` (those items then leave the
@@ -214,14 +215,16 @@ class GnnScorer(ItemScorer):
             total += weight * v
         return total / max(1.0, sum(abs(w) for _, w in known))
 
-    def _session_vector(self, ctx: ScoringContext) -> Tensor | None:
-        """``p`` of the class docstring, or ``None`` with no signal."""
+    def _session_vector(self, ctx: ScoringContext, history: Sequence[int] = ()) -> Tensor | None:
+        """``p`` of the class docstring, or ``None`` with no signal; ``history``: catalogue
+        rows liked besides the context's (a user with few training items)."""
         parts: list[Tensor] = []
         weights, entity_ids, query_text = ctx.item_weights, ctx.entity_ids, ctx.text
         weighted = {i for i, _ in weights}
         liked = [i for i in ctx.liked_item_ids if i not in weighted]
         disliked = [i for i in ctx.disliked_item_ids if i not in weighted]
         liked_rows = [self._item_index[i] for i in liked if i in self._item_index]
+        liked_rows += [r for r in history if r < len(self._ids)]
         liked_rows += [self._item_index[e] for e in entity_ids if e in self._item_index]
         disliked_rows = [self._item_index[i] for i in disliked if i in self._item_index]
         entity_rows = [self._entity_index[e] for e in entity_ids if e in self._entity_index]
@@ -248,19 +251,27 @@ class GnnScorer(ItemScorer):
         ``None`` for each the context does not give. Both the exact scores and the index's
         search (:meth:`turn_scores`) are built from these."""
         u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
+        trained = self._trained_row(ctx)
+        few = self._seen[u].tolist() if u is not None and trained is None else []
         profile, dim = ctx.profile, self._items.shape[1]
         vec = None
         if profile is not None and profile.shape != (dim,):
             logger.debug("profile of shape %s ignored (items are %d-d)", profile.shape, dim)
         elif profile is not None and np.any(profile):
             vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
-        user = self._users[u] if u is not None else self._mean_user
-        return user, self._session_vector(ctx), vec
+        user = self._users[trained] if trained is not None else self._mean_user
+        return user, self._session_vector(ctx, few), vec
+
+    def _trained_row(self, ctx: ScoringContext) -> int | None:
+        """The user's row when their own vector scores them: trained on, with more than
+        :data:`~models.training.item_item.FEW_ITEMS` training items (fewer: served as a
+        shopper the model never saw whose session liked those items)."""
+        u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
+        return u if u is not None and len(self._seen[u]) > FEW_ITEMS else None
 
     def _history_term(self, ctx: ScoringContext) -> Tensor | None:
         """``w z(x_u B)`` for a user the model was trained on (``None``: no such term)."""
-        u = self._user_index.get(ctx.user_id) if ctx.user_id is not None else None
-        if (term := self._item_item) is None or u is None:
+        if (term := self._item_item) is None or (u := self._trained_row(ctx)) is None:
             return None
         return term.weight * standardize(term.user_scores(self._seen[u], len(self._ids)))
 
@@ -304,8 +315,7 @@ class GnnScorer(ItemScorer):
     def turn_scores(self, ctx: ScoringContext) -> TurnScores:
         with self._lock:
             search = self._item_search()
-            known = ctx.user_id is not None and ctx.user_id in self._user_index
-            if search is not None and (self._item_item is None or not known):
+            if search is not None and (self._item_item is None or self._trained_row(ctx) is None):
                 terms = self._terms(ctx)
                 user, session, profile = (
                     None if t is None else t.float().cpu().numpy() for t in terms

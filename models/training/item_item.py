@@ -44,11 +44,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "FEW_ITEMS",
     "ItemItem",
     "blended_scores",
     "choose_item_item",
     "ease_from_gram",
     "ease_weights",
+    "few_item_scores",
     "item_item_term",
     "standardize",
     "user_histories",
@@ -263,18 +265,46 @@ def user_histories(pairs: np.ndarray, num_users: int) -> list[np.ndarray]:
     return [pairs[order[bounds[u] : bounds[u + 1]], 1] for u in range(num_users)]
 
 
+#: A user the model was trained on with at most this many training items is served as a
+#: shopper it never saw whose session liked those items (:func:`few_item_scores`; the scorer:
+#: ``models.scoring.GnnScorer``): on ML-100K's cold-valid users with 1 and 3 training items
+#: that ranked above their own trained vectors (``bench.coldstart --users 1,3``,
+#: bench/RESULTS.md 2026-12-04). Larger numbers were not measured (MovieLens users have 20+).
+FEW_ITEMS = 3
+
+
+def few_item_scores(items: Tensor, mean_user: Tensor, histories: Sequence[np.ndarray]) -> Tensor:
+    """``(len(histories), I)``: per user, ``z(items @ mean_user)`` (the trained users' mean in
+    place of their vector) plus ``z`` of the items' cosine to the mean of the history's item
+    vectors (none for an empty history), as the scorer scores a session that liked them."""
+    prior = standardize(items @ mean_user)
+    unit = torch.nn.functional.normalize(items, dim=1)
+    out = prior.expand(len(histories), -1).clone()
+    for n, rows in enumerate(histories):
+        if len(rows):
+            liked = torch.nn.functional.normalize(items[torch.from_numpy(rows)].mean(0), dim=0)
+            out[n] += standardize(unit @ liked)
+    return out
+
+
 def blended_scores(
     users: Tensor, items: Tensor, term: ItemItem | None, train: np.ndarray
 ) -> ScoresOf:
     """The served warm score of every item for a batch of users (see the module docstring):
-    ``z(users @ items.T) + w z(x_u B)``, ``x_u`` from the ``train`` pairs."""
-    histories = user_histories(train, users.shape[0]) if term is not None else []
+    ``z(users @ items.T) + w z(x_u B)``, ``x_u`` from the ``train`` pairs; users with at most
+    :data:`FEW_ITEMS` training items by :func:`few_item_scores` instead."""
+    histories = user_histories(train, users.shape[0])
+    few = np.array([len(h) <= FEW_ITEMS for h in histories], dtype=bool)
+    mean_user = users.mean(0)
 
     def scores_of(batch: np.ndarray) -> Tensor:
         total = standardize(users[torch.from_numpy(batch)] @ items.T)
         if term is not None:
             x = term.history_matrix([histories[u] for u in batch])
             total += term.weight * standardize(term.scores(x, items.shape[0])).to(total.device)
+        if len(small := np.flatnonzero(few[batch])):
+            rows = [histories[batch[n]] for n in small]
+            total[torch.from_numpy(small)] = few_item_scores(items, mean_user, rows).to(total)
         return total
 
     return scores_of

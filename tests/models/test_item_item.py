@@ -17,7 +17,13 @@ from models.metrics import full_ranking_metrics, scored_user_metrics
 from models.scoring import GnnScorer, NewItem, ScoringContext
 from models.scoring.turn_scores import LinearScores, VectorScores
 from models.training import Checkpoint, train_model
-from models.training.item_item import ItemItem, blended_scores, choose_item_item, standardize
+from models.training.item_item import (
+    FEW_ITEMS,
+    ItemItem,
+    blended_scores,
+    choose_item_item,
+    standardize,
+)
 
 
 def _pairs(seed: int, users: int = 40, items: int = 25, n: int = 300) -> np.ndarray:
@@ -164,6 +170,39 @@ def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
         known = ScoringContext(user_id=tiny_dataset.user_ids[0])
         assert isinstance(scorer.turn_scores(known), VectorScores)
         assert isinstance(scorer.turn_scores(ScoringContext(text="jackets")), LinearScores)
+
+
+def test_a_user_trained_on_few_items_is_served_as_a_session_that_liked_them(
+    tiny_dataset, cache_dir, tmp_path
+) -> None:
+    from tests.models.conftest import tiny_config
+
+    ckpt = train_model(
+        tiny_dataset, tiny_config(cache_dir), tmp_path / "runs", progress=False
+    ).checkpoint
+    train = tiny_dataset.train
+    # user 0 keeps FEW_ITEMS training pairs, user 1 one; the others all theirs
+    seen = np.concatenate(
+        [train[train[:, 0] == 0][:FEW_ITEMS], train[train[:, 0] == 1][:1], train[train[:, 0] > 1]]
+    )
+    assert (np.bincount(seen[:, 0])[2:] > FEW_ITEMS).all(), "the others must keep their vectors"
+    few = dataclasses.replace(ckpt, tensors={**ckpt.tensors, "seen": torch.from_numpy(seen)})
+    scorer = GnnScorer(few, device="cpu")
+    users, items = (ckpt.tensors[k].float() for k in ("users", "items"))
+    term = ItemItem.from_tensors(ckpt.tensors, ckpt.extra)
+    expected = blended_scores(users, items, term, seen)  # the trainer's and evaluate's view
+    for u in (0, 1):
+        liked = tuple(tiny_dataset.item_ids[i] for i in seen[seen[:, 0] == u, 1])
+        served = scorer.catalog_scores(ScoringContext(user_id=tiny_dataset.user_ids[u]))
+        as_new = scorer.catalog_scores(ScoringContext(liked_item_ids=liked))
+        assert np.allclose(served, as_new, atol=1e-5)
+        assert np.allclose(served, expected(np.array([u]))[0].numpy(), atol=1e-4)
+        assert not np.allclose(served, standardize(items @ users[u]).numpy(), atol=1e-2)
+    # more than FEW_ITEMS: their own vector (and the term, when the checkpoint kept one)
+    own = scorer.catalog_scores(ScoringContext(user_id=tiny_dataset.user_ids[2]))
+    assert np.allclose(own, expected(np.array([2]))[0].numpy(), atol=1e-4)
+    if term is None:
+        assert np.allclose(own, standardize(items @ users[2]).numpy(), atol=1e-4)
 
 
 @pytest.mark.slow  # trains a tiny model with MiniLM text: ~10 s
