@@ -123,15 +123,20 @@ def test_config_checks_the_grid() -> None:
     assert TrainConfig.from_dict({"item_item_weights": [0.5]}).item_item_weights == (0.5,)
 
 
-@pytest.mark.slow  # trains a tiny model: ~10 s
-def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
-    tiny_dataset, cache_dir, tmp_path
-) -> None:
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny_dataset, cache_dir, tmp_path_factory) -> Checkpoint:
+    """A tiny model trained once for this module's served-versus-trainer tests (~10 s)."""
     from tests.models.conftest import tiny_config
 
-    ckpt = train_model(
-        tiny_dataset, tiny_config(cache_dir), tmp_path / "runs", progress=False
-    ).checkpoint
+    runs = tmp_path_factory.mktemp("runs")
+    return train_model(tiny_dataset, tiny_config(cache_dir), runs, progress=False).checkpoint
+
+
+@pytest.mark.slow  # trains a tiny model: ~10 s
+def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
+    tiny_dataset, tiny_checkpoint, tmp_path
+) -> None:
+    ckpt = tiny_checkpoint
     term = ItemItem.fit(tiny_dataset.train, tiny_dataset.num_items, lam=2.0, max_items=6)
     text = torch.randn(tiny_dataset.num_items, 4, generator=torch.Generator().manual_seed(0))
     with_text = term.with_text_neighbours(text, torch.ones(len(text), dtype=torch.bool), k=2)
@@ -172,14 +177,11 @@ def test_served_scorer_adds_the_term_exactly_as_the_trainer_scores(
         assert isinstance(scorer.turn_scores(ScoringContext(text="jackets")), LinearScores)
 
 
+@pytest.mark.slow  # trains a tiny model: ~10 s
 def test_a_user_trained_on_few_items_is_served_as_a_session_that_liked_them(
-    tiny_dataset, cache_dir, tmp_path
+    tiny_dataset, tiny_checkpoint
 ) -> None:
-    from tests.models.conftest import tiny_config
-
-    ckpt = train_model(
-        tiny_dataset, tiny_config(cache_dir), tmp_path / "runs", progress=False
-    ).checkpoint
+    ckpt = tiny_checkpoint
     train = tiny_dataset.train
     # user 0 keeps FEW_ITEMS training pairs, user 1 one; the others all theirs
     seen = np.concatenate(
