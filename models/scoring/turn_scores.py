@@ -35,6 +35,8 @@ class Catalog(Protocol):
 
     def index_of(self, item_id: str) -> int | None: ...
 
+    def rows_of(self, item_ids: Sequence[str]) -> np.ndarray: ...
+
     def seen_item_ids(self, user_id: str | None) -> Sequence[str]: ...
 
     def scores_for(self, item_ids: Sequence[str], scores: np.ndarray) -> np.ndarray: ...
@@ -109,10 +111,7 @@ class LinearScores(TurnScores):
         return out[:k]
 
     def for_items(self, item_ids: Sequence[str]) -> np.ndarray:
-        index = self.scorer.index_of
-        rows = np.fromiter(
-            (-1 if (r := index(i)) is None else r for i in item_ids), np.int64, len(item_ids)
-        )
+        rows = self.scorer.rows_of(item_ids)
         out = np.empty(len(item_ids), dtype=np.float32)
         known = (rows >= 0) & (rows < len(self.matrix))
         out[known] = self.matrix[rows[known]] @ self.query + self.constant

@@ -118,6 +118,9 @@ def test_gnn_turn_is_the_sum_of_z_scored_terms(normalized: bool) -> None:
         def index_of(self, item_id: str) -> int | None:
             return int(item_id[1:]) if item_id in self.item_ids else None
 
+        def rows_of(self, item_ids: list[str]) -> np.ndarray:
+            return np.array([-1 if (r := self.index_of(i)) is None else r for i in item_ids])
+
         def seen_item_ids(self, user_id: str | None) -> list[str]:
             return ["i0"] if user_id else []
 
