@@ -268,8 +268,9 @@ def user_histories(pairs: np.ndarray, num_users: int) -> list[np.ndarray]:
 #: A user the model was trained on with at most this many training items is served as a
 #: shopper it never saw whose session liked those items (:func:`few_item_scores`; the scorer:
 #: ``models.scoring.GnnScorer``): on ML-100K's cold-valid users with 1 and 3 training items
-#: that ranked above their own trained vectors (``bench.coldstart --users 1,3``,
-#: bench/RESULTS.md 2026-12-04). Larger numbers were not measured (MovieLens users have 20+).
+#: that ranked above their own trained vectors (``bench.coldstart --users 1,3``). Past 3 the
+#: validation sets disagree (users cut to 5 or 10 items gain, the warm split's light users
+#: lose): bench/RESULTS.md, 2026-12-04.
 FEW_ITEMS = 3
 
 
