@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kg.demo import DemoData
+from kg.demo.taste import UserTaste
 from kg.demo.taxonomy import LEAF_BY_ID
 from kgrec.domain import EventType
 
@@ -136,6 +137,7 @@ class SimUser:
     affinity: tuple[float, ...]
     relevant: frozenset[str]  # the true top-N product ids (NDCG)
     position: dict[str, int] = field(repr=False)  # product id -> index into z
+    taste: UserTaste = field(repr=False)  # what they like (colours and brands too)
 
     def utility_z(self, item_ids: Sequence[str]) -> np.ndarray:
         return np.array([self.z[self.position[i]] for i in item_ids], dtype=float)
@@ -165,7 +167,15 @@ def make_users(
         top = frozenset(ids[j] for j in np.argsort(-u, kind="stable")[:top_n])
         users.append(
             SimUser(
-                i, uid, tid, z, tuple(c for c, _ in cats), tuple(a for _, a in cats), top, position
+                i,
+                uid,
+                tid,
+                z,
+                tuple(c for c, _ in cats),
+                tuple(a for _, a in cats),
+                top,
+                position,
+                taste,
             )  # fmt: skip
         )
     return users

@@ -62,12 +62,12 @@ RANKERS = ("popularity", "text-kNN", "kgrec no model", "kgrec")
 LIMIT = 10
 
 
-def shopper_messages(user: SimUser, demo: Any, seed: int) -> dict[str, str]:
-    """``{message kind: text}`` for ``user`` (a taste of ``demo``), seeded per shopper."""
+def shopper_messages(user: SimUser, seed: int) -> dict[str, str]:
+    """``{message kind: text}`` for ``user``, seeded per shopper."""
     from kg.demo.brands import BRAND_BY_ID
     from kg.demo.taxonomy import LEAF_BY_ID
 
-    taste = demo.tastes[user.taste_id]
+    taste = user.taste
     category = user.categories[0]
     slug = LEAF_BY_ID[category].slug
     makers = [BRAND_BY_ID[b].name for b in taste.brands if slug in BRAND_BY_ID[b].categories]
@@ -106,9 +106,8 @@ def run_seed(seed: int, args: argparse.Namespace, data_dir: Path) -> dict[str, A
     base = base_settings(data_dir, args.products, args.users, seed)
     models = prepare_model(base)
     users = simulated_users(args.products, args.users, seed, args.shoppers, top_n=args.top_n)
-    tastes = generate_demo(seed=seed, n_products=args.products, n_users=args.users + args.shoppers)
     served = generate_demo(seed=seed, n_products=args.products, n_users=args.users)
-    said = [shopper_messages(u, tastes, seed) for u in users]
+    said = [shopper_messages(u, seed) for u in users]
     messages = {kind: [s[kind] for s in said] for kind in MESSAGES}
 
     encoder = TextEncoder(cache_dir=data_dir / "text-cache")

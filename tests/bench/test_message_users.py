@@ -18,8 +18,9 @@ def test_each_shopper_says_their_category_then_a_colour_and_a_brand_that_makes_i
     tastes = generate_demo(seed=3, n_products=60, n_users=18)
     with_brand = 0
     for user in users:
-        said = shopper_messages(user, tastes, seed=3)
+        said = shopper_messages(user, seed=3)
         taste = tastes.tastes[user.taste_id]
+        assert user.taste == taste
         leaf = LEAF_BY_ID[user.categories[0]]
         # the plain opener is the feedback simulator's first message, word for word
         assert said["category"] == first_message(leaf.id, turn_rng(3, user.index, 0, 1))
