@@ -113,7 +113,8 @@ class TrainConfig:
             ``item_item_lambdas`` and keep the one, with the weight of
             ``item_item_weights``, that scores best with the trained vectors on valid (or
             none, if none beats the GNN alone): a term of the served score for users the
-            model was trained on (``models.training.item_item``). Needs a validation split.
+            model was trained on, past ``item_item.FEW_ITEMS`` training items
+            (``models.training.item_item``). Needs a validation split.
         item_item_max_items: the most-interacted items the weights cover (``m``: a dense
             ``m x m`` matrix, ``O(m^3)`` to fit).
         item_item_text_neighbours: ``k``: every other item with text is scored on the term

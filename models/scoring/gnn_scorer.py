@@ -270,7 +270,7 @@ class GnnScorer(ItemScorer):
         return u if u is not None and len(self._seen[u]) > FEW_ITEMS else None
 
     def _history_term(self, ctx: ScoringContext) -> Tensor | None:
-        """``w z(x_u B)`` for a user the model was trained on (``None``: no such term)."""
+        """``w z(x_u B)`` for a user scored by their own vector (``None``: no such term)."""
         if (term := self._item_item) is None or (u := self._trained_row(ctx)) is None:
             return None
         return term.weight * standardize(term.user_scores(self._seen[u], len(self._ids)))
