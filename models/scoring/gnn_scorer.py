@@ -49,7 +49,12 @@ class GnnScorer(ItemScorer):
     as liked in ``p``; the others may add ``w z(x_u B)``, :mod:`models.training.item_item`,
     scored exactly), ``q`` the fusion of the query's MiniLM embedding (the item encoder on
     text only), hats are L2-normalised vectors, and bars are means. Without users or any
-    signal, the score is the z-scored log-popularity (a cold-start fallback).
+    signal, the score is the z-scored log-popularity (a cold-start fallback); so it is for a
+    shopper the model never saw whose context holds nothing of their own (no profile, no
+    item liked, disliked, weighted or named) and whose words linked catalogue entities (a
+    category, a brand, a colour): those entities already constrain or match the candidates
+    in the graph, and within them neither the mean user nor the message's cosine knew the
+    shopper's taste better than how often each product is chosen (``bench.message_users``).
 
     Session feedback (``ctx.item_weights``, weights ``w_j`` in ``[-1, 1]``) adds
     ``f = \\sum_j w_j v_j / \\max(1, \\sum_j |w_j|)`` to ``p`` (those items then leave the
@@ -259,8 +264,17 @@ class GnnScorer(ItemScorer):
             logger.debug("profile of shape %s ignored (items are %d-d)", profile.shape, dim)
         elif profile is not None and np.any(profile):
             vec = torch.from_numpy(np.asarray(profile, dtype=np.float32)).to(self.device)
+        if trained is None and not few and vec is None and self._only_catalogue(ctx):
+            return None, None, None  # the catalogue's popularity (the class docstring)
         user = self._users[trained] if trained is not None else self._mean_user
         return user, self._session_vector(ctx, few), vec
+
+    def _only_catalogue(self, ctx: ScoringContext) -> bool:
+        """Whether ``ctx`` says nothing of a shopper beyond catalogue entities their words
+        linked (a category, a brand, a colour): no items liked, disliked, weighted or named."""
+        items = (*ctx.liked_item_ids, *ctx.disliked_item_ids, *(i for i, _ in ctx.item_weights))
+        named = any(e in self._item_index for e in ctx.entity_ids)
+        return bool(ctx.entity_ids) and not items and not named
 
     def _trained_row(self, ctx: ScoringContext) -> int | None:
         """The user's row when their own vector scores them: trained on, with more than

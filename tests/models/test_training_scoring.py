@@ -92,6 +92,17 @@ def test_scorer_scores_users_and_cold_start(trained: Path, tiny_dataset: RecData
     asked = _score(scorer, ids, user_id="user:new", text="jackets")
     rank = lambda s: np.argsort(np.argsort(-s))  # noqa: E731
     assert rank(asked)[jackets].mean() < rank(alone)[jackets].mean()
+    # ...but when their words linked catalogue entities only (a category), nothing in the
+    # context is theirs: the catalogue's popularity, neither the mean nor the message's cosine
+    pop = torch.log1p(ck.tensors["item_popularity"].float())
+    expected_pop = ((pop - pop.mean()) / pop.std()).numpy()
+    linked = _score(scorer, ids, user_id="user:new", text="jackets", entity_ids=("cat:jackets",))
+    assert np.allclose(linked, expected_pop, atol=1e-5)
+    # one liked item is the shopper's own: mean, message and entity count again
+    liked = _score(
+        scorer, ids, text="jackets", entity_ids=("cat:jackets",), liked_item_ids=("prod:001",)
+    )
+    assert not np.allclose(liked, expected_pop, atol=1e-3)
 
 
 def test_new_product_gets_a_score_without_retraining(trained: Path) -> None:
