@@ -217,7 +217,7 @@ class Reason:
     """Why an item was picked, grounded by a KG path when there is one."""
 
     text: str
-    kind: str  # match | constraint | popularity | similar | feedback
+    kind: str  # match | constraint | popularity | similar | feedback | close
     path: KgPath | None = None
 
 

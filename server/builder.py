@@ -109,6 +109,7 @@ def build_pipeline(
             candidate_pool=settings.candidate_pool,
             hide_named_items=settings.hide_named_items,
             demote_shown=settings.demote_shown,
+            close_matches=settings.close_matches,
             log_message_text=settings.log_message_text,
             adapt_session=settings.adapt_session,
             adapt_profile=settings.adapt_profile,

@@ -135,10 +135,10 @@ class Learning:
 
     def rerank(self, turn: Turn) -> None:
         """The learning ranking policy's order of the whole ranking, exploring unless the
-        request says ``explore=false``; nothing with policy "off" or a price level (the
-        shopper's own order)."""
+        request says ``explore=false``; nothing with policy "off", a price level (the
+        shopper's own order) or close matches (they stay after every exact match)."""
         policy = self.ranking_policy(turn.scorer)
-        if policy is None or turn.state.price_level or not turn.scored:
+        if policy is None or turn.state.price_level or not turn.scored or turn.close_ids:
             return
         q = turn.query
         rows = signal_matrix(turn.scored, known_user=bool(q.user_id), turn=turn.state.turn)
@@ -148,10 +148,10 @@ class Learning:
     def show(self, turn: Turn) -> None:
         """The shown slate: the ranking's top ``limit``, or with probability ``explore_rate``
         a random ordered draw from its best ``explore_top``; ``turn.ranked`` keeps the
-        ranking. Never random when the request says ``explore=False`` or the shopper asked
-        for a price order ("cheap")."""
+        ranking. Never random when the request says ``explore=False``, the shopper asked
+        for a price order ("cheap") or close matches follow the exact ones."""
         cfg, q = self.config, turn.query
-        fixed = q.explore is False or bool(turn.state.price_level)
+        fixed = q.explore is False or bool(turn.state.price_level or turn.close_ids)
         rate = 0.0 if fixed else cfg.explore_rate
         rng = self._draw_rng() if rate > 0 else None
         turn.ranked = ranked = turn.scored

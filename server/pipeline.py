@@ -33,7 +33,12 @@ from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.dialogue.session_rules import apply_feedback, echo_constraints
 from models.explain import Explainer, ExplainRequest
-from models.explain.assemble import applied_constraints, explain_items, ranked_items
+from models.explain.assemble import (
+    applied_constraints,
+    close_misses,
+    explain_items,
+    ranked_items,
+)
 
 from .deadline import check_deadline
 from .evidence import gather_evidence
@@ -198,7 +203,9 @@ class Pipeline:
         assert turn.intent is not None and turn.update is not None
         q, intent, state, anchor = turn.query, turn.intent, turn.state, turn.update.anchor
         paths, co = gather_evidence(turn, self.store, self.config)
-        items = explain_items(turn.scored, paths, co)
+        products = (s.candidate.product for s in turn.scored)
+        misses = close_misses(products, turn.close_ids, state, self.entities.name)
+        items = explain_items(turn.scored, paths, co, misses)
         applied = applied_constraints(state, self.entities.name, anchor.title if anchor else "")
         vague = not (turn.linked or intent.price or intent.references or q.context_item_ids)
         request = ExplainRequest(items, applied, tuple(turn.linked), intent.type,

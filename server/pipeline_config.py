@@ -36,6 +36,7 @@ class PipelineConfig:
     log_message_text: bool = False  # debug: log what shoppers type (off: never logged)
     hide_named_items: bool = True  # a product the shopper names is not recommended back
     demote_shown: bool = True  # shown and passed over ranks lower on a turn with nothing new
+    close_matches: bool = True  # too few exact matches: fill with ones missing a brand/attribute
     # learning from feedback (issue 16; see server.settings.Settings for each one's meaning)
     adapt_session: bool = True
     adapt_profile: bool = True

@@ -24,22 +24,39 @@ MAX_BLENDS = 3
 
 
 def rank(turn: Turn, store: GraphStore, config: PipelineConfig) -> list[ScoredCandidate]:
-    """The blend's best ``max(limit, explore_top)`` of ``turn.candidates``, best first, with
-    whole records; the learned scores z-scored over the pool, the session's feedback, shown
-    items and price level as :func:`models.scoring.blend.blend` weighs them."""
+    """The blend's best ``max(limit, explore_top)`` of ``turn.candidates``, best first (close
+    matches after the exact ones), with whole records; the learned scores z-scored over the
+    pool, the session's feedback, shown items and price level as
+    :func:`models.scoring.blend.blend` weighs them."""
     state = turn.state
     disliked_brands = {p.brand_id for p in turn.disliked if p.brand_id}
     shown = turn.passed_over() if config.demotes_shown else ()
     scored: list[ScoredCandidate] = []
+    limit, keep = turn.query.limit, max(turn.query.limit, config.explore_top)
+    close, preferred = turn.close_ids, len(state.preferred_ids)
+    relaxed = preferred + len(state.brand_ids) + len(state.required_attribute_ids)
     for _ in range(MAX_BLENDS):
-        cands, model = turn.candidates, None
-        if turn.model is not None and cands:
-            model = zscore(turn.model.for_items([c.product.id for c in cands]))
-        scored = blend(
-            cands, limit=turn.query.limit, n_preferred=len(state.preferred_ids), model=model,
-            disliked_brands=disliked_brands, shown=shown, price_level=state.price_level,
-            weights=config.blend_weights(), keep=max(turn.query.limit, config.explore_top),
-        )  # fmt: skip
+        cands = turn.candidates
+        groups = [(cands, preferred)]
+        if close:  # retrieve's close matches follow every exact one, those matching more first
+            near: dict[int, list[Candidate]] = {}
+            for c in cands:
+                if c.product.id in close:
+                    near.setdefault(len(c.matched), []).append(c)
+            groups = [([c for c in cands if c.product.id not in close], preferred)]
+            groups += [(near[k], relaxed) for k in sorted(near, reverse=True)]
+        scored = []
+        for group, n_preferred in groups:
+            if not group or len(scored) >= keep:
+                continue
+            model = None
+            if turn.model is not None:
+                model = zscore(turn.model.for_items([c.product.id for c in group]))
+            scored += blend(
+                group, limit=max(limit - len(scored), 1), n_preferred=n_preferred, model=model,
+                disliked_brands=disliked_brands, shown=shown, price_level=state.price_level,
+                weights=config.blend_weights(), keep=keep - len(scored),
+            )  # fmt: skip
         whole = store.complete([s.candidate.product for s in scored])
         gone = {s.candidate.product.id for s, r in zip(scored, whole, strict=True) if r is None}
         for s, record in zip(scored, whole, strict=True):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kg.store import GraphStore
-from kg.types import Candidate
+from kg.types import Candidate, CandidateQuery
 from models.dialogue.adaptation import NEAR_DUPLICATE_COSINE, near_duplicate_ids
-from models.dialogue.session_rules import candidate_query
+from models.dialogue.session_rules import candidate_query, close_query
 from models.scoring.item_scorer import ScoringContext
 
 from .pipeline_config import PipelineConfig
@@ -23,7 +23,7 @@ from .turn import Turn
 if TYPE_CHECKING:
     from .learning import Learning
 
-__all__ = ["retrieve"]
+__all__ = ["add_close_matches", "retrieve"]
 
 
 def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Learning) -> None:
@@ -31,7 +31,8 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
     graph's candidates; with a scorer, its scoring of the conversation (the session's
     feedback and the user's profile in the context) and, when no hard constraint narrows the
     pool, its best ``candidate_pool`` items too; then, with session adaptation, the
-    near-duplicates of disliked items leave the pool. Records may be brief
+    near-duplicates of disliked items leave the pool; with fewer than the answer's ``limit``
+    left, close matches join it (:func:`add_close_matches`). Records may be brief
     (:meth:`GraphStore.brief_candidates`): :func:`server.ranking.rank` completes the kept."""
     state, scorer = turn.state, turn.scorer
     query = candidate_query(state, pool := config.candidate_pool)
@@ -60,3 +61,24 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
     if rejected:
         dropped = near_duplicate_ids(turn.disliked, (c.product for c in turn.candidates), similar)
         turn.candidates = [c for c in turn.candidates if c.product.id not in dropped]
+    if config.close_matches and len(turn.candidates) < turn.query.limit:
+        add_close_matches(turn, store, query, brief, similar)
+
+
+def add_close_matches(
+    turn: Turn, store: GraphStore, query: CandidateQuery, brief: bool, similar: list[str]
+) -> None:
+    """Fewer candidates than the answer's ``limit``: the products that keep the category,
+    price and exclusions but miss a brand or attribute asked for join the pool as close
+    matches (``turn.close_ids``), without the near-duplicates of rejected items."""
+    relaxed = close_query(query)
+    if relaxed is None:
+        return
+    known = {c.product.id for c in turn.candidates}
+    found = store.brief_candidates(relaxed) if brief else store.candidates(relaxed)
+    close = [c for c in found if c.product.id not in known]
+    if not brief and close:  # records are whole exactly when there are rejected items
+        dropped = near_duplicate_ids(turn.disliked, (c.product for c in close), similar)
+        close = [c for c in close if c.product.id not in dropped]
+    turn.close_ids = frozenset(c.product.id for c in close)
+    turn.candidates += close

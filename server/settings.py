@@ -76,6 +76,10 @@ class Settings:
             what the session showed and the shopper passed over ranks below the new (with
             ``adapt_session``). Off where lists do not reach the shopper: a client showing only
             some, or a replay of logged conversations (there "passed over" would be false).
+        close_matches: When a brand or attribute asked for ("pink", "from Wilson") leaves
+            fewer products than the answer's limit, the rest are close matches: products
+            missing one of those (never the category, price or an exclusion), after every
+            exact one, each saying what it misses. Off: the exact ones only.
         explainer: ``template`` (default) or ``llm-rewrite``: the template reply polished by
             an LLM and used only when the faithfulness checker accepts it.
         llm_endpoint_url: OpenAI-compatible base URL (vLLM, Ollama, TGI, ...) for the
@@ -155,6 +159,7 @@ class Settings:
     candidate_pool: int = 300
     hide_named_items: bool = True
     demote_shown: bool = True
+    close_matches: bool = True
     torch_threads: int = 1
     encoder_dtype: str = "auto"
     intent_backend: str = "embedded"
@@ -432,19 +437,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
         help_text = f"default {default!s:} (env {ENV_PREFIX}{f.name.upper()})"
-        kind = _FIELD_TYPES[f.name]
-        if kind is bool:
-            parser.add_argument(
-                flag,
-                dest=f.name,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=help_text,
-            )
-        else:
-            parser.add_argument(
-                flag, dest=f.name, type=str, default=None, metavar=f.name.upper(), help=help_text
-            )
+        kind: dict[str, Any] = (
+            {"action": argparse.BooleanOptionalAction}
+            if _FIELD_TYPES[f.name] is bool
+            else {"type": str, "metavar": f.name.upper()}
+        )
+        parser.add_argument(flag, dest=f.name, default=None, help=help_text, **kind)
 
 
 __all__ = ["CONFIG_ENV", "ENV_PREFIX", "RERANK_POLICIES", "SECRET_ENV", "Settings", "add_arguments"]

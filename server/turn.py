@@ -32,6 +32,9 @@ class Turn:
     linked: list[LinkedEntity] = field(default_factory=list)
     update: TurnUpdate | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    #: candidates that miss a brand or attribute asked for (close matches), ranked after
+    #: every exact one (``models.dialogue.session_rules.close_query``)
+    close_ids: frozenset[str] = frozenset()
     #: the session's disliked products, fetched once by retrieve (score reads their brands)
     disliked: list[ProductRecord] = field(default_factory=list)
     #: the scorer's scoring of this turn, asked once (widening and ranking share it)

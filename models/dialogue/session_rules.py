@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kg.types import CandidateQuery
 from kgrec.domain import (
@@ -35,6 +36,7 @@ __all__ = [
     "ASKS_FOR_UNSEEN",
     "apply_feedback",
     "candidate_query",
+    "close_query",
     "echo_constraints",
     "passed_over",
 ]
@@ -57,6 +59,23 @@ def candidate_query(state: DialogueState, limit: int) -> CandidateQuery:
             )
         ),
         limit=limit,
+    )
+
+
+def close_query(query: CandidateQuery) -> CandidateQuery | None:
+    """The query for close matches, when ``query``'s brands and required attributes ("pink",
+    "from Wilson") leave too few products: those become preferences (a product matching
+    some of them ranks above one matching none); the category, the price and every
+    exclusion ("not Nike") stay hard, since a shopper who said them ruled the rest out.
+    ``None`` when nothing would be relaxed."""
+    relaxed = (*query.brand_ids, *query.required_attribute_ids)
+    if not relaxed:
+        return None
+    return replace(
+        query,
+        brand_ids=(),
+        required_attribute_ids=(),
+        preferred_ids=tuple(dict.fromkeys((*query.preferred_ids, *relaxed))),
     )
 
 

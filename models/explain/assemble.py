@@ -4,22 +4,27 @@ orchestrates)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from kg.types import ProductRecord
 from kgrec.domain import KgPath, PriceRange, RankedItem
 from models.dialogue import DialogueState
 
 from .explain_types import AppliedConstraints, ExplainItem, Explanation
 
-__all__ = ["applied_constraints", "explain_items", "ranked_items"]
+__all__ = ["applied_constraints", "close_misses", "explain_items", "ranked_items"]
 
 
 def explain_items(
-    scored: Sequence[Any], paths: Mapping[str, Sequence[KgPath]], co_shoppers: Mapping[str, int]
+    scored: Sequence[Any],
+    paths: Mapping[str, Sequence[KgPath]],
+    co_shoppers: Mapping[str, int],
+    misses: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[ExplainItem, ...]:
     """One :class:`ExplainItem` per scored candidate (``models.scoring.blend.ScoredCandidate``),
-    its contributions largest first."""
+    its contributions largest first; ``misses``: the close matches' (:func:`close_misses`)."""
+    misses = misses or {}
     return tuple(
         ExplainItem(
             s.candidate.product,
@@ -27,9 +32,32 @@ def explain_items(
             tuple(paths.get(s.candidate.product.id, ())),
             tuple(sorted(s.contributions.items(), key=lambda kv: -abs(kv[1]))),
             co_shoppers.get(s.candidate.product.id, 0),
+            misses.get(s.candidate.product.id, ()),
         )
         for s in scored
     )
+
+
+def close_misses(
+    products: Iterable[ProductRecord],
+    close_ids: Collection[str],
+    state: DialogueState,
+    name: Callable[[str], str],
+) -> dict[str, tuple[str, ...]]:
+    """What each close match among ``products`` misses of the session's brands and required
+    attributes, in words: ``("by Adidas, not Wilson", "not pink")``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for p in products:
+        if p.id not in close_ids:
+            continue
+        missed = []
+        if state.brand_ids and p.brand_id not in state.brand_ids:
+            asked = " or ".join(name(b) for b in state.brand_ids)
+            missed.append(f"by {p.brand}, not {asked}" if p.brand else f"not by {asked}")
+        have = set(p.attribute_ids)
+        missed += [f"not {name(a)}" for a in state.required_attribute_ids if a not in have]
+        out[p.id] = tuple(missed)
+    return out
 
 
 def ranked_items(

@@ -21,6 +21,9 @@ class ExplainItem:
     # shoppers who chose both the turn's anchor item (``AppliedConstraints.similar_to``) and
     # this one: collaborative evidence as a count, never as who
     co_shoppers: int = 0
+    # a close match: what it misses of the brands and attributes asked for ("not pink",
+    # "by Adidas, not Wilson"); empty for an exact match
+    misses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,9 @@ _VAGUE_FOLLOW_UPS = (
 _NONE_FOUND = (
     "I could not find anything {what}{qualifiers}. Want to relax one of those constraints?"
 )
+#: with close matches (products missing a brand or attribute asked for) after the exact ones
+_FEW_EXACT = "Only {n} {what}{qualifiers} match everything you asked; then {close} close matches."
+_NO_EXACT = "I could not find {what}{qualifiers}; here are {n} close matches."
 
 
 def money(value: float, currency: str = "USD") -> str:
@@ -130,6 +133,8 @@ class TemplateExplainer(Explainer):
 
     def _reasons(self, item: ExplainItem, constraints: AppliedConstraints) -> list[Reason]:
         out: list[Reason] = []
+        if item.misses:  # a close match says first what it is not
+            out.append(Reason("close match: " + "; ".join(item.misses), "close"))
         seen: set[str] = set()
         shared: dict[str, list[Reason]] = {}  # anchor title -> "shares ..." reasons
         for path in item.paths:
@@ -165,11 +170,15 @@ class TemplateExplainer(Explainer):
         v = request.variant
         if not request.items:
             return _NONE_FOUND.format(what=what, qualifiers=qualifiers)
-        parts = [
-            _OPENINGS[v % len(_OPENINGS)].format(
-                n=len(request.items), what=what, qualifiers=qualifiers
-            )
-        ]
+        close = sum(1 for it in request.items if it.misses)
+        exact = len(request.items) - close
+        if not close:
+            opening = _OPENINGS[v % len(_OPENINGS)]
+            parts = [opening.format(n=exact, what=what, qualifiers=qualifiers)]
+        elif not exact:
+            parts = [_NO_EXACT.format(n=close, what=what, qualifiers=qualifiers)]
+        else:
+            parts = [_FEW_EXACT.format(n=exact, what=what, qualifiers=qualifiers, close=close)]
         for rank, item in enumerate(request.items[:TOP_PICKS_IN_REPLY]):
             # the opening already says what was left out; the picks say why they fit
             texts = [

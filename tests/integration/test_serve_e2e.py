@@ -87,9 +87,15 @@ def test_acceptance_query_obeys_every_constraint_and_explains(stub) -> None:
     resp = ask(stub, "red running shoes under 100, not Nike")
     assert resp.session_id and resp.request_id and resp.model_version
     assert len(resp.items) >= 3
+    exact = [it for it in resp.items if not any(r.kind == "close" for r in it.reasons)]
+    assert len(exact) >= 3 and resp.items[: len(exact)] == exact  # close matches come last
     for item in resp.items:
         assert item.category == "Running shoes", item.title
-        assert "red" in attrs(item)["color"], item.title
+        if item in exact:
+            assert "red" in attrs(item)["color"], item.title
+        else:  # a close match misses the colour, and says so
+            assert "red" not in attrs(item)["color"], item.title
+            assert [r.text for r in item.reasons if r.kind == "close"] == ["close match: not red"]
         assert item.price <= 100, item.title
         assert item.brand != "Nike", item.title
         assert item.reasons and any(r.path.nodes for r in item.reasons)
@@ -145,8 +151,10 @@ def test_four_turn_conversation_obeys_everything_said_so_far(stub) -> None:
 
     def base_ok(resp: pb.RecommendResponse, max_price: float) -> None:
         assert resp.items, resp.reply
-        for item in resp.items:
-            assert item.category == "Running shoes" and "red" in attrs(item)["color"]
+        for item in resp.items:  # red, unless a close match that says it is not
+            close = [r.text for r in item.reasons if r.kind == "close"]
+            assert close == ["close match: not red"] if close else "red" in attrs(item)["color"]
+            assert item.category == "Running shoes"
             assert item.brand != "Nike" and item.price <= max_price
 
     base_ok(t1, 100)
