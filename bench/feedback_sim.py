@@ -2,7 +2,7 @@
 
     python -m bench.feedback_sim [--sessions-per-arm 2000] [--seed 0] [--products 800]
         [--users 300] [--arms none,session,profile,bandit] [--no-ope] [--data-dir DIR]
-        [--out FIGURES.json]
+        [--out FIGURES.json] [--compare BEFORE.json]
 
 The stack is the one ``kgrec serve`` runs (:func:`server.serve.build_runtime`: embedded graph
 DB, the demo store of ``--products`` products and ``--users`` users, the small model trained
@@ -36,7 +36,10 @@ true top ``--top-n`` (binary relevance) and the share of later-turn items alread
 earlier in the session (repeats; a diagnostic: a shopper does not click twice), each with a
 95% bootstrap interval over shoppers; then the lift of the
 last arm over the first (full adaptation over none) and of each arm over the one before it
-(each step's own contribution), with paired bootstrap intervals.
+(each step's own contribution), with paired bootstrap intervals. ``--out`` keeps each
+shopper's sums too, so ``--compare BEFORE.json`` (an earlier ``--out`` of the same shoppers,
+e.g. before a change) adds each arm's lift over that run, paired by shopper the same way:
+the same seed means the same shoppers, scripts and click dice.
 
 The off-policy check (:func:`ope_check`, needs ``models.feedback.ope`` and
 ``models.feedback.bandit``; says so and skips when they are missing): the ``none`` arm runs
@@ -70,7 +73,13 @@ from unittest import mock
 
 import numpy as np
 
-from bench.feedback_sim_report import ArmResult, arm_figures, lift_figures, print_report
+from bench.feedback_sim_report import (
+    ArmResult,
+    arm_figures,
+    compare_runs,
+    lift_figures,
+    print_report,
+)
 from bench.feedback_sim_stats import Estimate, Tally, bootstrap_ratio
 from bench.feedback_sim_users import (
     ClickModel,
@@ -351,6 +360,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     ap.add_argument("--data-dir", type=Path, help="keep (and reuse the model in) this dir")
     ap.add_argument("--out", type=Path, help="write every figure as JSON here")
+    ap.add_argument(
+        "--compare", type=Path, metavar="BEFORE.json",
+        help="an earlier --out of the same shoppers (another commit): each arm's paired lift",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     unknown = [a for a in arms if a not in ARMS]
@@ -413,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "setup_s": setup_s,
         },  # fmt: skip
     }
+    if args.compare:
+        before = json.loads(args.compare.read_text())
+        figures["lifts"] |= compare_runs(before, figures, args.bootstrap, args.seed)
     print_report(figures, LOGGING)
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2) + "\n")

@@ -11,7 +11,7 @@ import numpy as np
 
 from bench.feedback_sim_stats import METRICS, Estimate, Tally, bootstrap_ratio, paired_lift
 
-__all__ = ["ArmResult", "arm_figures", "lift_figures", "print_report"]
+__all__ = ["ArmResult", "arm_figures", "compare_runs", "lift_figures", "print_report"]
 
 
 @dataclass
@@ -49,7 +49,39 @@ def arm_figures(result: ArmResult, n_boot: int, seed: int) -> dict[str, Any]:
         "ctr_by_position": (t.position_clicks / np.maximum(t.position_impressions, 1))[
             : int((t.position_impressions > 0).sum())
         ].tolist(),
+        # each shopper's sums, so another run of the same shoppers can be paired with this one
+        "per_shopper": {f: getattr(t, f).tolist() for pair in METRICS.values() for f in pair},
     }
+
+
+#: what must match for two runs to be paired by shopper (same shoppers, scripts and dice)
+SAME_RUN = ("seed", "sessions_per_arm", "sessions", "turns", "products", "users",
+            "known_users", "top_n", "workers")  # fmt: skip
+
+
+def compare_runs(
+    before: Mapping[str, Any], after: Mapping[str, Any], n_boot: int, seed: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``"<arm>: this run over before"`` -> metric -> the paired lift, per arm both runs
+    have; the runs must share :data:`SAME_RUN` (their shoppers, scripts and click dice are
+    then the same, so each shopper is paired with themselves). A ``before`` written without
+    per-shopper sums cannot be paired: ``ValueError``."""
+    differ = [k for k in SAME_RUN if before["config"].get(k) != after["config"].get(k)]
+    if differ:
+        raise ValueError(f"runs differ in {', '.join(differ)}: not the same shoppers")
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for arm, b in after["arms"].items():
+        a = before["arms"].get(arm)
+        if a is None:
+            continue
+        if "per_shopper" not in a:
+            raise ValueError("the earlier run has no per-shopper sums (written before they were)")
+        pair = lambda f, m: tuple(np.asarray(f["per_shopper"][x]) for x in METRICS[m])  # noqa: E731
+        out[f"{arm}: this run over before"] = {
+            m: paired_lift(pair(a, m), pair(b, m), n_boot=n_boot, seed=seed).as_dict()  # type: ignore[arg-type]
+            for m in METRICS
+        }
+    return out
 
 
 def lift_figures(

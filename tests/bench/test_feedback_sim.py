@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bench.feedback_sim import SimConfig, main, run_arm, simulated_users
+from bench.feedback_sim_report import compare_runs
 from bench.feedback_sim_stats import Tally, bootstrap_ratio, paired_lift
 from bench.feedback_sim_users import ClickModel, follow_up, ndcg_at, turn_rng
 from kgrec.domain import FeedbackEvent, RankedItem, RecommendQuery
@@ -171,6 +172,23 @@ def test_cli_end_to_end_on_a_tiny_store(tmp_path: Path, capsys: pytest.CaptureFi
     assert "session over none" in figures["lifts"]
     printed = capsys.readouterr().out
     assert "CTR later turns" in printed and "CPUs, load average" in printed
+    # the same shoppers again, paired with the first run: the same code gives no lift at all
+    again = tmp_path / "again.json"
+    assert main([*argv[:-1], str(again), "--compare", str(out)]) == 0
+    lifts = json.loads(again.read_text())["lifts"]["session: this run over before"]
+    assert all((v["value"], v["low"], v["high"]) in {(0.0, 0.0, 0.0)} or v["value"] != v["value"]
+               for v in lifts.values())  # fmt: skip
+    assert "none: this run over before" in capsys.readouterr().out
+
+
+def test_runs_of_other_shoppers_are_not_paired() -> None:
+    per = {f: [1.0, 2.0] for f in ("clicks_all", "impressions_all")}
+    run = {"config": {"seed": 0}, "arms": {"none": {"per_shopper": per}}}
+    with pytest.raises(ValueError, match="seed"):
+        compare_runs(run, {**run, "config": {"seed": 1}}, n_boot=10, seed=0)
+    old = {"config": {"seed": 0}, "arms": {"none": {}}}
+    with pytest.raises(ValueError, match="per-shopper"):
+        compare_runs(old, run, n_boot=10, seed=0)
 
 
 def test_threaded_shoppers_add_up_to_the_same_tally(users: list) -> None:
