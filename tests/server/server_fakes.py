@@ -145,6 +145,23 @@ class RecommendParser(IntentParser):
         return Intent(type=IntentType.RECOMMEND)
 
 
+class RulesParser(IntentParser):
+    """The embedded parser's slots (mentions, price, references, wishes) with a fixed type:
+    REFINE after a previous turn, else RECOMMEND (no MiniLM on a shared test box)."""
+
+    def __init__(self, lexicon: Any) -> None:
+        from models.intent import EmbeddedIntentParser
+
+        self.rules = EmbeddedIntentParser(lexicon=lexicon)
+
+    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
+        s = self.rules.extract_slots(message)
+        kind = IntentType.REFINE if previous is not None else IntentType.RECOMMEND
+        return Intent(type=kind, mentions=s.mentions, price=s.price,
+                      references=s.references, clear_constraints=s.clear_constraints,
+                      preferences=s.preferences)  # fmt: skip
+
+
 class NoLinker:
     """An entity linker that links nothing (the pipeline then ranks by the scorer alone)."""
 

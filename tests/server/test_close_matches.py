@@ -13,11 +13,11 @@ import pytest
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
 from kg.types import CandidateQuery, PriceRange
-from kgrec.domain import IntentType, Recommendation, RecommendQuery
+from kgrec.domain import Recommendation, RecommendQuery
 from models.dialogue.session_rules import close_query
 from models.explain import make_explainer
-from models.intent import EmbeddedIntentParser, Intent, IntentParser
 from server.pipeline import Pipeline, PipelineConfig
+from tests.server.server_fakes import NoLinker, RulesParser
 
 #: footballs: id -> (brand, colour, price)
 BALLS = {
@@ -29,25 +29,6 @@ BALLS = {
     "f6": ("nike", "blue", 19.0),
     "f7": ("adidas", "red", 90.0),
 }
-
-
-class _RulesParser(IntentParser):
-    """The embedded parser's slots with a fixed type (no MiniLM on a shared test box)."""
-
-    def __init__(self, lexicon) -> None:  # type: ignore[no-untyped-def]
-        self.rules = EmbeddedIntentParser(lexicon=lexicon)
-
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        s = self.rules.extract_slots(message)
-        kind = IntentType.REFINE if previous is not None else IntentType.RECOMMEND
-        return Intent(type=kind, mentions=s.mentions, price=s.price,
-                      references=s.references, clear_constraints=s.clear_constraints,
-                      preferences=s.preferences)  # fmt: skip
-
-
-class _NoLinker:
-    def link_best(self, mention: str, label_hint: str | None = None) -> None:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +64,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
 
 def _pipeline(store: GraphStore, **config: object) -> Pipeline:
     lexicon = store.lexicon(("Category", "Brand", "Attribute"))
-    return Pipeline(store, _RulesParser(lexicon), _NoLinker(), make_explainer(),  # type: ignore[arg-type]
+    return Pipeline(store, RulesParser(lexicon), NoLinker(), make_explainer(),  # type: ignore[arg-type]
                     config=PipelineConfig(**config), lexicon=lexicon)  # type: ignore[arg-type]  # fmt: skip
 
 

@@ -14,32 +14,13 @@ import pytest
 from kg import EmbeddedFalkorDB, open_store
 from kg.store import GraphStore
 from kg.types import EntityHit
-from kgrec.domain import IntentType, RecommendQuery
+from kgrec.domain import RecommendQuery
 from models.explain import make_explainer
-from models.intent import EmbeddedIntentParser, Intent, IntentParser
 from models.scoring import ItemScorer, NewItem, ScoringContext
 from server.pipeline import Pipeline, PipelineConfig
+from tests.server.server_fakes import RulesParser
 
 MUG_PRICES = {"m1": 24.0, "m2": 9.99, "m3": 15.0, "m4": 32.0, "m5": 12.5, "m6": 19.0}
-
-
-class _RulesParser(IntentParser):
-    """The embedded parser's slots with a fixed type (no MiniLM on a shared test box)."""
-
-    def __init__(self, lexicon) -> None:  # type: ignore[no-untyped-def]
-        self.rules = EmbeddedIntentParser(lexicon=lexicon)
-
-    def parse(self, message: str, *, previous: Intent | None = None) -> Intent:
-        s = self.rules.extract_slots(message)
-        kind = IntentType.REFINE if previous is not None else IntentType.RECOMMEND
-        return Intent(
-            type=kind,
-            mentions=s.mentions,
-            price=s.price,
-            references=s.references,
-            clear_constraints=s.clear_constraints,
-            preferences=s.preferences,
-        )
 
 
 class _Linker:
@@ -94,7 +75,7 @@ def pipeline(store: GraphStore) -> Pipeline:
     lexicon = store.lexicon(("Category", "Attribute"))
     return Pipeline(
         store,
-        _RulesParser(lexicon),
+        RulesParser(lexicon),
         _Linker(),
         make_explainer(),
         lexicon=lexicon,  # type: ignore[arg-type]
@@ -150,7 +131,7 @@ def test_cheap_is_cheapest_first_even_against_the_model(store: GraphStore) -> No
     lexicon = store.lexicon(("Category", "Attribute"))
     with_model = Pipeline(
         store,
-        _RulesParser(lexicon),
+        RulesParser(lexicon),
         _Linker(),
         make_explainer(),
         scorer=_PricierIsBetter(),
