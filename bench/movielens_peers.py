@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     if "kgrec" in rows:
         ratio = rows["kgrec"]["ndcg@10"].mean() / np.mean(rows[reference]["ndcg@10"])
         print(f"kgrec / {reference} NDCG@10 = {ratio:.3f} (issue 17 target >= 1.05 with CI > 0)")
-        for peer in ("RecBole LightGCN tuned", "RecBole LightGCN"):
-            if peer in rows and peer != reference:
+        for peer in sorted(n for n in rows if n.startswith("RecBole ")):  # each graph peer
+            if peer != reference:
                 d = paired_bootstrap(rows["kgrec"]["ndcg@10"], rows[peer]["ndcg@10"])
                 print(f"kgrec vs {peer}: paired dN@10 {d} {d.verdict('better', 'worse')}")
         if "RecBole LightGCN" in rows:  # issue 13: against LightGCN on its defaults
