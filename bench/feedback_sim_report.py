@@ -76,12 +76,17 @@ def compare_runs(
             continue
         if "per_shopper" not in a:
             raise ValueError("the earlier run has no per-shopper sums (written before they were)")
-        pair = lambda f, m: tuple(np.asarray(f["per_shopper"][x]) for x in METRICS[m])  # noqa: E731
         out[f"{arm}: this run over before"] = {
-            m: paired_lift(pair(a, m), pair(b, m), n_boot=n_boot, seed=seed).as_dict()  # type: ignore[arg-type]
+            m: paired_lift(_sums(a, m), _sums(b, m), n_boot=n_boot, seed=seed).as_dict()
             for m in METRICS
         }
     return out
+
+
+def _sums(arm: Mapping[str, Any], metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """``metric``'s (numerator, denominator) per shopper, from an arm's figures."""
+    num, den = METRICS[metric]
+    return np.asarray(arm["per_shopper"][num]), np.asarray(arm["per_shopper"][den])
 
 
 def lift_figures(

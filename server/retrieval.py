@@ -59,8 +59,7 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
             )
             turn.candidates += [Candidate(p) for p in extra]
     if rejected:
-        dropped = near_duplicate_ids(turn.disliked, (c.product for c in turn.candidates), similar)
-        turn.candidates = [c for c in turn.candidates if c.product.id not in dropped]
+        turn.candidates = _without_near_duplicates(turn, turn.candidates, similar)
     if config.close_matches and len(turn.candidates) < turn.query.limit:
         add_close_matches(turn, store, query, brief, similar)
 
@@ -78,7 +77,15 @@ def add_close_matches(
     found = store.brief_candidates(relaxed) if brief else store.candidates(relaxed)
     close = [c for c in found if c.product.id not in known]
     if not brief and close:  # records are whole exactly when there are rejected items
-        dropped = near_duplicate_ids(turn.disliked, (c.product for c in close), similar)
-        close = [c for c in close if c.product.id not in dropped]
+        close = _without_near_duplicates(turn, close, similar)
     turn.close_ids = frozenset(c.product.id for c in close)
     turn.candidates += close
+
+
+def _without_near_duplicates(
+    turn: Turn, candidates: list[Candidate], similar: list[str]
+) -> list[Candidate]:
+    """``candidates`` without the near-duplicates of the turn's disliked products (whole
+    records: :func:`models.dialogue.adaptation.near_duplicate_ids` reads titles)."""
+    dropped = near_duplicate_ids(turn.disliked, (c.product for c in candidates), similar)
+    return [c for c in candidates if c.product.id not in dropped]
