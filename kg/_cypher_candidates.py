@@ -86,9 +86,7 @@ class CypherCandidates(CypherSessions):
         index = self._filters() if query.limit > 0 else None
         if index is None:
             return self.candidates(query)
-        rows = self._snapshot_rows(index, query)[: query.limit]
-        records = index.briefs([(i, float(p or 0.0)) for i, p, _ in rows])
-        return [Candidate(r, _matched(m)) for r, (_, _, m) in zip(records, rows, strict=True)]
+        return index.candidates(query)
 
     def brief_products(self, ids: Sequence[str]) -> list[ProductRecord]:
         """:meth:`products`, brief from the snapshot for the ids it holds (popularity as it

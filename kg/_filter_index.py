@@ -31,11 +31,12 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from .types import CandidateQuery, ProductRecord
+from .types import Candidate, CandidateQuery, ProductRecord
 
 #: The columns of a snapshot row, in order (those :data:`kg.queries.FILTER_SNAPSHOT` returns).
 SNAPSHOT_COLUMNS = (
@@ -47,6 +48,10 @@ SNAPSHOT_COLUMNS = (
     "popularity",
     "linked_ids",
 )
+
+#: Positions (the snapshot's most popular products) whose brief candidate is kept between
+#: turns (:meth:`FilterIndex._brief`): at most this many small records per worker.
+BRIEF_CACHE_POSITIONS = 50_000
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float64)
@@ -84,6 +89,7 @@ class FilterIndex:
         self._categories, self._brands, self._attributes, self._linked = (
             {k: np.unique(np.array(v, dtype=np.int64)) for k, v in f.items()} for f in postings
         )
+        self._briefs: list[Candidate | None] = [None] * min(len(ids), BRIEF_CACHE_POSITIONS)
         self._live: dict[int, float] = {}  # position -> popularity after this process's bumps
         self._moved: tuple[np.ndarray, np.ndarray] | None = (_EMPTY, _EMPTY_F)  # of _live
         self._lock = threading.Lock()
@@ -131,36 +137,79 @@ class FilterIndex:
         """What ranking reads of each ``(id, popularity)`` product in the snapshot (id, price,
         brand id, popularity; the rest of the record empty), in their order; ids not in it
         are left out. A ``None`` popularity: the live one (this process's bumps, other
-        processes' taken in). Built positionally, a turn's hundreds at ~1 µs each."""
+        processes' taken in)."""
         position = self.position
-        found = [(i, position[i], p) for i, p in items if i in position]
-        prices = self.price[[n for _, n, _ in found]].tolist() if found else []
-        pops = [p for _, _, p in found if p is not None]
-        if len(pops) < len(found):
+        found = [(position[i], p) for i, p in items if i in position]
+        live: list[float] = []
+        if any(p is None for _, p in found):
             with self._lock:
-                pops = [self._live.get(n, float(self.popularity[n])) if p is None else p
-                        for _, n, p in found]  # fmt: skip
-        brand, nan, inf = self.brand, math.isnan, math.isinf
+                live = [self._live.get(n, float(self.popularity[n])) for n, _ in found]
+        brief = self._brief
+        return [brief(n, live[k] if p is None else p).product for k, (n, p) in enumerate(found)]
+
+    def candidates(self, query: CandidateQuery) -> list[Candidate]:
+        """The rows of :func:`kg.queries.preferred_candidates` (:meth:`preferred`) then of
+        :func:`kg.queries.candidates` for the rest (:meth:`select`), the first
+        ``query.limit``, as candidates with brief records (:meth:`briefs`)."""
+        limit = int(query.limit)
+        if limit <= 0:
+            return []
+        out: list[Candidate] = []
+        taken: set[int] = set()
+        if query.preferred_ids:
+            picked, values, matched = self._preferred(query)
+            taken = set(positions := picked.tolist())
+            for n, v, m in zip(positions, values.tolist(), matched, strict=True):
+                c = self._brief(n, v)
+                out.append(Candidate(c.product, tuple(sorted(set(m)))) if m else c)
+        picked, values = self._select(replace(query, limit=limit + len(out)))
+        rest = zip(picked.tolist(), values.tolist(), strict=True)
+        out += [self._brief(n, v) for n, v in rest if n not in taken]
+        return out[:limit]
+
+    def _brief(self, n: int, popularity: float) -> Candidate:
+        """Position ``n``'s candidate (no matched ids) with a brief record at ``popularity``
+        (a missing one: 0). Kept per position for the snapshot's most popular
+        :data:`BRIEF_CACHE_POSITIONS`, until its popularity moves: a turn's pool is mostly
+        the same head, and a record costs ~2 us to build (frozen dataclass), a hit ~0.1."""
+        if math.isinf(popularity):
+            popularity = 0.0
+        kept = self._briefs
+        c = kept[n] if n < len(kept) else None
+        if c is not None and c.product.popularity == popularity:
+            return c
+        price = float(self.price[n])
         # positional (a keyword call costs twice as much): id, title, description, price,
         # currency, image_ref, brand_id, brand, category_id, category, attributes,
         # attribute_ids, popularity
-        return [
-            ProductRecord(i, "", "", None if nan(price) else price, "USD", "", brand[n],
-                          "", "", "", (), (), 0.0 if inf(p) else p)
-            for (i, n, _), price, p in zip(found, prices, pops, strict=True)
-        ]  # fmt: skip
+        price_or_none = None if math.isnan(price) else price
+        record = ProductRecord(self.ids[n], "", "", price_or_none, "USD", "", self.brand[n],
+                               "", "", "", (), (), popularity)  # fmt: skip
+        c = Candidate(record)
+        if n < len(kept):
+            kept[n] = c  # one list store: atomic, and any kept value is a right one
+        return c
 
     def select(self, query: CandidateQuery) -> list[tuple[str, float | None]]:
         """``(id, popularity)`` of the first ``query.limit`` products that pass its hard filters,
         most popular first, ties by id (``query.preferred_ids`` are not looked at here:
         :meth:`preferred`)."""
+        picked, values = self._select(query)
+        ids = self.ids
+        return [
+            (ids[n], None if math.isinf(p) else p)
+            for n, p in zip(picked.tolist(), values.tolist(), strict=True)
+        ]
+
+    def _select(self, query: CandidateQuery) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`select`'s positions and popularity (``inf``: missing)."""
         limit = int(query.limit)
         if limit <= 0 or not self.ids:
-            return []
+            return _EMPTY, _EMPTY_F
         moved, moved_popularity = self.moved()
         includes = self._includes(query)
         if includes is not None and not len(includes[0]):
-            return []
+            return _EMPTY, _EMPTY_F
         banned = self._banned(query)
         driver, filters = (includes[0], includes[1:]) if includes is not None else (None, [])
         # moved products leave the snapshot's order and come back by their live value
@@ -174,11 +223,7 @@ class FilterIndex:
             values = np.concatenate([values, value[best]])
             order = np.lexsort((self._id_rank[picked], -values))[:limit]
             picked, values = picked[order], values[order]
-        ids = self.ids
-        return [
-            (ids[n], None if math.isinf(p) else p)
-            for n, p in zip(picked.tolist(), values.tolist(), strict=True)
-        ]
+        return picked, values
 
     def preferred(self, query: CandidateQuery) -> list[tuple[str, float | None, tuple[str, ...]]]:
         """``(id, popularity, matched)`` of :func:`kg.queries.preferred_candidates`: the first
@@ -186,12 +231,23 @@ class FilterIndex:
         those ids) that pass the hard filters, most matches first, then most popular, then
         by id. Its cost follows the preferred nodes' degrees, as the graph query's does, but
         in numpy: no product record is read."""
+        picked, popularity, matched = self._preferred(query)
+        ids, values = self.ids, popularity.tolist()  # Python values: no numpy scalar per row
+        return [
+            (ids[n], None if math.isinf(v) else v, m)
+            for n, v, m in zip(picked.tolist(), values, matched, strict=True)
+        ]
+
+    def _preferred(
+        self, query: CandidateQuery
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+        """:meth:`preferred`'s positions, popularity (``inf``: missing) and matched ids."""
         limit = int(query.limit)
         found = [
             (p, self._linked[p]) for p in dict.fromkeys(query.preferred_ids) if p in self._linked
         ]
         if limit <= 0 or not found:
-            return []
+            return _EMPTY, _EMPTY_F, []
         positions, counts = np.unique(np.concatenate([p for _, p in found]), return_counts=True)
         keep = self._keep(positions, self._includes(query) or [], self._banned(query), query)
         positions, counts = positions[keep], counts[keep]
@@ -201,17 +257,13 @@ class FilterIndex:
         popularity[np.searchsorted(positions, moved[hit])] = moved_popularity[hit]
         order = np.lexsort((self._id_rank[positions], -popularity, -counts))[:limit]
         picked, popularity = positions[order], popularity[order]
-        ids, values = self.ids, popularity.tolist()  # Python values: no numpy scalar per row
         matched: list[tuple[str, ...]]
         if len(found) == 1:  # every position came from its one posting list
-            matched = [(found[0][0],)] * len(values)
+            matched = [(found[0][0],)] * len(picked)
         else:
             links = [(p, _member(picked, linked).tolist()) for p, linked in found]
-            matched = [tuple(p for p, hit in links if hit[j]) for j in range(len(values))]
-        return [
-            (ids[n], None if math.isinf(v) else v, m)
-            for n, v, m in zip(picked.tolist(), values, matched, strict=True)
-        ]
+            matched = [tuple(p for p, hit in links if hit[j]) for j in range(len(picked))]
+        return picked, popularity, matched
 
     def _banned(self, query: CandidateQuery) -> list[np.ndarray]:
         """The positions each exclusion filter bans."""

@@ -87,6 +87,30 @@ def test_bumped_popularity_moves_a_product_at_once() -> None:
     assert len(index) == 5
 
 
+def test_brief_candidates_are_kept_per_product_until_its_popularity_moves() -> None:
+    """A turn's brief candidates are built once per product and popularity (a missing
+    popularity reads 0, a missing price ``None``); a move builds that product's again, and
+    matched ids ride on a copy, never on the kept one."""
+    index = FilterIndex(ROWS)
+    first = index.candidates(CandidateQuery(limit=3))
+    brief = [(c.product.id, c.product.popularity, c.product.price, c.product.brand_id)
+             for c in first]  # fmt: skip
+    assert brief == [("e", 0.0, 50.0, "b1"), ("c", 9.0, None, "b2"), ("a", 5.0, 10.0, "b1")]
+    again = index.candidates(CandidateQuery(limit=3))
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    index.bump("c", 2)
+    moved = index.candidates(CandidateQuery(limit=3))
+    assert [(c.product.id, c.product.popularity) for c in moved] == [
+        ("e", 0.0), ("c", 11.0), ("a", 5.0)
+    ]  # fmt: skip
+    assert moved[0] is first[0] and moved[1] is not first[1]
+    assert index.briefs([("c", None), ("nope", 1.0)]) == [moved[1].product]
+    preferred = index.candidates(CandidateQuery(preferred_ids=("red",), limit=2))
+    assert [(c.product.id, c.matched) for c in preferred] == [("a", ("red",)), ("b", ("red",))]
+    assert [c.matched for c in index.candidates(CandidateQuery(limit=5))] == [()] * 5
+    assert index.candidates(CandidateQuery(limit=0)) == []
+
+
 def test_many_moved_products_answer_as_a_snapshot_read_after_the_moves() -> None:
     """Bumped and taken-in popularity give the rows a snapshot read afterwards would give,
     for hundreds of moved products; a value taken in unchanged does not count as moved."""
