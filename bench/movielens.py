@@ -50,8 +50,35 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "kgrec -rating": {"encoder": {"use_rating": False}},
     "kgrec -item-item": {"item_item": False},
     "kgrec batch 4096": {"batch_size": 4096},  # TrainConfig.batch_size's alternative
+    "kgrec long": {"epochs": 400, "patience": 20},  # TrainConfig's epochs/patience alternative
 }
 RECBOLE_MODELS = ("BPR", "LightGCN", "KGCN", "KGAT")
+
+
+def variant(name: str) -> dict[str, Any]:
+    """The ``TrainConfig`` changes of run ``name``: one of :data:`VARIANTS`, or
+    ``"kgrec KEY=VALUE ..."`` with ``TrainConfig`` fields (``model.`` / ``encoder.`` for
+    theirs; values read as JSON, else kept as text), e.g. ``"kgrec model.dim=128 lr=0.005"``:
+    a grid point to choose on valid."""
+    if name in VARIANTS:
+        return VARIANTS[name]
+    head, *pairs = name.split()
+    if head != "kgrec" or not pairs or not all("=" in p for p in pairs):
+        raise SystemExit(f"unknown variant {name!r}: one of {', '.join(VARIANTS)}, or 'kgrec K=V'")
+    changes: dict[str, Any] = {}
+    for key, _, text in (p.partition("=") for p in pairs):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        *parents, leaf = key.split(".")
+        node = changes
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return changes
+
+
 COLUMNS = (
     ("R@10", "recall@10"),
     ("NDCG@10", "ndcg@10"),
@@ -360,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = argparse.Namespace(data=args.data, split_dir=None, kg_dir=None, side_dir=None)
     dataset = load_dataset(ns)
     if not args.reuse:
-        todo = {n: VARIANTS[n] for n in args.variants.split(",") if n}
+        todo = {n: variant(n) for n in args.variants.split(",") if n}
         for extra in filter(None, args.models.split(",")):
             todo[f"kgrec {extra}"] = {"model": {"name": extra}}
         for seed in seeds:

@@ -12,7 +12,8 @@ by ``models.metrics``, train excluded on valid, train + valid excluded on test):
 * ``EASE^R`` -- lambda chosen on **valid** NDCG@10 from ``EASE_GRID``, fitted on train only
   (as kgrec), then test read once;
 * ``kgrec`` -- the default ``TrainConfig`` through ``models.training.train_model`` with
-  seeds 2026 (the default), 1, 2, ...; ``--variants`` adds ``bench.movielens`` ablations;
+  seeds 2026 (the default), 1, 2, ...; ``--variants`` adds ``bench.movielens`` ablations
+  and grid points (``"kgrec lr=0.005"``: :func:`bench.movielens.variant`);
 * ``RecBole <model>`` / ``RecBole <model> tuned`` -- every run in ``--recbole-json`` (written
   by ``bench.recbole_runner``, on its defaults and with ``--tune``, a small grid chosen on
   valid) whose independent re-evaluation kept per-user figures.
@@ -104,7 +105,7 @@ def recbole_rows(recbole: dict[str, Any], dataset: Any) -> dict[str, dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.movielens import VARIANTS
+    from bench.movielens import variant
     from bench.peer_runs import add_run_arguments, load_movielens_data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 model_dir = args.model_dir / f"{name.replace(' ', '')}-s{seed}"
                 runs[key] = run_kgrec(
-                    dataset, VARIANTS[name], seed=seed, model_dir=model_dir, threads=args.threads
+                    dataset, variant(name), seed=seed, model_dir=model_dir, threads=args.threads
                 )
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(json.dumps({"kgrec": runs}) + "\n")

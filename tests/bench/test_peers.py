@@ -53,3 +53,18 @@ def test_text_knn_profile_is_the_mean_of_the_users_item_vectors() -> None:
     assert np.allclose(users[4], 0.0)
     scores = users @ items.T
     assert scores[1].argmax() in (1, 2)
+
+
+def test_a_grid_point_variant_reads_train_config_fields_and_trains_with_them() -> None:
+    from bench.movielens import VARIANTS, variant
+    from models.config import TrainConfig
+
+    assert variant("kgrec -KG") == VARIANTS["kgrec -KG"]
+    changes = variant("kgrec model.dim=128 lr=0.005 encoder.use_text=false loss=bpr")
+    config = TrainConfig().with_changes(**changes)
+    assert (config.model.dim, config.lr, config.encoder.use_text, config.loss) == (
+        128, 0.005, False, "bpr"
+    )  # fmt: skip
+    for bad in ("kgrec dim", "lightgcn lr=1", "kgrec -nothing", "kgrec lr"):
+        with pytest.raises(SystemExit, match="unknown variant"):
+            variant(bad)
