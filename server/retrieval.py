@@ -32,15 +32,12 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
     feedback and the user's profile in the context) and, when no hard constraint narrows the
     pool, its best ``candidate_pool`` items too; then, with session adaptation, the
     near-duplicates of disliked items leave the pool; with fewer than the answer's ``limit``
-    left, close matches join it (:func:`add_close_matches`). Records may be brief
+    left, close matches join it (:func:`add_close_matches`). Records are brief
     (:meth:`GraphStore.brief_candidates`): :func:`server.ranking.rank` completes the kept."""
     state, scorer = turn.state, turn.scorer
     query = candidate_query(state, pool := config.candidate_pool)
     rejected = state.disliked_item_ids if config.adapt_session else []
-    # records stay brief (what ranking reads) until the score step keeps its best; finding
-    # near-duplicates of rejected items reads titles and categories, so then they are whole
-    brief = not rejected
-    turn.candidates = store.brief_candidates(query) if brief else store.candidates(query)
+    turn.candidates = store.brief_candidates(query)
     turn.disliked = store.products(state.disliked_item_ids) if state.disliked_item_ids else []
     similar = scorer.similar_items(rejected, NEAR_DUPLICATE_COSINE) if scorer and rejected else []
     if scorer is not None:
@@ -54,38 +51,42 @@ def retrieve(turn: Turn, store: GraphStore, config: PipelineConfig, learning: Le
             hidden = [*query.exclude_item_ids, *named, *similar]
             best = model.best(pool, exclude_item_ids=hidden, user_id=ctx.user_id)
             known = {c.product.id for c in turn.candidates}
-            extra = (store.brief_products if brief else store.products)(
-                [i for i, _ in best if i not in known]
-            )
+            extra = store.brief_products([i for i, _ in best if i not in known])
             turn.candidates += [Candidate(p) for p in extra]
     if rejected:
-        turn.candidates = _without_near_duplicates(turn, turn.candidates, similar)
+        turn.candidates = _without_near_duplicates(turn, store, turn.candidates, similar)
     if config.close_matches and len(turn.candidates) < turn.query.limit:
-        add_close_matches(turn, store, query, brief, similar)
+        add_close_matches(turn, store, query, similar if rejected else None)
 
 
 def add_close_matches(
-    turn: Turn, store: GraphStore, query: CandidateQuery, brief: bool, similar: list[str]
+    turn: Turn, store: GraphStore, query: CandidateQuery, similar: list[str] | None
 ) -> None:
     """Fewer candidates than the answer's ``limit``: the products that keep the category,
     price and exclusions but miss a brand or attribute asked for join the pool as close
-    matches (``turn.close_ids``), without the near-duplicates of rejected items."""
+    matches (``turn.close_ids``), without the near-duplicates of rejected items (``similar``:
+    the scorer's neighbours of them; ``None``: nothing rejected)."""
     relaxed = close_query(query)
     if relaxed is None:
         return
     known = {c.product.id for c in turn.candidates}
-    found = store.brief_candidates(relaxed) if brief else store.candidates(relaxed)
-    close = [c for c in found if c.product.id not in known]
-    if not brief and close:  # records are whole exactly when there are rejected items
-        close = _without_near_duplicates(turn, close, similar)
+    close = [c for c in store.brief_candidates(relaxed) if c.product.id not in known]
+    if similar is not None and close:
+        close = _without_near_duplicates(turn, store, close, similar)
     turn.close_ids = frozenset(c.product.id for c in close)
     turn.candidates += close
 
 
 def _without_near_duplicates(
-    turn: Turn, candidates: list[Candidate], similar: list[str]
+    turn: Turn, store: GraphStore, candidates: list[Candidate], similar: list[str]
 ) -> list[Candidate]:
-    """``candidates`` without the near-duplicates of the turn's disliked products (whole
-    records: :func:`models.dialogue.adaptation.near_duplicate_ids` reads titles)."""
-    dropped = near_duplicate_ids(turn.disliked, (c.product for c in candidates), similar)
+    """``candidates`` without the near-duplicates of the turn's disliked products
+    (:func:`models.dialogue.adaptation.near_duplicate_ids`). A product line is told from the
+    title, so the candidates of a disliked product's brand are read whole (only they can
+    share its line); the others, brief, can match by ``similar`` only."""
+    brands = {p.brand_id for p in turn.disliked if p.brand_id}
+    same = [c.product for c in candidates if c.product.brand_id in brands]
+    whole = {r.id: r for r in store.complete(same) if r is not None}
+    products = (whole.get(c.product.id, c.product) for c in candidates)
+    dropped = near_duplicate_ids(turn.disliked, products, similar)
     return [c for c in candidates if c.product.id not in dropped]

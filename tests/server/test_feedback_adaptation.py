@@ -96,6 +96,9 @@ def _closeness(scorer: GnnScorer, items: list[str], target: str) -> float:
 def test_a_dislike_hides_the_item_and_its_near_duplicates_on_the_next_turn(
     store: GraphStore, scorer: GnnScorer
 ) -> None:
+    store.warm(wait=True)
+    # brief candidates from the snapshot: only those of the disliked item's brand read whole
+    assert store.snapshot_size() == 300
     pipe = _pipeline(store, scorer)
     sid, first = _turn(pipe, "dislike-shopper", limit=40)
     products = {p.id: p for p in store.products(first)}
