@@ -31,6 +31,9 @@ FILTER_MAX_AGE = 10
 #: routine re-reads may take at most 1/20 of it.
 FILTER_READ_SHARE = 20
 
+#: Reads of the filter snapshot in a row when each one sees a catalog write land meanwhile.
+FILTER_BUILD_ATTEMPTS = 3
+
 #: Seconds between two looks at the popularity other processes wrote (one indexed read, in
 #: a thread no turn waits for: :meth:`CypherCandidates._take_popularity`).
 POPULARITY_POLL_S = 1.0
@@ -210,20 +213,24 @@ class CypherCandidates(CypherSessions):
 
     def build_filters(self) -> FilterIndex | None:
         """Read every product's filter fields (pages of :data:`FILTER_PAGE`) into a new
-        snapshot and keep it, unless this process wrote to the catalog meanwhile."""
+        snapshot and keep it; if this process wrote to the catalog meanwhile, read again (at
+        most :data:`FILTER_BUILD_ATTEMPTS` reads: a write during start-up must not leave the
+        server without a snapshot until a turn asks for one)."""
         cache = self._cache
-        generation, started = cache.generation, time.monotonic()
-        try:
-            (db_now,), *_ = self._read(queries.DB_CLOCK)
-            index = FilterIndex(self.filter_rows())
-            index.popularity_since = float(db_now)
-        except Exception:  # the graph DB went away, a query timed out: the graph answers
-            logger.warning("could not build the candidate filter snapshot", exc_info=True)
-            return None
-        if not cache.install_filters(index, generation, started, time.monotonic() - started):
-            return None
-        logger.debug("candidate filter snapshot: %d products", len(index))
-        return index
+        for _ in range(FILTER_BUILD_ATTEMPTS):
+            generation, started = cache.generation, time.monotonic()
+            try:
+                (db_now,), *_ = self._read(queries.DB_CLOCK)
+                index = FilterIndex(self.filter_rows())
+                index.popularity_since = float(db_now)
+            except Exception:  # the graph DB went away, a query timed out: the graph answers
+                logger.warning("could not build the candidate filter snapshot", exc_info=True)
+                return None
+            if cache.install_filters(index, generation, started, time.monotonic() - started):
+                logger.debug("candidate filter snapshot: %d products", len(index))
+                return index
+            logger.info("the catalog was written while its snapshot was read: reading it again")
+        return None
 
     def filter_rows(self) -> list[Row]:
         """Every product's filter fields (:data:`kg.queries.FILTER_SNAPSHOT`), in pages of

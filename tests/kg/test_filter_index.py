@@ -8,11 +8,13 @@ import math
 import random
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kg_catalog import synthetic
 
 import kg
+from kg import _cypher_candidates
 from kg._filter_index import FilterIndex
 from kg.types import CandidateQuery
 from kgrec.domain import EventType, FeedbackEvent, PriceRange
@@ -346,3 +348,29 @@ def test_a_slow_snapshot_read_is_repeated_less_often() -> None:
     assert not snapshot_is_young(age=700, ttl=60, read_seconds=3)
     assert snapshot_is_young(age=700, ttl=60, read_seconds=90)  # 20 x 90 s = 30 min
     assert not snapshot_is_young(age=1900, ttl=60, read_seconds=90)
+
+
+def test_a_catalog_write_during_the_snapshot_read_reads_it_again(
+    graphs: tuple[kg.GraphStore, kg.GraphStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write of this process while the snapshot is read drops that read (its rows may miss
+    the write); the snapshot is read again at once instead of waiting for a turn to ask."""
+    indexed, plain = graphs
+    store: Any = indexed
+    reads = []
+    read = type(store).filter_rows
+
+    def written_meanwhile(self: Any) -> Any:
+        rows = read(self)
+        if len(reads) < 2:  # the first two reads each see a write land
+            store.upsert_brands([{"id": f"brand:meanwhile{len(reads)}", "name": "Meanwhile"}])
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(type(store), "filter_rows", written_meanwhile)
+    index = store.build_filters()
+    assert index is not None and len(reads) == 3 and store._cache.filters is index
+    assert len(index) == len(plain.candidates(CandidateQuery(limit=5000)))
+    reads.clear()
+    monkeypatch.setattr(_cypher_candidates, "FILTER_BUILD_ATTEMPTS", 2)
+    assert store.build_filters() is None and len(reads) == 2  # it gives up, a turn asks again
