@@ -259,6 +259,9 @@ def run_size(
             if snapshot
             else "no candidate snapshot: the graph's queries answer"
         )
+        for line in srv.output:  # what the server warned of (a snapshot that never came, ...)
+            if " WARNING " in line or " ERROR " in line:
+                print(f"  server: {line.rstrip()}")
         asyncio.run(run.warm_up())
         for c in args.concurrency:
             asyncio.run(run.phase(c))
