@@ -59,6 +59,8 @@ from server.serve_process import ServeProcess
 
 #: The gauge of the products in a server's in-process candidate snapshot (server/metrics.py).
 SNAPSHOT_METRIC = "kgrec_candidate_snapshot_products"
+#: Seconds between the turns :meth:`SizeRun.wait_snapshot` sends while a worker has none.
+NUDGE_S = 30.0
 
 
 def _gauge(text: str, name: str) -> float:
@@ -137,13 +139,29 @@ class SizeRun:
     def wait_snapshot(self, timeout: float) -> int:
         """Wait until every worker answers candidates from its in-process snapshot (built in
         the background after SERVING; turns before it read the graph, slower on a big
-        catalog), so the phases measure the steady state. Returns its size (0: none came)."""
+        catalog), so the phases measure the steady state. Returns its size (0: none came).
+
+        A worker whose start-up build failed (the graph DB busy, a timeout: logged) builds
+        again at its next turn, as a served one would; so while one has none, a first turn
+        goes to the server every :data:`NUDGE_S` seconds on a new connection (a worker is
+        chosen per connection), and the wait says so."""
         deadline = time.monotonic() + timeout
+        nudge_at = time.monotonic() + NUDGE_S
         while True:
             sizes = [_gauge(scrape(url), SNAPSHOT_METRIC) for url in self.metrics_urls]
             if min(sizes) > 0 or time.monotonic() > deadline:
                 return int(min(sizes))
+            if time.monotonic() > nudge_at:
+                lacking = sum(1 for s in sizes if not s)
+                print(f"  {lacking} worker(s) without a snapshot yet: sending a turn")
+                asyncio.run(self._nudge())
+                nudge_at = time.monotonic() + NUDGE_S
             time.sleep(0.5)
+
+    async def _nudge(self) -> None:
+        async with grpc.aio.insecure_channel(self.srv.target) as channel:
+            shopper = Shopper.seeded(channel, self.args.seed + 2_000_003, 0, self.args.users)
+            await shopper.step()  # a new shopper's step is a first turn
 
     async def warm_up(self) -> None:
         """A fixed number of turns by a shopper that is not one of the measured ones."""

@@ -3,6 +3,7 @@ served demo, the printed report's shape."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import os
@@ -12,9 +13,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from bench import load
 from bench.load import main, startup_stages
 from bench.load_report import (
     Histogram,
@@ -172,6 +175,28 @@ def test_histograms_of_several_workers_add_up() -> None:
     two = Histogram(((0.1, 1.0), (math.inf, 1.0)), 0.05, 1.0)
     assert one.plus(two) == Histogram(((0.1, 3.0), (math.inf, 4.0)), 0.55, 4.0)
     assert one.plus(None) is one
+
+
+def test_a_worker_without_a_snapshot_is_sent_a_turn_until_it_has_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker whose start-up snapshot build failed builds at its next turn: the wait
+    sends one every NUDGE_S seconds instead of waiting for a turn that never comes."""
+    gauges = {"w0": 300.0, "w1": 0.0}
+    turns: list[str] = []
+
+    async def nudge(self: load.SizeRun) -> None:
+        turns.append("first turn")
+        gauges["w1"] = 300.0  # that turn started the second worker's build
+
+    monkeypatch.setattr(load, "scrape", lambda url: url)
+    monkeypatch.setattr(load, "_gauge", lambda text, name: gauges[text])
+    monkeypatch.setattr(load, "NUDGE_S", 0.2)
+    monkeypatch.setattr(load.SizeRun, "_nudge", nudge)
+    run = load.SizeRun(argparse.Namespace(), 300, SimpleNamespace(pid=0), ["w0", "w1"])  # type: ignore[arg-type]
+    assert run.wait_snapshot(timeout=30) == 300
+    assert turns == ["first turn"]
+    assert "1 worker(s) without a snapshot yet" in capsys.readouterr().out
 
 
 def test_startup_stages_are_read_from_the_server_log() -> None:
