@@ -31,8 +31,12 @@ FILTER_MAX_AGE = 10
 #: routine re-reads may take at most 1/20 of it.
 FILTER_READ_SHARE = 20
 
-#: Reads of the filter snapshot in a row when each one sees a catalog write land meanwhile.
+#: Reads of the filter snapshot in a row when each one sees a catalog write land meanwhile,
+#: or fails (a page past the read timeout while the graph DB is busy, the graph DB gone).
 FILTER_BUILD_ATTEMPTS = 3
+
+#: Seconds before reading the snapshot again after a failed read; doubles after each.
+FILTER_RETRY_S = 5.0
 
 #: Seconds between two looks at the popularity other processes wrote (one indexed read, in
 #: a thread no turn waits for: :meth:`CypherCandidates._take_popularity`).
@@ -213,19 +217,27 @@ class CypherCandidates(CypherSessions):
 
     def build_filters(self) -> FilterIndex | None:
         """Read every product's filter fields (pages of :data:`FILTER_PAGE`) into a new
-        snapshot and keep it; if this process wrote to the catalog meanwhile, read again (at
-        most :data:`FILTER_BUILD_ATTEMPTS` reads: a write during start-up must not leave the
-        server without a snapshot until a turn asks for one)."""
-        cache = self._cache
-        for _ in range(FILTER_BUILD_ATTEMPTS):
+        snapshot and keep it; if this process wrote to the catalog meanwhile, read again, and
+        if the read failed, read again after :data:`FILTER_RETRY_S` (doubling): at most
+        :data:`FILTER_BUILD_ATTEMPTS` reads. A start-up whose graph DB is busy (another
+        worker's start-up, a big catalogue's linker) must not leave the server without a
+        snapshot until a turn asks for one; past the last attempt, the next turn does."""
+        cache, pause = self._cache, FILTER_RETRY_S
+        for attempt in range(1, FILTER_BUILD_ATTEMPTS + 1):
             generation, started = cache.generation, time.monotonic()
             try:
                 (db_now,), *_ = self._read(queries.DB_CLOCK)
                 index = FilterIndex(self.filter_rows())
                 index.popularity_since = float(db_now)
             except Exception:  # the graph DB went away, a query timed out: the graph answers
-                logger.warning("could not build the candidate filter snapshot", exc_info=True)
-                return None
+                logger.warning(
+                    "could not build the candidate filter snapshot (read %d of %d)",
+                    attempt, FILTER_BUILD_ATTEMPTS, exc_info=True,
+                )  # fmt: skip
+                if attempt < FILTER_BUILD_ATTEMPTS:
+                    time.sleep(pause)
+                    pause *= 2
+                continue
             if cache.install_filters(index, generation, started, time.monotonic() - started):
                 logger.debug("candidate filter snapshot: %d products", len(index))
                 return index

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from kg_catalog import synthetic
 import kg
 from kg import _cypher_candidates
 from kg._filter_index import FilterIndex
+from kg.exceptions import GraphQueryError
 from kg.types import CandidateQuery
 from kgrec.domain import EventType, FeedbackEvent, PriceRange
 
@@ -374,3 +376,33 @@ def test_a_catalog_write_during_the_snapshot_read_reads_it_again(
     reads.clear()
     monkeypatch.setattr(_cypher_candidates, "FILTER_BUILD_ATTEMPTS", 2)
     assert store.build_filters() is None and len(reads) == 2  # it gives up, a turn asks again
+
+
+def test_a_failed_snapshot_read_is_read_again_after_a_pause(
+    graphs: tuple[kg.GraphStore, kg.GraphStore],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A page past the read timeout while the graph DB is busy (another worker's start-up,
+    a big catalogue's linker) failed the only read, and a server with no turn yet stayed
+    without a snapshot; the read is tried again after a pause, doubling."""
+    indexed, plain = graphs
+    store: Any = indexed
+    read = type(store).filter_rows
+    failures = iter([True, True, False])
+
+    def busy(self: Any) -> Any:
+        if next(failures):
+            raise GraphQueryError("FalkorDB rejected a query: Query timed out")
+        return read(self)
+
+    monkeypatch.setattr(type(store), "filter_rows", busy)
+    monkeypatch.setattr(_cypher_candidates, "FILTER_RETRY_S", 0.05)
+    started = time.monotonic()
+    index = store.build_filters()
+    assert time.monotonic() - started >= 0.05 + 0.1  # 0.05 s, then 0.1 s
+    assert index is not None and store._cache.filters is index
+    assert len(index) == len(plain.candidates(CandidateQuery(limit=5000)))
+    assert "(read 1 of 3)" in caplog.text and "(read 2 of 3)" in caplog.text
+    failures = iter([True] * 3)
+    assert store.build_filters() is None  # the last attempt failed: a turn asks again
