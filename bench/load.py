@@ -59,6 +59,10 @@ from server.serve_process import ServeProcess
 
 #: The gauge of the products in a server's in-process candidate snapshot (server/metrics.py).
 SNAPSHOT_METRIC = "kgrec_candidate_snapshot_products"
+#: The start of a line the server logged (its timestamp); traceback lines have none.
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+#: A traceback's exception line: ``module.Name: message``.
+EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(: |$)")
 #: Seconds between the turns :meth:`SizeRun.wait_snapshot` sends while a worker has none.
 NUDGE_S = 30.0
 
@@ -236,6 +240,22 @@ def startup_stages(lines: Sequence[str]) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for line in lines if (m := STAGE_DONE.search(line))]
 
 
+def server_warnings(lines: Sequence[str]) -> list[str]:
+    """The server's WARNING and ERROR lines, each with the exception lines of the traceback
+    logged under it (what failed, not only that something did)."""
+    out: list[str] = []
+    under = False  # the lines since the last logged line belong to a warning
+    for line in lines:
+        line = line.rstrip()
+        if LOG_LINE.match(line):
+            under = " WARNING " in line or " ERROR " in line
+            if under:
+                out.append(line)
+        elif under and EXCEPTION_LINE.match(line):
+            out.append(f"  {line}")  # an exception of the traceback (its cause first)
+    return out
+
+
 def run_size(
     args: argparse.Namespace, products: int, data_dir: Path
 ) -> tuple[SizeRun, float, float]:
@@ -277,9 +297,8 @@ def run_size(
             if snapshot
             else "no candidate snapshot: the graph's queries answer"
         )
-        for line in srv.output:  # what the server warned of (a snapshot that never came, ...)
-            if " WARNING " in line or " ERROR " in line:
-                print(f"  server: {line.rstrip()}")
+        for line in server_warnings(srv.output):  # a snapshot that never came, ...
+            print(f"  server: {line}")
         asyncio.run(run.warm_up())
         for c in args.concurrency:
             asyncio.run(run.phase(c))

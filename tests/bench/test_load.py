@@ -199,6 +199,28 @@ def test_a_worker_without_a_snapshot_is_sent_a_turn_until_it_has_one(
     assert "1 worker(s) without a snapshot yet" in capsys.readouterr().out
 
 
+def test_server_warnings_carry_the_exception_under_them() -> None:
+    lines = [
+        "2026-12-04 11:20:45,208 WARNING kg._cypher_candidates/w1 [-] could not build it\n",
+        "Traceback (most recent call last):\n",
+        '  File "kg/falkordb_store.py", line 137, in _read\n',
+        "    res = self._call(self._graph.ro_query, query, params)\n",
+        "redis.exceptions.TimeoutError: Timeout reading from socket\n",
+        "\n",
+        "The above exception was the direct cause of the following exception:\n",
+        "kg.exceptions.GraphUnavailableError: FalkorDB is unavailable: Timeout\n",
+        "2026-12-04 11:20:46,000 INFO server.pipeline [r1] turn session=s items=10\n",
+        "NotAnException: an info line's continuation is not printed\n",
+        "2026-12-04 11:20:47,000 ERROR server.app [-] boom\n",
+    ]
+    assert load.server_warnings(lines) == [
+        "2026-12-04 11:20:45,208 WARNING kg._cypher_candidates/w1 [-] could not build it",
+        "  redis.exceptions.TimeoutError: Timeout reading from socket",
+        "  kg.exceptions.GraphUnavailableError: FalkorDB is unavailable: Timeout",
+        "2026-12-04 11:20:47,000 ERROR server.app [-] boom",
+    ]
+
+
 def test_startup_stages_are_read_from_the_server_log() -> None:
     lines = [
         "2026-12-02 03:10:01,5 INFO server.serve [-] opening the graph DB: done in 0.8 s\n",
