@@ -46,12 +46,15 @@ from bench.load_report import (
     REQUEST_METRIC,
     STEP_METRIC,
     Histogram,
+    cpu_probe_ms,
+    cpu_ticks,
     parse_histograms,
     percentile,
     proc_usage,
     rpc_table,
     samples_by_rpc,
     scrape,
+    steal_share,
     step_table,
 )
 from bench.load_workload import MIX, HealthProbe, PhaseResult, Shopper, run_phase, wait_serving
@@ -176,6 +179,8 @@ class SizeRun:
 
     async def phase(self, concurrency: int) -> None:
         a = self.args
+        probe_ms = cpu_probe_ms()  # the server idle: the machine's speed, not the load's
+        ticks0 = cpu_ticks()
         floor_s = min(a.floor_seconds, a.seconds)
         floor = await run_phase(
             self.srv.target, concurrency, floor_s, lambda ch, i: HealthProbe.on(ch)
@@ -192,10 +197,16 @@ class SizeRun:
         steps1, req1 = self._histograms()
         rows = samples_by_rpc(load.samples)
         rows["Health"] = floor.samples
+        steal = steal_share(ticks0, cpu_ticks())
         print(
             f"-- concurrency {concurrency}: {a.seconds:g} s of mixed load "
             f"({load.wall_s:.1f} s to the last call), floor {floor_s:g} s; "
             f"load average {_loadavg()}"
+        )
+        print(
+            f"  machine: CPU probe {probe_ms:.1f} ms before the phase (a fixed Python loop; "
+            "higher is slower)"
+            + (f", {steal:.1%} of CPU time stolen by the hypervisor" if steal is not None else "")
         )
         for line in rpc_table(rows, load.wall_s, floor.wall_s, floor_p50):
             print(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,47 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(q * len(ordered))))
     return ordered[rank - 1]
+
+
+# --- the machine's speed ---------------------------------------------------------------------
+
+
+def cpu_probe_ms(repeat: int = 5) -> float:
+    """The best of ``repeat`` timings of a fixed pure-Python loop, in ms: the machine's speed
+    for the interpreter's kind of work at this moment. On a shared VM it moves by ~2x from
+    hour to hour, and every server step moves with it (the intent parser's, with no I/O,
+    too), so two runs' latencies compare only as their probes do."""
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def cpu_ticks(stat: str | None = None) -> tuple[int, int] | None:
+    """``(all, steal)`` CPU ticks since boot from ``/proc/stat``'s ``cpu`` line (``stat``:
+    its text, for tests); ``None`` where there is none. Steal is time the hypervisor gave this
+    machine's CPUs to other guests."""
+    if stat is None:
+        try:
+            stat = Path("/proc/stat").read_text()
+        except OSError:
+            return None
+    fields = next((ln.split() for ln in stat.splitlines() if ln.startswith("cpu ")), None)
+    if fields is None or len(fields) < 9:
+        return None
+    ticks = [int(v) for v in fields[1:]]
+    return sum(ticks[:8]), ticks[7]  # user..steal (guest time is inside user)
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of CPU time stolen between two :func:`cpu_ticks` readings."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    return (after[1] - before[1]) / (after[0] - before[0])
 
 
 # --- Prometheus histograms -------------------------------------------------------------------

@@ -21,11 +21,14 @@ from bench import load
 from bench.load import main, startup_stages
 from bench.load_report import (
     Histogram,
+    cpu_probe_ms,
+    cpu_ticks,
     parse_histograms,
     percentile,
     proc_usage,
     rpc_table,
     samples_by_rpc,
+    steal_share,
     step_table,
 )
 from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX, Sample, Shopper
@@ -219,6 +222,17 @@ def test_server_warnings_carry_the_exception_under_them() -> None:
         "  kg.exceptions.GraphUnavailableError: FalkorDB is unavailable: Timeout",
         "2026-12-04 11:20:47,000 ERROR server.app [-] boom",
     ]
+
+
+def test_the_machine_speed_and_stolen_cpu_time_are_read() -> None:
+    """A slow hour on a shared VM shows in the run: a fixed loop's time, and the share of
+    CPU time the hypervisor gave to other guests (``/proc/stat``'s steal column)."""
+    assert 0 < cpu_probe_ms(repeat=1) < 10_000
+    before = cpu_ticks("cpu  100 5 50 800 10 0 5 30 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+    after = cpu_ticks("cpu  200 5 80 1100 10 0 5 130 0 0\n")
+    assert before == (1000, 30) and after == (1530, 130)
+    assert steal_share(before, after) == pytest.approx(100 / 530)
+    assert cpu_ticks("intr 1 2 3\n") is None and steal_share(None, after) is None
 
 
 def test_startup_stages_are_read_from_the_server_log() -> None:
