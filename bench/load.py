@@ -161,20 +161,16 @@ class SizeRun:
             if time.monotonic() > nudge_at:
                 lacking = sum(1 for s in sizes if not s)
                 print(f"  {lacking} worker(s) without a snapshot yet: sending a turn")
-                asyncio.run(self._nudge())
+                asyncio.run(self.warm_up(turns=1))  # a new shopper's first step: a first turn
                 nudge_at = time.monotonic() + NUDGE_S
             time.sleep(0.5)
 
-    async def _nudge(self) -> None:
-        async with grpc.aio.insecure_channel(self.srv.target) as channel:
-            shopper = Shopper.seeded(channel, self.args.seed + 2_000_003, 0, self.args.users)
-            await shopper.step()  # a new shopper's step is a first turn
-
-    async def warm_up(self) -> None:
-        """A fixed number of turns by a shopper that is not one of the measured ones."""
+    async def warm_up(self, turns: int | None = None) -> None:
+        """``turns`` (default ``--warmup``) turns by a new shopper that is not one of the
+        measured ones, on a new connection."""
         async with grpc.aio.insecure_channel(self.srv.target) as channel:
             shopper = Shopper.seeded(channel, self.args.seed + 1_000_003, 0, self.args.users)
-            for _ in range(self.args.warmup):
+            for _ in range(self.args.warmup if turns is None else turns):
                 await shopper.step()
 
     async def phase(self, concurrency: int) -> None:

@@ -186,19 +186,19 @@ def test_a_worker_without_a_snapshot_is_sent_a_turn_until_it_has_one(
     """A worker whose start-up snapshot build failed builds at its next turn: the wait
     sends one every NUDGE_S seconds instead of waiting for a turn that never comes."""
     gauges = {"w0": 300.0, "w1": 0.0}
-    turns: list[str] = []
+    sent: list[str] = []
 
-    async def nudge(self: load.SizeRun) -> None:
-        turns.append("first turn")
+    async def nudge(self: load.SizeRun, turns: int | None = None) -> None:
+        sent.append(f"{turns} turn")
         gauges["w1"] = 300.0  # that turn started the second worker's build
 
     monkeypatch.setattr(load, "scrape", lambda url: url)
     monkeypatch.setattr(load, "_gauge", lambda text, name: gauges[text])
     monkeypatch.setattr(load, "NUDGE_S", 0.2)
-    monkeypatch.setattr(load.SizeRun, "_nudge", nudge)
+    monkeypatch.setattr(load.SizeRun, "warm_up", nudge)
     run = load.SizeRun(argparse.Namespace(), 300, SimpleNamespace(pid=0), ["w0", "w1"])  # type: ignore[arg-type]
     assert run.wait_snapshot(timeout=30) == 300
-    assert turns == ["first turn"]
+    assert sent == ["1 turn"]
     assert "1 worker(s) without a snapshot yet" in capsys.readouterr().out
 
 
