@@ -309,7 +309,8 @@ class CypherStore(CypherCandidates):
             known = self._cache.get_paths(key, list(out))
             fresh: dict[str, list[KgPath]] = {i: [] for i in out if i not in known}
             if fresh:  # an item's paths do not depend on the other items asked with it
-                cypher, params = queries.paths_one_trip(sources, list(fresh), max_hops)
+                into = self._into_item_types() if max_hops == 2 else ()
+                cypher, params = queries.paths_one_trip(sources, list(fresh), max_hops, into)
                 rows = self._named_rows(PATH_TRIP_COLUMNS, cypher, params)
                 take_paths(sorted(rows, key=path_order), fresh, seen, k)
                 self._cache.put_paths(key, fresh, generation)
@@ -325,6 +326,17 @@ class CypherStore(CypherCandidates):
                 r |= {"hops": hops, "source_pos": sources.index(r["nodes"][0][1]), "item_pos": 0}
             take_paths(sorted(rows, key=path_order), out, seen, k)
         return {i: ps for i, ps in out.items() if ps}
+
+    def _into_item_types(self) -> tuple[str, ...]:
+        """The relationship types a two-hop path may enter a product by
+        (:func:`kg.queries.into_item_types`), read once per cache lifetime."""
+        types = self._cache.get_into_item_types()
+        if types is None:
+            generation = self._cache.generation
+            rows = self._read(queries.RELATIONSHIP_TYPES)
+            types = queries.into_item_types([str(r[0]) for r in rows])
+            self._cache.put_into_item_types(types, generation)
+        return types
 
     # -- vectors (optional: only with ``embedding_dim``) --------------------------------------
 

@@ -35,6 +35,10 @@ class ProductCache:
 
     ``paths``: each item's paths from a list of sources (paths walk only catalog nodes, so
     feedback does not move them); they live ``ttl`` seconds and go with the records.
+
+    ``into_item_types``: the relationship types a path may enter a product by
+    (:func:`kg.queries.into_item_types`) and until when (monotonic seconds) they hold; they
+    live ``ttl`` seconds and go with the records (an import of new relations drops them).
     """
 
     def __init__(self, ttl: float = 60.0, max_size: int = 200_000) -> None:
@@ -48,6 +52,7 @@ class ProductCache:
         self.filters_at = 0.0
         self.filters_read_s = 0.0
         self.filters_checked = 0.0
+        self.into_item_types: tuple[tuple[str, ...], float] | None = None
         self.generation = 0
 
     def install_filters(
@@ -111,10 +116,22 @@ class ProductCache:
             for item, paths in found.items():
                 self._paths[(key, item)] = (expires, tuple(paths))
 
+    def get_into_item_types(self) -> tuple[str, ...] | None:
+        """The cached types paths may enter a product by, ``None`` when expired or unread."""
+        entry = self.into_item_types
+        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+
+    def put_into_item_types(self, types: tuple[str, ...], generation: int) -> None:
+        """Keep ``types`` unless the cache was dropped since ``generation`` (read before)."""
+        with self._lock:
+            if generation == self.generation:
+                self.into_item_types = (types, time.monotonic() + self.ttl)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
             self._paths.clear()
+            self.into_item_types = None
             self.popularity_floor = None
             self.filters = None
             self.generation += 1

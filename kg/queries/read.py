@@ -1,4 +1,5 @@
-"""Reads for a turn: product records, candidates, paths, co-interactions, the lexicon, stats.
+"""Reads for a turn: product records, candidates, co-interactions, the lexicon, stats (the KG
+paths an explanation shows: :mod:`kg.queries.paths`).
 
 Record queries build their RETURN clause from the column tuples of :mod:`kg.types`, which the
 store also reads rows by, so the two cannot drift apart.
@@ -11,18 +12,12 @@ from collections.abc import Sequence
 from kgrec.domain import PriceRange
 
 from .. import schema
-from ..exceptions import SchemaNameError
 from ..types import (
     CANDIDATE_COLUMNS,
-    PATH_COLUMNS,
-    PATH_TRIP_COLUMNS,
     PRODUCT_COLUMNS,
     CandidateQuery,
 )
 from ._names import DISPLAY_NAME, Params, Query, quote, returning
-
-#: Longest path :func:`paths` accepts (variable-length bounds cannot be parameters).
-MAX_PATH_HOPS = 4
 
 #: Product columns that are properties of the node itself (the rest are collected links).
 _PRODUCT_PROPS = tuple(c for c in PRODUCT_COLUMNS if c not in ("brand", "category", "attributes"))
@@ -242,149 +237,6 @@ def preferred_candidates(query: CandidateQuery) -> Query:
         _CANDIDATE_RETURN,
     ]
     return "\n".join(lines), params
-
-
-#: Labels a path shown to a shopper may never pass through: other shoppers (``User``) and
-#: conversations (``Session``). A path through a user would name a stranger ("shares Casey R.")
-#: and reveal what they bought; collaborative evidence is counted instead
-#: (:data:`CO_INTERACTION_COUNTS`).
-PRIVATE_LABELS: tuple[str, ...] = (schema.USER, schema.SESSION)
-
-#: Labels a path may start from.
-PATH_SOURCE_LABELS: tuple[str, ...] = tuple(
-    lab for lab in schema.LABELS if lab not in PRIVATE_LABELS
-)
-
-
-def paths(source_ids: Sequence[str], item_ids: Sequence[str], hops: int, limit: int) -> Query:
-    """Paths of exactly ``hops`` edges (any direction) from a source node to an item.
-
-    Columns: item_id, nodes ``[[label, id, name], ...]`` (source first), rels ``[type, ...]``,
-    starts ``[id of each relationship's start node, ...]`` (the pattern ignores direction, so
-    this says which way each edge really points).
-    A fixed-length pattern between two bound nodes is far cheaper in FalkorDB than a
-    variable-length one, so the store asks for 1, 2, ... hops in turn. No node of the path
-    carries a label of ``$private_labels`` (:data:`PRIVATE_LABELS`).
-    """
-    hops = int(hops)
-    if not 1 <= hops <= MAX_PATH_HOPS:
-        raise SchemaNameError("max_hops", f"must be in 1..{MAX_PATH_HOPS}, got {hops}")
-    middle = "".join(f"-[]-(m{j})" for j in range(1, hops))
-    name = DISPLAY_NAME.format(v="n")
-    path_exprs = {
-        "item_id": "i.id",
-        "nodes": f"[n IN nodes(path) | [labels(n)[0], n.id, {name}]]",
-        "rels": "[r IN relationships(path) | type(r)]",
-        "starts": "[r IN relationships(path) | startNode(r).id]",
-    }
-    lines = _match_nodes("source_ids", "s", PATH_SOURCE_LABELS)
-    lines += [
-        "UNWIND $item_ids AS iid",
-        "MATCH (i:Product {id: iid})",
-        "WITH s, i",
-        f"MATCH path = (s){middle}-[]-(i)",
-        "WHERE NONE(n IN nodes(path) WHERE ANY(l IN labels(n) WHERE l IN $private_labels))",
-        returning(PATH_COLUMNS, path_exprs, wrap=(2, 3)),
-        "LIMIT $limit",
-    ]
-    params = {
-        "item_ids": list(item_ids),
-        "source_ids": list(source_ids),
-        "limit": int(limit),
-        "private_labels": list(PRIVATE_LABELS),
-    }
-    return "\n".join(lines), params
-
-
-#: Longest path :func:`paths_one_trip` covers (longer ones go hop by hop through :func:`paths`).
-ONE_TRIP_MAX_HOPS = 2
-
-
-def _path_return(hops: int, nodes: str, rels: str) -> str:
-    """The RETURN of one part of :func:`paths_one_trip`: ``nodes`` and ``rels`` are the
-    path's node and relationship variables as Cypher lists, source first."""
-    name = DISPLAY_NAME.format(v="n")
-    exprs = {
-        "hops": str(hops),
-        "source_pos": "sp",
-        "item_pos": "ip",
-        "item_id": "i.id",
-        "nodes": f"[n IN {nodes} | [labels(n)[0], n.id, {name}]]",
-        "rels": f"[r IN {rels} | type(r)]",
-        "starts": f"[r IN {rels} | startNode(r).id]",
-    }
-    return returning(PATH_TRIP_COLUMNS, exprs, wrap=(3, 4, 5, 6))
-
-
-def _path_sources() -> list[str]:
-    """``$source_ids`` found through each source label's index, collected with their
-    positions into ``sources`` (``[[position, node], ...]``)."""
-    opts = [
-        f"OPTIONAL MATCH (n{i}:{quote(schema.label(lab))} {{id: x}})"
-        for i, lab in enumerate(PATH_SOURCE_LABELS)
-    ]
-    found = ", ".join(f"n{i}" for i in range(len(PATH_SOURCE_LABELS)))
-    return [
-        "UNWIND range(0, size($source_ids) - 1) AS sp",
-        "WITH sp, $source_ids[sp] AS x",
-        *opts,
-        f"WITH sp, coalesce({found}) AS s WHERE s IS NOT NULL",
-        "WITH collect([sp, s]) AS sources",
-        "UNWIND range(0, size($item_ids) - 1) AS ip",
-        "WITH sources, ip, $item_ids[ip] AS iid",
-        "MATCH (i:Product {id: iid})",
-    ]
-
-
-def paths_one_trip(source_ids: Sequence[str], item_ids: Sequence[str], max_hops: int) -> Query:
-    """The paths :func:`paths` finds for 1..``max_hops`` hops (at most
-    :data:`ONE_TRIP_MAX_HOPS`), all of them in one round trip.
-
-    Columns :data:`kg.types.PATH_TRIP_COLUMNS`: ``hops``, ``source_pos`` / ``item_pos`` (the
-    positions in ``$source_ids`` / ``$item_ids``), then those of :func:`paths`.
-
-    Every edge between two bound nodes is looked up one direction at a time, written from its
-    start node, each in a clause of its own (``WITH *`` between): FalkorDB then reads the
-    start node's outgoing edges, where an undirected ``(s)-[]-(i)`` or a pattern of two bound
-    hops read the incoming edges of a category or an attribute, every product under it, and
-    grew with the catalog. A two-hop path is found from the item's side: the item's few
-    non-private neighbours (with the edge to each), each tried against the sources.
-    """
-    hops = int(max_hops)
-    if not 1 <= hops <= ONE_TRIP_MAX_HOPS:
-        raise SchemaNameError("max_hops", f"must be in 1..{ONE_TRIP_MAX_HOPS}, got {hops}")
-    pair = "WITH src[0] AS sp, src[1] AS s, ip, i"
-    parts = [
-        "\n".join(
-            [
-                *_path_sources(),
-                "UNWIND sources AS src",
-                pair,
-                edge,
-                _path_return(1, "[s, i]", "[r1]"),
-            ]
-        )
-        for edge in ("MATCH (s)-[r1]->(i)", "MATCH (i)-[r1]->(s)")
-    ]
-    if hops == 2:
-        item_side = [
-            *_path_sources(),
-            "MATCH (i)-[r2]-(m1)",
-            "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)",
-            "WITH sources, ip, i, r2, m1",
-            "UNWIND sources AS src",
-            pair + ", r2, m1",
-        ]
-        parts += [
-            "\n".join([*item_side, edge, _path_return(2, "[s, m1, i]", "[r1, r2]")])
-            for edge in ("MATCH (s)-[r1]->(m1)", "MATCH (m1)-[r1]->(s)")
-        ]
-    params = {
-        "item_ids": list(item_ids),
-        "source_ids": list(source_ids),
-        "private_labels": list(PRIVATE_LABELS),
-    }
-    return "\nUNION ALL\n".join(parts), params
 
 
 #: How many distinct shoppers interacted positively with both an anchor ``$source_ids``

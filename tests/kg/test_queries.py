@@ -109,8 +109,8 @@ def test_paths_one_trip_looks_each_edge_up_from_its_start_node() -> None:
     assert edges == [
         ["MATCH (s)-[r1]->(i)"],
         ["MATCH (i)-[r1]->(s)"],
-        ["MATCH (i)-[r2]-(m1)", "MATCH (s)-[r1]->(m1)"],
-        ["MATCH (i)-[r2]-(m1)", "MATCH (m1)-[r1]->(s)"],
+        ["MATCH (i)-[r2]->(m1)", "MATCH (s)-[r1]->(m1)"],
+        ["MATCH (i)-[r2]->(m1)", "MATCH (m1)-[r1]->(s)"],
     ]
     assert "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)" in parts[2]
     assert "path" not in query
@@ -123,6 +123,23 @@ def test_paths_one_trip_looks_each_edge_up_from_its_start_node() -> None:
     assert queries.paths_one_trip(["a"], ["b"], 1)[0].count("UNION ALL") == 1
     with pytest.raises(InvalidInputError):
         queries.paths_one_trip(["a"], ["b"], queries.ONE_TRIP_MAX_HOPS + 1)
+
+
+def test_paths_one_trip_enters_an_item_only_by_imported_relations() -> None:
+    """A two-hop path's edge into the item is looked up by the imported types only (never a
+    shopper's INTERACTED, which grows with the item's popularity), from the bound item."""
+    query, _ = queries.paths_one_trip(["brand:a"], ["prod:1"], 2, ("B_REL", "A_REL"))
+    parts = query.split("\nUNION ALL\n")
+    assert len(parts) == 6
+    for part in parts[4:]:
+        assert "WITH sources, ip, i\nMATCH (i)<-[r2:`B_REL`|`A_REL`]-(m1)\n" in part
+        assert "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)" in part
+    assert "INTERACTED" not in query
+    for bad in ("INTERACTED", "HAS_BRAND", "a`]-() DETACH DELETE (i) //", "lower"):
+        with pytest.raises(InvalidInputError):
+            queries.paths_one_trip(["a"], ["b"], 2, (bad,))
+    types = ["INTERACTED", "HAS_BRAND", "SUBCATEGORY_OF", "B_REL", "A_REL", "B_REL", "x`y"]
+    assert queries.into_item_types(types) == ("A_REL", "B_REL")
 
 
 def test_preferred_candidates_start_from_the_preferred_nodes() -> None:
@@ -312,7 +329,7 @@ BUILDER_CALLS = {
     "link": ("Product", "HAS_BRAND", "Brand", []),
     "missing_ids": ("Entity", ["e1"]),
     "paths": (["a"], ["b"], 2, 5),
-    "paths_one_trip": (["a"], ["b"], 2),
+    "paths_one_trip": (["a"], ["b"], 2, ("A_REL",)),
     "preferred_candidates": (CandidateQuery(preferred_ids=("a",), limit=3),),
     "unlink_stale": ("Product", "HAS_BRAND", "Brand", []),
     "verify_core_endpoints": ("HAS_BRAND", "Product", "Brand"),
@@ -330,6 +347,7 @@ def test_every_builder_returns_query_and_params() -> None:
         and name[0].islower()
         and name != "popularity_params"  # parameters only, for several constants
         and name != "scans_products"  # a predicate on a CandidateQuery, not a builder
+        and name != "into_item_types"  # picks relationship types, builds no query
     }
     assert builders == set(BUILDER_CALLS)
     for name, args in BUILDER_CALLS.items():

@@ -10,7 +10,7 @@ from kg_catalog import Catalog
 
 import kg
 from kg.types import CandidateQuery
-from kgrec.domain import PriceRange
+from kgrec.domain import EventType, FeedbackEvent, PriceRange
 from kgrec.errors import (
     ConfigError,
     DeadlineExceededError,
@@ -273,6 +273,20 @@ def test_paths_never_pass_through_shoppers_or_sessions(loaded: kg.GraphStore) ->
             assert "INTERACTED" not in path.relations
             assert path.nodes[0].id == "prod:1"
     assert loaded.paths(["user:a"], ["prod:1", "prod:3"], max_hops=2) == {}
+
+
+def test_paths_enter_an_item_by_an_imported_relation(loaded: kg.GraphStore) -> None:
+    """A two-hop path whose last edge points into the item (an imported relation, the only
+    kind but a shopper's that can) is found, the cached relation types dropped by the import;
+    a shopper's edge into it still never is one."""
+    assert "prod:6" not in loaded.paths(["ent:designer"], ["prod:6"], max_hops=2, k=9)
+    loaded.add_triples([{"head": "ent:tech", "relation": "tech.featured_in", "tail": "prod:6"}])
+    loaded.record_event(FeedbackEvent("user:a", "", "prod:6", EventType.PURCHASE), "e-6", 2.0)
+    got = loaded.paths(["ent:designer", "user:a"], ["prod:6"], max_hops=2, k=9)["prod:6"]
+    assert [(p.nodes[0].id, p.relations, p.forward) for p in got] == [
+        ("ent:designer", ("PERSON_WORKS_WITH", "TECH_FEATURED_IN"), (True, True))
+    ]
+    assert [n.id for n in got[0].nodes] == ["ent:designer", "ent:tech", "prod:6"]
 
 
 def test_co_interactions_count_shoppers_without_naming_them(loaded_ro: kg.GraphStore) -> None:

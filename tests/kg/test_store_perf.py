@@ -126,16 +126,22 @@ def test_filtered_candidates_start_from_an_index(big: kg.GraphStore) -> None:
 def test_one_trip_paths_find_what_the_hop_by_hop_queries_find(
     big: kg.GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With room for every path (``k`` large), one round trip finds the same set of paths."""
+    """With room for every path (``k`` large), one round trip finds the same set of paths,
+    those whose last edge is an imported relation into the item too."""
     from kg import queries
 
     items = [c.product.id for c in big.candidates(CandidateQuery(limit=10))]
+    red = big.candidates(CandidateQuery(required_attribute_ids=("attr:color=3",), limit=2))
+    heads = [c.product.id for c in red if c.product.id not in items]
+    big.add_triples([{"head": h, "relation": "product.goes_with", "tail": items[1]} for h in heads])
     sources = [items[3], items[7], "brand:7", "attr:color=3", "cat:2", "user:3"]
     fast = big.paths(sources, items, max_hops=2, k=1000)
     monkeypatch.setattr(queries, "ONE_TRIP_MAX_HOPS", 0)
     slow = big.paths(sources, items, max_hops=2, k=1000)
     assert fast.keys() == slow.keys() and sum(map(len, fast.values())) >= 4
     assert all(sorted(map(repr, fast[i])) == sorted(map(repr, slow[i])) for i in fast)
+    into = [p for p in fast[items[1]] if p.relations[-1] == "PRODUCT_GOES_WITH"]
+    assert heads and {p.nodes[-2].id for p in into} == set(heads)
 
 
 def test_cached_paths_are_the_graphs_item_by_item(big: kg.GraphStore) -> None:
