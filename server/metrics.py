@@ -54,7 +54,9 @@ logger = logging.getLogger(__name__)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Step latency buckets (seconds): a step takes from well under a millisecond to a second.
 STEP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-STEPS = ("understand", "link", "retrieve", "score", "explain")
+#: Timed per turn: the five steps, the session's read and write, and the whole pipeline
+#: (:meth:`server.pipeline.Pipeline.recommend_sync`).
+STEPS = ("understand", "link", "retrieve", "score", "explain", "session", "pipeline")
 
 
 class Metrics:

@@ -120,19 +120,26 @@ class Pipeline:
 
     def recommend_sync(self, query: RecommendQuery) -> Recommendation:
         """One turn: the five steps, then the session saved (a new one only now). The deadline
-        is checked before each step and the write: an expired turn writes nothing."""
+        is checked before each step and the write: an expired turn writes nothing. Besides the
+        steps' timings, the turn's ``session`` (its read and write) and ``pipeline`` (all of
+        this call, before the metrics and the log) are timed too."""
+        started = time.perf_counter()
         check_deadline("before the turn")
         check_category_ids(query.filters.category_ids, self.entities.entries)
         session = self.sessions.open(query.session_id, query.user_id)
+        opened = time.perf_counter()
         state = DialogueState.from_json(session.state)
         turn = Turn(query=query, session=session, state=state, scorer=self.scorer)
         for step in (self.understand, self.link, self.retrieve, self.score, self.explain):
             with self._timed(turn, step.__name__):
                 step(turn)
         check_deadline("before saving the session")
-        new = not query.session_id
+        new, saving = not query.session_id, time.perf_counter()
         turn.session = self.sessions.save(turn.session, turn.state.to_json(), self.clock(), new)
+        saved = time.perf_counter()
         self.learning.after_turn(turn)
+        turn.timings_ms["session"] = (opened - started + saved - saving) * 1000
+        turn.timings_ms["pipeline"] = (time.perf_counter() - started) * 1000
         METRICS.observe_steps(turn.timings_ms)
         log_turn(turn, self.config.log_message_text)
         assert turn.result is not None
