@@ -33,12 +33,7 @@ from kgrec.errors import InvalidInputError
 from models.dialogue import DialogueState, DialogueTracker, ShownItem
 from models.dialogue.session_rules import apply_feedback, echo_constraints
 from models.explain import Explainer, ExplainRequest
-from models.explain.assemble import (
-    applied_constraints,
-    close_misses,
-    explain_items,
-    ranked_items,
-)
+from models.explain.assemble import applied_constraints, close_misses, explain_items, ranked_items
 
 from .deadline import check_deadline
 from .evidence import gather_evidence
@@ -120,9 +115,8 @@ class Pipeline:
 
     def recommend_sync(self, query: RecommendQuery) -> Recommendation:
         """One turn: the five steps, then the session saved (a new one only now). The deadline
-        is checked before each step and the write: an expired turn writes nothing. Besides the
-        steps' timings, the turn's ``session`` (its read and write) and ``pipeline`` (all of
-        this call, before the metrics and the log) are timed too."""
+        is checked before each step and the write: an expired turn writes nothing. Timed
+        besides the steps: ``session`` (its read and write), ``pipeline`` (the whole call)."""
         started = time.perf_counter()
         check_deadline("before the turn")
         check_category_ids(query.filters.category_ids, self.entities.entries)
@@ -136,10 +130,9 @@ class Pipeline:
         check_deadline("before saving the session")
         new, saving = not query.session_id, time.perf_counter()
         turn.session = self.sessions.save(turn.session, turn.state.to_json(), self.clock(), new)
-        saved = time.perf_counter()
+        session_ms = (opened - started + time.perf_counter() - saving) * 1000
         self.learning.after_turn(turn)
-        turn.timings_ms["session"] = (opened - started + saved - saving) * 1000
-        turn.timings_ms["pipeline"] = (time.perf_counter() - started) * 1000
+        turn.timings_ms.update(session=session_ms, pipeline=(time.perf_counter() - started) * 1000)
         METRICS.observe_steps(turn.timings_ms)
         log_turn(turn, self.config.log_message_text)
         assert turn.result is not None
