@@ -177,7 +177,7 @@ def paths_one_trip(
 def _imported_type(name: str) -> str:
     """``name`` if it is an imported relation type as :func:`kg.schema.relation_type` makes
     them (it is spliced into the query text), else :class:`SchemaNameError`."""
-    if not isinstance(name, str) or schema.relation_type(name) != name:
+    if not _is_imported(name):
         raise SchemaNameError("relation", f"{name!r} is not an imported relation type")
     return name
 
@@ -193,12 +193,11 @@ def into_item_types(types: Sequence[str]) -> tuple[str, ...]:
     start at a product or join categories), sorted so the query text is stable. A type
     kgrec would not have written (not :func:`kg.schema.relation_type`'s form: a graph
     edited by hand) is left out rather than spliced into a query."""
-    return tuple(
-        sorted(t for t in set(types) if t not in schema.CORE_REL_TYPES and _is_imported(t))
-    )
+    return tuple(sorted(t for t in set(types) if _is_imported(t)))
 
 
 def _is_imported(name: str) -> bool:
+    """Whether ``name`` is a type :func:`kg.schema.relation_type` makes (never a core one)."""
     try:
         return schema.relation_type(name) == name
     except SchemaNameError:
