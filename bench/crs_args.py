@@ -48,6 +48,9 @@ class Options:
     search: WeightSearch = field(default_factory=WeightSearch)
     #: the served pipeline's ``encoder_dtype`` setting (fits and offline rows stay float32)
     encoder_dtype: str = "auto"
+    #: write every row's per-sample ranks here / compare with such a file (bench.crs_paired)
+    ranks_out: Path | None = None
+    paired_with: Path | None = None
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
@@ -135,8 +138,16 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         help="the served pipeline's encoder_dtype setting: the per-turn conversation vector's "
         "MiniLM forward (auto: bfloat16 on a CPU with native bfloat16, as `kgrec serve`)",
     )
+    p.add_argument("--ranks-out", type=Path, help="write every row's per-sample ranks (JSON)")
+    p.add_argument(
+        "--paired-with",
+        type=Path,
+        help="an earlier run's --ranks-out: print each shared row's paired difference",
+    )
     p.add_argument("--log-level", default="INFO")
     a = p.parse_args(argv)
+    if a.paired_with is not None and not a.paired_with.is_file():
+        p.error(f"--paired-with: {a.paired_with} is not a file")
     if a.pool != "catalog" and not (a.pool.isdigit() and int(a.pool) > 0):
         p.error("--pool takes a positive number or 'catalog'")
     if a.folds < 2:
@@ -172,6 +183,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
             ],
         ),
         a.encoder_dtype,
+        a.ranks_out,
+        a.paired_with,
     )
     if a.offline:
         opts.pipelines = ()

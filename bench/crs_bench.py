@@ -4,7 +4,7 @@
         [--protocol standard|repeats-removed|both] [--limit N] [--folds K] [--fold-seed S]
         [--message turn|history] [--scorer comention|none] [--weights NAME=VALUE,...]
         [--no-rerank] [--offline] [--select nested|configs] [--inner-folds K] [--rounds R]
-        [--inner-seeker-mentions search|off|on]
+        [--inner-seeker-mentions search|off|on] [--ranks-out FILE] [--paired-with FILE]
 
 Per dataset:
 
@@ -92,6 +92,7 @@ from typing import Any
 import numpy as np
 
 from bench.crs_args import Options, parse_args
+from bench.crs_paired import paired_lines, save_ranks
 from bench.crs_setup import DATASETS, BenchData, after_serving, folds, graph, make_pipeline
 from kg.store import GraphStore
 from models.crs import CrsDialogue, target_turns
@@ -430,6 +431,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_dataset = dataclasses.replace(opts, dataset=name)
         rows = run_dataset(data, per_dataset)
         print_table(data, per_dataset, rows)
+        if opts.paired_with is not None:
+            print("\n".join(paired_lines(opts.paired_with, name, rows)), flush=True)
+        if opts.ranks_out is not None:
+            save_ranks(opts.ranks_out, name, rows)
     return 0
 
 
