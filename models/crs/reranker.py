@@ -139,11 +139,16 @@ class TermReranker:
         dialogues: Sequence[CrsDialogue],
         counted_on: Callable[[Sequence[CrsDialogue]], Callable[[Sequence[str], str], Scored]],
         item_index: Mapping[str, int],
+        repeats: bool = True,
     ) -> TermReranker:
         """Fit the trees on cross-fitted rows of ``dialogues``.
 
         ``counted_on(dialogues)`` returns a scoring function of a scorer counted on those
-        dialogues only; ``item_index`` maps item ids to score positions.
+        dialogues only; ``item_index`` maps item ids to score positions. ``repeats``: a target
+        an earlier message named (in the turn's context) is a positive. Without (a scorer
+        that does not rank the context's items again, as the product, which hides the items a
+        shopper named), it is not: the context's items stay in the rows as negatives, so the
+        trees learn to rank what the conversation has not named yet, and only from that.
         """
         from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -159,7 +164,9 @@ class TermReranker:
             score = counted_on(rest)
             for d in held:
                 for m, context, text in target_turns(d):
-                    targets = [item_index[t] for t in m.targets if t in item_index]
+                    named = set() if repeats else set(context)
+                    wanted = [t for t in m.targets if t not in named]
+                    targets = [item_index[t] for t in wanted if t in item_index]
                     if not targets:
                         continue
                     linear, terms, shape = score(context, text)

@@ -129,14 +129,14 @@ class CoMentionScorer(ItemScorer):
 
     def fit(self, dialogues: Iterable[CrsDialogue]) -> CoMentionScorer:
         """Count popularity, co-mentions and word -> item associations of ``dialogues``, then
-        fit the reranker, if any, on them (see :class:`~models.crs.reranker.TermReranker`).
-        With ``config.seeker_mentions`` the seeker's first mentions count as suggestions."""
+        fit the reranker, if any, on them (:class:`~models.crs.reranker.TermReranker`; with
+        ``w_self`` 0 on targets not named before). ``seeker_mentions``: see the config."""
         dialogues = list(dialogues)
         if self.config.seeker_mentions:
             dialogues = [with_first_mentions(d) for d in dialogues]
         self._count(dialogues)
         if self._reranker is not None:
-            self._reranker.fit(dialogues, self._counted_on, self._index)
+            self._reranker.fit(dialogues, self._counted_on, self._index, self.config.w_self > 0)
         return self
 
     def _counted_on(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -94,7 +96,7 @@ def test_cross_fitting_scores_each_turn_with_a_scorer_that_never_saw_it() -> Non
     fed: set[str] = set()
 
     class Spy(TermReranker):
-        def fit(self, dialogues, counted_on, item_index):  # type: ignore[no-untyped-def]
+        def fit(self, dialogues, counted_on, item_index, repeats=True):  # type: ignore[no-untyped-def]
             def spying(subset):  # type: ignore[no-untyped-def]
                 seen.append({d.id for d in subset})
                 score = counted_on(subset)
@@ -106,7 +108,7 @@ def test_cross_fitting_scores_each_turn_with_a_scorer_that_never_saw_it() -> Non
 
                 return scoring
 
-            return super().fit(dialogues, spying, item_index)
+            return super().fit(dialogues, spying, item_index, repeats)
 
     scorer = CoMentionScorer(IDS, config=LINEAR, reranker=Spy(SMALL))
     scorer.fit(train)
@@ -156,3 +158,33 @@ def test_config_is_checked() -> None:
         RerankConfig(candidates=1)
     with pytest.raises(ValueError, match="inner_folds"):
         RerankConfig(inner_folds=1)
+
+
+def _repeating(copies: int = 12) -> list[CrsDialogue]:
+    """After the seeker names ``m{k}`` (k < 4), the recommender names it again and suggests
+    ``m{k+4}``: both are targets, and ReDial counts the first (a repeat). Each ``k`` runs
+    through both inner folds (dialogue ``n`` is in inner fold ``n % 2``)."""
+    out: list[CrsDialogue] = []
+    for k in range(4):
+        liked, suggested = f"m{k}", f"m{k + 4}"
+        seeker = CrsMessage("seeker", f"I liked {liked}", (liked,))
+        both = (liked, suggested)
+        out += [
+            CrsDialogue(f"r{n}-{k}", (seeker, CrsMessage("recommender", "", both, both)))
+            for n in range(copies)
+        ]
+    return out
+
+
+def test_a_scorer_that_does_not_rank_named_items_again_learns_only_from_new_targets() -> None:
+    """With ``w_self`` 0 (the product: a shopper's named items are hidden) a target the
+    context named is a negative row, not a positive; with ``w_self`` on it is a positive."""
+    train = _repeating()
+    repeats = dataclasses.replace(LINEAR, w_self=0.01)
+    for config, top in ((LINEAR, "m5"), (repeats, "m1")):
+        scorer = CoMentionScorer(IDS, config=config, reranker=TermReranker(SMALL)).fit(train)
+        scores = scorer.scores(["m1"])
+        assert IDS[int(np.argmax(scores))] == top
+    new_only = CoMentionScorer(IDS, config=LINEAR, reranker=TermReranker(SMALL)).fit(train)
+    scores = new_only.scores(["m1"])
+    assert scores[IDS.index("m5")] > scores[IDS.index("m1")]
