@@ -8,14 +8,16 @@ with one of 10 brands and two of 20 attributes; each of the 10 products a turn e
 For each count it times the one-trip paths query (:func:`kg.queries.paths_one_trip`, two
 hops, 3 sources: a category, a brand, an attribute) for the 10 items, one round trip per
 call, ``--reps`` calls, and prints the median and p90 milliseconds and the rows. With
-``--before REV`` the query as ``kg/queries/read.py`` built it at ``REV`` runs beside it on
-the same graph, its rows checked against today's (the same set, or the run says so).
+``--before REV`` the query as ``REV`` built it (``kg/queries/paths.py``, or
+``kg/queries/read.py`` before the builders moved there) runs beside it on the same graph,
+its rows checked against today's (the same set, or the run says so).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
@@ -104,6 +106,14 @@ def run(store: Any, counts: list[int], before: Any, rev: str, reps: int) -> bool
     return same
 
 
+def query_at(rev: str) -> Any:
+    """``paths_one_trip`` as it was at ``rev``, from the module that held it then."""
+    try:
+        return module_at("kg.queries.paths", rev).paths_one_trip
+    except subprocess.CalledProcessError:  # no kg/queries/paths.py at rev: still in read.py
+        return module_at("kg.queries.read", rev).paths_one_trip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shoppers", default="0,1000,10000", help="shoppers per explained item")
@@ -111,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=30)
     args = ap.parse_args(argv)
     counts = sorted({int(x) for x in args.shoppers.split(",")})
-    before = module_at("kg.queries.read", args.before).paths_one_trip if args.before else None
+    before = query_at(args.before) if args.before else None
     with (
         tempfile.TemporaryDirectory(prefix="kgrec-paths-scale-") as tmp,
         kg.EmbeddedFalkorDB(Path(tmp) / GRAPH_SUBDIR) as server,
