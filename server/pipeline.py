@@ -120,6 +120,7 @@ class Pipeline:
         started = time.perf_counter()
         check_deadline("before the turn")
         check_category_ids(query.filters.category_ids, self.entities.entries)
+        opening = time.perf_counter()
         session = self.sessions.open(query.session_id, query.user_id)
         opened = time.perf_counter()
         state = DialogueState.from_json(session.state)
@@ -130,7 +131,7 @@ class Pipeline:
         check_deadline("before saving the session")
         new, saving = not query.session_id, time.perf_counter()
         turn.session = self.sessions.save(turn.session, turn.state.to_json(), self.clock(), new)
-        session_ms = (opened - started + time.perf_counter() - saving) * 1000
+        session_ms = (opened - opening + time.perf_counter() - saving) * 1000
         self.learning.after_turn(turn)
         turn.timings_ms.update(session=session_ms, pipeline=(time.perf_counter() - started) * 1000)
         METRICS.observe_steps(turn.timings_ms)
