@@ -62,10 +62,11 @@ Per dataset:
    unless ``--inner-seeker-mentions`` fixes it); the weights chosen are printed per fold.
    ``configs``: the dataset's preset (``CONFIGS``), searched by ``bench.crs_tune`` on every
    dev dialogue, so its figures are optimistic. ``--weights`` overrides the preset, or the
-   nested search's start. ReDial's scorer adds a popularity prior from
-   ``movies_with_mentions.csv`` with every mention in the evaluated dialogues subtracted
-   (``mention_prior``). ``--no-text-embeddings`` and ``--no-rerank`` are ablations.
-6. A popularity row (training-fold suggestion counts + that prior, whole catalog, no
+   nested search's start. Each fold's scorer is what ``kgrec train --conversations`` fits
+   on its training dialogues, nothing more: no popularity from outside them (ReDial's
+   ``nbMentions`` counts its test dialogues too, which a model scored on them must not
+   see). ``--no-text-embeddings`` and ``--no-rerank`` are ablations.
+6. A popularity row (training-fold suggestion and mention counts, whole catalog, no
    server) and an offline row (the same scorer given the ideal context — every movie
    mentioned so far and the seeker's words — without the server) put the served number in
    context.

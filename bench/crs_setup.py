@@ -31,7 +31,7 @@ import numpy as np
 from kg.importers import Checkpoint, ImportContext, ImportOptions, ImportReport
 from kg.store import GraphStore
 from models.crs import CrsDialogue
-from models.crs.conversation_corpus import ConversationCorpus, mention_prior, read_corpus
+from models.crs.conversation_corpus import ConversationCorpus, read_corpus
 from server.replay import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BenchData:
-    """One dataset: its corpus (catalog, KG neighbourhoods, dialogues, prior) and how the
+    """One dataset: its corpus (catalog, KG neighbourhoods, dialogues) and how the
     server's graph is loaded with it."""
 
     corpus: ConversationCorpus
@@ -86,13 +86,10 @@ class BenchData:
 
 
 def redial_data(root: Path) -> BenchData:
-    from kg.importers.redial import MOVIES_FILE, import_redial
+    from kg.importers.redial import import_redial
 
     folder = root / "redial-dev"
-    corpus = read_corpus(folder, "redial")
-    # ReDial-wide mention counts with every evaluated dialogue's mentions taken out
-    corpus.prior = mention_prior(folder / MOVIES_FILE, corpus.dialogues)
-    return BenchData(corpus, import_redial, folder)
+    return BenchData(read_corpus(folder, "redial"), import_redial, folder)
 
 
 def inspired_data(root: Path) -> BenchData:

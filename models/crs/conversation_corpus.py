@@ -1,5 +1,5 @@
 """A conversational dataset as a recommender trains on it: the catalog, its KG neighbourhoods,
-the dialogues, and an optional popularity prior from outside the dialogues.
+and the dialogues.
 
 Readers for ReDial (a ``redial-dev``-style folder), INSPIRED (its dialogue ``tsv``) and the
 documented JSONL conversation log (:mod:`models.crs.conversation_log`) all give one
@@ -9,17 +9,15 @@ the same scorer from the same data.
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kgrec.errors import ConfigError
 
 from .crs_dialogue import CrsDialogue
 
-__all__ = ["ConversationCorpus", "mention_prior", "read_corpus"]
+__all__ = ["ConversationCorpus", "read_corpus"]
 
 
 @dataclass
@@ -31,7 +29,6 @@ class ConversationCorpus:
     titles: display titles, in ``item_ids`` order (the scorer's title vectors).
     item_entities: item -> its KG neighbours (empty without a KG).
     dialogues: the conversations, in file order.
-    prior: item -> mentions counted outside ``dialogues`` (a popularity prior; may be empty).
     """
 
     name: str
@@ -40,7 +37,6 @@ class ConversationCorpus:
     titles: list[str]
     item_entities: dict[str, set[str]]
     dialogues: list[CrsDialogue]
-    prior: dict[str, float] = field(default_factory=dict)
 
 
 def read_corpus(
@@ -128,23 +124,3 @@ def _jsonl(path: Path) -> ConversationCorpus:
     return ConversationCorpus(
         path.stem, "jsonl", log.item_ids, log.titles, log.item_entities, log.dialogues
     )
-
-
-def mention_prior(movies_csv: Path, dialogues: Iterable[CrsDialogue]) -> dict[str, float]:
-    """ReDial-wide popularity with ``dialogues`` taken out.
-
-    ``nbMentions`` counts a movie's mentions over all of ReDial, these dialogues included, so
-    on its own it would leak their targets. Every mention in ``dialogues`` is subtracted
-    (message-level, which is never more than ``nbMentions`` here), leaving counts from
-    dialogues outside them. ReDial's own test dialogues are among those counted: a model
-    meant to be scored on ReDial's test split must be trained without this prior.
-    """
-    from kg.importers.redial import movie_id
-
-    inside = Counter(i for d in dialogues for m in d.messages for i in m.item_ids)
-    prior: dict[str, float] = {}
-    with movies_csv.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            item = movie_id(row["movieId"].strip())
-            prior[item] = float(max(0, int(row["nbMentions"]) - inside[item]))
-    return prior

@@ -11,7 +11,7 @@ class CoMentionConfig:
 
     The defaults are the best ReDial-dev Recall@10 of a 113-setting grid over ``w_co``,
     ``w_kg``, ``w_text``, ``w_seq`` and ``w_pop`` (5-fold, scorer fitted on the other folds,
-    offline, with the ReDial-wide mention prior of ``bench.crs_bench``): R@10 0.172 / R@50
+    offline, with a ReDial-wide mention prior the bench no longer adds): R@10 0.172 / R@50
     0.354 against 0.157 / 0.346 for the earlier (3, 2, 1, 1, 0.4). Chosen on the same
     dialogues they are reported on, so slightly optimistic.
 

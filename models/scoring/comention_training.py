@@ -102,7 +102,7 @@ def fit_comention(
     encode_text: Callable[[Sequence[str]], np.ndarray] | None = None,
     tune: WeightSearch | None = None,
 ) -> CoMentionScorer:
-    """A scorer over ``corpus``'s catalog, KG and prior, fitted on ``dialogues`` (default:
+    """A scorer over ``corpus``'s catalog and KG, fitted on ``dialogues`` (default:
     every dialogue of the corpus).
 
     Args:
@@ -181,7 +181,6 @@ def _scorer(
         corpus.item_entities,
         config,
         version=version,
-        prior_counts=corpus.prior,
         item_vectors=vectors if uses_text else None,
         reranker=TermReranker() if rerank else None,
         text_encoder=TEXT_ENCODER if uses_text else None,

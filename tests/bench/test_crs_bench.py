@@ -299,6 +299,16 @@ def test_link_audit_counts_named_linked_and_wrong_movies(redial_dir: Path) -> No
     assert wrong == {("hi", "Movie 7 (2000)"): 4}
 
 
+def test_the_bench_fits_on_what_kgrec_train_reads(redial_dir: Path) -> None:
+    """Serve what you measure: each fold's scorer gets the corpus ``kgrec train
+    --conversations`` reads, nothing more (no popularity from ``nbMentions``, which counts
+    ReDial's test dialogues too)."""
+    from bench.crs_setup import redial_data
+    from models.crs.conversation_corpus import read_corpus
+
+    assert redial_data(redial_dir.parent).corpus == read_corpus(redial_dir, "redial")
+
+
 def test_offline_rows_need_no_graph_and_popularity_ignores_the_weights(
     redial_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from models.crs import CrsDialogue, CrsMessage
-from models.crs.conversation_corpus import mention_prior
 from models.scoring import CoMentionConfig, CoMentionScorer, ScoringContext
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -191,21 +190,8 @@ def test_scorer_top_k_ranks_for_the_context_and_leaves_out_what_it_is_told() -> 
     assert [s for _, s in everything] == sorted((s for _, s in everything), reverse=True)
 
 
-def test_prior_counts_add_to_popularity_and_mention_prior_leaves_out_the_dialogues(
-    tmp_path: Path,
-) -> None:
+def test_prior_counts_add_to_popularity() -> None:
     ids, train = _toy()
     plain = CoMentionScorer(ids).fit(train).scores([])
     boosted = CoMentionScorer(ids, prior_counts={"m5": 50.0, "unknown": 9.0}).fit(train)
     assert int(np.argmax(boosted.scores([]))) == ids.index("m5") != int(np.argmax(plain))
-
-    csv_file = tmp_path / "movies_with_mentions.csv"
-    csv_file.write_text("movieId,movieName,nbMentions\n1,A (2000),5\n2,B (2001),1\n3,C (2002),0\n")
-    seen = CrsDialogue(
-        "d",
-        (
-            CrsMessage("seeker", "A and B", ("redial:1", "redial:2")),
-            CrsMessage("recommender", "A", ("redial:1",), ("redial:1",)),
-        ),
-    )
-    assert mention_prior(csv_file, [seen]) == {"redial:1": 3.0, "redial:2": 0.0, "redial:3": 0.0}
