@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from server.replay import KS, Tally
+from server.replay import KS, Tally, dialogue_hits
 
 __all__ = ["paired_lines", "paired_recall", "save_ranks"]
 
@@ -33,25 +33,14 @@ def save_ranks(path: Path, dataset: str, rows: Mapping[str, Tally]) -> None:
     path.write_text(json.dumps(saved))
 
 
-def _hits(tally: Tally | Mapping[str, Any], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per dialogue: targets ranked within ``k``, and samples."""
-    if isinstance(tally, Tally):
-        ranks, per = tally.ranks, tally.per_dialogue
-    else:
-        ranks, per = tally["ranks"], tally["per_dialogue"]
-    hit = np.array([r is not None and r < k for r in ranks], dtype=np.float64)
-    owner = np.repeat(np.arange(len(per)), per)
-    return np.bincount(owner, weights=hit, minlength=len(per)), np.asarray(per, np.float64)
-
-
 def paired_recall(
     now: Tally, before: Mapping[str, Any], k: int, resamples: int = 2000, seed: int = 0
 ) -> tuple[float, float, float]:
     """``(difference, low, high)`` of Recall@k, ``now`` minus ``before`` (a saved row)."""
     if now.per_dialogue != before["per_dialogue"] or now.repeats != before["repeats"]:
         raise ValueError("the two runs did not score the same samples")
-    a, counts = _hits(now, k)
-    b, _ = _hits(before, k)
+    a, counts = dialogue_hits(now.ranks, now.per_dialogue, k)
+    b, _ = dialogue_hits(before["ranks"], before["per_dialogue"], k)
     total = max(float(counts.sum()), 1.0)
     draw = np.random.default_rng(seed).integers(0, len(counts), (resamples, len(counts)))
     diffs = (a[draw].sum(1) - b[draw].sum(1)) / np.maximum(counts[draw].sum(1), 1.0)

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "ROW_WIDTH",
     "Tally",
+    "dialogue_hits",
     "rank_of",
     "replay",
     "serve_and_replay",
@@ -73,10 +74,7 @@ class Tally:
         samples share a context, so they are not independent draws)."""
         if not self.per_dialogue or sum(self.per_dialogue) != len(self.ranks):
             return (float("nan"), float("nan"))
-        hit = np.array([r is not None and r < k for r in self.ranks], dtype=np.float64)
-        counts = np.asarray(self.per_dialogue, dtype=np.float64)
-        owner = np.repeat(np.arange(len(counts)), self.per_dialogue)
-        hits = np.bincount(owner, weights=hit, minlength=len(counts))
+        hits, counts = dialogue_hits(self.ranks, self.per_dialogue, k)
         draw = np.random.default_rng(seed).integers(0, len(counts), (resamples, len(counts)))
         recall = hits[draw].sum(1) / np.maximum(counts[draw].sum(1), 1.0)
         low, high = np.percentile(recall, [2.5, 97.5])
@@ -135,6 +133,17 @@ HEADER = (
     f"{'row':<{ROW_WIDTH}} {'dlgs':>5} {'turns':>6} {'coverage':>11}  "
     f"{'R@1':>6}  {'R@10':>6}  {'R@50':>6}  {'p50 ms':>8}"
 )
+
+
+def dialogue_hits(
+    ranks: Sequence[int | None], per_dialogue: Sequence[int], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per dialogue (``per_dialogue[i]`` consecutive samples each): how many targets
+    ``ranks`` puts within ``k``, and how many samples it has."""
+    hit = np.array([r is not None and r < k for r in ranks], dtype=np.float64)
+    owner = np.repeat(np.arange(len(per_dialogue)), per_dialogue)
+    hits = np.bincount(owner, weights=hit, minlength=len(per_dialogue))
+    return hits, np.asarray(per_dialogue, dtype=np.float64)
 
 
 def rank_of(target: str, ranking: Sequence[str]) -> int | None:
