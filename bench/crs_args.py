@@ -8,9 +8,11 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kgrec.sentence_embedding import INFERENCE_DTYPES
 from models.scoring import CoMentionConfig
+from models.scoring.comention_config import KG_TERMS
 from models.scoring.comention_tuning import WeightSearch
 
 __all__ = ["PIPELINES", "Options", "parse_args", "parse_weights"]
@@ -36,7 +38,8 @@ class Options:
     pipelines: tuple[str, ...] = ("stock",)
     pool: int | None = None  # candidates per turn; None: the whole catalog
     text_embeddings: bool = True  # MiniLM title / conversation vectors for the scorer
-    weights: dict[str, float] = field(default_factory=dict)  # overrides of the config's fields
+    #: overrides of the config's fields (``--weights``; ``--without kg`` sets ``off_terms``)
+    weights: dict[str, Any] = field(default_factory=dict)
     rerank: bool = True  # re-rank the scorer's best items with trees (models.crs.reranker)
     fold_seed: int | None = None  # None: dialogue n in fold n % K; else a seeded random split
     #: standard (every target) and/or repeats-removed (targets named earlier dropped)
@@ -51,6 +54,8 @@ class Options:
     #: write every row's per-sample ranks here / compare with such a file (bench.crs_paired)
     ranks_out: Path | None = None
     paired_with: Path | None = None
+    #: each fold's scorer fitted on this share of its training dialogues (a learning curve)
+    train_share: float = 1.0
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
@@ -138,6 +143,22 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         help="the served pipeline's encoder_dtype setting: the per-turn conversation vector's "
         "MiniLM forward (auto: bfloat16 on a CPU with native bfloat16, as `kgrec serve`)",
     )
+    p.add_argument(
+        "--train-share",
+        type=float,
+        default=1.0,
+        help="fit each fold's scorer on this share of its training dialogues (a seeded "
+        "subset; a smaller share's subset is part of a larger one's), evaluated on the same "
+        "held-out fold: a point of the learning curve bench.crs_curve prints",
+    )
+    p.add_argument(
+        "--without",
+        choices=["kg"],
+        default=None,
+        help="ablation: kg drops the scorer's terms that read the knowledge graph (kg, "
+        "entity, text: models.scoring.comention_config.KG_TERMS), for its weights and its "
+        "re-ranker alike",
+    )
     p.add_argument("--ranks-out", type=Path, help="write every row's per-sample ranks (JSON)")
     p.add_argument(
         "--paired-with",
@@ -154,11 +175,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         p.error("--folds must be >= 2 (the scorer never sees the dialogues it is scored on)")
     if a.inner_folds < 2:
         p.error("--inner-folds must be >= 2")
+    if not 0 < a.train_share <= 1:
+        p.error("--train-share must be in (0, 1]")
     pipelines = tuple(dict.fromkeys(x.strip() for x in a.pipeline.split(",") if x.strip()))
     if not pipelines or set(pipelines) - set(PIPELINES):
         p.error(f"--pipeline takes {', '.join(PIPELINES)}")
     pool = None if a.pool == "catalog" else int(a.pool)
-    weights = parse_weights(p, a.weights)
+    weights: dict[str, Any] = dict(parse_weights(p, a.weights))
+    if a.without == "kg":
+        weights["off_terms"] = KG_TERMS
     opts = Options(
         a.dataset,
         a.limit,
@@ -185,6 +210,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         a.encoder_dtype,
         a.ranks_out,
         a.paired_with,
+        a.train_share,
     )
     if a.offline:
         opts.pipelines = ()

@@ -5,6 +5,7 @@
         [--message turn|history] [--scorer comention|none] [--weights NAME=VALUE,...]
         [--no-rerank] [--offline] [--select nested|configs] [--inner-folds K] [--rounds R]
         [--inner-seeker-mentions search|off|on] [--ranks-out FILE] [--paired-with FILE]
+        [--train-share S] [--without kg]    (a learning curve's point: bench.crs_curve)
 
 Per dataset:
 
@@ -222,7 +223,8 @@ def protocol_runs(
 
 def describe(config: CoMentionConfig) -> str:
     """The searched fields of ``config``, short: ``pop=1 co=2 ... seeker_mentions=True``."""
-    w = " ".join(f"{t}={getattr(config, 'w_' + t):.3g}" for t in (*TERMS, "entity"))
+    on = [t for t in (*TERMS, "entity") if t not in config.off_terms]
+    w = " ".join(f"{t}={getattr(config, 'w_' + t):.3g}" for t in on)
     return f"{w} seeker_mentions={config.seeker_mentions}"
 
 
@@ -285,7 +287,7 @@ def run_dataset(data: BenchData, opts: Options, parser: Any = None) -> dict[str,
             test = [data.dialogues[i] for i in evaluated if fold_of[i] == f]
             if not test:
                 continue
-            fold_data, train = data.for_fold(fold_of, f, tmp)
+            fold_data, train = data.for_fold(fold_of, f, tmp, opts.train_share)
             catalog = set(fold_data.item_ids)
             targets = [t for d in test for m in d.messages for t in m.targets]
             print(f"{data.name} fold {f}: catalog {len(catalog)} items, fitted on "

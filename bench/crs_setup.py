@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -73,16 +73,19 @@ class BenchData:
         return self.split is not None
 
     def for_fold(
-        self, fold_of: Sequence[int], f: int, workdir: Path
+        self, fold_of: Sequence[int], f: int, workdir: Path, share: float = 1.0
     ) -> tuple[BenchData, list[CrsDialogue]]:
         """(what fold ``f``'s recommender is built from, its training dialogues): the
         dialogues of the other folds; with :attr:`split`, a dataset read from a file of those
         dialogues alone (its catalog, and so its graph, too). ``workdir``: where such a file
-        goes."""
+        goes. ``share``: the training dialogues are that share of them (:func:`share_of`);
+        the catalog stays the whole fold's."""
         if self.split is None:
-            return self, [d for i, d in enumerate(self.dialogues) if fold_of[i] != f]
-        data = self.split(self, fold_of, f, workdir)
-        return data, data.dialogues
+            data, train = self, [d for i, d in enumerate(self.dialogues) if fold_of[i] != f]
+        else:
+            data = self.split(self, fold_of, f, workdir)
+            train = data.dialogues
+        return data, share_of(train, share)
 
 
 def redial_data(root: Path) -> BenchData:
@@ -154,6 +157,20 @@ def folds(n: int, k: int, seed: int | None = None) -> list[int]:
     for place, i in enumerate(np.random.default_rng(seed).permutation(n)):
         out[int(i)] = place % k
     return out
+
+
+T = TypeVar("T")
+
+
+def share_of(dialogues: Sequence[T], share: float, seed: int = 0) -> list[T]:
+    """A seeded ``share`` of ``dialogues`` (at least one), in their order: the first
+    ``round(share * n)`` of one permutation of the positions, so a smaller share's subset
+    is part of a larger one's (a learning curve adds dialogues, it does not redraw them)."""
+    if share >= 1:
+        return list(dialogues)
+    keep = max(1, round(share * len(dialogues)))
+    picked = np.random.default_rng(seed).permutation(len(dialogues))[:keep]
+    return [dialogues[int(i)] for i in np.sort(picked)]
 
 
 @contextmanager

@@ -49,6 +49,9 @@ class CoMentionConfig:
             ``near`` associations and the reranker's rows; see
             :func:`~models.crs.crs_dialogue.with_first_mentions`). On ReDial-dev that adds
             about 1,550 examples to 3,310 suggestions.
+        off_terms: terms the scorer never computes, for its weights nor its re-ranker's
+            features (an ablation: :data:`KG_TERMS` is the scorer without the knowledge
+            graph, as ``bench.crs_curve`` compares it).
     """
 
     w_pop: float = 0.4
@@ -68,6 +71,21 @@ class CoMentionConfig:
     hub_df: float = 0.05
     text_smoothing: float = 1.0
     seeker_mentions: bool = False
+    off_terms: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from models.crs.reranker import TERM_NAMES
+
+        unknown = sorted(set(self.off_terms) - set(TERM_NAMES))
+        if unknown:
+            raise ValueError(f"off_terms: unknown term(s) {unknown}; terms: {list(TERM_NAMES)}")
+        object.__setattr__(self, "off_terms", tuple(dict.fromkeys(self.off_terms)))
 
 
-__all__ = ["CoMentionConfig"]
+#: The terms that read the knowledge graph: the KG similarity to the context items (``kg``)
+#: and to the linked entities (``entity``), and the words' KG entity profiles (``text``).
+#: Without them the scorer is counts, words and text vectors only.
+KG_TERMS = ("kg", "entity", "text")
+
+
+__all__ = ["KG_TERMS", "CoMentionConfig"]

@@ -195,11 +195,11 @@ class CoMentionScorer(ItemScorer):
     ) -> dict[str, np.ndarray]:
         """The unweighted score terms ``{name: (I,)}`` (see the class docstring), each named
         after its weight ``w_<name>`` in :class:`CoMentionConfig`. Terms whose weight is 0
-        are skipped unless ``every`` (for fitting the weights)."""
+        are skipped unless ``every`` (for fitting the weights); ``off_terms`` always."""
         cfg = self.config
 
-        def wanted(name: str) -> bool:
-            return every or bool(getattr(cfg, f"w_{name}"))
+        def wanted(name: str) -> bool:  # an off term: never, whatever ``every`` says
+            return name not in cfg.off_terms and (every or bool(getattr(cfg, f"w_{name}")))
 
         out: dict[str, np.ndarray] = {}
         if wanted("pop") and self._pop.max() > 0:

@@ -195,3 +195,33 @@ def test_prior_counts_add_to_popularity() -> None:
     plain = CoMentionScorer(ids).fit(train).scores([])
     boosted = CoMentionScorer(ids, prior_counts={"m5": 50.0, "unknown": 9.0}).fit(train)
     assert int(np.argmax(boosted.scores([]))) == ids.index("m5") != int(np.argmax(plain))
+
+
+def test_off_terms_are_never_computed_and_survive_a_save(tmp_path: Path) -> None:
+    """The ablation ``bench.crs_curve`` runs: a scorer without the KG terms computes none of
+    them, not even for the weight search and the re-ranker (``every``), whatever their
+    weights; the setting is saved with the scorer, and a name that is no term is refused."""
+    from models.scoring import load_scorer
+    from models.scoring.comention_config import KG_TERMS
+
+    ids, train = _toy()
+    kg = {"m1": {"e:x"}, "m5": {"e:x"}}
+    full = CoMentionScorer(ids, kg).fit(train)
+    assert set(KG_TERMS) & set(full.terms(["m1", "e:x"], "spooky", every=True))
+    config = CoMentionConfig(w_kg=5.0, w_entity=5.0, w_text=5.0, off_terms=KG_TERMS)
+    without = CoMentionScorer(ids, kg, config).fit(train)
+    terms = without.terms(["m1", "e:x"], "spooky", every=True)
+    assert not set(KG_TERMS) & set(terms) and {"pop", "co"} <= set(terms)
+    # whatever their weights, they add nothing: the same scores as with them weighted 0
+    zero = CoMentionConfig(w_kg=0.0, w_entity=0.0, w_text=0.0)
+    unweighted = CoMentionScorer(ids, kg, zero).fit(train)
+    for context in (["m1"], ["m1", "e:x"]):
+        np.testing.assert_array_equal(
+            without.scores(context, "spooky"), unweighted.scores(context, "spooky")
+        )
+    assert not np.array_equal(full.scores(["m1"]), unweighted.scores(["m1"]))  # the KG counts
+    loaded = load_scorer(without.save(tmp_path / without.version))
+    assert isinstance(loaded, CoMentionScorer) and loaded.config.off_terms == KG_TERMS
+    np.testing.assert_array_equal(loaded.scores(["m1"], "spooky"), without.scores(["m1"], "spooky"))
+    with pytest.raises(ValueError, match="unknown term"):
+        CoMentionConfig(off_terms=("graph",))
