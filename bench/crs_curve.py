@@ -13,7 +13,9 @@ weights searched nested on those dialogues alone, as ``kgrec train --conversatio
 --tune-weights`` does. Without the KG, the scorer never computes the terms that read the
 graph (:data:`models.scoring.comention_config.KG_TERMS`: the KG similarity to the context
 items and entities, the words' KG entity profiles), for its weights and its re-ranker
-alike; it keeps the counts, the words and the text vectors.
+alike; it keeps the counts, the words and the text vectors. INSPIRED-dev comes with no KG
+(its corpus links no entities): there the three terms reduce to a word association through
+each movie's own id, so its curve is no test of a graph.
 
 The rows are the offline scorer given the ideal context (every movie named so far and the
 seeker's words, the whole catalog ranked; ``bench.crs_bench``'s "scorer, ideal context"
