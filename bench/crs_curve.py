@@ -131,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     base += ["--folds", str(a.folds), *(x for x in rest if x != "--")]
     wanted = [(s, v) for s in shares for v in VARIANTS]  # largest first: the longest points
     args = {key: [*base, "--train-share", str(key[0]), *VARIANTS[key[1]]] for key in wanted}
+    from bench.crs_args import parse_args
+
+    for key in wanted:  # a bad crs_bench option fails here, before any point starts
+        parse_args(args[key])
     points: dict[tuple[float, str], tuple[dict[str, Tally], float]] = {}
     if a.jobs == 1:
         points = {key: point(args[key]) for key in wanted}

@@ -65,3 +65,15 @@ def test_the_curve_fits_each_point_on_its_share_with_and_without_the_kg(
     lines = [line for line in out.splitlines() if line.lstrip().startswith(("0.5 ", "1 "))]
     assert len(lines) == 4 and all(line.count("[") == 2 for line in lines)  # paired intervals
     assert "redial share=0.5 without KG" in out_file.read_text()
+
+
+def test_a_bad_crs_bench_option_fails_before_any_point_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bench.crs_curve as crs_curve
+
+    monkeypatch.setattr(crs_curve, "point", lambda args: pytest.fail("a point ran"))
+    with pytest.raises(SystemExit):
+        crs_curve.main(["--data", str(tmp_path), "--", "--pool", "lots"])
+    with pytest.raises(SystemExit):
+        crs_curve.main(["--data", str(tmp_path), "--shares", "0,1"])
