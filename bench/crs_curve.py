@@ -40,7 +40,7 @@ from pathlib import Path
 from bench.crs_paired import paired_recall, save_ranks
 from server.replay import KS, Tally
 
-__all__ = ["VARIANTS", "curve_lines", "main", "point"]
+__all__ = ["VARIANTS", "configure", "curve_lines", "main", "point"]
 
 #: column name -> the crs_bench options that make it
 VARIANTS = {"all terms": (), "without KG": ("--without", "kg")}
@@ -48,20 +48,25 @@ OFFLINE = "scorer, ideal context (offline)"
 POPULARITY = "popularity (offline)"
 
 
+def configure(level: str) -> None:
+    """What ``crs_bench``'s ``main`` sets for its process: one torch intra-op thread, its
+    log format and level, the serving packages' logs at WARNING."""
+    import torch
+
+    torch.set_num_threads(1)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("server", "kg", "models.intent", "models.explain", "models.encoders"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def point(args: Sequence[str]) -> tuple[dict[str, Tally], float]:
     """One ``bench.crs_bench`` run with ``args`` (offline), in this process: its rows, and
     how many training dialogues its folds' scorers were fitted on (mean)."""
-    import torch
-
     from bench.crs_args import parse_args
     from bench.crs_bench import run_dataset
     from bench.crs_setup import DATASETS, folds, share_of
 
-    torch.set_num_threads(1)  # as crs_bench: one intra-op thread per process
-    root, opts, level = parse_args(list(args))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("server", "kg", "models.intent", "models.explain", "models.encoders"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root, opts, _ = parse_args(list(args))
     started = time.perf_counter()
     data = DATASETS[opts.dataset](root)
     rows = run_dataset(data, opts)
@@ -134,13 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench.crs_args import parse_args
 
     for key in wanted:  # a bad crs_bench option fails here, before any point starts
-        parse_args(args[key])
+        level = parse_args(args[key])[2]
+    configure(level)
     points: dict[tuple[float, str], tuple[dict[str, Tally], float]] = {}
     if a.jobs == 1:
         points = {key: point(args[key]) for key in wanted}
     else:
         spawn = multiprocessing.get_context("spawn")  # torch and forked workers do not mix
-        with ProcessPoolExecutor(a.jobs, mp_context=spawn) as pool:
+        with ProcessPoolExecutor(a.jobs, spawn, initializer=configure, initargs=(level,)) as pool:
             futures = {key: pool.submit(point, args[key]) for key in wanted}
             points = {key: f.result() for key, f in futures.items()}
     if a.out is not None:

@@ -41,7 +41,7 @@ def test_the_curve_fits_each_point_on_its_share_with_and_without_the_kg(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import bench.crs_bench as crs_bench
-    from bench.crs_curve import main
+    import bench.crs_curve as crs_curve
 
     fits: list[tuple[int, tuple[str, ...]]] = []
     fit = crs_bench.fit_comention
@@ -51,11 +51,15 @@ def test_the_curve_fits_each_point_on_its_share_with_and_without_the_kg(
         return fit(corpus, train, config, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(crs_bench, "fit_comention", spy)
+    # the command's own process settings (log levels, torch threads) would outlive the test
+    monkeypatch.setattr(crs_curve, "configure", lambda level: None)
     data = redial_folder(tmp_path).parent
     search = ["--inner-folds", "2", "--rounds", "1", "--inner-seeker-mentions", "off"]
     argv = ["--data", str(data), "--shares", "0.5,1", "--folds", "2", "--protocol", "both"]
     out_file = tmp_path / "curve.json"
-    assert main([*argv, "--out", str(out_file), "--", *search, "--no-text-embeddings"]) == 0
+    assert (
+        crs_curve.main([*argv, "--out", str(out_file), "--", *search, "--no-text-embeddings"]) == 0
+    )
     # 4 dialogues, 2 folds: 2 training dialogues per fold, 1 at half; each fold fits per protocol
     assert sorted({n for n, _ in fits}) == [1, 2]
     assert {off for _, off in fits} == {(), KG_TERMS}
