@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bench.crs_paired import paired_recall, save_ranks
+from bench.crs_paired import paired_recall, save_ranks, saved_row
 from server.replay import KS, Tally
 
 __all__ = ["VARIANTS", "configure", "curve_lines", "main", "point"]
@@ -80,12 +80,7 @@ def point(args: Sequence[str]) -> tuple[dict[str, Tally], float]:
 
 
 def _paired(with_kg: Tally, without: Tally, k: int) -> str:
-    saved = {
-        "ranks": without.ranks,
-        "repeats": without.repeats,
-        "per_dialogue": without.per_dialogue,
-    }
-    d, low, high = paired_recall(with_kg, saved, k)
+    d, low, high = paired_recall(with_kg, saved_row(without), k)
     return f"{d:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 

@@ -20,16 +20,18 @@ import numpy as np
 
 from server.replay import KS, Tally, dialogue_hits
 
-__all__ = ["paired_lines", "paired_recall", "save_ranks"]
+__all__ = ["paired_lines", "paired_recall", "save_ranks", "saved_row"]
+
+
+def saved_row(tally: Tally) -> dict[str, Any]:
+    """What ``--ranks-out`` keeps of a row, and what :func:`paired_recall` compares with."""
+    return {"ranks": tally.ranks, "repeats": tally.repeats, "per_dialogue": tally.per_dialogue}
 
 
 def save_ranks(path: Path, dataset: str, rows: Mapping[str, Tally]) -> None:
     """Add ``dataset``'s rows to the JSON file at ``path`` (other datasets' rows kept)."""
     saved: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    saved[dataset] = {
-        name: {"ranks": t.ranks, "repeats": t.repeats, "per_dialogue": t.per_dialogue}
-        for name, t in rows.items()
-    }
+    saved[dataset] = {name: saved_row(t) for name, t in rows.items()}
     path.write_text(json.dumps(saved))
 
 
