@@ -12,7 +12,7 @@ from typing import Any
 
 from kgrec.sentence_embedding import INFERENCE_DTYPES
 from models.scoring import CoMentionConfig
-from models.scoring.comention_config import KG_TERMS
+from models.scoring.comention_config import TERM_GROUPS
 from models.scoring.comention_tuning import WeightSearch
 
 __all__ = ["PIPELINES", "Options", "parse_args", "parse_weights"]
@@ -38,7 +38,7 @@ class Options:
     pipelines: tuple[str, ...] = ("stock",)
     pool: int | None = None  # candidates per turn; None: the whole catalog
     text_embeddings: bool = True  # MiniLM title / conversation vectors for the scorer
-    #: overrides of the config's fields (``--weights``; ``--without kg`` sets ``off_terms``)
+    #: overrides of the config's fields (``--weights``; ``--without GROUP`` sets ``off_terms``)
     weights: dict[str, Any] = field(default_factory=dict)
     rerank: bool = True  # re-rank the scorer's best items with trees (models.crs.reranker)
     fold_seed: int | None = None  # None: dialogue n in fold n % K; else a seeded random split
@@ -153,11 +153,12 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
     )
     p.add_argument(
         "--without",
-        choices=["kg"],
+        choices=sorted(TERM_GROUPS),
         default=None,
-        help="ablation: kg drops the scorer's terms that read the knowledge graph (kg, "
-        "entity, text: models.scoring.comention_config.KG_TERMS), for its weights and its "
-        "re-ranker alike",
+        help="ablation: the scorer never computes these terms, for its weights and its "
+        "re-ranker alike: kg, the terms that read the knowledge graph (kg, entity, text); "
+        "co-mentions, those counted from movie pairs of the dialogues (co, co2, seq) "
+        "(models.scoring.comention_config.TERM_GROUPS)",
     )
     p.add_argument("--ranks-out", type=Path, help="write every row's per-sample ranks (JSON)")
     p.add_argument(
@@ -182,8 +183,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Path, Options, str]:
         p.error(f"--pipeline takes {', '.join(PIPELINES)}")
     pool = None if a.pool == "catalog" else int(a.pool)
     weights: dict[str, Any] = dict(parse_weights(p, a.weights))
-    if a.without == "kg":
-        weights["off_terms"] = KG_TERMS
+    if a.without is not None:
+        weights["off_terms"] = TERM_GROUPS[a.without]
     opts = Options(
         a.dataset,
         a.limit,

@@ -87,5 +87,12 @@ class CoMentionConfig:
 #: Without them the scorer is counts, words and text vectors only.
 KG_TERMS = ("kg", "entity", "text")
 
+#: The terms counted from pairs of movies in the training dialogues: co-mentions (``co``),
+#: two-step co-mentions (``co2``) and "mentioned before -> suggested" (``seq``).
+CO_MENTION_TERMS = ("co", "co2", "seq")
 
-__all__ = ["KG_TERMS", "CoMentionConfig"]
+#: The groups of terms ``bench.crs_bench --without`` can leave out, by name.
+TERM_GROUPS = {"kg": KG_TERMS, "co-mentions": CO_MENTION_TERMS}
+
+
+__all__ = ["CO_MENTION_TERMS", "KG_TERMS", "TERM_GROUPS", "CoMentionConfig"]
