@@ -30,13 +30,11 @@ offline scorer given the ideal context (``crs_bench``'s "scorer, ideal context" 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bench.crs_curve import OFFLINE, POPULARITY, configure, point
+from bench.crs_curve import OFFLINE, POPULARITY, offline_args, run_points
 from bench.crs_paired import paired_recall, save_ranks, saved_row
 from server.replay import KS, Tally
 
@@ -91,21 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"--parts takes some of {', '.join(PARTS)}")
     if a.jobs < 1:
         p.error("--jobs must be >= 1")
-    base = ["--data", str(a.data), "--dataset", a.dataset, "--offline", "--protocol", a.protocol]
-    base += ["--folds", str(a.folds), *(x for x in rest if x != "--")]
+    base = offline_args(a.data, a.dataset, a.protocol, a.folds, rest)
     args = {ALL: base} | {part: [*base, *PARTS[part][1]] for part in parts}
-    from bench.crs_args import parse_args
-
-    for run in args.values():  # a bad crs_bench option fails here, before any run starts
-        level = parse_args(run)[2]
-    configure(level)
-    if a.jobs == 1:
-        runs = {name: point(run)[0] for name, run in args.items()}
-    else:
-        spawn = multiprocessing.get_context("spawn")  # torch and forked workers do not mix
-        with ProcessPoolExecutor(a.jobs, spawn, initializer=configure, initargs=(level,)) as pool:
-            futures = {name: pool.submit(point, run) for name, run in args.items()}
-            runs = {name: f.result()[0] for name, f in futures.items()}
+    runs = {name: rows for name, (rows, _) in run_points(args, a.jobs).items()}
     if a.out is not None:
         for name, rows in runs.items():
             save_ranks(a.out, f"{a.dataset} {name if name == ALL else 'without ' + name}", rows)

@@ -33,18 +33,20 @@ import logging
 import multiprocessing
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from bench.crs_paired import paired_recall, save_ranks, saved_row
 from server.replay import KS, Tally
 
-__all__ = ["VARIANTS", "configure", "curve_lines", "main", "point"]
+__all__ = ["VARIANTS", "configure", "curve_lines", "main", "offline_args", "point", "run_points"]
 
 #: column name -> the crs_bench options that make it
 VARIANTS = {"all terms": (), "without KG": ("--without", "kg")}
 OFFLINE = "scorer, ideal context (offline)"
+K = TypeVar("K")
 POPULARITY = "popularity (offline)"
 
 
@@ -77,6 +79,34 @@ def point(args: Sequence[str]) -> tuple[dict[str, Tally], float]:
         for f in range(opts.n_folds)
     ]
     return rows, sum(sizes) / len(sizes)
+
+
+def offline_args(
+    data: Path, dataset: str, protocol: str, folds: int, rest: Sequence[str]
+) -> list[str]:
+    """The ``bench.crs_bench`` options every run of this command and ``bench.crs_ablation``
+    shares: offline, and the caller's own crs_bench options (``rest``, after ``--``)."""
+    base = ["--data", str(data), "--dataset", dataset, "--offline", "--protocol", protocol]
+    return [*base, "--folds", str(folds), *(x for x in rest if x != "--")]
+
+
+def run_points(
+    runs: Mapping[K, Sequence[str]], jobs: int
+) -> dict[K, tuple[dict[str, Tally], float]]:
+    """:func:`point` of each of ``runs`` (crs_bench options), ``jobs`` at a time in spawned
+    processes. Every run's options are parsed first, so a bad one fails before any starts;
+    this process and each worker are set up by :func:`configure` at the runs' log level."""
+    from bench.crs_args import parse_args
+
+    for args in runs.values():
+        level = parse_args(list(args))[2]
+    configure(level)
+    if jobs == 1:
+        return {key: point(args) for key, args in runs.items()}
+    spawn = multiprocessing.get_context("spawn")  # torch and forked workers do not mix
+    with ProcessPoolExecutor(jobs, spawn, initializer=configure, initargs=(level,)) as pool:
+        futures = {key: pool.submit(point, args) for key, args in runs.items()}
+        return {key: f.result() for key, f in futures.items()}
 
 
 def _paired(with_kg: Tally, without: Tally, k: int) -> str:
@@ -127,23 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error("--shares must be numbers in (0, 1]")
     if a.jobs < 1:
         p.error("--jobs must be >= 1")
-    base = ["--data", str(a.data), "--dataset", a.dataset, "--offline", "--protocol", a.protocol]
-    base += ["--folds", str(a.folds), *(x for x in rest if x != "--")]
+    base = offline_args(a.data, a.dataset, a.protocol, a.folds, rest)
     wanted = [(s, v) for s in shares for v in VARIANTS]  # largest first: the longest points
     args = {key: [*base, "--train-share", str(key[0]), *VARIANTS[key[1]]] for key in wanted}
-    from bench.crs_args import parse_args
-
-    for key in wanted:  # a bad crs_bench option fails here, before any point starts
-        level = parse_args(args[key])[2]
-    configure(level)
-    points: dict[tuple[float, str], tuple[dict[str, Tally], float]] = {}
-    if a.jobs == 1:
-        points = {key: point(args[key]) for key in wanted}
-    else:
-        spawn = multiprocessing.get_context("spawn")  # torch and forked workers do not mix
-        with ProcessPoolExecutor(a.jobs, spawn, initializer=configure, initargs=(level,)) as pool:
-            futures = {key: pool.submit(point, args[key]) for key in wanted}
-            points = {key: f.result() for key, f in futures.items()}
+    points = run_points(args, a.jobs)
     if a.out is not None:
         for (share, v), (rows, _) in points.items():
             save_ranks(a.out, f"{a.dataset} share={share:g} {v}", rows)

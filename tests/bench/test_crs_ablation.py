@@ -29,6 +29,7 @@ def test_each_part_is_left_out_of_one_run_and_paired_with_the_full_one(
 ) -> None:
     import bench.crs_ablation as crs_ablation
     import bench.crs_bench as crs_bench
+    import bench.crs_curve as crs_curve
 
     fits: list[tuple[tuple[str, ...], bool]] = []
     fit = crs_bench.fit_comention
@@ -40,7 +41,7 @@ def test_each_part_is_left_out_of_one_run_and_paired_with_the_full_one(
 
     monkeypatch.setattr(crs_bench, "fit_comention", spy)
     # the command's own process settings (log levels, torch threads) would outlive the test
-    monkeypatch.setattr(crs_ablation, "configure", lambda level: None)
+    monkeypatch.setattr(crs_curve, "configure", lambda level: None)
     data = redial_folder(tmp_path).parent
     search = ["--inner-folds", "2", "--rounds", "1", "--inner-seeker-mentions", "off"]
     out_file = tmp_path / "ablation.json"
@@ -61,8 +62,9 @@ def test_an_unknown_part_fails_before_any_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bench.crs_ablation as crs_ablation
+    import bench.crs_curve as crs_curve
 
-    monkeypatch.setattr(crs_ablation, "point", lambda args: pytest.fail("a run ran"))
+    monkeypatch.setattr(crs_curve, "point", lambda args: pytest.fail("a run ran"))
     with pytest.raises(SystemExit):
         crs_ablation.main(["--data", str(tmp_path), "--parts", "kg,gnn"])
     with pytest.raises(SystemExit):
