@@ -25,31 +25,32 @@ product's own GNN brings, on held-out dialogues of the *training* folds only:
   the catalog (mean 0, sd 1), for each ``--weights`` value.
 
 Samples: every suggestion whose target was not mentioned before (repeats removed, the product
-default), context movies excluded from the ranking, the whole catalog ranked. Printed:
-Recall@10 / @50 of each and each ``w``'s paired difference from linear with a bootstrap 95%
-interval (:func:`bench.paired.paired_bootstrap`). The ``w`` values are compared on the same
-samples they are printed for, which flatters the best of them: a gain that does not clear 0
-even so is no reason to build the term.
+default), ranked over the whole catalog by :func:`bench.crs_bench.offline_tally` with the
+context movies last (:class:`Arm`). Printed: Recall@10 / @50 of each arm and each arm's paired
+difference from linear with a 95% bootstrap interval over dialogues
+(:func:`bench.crs_paired.paired_recall`, as ``crs_bench --paired-with`` prints them). The
+``w`` values are compared on the same samples they are printed for, which flatters the best of
+them: a gain that does not clear 0 even so is no reason to build the term.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import logging
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from bench.crs_bench import offline_tally
+from bench.crs_paired import paired_recall, save_ranks, saved_row
 from bench.crs_setup import folds, redial_data
-from bench.paired import paired_bootstrap
 from models.config import TrainConfig
-from models.crs import CrsDialogue, target_turns
+from models.crs import CrsDialogue
 from models.crs.conversation_corpus import ConversationCorpus
 from models.data.rec_dataset import RecDataset
 from models.scoring import ItemScorer, load_scorer
@@ -57,6 +58,7 @@ from models.scoring.comention_training import fit_comention, title_vectors
 from models.scoring.comention_tuning import WeightSearch
 from models.scoring.item_scorer import ScoringContext
 from models.training.trainer import train_model
+from server.replay import Tally
 
 log = logging.getLogger("bench.crs_gnn_probe")
 
@@ -113,26 +115,21 @@ def train_gnn(dataset: RecDataset, workdir: Path, threads: int) -> ItemScorer:
     return load_scorer(result.checkpoint_dir)
 
 
-def samples(
-    dialogues: Sequence[CrsDialogue], index: dict[str, int]
-) -> list[tuple[list[str], str, int]]:
-    """(context, text, target position) of each suggestion not mentioned before."""
-    out = []
-    for d in dialogues:
-        for m, context, text in target_turns(d):
-            seen = set(context)
-            out += [(context, text, index[t]) for t in m.targets if t in index and t not in seen]
-    return out
+class Arm:
+    """One arm as :func:`bench.crs_bench.offline_tally` ranks it: the catalog's scores at a
+    turn, the context movies last (named items hidden, the product default)."""
 
+    def __init__(
+        self, item_ids: list[str], score: Callable[[Sequence[str], str], np.ndarray]
+    ) -> None:
+        self.item_ids = item_ids
+        self._index = {i: n for n, i in enumerate(item_ids)}
+        self._score = score
 
-def hits(
-    scores: np.ndarray, context: Sequence[str], target: int, index: dict[str, int]
-) -> tuple[float, float]:
-    """(hit@10, hit@50) of ``target`` (ties: the mean rank), the context movies excluded."""
-    s = scores.astype(np.float64, copy=True)
-    s[[index[i] for i in context if i in index]] = -np.inf
-    rank = (s > s[target]).sum() + ((s == s[target]).sum() - 1) / 2
-    return float(rank < 10), float(rank < 50)
+    def scores(self, context: Sequence[str], text: str) -> np.ndarray:
+        s = np.array(self._score(context, text), dtype=np.float64)
+        s[[self._index[i] for i in context if i in self._index]] = -np.inf
+        return s
 
 
 def probe_fold(
@@ -141,8 +138,8 @@ def probe_fold(
     vectors: np.ndarray,
     weights: Sequence[float],
     threads: int,
-) -> dict[str, np.ndarray]:
-    """Per-sample hits ``(n, 2)`` of every arm on one outer fold's inner split."""
+) -> dict[str, Tally]:
+    """Every arm's repeats-removed tally on one outer fold's inner split."""
     inner = folds(len(train), 5, seed=1)
     fit = [d for d, k in zip(train, inner, strict=True) if k != 0]
     held = [d for d, k in zip(train, inner, strict=True) if k == 0]
@@ -155,23 +152,33 @@ def probe_fold(
     with tempfile.TemporaryDirectory(prefix="kgrec-gnn-probe-") as workdir:
         gnn = train_gnn(dialogue_dataset(corpus, fit), Path(workdir), threads)
     log.info("GNN trained in %.0f s", time.perf_counter() - started)
-    index = {i: n for n, i in enumerate(corpus.item_ids)}
-    if list(gnn.item_ids) != list(corpus.item_ids):
+    items = list(corpus.item_ids)
+    if list(gnn.item_ids) != items:
         raise RuntimeError("the GNN's catalog is not the corpus's")
-    arms: dict[str, list[tuple[float, float]]] = {"linear": [], "gnn": []}
-    arms |= {f"linear + {w:g} gnn": [] for w in weights}
-    for context, text, target in samples(held, index):
-        base = linear.scores(context, text)
-        liked = tuple(i for i in dict.fromkeys(context) if i in index)
-        g = np.asarray(
-            gnn.catalog_scores(ScoringContext(text=text, liked_item_ids=liked)), dtype=np.float64
-        )
-        z = (g - g.mean()) / (g.std() or 1.0)
-        arms["linear"].append(hits(base, context, target, index))
-        arms["gnn"].append(hits(z, context, target, index))
-        for w in weights:
-            arms[f"linear + {w:g} gnn"].append(hits(base + w * z, context, target, index))
-    return {name: np.array(rows) for name, rows in arms.items()}
+    known = set(items)
+    # every arm asks for the same turns: each score is computed once per fold
+
+    @functools.cache
+    def base(context: tuple[str, ...], text: str) -> np.ndarray:
+        return linear.scores(context, text)
+
+    @functools.cache
+    def z(context: tuple[str, ...], text: str) -> np.ndarray:
+        liked = tuple(i for i in dict.fromkeys(context) if i in known)
+        g = gnn.catalog_scores(ScoringContext(text=text, liked_item_ids=liked))
+        g = np.asarray(g, dtype=np.float64)
+        return (g - g.mean()) / (g.std() or 1.0)
+
+    def arm(w: float | None) -> Arm:  # None: the GNN alone
+        if w is None:
+            return Arm(items, lambda c, t: z(tuple(c), t))
+        return Arm(items, lambda c, t: base(tuple(c), t) + w * z(tuple(c), t))
+
+    arms = {"linear": arm(0.0), "gnn": arm(None)} | {f"linear + {w:g} gnn": arm(w) for w in weights}
+    return {
+        name: offline_tally(a, held, use_context=True).without_repeats()  # type: ignore[arg-type]
+        for name, a in arms.items()
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5, help="outer folds (default 5)")
     ap.add_argument("--weights", default="0.02,0.05,0.1,0.2", help="w values (comma-separated)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads while training")
-    ap.add_argument("--out", type=Path, help="write the per-sample hits as JSON")
+    ap.add_argument("--out", type=Path, help="write every arm's per-sample ranks (JSON)")
     args = ap.parse_args(argv)
     weights = [float(w) for w in args.weights.split(",") if w.strip()]
     if args.folds < 2 or any(w <= 0 for w in weights):
@@ -190,28 +197,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = data.corpus
     vectors = title_vectors(corpus.titles, CACHE)
     fold_of = folds(len(corpus.dialogues), args.folds)
-    pooled: dict[str, list[np.ndarray]] = {}
+    pooled: dict[str, Tally] = {}
     for f in range(args.folds):
         train = [d for d, k in zip(corpus.dialogues, fold_of, strict=True) if k != f]
-        for name, rows in probe_fold(corpus, train, vectors, weights, args.threads).items():
-            pooled.setdefault(name, []).append(rows)
+        for name, tally in probe_fold(corpus, train, vectors, weights, args.threads).items():
+            pooled.setdefault(name, Tally()).merge(tally)
         log.info("outer fold %d of %d done", f + 1, args.folds)
-    arms = {name: np.concatenate(parts) for name, parts in pooled.items()}
-    base = arms["linear"]
+    base = pooled["linear"]
     print(
-        f"redial: GNN probe, repeats removed, {len(base)} held-out samples of inner splits"
-        f" of {args.folds} outer folds' training dialogues"
+        f"redial: GNN probe, repeats removed, {len(base.ranks)} held-out samples of inner"
+        f" splits of {args.folds} outer folds' training dialogues"
     )
     print(f"{'arm':<22} {'R@10':>7} {'R@50':>7}   {'vs linear R@10':>28}   {'vs linear R@50':>28}")
-    report: dict[str, Any] = {"samples": len(base), "arms": {}}
-    for name, rows in arms.items():
-        r10, r50 = rows.mean(axis=0)
-        d10 = paired_bootstrap(rows[:, 0], base[:, 0]) if name != "linear" else None
-        d50 = paired_bootstrap(rows[:, 1], base[:, 1]) if name != "linear" else None
-        print(f"{name:<22} {r10:7.4f} {r50:7.4f}   {str(d10 or ''):>28}   {str(d50 or ''):>28}")
-        report["arms"][name] = {"r10": r10, "r50": r50, "hits": rows.tolist()}
+    for name, tally in pooled.items():
+        cells = [f"{name:<22} {tally.recall(10):7.4f} {tally.recall(50):7.4f}"]
+        if name != "linear":
+            for k in (10, 50):
+                d, low, high = paired_recall(tally, saved_row(base), k)
+                cells.append(f"{f'{d:+.4f} [{low:+.4f}, {high:+.4f}]':>28}")
+        print("   ".join(cells))
     if args.out:
-        args.out.write_text(json.dumps(report))
+        save_ranks(args.out, "redial gnn probe", pooled)
     return 0
 
 

@@ -5,6 +5,7 @@ and a hit is counted with the context left out and ties at their mean rank."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `bench` is not an installed package
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.crs_gnn_probe import dialogue_dataset, hits, samples  # noqa: E402
+from bench.crs_bench import offline_tally  # noqa: E402
+from bench.crs_gnn_probe import Arm, dialogue_dataset  # noqa: E402
 from bench.crs_setup import redial_data  # noqa: E402
 from tests.bench.redial_files import redial_folder  # noqa: E402
 
@@ -43,14 +45,22 @@ def test_dialogues_become_users_with_their_last_movie_held_for_validation(
     assert "dbpedia:director" in entity
 
 
-def test_samples_drop_repeats_and_hits_leave_the_context_out(tmp_path: Path) -> None:
+def test_an_arm_ranks_the_context_movies_last(tmp_path: Path) -> None:
     corpus = redial_data(redial_folder(tmp_path).parent).corpus
-    index = {i: n for n, i in enumerate(corpus.item_ids)}
-    rows = samples(corpus.dialogues, index)
-    assert rows and all(corpus.item_ids[t] not in context for context, _, t in rows)
-    scores = np.zeros(len(index))
-    scores[[3, 5]] = 2.0, 1.0
-    assert hits(scores, [corpus.item_ids[3]], 5, index) == (1.0, 1.0)  # 3 left out: first
-    assert hits(scores, [], 5, index) == (1.0, 1.0)
-    many = np.zeros(60)
-    assert hits(many, [], 7, {}) == (0.0, 1.0)  # 60 ties: mean rank 29.5
+    items = list(corpus.item_ids)
+    index = {i: n for n, i in enumerate(items)}
+
+    def score(context: Sequence[str], text: str) -> np.ndarray:
+        s = np.zeros(len(items))
+        s[[index[i] for i in context]] = 2.0  # the context movies best ...
+        s[[index[t] for d in corpus.dialogues for m in d.messages for t in m.targets]] = 1.0
+        return s  # ... then every target
+
+    arm = Arm(items, score)
+    assert arm.scores([items[0]], "")[0] == -np.inf and arm.scores([], "")[0] == 0.0
+    tally = offline_tally(arm, corpus.dialogues, use_context=True)  # type: ignore[arg-type]
+    kept = tally.without_repeats()
+    assert kept.ranks and not any(kept.repeats)
+    # each dialogue suggests one movie after naming another: with the named one last, the
+    # suggestion ties with the other dialogues' targets for the top, and is in the top 2
+    assert all(r is not None and r < 2 for r in kept.ranks)
