@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.crs_curve import OFFLINE, POPULARITY, offline_args, run_points
-from bench.crs_paired import paired_recall, save_ranks, saved_row
+from bench.crs_paired import paired_cell, save_ranks
 from server.replay import KS, Tally
 
 __all__ = ["PARTS", "ablation_lines", "main"]
@@ -66,10 +66,7 @@ def ablation_lines(runs: dict[str, dict[str, Tally]], suffix: str) -> list[str]:
         if part not in runs:
             continue
         without = runs[part][OFFLINE + suffix]
-        cells = []
-        for k in KS[1:]:
-            d, low, high = paired_recall(full, saved_row(without), k)
-            cells.append(f"  {f'{d:+.4f} [{low:+.4f}, {high:+.4f}]':>26}")
+        cells = [f"  {paired_cell(full, without, k):>26}" for k in KS[1:]]
         lines.append(f"{'without ' + what:<30} {_cell(without):>15}" + "".join(cells))
     return lines
 

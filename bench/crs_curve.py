@@ -38,7 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from bench.crs_paired import paired_recall, save_ranks, saved_row
+from bench.crs_paired import paired_cell, save_ranks
 from server.replay import KS, Tally
 
 __all__ = ["VARIANTS", "configure", "curve_lines", "main", "offline_args", "point", "run_points"]
@@ -109,11 +109,6 @@ def run_points(
         return {key: f.result() for key, f in futures.items()}
 
 
-def _paired(with_kg: Tally, without: Tally, k: int) -> str:
-    d, low, high = paired_recall(with_kg, saved_row(without), k)
-    return f"{d:+.4f} [{low:+.4f}, {high:+.4f}]"
-
-
 def curve_lines(
     points: dict[tuple[float, str], tuple[dict[str, Tally], float]], suffix: str
 ) -> list[str]:
@@ -134,7 +129,7 @@ def curve_lines(
             t = rows[v][OFFLINE + suffix]
             cells.append(f"{t.recall(10):.4f} / {t.recall(50):.4f}".rjust(26))
         with_kg, without = rows["all terms"][OFFLINE + suffix], rows["without KG"][OFFLINE + suffix]
-        cells += [_paired(with_kg, without, k).rjust(25) for k in KS[1:]]
+        cells += [paired_cell(with_kg, without, k).rjust(25) for k in KS[1:]]
         lines.append("  ".join(cells))
     return lines
 

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.crs_bench import offline_tally
-from bench.crs_paired import paired_recall, save_ranks, saved_row
+from bench.crs_paired import paired_cell, save_ranks
 from bench.crs_setup import folds, redial_data
 from models.config import TrainConfig
 from models.crs import CrsDialogue
@@ -212,9 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, tally in pooled.items():
         cells = [f"{name:<22} {tally.recall(10):7.4f} {tally.recall(50):7.4f}"]
         if name != "linear":
-            for k in (10, 50):
-                d, low, high = paired_recall(tally, saved_row(base), k)
-                cells.append(f"{f'{d:+.4f} [{low:+.4f}, {high:+.4f}]':>28}")
+            cells += [f"{paired_cell(tally, base, k):>28}" for k in (10, 50)]
         print("   ".join(cells))
     if args.out:
         save_ranks(args.out, "redial gnn probe", pooled)

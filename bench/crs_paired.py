@@ -20,7 +20,7 @@ import numpy as np
 
 from server.replay import KS, Tally, dialogue_hits
 
-__all__ = ["paired_lines", "paired_recall", "save_ranks", "saved_row"]
+__all__ = ["paired_cell", "paired_lines", "paired_recall", "save_ranks", "saved_row"]
 
 
 def saved_row(tally: Tally) -> dict[str, Any]:
@@ -50,6 +50,13 @@ def paired_recall(
     return float((a.sum() - b.sum()) / total), float(low), float(high)
 
 
+def paired_cell(now: Tally, before: Tally | Mapping[str, Any], k: int) -> str:
+    """:func:`paired_recall` as the tables print it: ``+0.0123 [+0.0045, +0.0201]``."""
+    saved = saved_row(before) if isinstance(before, Tally) else before
+    d, low, high = paired_recall(now, saved, k)
+    return f"{d:+.4f} [{low:+.4f}, {high:+.4f}]"
+
+
 def paired_lines(path: Path, dataset: str, rows: Mapping[str, Tally]) -> list[str]:
     """The paired table against the run saved at ``path``, one line per shared row."""
     saved = json.loads(path.read_text()).get(dataset, {})
@@ -58,9 +65,6 @@ def paired_lines(path: Path, dataset: str, rows: Mapping[str, Tally]) -> list[st
         return [f"paired with {path}: no row of {dataset} in both runs"]
     lines = [f"paired with {path} (this run minus that one; 95% bootstrap over dialogues):"]
     for name in shared:
-        parts = []
-        for k in KS[1:]:
-            d, low, high = paired_recall(rows[name], saved[name], k)
-            parts.append(f"R@{k} {d:+.4f} [{low:+.4f}, {high:+.4f}]")
+        parts = [f"R@{k} {paired_cell(rows[name], saved[name], k)}" for k in KS[1:]]
         lines.append(f"  {name:<56} {'  '.join(parts)}")
     return lines
