@@ -34,7 +34,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.crs_curve import OFFLINE, POPULARITY, offline_args, run_points
+from bench.crs_curve import OFFLINE, POPULARITY, offline_args, recall_cell, run_points
 from bench.crs_paired import paired_cell, save_ranks
 from server.replay import KS, Tally
 
@@ -50,24 +50,20 @@ PARTS = {
 ALL = "all parts"
 
 
-def _cell(t: Tally) -> str:
-    return f"{t.recall(10):.4f} / {t.recall(50):.4f}"
-
-
 def ablation_lines(runs: dict[str, dict[str, Tally]], suffix: str) -> list[str]:
     """One protocol's table (row names ending in ``suffix``); ``runs`` maps ``ALL`` and each
     part to its run's rows."""
     head = f"{'run':<30} {'R@10 / R@50':>15}"
     head += "".join(f"  {'part adds R@' + str(k) + ' (paired)':>26}" for k in KS[1:])
     full = runs[ALL][OFFLINE + suffix]
-    lines = [head, f"{'popularity':<30} {_cell(runs[ALL][POPULARITY + suffix]):>15}"]
-    lines.append(f"{ALL:<30} {_cell(full):>15}")
+    lines = [head, f"{'popularity':<30} {recall_cell(runs[ALL][POPULARITY + suffix]):>15}"]
+    lines.append(f"{ALL:<30} {recall_cell(full):>15}")
     for part, (what, _) in PARTS.items():
         if part not in runs:
             continue
         without = runs[part][OFFLINE + suffix]
         cells = [f"  {paired_cell(full, without, k):>26}" for k in KS[1:]]
-        lines.append(f"{'without ' + what:<30} {_cell(without):>15}" + "".join(cells))
+        lines.append(f"{'without ' + what:<30} {recall_cell(without):>15}" + "".join(cells))
     return lines
 
 

@@ -41,13 +41,22 @@ from typing import TypeVar
 from bench.crs_paired import paired_cell, save_ranks
 from server.replay import KS, Tally
 
-__all__ = ["VARIANTS", "configure", "curve_lines", "main", "offline_args", "point", "run_points"]
+__all__ = [
+    "VARIANTS",
+    "configure",
+    "curve_lines",
+    "main",
+    "offline_args",
+    "point",
+    "recall_cell",
+    "run_points",
+]
 
 #: column name -> the crs_bench options that make it
 VARIANTS = {"all terms": (), "without KG": ("--without", "kg")}
 OFFLINE = "scorer, ideal context (offline)"
-K = TypeVar("K")
 POPULARITY = "popularity (offline)"
+K = TypeVar("K")
 
 
 def configure(level: str) -> None:
@@ -109,6 +118,12 @@ def run_points(
         return {key: f.result() for key, f in futures.items()}
 
 
+def recall_cell(t: Tally) -> str:
+    """A row's Recall@10 / @50 as this command's and ``bench.crs_ablation``'s tables print
+    it: ``0.2054 / 0.3970``."""
+    return f"{t.recall(10):.4f} / {t.recall(50):.4f}"
+
+
 def curve_lines(
     points: dict[tuple[float, str], tuple[dict[str, Tally], float]], suffix: str
 ) -> list[str]:
@@ -124,10 +139,8 @@ def curve_lines(
             continue
         pop = rows["all terms"][POPULARITY + suffix]
         cells = [f"{share:>5g} {points[(share, 'all terms')][1]:>9.0f}"]
-        cells.append(f"{pop.recall(10):.4f} / {pop.recall(50):.4f}".rjust(15))
-        for v in VARIANTS:
-            t = rows[v][OFFLINE + suffix]
-            cells.append(f"{t.recall(10):.4f} / {t.recall(50):.4f}".rjust(26))
+        cells.append(recall_cell(pop).rjust(15))
+        cells += [recall_cell(rows[v][OFFLINE + suffix]).rjust(26) for v in VARIANTS]
         with_kg, without = rows["all terms"][OFFLINE + suffix], rows["without KG"][OFFLINE + suffix]
         cells += [paired_cell(with_kg, without, k).rjust(25) for k in KS[1:]]
         lines.append("  ".join(cells))
