@@ -2,6 +2,7 @@
 
     python -m bench.load [--products 6000] [--users 2500] [--concurrency 1,8,32] [--seconds 20]
                          [--workers N] [--connections K] [--no-train-model] [--data-dir DIR]
+                         [--device auto|cpu|cuda] [--score-batching auto|on|off]
                          [-- extra `kgrec serve` flags]
 
 For each catalog size it starts ``python -m kgrec.cli serve --port 0`` (the embedded graph DB,
@@ -23,6 +24,12 @@ and CPU and memory are summed over the parent and its workers and printed per pr
 clients of a phase share one connection unless ``--connections K`` (``0``: one per client):
 the kernel hands each connection to one worker, so one connection loads one worker. With
 several ``--products`` sizes it ends with one summary line per size (the scale curve).
+
+``--device cuda`` serves the scorer on the GPU (``kgrec serve --device``; the server refuses
+to start where torch sees none), where concurrent turns' scoring is batched unless
+``--score-batching off``: the start-up prints the scorer the server loaded (its device and
+whether it batches) and each phase the batches and their mean size
+(``kgrec_score_batches_total``, ``kgrec_score_batched_turns_total``).
 """
 
 from __future__ import annotations
@@ -62,6 +69,8 @@ from server.serve_process import ServeProcess
 
 #: The gauge of the products in a server's in-process candidate snapshot (server/metrics.py).
 SNAPSHOT_METRIC = "kgrec_candidate_snapshot_products"
+#: The counters of batched scoring (server/metrics.py): batches, and turns in them.
+BATCH_METRICS = ("kgrec_score_batches_total", "kgrec_score_batched_turns_total")
 #: The start of a line the server logged (its timestamp); traceback lines have none.
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 #: A traceback's exception line: ``module.Name: message``.
@@ -71,7 +80,8 @@ NUDGE_S = 30.0
 
 
 def _gauge(text: str, name: str) -> float:
-    """The value of an unlabelled gauge in a Prometheus text scrape (0 when absent)."""
+    """The value of an unlabelled sample (a gauge, a counter's ``_total``) in a Prometheus
+    text scrape (0 when absent)."""
     for line in text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
@@ -143,6 +153,11 @@ class SizeRun:
             request = rec.plus(request) if rec is not None else request
         return steps, request
 
+    def batches(self) -> tuple[float, float]:
+        """Batched scorings and the turns in them so far, summed over the workers."""
+        texts = [scrape(url) for url in self.metrics_urls]
+        return tuple(sum(_gauge(t, m) for t in texts) for m in BATCH_METRICS)  # type: ignore[return-value]
+
     def wait_snapshot(self, timeout: float) -> int:
         """Wait until every worker answers candidates from its in-process snapshot (built in
         the background after SERVING; turns before it read the graph, slower on a big
@@ -184,6 +199,7 @@ class SizeRun:
         floor_ok = [s.ms for s in floor.samples if s.code == "OK"]
         floor_p50 = percentile(floor_ok, 0.5) if floor_ok else float("nan")
         steps0, req0 = self._histograms()
+        batches0 = self.batches()
         use0 = proc_usage(self.pid)
         load: PhaseResult = await run_phase(
             self.srv.target, concurrency, a.seconds,
@@ -191,6 +207,7 @@ class SizeRun:
         )  # fmt: skip
         use1 = proc_usage(self.pid)
         steps1, req1 = self._histograms()
+        n_batches, n_batched = (b - a for a, b in zip(batches0, self.batches(), strict=True))
         rows = samples_by_rpc(load.samples)
         rows["Health"] = floor.samples
         steal = steal_share(ticks0, cpu_ticks())
@@ -231,6 +248,11 @@ class SizeRun:
                     f"{name} {(cpu - before.get(name, 0.0)) / wall:.2f} {rss:.0f} MB"
                     for name, rss, cpu in use1.processes
                 )
+            )
+        if n_batches:
+            print(
+                f"  score batches: {n_batches:.0f}, {n_batched / n_batches:.2f} turns each "
+                f"on average ({n_batched:.0f} turns)"
             )
         rec_ok = [s.ms for s in rows.get("Recommend", []) if s.code == "OK"]
         if rec_ok:
@@ -274,6 +296,8 @@ def run_size(
     ]  # fmt: skip
     if not args.train_model:
         serve_args.append("--no-train-model")
+    for flag, value in (("--device", args.device), ("--score-batching", args.score_batching)):
+        serve_args += [flag, value] if value else []
     serve_args += args.serve_args
     started = time.perf_counter()
     srv = ServeProcess(data_dir, *serve_args, start_timeout=args.start_timeout)
@@ -297,6 +321,10 @@ def run_size(
         )
         for what, took in startup_stages(srv.output):
             print(f"  start-up stage {took:>6} s  {what}")
+        for line in srv.output:
+            if (at := line.find("GnnScorer(")) >= 0:  # its device and score batching
+                print(f"  scorer: {line[at:].rstrip()}")
+                break
         snapshot = run.wait_snapshot(args.start_timeout)
         print(
             f"candidate snapshot of {snapshot:,} products ready "
@@ -346,6 +374,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--log-level", default="INFO", help="the server's (default INFO, as `kgrec serve`)"
     )
     ap.add_argument("--start-timeout", type=float, default=1800.0, help="seconds to SERVING")
+    ap.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="the scorer's (`kgrec serve --device`)"
+    )
+    ap.add_argument(
+        "--score-batching", choices=("auto", "on", "off"), help="`kgrec serve --score-batching`"
+    )
     ap.add_argument("serve_args", nargs="*", help="extra `kgrec serve` flags, after --")
     args = ap.parse_args(argv)
     if args.data_dir and len(args.products) > 1:

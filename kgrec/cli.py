@@ -25,6 +25,10 @@ def _serve(args: argparse.Namespace) -> int:
     from server.settings import Settings
 
     settings = Settings.load(args)
+    if settings.device.startswith("cuda"):  # no GPU: say so now, not after the graph's start
+        from models.training.device import resolve_device
+
+        resolve_device(settings.device)
     from server.log import configure_logging
 
     configure_logging(settings.log_level, json_lines=settings.log_format == "json")

@@ -22,6 +22,8 @@ metric                                 type       labels
 ``kgrec_feedback_events_total``        counter    ``event_type``, ``duplicate``
 ``kgrec_impression_records_total``     counter    ``kind`` (impression, outcome), ``result``
                                                   (written; dropped: queue full or log closed)
+``kgrec_score_batches_total``          counter    batched scorings run (``score_batching``)
+``kgrec_score_batched_turns_total``    counter    turns scored in them (/ batches: mean batch)
 =====================================  =========  ==============================================
 """
 
@@ -30,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -44,6 +47,8 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from kgrec.errors import GraphUnavailableError
 from server.errors import STATUS_TABLE
@@ -57,6 +62,19 @@ STEP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 #: Timed per turn: the five steps, the session's read and write, and the whole pipeline
 #: (:meth:`server.pipeline.Pipeline.recommend_sync`).
 STEPS = ("understand", "link", "retrieve", "score", "explain", "session", "pipeline")
+
+
+class _ScoreBatches(Collector):
+    """The process's :data:`models.scoring.dynamic_batcher.BATCH_STATS`, read at each scrape
+    (zero where no batcher was imported: a process that imports no scorer never imports torch)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        module = sys.modules.get("models.scoring.dynamic_batcher")
+        batches, turns = module.BATCH_STATS.snapshot() if module is not None else (0, 0)
+        yield CounterMetricFamily("kgrec_score_batches", "Batched scorings run", value=batches)
+        yield CounterMetricFamily(
+            "kgrec_score_batched_turns", "Turns scored in batched scorings", value=turns
+        )
 
 
 class Metrics:
@@ -101,6 +119,7 @@ class Metrics:
             "kgrec_impression_records", "Impression-log records, written or dropped",
             ["kind", "result"], registry=r,
         )  # fmt: skip
+        r.register(_ScoreBatches())
         for step in STEPS:  # present (at zero) from the first scrape
             self.step_seconds.labels(step)
 

@@ -59,12 +59,18 @@ class ReloadResult:
 
 def scorer_options(settings: Settings) -> dict[str, Any]:
     """The settings a loaded scorer serves with (:meth:`ItemScorer.configure`)."""
-    return {"cache_rows": settings.embedding_cache_rows, "item_index": settings.item_index}
+    return {
+        "cache_rows": settings.embedding_cache_rows,
+        "item_index": settings.item_index,
+        "device": settings.device,
+        "score_batching": settings.score_batching,
+    }
 
 
 def load_model(checkpoint: Path, options: Mapping[str, Any] | None = None) -> ItemScorer:
     """The scorer saved in ``checkpoint``, of whatever kind it is, configured to serve with
-    ``options`` (:func:`scorer_options`: bounded encoder caches, the item index)."""
+    ``options`` (:func:`scorer_options`: bounded encoder caches, the item index, the device
+    and score batching)."""
     from models.scoring import ScoringContext, load_scorer
 
     scorer = load_scorer(checkpoint)

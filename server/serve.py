@@ -86,7 +86,7 @@ def ensure_model(settings: Settings, demo: DemoData | None = None) -> ItemScorer
             return None
         checkpoint = train_demo_model(settings, model_dir, demo)
     scorer = load_model(checkpoint, scorer_options(settings))
-    log.info("model %s loaded from %s", scorer.version, checkpoint)
+    log.info("model %s loaded from %s: %r", scorer.version, checkpoint, scorer)
     return scorer
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from kg.embedded import FSYNC_POLICIES
 from kgrec.errors import ConfigError
 from kgrec.sentence_embedding import INFERENCE_DTYPES
+from models.training.device import DEVICE_NAMES, SCORE_BATCHING, valid_device
 
 ENV_PREFIX = "KGREC_"
 CONFIG_ENV = "KGREC_CONFIG"
@@ -38,6 +39,17 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 
 #: what ``rerank_policy`` may be
 RERANK_POLICIES = ("off", "linucb", "thompson")
+#: settings whose value is one of a few names
+_CHOICES = {
+    "explainer": ("template", "llm-rewrite"),
+    "encoder_dtype": INFERENCE_DTYPES,
+    "rerank_policy": RERANK_POLICIES,
+    "graph_fsync": FSYNC_POLICIES,
+    "item_index": ("auto", "exact", "faiss"),
+    "score_batching": SCORE_BATCHING,
+    "log_format": ("text", "json"),
+    "log_level": _LOG_LEVELS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +117,11 @@ class Settings:
             vector, each turn), ``faiss`` (an approximate FAISS inverted-file index, built when
             the model loads; ``bench.ann`` prints its recall against exact) or ``auto`` (FAISS
             from 50,000 items).
+        device: Where the scorer's vectors and query encoders compute: ``auto`` (CUDA when
+            torch sees a GPU, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        score_batching: ``on``: the scorings of concurrent turns run as one batch, every item
+            scored exactly on ``device`` (unless ``item_index`` is ``faiss``); ``off``: one
+            turn at a time; ``auto`` (default): on where the scorer computes on a GPU.
         metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
         log_format: ``text`` (one line per record with the request id) or ``json`` (one JSON
             object per line: ts, level, logger, request_id, message).
@@ -175,6 +192,8 @@ class Settings:
     graph_fsync: str = "always"
     embedding_cache_rows: int = 4096
     item_index: str = "auto"
+    device: str = "auto"
+    score_batching: str = "auto"
     metrics_port: int = 0
     log_level: str = "INFO"
     api_keys: str = field(default="", repr=False)
@@ -257,22 +276,17 @@ class Settings:
             raise ConfigError(f"demo_users: {self.demo_users} must be >= 0")
         if not self.intent_backend:
             raise ConfigError("intent_backend: must not be empty")
-        if self.explainer not in ("template", "llm-rewrite"):
-            raise ConfigError(f"explainer: {self.explainer!r} is not one of template, llm-rewrite")
+        for name, choices in _CHOICES.items():
+            if (value := getattr(self, name)) not in choices:
+                raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        if not valid_device(self.device):
+            raise ConfigError(f"device: {self.device!r} is not one of {DEVICE_NAMES}")
         if not 1 <= self.max_message_chars <= 1_000_000:
             raise ConfigError(f"max_message_chars: {self.max_message_chars} not in 1..1000000")
         if self.torch_threads < 1:
             raise ConfigError(f"torch_threads: {self.torch_threads} must be >= 1")
-        if self.encoder_dtype not in INFERENCE_DTYPES:
-            raise ConfigError(
-                f"encoder_dtype: {self.encoder_dtype!r} is not one of {', '.join(INFERENCE_DTYPES)}"
-            )
         if not 1 <= self.candidate_pool <= 1_000_000:
             raise ConfigError(f"candidate_pool: {self.candidate_pool} not in 1..1000000")
-        if self.rerank_policy not in RERANK_POLICIES:
-            raise ConfigError(
-                f"rerank_policy: {self.rerank_policy!r} is not one of {', '.join(RERANK_POLICIES)}"
-            )
         if not 0.0 <= self.explore_rate <= 1.0:
             raise ConfigError(f"explore_rate: {self.explore_rate} not in 0..1")
         if not 1 <= self.explore_top <= 1000:
@@ -294,12 +308,6 @@ class Settings:
             )
         if self.embedding_cache_rows < 0:
             raise ConfigError(f"embedding_cache_rows: {self.embedding_cache_rows} must be >= 0")
-        if self.graph_fsync not in FSYNC_POLICIES:
-            raise ConfigError(
-                f"graph_fsync: {self.graph_fsync!r} is not one of {', '.join(FSYNC_POLICIES)}"
-            )
-        if self.item_index not in ("auto", "exact", "faiss"):
-            raise ConfigError(f"item_index: {self.item_index!r} is not auto, exact or faiss")
         if not 0 <= self.metrics_port <= 65535:
             raise ConfigError(f"metrics_port: {self.metrics_port} is not in 0..65535")
         if self.workers < 0:
@@ -316,12 +324,6 @@ class Settings:
                 raise ConfigError(f"metrics_port: {self.metrics_port} is the gRPC port")
         if not (math.isfinite(self.session_ttl_seconds) and self.session_ttl_seconds > 0):
             raise ConfigError(f"session_ttl_seconds: {self.session_ttl_seconds} must be > 0")
-        if self.log_format not in ("text", "json"):
-            raise ConfigError(f"log_format: {self.log_format!r} is not one of text, json")
-        if self.log_level not in _LOG_LEVELS:
-            raise ConfigError(
-                f"log_level: {self.log_level!r} is not one of {', '.join(_LOG_LEVELS)}"
-            )
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("tls_cert, tls_key: give both (or neither, for no TLS)")
         if self.tls_client_ca and not self.tls_cert:

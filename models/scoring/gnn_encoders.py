@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+from torch import Tensor
+
 from models.config import EncoderConfig
+from models.encoders import ModalityFusion
 
 
 class QueryEncoders:
@@ -43,6 +47,36 @@ class QueryEncoders:
                 cache_rows=self.cache_rows,
             )
         return self._image
+
+    @torch.inference_mode()
+    def content(
+        self, fusion: ModalityFusion, dims: dict[str, int], text: str | None, image: bytes | None
+    ) -> Tensor:
+        """Layer-0 content vector ``(d,)`` of ``fusion`` (trained on the modalities
+        ``dims``) from this text and image; a modality absent or not trained on is masked."""
+        inputs: dict[str, tuple[Tensor, Tensor]] = {}
+        one = torch.ones(1, dtype=torch.bool, device=self.device)
+        none = torch.zeros(1, dtype=torch.bool, device=self.device)
+        for name, dim in dims.items():
+            inputs[name] = (torch.zeros(1, dim, device=self.device), none)
+        if "text" in dims and text and text.strip():
+            inputs["text"] = (torch.from_numpy(self.text().encode([text])).to(self.device), one)
+        if "image" in dims and image is not None:
+            x, mask = self.image().encode([image])
+            inputs["image"] = (
+                torch.from_numpy(x).to(self.device),
+                torch.from_numpy(mask).to(self.device),
+            )
+        return fusion(inputs)[0]
+
+    def cold_map(self, cold_map: tuple[Tensor, Tensor], text: str, scale: float) -> Tensor:
+        """A new item's vector ``(d,)`` from ``text`` by a checkpoint's ``cold_item_map``
+        (``(weight, mean)``; :mod:`models.training.cold_items`), on this device."""
+        from models.training.cold_items import cold_item_vectors
+
+        weight, mu = cold_map
+        x = torch.from_numpy(self.text().encode([text])).float().cpu()
+        return cold_item_vectors(x, weight.float(), mu.float(), scale)[0].to(self.device)
 
 
 __all__ = ["QueryEncoders"]

@@ -16,15 +16,17 @@ from torch import Tensor, nn
 from models.data._text import product_text
 from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
-from models.training.cold_items import cold_item_vectors
-from models.training.device import resolve_device
+from models.training.device import SCORE_BATCHING, resolve_device
 from models.training.item_item import FEW_ITEMS, ItemItem, standardize, user_histories
 
+from .dynamic_batcher import DynamicBatcher
+from .gnn_batch import batch_catalogue_scores
 from .gnn_encoders import QueryEncoders
 from .gnn_search import GnnSearch
+from .gnn_vectors import feedback_vector, mean_rows, new_item_vector
 from .item_index import ANN_MIN_ITEMS, index_kind
 from .item_scorer import ItemScorer, NewItem, ScoringContext
-from .turn_scores import TurnScores
+from .turn_scores import TensorScores, TurnScores
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,9 @@ class GnnScorer(ItemScorer):
     Past :data:`models.scoring.item_index.ANN_MIN_ITEMS` items a turn is one approximate
     inner-product search with the same scores (:mod:`models.scoring.gnn_search`).
 
-    Computation runs on CUDA when available, else CPU. Thread-safe.
+    Computation runs on CUDA when available, else CPU (:meth:`configure`'s ``device``).
+    With score batching on (``auto``: on CUDA) concurrent turns are scored together, exactly
+    (:mod:`models.scoring.gnn_batch`, unless the item index is ``faiss``). Thread-safe.
     """
 
     kind = "gnn"
@@ -130,17 +134,49 @@ class GnnScorer(ItemScorer):
         self._lock = threading.RLock()
         #: ``auto``, ``exact`` or ``faiss`` (``Settings.item_index``)
         self.item_index = "auto"
+        #: ``auto``, ``on`` or ``off`` (``Settings.score_batching``); its batcher when on
+        self.score_batching, self._batcher = "auto", self._make_batcher("auto")
         self.ann_min_items = ANN_MIN_ITEMS
         self._search: GnnSearch | None = None
         self._directory: Path | None = None  # where load() read it (the item index cache)
 
-    def configure(self, *, cache_rows: int | None = None, item_index: str | None = None) -> None:
+    def configure(
+        self,
+        *,
+        cache_rows: int | None = None,
+        item_index: str | None = None,
+        device: str | None = None,
+        score_batching: str | None = None,
+    ) -> None:
         if cache_rows is not None:
             self.cache_rows = self._encoders.cache_rows = cache_rows
         if item_index is not None:
             index_kind(0, item_index)  # an unknown kind fails here, not on a turn
             with self._lock:
                 self.item_index, self._search = item_index, None
+        if device is not None and (place := resolve_device(device)) != self.device:
+            with self._lock:
+                self._place(place)
+        batching = self.score_batching if score_batching is None else score_batching
+        self._batcher, self.score_batching = self._make_batcher(batching), batching
+
+    def _make_batcher(self, batching: str) -> DynamicBatcher[ScoringContext, Tensor] | None:
+        if batching not in SCORE_BATCHING:
+            raise ValueError(
+                f"score_batching {batching!r} is not one of {', '.join(SCORE_BATCHING)}"
+            )
+        on = batching == "on" or (batching == "auto" and self.device.type == "cuda")
+        return DynamicBatcher(self._batch_catalogue) if on else None
+
+    def _place(self, device: torch.device) -> None:
+        """Every tensor and encoder on ``device`` (callers hold the lock)."""
+        for name in ("_users", "_mean_user", "_items", "_entities", "_popularity", "_item_item"):
+            if (value := getattr(self, name)) is not None:
+                setattr(self, name, value.to(device))
+        if self._fusion is not None:
+            self._fusion.to(device)
+        self.device = device
+        self._encoders = QueryEncoders(self.config.encoder, str(device), self.cache_rows)
 
     @property
     def item_ids(self) -> list[str]:
@@ -179,46 +215,13 @@ class GnnScorer(ItemScorer):
             )
         return checkpoint.save(Path(directory))
 
-    @torch.inference_mode()
     def _content(self, text: str | None, image: bytes | None) -> Tensor | None:
         """Layer-0 content vector ``(d,)`` from whatever modalities the model was trained with."""
         if self._fusion is None:
             return None
-        inputs: dict[str, tuple[Tensor, Tensor]] = {}
-        dims = self.checkpoint.feature_dims
-        one = torch.ones(1, dtype=torch.bool, device=self.device)
-        none = torch.zeros(1, dtype=torch.bool, device=self.device)
-        for name, dim in dims.items():
-            inputs[name] = (torch.zeros(1, dim, device=self.device), none)
-        if "text" in dims and text and text.strip():
-            x = torch.from_numpy(self._encoders.text().encode([text])).to(self.device)
-            inputs["text"] = (x, one)
-        if "image" in dims and image is not None:
-            x, mask = self._encoders.image().encode([image])
-            inputs["image"] = (
-                torch.from_numpy(x).to(self.device),
-                torch.from_numpy(mask).to(self.device),
-            )
-        return self._fusion(inputs)[0]
+        return self._encoders.content(self._fusion, self.checkpoint.feature_dims, text, image)
 
     # ------------------------------------------------------------------ scoring
-
-    def _mean_rows(self, matrix: Tensor, rows: list[int]) -> Tensor | None:
-        return matrix[torch.tensor(rows, device=self.device)].mean(0) if rows else None
-
-    def _feedback_vector(self, weights: Sequence[tuple[str, float]]) -> Tensor | None:
-        """``f`` of the class docstring, or ``None`` when no weighted item is known."""
-        known = [(self._item_index[i], w) for i, w in weights if i in self._item_index and w]
-        if not known:
-            return None
-        total = torch.zeros(self._items.shape[1], device=self.device)
-        for row, weight in known:
-            v = nn.functional.normalize(self._items[row], dim=0)
-            ent = self._mean_rows(self._entities, self._item_entity_rows.get(row, []))
-            if ent is not None:
-                v = nn.functional.normalize(v + nn.functional.normalize(ent, dim=0), dim=0)
-            total += weight * v
-        return total / max(1.0, sum(abs(w) for _, w in known))
 
     def _session_vector(self, ctx: ScoringContext, history: Sequence[int] = ()) -> Tensor | None:
         """``p`` of the class docstring, or ``None`` with no signal; ``history``: catalogue
@@ -238,13 +241,14 @@ class GnnScorer(ItemScorer):
             if q is not None:
                 parts.append(nn.functional.normalize(q, dim=0))
         for vec, weight in (
-            (self._mean_rows(self._items, liked_rows), 1.0),
-            (self._mean_rows(self._items, disliked_rows), -0.5),
-            (self._mean_rows(self._entities, entity_rows), 1.0),
+            (mean_rows(self._items, liked_rows), 1.0),
+            (mean_rows(self._items, disliked_rows), -0.5),
+            (mean_rows(self._entities, entity_rows), 1.0),
         ):
             if vec is not None:
                 parts.append(weight * nn.functional.normalize(vec, dim=0))
-        feedback = self._feedback_vector(weights)
+        known = [(self._item_index[i], w) for i, w in weights if i in self._item_index and w]
+        feedback = feedback_vector(self._items, self._entities, self._item_entity_rows, known)
         if feedback is not None:
             parts.append(feedback)
         return torch.stack(parts).sum(0) if parts else None
@@ -325,8 +329,17 @@ class GnnScorer(ItemScorer):
             self._search = GnnSearch.open(items, normalized=self._normalized, cache=cache)
         return self._search
 
+    def _batch_catalogue(self, ctxs: Sequence[ScoringContext]) -> list[Tensor]:
+        """Each context's :meth:`_catalogue_scores`, the batch's products taken together."""
+        with self._lock, torch.inference_mode():
+            terms = [(*self._terms(c), self._history_term(c)) for c in ctxs]
+            unit = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
+            return batch_catalogue_scores(self._items, unit, self._popularity, terms)
+
     @torch.inference_mode()
     def turn_scores(self, ctx: ScoringContext) -> TurnScores:
+        if (batcher := self._batcher) is not None and self.item_index != "faiss":
+            return TensorScores(self, batcher.submit(ctx))
         with self._lock:
             search = self._item_search()
             if search is not None and (self._item_item is None or self._trained_row(ctx) is None):
@@ -385,7 +398,9 @@ class GnnScorer(ItemScorer):
         """
         row: Any = item.row
         text = product_text(row)
-        mapped = self._cold_map_vector(text)
+        mapped = None
+        if self._cold_map is not None and text.strip():  # the checkpoint's cold_item_map
+            mapped = self._encoders.cold_map(self._cold_map, text, self.config.cold_item_scale)
         content = self._content(text, item.image) if mapped is None else None
         neighbours = [row.get("brand_id"), row.get("category_id"), *row.get("attribute_ids", [])]
         rows = [self._entity_index[e] for e in neighbours if e and e in self._entity_index]
@@ -394,19 +409,11 @@ class GnnScorer(ItemScorer):
         if wants_text and text.strip():
             text_vector = self._encoders.text().encode([text])[0]
         with self._lock:
-            ent = self._mean_rows(self._entities, rows)
-            vec = torch.zeros(self._items.shape[1], device=self.device)
-            if mapped is not None:
-                vec = mapped
-            elif content is not None and ent is not None:
-                a = self._layer0_weight
-                vec = a * content + (1 - a) * ent
-            elif content is not None:
-                vec = content
-            elif ent is not None:
-                vec = ent
-            if mapped is None and self.config.cosine:
-                vec = nn.functional.normalize(vec, dim=0)
+            ent = mean_rows(self._entities, rows)
+            vec = mapped if mapped is not None else new_item_vector(
+                content, ent, layer0_weight=self._layer0_weight, cosine=self.config.cosine,
+                dim=self._items.shape[1], device=self.device,
+            )  # fmt: skip
             item_id = row["id"]
             row = self._item_index.get(item_id, len(self._ids))
             if self._item_item is not None and text_vector is not None:
@@ -421,16 +428,6 @@ class GnnScorer(ItemScorer):
             self._items = torch.cat([self._items, vec.unsqueeze(0)])
             self._popularity = torch.cat([self._popularity, torch.zeros(1, device=self.device)])
 
-    def _cold_map_vector(self, text: str | None) -> Tensor | None:
-        """A new item's vector by the checkpoint's ``cold_item_map`` (``None``: no map, or
-        no text to map)."""
-        if self._cold_map is None or not text or not text.strip():
-            return None
-        weight, mu = self._cold_map
-        x = torch.from_numpy(self._encoders.text().encode([text])).float().cpu()
-        vec = cold_item_vectors(x, weight.float(), mu.float(), self.config.cold_item_scale)[0]
-        return vec.to(self.device)
-
     def has_user(self, user_id: str) -> bool:
         return user_id in self._user_index
 
@@ -438,8 +435,11 @@ class GnnScorer(ItemScorer):
         return item_id in self._item_index
 
     def __repr__(self) -> str:
-        n, version = (len(self.user_ids), len(self.item_ids)), self.version
-        return f"GnnScorer(version={version!r}, users={n[0]}, items={n[1]}, device={self.device})"
+        n, version, batched = (len(self.user_ids), len(self.item_ids)), self.version, self._batcher
+        return (
+            f"GnnScorer(version={version!r}, users={n[0]}, items={n[1]}, device={self.device}, "
+            f"score batching {'on' if batched is not None else 'off'})"
+        )
 
 
 #: the name this scorer had before the scoring contract (kept for callers of that name)

@@ -146,10 +146,18 @@ class ItemScorer(ABC):
         vector unless a scorer has a cheaper exact-enough way for a large catalogue."""
         return VectorScores(self, self.catalog_scores(ctx))
 
-    def configure(self, *, cache_rows: int | None = None, item_index: str | None = None) -> None:
-        """Serving options (``Settings.embedding_cache_rows``, ``Settings.item_index``);
-        ``None`` keeps the current value, and a scorer ignores what it has no use for."""
-        del cache_rows, item_index
+    def configure(
+        self,
+        *,
+        cache_rows: int | None = None,
+        item_index: str | None = None,
+        device: str | None = None,
+        score_batching: str | None = None,
+    ) -> None:
+        """Serving options (``Settings.embedding_cache_rows``, ``item_index``, ``device``,
+        ``score_batching``); ``None`` keeps the current value, and a scorer ignores what it
+        has no use for."""
+        del cache_rows, item_index, device, score_batching
 
     @abstractmethod
     def add_item(self, item: NewItem) -> None:

@@ -12,6 +12,9 @@ candidates with :meth:`TurnScores.for_items`, so both read one scoring.
   running moments). Its best items come from an :class:`models.scoring.item_index.ItemIndex`
   (approximate past a catalogue size), and a candidate's score is its own row's product, so
   nothing per turn reads all ``n`` rows.
+* :class:`TensorScores` holds the catalogue's vector as a tensor where it was computed (a
+  GPU): the best items and the candidates' scores are picked there, and only those cross to
+  the host.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from .item_index import ItemIndex
 
-__all__ = ["Catalog", "ItemStats", "LinearScores", "TurnScores", "VectorScores"]
+__all__ = ["Catalog", "ItemStats", "LinearScores", "TensorScores", "TurnScores", "VectorScores"]
 
 
 class Catalog(Protocol):
@@ -80,6 +84,47 @@ class VectorScores(TurnScores):
 
     def for_items(self, item_ids: Sequence[str]) -> np.ndarray:
         return self.scorer.scores_for(item_ids, self.scores)
+
+
+class TensorScores(TurnScores):
+    """:class:`VectorScores`' rules over a ``(I,)`` tensor on its device: :meth:`best` is a
+    ``topk`` there (ties by catalog order, as :meth:`ItemScorer.top_k`), :meth:`for_items` a
+    gather; items added after the scoring are unknown to it."""
+
+    def __init__(self, scorer: Catalog, scores: torch.Tensor) -> None:
+        self.scorer = scorer
+        self.scores = scores
+
+    def best(
+        self, k: int, *, exclude_item_ids: Sequence[str] = (), user_id: str | None = None
+    ) -> list[tuple[str, float]]:
+        n = len(self.scores)
+        dropped = self.scorer.rows_of([*exclude_item_ids, *self.scorer.seen_item_ids(user_id)])
+        dropped = np.unique(dropped[(dropped >= 0) & (dropped < n)])
+        k = min(k, n - len(dropped))
+        if k <= 0:
+            return []
+        masked = self.scores
+        if len(dropped):
+            masked = masked.clone()
+            masked[torch.from_numpy(dropped).to(masked.device)] = -torch.inf
+        # every row tied with the k-th best too, so ties at the cut go by catalog order
+        rows = torch.nonzero(masked >= torch.topk(masked, k).values[-1]).flatten()
+        values, rows_np = masked[rows].float().cpu().numpy(), rows.cpu().numpy()
+        order = np.lexsort((rows_np, -values.astype(np.float64)))[:k]
+        ids = self.scorer.item_ids
+        return [(ids[rows_np[o]], float(values[o])) for o in order]
+
+    def for_items(self, item_ids: Sequence[str]) -> np.ndarray:
+        rows = self.scorer.rows_of(item_ids)
+        out = np.empty(len(item_ids), dtype=np.float32)
+        known = (rows >= 0) & (rows < len(self.scores))
+        picked = torch.from_numpy(rows[known]).to(self.scores.device)
+        out[known] = self.scores[picked].float().cpu().numpy()
+        if not known.all():
+            low = float(self.scores.min()) if len(self.scores) else 0.0
+            out[~known] = low - 1.0
+        return out
 
 
 class LinearScores(TurnScores):

@@ -202,6 +202,21 @@ def test_a_worker_without_a_snapshot_is_sent_a_turn_until_it_has_one(
     assert "1 worker(s) without a snapshot yet" in capsys.readouterr().out
 
 
+def test_score_batches_are_summed_over_the_workers_scrapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``--device cuda`` reports per phase: the server's batch counters, from the real
+    metrics exposition (server/metrics.py), summed over the workers."""
+    from models.scoring.dynamic_batcher import BATCH_STATS
+
+    base = Metrics().render().decode()
+    before = BATCH_STATS.snapshot()
+    BATCH_STATS.add(3)
+    BATCH_STATS.add(1)
+    after = Metrics().render().decode()
+    monkeypatch.setattr(load, "scrape", {"w0": base, "w1": after}.__getitem__)
+    run = load.SizeRun(argparse.Namespace(), 300, SimpleNamespace(pid=0), ["w0", "w1"])  # type: ignore[arg-type]
+    assert run.batches() == (2 * before[0] + 2, 2 * before[1] + 4)
+
+
 def test_server_warnings_carry_the_exception_under_them() -> None:
     lines = [
         "2026-12-04 11:20:45,208 WARNING kg._cypher_candidates/w1 [-] could not build it\n",

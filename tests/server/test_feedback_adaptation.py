@@ -212,15 +212,20 @@ def test_a_rating_moves_the_session_in_proportion_to_its_value(
     assert seen[1.0] < seen[3.0] < seen[4.0] <= seen[5.0], seen
 
 
-def test_turns_rank_alike_with_the_faiss_item_index(store: GraphStore, scorer: GnnScorer) -> None:
+@pytest.mark.parametrize(
+    ("option", "answer"),
+    [({"item_index": "faiss"}, "LinearScores"), ({"score_batching": "on"}, "TensorScores")],
+)
+def test_turns_rank_alike_searched_or_batched(
+    store: GraphStore, scorer: GnnScorer, option: dict[str, str], answer: str
+) -> None:
     """A scorer answering by inner-product search (``item_index`` ``faiss``, every list probed
-    at this size) serves the very rankings exact scoring serves, feedback included."""
-    from models.scoring.turn_scores import LinearScores
-
+    at this size), or scoring turns in batches (``score_batching`` on), serves the very
+    rankings exact scoring serves, feedback included."""
     searched = GnnScorer(scorer.checkpoint, device="cpu")
-    searched.configure(item_index="faiss")
+    searched.configure(**option)
     user = store.demo.users[0]["id"]  # type: ignore[attr-defined]
-    assert isinstance(searched.turn_scores(ScoringContext(user_id=user)), LinearScores)
+    assert type(searched.turn_scores(ScoringContext(user_id=user))).__name__ == answer
     pipes = [_pipeline(store, s) for s in (scorer, searched)]
 
     def turns(session_ids: list[str]) -> list[Recommendation]:

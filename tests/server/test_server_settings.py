@@ -83,6 +83,9 @@ def test_secret_only_from_environment(tmp_path: Path) -> None:
         (("--graph-uri", "localhost:7687"), {}, "graph_uri"),
         (("--demo-products", "0"), {}, "demo_products"),
         (("--workers", "-1"), {}, "workers"),
+        (("--device", "gpu"), {}, "device"),
+        ((), {"KGREC_SCORE_BATCHING": "yes"}, "score_batching"),
+        (("--item-index", "hnsw"), {}, "item_index"),
         (("--workers", "two"), {}, "workers"),
         (("--workers", "3", "--metrics-port", "65534"), {}, "metrics_port"),
         (("--workers", "2", "--port", "9101", "--metrics-port", "9100"), {}, "metrics_port"),
@@ -131,3 +134,14 @@ def test_kgrec_serve_refuses_a_bad_worker_count(capsys: pytest.CaptureFixture[st
     assert main(["serve", "--workers", "-2"]) == 2
     err = capsys.readouterr().err
     assert "workers: -2 must be >= 1" in err
+
+
+def test_kgrec_serve_refuses_cuda_where_torch_sees_none(capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from kgrec.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["serve", "--device", "cuda"]) == 2
+    assert "device 'cuda': this torch sees no CUDA device" in capsys.readouterr().err

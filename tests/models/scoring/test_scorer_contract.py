@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from kgrec.errors import ConfigError
 from models.data import RecDataset
 from models.scoring import SCORERS, ItemScorer, ScoringContext, load_scorer, scorer_class
-from models.scoring.turn_scores import LinearScores
+from models.scoring.dynamic_batcher import BATCH_STATS
+from models.scoring.turn_scores import LinearScores, TensorScores
 from models.training import train
 from tests.models.conftest import tiny_config
 from tests.models.scoring.scorer_factories import CONTEXTS, FACTORIES, NEW_ITEM
@@ -167,3 +169,47 @@ def test_turn_scores_agree_with_the_catalog_vector(
     assert (
         (searched >= len(CONTEXTS) // 2) if (kind, item_index) == ("gnn", "faiss") else not searched
     )
+
+
+def test_turns_scored_in_batches_answer_as_each_alone(kind: str, workdir: Path) -> None:
+    """``score_batching`` on: concurrent turns are scored together (the GNN scorer: one
+    product per batch, :mod:`models.scoring.gnn_batch`), and each reads what its own catalog
+    vector says; a scorer with nothing to batch ignores the option."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    scorer = _build(kind, workdir)
+    scorer.configure(score_batching="on")
+    contexts = [ScoringContext(**c) for c in CONTEXTS.values()] * 4
+    ids = list(scorer.item_ids)
+    before = BATCH_STATS.snapshot()
+    with ThreadPoolExecutor(8) as pool:
+        turns = list(pool.map(scorer.turn_scores, contexts))
+    for ctx, turn in zip(contexts, turns, strict=True):
+        full = scorer.catalog_scores(ctx)
+        np.testing.assert_allclose(turn.for_items(ids), full, atol=1e-4)
+        best = turn.best(5, exclude_item_ids=ids[:2], user_id=ctx.user_id)
+        want = scorer.top_k(full, 5, exclude_item_ids=ids[:2], user_id=ctx.user_id)
+        np.testing.assert_allclose([s for _, s in best], [s for _, s in want], atol=1e-4)
+    batched = BATCH_STATS.snapshot()[1] - before[1]
+    assert batched == (len(contexts) if kind == "gnn" else 0)
+    if kind == "gnn":  # every context in one batch, as when they all queue behind a leader
+        alone = [scorer.catalog_scores(c) for c in contexts]
+        together = scorer._batch_catalogue(contexts)  # type: ignore[attr-defined]
+        for a, t in zip(alone, together, strict=True):
+            np.testing.assert_allclose(t.numpy(), a, atol=1e-5)
+        with pytest.raises(ValueError, match="score_batching 'yes' is not one of auto, on"):
+            scorer.configure(score_batching="yes")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI has none)")
+def test_the_gnn_scorer_on_cuda_scores_as_on_cpu(workdir: Path) -> None:
+    """On a GPU (``device`` auto or cuda) turns are batched by default and score as on CPU."""
+    cpu = _build("gnn", workdir)
+    cuda = _build("gnn", workdir)
+    cpu.configure(device="cpu", score_batching="off")
+    cuda.configure(device="cuda")
+    ids = list(cpu.item_ids)
+    for ctx in map(lambda c: ScoringContext(**c), CONTEXTS.values()):
+        turn = cuda.turn_scores(ctx)
+        assert isinstance(turn, TensorScores) and turn.scores.is_cuda
+        np.testing.assert_allclose(turn.for_items(ids), cpu.catalog_scores(ctx), atol=1e-4)
