@@ -24,6 +24,14 @@ __all__ = ["TurnTerms", "batch_catalogue_scores"]
 TurnTerms = tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]
 
 
+def _z_products(matrix: Tensor, vectors: list[Tensor]) -> list[Tensor]:
+    """``z(matrix @ v)`` ``(I,)`` for each of ``vectors``, one matrix product for all."""
+    products = torch.stack(vectors) @ matrix.T  # (B, I)
+    if products.device.type == "cpu":  # torch's CPU z-score of a (B, I) tensor's rows is
+        return [standardize(row) for row in products]  # ~3x slower than row by row
+    return list(standardize(products))
+
+
 @torch.inference_mode()
 def batch_catalogue_scores(
     items: Tensor, unit: Tensor, popularity: Tensor, turns: Sequence[TurnTerms]
@@ -34,15 +42,14 @@ def batch_catalogue_scores(
     totals: list[Tensor | None] = [None] * len(turns)
     users = [(b, t[0]) for b, t in enumerate(turns) if t[0] is not None]
     if users:
-        z = standardize(torch.stack([u for _, u in users]) @ items.T)
-        for (b, _), row in zip(users, z, strict=True):
+        for (b, _), row in zip(users, _z_products(items, [u for _, u in users]), strict=True):
             totals[b] = row
     for b, (_, _, _, history) in enumerate(turns):
         if history is not None and (total := totals[b]) is not None:
             total += history
     unit_terms = [(b, v) for b, t in enumerate(turns) for v in (t[1], t[2]) if v is not None]
     if unit_terms:
-        z = standardize(torch.stack([v for _, v in unit_terms]) @ unit.T)
+        z = _z_products(unit, [v for _, v in unit_terms])
         for (b, _), row in zip(unit_terms, z, strict=True):
             total = totals[b]
             totals[b] = row if total is None else total + row
