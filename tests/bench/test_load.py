@@ -217,6 +217,16 @@ def test_score_batches_are_summed_over_the_workers_scrapes(monkeypatch: pytest.M
     assert run.batches() == (2 * before[0] + 2, 2 * before[1] + 4)
 
 
+def test_a_concurrency_run_in_several_phases_gets_its_median_and_range() -> None:
+    run = load.SizeRun(argparse.Namespace(), 300, SimpleNamespace(pid=0), [])  # type: ignore[arg-type]
+    run.summary = {1: [(9.0, 20.0, 90.0)], 32: [(150.0, 400.0, 180.0), (120.0, 300.0, 210.0),
+                                               (130.0, 350.0, 200.0)]}  # fmt: skip
+    assert run.repeated() == [
+        "  c=32, 3 phases, Recommend median (range): p50 ms 130.0 (120.0-150.0), "
+        "p99 ms 350.0 (300.0-400.0), calls/s 200.0 (180.0-210.0)"
+    ]
+
+
 def test_server_warnings_carry_the_exception_under_them() -> None:
     lines = [
         "2026-12-04 11:20:45,208 WARNING kg._cypher_candidates/w1 [-] could not build it\n",
