@@ -14,7 +14,8 @@ arm, on ``--device``:
   (:class:`models.scoring.dynamic_batcher.DynamicBatcher`; the served default on a GPU).
 
 For each thread count, ``--turns`` seeded scoring contexts (a trained user, a user with a
-message, liked items, a message alone, in turn) go through :meth:`ItemScorer.turn_scores`
+message, liked items, a message alone, in turn; messages of a few random words, mostly new
+to the query encoder's cache) go through :meth:`ItemScorer.turn_scores`
 plus the turn's reads of it (the best 100, the scores of 200 candidates) from that many
 threads, as a served turn runs in a thread of its own. It prints turns/s, the process's CPU
 per turn, the mean batch, and how far each arm's best 100 and candidate scores are from the
@@ -41,12 +42,18 @@ from server.reload import load_model
 
 #: Each arm's ``(item_index, score_batching)``.
 ARMS = {"exact": ("exact", "off"), "index": ("auto", "off"), "batched": ("exact", "on")}
-MESSAGES = ("something warm for winter", "a gift for a runner", "blue and cheap", "like these")
+#: Words of the seeded messages: each turn's is a few of them, so most are new to the encoder.
+WORDS = ("warm", "winter", "gift", "runner", "blue", "cheap", "light", "red", "leather",
+         "kids", "rain", "office", "summer", "soft", "sport", "black", "classic")  # fmt: skip
 
 
 def contexts(scorer: ItemScorer, n: int, seed: int) -> list[ScoringContext]:
     """``n`` seeded contexts over the scorer's users and items, four kinds in turn."""
     rng = random.Random(seed)
+
+    def message() -> str:
+        return "something " + " ".join(rng.sample(WORDS, rng.randint(2, 5)))
+
     users = list(getattr(scorer, "user_ids", [])) or [None]
     items = list(scorer.item_ids)
     out = []
@@ -55,9 +62,9 @@ def contexts(scorer: ItemScorer, n: int, seed: int) -> list[ScoringContext]:
         out.append(
             [
                 ScoringContext(user_id=rng.choice(users)),
-                ScoringContext(user_id=rng.choice(users), text=rng.choice(MESSAGES)),
+                ScoringContext(user_id=rng.choice(users), text=message()),
                 ScoringContext(liked_item_ids=liked),
-                ScoringContext(text=rng.choice(MESSAGES)),
+                ScoringContext(text=message()),
             ][k % 4]
         )
     return out
@@ -117,7 +124,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         for arm, (index, batching) in ARMS.items()
     }  # fmt: skip
     first = scorers["exact"]
-    ctxs = contexts(first, args.turns, args.seed)
     print(f"score batching benchmark, {len(first.item_ids):,} items, {args.turns} turns per arm")
     print(f"  scorer: {first!r}; os.cpu_count() {os.cpu_count()}")
     if "cuda" in repr(first):
@@ -127,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'threads':>7} {'arm':>8} {'turns/s':>9} {'CPU ms/turn':>12} {'mean batch':>11}"
           f" {'best-100 overlap':>17} {'max |score diff|':>17}")  # fmt: skip
     for n in threads:
+        ctxs = contexts(first, args.turns, args.seed + n)  # messages new to every encoder
         answers = {}
         for arm, scorer in scorers.items():
             rate, cpu_ms, mean, answers[arm] = run_arm(scorer, ctxs, n)

@@ -330,8 +330,12 @@ class GnnScorer(ItemScorer):
         return self._search
 
     def _batch_catalogue(self, ctxs: Sequence[ScoringContext]) -> list[Tensor]:
-        """Each context's :meth:`_catalogue_scores`, the batch's products taken together."""
+        """Each context's :meth:`_catalogue_scores`, the batch's products (and the MiniLM
+        forward of its messages) taken together."""
         with self._lock, torch.inference_mode():
+            if self._fusion is not None and "text" in self.checkpoint.feature_dims:
+                texts = {c.text: None for c in ctxs if c.text and c.text.strip()}
+                self._encoders.prefetch_texts(list(texts))  # the batch's messages, one pass
             terms = [(*self._terms(c), self._history_term(c)) for c in ctxs]
             unit = self._items if self._normalized else nn.functional.normalize(self._items, dim=1)
             return batch_catalogue_scores(self._items, unit, self._popularity, terms)

@@ -213,3 +213,25 @@ def test_the_gnn_scorer_on_cuda_scores_as_on_cpu(workdir: Path) -> None:
         turn = cuda.turn_scores(ctx)
         assert isinstance(turn, TensorScores) and turn.scores.is_cuda
         np.testing.assert_allclose(turn.for_items(ids), cpu.catalog_scores(ctx), atol=1e-4)
+
+
+def test_a_batch_runs_its_new_messages_through_minilm_in_one_forward(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GNN scorer's batch encodes the messages its cache lacks in one pass; each turn's
+    own read of its message then hits the cache (no forward per turn)."""
+    scorer = _build("gnn", workdir)
+    assert "text" in scorer.checkpoint.feature_dims  # type: ignore[attr-defined]
+    encoder = scorer._encoders.text()  # type: ignore[attr-defined]
+    forwards: list[list[str]] = []
+    forward = encoder._forward
+    monkeypatch.setattr(
+        encoder, "_forward", lambda texts, dtype: forwards.append(texts) or forward(texts, dtype)
+    )
+    texts = [f"a new message number {n}" for n in range(3)]
+    contexts = [ScoringContext(text=t) for t in texts] + [ScoringContext(user_id="user:1")]
+    together = scorer._batch_catalogue(contexts)  # type: ignore[attr-defined]
+    assert forwards == [sorted(texts, key=len)]
+    for ctx, scores in zip(contexts, together, strict=True):  # one turn alone: cached message
+        np.testing.assert_allclose(scores.numpy(), scorer.catalog_scores(ctx), atol=1e-5)
+    assert len(forwards) == 1
