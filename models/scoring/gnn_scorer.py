@@ -316,9 +316,11 @@ class GnnScorer(ItemScorer):
             return scores.float().cpu().numpy().astype(np.float32, copy=True)
 
     def _item_search(self) -> GnnSearch | None:
-        """The inner-product search past exact search's catalogue size (callers hold the
-        lock), on first use; its index cached beside the checkpoint it was loaded from."""
-        if index_kind(len(self._ids), self.item_index, min_items=self.ann_min_items) == "exact":
+        """The inner-product search past exact search's size (callers hold the lock; score
+        batching makes ``auto`` exact), on first use; its index cached beside the checkpoint."""
+        auto_exact = self._batcher is not None and self.item_index == "auto"
+        kind = "exact" if auto_exact else self.item_index
+        if index_kind(len(self._ids), kind, min_items=self.ann_min_items) == "exact":
             return None
         if self._search is None:
             logger.info("FAISS item index over %d items", len(self._ids))
@@ -348,9 +350,7 @@ class GnnScorer(ItemScorer):
             search = self._item_search()
             if search is not None and (self._item_item is None or self._trained_row(ctx) is None):
                 terms = self._terms(ctx)
-                user, session, profile = (
-                    None if t is None else t.float().cpu().numpy() for t in terms
-                )
+                user, session, profile = (None if t is None else t.cpu().numpy() for t in terms)
                 linear = search.linear(self, user, session, profile)
                 if linear is not None:
                     return linear

@@ -235,3 +235,20 @@ def test_a_batch_runs_its_new_messages_through_minilm_in_one_forward(
     for ctx, scores in zip(contexts, together, strict=True):  # one turn alone: cached message
         np.testing.assert_allclose(scores.numpy(), scorer.catalog_scores(ctx), atol=1e-5)
     assert len(forwards) == 1
+
+
+def test_with_batching_on_auto_is_exact_and_faiss_still_searches(workdir: Path) -> None:
+    """Score batching scores every item on its device: past the index's catalogue size
+    ``item_index`` ``auto`` then builds no FAISS index (not for turns, not for near-duplicates:
+    on a GPU both are one product); ``faiss`` still answers by search."""
+    pytest.importorskip("faiss")
+    scorer = _build("gnn", workdir)
+    scorer.ann_min_items = 1  # type: ignore[attr-defined]  # every catalogue is "large"
+    scorer.configure(score_batching="on")
+    first = ScoringContext(liked_item_ids=(scorer.item_ids[0],))
+    assert isinstance(scorer.turn_scores(first), TensorScores)
+    scorer.similar_items(list(scorer.item_ids[:1]), 0.5)
+    assert scorer._search is None  # type: ignore[attr-defined]
+    scorer.configure(item_index="faiss")
+    assert isinstance(scorer.turn_scores(first), LinearScores)
+    assert scorer._search is not None  # type: ignore[attr-defined]
