@@ -1,11 +1,14 @@
 """Concurrent turns' scoring, one at a time against batched: turns/s, batch sizes, agreement.
 
-    python -m bench.score_batching --data-dir DIR [--threads 1,8,32] [--turns 2000]
-                                   [--device auto|cpu|cuda] [--seed 7]
+    python -m bench.score_batching (--data-dir DIR | --random-items N) [--threads 1,8,32]
+                                   [--turns 2000] [--device auto|cpu|cuda] [--seed 7]
 
 ``DIR`` is a data dir a ``kgrec serve`` (or ``bench.load --data-dir``) left behind; its newest
 checkpoint is loaded as ``kgrec serve`` loads it (:func:`server.reload.load_model`) once per
-arm, on ``--device``:
+arm, on ``--device``. ``--random-items N`` scores a seeded random checkpoint of N items
+instead (2,500 users, 64-d vectors, no text): what batching does to the products at any
+catalogue size on any machine, e.g. a GPU with no served data dir on it (the index arm's
+overlap means nothing there: random vectors have no clusters for FAISS's lists).
 
 * ``exact``: ``score_batching off``, ``item_index exact``: every item scored, one turn at a time;
 * ``index``: the served default off a GPU, ``score_batching off`` and ``item_index auto``
@@ -29,6 +32,7 @@ import os
 import random
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +101,39 @@ def run_arm(
     return len(ctxs) / wall, 1000 * cpu / len(ctxs), mean, answers
 
 
+def random_checkpoint(directory: Path, n_items: int, n_users: int = 2500, dim: int = 64) -> Path:
+    """A seeded random checkpoint (vectors only, 20 training items per user) under
+    ``directory/models``; returns ``directory``."""
+    import time
+
+    import torch
+
+    from models.config import TrainConfig
+    from models.training.checkpoint import Checkpoint
+
+    g = torch.Generator().manual_seed(0)
+    users = torch.arange(n_users).repeat_interleave(20)
+    seen = torch.stack([users, torch.randint(0, n_items, (len(users),), generator=g)], 1)
+    Checkpoint(
+        version=f"random-{n_items}",
+        config=TrainConfig(),
+        user_ids=[f"u{i}" for i in range(n_users)],
+        item_ids=[f"p{i}" for i in range(n_items)],
+        entity_ids=[],
+        tensors={
+            "users": torch.randn(n_users, dim, generator=g),
+            "items": torch.randn(n_items, dim, generator=g),
+            "entities": torch.zeros(0, dim),
+            "item_popularity": torch.rand(n_items, generator=g),
+            "seen": seen,
+            "item_entities": torch.zeros(0, 2, dtype=torch.long),
+        },
+        state_dict={},
+        created=time.time(),
+    ).save(directory / "models" / "random")
+    return directory
+
+
 def agreement(
     a: list[tuple[list[str], np.ndarray]], b: list[tuple[list[str], np.ndarray]]
 ) -> tuple[float, float]:
@@ -108,16 +145,31 @@ def agreement(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", type=Path, required=True, help="a served data dir")
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--data-dir", type=Path, help="a served data dir")
+    where.add_argument("--random-items", type=int, help="a random checkpoint of this many items")
     ap.add_argument("--threads", default="1,8,32", help="concurrent turns, comma-separated")
     ap.add_argument("--turns", type=int, default=2000, help="turns per arm and thread count")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
-    checkpoint = latest_checkpoint(args.data_dir / "models")
-    if checkpoint is None or args.turns < 1 or not threads or min(threads) < 1:
-        ap.error("need a data dir with a checkpoint, --turns >= 1 and thread counts >= 1")
+    if args.turns < 1 or not threads or min(threads) < 1:
+        ap.error("--turns and the thread counts must be >= 1")
+    if args.random_items is None:
+        return run(args, threads, args.data_dir)
+    if args.random_items < 2:
+        ap.error("--random-items must be >= 2")
+    with tempfile.TemporaryDirectory(prefix="kgrec-random-") as scratch:
+        return run(args, threads, random_checkpoint(Path(scratch), args.random_items))
+
+
+def run(args: argparse.Namespace, threads: list[int], data_dir: Path) -> int:
+    """Every arm at every thread count over the newest checkpoint in ``data_dir``."""
+    checkpoint = latest_checkpoint(data_dir / "models")
+    if checkpoint is None:
+        print(f"no model checkpoint under {data_dir / 'models'}", file=sys.stderr)
+        return 2
     scorers = {
         arm: load_model(checkpoint, {"item_index": index, "score_batching": batching,
                                      "device": args.device})
