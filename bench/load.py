@@ -69,6 +69,7 @@ from bench.load_report import (
     step_table,
 )
 from bench.load_workload import MIX, HealthProbe, PhaseResult, Shopper, run_phase, wait_serving
+from models.training.device import SCORE_BATCHING
 from server.serve_process import ServeProcess
 
 #: The gauge of the products in a server's in-process candidate snapshot (server/metrics.py).
@@ -402,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--device", choices=("auto", "cpu", "cuda"), help="the scorer's (`kgrec serve --device`)"
     )
     ap.add_argument(
-        "--score-batching", choices=("auto", "on", "off"), help="`kgrec serve --score-batching`"
+        "--score-batching", choices=SCORE_BATCHING, help="`kgrec serve --score-batching`"
     )
     ap.add_argument("serve_args", nargs="*", help="extra `kgrec serve` flags, after --")
     args = ap.parse_args(argv)

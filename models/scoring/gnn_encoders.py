@@ -51,9 +51,11 @@ class QueryEncoders:
     def prefetch_texts(self, texts: list[str]) -> None:
         """Encode ``texts`` in one pass into the text cache, so that :meth:`content` of each
         then reads it (a batch of turns' messages: one forward instead of one per turn); a
-        no-op with the cache off (``cache_rows`` 0). A text's vector then depends on its
-        batch-mates in the last float bits, as any batched forward's does."""
-        if self.cache_rows != 0 and len(texts) > 1:
+        no-op with the cache off (``cache_rows`` 0) and for the ``static`` backend, which keeps
+        no per-text cache (each text would be averaged twice). A text's vector then depends
+        on its batch-mates in the last float bits, as any batched forward's does."""
+        cached = self.cache_rows != 0 and self.config.text_backend != "static"
+        if cached and len(texts) > 1:
             self.text().encode(texts)
 
     @torch.inference_mode()
