@@ -368,6 +368,17 @@ class BertEncoder(nn.Module):
         return BertOutput(h)
 
 
+def load_tokenizer(path: str | Path) -> Any:
+    """The tokenizer :func:`load_encoder` would load with the model, alone."""
+    try:
+        return MiniLMTokenizer(path)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.info("%s: loading the tokenizer through transformers (%s)", path, e)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(path))
+
+
 def load_encoder(path: str | Path) -> tuple[Any, Any]:
     """``(tokenizer, model)`` of a local model dir, the model in eval mode: for a BERT dir
     with ``tokenizer.json`` and ``model.safetensors`` (the packaged MiniLM) the light

@@ -94,7 +94,7 @@ def build_pipeline(
         parser.parse("warm up the intent model")  # first real turn should not pay for loading
     # static MiniLM token vectors: embeddings for mentions at ~0.2 ms each
     cache_dir = Path(settings.data_dir) / "cache"
-    encoder = name_encoder or StaticMiniLMEncoder(cache_dir=cache_dir)
+    encoder = name_encoder or StaticMiniLMEncoder.shared(cache_dir=cache_dir)
     linker = EntityLinker(lexicon, store=store, encoder=encoder, cache_dir=cache_dir)
     from .impression_log import impression_log_for
 

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TextModels", "embedded_graph", "quiet_library_progress", "spawn_embedded_graph"]
+__all__ = [
+    "TextModels",
+    "embedded_graph",
+    "quiet_library_progress",
+    "spawn_embedded_graph",
+    "static_encoder",
+]
 
 #: intent backends whose parser embeds messages with the packaged MiniLM
 _MINILM_PARSERS = frozenset({"embedded", "hybrid"})
@@ -62,9 +69,30 @@ def embedded_graph(settings: Settings) -> EmbeddedFalkorDB:
     return EmbeddedFalkorDB(Path(settings.data_dir) / GRAPH_SUBDIR, fsync=settings.graph_fsync)
 
 
+_TABLE_LOCK = threading.Lock()
+
+
+def static_encoder(settings: Settings) -> StaticMiniLMEncoder:
+    """The process's static MiniLM encoder (the linker's and the scorer's,
+    :meth:`~kg.linking.StaticMiniLMEncoder.shared`) with ``data_dir/cache``'s token table;
+    with ``token_table`` on and none saved there yet, the table is computed now and saved
+    (once per data dir). Otherwise the MiniLM is loaded now for the tokens still to come."""
+    from kg.linking import StaticMiniLMEncoder
+
+    with _TABLE_LOCK:  # the preload thread and the demo training may both ask at a first start
+        encoder = StaticMiniLMEncoder.shared(cache_dir=Path(settings.data_dir) / "cache")
+        if settings.token_table and not encoder.complete:
+            log.info("computing the static MiniLM token table (once for this data dir) ...")
+            started = time.perf_counter()
+            encoder.precompute()
+            log.info("static MiniLM token table: done in %.1f s", time.perf_counter() - started)
+        encoder.warm()
+    return encoder
+
+
 class TextModels:
     """Loads, in a background thread, the intent parser's MiniLM (into the process-wide
-    encoder cache the parser reads) and the linker's static MiniLM encoder.
+    encoder cache the parser reads) and the static MiniLM encoder (:func:`static_encoder`).
 
     :meth:`name_encoder` waits for the thread and returns the linker's encoder, or raises what
     loading it raised. The intent parser needs no hand-over: its first parse finds the encoder
@@ -75,8 +103,7 @@ class TextModels:
     def __init__(self, settings: Settings) -> None:
         from .builder import intent_config  # light: no torch until the thread runs
 
-        self._config = intent_config(settings)
-        self._cache_dir = Path(settings.data_dir) / "cache"
+        self._config, self._settings = intent_config(settings), settings
         self._encoder: StaticMiniLMEncoder | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._load, name="kgrec-preload", daemon=True)
@@ -95,9 +122,7 @@ class TextModels:
         except Exception:  # noqa: BLE001 - the parser loads it again and raises it there
             log.warning("preloading the intent encoder failed", exc_info=True)
         try:
-            from kg.linking import StaticMiniLMEncoder
-
-            self._encoder = StaticMiniLMEncoder(cache_dir=self._cache_dir)
+            self._encoder = static_encoder(self._settings)
         except BaseException as e:  # noqa: BLE001 - handed to the caller of name_encoder()
             self._error = e
 

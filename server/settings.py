@@ -113,6 +113,10 @@ class Settings:
             returns without waiting for the disk, a few ms less per turn).
         embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
             memory, least recently used dropped first; bounds memory on a long-running server.
+        token_table: Compute the static MiniLM vector of every vocabulary token (30,522) at
+            the first start (~15 s on 2 cores, once: saved in ``data_dir/cache``), so that no
+            turn waits on MiniLM for a word not seen before (17-59 ms each); off: each token
+            on its first use, in memory only.
         item_index: How the scorer finds its best items for a turn: ``exact`` (every item
             vector, each turn), ``faiss`` (an approximate FAISS inverted-file index, built when
             the model loads; ``bench.ann`` prints its recall against exact) or ``auto`` (FAISS
@@ -191,6 +195,7 @@ class Settings:
     graph_restart_backoff_seconds: float = 0.25
     graph_fsync: str = "always"
     embedding_cache_rows: int = 4096
+    token_table: bool = True
     item_index: str = "auto"
     device: str = "auto"
     score_batching: str = "auto"
@@ -356,13 +361,7 @@ class Settings:
         return settings
 
 
-_TYPES_BY_NAME: dict[str, type] = {
-    "str": str,
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "Path": Path,
-}
+_TYPES_BY_NAME: dict[str, type] = {t.__name__: t for t in (str, int, float, bool, Path)}
 #: Field name -> the type values are coerced to (annotations are strings under __future__).
 _FIELD_TYPES: dict[str, type] = {f.name: _TYPES_BY_NAME[str(f.type)] for f in fields(Settings)}
 

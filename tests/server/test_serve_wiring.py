@@ -24,6 +24,7 @@ def test_llm_rewrite_is_served_when_faithful_and_dropped_when_not(tmp_path: Path
             demo_products=300,
             demo_users=30,
             train_model=False,
+            token_table=False,
             explainer="llm-rewrite",
             llm_endpoint_url=url,
         )
