@@ -12,6 +12,8 @@ nothing to train). For each start it prints
 - the seconds from spawning the process to health SERVING, and to the first Recommend answered
   right after (a fixed message, checked to return items: a start that reports SERVING before
   it can answer shows here as a slow or failed first call);
+- then the milliseconds of a few first turns whose words no start-up step has read
+  (:data:`NEW_WORD_MESSAGES`): what a restarted server's next shoppers wait;
 - the server's and the graph DB's CPU seconds spent until SERVING (steadier than wall time on a
   shared machine) and their RSS;
 - each start-up stage the server logged (``...: done in N s``), and a timeline: every log line
@@ -46,6 +48,18 @@ from server.serve_process import ServeProcess
 
 #: the first call after SERVING: a first turn that links a category and a price
 FIRST_MESSAGE = "red running shoes under 100"
+#: then first turns with words no start-up step has read (each in its own session): a text
+#: encoder that computes vectors on first use pays for them here, not in the load benchmark
+NEW_WORD_MESSAGES = (
+    "waterproof hiking boots for a glacier trek",
+    "a birthday gift for my grandmother who loves gardening",
+    "noise cancelling headphones for the commute",
+    "lightweight tent for bikepacking in patagonia",
+    "something cozy to read by the fireplace",
+    "a vintage turntable with bluetooth",
+    "an ergonomic chair for lumbar pain",
+    "an ultralight rain shell with pit zips",
+)
 
 _LOG_LINE = re.compile(r"^\S+ [\d:,]+ (?:INFO|WARNING|ERROR) (\S+) \[[^\]]*\] (.*)$")
 
@@ -55,20 +69,27 @@ class StartResult:
     serving_s: float
     first_call_s: float
     first_call_items: int
+    new_words_ms: list[float]
     server_cpu_s: float
     graph_cpu_s: float
     server_rss_mb: float
     graph_rss_mb: float
 
 
-async def _first_recommend(target: str) -> tuple[float, int]:
+async def _first_recommend(target: str) -> tuple[float, int, list[float]]:
+    """The first call's seconds and items, then each :data:`NEW_WORD_MESSAGES` call's ms."""
     started = time.perf_counter()
     async with grpc.aio.insecure_channel(target) as channel:
         stub = recommender_pb2_grpc.RecommenderServiceStub(channel)
         reply = await stub.Recommend(
             recommender_pb2.RecommendRequest(message=FIRST_MESSAGE, limit=10), timeout=60
         )
-    return time.perf_counter() - started, len(reply.items)
+        took, new_words = time.perf_counter() - started, []
+        for message in NEW_WORD_MESSAGES:
+            at = time.perf_counter()
+            await stub.Recommend(recommender_pb2.RecommendRequest(message=message), timeout=60)
+            new_words.append((time.perf_counter() - at) * 1000)
+    return took, len(reply.items), new_words
 
 
 def timeline(srv: ServeProcess, until: float, width: int = 110) -> list[str]:
@@ -92,7 +113,7 @@ def one_start(data_dir: Path, serve_args: Sequence[str], timeout: float, label: 
         asyncio.run(wait_serving(srv.target, timeout))
         serving_at = time.perf_counter()
         use = proc_usage(srv.pid)
-        call_s, items = asyncio.run(_first_recommend(srv.target))
+        call_s, items, new_words = asyncio.run(_first_recommend(srv.target))
     finally:
         code = srv.stop()
     if code:
@@ -101,6 +122,7 @@ def one_start(data_dir: Path, serve_args: Sequence[str], timeout: float, label: 
         serving_at - srv.spawned_at,
         call_s,
         items,
+        new_words,
         use.cpu_s,
         use.children_cpu_s,
         use.rss_mb,
@@ -112,6 +134,11 @@ def one_start(data_dir: Path, serve_args: Sequence[str], timeout: float, label: 
         f"{result.server_cpu_s:.2f} s, graph DB {result.graph_cpu_s:.2f} s; RSS server "
         f"{result.server_rss_mb:.0f} MB, graph DB {result.graph_rss_mb:.0f} MB; "
         f"load average {_loadavg()}"
+    )
+    print(
+        f"  then {len(new_words)} first turns with new words: median "
+        f"{statistics.median(new_words):.1f} ms, max {max(new_words):.1f} ms "
+        f"({', '.join(f'{ms:.0f}' for ms in new_words)})"
     )
     for what, took in startup_stages(srv.output):
         print(f"  stage {took:>6} s  {what}")
@@ -153,13 +180,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     print(f"\nload average after {_loadavg()}")
     if warm:
+        new_words = [ms for r in warm for ms in r.new_words_ms]
         serving = [r.serving_s for r in warm]
         cpu = [r.server_cpu_s for r in warm]
         print(
             f"warm restart to SERVING: median {statistics.median(serving):.2f} s "
             f"(min {min(serving):.2f}, max {max(serving):.2f}, n={len(warm)}); server CPU "
             f"median {statistics.median(cpu):.2f} s; first Recommend median "
-            f"{statistics.median(r.first_call_s for r in warm) * 1000:.0f} ms"
+            f"{statistics.median(r.first_call_s for r in warm) * 1000:.0f} ms; first turns "
+            f"with new words median {statistics.median(new_words):.1f} ms, max "
+            f"{max(new_words):.1f} ms"
         )
     return 0
 

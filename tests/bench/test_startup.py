@@ -53,9 +53,16 @@ def test_first_start_and_a_warm_restart_of_a_tiny_demo(tmp_path: Path) -> None:
     )
     assert [s[0] for s in starts] == ["first start (fresh data dir)", "warm restart 1"]
     assert all(int(items) > 0 for _, _, items in starts)  # answered right after SERVING
+    new_words = re.findall(r"^  then 8 first turns with new words: median [\d.]+ ms", out, re.M)
+    assert len(new_words) == 2
     assert re.search(r"^  stage +[\d.]+ s  opening the graph DB$", out, re.M)
     assert re.search(r"^    \+ +[\d.]+ s  server\.app: pipeline ready: health SERVING", out, re.M)
     # the warm restart found the lexicon tables of the first start
     warm = out.split("== warm restart 1")[1]
     assert "span-extractor loaded from" in warm and "linker-index loaded from" in warm
-    assert re.search(r"^warm restart to SERVING: median [\d.]+ s", out, re.M)
+    assert re.search(
+        r"^warm restart to SERVING: median [\d.]+ s .*; first turns with new words median "
+        r"[\d.]+ ms, max [\d.]+ ms$",
+        out,
+        re.M,
+    )
