@@ -1,7 +1,7 @@
 """Start-up benchmark: ``kgrec serve`` from spawn to ``grpc.health.v1`` SERVING, first and warm.
 
     python -m bench.startup [--products 6000] [--users 2500] [--restarts 3] [--data-dir DIR]
-                            [--seed 7] [-- extra `kgrec serve` flags]
+                            [--seed 7] [--settle 10] [-- extra `kgrec serve` flags]
 
 Starts the real server as ``kgrec serve`` does (``python -m kgrec.cli serve --port 0``, the
 embedded graph DB, the demo store, at INFO), once on the data dir as found (a fresh one: the
@@ -12,8 +12,9 @@ nothing to train). For each start it prints
 - the seconds from spawning the process to health SERVING, and to the first Recommend answered
   right after (a fixed message, checked to return items: a start that reports SERVING before
   it can answer shows here as a slow or failed first call);
-- then the milliseconds of a few first turns whose words no start-up step has read
-  (:data:`NEW_WORD_MESSAGES`): what a restarted server's next shoppers wait;
+- then, ``--settle`` seconds later, the milliseconds of a few first turns whose words no
+  start-up step has read (:data:`NEW_WORD_MESSAGES`): what a restarted server's next
+  shoppers wait;
 - the server's and the graph DB's CPU seconds spent until SERVING (steadier than wall time on a
   shared machine) and their RSS;
 - each start-up stage the server logged (``...: done in N s``), and a timeline: every log line
@@ -48,8 +49,10 @@ from server.serve_process import ServeProcess
 
 #: the first call after SERVING: a first turn that links a category and a price
 FIRST_MESSAGE = "red running shoes under 100"
-#: then first turns with words no start-up step has read (each in its own session): a text
-#: encoder that computes vectors on first use pays for them here, not in the load benchmark
+#: then, ``--settle`` seconds later (the start's background work done: the filter snapshot,
+#: at 100k products), first turns with words no start-up step has read (each in its own
+#: session): a text encoder that computes vectors on first use pays for them here, not in the
+#: load benchmark
 NEW_WORD_MESSAGES = (
     "waterproof hiking boots for a glacier trek",
     "a birthday gift for my grandmother who loves gardening",
@@ -76,7 +79,7 @@ class StartResult:
     graph_rss_mb: float
 
 
-async def _first_recommend(target: str) -> tuple[float, int, list[float]]:
+async def _first_recommend(target: str, settle_s: float) -> tuple[float, int, list[float]]:
     """The first call's seconds and items, then each :data:`NEW_WORD_MESSAGES` call's ms."""
     started = time.perf_counter()
     async with grpc.aio.insecure_channel(target) as channel:
@@ -85,6 +88,7 @@ async def _first_recommend(target: str) -> tuple[float, int, list[float]]:
             recommender_pb2.RecommendRequest(message=FIRST_MESSAGE, limit=10), timeout=60
         )
         took, new_words = time.perf_counter() - started, []
+        await asyncio.sleep(settle_s)
         for message in NEW_WORD_MESSAGES:
             at = time.perf_counter()
             await stub.Recommend(recommender_pb2.RecommendRequest(message=message), timeout=60)
@@ -105,7 +109,9 @@ def timeline(srv: ServeProcess, until: float, width: int = 110) -> list[str]:
     return out
 
 
-def one_start(data_dir: Path, serve_args: Sequence[str], timeout: float, label: str) -> StartResult:
+def one_start(
+    data_dir: Path, serve_args: Sequence[str], timeout: float, label: str, settle_s: float = 10.0
+) -> StartResult:
     """Start ``kgrec serve`` on ``data_dir``, wait for SERVING, make one Recommend, stop it."""
     srv = ServeProcess(data_dir, *serve_args, start_timeout=timeout)
     srv.start()
@@ -113,7 +119,7 @@ def one_start(data_dir: Path, serve_args: Sequence[str], timeout: float, label: 
         asyncio.run(wait_serving(srv.target, timeout))
         serving_at = time.perf_counter()
         use = proc_usage(srv.pid)
-        call_s, items, new_words = asyncio.run(_first_recommend(srv.target))
+        call_s, items, new_words = asyncio.run(_first_recommend(srv.target, settle_s))
     finally:
         code = srv.stop()
     if code:
@@ -156,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--restarts", type=int, default=3, help="warm restarts after the first")
     ap.add_argument("--data-dir", type=Path, help="reuse a data dir; default: a fresh one")
     ap.add_argument("--start-timeout", type=float, default=1800.0, help="seconds to SERVING")
+    ap.add_argument("--settle", type=float, default=10.0, help="seconds before new words")
     ap.add_argument("serve_args", nargs="*", help="extra `kgrec serve` flags, after --")
     args = ap.parse_args(argv)
     if args.restarts < 0 or args.products < 1:
@@ -173,9 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = args.data_dir or Path(tmp)
         fresh = not (data_dir / "models").is_dir()
         first = "first start (fresh data dir)" if fresh else "first start of this run"
-        one_start(data_dir, serve_args, args.start_timeout, first)
+        one_start(data_dir, serve_args, args.start_timeout, first, args.settle)
         warm = [
-            one_start(data_dir, serve_args, args.start_timeout, f"warm restart {i + 1}")
+            one_start(
+                data_dir, serve_args, args.start_timeout, f"warm restart {i + 1}", args.settle
+            )
             for i in range(args.restarts)
         ]
     print(f"\nload average after {_loadavg()}")

@@ -41,7 +41,7 @@ def test_bad_arguments_are_rejected() -> None:
 @pytest.mark.slow
 def test_first_start_and_a_warm_restart_of_a_tiny_demo(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "bench.startup", "--products", "300", "--users", "40",
-           "--restarts", "1", "--data-dir", str(tmp_path / "data"),
+           "--restarts", "1", "--data-dir", str(tmp_path / "data"), "--settle", "0",
            "--", "--no-train-model"]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=280)
