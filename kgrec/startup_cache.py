@@ -18,12 +18,15 @@ model checkpoints next to them. A file that fails to load is rebuilt (and logged
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import logging
 import os
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -31,7 +34,55 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["fingerprint", "load_or_build", "source_digest"]
+__all__ = ["fingerprint", "load_or_build", "paused_gc", "running_gc", "source_digest"]
+
+_GC_LOCK = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while the block loads (any thread's block: the GC runs
+    again once the last one ends, if it ran before the first began).
+
+    Loading start-up tables creates millions of objects that all live on (the linker's and
+    parser's indexes, the lexicon, a model's id maps). Each allocation burst triggers
+    collections that walk every object created so far, to find no garbage: at 100k products
+    that was more than half of a warm restart. What garbage the block makes is collected
+    by the next collection after it (none is lost: the GC is paused, not its bookkeeping),
+    which walks what the block made once; :func:`server.serve.settle_heap` inside the block
+    freezes it instead.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+@contextlib.contextmanager
+def running_gc() -> Iterator[None]:
+    """Inside a :func:`paused_gc` block, the GC as it was before the block, for work that
+    makes garbage as it goes (a model's training): collected as it goes, not kept."""
+    with _GC_LOCK:
+        resume = _gc_pausers > 0 and _gc_was_enabled and not gc.isenabled()
+        if resume:
+            gc.enable()
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            if resume and _gc_pausers > 0:
+                gc.disable()
 
 _FORMAT = 1  # bump when the file layout changes
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from kg.store import GraphStore
 from kg.types import LexiconEntry
+from kgrec.startup_cache import paused_gc
 from models.explain import Explainer
 from models.intent import IntentConfig
 
@@ -62,6 +63,7 @@ def make_reply_explainer(
     return LLMRewriteExplainer(completer, checker)  # type: ignore[arg-type]
 
 
+@paused_gc()  # the lexicon, the parser's and linker's indexes: objects that live on
 def build_pipeline(
     settings: Settings,
     store: GraphStore,

@@ -71,12 +71,14 @@ def load_model(checkpoint: Path, options: Mapping[str, Any] | None = None) -> It
     """The scorer saved in ``checkpoint``, of whatever kind it is, configured to serve with
     ``options`` (:func:`scorer_options`: bounded encoder caches, the item index, the device
     and score batching)."""
+    from kgrec.startup_cache import paused_gc
     from models.scoring import ScoringContext, load_scorer
 
-    scorer = load_scorer(checkpoint)
-    scorer.configure(**(options or {}))
-    if scorer.item_ids:  # any item index is built (or read) now, not on a shopper's turn
-        scorer.turn_scores(ScoringContext(liked_item_ids=tuple(scorer.item_ids[:1])))
+    with paused_gc():  # a million-item model's id maps: millions of objects that live on
+        scorer = load_scorer(checkpoint)
+        scorer.configure(**(options or {}))
+        if scorer.item_ids:  # any item index is built (or read) now, not on a shopper's turn
+            scorer.turn_scores(ScoringContext(liked_item_ids=tuple(scorer.item_ids[:1])))
     return scorer
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kg.store import GraphStore
+from kgrec.startup_cache import paused_gc
 
 from .app import RunningServer
 from .builder import LINKABLE_LABELS, make_reply_explainer
@@ -192,8 +193,9 @@ async def run(
     ``worker`` of several, it tells the parent when it listens instead of announcing."""
     from .app import serve_forever
 
-    runtime = build_runtime(settings, graph=graph, worker=worker)
-    settle_heap()
+    with paused_gc():  # what start-up loads lives on: frozen, never walked (settle_heap)
+        runtime = build_runtime(settings, graph=graph, worker=worker)
+        settle_heap()
     reloader = ModelReloader(runtime.pipeline, settings.models_path, scorer_options(settings))
     with reload_on_sighup(reloader):
         await serve_forever(

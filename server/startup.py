@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kg.store import GraphStore
+from kgrec.startup_cache import running_gc
 
 from .preload import embedded_graph
 from .settings import Settings
@@ -199,7 +200,8 @@ def train_demo_model(settings: Settings, model_dir: Path, demo: DemoData | None 
             [],  # brand / category / attribute edges come from the product rows themselves
             image_root=Path(settings.data_dir),
         )
-        checkpoint = train(dataset, config, model_dir, progress=_bars_shown())
+        with running_gc():  # start-up pauses the GC; training makes garbage as it goes
+            checkpoint = train(dataset, config, model_dir, progress=_bars_shown())
         notes.append(f"saved {checkpoint}")
     log.debug("train_demo_model took %.1f s", time.perf_counter() - started)
     return checkpoint

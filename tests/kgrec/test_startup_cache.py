@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import sys
+import threading
 import types
 from pathlib import Path
 
 import pytest
 
-from kgrec.startup_cache import fingerprint, load_or_build, source_digest
+from kgrec.startup_cache import fingerprint, load_or_build, paused_gc, running_gc, source_digest
 
 
 class Builds:
@@ -79,3 +81,38 @@ def test_fingerprint_separates_fields_and_rows() -> None:
     assert fingerprint([("ab", "c")]) != fingerprint([("a", "bc")])
     assert fingerprint([("a",), ("b",)]) != fingerprint([("a", "b")])
     assert fingerprint([("a", "b")]) == fingerprint(iter([["a", "b"]]))
+
+
+def test_the_gc_runs_again_when_the_last_paused_block_ends() -> None:
+    assert gc.isenabled()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other_thread() -> None:
+        with paused_gc():
+            inside.set()
+            leave.wait(10)
+
+    worker = threading.Thread(target=other_thread)
+    with paused_gc():
+        assert not gc.isenabled()
+        worker.start()
+        assert inside.wait(10)
+        with paused_gc():
+            with running_gc():  # a training inside a start-up collects as it goes
+                assert gc.isenabled()
+            assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread's block still loads
+    leave.set()
+    worker.join(10)
+    assert gc.isenabled()
+
+
+def test_a_paused_block_leaves_a_disabled_gc_disabled() -> None:
+    gc.disable()
+    try:
+        with paused_gc(), running_gc():
+            assert not gc.isenabled()  # off before the block: stays off
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
