@@ -1,6 +1,7 @@
 """Candidate filters on the in-process snapshot against the graph's query, on a real catalog.
 
     python -m bench.filter_select --data-dir DIR [--queries 200] [--seed 7] [--moved 2000]
+                                  [--writes-during-read]
 
 ``DIR`` is a data dir a ``kgrec serve`` (or ``bench.load --data-dir``) left behind; only
 read (the embedded graph DB is started on it, so no server may be running there). It prints
@@ -14,6 +15,13 @@ seeded set of soft preferences (one to three preferred categories, brands or att
 or without a hard filter): :meth:`~kg._filter_index.FilterIndex.preferred` against the graph's
 :func:`kg.queries.preferred_candidates`, ids and matched ids.
 
+``--writes-during-read``: then the snapshot's rows are read again twice, as the served store
+reads them (FalkorDB: pages of internal node ids) and in pages of 50,000 products by ``p.id``
+(the keyset pages FalkorDB's store read before, Neo4j's still), while a second client writes
+one small node every 20 ms (a session save's size; the node is deleted after): each read's
+seconds and the writes' median, p99 and max milliseconds, i.e. how long a session save or a
+Feedback waits while a snapshot is read (FalkorDB runs a write only between reads).
+
 ``--moved N``: then N seeded products' popularity moves in the snapshot (as feedback moves it
 between two reads of the snapshot), and both query sets are timed again and checked against
 a snapshot built from rows that already hold the moved popularity.
@@ -22,15 +30,19 @@ a snapshot built from rows that already hold the moved popularity.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import statistics
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from kg import EmbeddedFalkorDB, open_store
 from kg import queries as cypher
+from kg._cypher_candidates import CypherCandidates
 from kg._filter_index import FilterIndex
 from kg.embedded import GRAPH_SUBDIR
 from kg.types import CANDIDATE_COLUMNS, CandidateQuery
@@ -117,12 +129,48 @@ def moved_check(store: object, index: FilterIndex, args: argparse.Namespace) -> 
     return differ
 
 
+_SCRATCH = "MERGE (n:BenchFilterSelectScratch {id: 'writes'}) SET n.count = $count"
+
+
+def writes_during_read(uri: str, read: Callable[[], list[Any]], label: str) -> None:
+    """Read the rows with ``read`` while a client of ``uri`` writes every 20 ms; print both."""
+    writer = open_store(uri)
+    waits: list[float] = []
+    done = threading.Event()
+
+    def write() -> None:
+        while True:  # once at least, however short the read
+            started = time.perf_counter()
+            writer._write(_SCRATCH, {"count": len(waits)})  # type: ignore[attr-defined]
+            waits.append((time.perf_counter() - started) * 1000)
+            if done.wait(0.02):
+                return
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    started = time.perf_counter()
+    rows = read()
+    took = time.perf_counter() - started
+    done.set()
+    thread.join()
+    writer._write("MATCH (n:BenchFilterSelectScratch) DELETE n")  # type: ignore[attr-defined]
+    writer.close()
+    p99 = sorted(waits)[min(len(waits) - 1, int(0.99 * len(waits)))]
+    print(
+        f"  {label:<34} {len(rows):,} rows in {took:.2f} s; {len(waits)} writes meanwhile: "
+        f"median {statistics.median(waits):.1f} ms, p99 {p99:.1f} ms, max {max(waits):.1f} ms"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--moved", type=int, default=0, help="products whose popularity moves")
+    ap.add_argument(
+        "--writes-during-read", action="store_true", help="time writes during snapshot reads"
+    )
     args = ap.parse_args(argv)
     if not (args.data_dir / GRAPH_SUBDIR).is_dir():
         ap.error(f"{args.data_dir} has no {GRAPH_SUBDIR}/: not a kgrec data dir")
@@ -167,6 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         differ += differ_pref
         if args.moved:
             differ += moved_check(indexed, index, args)
+        if args.writes_during_read:
+            print("the snapshot's rows read again while another client writes:")
+            served = indexed.filter_rows  # type: ignore[attr-defined]
+            writes_during_read(db.uri, served, "as served")
+            keyset = functools.partial(CypherCandidates.filter_rows, indexed)
+            writes_during_read(db.uri, keyset, "50,000-product pages by p.id")
         indexed.close()
         plain.close()
     return 1 if differ else 0

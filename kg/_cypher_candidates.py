@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from kgrec.startup_cache import paused_gc
+
 from . import queries
 from ._cypher_base import Params, Row, named, product_record
 from ._cypher_sessions import CypherSessions
@@ -227,7 +229,8 @@ class CypherCandidates(CypherSessions):
             generation, started = cache.generation, time.monotonic()
             try:
                 (db_now,), *_ = self._read(queries.DB_CLOCK)
-                index = FilterIndex(self.filter_rows())
+                with paused_gc():  # the rows and the index: ~10 objects per product
+                    index = FilterIndex(self.filter_rows())
                 index.popularity_since = float(db_now)
             except Exception:  # the graph DB went away, a query timed out: the graph answers
                 logger.warning(

@@ -19,7 +19,7 @@ from redis.retry import Retry
 
 from kgrec.errors import DeadlineExceededError, GraphUnavailableError
 
-from . import schema
+from . import queries, schema
 from ._cypher_store import CypherStore, Params, Row, Written
 from .dialect import FALKORDB, FALKORDB_LIST_CONSTRAINTS, falkordb_unique_constraint
 from .exceptions import GraphQueryError
@@ -41,6 +41,11 @@ _TIMED_OUT = "timed out"
 def _retry() -> Retry:
     """Two quick retries (a blip), then GraphUnavailableError: no multi-second back-off."""
     return Retry(ExponentialBackoff(cap=0.1, base=0.01), 2)
+
+
+#: Internal node ids per page of the filter snapshot's read (:meth:`FalkorDBStore.filter_rows`):
+#: at 100k products a page reads in ~0.1 s, the longest a write waits for it.
+FILTER_NODE_PAGE = 2_500
 
 
 class FalkorDBStore(CypherStore):
@@ -148,6 +153,20 @@ class FalkorDBStore(CypherStore):
             nodes_created=int(res.nodes_created or 0),
             relationships_created=int(res.relationships_created or 0),
         )
+
+    def filter_rows(self) -> list[Row]:
+        """The filter snapshot's rows in pages of :data:`FILTER_NODE_PAGE` internal node ids
+        (:data:`kg.queries.FILTER_SNAPSHOT_BY_NODE_ID`). FalkorDB runs a write only between
+        reads, so a session save or a Feedback waits for the page being read: pages of 50,000
+        products by ``p.id`` held writes up to ~2 s at 100k products, and a smaller page
+        costs as much as the sort of every product after it (the whole read grows with the
+        square of the catalogue). A page of node ids is a seek, its cost its own."""
+        (top,), *_ = self._read(queries.MAX_PRODUCT_NODE_ID) or [[None]]
+        rows: list[Row] = []
+        for lo in range(0, -1 if top is None else int(top) + 1, FILTER_NODE_PAGE):
+            params = {"lo": lo, "hi": lo + FILTER_NODE_PAGE}
+            rows += self._read(queries.FILTER_SNAPSHOT_BY_NODE_ID, params)
+        return rows
 
     def _ddl(self, statement: str, params: Params | None = None) -> None:
         try:

@@ -177,6 +177,13 @@ def candidates(
     return "\n".join(lines), params
 
 
+_LINKED = f"""OPTIONAL MATCH (p)-[]-(n)
+WHERE {" OR ".join(f"n:{quote(schema.label(lab))}" for lab in schema.NAMED_LABELS)}
+WITH p, collect(DISTINCT n.id) AS linked_ids
+RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
+       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity,
+       linked_ids"""
+
 #: Every product's filter fields (:data:`kg._filter_index.SNAPSHOT_COLUMNS`), a page at a
 #: time: the ``$limit`` first ids after ``$after`` (keyset paging: a write between two pages
 #: cannot shift a product out of both, as SKIP can). ``linked_ids``: the ids of the named
@@ -187,13 +194,20 @@ WHERE p.id > $after
 WITH p
 ORDER BY p.id
 LIMIT $limit
-OPTIONAL MATCH (p)-[]-(n)
-WHERE {" OR ".join(f"n:{quote(schema.label(lab))}" for lab in schema.NAMED_LABELS)}
-WITH p, collect(DISTINCT n.id) AS linked_ids
-RETURN p.id AS id, p.category_ids AS category_ids, p.brand_ids AS brand_ids,
-       p.attribute_ids AS attribute_ids, p.price AS price, p.popularity AS popularity,
-       linked_ids
+{_LINKED}
 ORDER BY id"""
+
+#: :data:`FILTER_SNAPSHOT`'s rows of the products whose internal node id is in
+#: ``[$lo, $hi)``, in no order (FalkorDB: a label and id scan, no sort; a page's cost follows
+#: the page, not the products after it as an ``ORDER BY p.id`` page's does).
+FILTER_SNAPSHOT_BY_NODE_ID = f"""MATCH (p:Product)
+WHERE id(p) >= $lo AND id(p) < $hi
+WITH p
+{_LINKED}"""
+
+#: The largest internal node id of a product (``None``: no product).
+MAX_PRODUCT_NODE_ID = """MATCH (p:Product)
+RETURN max(id(p)) AS top"""
 
 #: The graph DB's clock (``timestamp()``, ms), the one ``popularity_at`` is written by.
 DB_CLOCK = """RETURN timestamp() AS now"""

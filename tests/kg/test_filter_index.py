@@ -331,14 +331,31 @@ def test_another_process_feedback_moves_popularity_after_a_look(
 def test_the_snapshot_is_read_in_pages_without_losing_a_product(
     graphs: tuple[kg.GraphStore, kg.GraphStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kg import _cypher_candidates
+    from kg import _cypher_candidates, falkordb_store
 
     indexed, plain = graphs
-    monkeypatch.setattr(_cypher_candidates, "FILTER_PAGE", 7)
+    monkeypatch.setattr(_cypher_candidates, "FILTER_PAGE", 7)  # Neo4j's pages: by p.id
+    monkeypatch.setattr(falkordb_store, "FILTER_NODE_PAGE", 7)  # FalkorDB's: by node id
     index = indexed.build_filters()  # type: ignore[attr-defined]
     assert index is not None and sorted(index.ids) == sorted(
         c.product.id for c in plain.candidates(CandidateQuery(limit=5000))
     )
+    from kg import queries
+
+    def by_id(rows: list[list[object]]) -> dict[object, tuple[object, ...]]:
+        return {r[0]: (*r[1:6], sorted(r[6])) for r in rows}  # type: ignore[call-overload]
+
+    whole = indexed._read(queries.FILTER_SNAPSHOT, {"after": "", "limit": 10**6})  # type: ignore[attr-defined]
+    paged = indexed.filter_rows()  # type: ignore[attr-defined]
+    assert len(paged) == len(whole) and by_id(paged) == by_id(whole)
+
+
+def test_an_empty_graph_has_no_snapshot_rows(falkordb_server: kg.EmbeddedFalkorDB) -> None:
+    store = kg.open_store(falkordb_server.uri, graph=f"fe{uuid.uuid4().hex[:8]}")
+    try:
+        assert store.filter_rows() == []  # type: ignore[attr-defined]
+    finally:
+        store.close()
 
 
 def test_a_slow_snapshot_read_is_repeated_less_often() -> None:
