@@ -72,8 +72,8 @@ class Settings:
         model_dir: Where trained models are; ``""`` means ``data_dir/models``.
         train_model: With the demo store and no checkpoint in ``model_dir``, train a small
             model at start (about a minute on 2 cores); off ranks by KG match + popularity.
-        torch_threads: Threads per torch op while serving; requests already run in parallel,
-            and on small boxes one thread per op is several times faster under load.
+        torch_threads: Threads per torch op (and numpy BLAS call) while serving; requests
+            already run in parallel, and on small boxes one per op is several times faster.
         encoder_dtype: ``auto`` (default), ``float32`` or ``bfloat16``: the dtype of the
             per-turn MiniLM forward that embeds the conversation for the scorer, on the CPU.
             ``auto`` is bfloat16 where the CPU multiplies it in hardware (AVX512-BF16 or AMX;
