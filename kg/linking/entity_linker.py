@@ -119,7 +119,7 @@ class EntityLinker:
             "linker-index",
             (lexicon_fingerprint(lexicon), repr(self.config), encoder_key),
             lambda: self._build(lexicon),
-            sources=("kg.linking",),
+            sources=("kg.linking", "kg.types"),  # its entries are kg.types objects
         )
         if matrix.size and not self._vectors:  # later refreshes embed only new texts
             self._vectors.update(zip(index.embed_texts, matrix, strict=True))

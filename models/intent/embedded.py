@@ -82,7 +82,7 @@ class EmbeddedIntentParser(IntentParser):
             "span-extractor",
             (lexicon_fingerprint(lexicon),),
             lambda: SpanExtractor(lexicon),
-            sources=("models.intent",),
+            sources=("models.intent", "kg.types"),  # its entries are kg.types objects
         )
         self._classifier = classifier
         self._encoder = encoder

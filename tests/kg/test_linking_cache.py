@@ -78,3 +78,16 @@ def test_another_encoder_or_config_does_not_reuse_the_vectors(tmp_path: Path) ->
 def test_an_encoder_without_a_cache_key_is_not_cached(tmp_path: Path) -> None:
     EntityLinker(LEXICON, encoder=HashEncoder(cache_key=None), cache_dir=tmp_path)
     assert not list(tmp_path.glob("*.pickle"))
+
+
+def test_start_up_cache_entries_pickle_as_their_fields() -> None:
+    import pickle
+
+    from kg.linking._index import Posting
+
+    entry = LexiconEntry("b:1", "Brand", "Nike", "nike")
+    posting = Posting(3, 1, 1999)
+    for value in (entry, posting):
+        back = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == value and type(back) is type(value)
+    assert entry.__reduce__() == (LexiconEntry, ("b:1", "Brand", "Nike", "nike"))
