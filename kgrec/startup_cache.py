@@ -19,6 +19,7 @@ model checkpoints next to them. A file that fails to load is rebuilt (and logged
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import hashlib
 import logging
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = ["fingerprint", "load_or_build", "paused_gc", "running_gc", "source_digest"]
+__all__ = ["file_lock", "fingerprint", "load_or_build", "paused_gc", "running_gc", "source_digest"]
 
 _GC_LOCK = threading.Lock()
 _gc_pausers = 0
@@ -70,6 +71,19 @@ def paused_gc() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the file ``path`` (created, with its folder, if missing)
+    while the block runs: across processes (a server's workers, a CLI beside the server)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def running_gc() -> Iterator[None]:
     """Inside a :func:`paused_gc` block, the GC as it was before the block, for work that
     makes garbage as it goes (a model's training): collected as it goes, not kept."""
@@ -83,6 +97,7 @@ def running_gc() -> Iterator[None]:
         with _GC_LOCK:
             if resume and _gc_pausers > 0:
                 gc.disable()
+
 
 _FORMAT = 1  # bump when the file layout changes
 

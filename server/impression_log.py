@@ -20,7 +20,6 @@ proves none is left.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
@@ -28,10 +27,10 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kgrec.startup_cache import file_lock
 from models.feedback.impressions import Impression, Outcome
 
 from .log import USER_REF_KEY_ENV, user_ref
@@ -80,15 +79,9 @@ def impression_key(directory: Path, *, create: bool = False) -> bytes | None:
     return key
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
+def _locked(directory: Path) -> contextlib.AbstractContextManager[None]:
     """An exclusive lock on the log's folder, across processes (writer and forget-user)."""
-    with (directory / LOCK_FILE).open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return file_lock(directory / LOCK_FILE)
 
 
 def _matching(line: str, user: str) -> bool:

@@ -78,15 +78,19 @@ def static_encoder(settings: Settings) -> StaticMiniLMEncoder:
     with ``token_table`` on and none saved there yet, the table is computed now and saved
     (once per data dir). Otherwise the MiniLM is loaded now for the tokens still to come."""
     from kg.linking import StaticMiniLMEncoder
+    from kgrec.startup_cache import file_lock
 
-    with _TABLE_LOCK:  # the preload thread and the demo training may both ask at a first start
-        encoder = StaticMiniLMEncoder.shared(cache_dir=Path(settings.data_dir) / "cache")
+    cache_dir = Path(settings.data_dir) / "cache"
+    # the preload thread and the demo training may both ask at a first start, and the
+    # workers of `kgrec serve --workers N` all start at once: one computes, the rest read it
+    with _TABLE_LOCK, file_lock(cache_dir / ".static-token-table.lock"):
+        encoder = StaticMiniLMEncoder.shared(cache_dir=cache_dir)
         if settings.token_table and not encoder.complete:
             log.info("computing the static MiniLM token table (once for this data dir) ...")
             started = time.perf_counter()
             encoder.precompute()
             log.info("static MiniLM token table: done in %.1f s", time.perf_counter() - started)
-        encoder.warm()
+    encoder.warm()
     return encoder
 
 

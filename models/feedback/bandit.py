@@ -56,17 +56,17 @@ rounding). A ``stream`` index gives each process its own random draws.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kgrec.startup_cache import file_lock
 
 from .policy import BLEND_SIGNALS, CONTEXT_SIGNALS, SIGNALS, RankingPolicy, check_features
 
@@ -323,16 +323,9 @@ def _write_json(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path) -> contextlib.AbstractContextManager[None]:
     """An exclusive lock (``flock``) on ``path``'s lock file while the block runs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return file_lock(path.with_name(f".{path.name}.lock"))
 
 
 def state_path(directory: str | Path, policy: str, model_version: str) -> Path:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from kgrec.startup_cache import fingerprint, load_or_build, paused_gc, running_gc, source_digest
+from kgrec.startup_cache import (
+    file_lock,
+    fingerprint,
+    load_or_build,
+    paused_gc,
+    running_gc,
+    source_digest,
+)
 
 
 class Builds:
@@ -116,3 +123,23 @@ def test_a_paused_block_leaves_a_disabled_gc_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_file_lock_excludes_another_holder(tmp_path: Path) -> None:
+    lock = tmp_path / "sub" / ".x.lock"
+    order: list[str] = []
+    held = threading.Event()
+
+    def other() -> None:
+        held.wait(10)
+        with file_lock(lock):  # its own open file: flock excludes it as another process
+            order.append("other")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with file_lock(lock):
+        held.set()
+        thread.join(0.3)  # it cannot get in meanwhile
+        order.append("first")
+    thread.join(10)
+    assert order == ["first", "other"]
