@@ -2,8 +2,9 @@
 
 A warm restart of ``kgrec serve`` (graph loaded, model trained) spends its time in three
 independent waits: the embedded graph DB reading its snapshot (a child process), importing
-torch and building the pipeline (this process), and importing ``transformers`` and loading the
-two MiniLM encoders (the intent parser's and the linker's). Run one after the other they added
+torch and building the pipeline (this process), and loading the intent parser's MiniLM and
+the static token table the linker and the scorer share (:func:`static_encoder`; computed
+once per data dir, then memory-mapped). Run one after the other they added
 up; here the graph DB child is spawned before the heavy imports (:func:`spawn_embedded_graph`,
 from the main thread so the child still dies with us) and the encoders load in a thread
 (:class:`TextModels`) while the main thread opens the graph and loads the checkpoint.

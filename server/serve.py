@@ -5,7 +5,8 @@ another) -> schema -> demo catalog on an empty graph (unless disabled) -> newest
 checkpoint, training a small one on the demo data when none exists -> intent parser, linker,
 explainer -> gRPC server. The text encoders load in a thread from the start, and the graph DB
 child may be spawned before the heavy imports (``server/preload.py``); the parser's and the
-linker's lexicon tables come from ``data_dir/cache`` when the lexicon has not changed.
+linker's lexicon tables come from ``data_dir/cache`` when the lexicon has not changed. The
+start-up runs with the cyclic GC paused, and what it loaded is frozen before the GC runs again.
 ``SIGHUP`` (or the admin RPC ``ReloadModel``) swaps in the newest checkpoint of the model dir
 while serving (``server/reload.py``). Shutdown runs in reverse:
 server drains, then the store closes and the graph DB child stops cleanly.
