@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kgrec.startup_cache import paused_gc
-
 from . import queries
 from ._cypher_base import Params, Row, named, product_record
 from ._cypher_sessions import CypherSessions
@@ -229,8 +227,9 @@ class CypherCandidates(CypherSessions):
             generation, started = cache.generation, time.monotonic()
             try:
                 (db_now,), *_ = self._read(queries.DB_CLOCK)
-                with paused_gc():  # the rows and the index: ~10 objects per product
-                    index = FilterIndex(self.filter_rows())
+                # no paused_gc here: a re-read while serving takes minutes at 1M products,
+                # too long to leave the turns' cyclic garbage (start-up pauses it for all)
+                index = FilterIndex(self.filter_rows())
                 index.popularity_since = float(db_now)
             except Exception:  # the graph DB went away, a query timed out: the graph answers
                 logger.warning(
