@@ -2,7 +2,8 @@
 
 Start-up order: graph store (embedded FalkorDB child in the data dir unless ``graph_uri`` names
 another) -> schema -> demo catalog on an empty graph (unless disabled) -> newest model
-checkpoint, training a small one on the demo data when none exists -> intent parser, linker,
+checkpoint, training a small one on the demo data when none exists (on a restart, the
+checkpoint loads first, while the graph DB loads its data) -> intent parser, linker,
 explainer -> gRPC server. The text encoders load in a thread from the start, and the graph DB
 child may be spawned before the heavy imports (``server/preload.py``); the parser's and the
 linker's lexicon tables come from ``data_dir/cache`` when the lexicon has not changed. The
@@ -105,6 +106,8 @@ def build_runtime(
     import torch
     from threadpoolctl import threadpool_limits
 
+    from models.scoring import latest_checkpoint
+
     from .builder import build_pipeline
 
     torch.set_num_threads(settings.torch_threads)
@@ -115,10 +118,16 @@ def build_runtime(
     text_models = TextModels(settings).start()
     on_stop: list[Callable[[], None]] = []
     try:
+        # a restart's model needs no graph: it loads while the graph DB child loads its data
+        restart = latest_checkpoint(settings.models_path) is not None
+        if restart:
+            with stage("loading the model"):
+                scorer = ensure_model(settings)
         store, demo = open_catalog(settings, on_stop, graph)
         store.warm()  # the candidate filter snapshot builds in a thread meanwhile
-        with stage("loading the model"):
-            scorer = ensure_model(settings, demo)
+        if not restart:
+            with stage("loading the model"):
+                scorer = ensure_model(settings, demo)
         with stage("waiting for the text encoders (loading in the background)"):
             name_encoder = text_models.name_encoder()
         with stage("building the intent parser and the entity linker"):
