@@ -70,14 +70,14 @@ class StaticMiniLMEncoder:
         self._tokenizer = load_tokenizer(model_path)
         self._model: Any = None  # loaded by the first fill: a complete table needs none
         self.batch_size = batch_size
-        config = json.loads(Path(model_path, "config.json").read_text(encoding="utf-8"))
-        self.dim = int(config["hidden_size"])
+        config = Path(model_path, "config.json").read_bytes()  # the dim, and the cache key
+        self.dim = int(json.loads(config)["hidden_size"])
         vocab = int(self._tokenizer.vocab_size)
         self._table = np.zeros((vocab, self.dim), dtype=np.float32)
         self._known = np.zeros(vocab, dtype=bool)
         self._lock = threading.Lock()
         self._cache_file: Path | None = None
-        self._tag = hashlib.sha256(Path(model_path, "config.json").read_bytes()).hexdigest()[:12]
+        self._tag = hashlib.sha256(config).hexdigest()[:12]
         if cache_dir is not None:
             self.attach(cache_dir)
 
