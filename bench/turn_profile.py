@@ -124,8 +124,9 @@ def drive(runtime: Any, turns: int, seed: int, n_users: int) -> tuple[list[Any],
     return _jsonable(answers), steps
 
 
-#: Scores may move this much between runs: the profile's recency weights read the clock.
-SCORE_TOLERANCE = 1e-4
+#: Scores may move this much between runs: the profile's recency weights read the clock (two
+#: runs of one commit at 100k differed by up to 3.4e-4).
+SCORE_TOLERANCE = 1e-3
 
 
 def _same(b: Any, a: Any) -> bool:

@@ -90,7 +90,8 @@ def _path_return(hops: int, nodes: str, rels: str) -> str:
 
 def _path_sources() -> list[str]:
     """``$source_ids`` found through each source label's index, collected with their
-    positions into ``sources`` (``[[position, node], ...]``)."""
+    positions into ``sources`` (``[[position, node], ...]``), then each of ``$item_ids`` as
+    ``i`` with its position ``ip``."""
     opts = [
         f"OPTIONAL MATCH (n{i}:{quote(schema.label(lab))} {{id: x}})"
         for i, lab in enumerate(PATH_SOURCE_LABELS)
@@ -108,6 +109,11 @@ def _path_sources() -> list[str]:
     ]
 
 
+#: What each branch of :func:`paths_one_trip`'s subquery starts from (imported from the
+#: outer query; the edge patterns then start at the bound item, see there).
+_BRANCH_START = "WITH sources, ip, i"
+
+
 def paths_one_trip(
     source_ids: Sequence[str],
     item_ids: Sequence[str],
@@ -120,6 +126,11 @@ def paths_one_trip(
     Columns :data:`kg.types.PATH_TRIP_COLUMNS`: ``hops``, ``source_pos`` / ``item_pos`` (the
     positions in ``$source_ids`` / ``$item_ids``), then those of :func:`paths`.
 
+    The sources and the items are found once (:func:`_path_sources`), then a ``CALL``
+    subquery runs one branch per edge shape (``UNION ALL``) for each item: as separate
+    parts of a top-level union, each part found them again, which took about a fifth of the
+    query's time (``bench/RESULTS.md``).
+
     Every edge between two bound nodes is looked up one direction at a time, written from its
     start node, each in a clause of its own (``WITH *`` between): FalkorDB then reads the
     start node's outgoing edges, where an undirected ``(s)-[]-(i)`` or a pattern of two bound
@@ -130,48 +141,51 @@ def paths_one_trip(
     it at) and its incoming edges of ``into_item_types`` only (:func:`into_item_types`: the
     imported relation types). The schema's one other edge into a product is a shopper's
     ``INTERACTED``, which no path may use and whose count grows with the item's popularity, so
-    an undirected pattern read every shopper of every explained item to drop them.
+    an undirected pattern read every shopper of every explained item to drop them. Each
+    branch starts with the bound ``i`` (:data:`_BRANCH_START`), or FalkorDB would start
+    an incoming pattern from every node as ``m1``.
     """
     hops = int(max_hops)
     if not 1 <= hops <= ONE_TRIP_MAX_HOPS:
         raise SchemaNameError("max_hops", f"must be in 1..{ONE_TRIP_MAX_HOPS}, got {hops}")
     pair = "WITH src[0] AS sp, src[1] AS s, ip, i"
-    parts = [
+    branches = [
         "\n".join(
-            [
-                *_path_sources(),
-                "UNWIND sources AS src",
-                pair,
-                edge,
-                _path_return(1, "[s, i]", "[r1]"),
-            ]
+            [_BRANCH_START, "UNWIND sources AS src", pair, edge, _path_return(1, "[s, i]", "[r1]")]
         )
         for edge in ("MATCH (s)-[r1]->(i)", "MATCH (i)-[r1]->(s)")
     ]
     if hops == 2:
         sides = ["MATCH (i)-[r2]->(m1)"]
-        if into_item_types:  # the WITH first, or FalkorDB starts from every node as m1
+        if into_item_types:
             types = "|".join(quote(_imported_type(t)) for t in into_item_types)
-            sides.append(f"WITH sources, ip, i\nMATCH (i)<-[r2:{types}]-(m1)")
+            sides.append(f"MATCH (i)<-[r2:{types}]-(m1)")
         for side in sides:
             item_side = [
-                *_path_sources(),
+                _BRANCH_START,
                 side,
                 "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)",
                 "WITH sources, ip, i, r2, m1",
                 "UNWIND sources AS src",
                 pair + ", r2, m1",
             ]
-            parts += [
+            branches += [
                 "\n".join([*item_side, edge, _path_return(2, "[s, m1, i]", "[r1, r2]")])
                 for edge in ("MATCH (s)-[r1]->(m1)", "MATCH (m1)-[r1]->(s)")
             ]
+    query = [
+        *_path_sources(),
+        "CALL {",
+        "\nUNION ALL\n".join(branches),
+        "}",
+        returning(PATH_TRIP_COLUMNS, {}),
+    ]
     params = {
         "item_ids": list(item_ids),
         "source_ids": list(source_ids),
         "private_labels": list(PRIVATE_LABELS),
     }
-    return "\nUNION ALL\n".join(parts), params
+    return "\n".join(query), params
 
 
 def _imported_type(name: str) -> str:

@@ -113,6 +113,12 @@ def test_paths_one_trip_looks_each_edge_up_from_its_start_node() -> None:
         ["MATCH (i)-[r2]->(m1)", "MATCH (m1)-[r1]->(s)"],
     ]
     assert "WHERE NONE(l IN labels(m1) WHERE l IN $private_labels)" in parts[2]
+    # the sources and the items are found once, before the branches (a CALL subquery)
+    assert query.count("OPTIONAL MATCH (n0:`Product` {id: x})") == 1
+    assert query.count("MATCH (i:Product {id: iid})") == 1
+    assert query.index("MATCH (i:Product {id: iid})\nCALL {\nWITH sources, ip, i\n") > 0
+    assert all(part.startswith("WITH sources, ip, i\n") for part in parts[1:])
+    assert query.endswith("}\nRETURN hops, source_pos, item_pos, item_id, nodes, rels, starts")
     assert "path" not in query
     assert "User" not in query and "Session" not in query
     assert params == {
