@@ -127,9 +127,9 @@ def paths_one_trip(
     positions in ``$source_ids`` / ``$item_ids``), then those of :func:`paths`.
 
     The sources and the items are found once (:func:`_path_sources`), then a ``CALL``
-    subquery runs one branch per edge shape (``UNION ALL``) for each item: as separate
-    parts of a top-level union, each part found them again, which took about a fifth of the
-    query's time (``bench/RESULTS.md``).
+    subquery runs one branch per edge shape (``UNION ALL``) for each item. As separate
+    parts of a top-level union, each part had to find them again (``bench/RESULTS.md``
+    has the time this saves). Neo4j reads the same subquery (importing ``WITH``).
 
     Every edge between two bound nodes is looked up one direction at a time, written from its
     start node, each in a clause of its own (``WITH *`` between): FalkorDB then reads the
