@@ -209,7 +209,7 @@ class SizeRun:
         use0 = proc_usage(self.pid)
         load: PhaseResult = await run_phase(
             self.srv.target, concurrency, a.seconds,
-            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users), a.connections,
+            lambda ch, i: Shopper.seeded(ch, a.seed, i, a.users, a.fresh_messages), a.connections,
         )  # fmt: skip
         use1 = proc_usage(self.pid)
         steps1, req1 = self._histograms()
@@ -405,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--score-batching", choices=SCORE_BATCHING, help="`kgrec serve --score-batching`"
     )
+    ap.add_argument("--fresh-messages", action="store_true", help="frame each message anew")
     ap.add_argument("serve_args", nargs="*", help="extra `kgrec serve` flags, after --")
     args = ap.parse_args(argv)
     if args.data_dir and len(args.products) > 1:
@@ -421,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"mix (seed {args.seed}): first turn {MIX[0]:.0%}, follow-up {MIX[1]:.0%}, feedback "
         f"{MIX[2]:.0%} of draws; Recommend limit 10, explain on; concurrency "
         f"{','.join(map(str, args.concurrency))}, {args.seconds:g} s each; "
+        + ("fresh messages; " if args.fresh_messages else "")
         + (f"{args.connections} connection(s)" if args.connections else "a connection per client")
     )
     results: list[tuple[int, SizeRun, float, float]] = []

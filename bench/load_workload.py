@@ -4,7 +4,12 @@ A :class:`Shopper` is one simulated client. Every step it draws from its own see
 ``random.Random`` what to do next: start a conversation (a first turn, a new session), send a
 follow-up in its current session, or report feedback on an item it was shown. The draws are
 fixed by ``(seed, worker index)``, so two runs send the same sequence of calls; how far each
-shopper gets in the time allowed depends on the server's speed.
+shopper gets in the time allowed depends on the server's speed. Its messages are the few of
+:data:`FIRST_TURNS` and :data:`FOLLOW_UPS`, which the server's per-text caches soon all hold;
+with ``fresh`` (``bench.load --fresh-messages``) each is framed by a seeded opening and
+closing (:data:`OPENINGS`, :data:`CLOSINGS`, :data:`SIGN_OFFS`, drawn by a generator of its
+own: the same calls, users and items), so most messages are new to the server, as a real
+shopper's are.
 
 :func:`run_phase` runs ``concurrency`` such clients on one channel (or several connections) for a
 bounded time and returns every call's latency and status code.
@@ -48,6 +53,22 @@ FOLLOW_UPS = (
     "under 50",
     "show me more",
 )
+#: With fresh messages (``bench.load --fresh-messages``), each message is framed by one of
+#: these openings and closings, drawn by the shopper's seeded generator: 16 x 18 x 16 x 12
+#: texts, so the server's per-text caches (the intent encoder's, the linker's) rarely hold
+#: the one a turn sends, as with real shoppers, who seldom type the same words twice.
+OPENINGS = (
+    "", "hi, ", "hello! ", "please show me ", "i am looking for ", "can you find ",
+    "i need ", "looking for ", "any ", "hey, ", "could you suggest ", "show me ",
+    "i'd like ", "help me find ", "do you have ", "what about ",
+)  # fmt: skip
+CLOSINGS = (
+    "", " please", " for my sister", " for a friend", " for work", " for the weekend",
+    " for my dad", " as a gift", " for travel", " for my son", " for my partner",
+    " for everyday use", " for the office", " for a birthday", " for my mom", " for school",
+)  # fmt: skip
+SIGN_OFFS = ("", "!", " thanks", " thank you", " :)", "?", ".", " asap", " today",
+             " if possible", " anyone?", " cheers")  # fmt: skip
 FEEDBACK_EVENTS = (
     pb.EVENT_TYPE_CLICK,
     pb.EVENT_TYPE_CLICK,
@@ -95,14 +116,20 @@ class Shopper:
     stub: pb_grpc.RecommenderServiceStub
     rng: random.Random
     n_users: int
+    #: frames each message (OPENINGS, CLOSINGS, SIGN_OFFS) when set: a generator of its own,
+    #: so the calls, users and items drawn stay those of the plain mix
+    framing: random.Random | None = None
     user_id: str = ""
     session_id: str = ""
     shown: list[str] = field(default_factory=list)
 
     @classmethod
-    def seeded(cls, channel: grpc.aio.Channel, seed: int, worker: int, n_users: int) -> Shopper:
+    def seeded(
+        cls, channel: grpc.aio.Channel, seed: int, worker: int, n_users: int, fresh: bool = False
+    ) -> Shopper:
         rng = random.Random(f"kgrec-load:{seed}:{worker}")
-        return cls(pb_grpc.RecommenderServiceStub(channel), rng, n_users)
+        framing = random.Random(f"kgrec-load-framing:{seed}:{worker}") if fresh else None
+        return cls(pb_grpc.RecommenderServiceStub(channel), rng, n_users, framing)
 
     async def step(self) -> Sample:
         draw = self.rng.random()
@@ -116,6 +143,8 @@ class Shopper:
         return await self._turn("Recommend:first", self.rng.choice(FIRST_TURNS))
 
     async def _turn(self, rpc: str, message: str) -> Sample:
+        if (rng := self.framing) is not None:
+            message = rng.choice(OPENINGS) + message + rng.choice(CLOSINGS) + rng.choice(SIGN_OFFS)
         request = pb.RecommendRequest(
             user_id=self.user_id, session_id=self.session_id, message=message, limit=10,
             explain=True,
@@ -218,9 +247,12 @@ async def wait_serving(target: str, timeout_s: float) -> float:
 
 
 __all__ = [
+    "CLOSINGS",
     "FIRST_TURNS",
     "FOLLOW_UPS",
     "MIX",
+    "OPENINGS",
+    "SIGN_OFFS",
     "HealthProbe",
     "PhaseResult",
     "Sample",

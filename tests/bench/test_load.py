@@ -31,7 +31,16 @@ from bench.load_report import (
     steal_share,
     step_table,
 )
-from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX, Sample, Shopper
+from bench.load_workload import (
+    CLOSINGS,
+    FIRST_TURNS,
+    FOLLOW_UPS,
+    MIX,
+    OPENINGS,
+    SIGN_OFFS,
+    Sample,
+    Shopper,
+)
 from kgrec.v1 import recommender_pb2 as pb
 from server.metrics import STEPS, Metrics
 
@@ -114,9 +123,11 @@ class _FakeStub:
         return pb.FeedbackResponse(accepted=True)
 
 
-def _drive(seed: int, worker: int, steps: int) -> tuple[list[str], _FakeStub]:
+def _drive(seed: int, worker: int, steps: int, fresh: bool = False) -> tuple[list[str], _FakeStub]:
     stub = _FakeStub()
-    shopper = Shopper(stub, random.Random(f"kgrec-load:{seed}:{worker}"), n_users=5)  # type: ignore[arg-type]
+    framing = random.Random(f"kgrec-load-framing:{seed}:{worker}") if fresh else None
+    rng = random.Random(f"kgrec-load:{seed}:{worker}")
+    shopper = Shopper(stub, rng, n_users=5, framing=framing)  # type: ignore[arg-type]
 
     async def go() -> list[str]:
         return [(await shopper.step()).rpc for _ in range(steps)]
@@ -144,6 +155,26 @@ def test_shoppers_follow_a_fixed_seeded_mix() -> None:
         else:
             assert session_user[session] == user and text.startswith("prod:")
     assert any(u for u in session_user.values()) and "" in session_user.values()
+
+
+def test_fresh_messages_frame_the_same_calls_in_words_rarely_sent_twice() -> None:
+    """``--fresh-messages``: the same calls, users and items as the plain mix, each message
+    the plain one inside a seeded opening and closing, most of them sent once."""
+    plain_rpcs, plain = _drive(7, 0, 2000)
+    rpcs, fresh = _drive(7, 0, 2000, fresh=True)
+    assert rpcs == plain_rpcs and fresh.calls == _drive(7, 0, 2000, fresh=True)[1].calls
+    texts = []
+    for was, now in zip(plain.calls, fresh.calls, strict=True):
+        assert was[:3] == now[:3]
+        if was[0] == "Recommend":
+            at = now[3].index(was[3])
+            opening, rest = now[3][:at], now[3][at + len(was[3]) :]
+            assert opening in OPENINGS
+            assert any(rest == c + e for c in CLOSINGS for e in SIGN_OFFS)
+            texts.append(now[3])
+        else:
+            assert was[3] == now[3]
+    assert len(set(texts)) >= 0.8 * len(texts)
 
 
 def test_proc_usage_of_this_process() -> None:
