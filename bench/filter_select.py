@@ -40,6 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.load_report import percentile
 from kg import EmbeddedFalkorDB, open_store
 from kg import queries as cypher
 from kg._cypher_candidates import CypherCandidates
@@ -155,7 +156,7 @@ def writes_during_read(uri: str, read: Callable[[], list[Any]], label: str) -> N
     thread.join()
     writer._write("MATCH (n:BenchFilterSelectScratch) DELETE n")  # type: ignore[attr-defined]
     writer.close()
-    p99 = sorted(waits)[min(len(waits) - 1, int(0.99 * len(waits)))]
+    p99 = percentile(waits, 0.99)
     print(
         f"  {label:<34} {len(rows):,} rows in {took:.2f} s; {len(waits)} writes meanwhile: "
         f"median {statistics.median(waits):.1f} ms, p99 {p99:.1f} ms, max {max(waits):.1f} ms"
