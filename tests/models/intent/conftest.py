@@ -95,24 +95,11 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide random BERT with a word-level vocab, saved as an HF model dir."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from tests.tiny_bert import save_tiny_bert
 
+    words = [*sorted(set(WORDS)), *"0123456789"]
     d = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS)), *"0123456789"]
-    (d / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(d / "vocab.txt")).save_pretrained(d)
-    torch.manual_seed(0)
-    cfg = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(cfg).save_pretrained(d)
-    return d
+    return save_tiny_bert(d, words, suffixes=(), hidden=32, layers=2, fast=True)
 
 
 @pytest.fixture(scope="session")
