@@ -44,7 +44,8 @@ def _retry() -> Retry:
 
 
 #: Internal node ids per page of the filter snapshot's read (:meth:`FalkorDBStore.filter_rows`):
-#: at 100k products a page reads in ~0.1 s, the longest a write waits for it.
+#: a page's read is the longest a write waits behind it (``bench.filter_select
+#: --writes-during-read`` measures it).
 FILTER_NODE_PAGE = 2_500
 
 
@@ -157,8 +158,8 @@ class FalkorDBStore(CypherStore):
     def filter_rows(self) -> list[Row]:
         """The filter snapshot's rows in pages of :data:`FILTER_NODE_PAGE` internal node ids
         (:data:`kg.queries.FILTER_SNAPSHOT_BY_NODE_ID`). FalkorDB runs a write only between
-        reads, so a session save or a Feedback waits for the page being read: pages of 50,000
-        products by ``p.id`` held writes up to ~2 s at 100k products, and a smaller page
+        reads, so a session save or a Feedback waits for the page being read: large pages of
+        products by ``p.id`` held writes for seconds at 100k products, and a smaller page
         costs as much as the sort of every product after it (the whole read grows with the
         square of the catalogue). A page of node ids is a seek, its cost its own."""
         (top,), *_ = self._read(queries.MAX_PRODUCT_NODE_ID) or [[None]]

@@ -50,8 +50,8 @@ def paused_gc() -> Iterator[None]:
     Loading start-up tables creates millions of objects that all live on (the linker's and
     parser's indexes, the lexicon, a model's id maps). Each allocation burst triggers
     collections that walk every object created so far, to find no garbage: at 100k products
-    that was more than half of a warm restart. What garbage the block makes is collected
-    by the next collection after it (none is lost: the GC is paused, not its bookkeeping),
+    that was most of a warm restart (``bench/RESULTS.md``). What garbage the block makes is
+    collected by the next collection after it (none is lost: the GC is paused, not its bookkeeping),
     which walks what the block made once; :func:`server.serve.settle_heap` inside the block
     freezes it instead.
     """

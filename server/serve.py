@@ -113,7 +113,7 @@ def build_runtime(
     torch.set_num_threads(settings.torch_threads)
     # numpy's OpenBLAS too: its threads spin while they wait, and with the graph DB, the
     # snapshot and the text models loading beside them, the item statistics' one matrix
-    # product (100k rows, 6 ms alone) took 3 s in two of six warm starts
+    # product (milliseconds alone) stalled for seconds in some warm starts
     threadpool_limits(settings.torch_threads, user_api="blas")
     text_models = TextModels(settings).start()
     on_stop: list[Callable[[], None]] = []

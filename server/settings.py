@@ -114,9 +114,9 @@ class Settings:
         embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
             memory, least recently used dropped first; bounds memory on a long-running server.
         token_table: Compute the static MiniLM vector of every vocabulary token (30,522) at
-            the first start (13-30 s on 2 cores, once: saved in ``data_dir/cache``), so that no
-            turn waits on MiniLM for a word not seen before (17-59 ms each); off: each token
-            on its first use, in memory only.
+            the first start (seconds, once: saved in ``data_dir/cache``), so that no turn
+            waits on a MiniLM pass for a word not seen before; off: each token on its first
+            use, in memory only.
         item_index: How the scorer finds its best items for a turn: ``exact`` (every item
             vector, each turn), ``faiss`` (an approximate FAISS inverted-file index, built when
             the model loads; ``bench.ann`` prints its recall against exact) or ``auto`` (FAISS

