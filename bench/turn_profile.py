@@ -125,7 +125,7 @@ def drive(runtime: Any, turns: int, seed: int, n_users: int) -> tuple[list[Any],
 
 
 #: Scores may move this much between runs: the profile's recency weights read the clock (two
-#: runs of one commit at 100k differed by up to 3.4e-4).
+#: runs of one commit differ by more than 1e-4 at 100k products; ``bench/RESULTS.md``).
 SCORE_TOLERANCE = 1e-3
 
 
