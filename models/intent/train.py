@@ -1,8 +1,12 @@
-"""Build the intent head: ``python -m models.intent.train [--out PATH] [--split train|all]``.
+"""Build the intent head: ``python -m models.intent.train [--out PATH] [--split train|all]
+[--encoder static|contextual [--layers N]]``.
 
-Embeds the labelled utterances with the packaged MiniLM, adds the rule cues, picks the L2
-strength and cue scale by 5-fold cross-validation on the chosen split, fits on all of it and
-writes the head as JSON (~25 KB). Deterministic: folds by example id, seeded init.
+Embeds the labelled utterances with the packaged MiniLM (``static``, the default: the mean
+of its static token table's vectors, as the linker's; ``contextual``: a forward of its first
+``--layers`` layers), adds the rule cues, picks the L2 strength and cue scale by 5-fold
+cross-validation on the chosen split, fits on all of it and writes the head as JSON (~25 KB).
+Deterministic: folds by example id, seeded init. Why the default is ``static``:
+``bench/RESULTS.md``, the 2026-12-05 entry on the rule that chooses the intent encoder.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from models.intent._encoder import MessageEncoder, SentenceEncoder, StaticSentenceEncoder
 from models.intent._features import FEATURE_NAMES
-from models.intent.classifier import IntentClassifier
+from models.intent.classifier import ENCODER_KINDS, IntentClassifier
 from models.intent.config import IntentConfig
 from models.intent.dataset import EvalExample, load_eval_set, load_lexicon
 from models.intent.embedded import HEAD_PATH, EmbeddedIntentParser
@@ -82,15 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lexicon", default=None, help="lexicon JSON (default: packaged)")
     ap.add_argument("--split", default="train", choices=("train", "all"))
     ap.add_argument("--out", default=str(HEAD_PATH))
-    ap.add_argument("--layers", type=int, default=None, help="encoder layers kept (default all)")
+    ap.add_argument("--encoder", default="static", choices=ENCODER_KINDS)
+    ap.add_argument(
+        "--layers", type=int, default=None, help="contextual: encoder layers kept (default all)"
+    )
     args = ap.parse_args(argv)
+    if args.layers is not None and args.encoder != "contextual":
+        ap.error("--layers needs --encoder contextual")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import torch
 
     torch.set_num_threads(1)
     examples = load_eval_set(args.eval_set, split=None if args.split == "all" else args.split)
-    config = IntentConfig(encoder_layers=args.layers)
-    parser = EmbeddedIntentParser(config, load_lexicon(args.lexicon))
+    encoder: MessageEncoder = (
+        StaticSentenceEncoder()
+        if args.encoder == "static"
+        else SentenceEncoder.get(layers=args.layers, cache_size=0)
+    )
+    parser = EmbeddedIntentParser(IntentConfig(), load_lexicon(args.lexicon), encoder=encoder)
     emb, feats = build_inputs(parser, examples)
     l2, scale, cv = cross_validate(emb, feats, examples)
     clf = IntentClassifier.fit(
@@ -102,12 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         feature_scale=scale,
         encoder="all-MiniLM-L6-v2",
         encoder_layers=args.layers,
+        encoder_kind=args.encoder,
     )
     clf.save(args.out)
     print(
-        f"trained on {len(examples)} {args.split} examples, encoder layers {args.layers or 'all'}:"
-        f" l2={l2:g} feature_scale={scale:g},"
-        f"5-fold cv accuracy {cv:.3f}; wrote {Path(args.out)}"
+        f"trained on {len(examples)} {args.split} examples, {args.encoder} encoder"
+        + (f" ({args.layers or 'all'} layers)" if args.encoder == "contextual" else "")
+        + f": l2={l2:g} feature_scale={scale:g},"
+        f" 5-fold cv accuracy {cv:.3f}; wrote {Path(args.out)}"
     )
     return 0
 

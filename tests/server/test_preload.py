@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,19 +10,40 @@ import pytest
 
 import kg.linking
 from kg.linking import StaticMiniLMEncoder
-from models.intent._encoder import SentenceEncoder
+from models.intent import EmbeddedIntentParser, IntentConfig
+from models.intent._encoder import SentenceEncoder, StaticSentenceEncoder
+from models.intent.classifier import IntentClassifier
+from models.intent.embedded import HEAD_PATH
+from server.builder import intent_config
 from server.preload import TextModels, spawn_embedded_graph
 from server.settings import Settings
 
 
-def test_text_models_load_both_encoders(tmp_path: Path) -> None:
+def test_text_models_load_the_one_static_table_the_parser_and_linker_share(
+    tmp_path: Path,
+) -> None:
     SentenceEncoder._instances.clear()
-    models = TextModels(Settings(data_dir=str(tmp_path), token_table=False)).start()
+    settings = Settings(data_dir=str(tmp_path), token_table=False)
+    models = TextModels(settings).start()
     encoder = models.name_encoder()
     assert isinstance(encoder, StaticMiniLMEncoder)
     assert encoder.encode(["red shoes"]).shape == (1, encoder.dim)
-    # the intent parser's encoder is in the shared cache: its first parse loads nothing
-    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [3]
+    # the shipped intent head reads the static table: no MiniLM forward is loaded for it,
+    # and the parser's table is the linker's, the one the preload attached to the data dir
+    assert SentenceEncoder._instances == {}
+    parser = EmbeddedIntentParser(intent_config(settings))
+    assert parser.encoder.kind == "static"
+    assert isinstance(parser.encoder, StaticSentenceEncoder)
+    assert parser.encoder.table is encoder
+
+
+def test_preload_loads_a_contextual_heads_minilm_at_its_depth(tmp_path: Path) -> None:
+    SentenceEncoder._instances.clear()
+    head = replace(IntentClassifier.load(HEAD_PATH), encoder_kind="contextual", encoder_layers=2)
+    head.save(tmp_path / "head.json")
+    EmbeddedIntentParser.preload(IntentConfig(head_path=str(tmp_path / "head.json")))
+    # in the shared cache: a parser's first message loads nothing
+    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [2]
 
 
 def test_a_failed_load_is_raised_to_the_caller(

@@ -141,3 +141,78 @@ def test_intent_vectors_in_bfloat16_stay_close_and_keep_the_float32_weights(
     assert (full * half).sum(axis=1).min() >= 0.99
     minilm.set_inference_dtype("float32")
     np.testing.assert_array_equal(enc.encode_batch(texts), full)
+
+
+def test_a_static_head_reads_the_static_token_table(tiny_encoder_dir, lexicon) -> None:
+    """A head trained on the static table's vectors gets them at parse time: the process's
+    shared table for the encoder path (the linker's), not a transformer forward."""
+    from kg.linking import StaticMiniLMEncoder
+    from models.intent._encoder import StaticSentenceEncoder
+
+    static = StaticSentenceEncoder(str(tiny_encoder_dir))
+    assert (static.kind, static.layers, static.dim) == ("static", None, 32)
+    cfg = IntentConfig(encoder_path=str(tiny_encoder_dir), embedding_cache=0)
+    slot_parser = EmbeddedIntentParser(cfg, lexicon, encoder=static)
+    prev = Intent(type=IntentType.RECOMMEND)
+    feats = np.stack(
+        [
+            slot_parser.features(m, slot_parser.extract_slots(m), prev if p else None)
+            for m, _, p in TRAIN
+        ]
+    )
+    emb = static.encode_batch([m for m, _, _ in TRAIN])
+    head = IntentClassifier.fit(
+        emb,
+        feats,
+        [t for _, t, _ in TRAIN],
+        feature_names=FEATURE_NAMES,
+        l2=1e-4,
+        encoder_kind="static",
+    )
+    parser = EmbeddedIntentParser(cfg, lexicon, classifier=head)  # the encoder from the head
+    assert parser.encoder.kind == "static"
+    shared = StaticMiniLMEncoder.shared(str(tiny_encoder_dir))
+    np.testing.assert_array_equal(
+        parser.encoder.encode("show me red shoes"), shared.encode(["show me red shoes"])[0]
+    )
+    right = sum(parser.parse(m, previous=prev if p else None).type == t for m, t, p in TRAIN)
+    assert right >= 0.9 * len(TRAIN)
+
+
+def test_a_head_and_an_encoder_of_the_other_kind_are_refused(
+    tiny_encoder_dir, tiny_parser, lexicon
+) -> None:
+    static_head = dataclasses.replace(tiny_parser.classifier, encoder_kind="static")
+    cfg = IntentConfig(encoder_path=str(tiny_encoder_dir))
+    contextual = SentenceEncoder(str(tiny_encoder_dir), cache_size=0)
+    with pytest.raises(ConfigError, match="static vectors"):
+        EmbeddedIntentParser(cfg, lexicon, classifier=static_head, encoder=contextual).parse("hi")
+    cut = IntentConfig(encoder_path=str(tiny_encoder_dir), encoder_layers=1)
+    with pytest.raises(ConfigError, match="encoder_layers applies to a contextual"):
+        EmbeddedIntentParser(cut, lexicon, classifier=static_head).parse("hi")
+
+
+def test_a_head_names_its_encoder_kind_and_older_heads_are_contextual(
+    tmp_path, tiny_parser
+) -> None:
+    import json
+
+    path = tmp_path / "head.json"
+    dataclasses.replace(tiny_parser.classifier, encoder_kind="static").save(path)
+    assert IntentClassifier.load(path).encoder_kind == "static"
+    data = json.loads(path.read_text())
+    del data["encoder_kind"]  # as heads saved before the field
+    path.write_text(json.dumps(data))
+    assert IntentClassifier.load(path).encoder_kind == "contextual"
+    data["encoder_kind"] = "sparse"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="encoder_kind 'sparse' is none of static, contextual"):
+        IntentClassifier.load(path)
+
+
+def test_train_takes_layers_only_for_a_contextual_encoder(capsys) -> None:
+    from models.intent import train
+
+    with pytest.raises(SystemExit):
+        train.main(["--layers", "2"])
+    assert "--layers needs --encoder contextual" in capsys.readouterr().err
