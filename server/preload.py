@@ -96,8 +96,9 @@ def static_encoder(settings: Settings) -> StaticMiniLMEncoder:
 
 
 class TextModels:
-    """Loads, in a background thread, the intent parser's MiniLM (into the process-wide
-    encoder cache the parser reads) and the static MiniLM encoder (:func:`static_encoder`).
+    """Loads, in a background thread, the intent parser's encoder (a contextual head's MiniLM
+    into the process-wide encoder cache the parser reads; a static head's is the table below)
+    and the static MiniLM encoder (:func:`static_encoder`).
 
     :meth:`name_encoder` waits for the thread and returns the linker's encoder, or raises what
     loading it raised. The intent parser needs no hand-over: its first parse finds the encoder

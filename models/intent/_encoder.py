@@ -1,5 +1,5 @@
 """The intent head's text vector: a cached MiniLM sentence encoder (mean pooling,
-L2-normalised, shared per process), or the static token table's mean (the default head's)."""
+L2-normalised, shared per process), or the static token table's mean."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ Per message: tokenize (offsets kept) → lexicon and name-like spans
 negation scope over all three → price rules → intent type from
 :class:`~models.intent.classifier.IntentClassifier` over the message's vector and rule cues.
 The vector is what the head was trained on (:class:`~models.intent.classifier.IntentClassifier`'s
-``encoder_kind``): the shipped head's is the static MiniLM token table's mean, a tokenizer call
-and no transformer forward; a ``contextual`` head's is a MiniLM forward per new message.
+``encoder_kind``): the shipped head's is a MiniLM forward per new message (``contextual``); a
+``static`` head's is the static MiniLM token table's mean, a tokenizer call and no forward.
 """
 
 from __future__ import annotations

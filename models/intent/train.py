@@ -1,12 +1,15 @@
 """Build the intent head: ``python -m models.intent.train [--out PATH] [--split train|all]
 [--encoder static|contextual [--layers N]]``.
 
-Embeds the labelled utterances with the packaged MiniLM (``static``, the default: the mean
-of its static token table's vectors, as the linker's; ``contextual``: a forward of its first
-``--layers`` layers), adds the rule cues, picks the L2 strength and cue scale by 5-fold
-cross-validation on the chosen split, fits on all of it and writes the head as JSON (~25 KB).
-Deterministic: folds by example id, seeded init. Why the default is ``static``:
-``bench/RESULTS.md``, the 2026-12-05 entry on the rule that chooses the intent encoder.
+Embeds the labelled utterances with the packaged MiniLM (``contextual``, the default: a
+forward of its first ``--layers`` layers, the shipped head's 3; ``static``: the mean of its
+static token table's vectors, as the linker's), adds the rule cues, picks the L2 strength
+and cue scale by 5-fold cross-validation on the chosen split, fits on all of it and writes
+the head as JSON (~25 KB).
+Deterministic: folds by example id, seeded init. A static head costs no transformer forward
+per message but names the type of conversational chat worse than the contextual one (the
+2026-12-05 entry of ``bench/RESULTS.md`` on choosing the intent encoder), so it is not the
+shipped one.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lexicon", default=None, help="lexicon JSON (default: packaged)")
     ap.add_argument("--split", default="train", choices=("train", "all"))
     ap.add_argument("--out", default=str(HEAD_PATH))
-    ap.add_argument("--encoder", default="static", choices=ENCODER_KINDS)
+    ap.add_argument("--encoder", default="contextual", choices=ENCODER_KINDS)
     ap.add_argument(
         "--layers", type=int, default=None, help="contextual: encoder layers kept (default all)"
     )

@@ -19,22 +19,30 @@ from server.preload import TextModels, spawn_embedded_graph
 from server.settings import Settings
 
 
-def test_text_models_load_the_one_static_table_the_parser_and_linker_share(
-    tmp_path: Path,
-) -> None:
+def test_text_models_load_both_encoders(tmp_path: Path) -> None:
     SentenceEncoder._instances.clear()
-    settings = Settings(data_dir=str(tmp_path), token_table=False)
-    models = TextModels(settings).start()
+    models = TextModels(Settings(data_dir=str(tmp_path), token_table=False)).start()
     encoder = models.name_encoder()
     assert isinstance(encoder, StaticMiniLMEncoder)
     assert encoder.encode(["red shoes"]).shape == (1, encoder.dim)
-    # the shipped intent head reads the static table: no MiniLM forward is loaded for it,
-    # and the parser's table is the linker's, the one the preload attached to the data dir
-    assert SentenceEncoder._instances == {}
-    parser = EmbeddedIntentParser(intent_config(settings))
-    assert parser.encoder.kind == "static"
+    # the shipped intent head's MiniLM is in the shared cache: its first parse loads nothing
+    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [3]
+
+
+def test_a_static_heads_table_is_the_one_the_preload_attached(tmp_path: Path) -> None:
+    SentenceEncoder._instances.clear()
+    head = replace(IntentClassifier.load(HEAD_PATH), encoder_kind="static", encoder_layers=None)
+    head.save(tmp_path / "head.json")
+    settings = Settings(data_dir=str(tmp_path), token_table=False)
+    encoder = TextModels(settings).start().name_encoder()
+    config = replace(intent_config(settings), head_path=str(tmp_path / "head.json"))
+    EmbeddedIntentParser.preload(config)
+    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [3]  # the shipped head's
+    parser = EmbeddedIntentParser(config)
     assert isinstance(parser.encoder, StaticSentenceEncoder)
+    # the linker's table, mapped from the data dir: no MiniLM forward of its own
     assert parser.encoder.table is encoder
+    assert parser.parse("red running shoes").backend == "embedded"
 
 
 def test_preload_loads_a_contextual_heads_minilm_at_its_depth(tmp_path: Path) -> None:

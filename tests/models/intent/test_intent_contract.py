@@ -214,5 +214,5 @@ def test_train_takes_layers_only_for_a_contextual_encoder(capsys) -> None:
     from models.intent import train
 
     with pytest.raises(SystemExit):
-        train.main(["--layers", "2"])
+        train.main(["--encoder", "static", "--layers", "2"])
     assert "--layers needs --encoder contextual" in capsys.readouterr().err
