@@ -1,7 +1,7 @@
 """Two intent heads on conversational chat: where they disagree, which one names the type.
 
     python -m bench.intent_chat --data ../shared/data --head-b B.json [--head-a A.json] \\
-        [--sample 100 --seed 2 --exclude 25 --exclude-seed 1] [--labels LABELS.txt]
+        [--sample 100 --seed 2 --exclude 25 --exclude-seed 1] [--from all] [--labels LABELS.txt]
 
 The labelled set (``bench.intent_bench``) is mostly shop requests; a shop's assistant also
 hears chat ("oh I loved that one", "bye", "I like horror movies"). This parses ReDial-dev's
@@ -12,8 +12,9 @@ by the labelled set's conventions, one ``k type`` line each. With ``--labels`` i
 the sample, how many only A gets right, only B, neither, the exact two-sided sign test of A
 against B, and the commonest (gold, A, B) triples. ``--exclude N --exclude-seed S`` leaves
 out the first N disagreements of another seeded order (ones already looked at with the
-answers shown). Messages are read from ``--data`` and never written out except to the
-terminal.
+answers shown). ``--from all`` samples every message instead of the disagreements, so the
+labels give each head's accuracy on chat (with a 95% Wilson interval). Messages are read
+from ``--data`` and never written out except to the terminal.
 """
 
 from __future__ import annotations
@@ -44,12 +45,24 @@ def sign_test(a: int, b: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion ``hits / n``."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (centre - half, centre + half)
+
+
 def disagreements(
-    messages: Sequence[str], types: dict[str, tuple[str, str]], seed: int
+    messages: Sequence[str], types: dict[str, tuple[str, str]], seed: int, *, every: bool = False
 ) -> list[str]:
+    """The non-blank messages in a seeded order: those the heads type differently, or
+    ``every`` one."""
     order = [m for m in messages if m.strip()]
     random.Random(seed).shuffle(order)
-    return [m for m in order if types[m][0] != types[m][1]]
+    return [m for m in order if every or types[m][0] != types[m][1]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=2)
     p.add_argument("--exclude", type=int, default=0, help="disagreements already looked at")
     p.add_argument("--exclude-seed", type=int, default=1)
+    p.add_argument("--from", dest="pool", choices=("disagreements", "all"), default="disagreements")
     p.add_argument("--labels", type=Path, default=None, help="'k type' lines for the sample")
     a = p.parse_args(argv)
     import torch
@@ -77,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     differ = sum(types[m][0] != types[m][1] for m in distinct)
     print(f"ReDial-dev seeker messages: {len(distinct)}; the heads' types differ on {differ}")
     skip = set(disagreements(messages, types, a.exclude_seed)[: a.exclude])
-    sample = [m for m in disagreements(messages, types, a.seed) if m not in skip][: a.sample]
+    pool = disagreements(messages, types, a.seed, every=a.pool == "all")
+    sample = [m for m in pool if m not in skip][: a.sample]
     if a.labels is None:
         for k, m in enumerate(sample):
             print(f"{k:3d} | {' '.join(m.split())[:220]}")
@@ -93,7 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         only_b += tb == g != ta
         neither += g not in (ta, tb)
         triples[(g, ta, tb)] += 1
-    print(f"of {len(sample)} sampled disagreements: only A right {only_a}, only B right {only_b},")
+    n = len(sample)
+    for name, k in (("A", 0), ("B", 1)):
+        hits = sum(types[m][k] == gold[str(j)] for j, m in enumerate(sample))
+        low, high = wilson(hits, n)
+        print(f"head {name} right on {hits} of {n} ({hits / n:.2f}, 95% [{low:.2f}, {high:.2f}])")
+    print(f"of {n} sampled {a.pool}: only A right {only_a}, only B right {only_b},")
     print(f"neither {neither}; sign test A against B p = {sign_test(only_a, only_b):.2g}")
     print("commonest (gold, A, B):")
     for (g, ta, tb), n in triples.most_common(10):
