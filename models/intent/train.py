@@ -1,15 +1,14 @@
 """Build the intent head: ``python -m models.intent.train [--out PATH] [--split train|all]
-[--encoder static|contextual [--layers N]]``.
+[--encoder contextual|static] [--layers N]``.
 
 Embeds the labelled utterances with the packaged MiniLM (``contextual``, the default: a
-forward of its first ``--layers`` layers, the shipped head's 3; ``static``: the mean of its
-static token table's vectors, as the linker's), adds the rule cues, picks the L2 strength
-and cue scale by 5-fold cross-validation on the chosen split, fits on all of it and writes
-the head as JSON (~25 KB).
-Deterministic: folds by example id, seeded init. A static head costs no transformer forward
-per message but names the type of conversational chat worse than the contextual one (the
-2026-12-05 entry of ``bench/RESULTS.md`` on choosing the intent encoder), so it is not the
-shipped one.
+forward of its first ``--layers`` layers, 3 unless told, as the shipped head; ``static``: the
+mean of its static token table's vectors, as the linker's), adds the rule cues, picks the L2
+strength and cue scale by 5-fold cross-validation on the chosen split, fits on all of it and
+writes the head as JSON (~25 KB). Deterministic: folds by example id, seeded init, so the
+defaults rebuild the shipped head. A static head costs no transformer forward per message but
+names the type of conversational chat worse (the 2026-12-05 entries of ``bench/RESULTS.md``
+on choosing the intent encoder), so it is not the shipped one.
 """
 
 from __future__ import annotations
@@ -33,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 L2_GRID = (1e-4, 3e-4, 1e-3, 3e-3)
 SCALE_GRID = (0.5, 1.0, 2.0)
+#: the shipped head's encoder depth: the first 3 of MiniLM's 6 layers
+LAYERS = 3
 
 
 def build_inputs(
@@ -92,11 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(HEAD_PATH))
     ap.add_argument("--encoder", default="contextual", choices=ENCODER_KINDS)
     ap.add_argument(
-        "--layers", type=int, default=None, help="contextual: encoder layers kept (default all)"
+        "--layers", type=int, default=None, help=f"contextual: encoder layers kept ({LAYERS})"
     )
     args = ap.parse_args(argv)
     if args.layers is not None and args.encoder != "contextual":
         ap.error("--layers needs --encoder contextual")
+    if args.encoder == "contextual" and args.layers is None:
+        args.layers = LAYERS
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import torch
 
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     clf.save(args.out)
     print(
         f"trained on {len(examples)} {args.split} examples, {args.encoder} encoder"
-        + (f" ({args.layers or 'all'} layers)" if args.encoder == "contextual" else "")
+        + (f" ({args.layers} layers)" if args.encoder == "contextual" else "")
         + f": l2={l2:g} feature_scale={scale:g},"
         f" 5-fold cv accuracy {cv:.3f}; wrote {Path(args.out)}"
     )
