@@ -69,6 +69,13 @@ CLOSINGS = (
 )  # fmt: skip
 SIGN_OFFS = ("", "!", " thanks", " thank you", " :)", "?", ".", " asap", " today",
              " if possible", " anyone?", " cheers")  # fmt: skip
+
+
+def framed(rng: random.Random, message: str) -> str:
+    """``message`` in an opening, a closing and a sign-off drawn from ``rng``."""
+    return rng.choice(OPENINGS) + message + rng.choice(CLOSINGS) + rng.choice(SIGN_OFFS)
+
+
 FEEDBACK_EVENTS = (
     pb.EVENT_TYPE_CLICK,
     pb.EVENT_TYPE_CLICK,
@@ -143,8 +150,8 @@ class Shopper:
         return await self._turn("Recommend:first", self.rng.choice(FIRST_TURNS))
 
     async def _turn(self, rpc: str, message: str) -> Sample:
-        if (rng := self.framing) is not None:
-            message = rng.choice(OPENINGS) + message + rng.choice(CLOSINGS) + rng.choice(SIGN_OFFS)
+        if self.framing is not None:
+            message = framed(self.framing, message)
         request = pb.RecommendRequest(
             user_id=self.user_id, session_id=self.session_id, message=message, limit=10,
             explain=True,
@@ -257,6 +264,7 @@ __all__ = [
     "PhaseResult",
     "Sample",
     "Shopper",
+    "framed",
     "run_phase",
     "wait_serving",
 ]

@@ -1,7 +1,8 @@
 """A/B of a code change on served turns, interleaved turn by turn in one process.
 
     python -m bench.turn_ab --data-dir DIR --before REV \\
-        --swap server.retrieval:retrieve [--swap MODULE:ATTR[,ATTR...]] [--turns 2000]
+        --swap server.retrieval:retrieve [--swap MODULE:ATTR[,ATTR...]] [--turns 2000] \\
+        [--fresh-messages]
 
 On a shared 2-core machine the speed moves by tens of percent between two runs of the same
 command minutes apart, more than most changes to a turn; two runs, one per commit, compare the
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm-up", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--users", type=int, default=2500)
+    ap.add_argument("--fresh-messages", action="store_true", help="as bench.turn_profile's")
     args = ap.parse_args(argv)
     swapped = swaps(args.swap, args.before)
     with tempfile.TemporaryDirectory(prefix="kgrec-turn-ab-") as tmp:
@@ -125,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
 
         pipeline.recommend_sync = timed
         try:
-            drive(runtime, args.warm_up, args.seed + 1, args.users)
+            drive(runtime, args.warm_up, args.seed + 1, args.users, args.fresh_messages)
             ms = {True: [], False: []}
-            drive(runtime, args.turns, args.seed, args.users)
+            drive(runtime, args.turns, args.seed, args.users, args.fresh_messages)
         finally:
             for owner, attr, now, _ in swapped:
                 setattr(owner, attr, now)

@@ -1,14 +1,16 @@
 """Profile and pin down a served turn: the graph queries of each turn, timed, and its answers.
 
     python -m bench.turn_profile --data-dir DIR [--turns 60] [--seed 7] [--answers OUT.json]
-                                 [--compare BEFORE.json]
+                                 [--compare BEFORE.json] [--fresh-messages]
 
 ``DIR`` is a data dir a ``kgrec serve`` (or ``bench.load --data-dir``) left behind, graph and
 model included. It is copied to a scratch dir, so every run starts from the same graph; the
 served pipeline is built there by :func:`server.serve.build_runtime` (what ``kgrec serve``
 runs), and a seeded sequence of first turns, follow-ups and feedback (the load benchmark's
 messages, :mod:`bench.load_workload`) goes through it in-process, one call at a time,
-with a fixed ranking (``explore=False``).
+with a fixed ranking (``explore=False``). ``--fresh-messages`` frames each message as
+``bench.load --fresh-messages`` does, from a seeded generator of its own (the mix's draws
+stay the plain run's), so the per-text caches rarely hold the one a turn sends.
 
 It prints, per query shape (the query's text with its parameters), how often it ran per
 turn and its total and mean milliseconds, and each step's mean, so the step that dominates
@@ -39,7 +41,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX
+from bench.load_workload import FIRST_TURNS, FOLLOW_UPS, MIX, framed
 from kgrec.domain import EventType, FeedbackEvent, RecommendQuery
 from server.serve import GC_YOUNG_THRESHOLD, build_runtime, settle_heap
 from server.settings import Settings
@@ -84,10 +86,14 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | bool | type(None)) else str(value)
 
 
-def drive(runtime: Any, turns: int, seed: int, n_users: int) -> tuple[list[Any], dict[str, float]]:
-    """``turns`` seeded calls (the load mix); returns each call's answer and step times."""
+def drive(
+    runtime: Any, turns: int, seed: int, n_users: int, fresh: bool = False
+) -> tuple[list[Any], dict[str, float]]:
+    """``turns`` seeded calls (the load mix, each message framed when ``fresh``); returns
+    each call's answer and step times."""
     pipeline = runtime.pipeline
     rng = random.Random(f"kgrec-turn-profile:{seed}")
+    framing = random.Random(f"kgrec-turn-profile-framing:{seed}") if fresh else None
     answers: list[Any] = []
     steps: dict[str, float] = defaultdict(float)
     user, session, shown = "", "", []
@@ -103,6 +109,8 @@ def drive(runtime: Any, turns: int, seed: int, n_users: int) -> tuple[list[Any],
         else:
             user = "" if rng.random() < 0.3 else f"user:{rng.randrange(n_users)}"
             session, message = "", rng.choice(FIRST_TURNS)
+        if framing is not None:
+            message = framed(framing, message)
         query = RecommendQuery(message, user_id=user, session_id=session, explore=False)
         timings: dict[str, float] = {}
         original = pipeline._timed
@@ -200,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=60)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--users", type=int, default=2500)
+    ap.add_argument("--fresh-messages", action="store_true", help="frame each message anew")
     ap.add_argument("--answers", type=Path, help="write every answer here (JSON)")
     ap.add_argument("--compare", type=Path, help="an earlier --answers file to match")
     ap.add_argument(
@@ -221,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
             timer = QueryTimer(runtime.store)
             started, cpu = time.perf_counter(), time.process_time()
             with collections:
-                answers, steps = drive(runtime, args.turns, args.seed, args.users)
+                answers, steps = drive(
+                    runtime, args.turns, args.seed, args.users, args.fresh_messages
+                )
             wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             runtime.close()
