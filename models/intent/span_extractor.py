@@ -65,6 +65,8 @@ oh ah uh um haha seen hope take loved awesome cute definitely sounds
 help else friend friends once always must past stay chat likewise serious fun loves
 zero three four five six seven eight nine ten eleven twelve twenty
 thirty forty fifty sixty seventy eighty ninety hundred thousand
+bye goodbye yep yea sorry alright ooh ooo oooh ohh hmmm ha hahaha anyways absolutely
+preferably actually never both either there nothing liked
 """
 _COMMON = {normalize_word(w) for w in _COMMON_WORDS.split()}
 _PERSON_CUES = {"by", "director", "directed", "starring", "actor", "actress", "featuring", "from"}
