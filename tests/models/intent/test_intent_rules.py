@@ -260,3 +260,26 @@ def test_code_mixed(parser) -> None:
         ("Nike", "brand:nike", True),
     }
     assert slots.price is not None and slots.price.max == 100.0
+
+
+def test_chat_words_opening_a_message_are_not_names() -> None:
+    """From ReDial-dev seeker messages: "Bye" opened 101 messages and "Goodbye" 29, each read
+    as an open-vocabulary name (a mention the linker then tried, and one that made "Bye!"
+    after a turn read as a refinement)."""
+    from kg.types import LexiconEntry
+    from models.intent.span_extractor import SpanExtractor
+
+    extractor = SpanExtractor(
+        [LexiconEntry("m:heat", "Product", "Heat", "Heat")], open_vocabulary=True
+    )
+    for message in (
+        "Bye!",
+        "Goodbye, thanks",
+        "Sorry, I meant something else",
+        "Yep, loved it",
+        "Never seen it",
+        "Both were great",
+        "Alright, thanks",
+    ):
+        assert [s.mention.text for s in extractor.extract(message)] == [], message
+    assert [s.mention.text for s in extractor.extract("Bye, I will watch Heat")] == ["Heat"]
