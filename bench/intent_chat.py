@@ -85,11 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         EmbeddedIntentParser(IntentConfig(head_path=h, embedding_cache=0))
         for h in (a.head_a, a.head_b)
     ]
-    messages = seeker_messages(a.data)
-    types = {m: (str(heads[0].parse(m).type), str(heads[1].parse(m).type)) for m in messages}
-    distinct = [m for m in messages if m.strip()]
-    differ = sum(types[m][0] != types[m][1] for m in distinct)
-    print(f"ReDial-dev seeker messages: {len(distinct)}; the heads' types differ on {differ}")
+    messages = [m for m in seeker_messages(a.data) if m.strip()]
+    # a text many seekers wrote ("Hi", "Bye.") is parsed once
+    types = {m: (str(heads[0].parse(m).type), str(heads[1].parse(m).type)) for m in set(messages)}
+    differ = sum(types[m][0] != types[m][1] for m in messages)
+    print(f"ReDial-dev seeker messages: {len(messages)}; the heads' types differ on {differ}")
     skip = set(disagreements(messages, types, a.exclude_seed)[: a.exclude])
     pool = disagreements(messages, types, a.seed, every=a.pool == "all")
     sample = [m for m in pool if m not in skip][: a.sample]
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"of {n} sampled {a.pool}: only A right {only_a}, only B right {only_b},")
     print(f"neither {neither}; sign test A against B p = {sign_test(only_a, only_b):.2g}")
     print("commonest (gold, A, B):")
-    for (g, ta, tb), n in triples.most_common(10):
-        print(f"  {n:4d}  gold {g:<9} A {ta:<9} B {tb}")
+    for (g, ta, tb), count in triples.most_common(10):
+        print(f"  {count:4d}  gold {g:<9} A {ta:<9} B {tb}")
     return 0
 
 

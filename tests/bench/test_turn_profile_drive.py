@@ -31,7 +31,8 @@ class _Pipeline:
     def recommend_sync(self, query: RecommendQuery) -> Any:
         self._n += 1
         turn = SimpleNamespace(timings_ms={"understand": 1.0})
-        self._timed(turn, "understand").__enter__()
+        with self._timed(turn, "understand"):  # drive's wrapper records the turn
+            pass
         self.calls.append(("recommend", query.user_id, query.session_id))
         self.messages.append(query.message)
         items = [_Item(f"p{self._n}-{k}") for k in range(2)]
