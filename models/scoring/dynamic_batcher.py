@@ -9,9 +9,10 @@ and form the next batch. Nothing waits for a batch to fill (Triton's dynamic bat
 no queue delay): a lone request runs at once, so batching costs nothing at concurrency 1 and
 batches grow only when requests overlap.
 
-:data:`BATCH_STATS` counts batches and requests over the process (``kgrec serve`` exports
-them as ``kgrec_score_batches_total`` and ``kgrec_score_batched_turns_total``: their ratio
-is the mean batch).
+:data:`BATCH_STATS` counts the scorer's batches and requests over the process (``kgrec serve``
+exports them as ``kgrec_score_batches_total`` and ``kgrec_score_batched_turns_total``: their
+ratio is the mean batch), :data:`ENCODE_STATS` the intent encoder's
+(``kgrec_intent_batches_total``, ``kgrec_intent_batch_messages_total``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["BATCH_STATS", "BatchStats", "DynamicBatcher"]
+__all__ = ["BATCH_STATS", "ENCODE_STATS", "BatchStats", "DynamicBatcher"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,8 +50,10 @@ class BatchStats:
             return self.batches, self.requests
 
 
-#: Every :class:`DynamicBatcher` of the process counts here.
+#: The scorer's :class:`DynamicBatcher` counts here (the default ``stats``).
 BATCH_STATS = BatchStats()
+#: The intent encoder's (:class:`models.intent.SentenceEncoder` with ``batching``).
+ENCODE_STATS = BatchStats()
 
 
 @dataclass(slots=True)
@@ -68,12 +71,19 @@ class DynamicBatcher(Generic[T, R]):
         run: the batch function: ``len(requests)`` results, in the requests' order. An
             exception it raises is raised in every thread of that batch.
         max_batch: most requests one call of ``run`` gets (default 64).
+        stats: where its batches are counted (default :data:`BATCH_STATS`).
     """
 
-    def __init__(self, run: Callable[[Sequence[T]], Sequence[R]], max_batch: int = MAX_BATCH):
+    def __init__(
+        self,
+        run: Callable[[Sequence[T]], Sequence[R]],
+        max_batch: int = MAX_BATCH,
+        stats: BatchStats | None = None,
+    ):
         if max_batch < 1:
             raise ValueError(f"max_batch {max_batch} must be >= 1")
         self._run, self.max_batch = run, max_batch
+        self._stats = BATCH_STATS if stats is None else stats
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[_Slot[T, R]] = []
         self._busy = False
@@ -120,4 +130,4 @@ class DynamicBatcher(Generic[T, R]):
         except BaseException as e:  # noqa: BLE001 - raised again in each submitting thread
             for slot in batch:
                 slot.error = e
-        BATCH_STATS.add(len(batch))
+        self._stats.add(len(batch))

@@ -14,13 +14,30 @@ from kgrec.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DEVICE_NAMES", "SCORE_BATCHING", "resolve_device", "valid_device"]
+__all__ = [
+    "DEVICE_NAMES",
+    "ENCODER_BATCHING",
+    "SCORE_BATCHING",
+    "encoder_batching_on",
+    "resolve_device",
+    "valid_device",
+]
 
 #: What a ``device`` may be: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda[:N]``.
 DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
 #: ``Settings.score_batching``: batch concurrent turns' scoring on ``on``, not on ``off``,
 #: and where the scorer computes on a GPU on ``auto``.
 SCORE_BATCHING = ("auto", "on", "off")
+#: ``Settings.encoder_batching``: the intent encoder's forwards of concurrent turns' new
+#: messages as one batch on ``on``, not on ``off``; on ``auto``, where it computes on a GPU.
+ENCODER_BATCHING = ("auto", "on", "off")
+
+
+def encoder_batching_on(batching: str, device: torch.device) -> bool:
+    """Whether ``encoder_batching`` ``batching`` batches an encoder on ``device``."""
+    if batching not in ENCODER_BATCHING:
+        raise ValueError(f"encoder_batching {batching!r} is not one of {ENCODER_BATCHING}")
+    return batching == "on" or (batching == "auto" and device.type == "cuda")
 
 
 def valid_device(name: str) -> bool:

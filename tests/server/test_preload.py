@@ -26,7 +26,7 @@ def test_text_models_load_both_encoders(tmp_path: Path) -> None:
     assert isinstance(encoder, StaticMiniLMEncoder)
     assert encoder.encode(["red shoes"]).shape == (1, encoder.dim)
     # the shipped intent head's MiniLM is in the shared cache: its first parse loads nothing
-    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [3]
+    assert [key[2] for key in SentenceEncoder._instances] == [3]
 
 
 def test_a_static_heads_table_is_the_one_the_preload_attached(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_a_static_heads_table_is_the_one_the_preload_attached(tmp_path: Path) ->
     encoder = TextModels(settings).start().name_encoder()
     config = replace(intent_config(settings), head_path=str(tmp_path / "head.json"))
     EmbeddedIntentParser.preload(config)
-    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [3]  # the shipped head's
+    assert [key[2] for key in SentenceEncoder._instances] == [3]  # the shipped head's
     parser = EmbeddedIntentParser(config)
     assert isinstance(parser.encoder, StaticSentenceEncoder)
     # the linker's table, mapped from the data dir: no MiniLM forward of its own
@@ -51,7 +51,7 @@ def test_preload_loads_a_contextual_heads_minilm_at_its_depth(tmp_path: Path) ->
     head.save(tmp_path / "head.json")
     EmbeddedIntentParser.preload(IntentConfig(head_path=str(tmp_path / "head.json")))
     # in the shared cache: a parser's first message loads nothing
-    assert [layers for (_, _, layers) in SentenceEncoder._instances] == [2]
+    assert [key[2] for key in SentenceEncoder._instances] == [2]
 
 
 def test_a_failed_load_is_raised_to_the_caller(

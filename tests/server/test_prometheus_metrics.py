@@ -98,6 +98,9 @@ def test_metrics_endpoint_shows_requests_steps_feedback_and_model(store: GraphSt
     assert _value(after, "kgrec_graph_up") == 1
     assert _value(after, "kgrec_candidate_snapshot_products") == store.snapshot_size() > 0
     assert "kgrec_graph_restarts_total" in after
+    for name in ("kgrec_score_batches_total", "kgrec_intent_batches_total"):
+        assert name in after, name
+    assert "kgrec_intent_batch_messages_total" in after
 
 
 def test_metrics_port_zero_serves_nothing_extra(store: GraphStore) -> None:

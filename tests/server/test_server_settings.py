@@ -85,6 +85,7 @@ def test_secret_only_from_environment(tmp_path: Path) -> None:
         (("--workers", "-1"), {}, "workers"),
         (("--device", "gpu"), {}, "device"),
         ((), {"KGREC_SCORE_BATCHING": "yes"}, "score_batching"),
+        (("--encoder-batching", "always"), {}, "encoder_batching"),
         (("--item-index", "hnsw"), {}, "item_index"),
         (("--workers", "two"), {}, "workers"),
         (("--workers", "3", "--metrics-port", "65534"), {}, "metrics_port"),
