@@ -31,8 +31,8 @@ Recommend p50, p99 and calls/s: on a shared 2-core VM one 15 s phase moves by a 
 ``--device cuda`` serves the scorer on the GPU (``kgrec serve --device``; the server refuses
 to start where torch sees none), where concurrent turns' scoring is batched unless
 ``--score-batching off``: the start-up prints the scorer the server loaded (its device and
-whether it batches) and each phase the batches and their mean size
-(``kgrec_score_batches_total``, ``kgrec_score_batched_turns_total``).
+whether it batches) and each phase the batches and their mean size (the scorer's, and the
+intent encoder's with ``-- --encoder-batching on``: :data:`BATCH_METRICS`).
 """
 
 from __future__ import annotations
@@ -74,8 +74,12 @@ from server.serve_process import ServeProcess
 
 #: The gauge of the products in a server's in-process candidate snapshot (server/metrics.py).
 SNAPSHOT_METRIC = "kgrec_candidate_snapshot_products"
-#: The counters of batched scoring (server/metrics.py): batches, and turns in them.
-BATCH_METRICS = ("kgrec_score_batches_total", "kgrec_score_batched_turns_total")
+#: The counters of batched forwards (server/metrics.py): the scorer's batches and the turns
+#: in them, the intent encoder's batches and the messages in them.
+BATCH_METRICS = (
+    "kgrec_score_batches_total", "kgrec_score_batched_turns_total",
+    "kgrec_intent_batches_total", "kgrec_intent_batch_messages_total",
+)  # fmt: skip
 #: The start of a line the server logged (its timestamp); traceback lines have none.
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 #: A traceback's exception line: ``module.Name: message``.
@@ -159,10 +163,10 @@ class SizeRun:
             request = rec.plus(request) if rec is not None else request
         return steps, request
 
-    def batches(self) -> tuple[float, float]:
-        """Batched scorings and the turns in them so far, summed over the workers."""
+    def batches(self) -> tuple[float, ...]:
+        """:data:`BATCH_METRICS` so far, summed over the workers."""
         texts = [scrape(url) for url in self.metrics_urls]
-        return tuple(sum(_gauge(t, m) for t in texts) for m in BATCH_METRICS)  # type: ignore[return-value]
+        return tuple(sum(_gauge(t, m) for t in texts) for m in BATCH_METRICS)
 
     def wait_snapshot(self, timeout: float) -> int:
         """Wait until every worker answers candidates from its in-process snapshot (built in
@@ -213,7 +217,7 @@ class SizeRun:
         )  # fmt: skip
         use1 = proc_usage(self.pid)
         steps1, req1 = self._histograms()
-        n_batches, n_batched = (b - a for a, b in zip(batches0, self.batches(), strict=True))
+        counts = [b - a for a, b in zip(batches0, self.batches(), strict=True)]
         rows = samples_by_rpc(load.samples)
         rows["Health"] = floor.samples
         steal = steal_share(ticks0, cpu_ticks())
@@ -255,11 +259,9 @@ class SizeRun:
                     for name, rss, cpu in use1.processes
                 )
             )
-        if n_batches:
-            print(
-                f"  score batches: {n_batches:.0f}, {n_batched / n_batches:.2f} turns each "
-                f"on average ({n_batched:.0f} turns)"
-            )
+        for what, n, k in (("score", *counts[:2]), ("intent encoder", *counts[2:])):
+            if n:
+                print(f"  {what} batches: {n:.0f}, {k / n:.2f} each on average ({k:.0f})")
         rec_ok = [s.ms for s in rows.get("Recommend", []) if s.code == "OK"]
         if rec_ok:
             self.summary.setdefault(concurrency, []).append((

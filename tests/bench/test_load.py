@@ -236,16 +236,19 @@ def test_a_worker_without_a_snapshot_is_sent_a_turn_until_it_has_one(
 def test_score_batches_are_summed_over_the_workers_scrapes(monkeypatch: pytest.MonkeyPatch) -> None:
     """What ``--device cuda`` reports per phase: the server's batch counters, from the real
     metrics exposition (server/metrics.py), summed over the workers."""
-    from models.scoring.dynamic_batcher import BATCH_STATS
+    from models.scoring.dynamic_batcher import BATCH_STATS, ENCODE_STATS
 
     base = Metrics().render().decode()
-    before = BATCH_STATS.snapshot()
+    before, encoded = BATCH_STATS.snapshot(), ENCODE_STATS.snapshot()
     BATCH_STATS.add(3)
     BATCH_STATS.add(1)
+    ENCODE_STATS.add(2)
     after = Metrics().render().decode()
     monkeypatch.setattr(load, "scrape", {"w0": base, "w1": after}.__getitem__)
     run = load.SizeRun(argparse.Namespace(), 300, SimpleNamespace(pid=0), ["w0", "w1"])  # type: ignore[arg-type]
-    assert run.batches() == (2 * before[0] + 2, 2 * before[1] + 4)
+    assert run.batches() == (
+        2 * before[0] + 2, 2 * before[1] + 4, 2 * encoded[0] + 1, 2 * encoded[1] + 2
+    )  # fmt: skip
 
 
 def test_a_concurrency_run_in_several_phases_gets_its_median_and_range() -> None:
