@@ -105,6 +105,21 @@ def test_the_parser_builds_its_encoder_as_configured(tiny_parser, lexicon) -> No
             assert got.confidence == pytest.approx(want.confidence, abs=1e-5)
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not _cuda(), reason="needs a CUDA device (CI has none)")
+def test_the_intent_encoder_on_cuda_encodes_as_on_cpu(tiny_encoder_dir) -> None:
+    cpu = SentenceEncoder(str(tiny_encoder_dir), cache_size=0)
+    cuda = SentenceEncoder(str(tiny_encoder_dir), cache_size=0, device="cuda", batching=True)
+    assert next(cuda._model.parameters()).is_cuda
+    for text in MESSAGES:
+        np.testing.assert_allclose(cuda.encode(text), cpu.encode(text), atol=1e-4)
+
+
 def test_settings_choose_the_intent_encoders_batching_and_device(tmp_path) -> None:
     """``encoder_batching`` ``auto`` batches on a GPU only; ``on`` anywhere; ``device`` is
     the scorer's."""
