@@ -58,7 +58,7 @@ class SentenceEncoder:
 
     def __init__(
         self,
-        path: str,
+        path: str | None,
         *,
         max_tokens: int = 64,
         cache_size: int = 1024,
@@ -68,6 +68,7 @@ class SentenceEncoder:
     ) -> None:
         import torch
 
+        path = minilm_path(path)  # None: the packaged MiniLM
         try:
             from kgrec.minilm import load_encoder  # no transformers import for the MiniLM
 

