@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.intent._phrases import norm_phrases, starts_with, words
+from models.intent._phrases import Phrases, norm_phrases, starts_with, words
 from models.intent._text import Token
 from models.intent.intent import Preference
 
@@ -75,7 +75,11 @@ _SEASON = _table({
     "spring": {("spring",), ("springtime",)},
     "autumn": {("autumn",), ("fall", "season"), ("for", "fall"), ("this", "fall")},
 })  # fmt: skip
-_TABLES = (("audience", _AUDIENCE), ("occasion", _OCCASION), ("use", _USE), ("season", _SEASON))
+_TABLES = tuple(
+    (kind, table, Phrases(table))
+    for kind, table in (("audience", _AUDIENCE), ("occasion", _OCCASION), ("use", _USE),
+                        ("season", _SEASON))
+)  # fmt: skip
 #: A use word right before one of these is a modifier of a thing the lexicon may not know
 #: ("swimming goggles" is still about swimming; "running late" is not a use).
 _NOT_USE_NEXT = {"late", "out", "low", "short"}
@@ -101,8 +105,8 @@ def find_preferences(message: str, tokens: list[Token], claimed: set[int]) -> li
     i = 0
     while i < len(tokens):
         best: tuple[int, str, str] = (0, "", "")
-        for kind, table in _TABLES:
-            k = starts_with(tokens, i, table.keys())
+        for kind, table, phrases in _TABLES:
+            k = starts_with(tokens, i, phrases)
             if k > best[0]:
                 best = (k, kind, table[words(tokens, i, i + k)])
         k, kind, value = best

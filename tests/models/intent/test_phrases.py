@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.intent._phrases import ends_with, find_phrase, starts_with
+from models.intent._phrases import Phrases, ends_with, find_phrase, starts_with
 from models.intent._text import Token
 
 WORDS = st.sampled_from(["a", "b", "c", "d"])
@@ -39,6 +39,9 @@ def test_lookups_match_the_definition(
     assert starts_with(tokens, at, dict.fromkeys(phrases).keys()) == _longest_from(
         tokens, at, phrases
     )
+    # an indexed table (first / last word) answers the same
+    assert starts_with(tokens, at, Phrases(phrases)) == _longest_from(tokens, at, phrases)
+    assert ends_with(tokens, at, Phrases(phrases)) == _longest_before(tokens, at, phrases)
 
 
 def test_find_phrase_gives_the_first_position() -> None:
