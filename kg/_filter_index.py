@@ -28,6 +28,7 @@ at most ``ttl`` seconds later for a change in the number of products.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -64,7 +65,9 @@ class FilterIndex:
     lock."""
 
     def __init__(self, rows: Iterable[Sequence[Any]]) -> None:
-        by_id = {str(r[0]): r for r in rows if r[0] is not None}
+        # interned: the scorer interns its item ids too, so a candidate's id finds its row by
+        # identity (a turn looks up hundreds, each otherwise a string compare in cold memory)
+        by_id = {sys.intern(str(r[0])): r for r in rows if r[0] is not None}
         ids = list(by_id)
         # a missing popularity sorts first in the database's descending order
         pop = np.array([_popularity(by_id[i][5]) for i in ids], dtype=np.float64)

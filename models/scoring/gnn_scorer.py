@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,8 +96,7 @@ class GnnScorer(ItemScorer):
         self.checkpoint = checkpoint
         #: rows each in-memory encoder cache (query texts, images) keeps; None: its default
         self.cache_rows = cache_rows
-        self._version: str = checkpoint.version
-        self.config = checkpoint.config
+        self._version, self.config = str(checkpoint.version), checkpoint.config
         self.device = resolve_device(device)
         t = checkpoint.tensors
         self._users = t["users"].float().to(self.device)
@@ -111,7 +111,7 @@ class GnnScorer(ItemScorer):
         term = ItemItem.from_tensors(t, checkpoint.extra)
         self._item_item = term.to(self.device) if term is not None else None
         self.user_ids = list(checkpoint.user_ids)
-        self._ids = list(checkpoint.item_ids)
+        self._ids = list(map(sys.intern, checkpoint.item_ids))  # as the filter snapshot's
         self.entity_ids = list(checkpoint.entity_ids)
         self._user_index = {u: i for i, u in enumerate(self.user_ids)}
         self._item_index = {it: i for i, it in enumerate(self.item_ids)}

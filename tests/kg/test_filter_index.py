@@ -423,3 +423,13 @@ def test_a_failed_snapshot_read_is_read_again_after_a_pause(
     assert "(read 1 of 3)" in caplog.text and "(read 2 of 3)" in caplog.text
     failures = iter([True] * 3)
     assert store.build_filters() is None  # the last attempt failed: a turn asks again
+
+
+def test_snapshot_ids_are_the_scorers_id_objects() -> None:
+    """The snapshot interns its ids, as a loaded GNN scorer interns its item ids: a turn's
+    candidates then find their scorer rows by identity, not by string compares."""
+    import sys
+
+    fresh = [("".join(["it", "em-", str(n)]), *ROWS[0][1:]) for n in range(3)]  # new objects
+    index = FilterIndex(fresh)
+    assert all(i is sys.intern("item-" + i.removeprefix("item-")) for i in index.ids)

@@ -55,6 +55,14 @@ def _build(kind: str, workdir: Path) -> ItemScorer:
     return load_scorer(_BUILT[kind])
 
 
+def test_a_loaded_gnn_scorer_interns_its_item_ids(workdir: Path) -> None:
+    """As the filter snapshot does (tests/kg/test_filter_index.py): rows found by identity."""
+    import sys
+
+    scorer = _build("gnn", workdir)
+    assert all(i is sys.intern("".join(list(i))) for i in scorer.item_ids)  # a new equal str
+
+
 def _all_scores(scorer: ItemScorer) -> list[np.ndarray]:
     return [scorer.catalog_scores(ScoringContext(**ctx)) for ctx in CONTEXTS.values()]
 
