@@ -38,13 +38,13 @@ LINKABLE_LABELS = ("Brand", "Category", "Attribute", "Entity", "Product")
 
 
 def intent_config(settings: Settings) -> IntentConfig:
-    from models.training.device import encoder_batching_on, resolve_device
+    from models.training.device import batching_on, resolve_device
 
     device = resolve_device(settings.device)
     return IntentConfig(
         backend=settings.intent_backend,
         device=str(device),
-        batching=encoder_batching_on(settings.encoder_batching, device),
+        batching=batching_on("encoder_batching", settings.encoder_batching, device),
         cache_dir=str(Path(settings.data_dir) / "cache"),
         endpoint_url=settings.llm_endpoint_url or None,
         remote_model=settings.llm_remote_model,

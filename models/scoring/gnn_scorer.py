@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from models.data._text import product_text
 from models.encoders import ModalityFusion
 from models.training.checkpoint import Checkpoint
-from models.training.device import SCORE_BATCHING, resolve_device
+from models.training.device import batching_on, resolve_device
 from models.training.item_item import FEW_ITEMS, ItemItem, standardize, user_histories
 
 from .dynamic_batcher import DynamicBatcher
@@ -96,7 +96,8 @@ class GnnScorer(ItemScorer):
         self.checkpoint = checkpoint
         #: rows each in-memory encoder cache (query texts, images) keeps; None: its default
         self.cache_rows = cache_rows
-        self._version, self.config = str(checkpoint.version), checkpoint.config
+        self._version: str = checkpoint.version
+        self.config = checkpoint.config
         self.device = resolve_device(device)
         t = checkpoint.tensors
         self._users = t["users"].float().to(self.device)
@@ -161,11 +162,7 @@ class GnnScorer(ItemScorer):
         self._batcher, self.score_batching = self._make_batcher(batching), batching
 
     def _make_batcher(self, batching: str) -> DynamicBatcher[ScoringContext, Tensor] | None:
-        if batching not in SCORE_BATCHING:
-            raise ValueError(
-                f"score_batching {batching!r} is not one of {', '.join(SCORE_BATCHING)}"
-            )
-        on = batching == "on" or (batching == "auto" and self.device.type == "cuda")
+        on = batching_on("score_batching", batching, self.device)
         return DynamicBatcher(self._batch_catalogue) if on else None
 
     def _place(self, device: torch.device) -> None:

@@ -18,7 +18,7 @@ __all__ = [
     "DEVICE_NAMES",
     "ENCODER_BATCHING",
     "SCORE_BATCHING",
-    "encoder_batching_on",
+    "batching_on",
     "resolve_device",
     "valid_device",
 ]
@@ -29,15 +29,16 @@ DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
 #: and where the scorer computes on a GPU on ``auto``.
 SCORE_BATCHING = ("auto", "on", "off")
 #: ``Settings.encoder_batching``: the intent encoder's forwards of concurrent turns' new
-#: messages as one batch on ``on``, not on ``off``; on ``auto``, where it computes on a GPU.
-ENCODER_BATCHING = ("auto", "on", "off")
+#: messages as one batch, by the same rule.
+ENCODER_BATCHING = SCORE_BATCHING
 
 
-def encoder_batching_on(batching: str, device: torch.device) -> bool:
-    """Whether ``encoder_batching`` ``batching`` batches an encoder on ``device``."""
-    if batching not in ENCODER_BATCHING:
-        raise ValueError(f"encoder_batching {batching!r} is not one of {ENCODER_BATCHING}")
-    return batching == "on" or (batching == "auto" and device.type == "cuda")
+def batching_on(setting: str, value: str, device: torch.device) -> bool:
+    """Whether ``value`` of the batching setting named ``setting`` (``score_batching``,
+    ``encoder_batching``) batches a model on ``device``: ``on`` always, ``auto`` on a GPU."""
+    if value not in SCORE_BATCHING:
+        raise ValueError(f"{setting} {value!r} is not one of {', '.join(SCORE_BATCHING)}")
+    return value == "on" or (value == "auto" and device.type == "cuda")
 
 
 def valid_device(name: str) -> bool:
