@@ -46,8 +46,7 @@ def test_concurrent_new_messages_share_one_forward(tiny_encoder_dir) -> None:
 
     first = threading.Thread(target=encode, args=(MESSAGES[0],))
     first.start()
-    while not batches:  # the first thread leads a forward of its own message
-        threading.Event().wait(0.001)
+    assert _wait(lambda: bool(batches))  # the first thread leads a forward of its own message
     rest = [threading.Thread(target=encode, args=(m,)) for m in MESSAGES[1:]]
     for t in rest:
         t.start()
