@@ -44,6 +44,7 @@ __all__ = [
     "BertEncoder",
     "BertOutput",
     "MiniLMTokenizer",
+    "forward_dtype",
     "in_dtype",
     "inference_dtype",
     "load_encoder",
@@ -82,6 +83,13 @@ def set_inference_dtype(name: str) -> torch.dtype:
 def inference_dtype() -> torch.dtype:
     """The dtype :func:`set_inference_dtype` chose (float32 until it is called)."""
     return _inference_dtype
+
+
+def forward_dtype(device: torch.device) -> torch.dtype:
+    """The dtype a per-request MiniLM forward on ``device`` runs in: :func:`inference_dtype`
+    on the CPU; float32 on an accelerator, as the heads and scorers on these vectors were
+    trained (the intent encoder and the scorers' text encoder both ask here)."""
+    return _inference_dtype if device.type == "cpu" else torch.float32
 
 
 _casts: weakref.WeakKeyDictionary[nn.Module, dict[torch.dtype, nn.Module]] = (

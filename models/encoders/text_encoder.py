@@ -91,9 +91,9 @@ class TextEncoder:
         """The forward's dtype: the process's MiniLM inference dtype on the CPU
         (:func:`kgrec.minilm.set_inference_dtype`, bfloat16 when serving on a CPU that has
         it), float32 elsewhere."""
-        from kgrec.minilm import inference_dtype
+        from kgrec.minilm import forward_dtype
 
-        return inference_dtype() if self.device.type == "cpu" else torch.float32
+        return forward_dtype(self.device)
 
     def _forward(self, texts: list[str], dtype: torch.dtype) -> np.ndarray:
         from kgrec.minilm import in_dtype

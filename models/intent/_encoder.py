@@ -155,11 +155,10 @@ class SentenceEncoder:
         process's MiniLM inference dtype (:func:`kgrec.minilm.set_inference_dtype`: float32
         unless the serving pipeline chose bfloat16), so the intent head is trained on float32
         vectors."""
-        from kgrec.minilm import in_dtype, inference_dtype
+        from kgrec.minilm import forward_dtype, in_dtype
 
-        model = self._model
-        if self.device.type == "cpu":
-            model = in_dtype(model, inference_dtype())  # a copy: float32 stays for training
+        # a copy in another dtype: the float32 weights stay for training
+        model = in_dtype(self._model, forward_dtype(self.device))
         device = None if self.device.type == "cpu" else self.device
         return mean_pooled_embeddings(self._tokenizer, model, list(texts), self.max_tokens, device)
 

@@ -108,6 +108,22 @@ def test_inference_dtype_choices_and_bad_name() -> None:
         minilm._inference_dtype = before
 
 
+def test_forward_dtype_is_the_inference_dtype_on_the_cpu_only() -> None:
+    """The intent encoder and the scorers' text encoder both ask :func:`forward_dtype`: the
+    chosen dtype on the CPU, float32 on an accelerator (no GPU needed to name one)."""
+    from kgrec import minilm
+
+    before = minilm.inference_dtype()
+    try:
+        minilm.set_inference_dtype("bfloat16")
+        assert minilm.forward_dtype(torch.device("cpu")) is torch.bfloat16
+        assert minilm.forward_dtype(torch.device("cuda", 0)) is torch.float32
+        minilm.set_inference_dtype("float32")
+        assert minilm.forward_dtype(torch.device("cpu")) is torch.float32
+    finally:
+        minilm._inference_dtype = before
+
+
 def test_bfloat16_sentence_vectors_stay_close_to_float32(model_dir: str) -> None:
     """The served conversation vectors in bfloat16 (pooled in float32) against float32: the
     same texts, padded in one batch, cosine >= 0.999 each (~0.9999 measured)."""
