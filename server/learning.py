@@ -3,8 +3,7 @@
 :class:`Learning` owns the state that outlives a turn: the learning ranking policies (one per
 model version, ``models.feedback.bandit``), the exploration draws (``models.feedback.slate``),
 the impression log (``server/impression_log.py``) and the users' profiles
-(``models.feedback.profiles``). The pipeline calls it at five points: as a turn starts
-(:meth:`prefetch`: the user's profile read ahead), the scoring context
+(``models.feedback.profiles``). The pipeline calls it at four points: the scoring context
 (:meth:`context`), the order of a scored turn (:meth:`order`), after the session is saved
 (:meth:`after_turn`) and after a Feedback event is stored (:meth:`on_feedback`).
 
@@ -118,11 +117,6 @@ class Learning:
         return np.random.default_rng(
             np.random.SeedSequence(entropy, spawn_key=(self.worker.index,))
         )
-
-    def prefetch(self, user_id: str, scorer: ItemScorer | None) -> None:
-        """As a turn starts: the user's profile read ahead, for :meth:`context` to take."""
-        if self.profiles is not None and user_id and scorer is not None:
-            self.profiles.prefetch(user_id, scorer)
 
     def context(self, ctx: ScoringContext, scorer: ItemScorer) -> ScoringContext:
         """``ctx`` with the user's profile in ``scorer``'s item space (when profiles are on
@@ -263,11 +257,8 @@ class Learning:
                 self._policy_saved[version] = getattr(policy, "n_updates", 0)
 
     def close(self) -> None:
-        """Stop the policy merging and the profile reads, write out the impression log's
-        queue (on shutdown)."""
+        """Stop the policy merging, write out the impression log's queue (on shutdown)."""
         self._stop_sync.set()
-        if self.profiles is not None:
-            self.profiles.close()
         if self._sync_thread is not None:
             self._sync_thread.join()
         if self.impressions is not None:

@@ -120,7 +120,6 @@ class Pipeline:
         started = time.perf_counter()
         check_deadline("before the turn")
         check_category_ids(query.filters.category_ids, self.entities.entries)
-        self.learning.prefetch(query.user_id, self.scorer)  # read while the turn goes on
         opening = time.perf_counter()
         session = self.sessions.open(query.session_id, query.user_id)
         opened = time.perf_counter()

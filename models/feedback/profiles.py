@@ -23,21 +23,15 @@ replica may have recorded the event). With ``shared`` counters (the worker proce
 server, :class:`server.generations.SharedGenerations`), an invalidation on any worker
 reaches every worker's cache at once: an entry is used only while the user's shared counter
 still holds the value read before its events were.
-
-:meth:`ProfileBook.prefetch` starts a user's read on a small thread pool as a turn begins, so
-the graph's answer arrives while the turn's other steps run; the turn's :meth:`profile` then
-takes that read's result, or, when the read has not started yet, cancels it and reads itself.
 """
 
 from __future__ import annotations
 
-import contextvars
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -101,9 +95,6 @@ class _Entry:
     shared: int = 0  # the user's shared counter when the events were read
 
 
-_MISS = object()  # no usable cache entry (a cached profile may be None)
-
-
 class ProfileBook:
     """Per-user profiles (:func:`profile_vector`) from ``store.user_events``, cached.
 
@@ -115,8 +106,6 @@ class ProfileBook:
         max_events: the newest events read per user (older ones decayed the most).
         shared: counters shared with the other workers of this server (module docstring);
             ``None``: this process's invalidations only.
-        prefetch_threads: threads reading profiles ahead (:meth:`prefetch`), started on
-            first use.
     """
 
     def __init__(
@@ -129,7 +118,6 @@ class ProfileBook:
         max_events: int = 1_000,
         clock: Callable[[], float] = time.monotonic,
         shared: Generations | None = None,
-        prefetch_threads: int = 2,
     ) -> None:
         if half_life_days <= 0:
             raise ValueError(f"half_life_days must be > 0, not {half_life_days}")
@@ -144,53 +132,10 @@ class ProfileBook:
         self._generation: dict[str, int] = {}
         self._epoch = 0
         self._lock = threading.Lock()
-        self._prefetch_threads = prefetch_threads
-        self._pool: ThreadPoolExecutor | None = None
-        self._reading: dict[tuple[str, str], Future[np.ndarray | None]] = {}
 
     def profile(self, user_id: str, scorer: ItemScorer) -> np.ndarray | None:
         """``user_id``'s profile in ``scorer``'s item space (``None``: no weighted events,
         or a scorer without item vectors)."""
-        hit = self._cached(user_id, scorer)
-        if hit is not _MISS:
-            return hit  # type: ignore[return-value]
-        with self._lock:
-            ahead = self._reading.get((user_id, scorer.version))
-        if ahead is not None and not ahead.cancel():  # running or done: its answer
-            return ahead.result()
-        return self._read(user_id, scorer)
-
-    def prefetch(self, user_id: str, scorer: ItemScorer) -> None:
-        """Start reading ``user_id``'s profile on the pool unless it is cached or being read
-        (the module docstring); the read runs in the caller's context (its deadline)."""
-        if self._prefetch_threads < 1 or self._cached(user_id, scorer) is not _MISS:
-            return
-        key = (user_id, scorer.version)
-        with self._lock:
-            if key in self._reading:
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._prefetch_threads, "kgrec-profile")
-            context = contextvars.copy_context()
-            ahead = self._pool.submit(context.run, self._read, user_id, scorer)
-            self._reading[key] = ahead
-        ahead.add_done_callback(lambda done: self._done_reading(key, done))
-
-    def _done_reading(self, key: tuple[str, str], done: Future[np.ndarray | None]) -> None:
-        with self._lock:
-            if self._reading.get(key) is done:
-                del self._reading[key]
-
-    def close(self, wait: bool = False) -> None:
-        """Stop the prefetch pool: reads not started are dropped; ``wait``: until the
-        running ones end."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=True)
-
-    def _cached(self, user_id: str, scorer: ItemScorer) -> object:
-        """The cached profile (possibly ``None``), or ``_MISS``."""
         now = self._clock()
         shared = self._shared.read(user_id) if self._shared is not None else 0
         with self._lock:
@@ -203,13 +148,6 @@ class ProfileBook:
             ):
                 self._entries.move_to_end(user_id)
                 return entry.profile
-        return _MISS
-
-    def _read(self, user_id: str, scorer: ItemScorer) -> np.ndarray | None:
-        """The profile from the graph's events, cached unless an invalidation came between."""
-        now = self._clock()
-        shared = self._shared.read(user_id) if self._shared is not None else 0
-        with self._lock:
             generation = (self._epoch, self._generation.get(user_id, 0))
         events = self.store.user_events(user_id, limit=self.max_events)
         profile = profile_vector(events, scorer.item_vectors, self.half_life_days)
@@ -228,13 +166,9 @@ class ProfileBook:
             self._shared.bump(user_id)
         with self._lock:
             self._entries.pop(user_id, None)
-            # a read begun before the change is not handed to a later turn
-            for key in [k for k in self._reading if k[0] == user_id]:
-                del self._reading[key]
             self._generation[user_id] = self._generation.get(user_id, 0) + 1
             if len(self._generation) > self.capacity:  # bounded too
                 self._generation.clear()
-                self._reading.clear()
                 self._epoch += 1
 
     def __len__(self) -> int:

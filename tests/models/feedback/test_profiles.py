@@ -4,8 +4,6 @@ event and on forget-user, bounded."""
 
 from __future__ import annotations
 
-import contextvars
-import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -136,90 +134,3 @@ def test_forget_user_drops_the_cached_profile(monkeypatch: pytest.MonkeyPatch) -
 
     admin.forget_user(_Forgetting(), "u")  # type: ignore[arg-type]
     assert book.profile("u", scorer) is None  # type: ignore[arg-type]
-
-
-class _GatedStore(_Store):
-    """Reads of ``gated`` users take the events, then wait for ``gate`` before answering;
-    ``started`` is set once they took them."""
-
-    def __init__(self, *gated: str) -> None:
-        super().__init__()
-        self.gated, self.gate, self.started = set(gated), threading.Event(), threading.Event()
-        self.seen: list[object] = []
-        self.waited_out = False  # a gated read gave up waiting: the test waited on it
-
-    def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
-        self.seen.append(_REQUEST.get())
-        events = super().user_events(user_id, limit)
-        if user_id in self.gated:
-            self.started.set()
-            self.waited_out |= not self.gate.wait(10.0)
-        return events
-
-
-_REQUEST: contextvars.ContextVar[object] = contextvars.ContextVar("request", default=None)
-
-
-def test_a_prefetched_profile_is_read_once_in_the_callers_context() -> None:
-    store, scorer = _GatedStore("u"), _Scorer()
-    store.events["u"] = [_event("a", "purchase", ts=1.0)]
-    book = ProfileBook(store, 30.0)  # type: ignore[arg-type]
-    token = _REQUEST.set("turn-1")  # e.g. the request's deadline
-    try:
-        book.prefetch("u", scorer)  # type: ignore[arg-type]
-        book.prefetch("u", scorer)  # type: ignore[arg-type] # being read: not again
-    finally:
-        _REQUEST.reset(token)
-    assert store.started.wait(10.0)
-    store.gate.set()
-    got = book.profile("u", scorer)  # type: ignore[arg-type] # the read ahead's answer
-    np.testing.assert_allclose(got, _profile(store.events["u"]))
-    assert store.reads == 1 and store.seen == ["turn-1"]
-    book.prefetch("u", scorer)  # type: ignore[arg-type] # cached now: nothing to read
-    assert book.profile("u", scorer) is got and store.reads == 1  # type: ignore[arg-type]
-    book.close()
-
-
-def test_a_read_ahead_not_started_is_cancelled_and_read_in_the_turn() -> None:
-    store, scorer = _GatedStore("busy"), _Scorer()
-    store.events["u"] = [_event("b", "purchase")]
-    book = ProfileBook(store, 30.0, prefetch_threads=1)  # type: ignore[arg-type]
-    book.prefetch("busy", scorer)  # type: ignore[arg-type] # holds the only thread
-    assert store.started.wait(10.0)
-    book.prefetch("u", scorer)  # type: ignore[arg-type] # queued behind it
-    got = book.profile("u", scorer)  # type: ignore[arg-type] # does not wait for "busy"
-    np.testing.assert_allclose(got, _profile(store.events["u"]))
-    store.gate.set()
-    book.close(wait=True)
-    assert store.reads == 1 + 1  # "busy" and "u" once each: the queued read never ran
-    assert not store.waited_out
-
-
-def test_an_invalidation_drops_a_read_begun_before_it() -> None:
-    store, scorer = _GatedStore("u"), _Scorer()
-    store.events["u"] = [_event("a", "purchase", ts=1.0)]
-    book = ProfileBook(store, 30.0)  # type: ignore[arg-type]
-    book.prefetch("u", scorer)  # type: ignore[arg-type]
-    assert store.started.wait(10.0)
-    store.events["u"] = [_event("c", "purchase", ts=2.0)]  # a new event, stored ...
-    book.invalidate("u")  # ... then invalidated, while the read ahead is still waiting
-    store.gate.set()
-    got = book.profile("u", scorer)  # type: ignore[arg-type] # reads again, after the event
-    np.testing.assert_allclose(got, _profile(store.events["u"]))
-    book.close()
-
-
-def test_a_failed_read_ahead_fails_the_turn_that_takes_it() -> None:
-    class _Down(_GatedStore):
-        def user_events(self, user_id: str, limit: int = 100) -> list[StoredEvent]:
-            super().user_events(user_id, limit)
-            raise ConnectionError("graph down")
-
-    store, scorer = _Down("u"), _Scorer()
-    book = ProfileBook(store, 30.0)  # type: ignore[arg-type]
-    book.prefetch("u", scorer)  # type: ignore[arg-type]
-    assert store.started.wait(10.0)
-    store.gate.set()
-    with pytest.raises(ConnectionError, match="graph down"):
-        book.profile("u", scorer)  # type: ignore[arg-type]
-    book.close()
