@@ -57,6 +57,7 @@ def module_at(name: str, rev: str) -> ModuleType:
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     module.__package__ = package
+    sys.modules[spec.name] = module  # dataclasses look their module up while it runs
     exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)  # noqa: S102 - our own code
     return module
 

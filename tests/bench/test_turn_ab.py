@@ -39,6 +39,17 @@ def test_an_old_module_loads_beside_todays_and_a_swap_reaches_every_importer() -
     assert (owner.__name__, attr) == ("FilterIndex", "briefs") and before is not now
 
 
+@needs_git
+def test_a_module_with_dataclasses_loads_as_it_was() -> None:
+    """``dataclass`` looks its class's module up in ``sys.modules`` while the module runs
+    (string annotations), so the old module must be there."""
+    import models.feedback.profiles
+
+    old = module_at("models.feedback.profiles", "HEAD")
+    assert old.ProfileBook is not models.feedback.profiles.ProfileBook
+    assert old._Entry.__dataclass_fields__.keys() == {"version", "expires", "profile", "shared"}
+
+
 def test_the_interval_brackets_a_shift_between_arms() -> None:
     rng = np.random.default_rng(1)
     before, after = rng.normal(10, 1, 800), rng.normal(9, 1, 800)
