@@ -111,7 +111,7 @@ class Settings:
             ``always`` (default: every session save and Feedback event is on disk before it
             is acknowledged) or ``everysec`` (once a second: a crash of the graph DB loses
             nothing, a crash of the machine up to the last second of writes; each write then
-            returns without waiting for the disk, a few ms less per turn).
+            returns without waiting for the disk: the time of one fsync less per write).
         embedding_cache_rows: Query texts (and images) whose embeddings the scorer keeps in
             memory, least recently used dropped first; bounds memory on a long-running server.
         token_table: Compute the static MiniLM vector of every vocabulary token (30,522) at
