@@ -151,14 +151,25 @@ class Learning:
         ranking. Never random when the request says ``explore=False``, the shopper asked
         for a price order ("cheap") or close matches follow the exact ones."""
         cfg, q = self.config, turn.query
-        fixed = q.explore is False or bool(turn.state.price_level or turn.close_ids)
-        rate = 0.0 if fixed else cfg.explore_rate
+        rate = self._explore_rate(turn)
         rng = self._draw_rng() if rate > 0 else None
         turn.ranked = ranked = turn.scored
         turn.slate = slate = draw_slate(
             len(ranked), q.limit, rate=rate, top=cfg.explore_top, rng=rng
         )
         turn.scored = [ranked[j] for j in slate.order]
+
+    def _explore_rate(self, turn: Turn) -> float:
+        """The chance that :meth:`show` draws this turn's slate at random (0: its top)."""
+        q, state = turn.query, turn.state
+        fixed = q.explore is False or bool(state.price_level or turn.close_ids)
+        return 0.0 if fixed else self.config.explore_rate
+
+    def shows_top(self, turn: Turn) -> bool:
+        """Whether this turn will show its blend's top ``limit`` as blended: no learning
+        policy re-orders it (:meth:`rerank`) and no draw reaches further down (:meth:`show`),
+        so only those items' whole records are needed (:func:`server.ranking.rank`)."""
+        return self.config.rerank_policy == "off" and self._explore_rate(turn) == 0.0
 
     def remember_shown(self, turn: Turn) -> None:
         """With a learning policy: the previous turn's rows still unrewarded are rewarded 0

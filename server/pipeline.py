@@ -192,9 +192,10 @@ class Pipeline:
         popularity, session feedback and the shopper's price level (the best
         ``max(limit, explore_top)``); then, with a learning ranking policy
         (``rerank_policy``), re-ordered by it and the shown slate drawn
-        (:meth:`server.learning.Learning.order`). The kept candidates' records are read
+        (:meth:`server.learning.Learning.order`). The records of what can be shown are read
         whole here (:func:`server.ranking.rank`)."""
-        turn.scored = rank(turn, self.store, self.config)
+        whole = turn.query.limit if self.learning.shows_top(turn) else None
+        turn.scored = rank(turn, self.store, self.config, whole)
         turn.blended = turn.scored
         self.learning.order(turn)
 

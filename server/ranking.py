@@ -3,9 +3,11 @@ then the whole records of the best it keeps.
 
 Retrieval may leave the candidates' records brief (:meth:`GraphStore.brief_candidates`: only
 what the blend reads), so a turn reads whole records for the ``max(limit, explore_top)`` it
-keeps, not for the hundreds it ranks. A kept product that is gone (deleted since the snapshot
-was read) leaves the pool and the blend runs again, so the ranking is the one the pool
-without it gives.
+keeps, not for the hundreds it ranks; for its top ``limit`` alone when those are what it will
+show (no exploration, no learning policy: :meth:`server.learning.Learning.shows_top`), since
+the rest are only logged, by their blend contributions. A product read whole that is gone
+(deleted since the snapshot was read) leaves the pool and the blend runs again, so the ranking
+is the one the pool without it gives.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ __all__ = ["rank"]
 MAX_BLENDS = 3
 
 
-def rank(turn: Turn, store: GraphStore, config: PipelineConfig) -> list[ScoredCandidate]:
+def rank(
+    turn: Turn, store: GraphStore, config: PipelineConfig, whole: int | None = None
+) -> list[ScoredCandidate]:
     """The blend's best ``max(limit, explore_top)`` of ``turn.candidates``, best first (close
-    matches after the exact ones), with whole records; the learned scores z-scored over the
-    pool, the session's feedback, shown items and price level as
-    :func:`models.scoring.blend.blend` weighs them."""
+    matches after the exact ones), the first ``whole`` of them (default: all) with whole
+    records, the rest brief; the learned scores z-scored over the pool, the session's
+    feedback, shown items and price level as :func:`models.scoring.blend.blend` weighs them."""
     state = turn.state
     disliked_brands = {p.brand_id for p in turn.disliked if p.brand_id}
     shown = turn.passed_over() if config.demotes_shown else ()
@@ -57,9 +61,10 @@ def rank(turn: Turn, store: GraphStore, config: PipelineConfig) -> list[ScoredCa
                 disliked_brands=disliked_brands, shown=shown, price_level=state.price_level,
                 weights=config.blend_weights(), keep=keep - len(scored),
             )  # fmt: skip
-        whole = store.complete([s.candidate.product for s in scored])
-        gone = {s.candidate.product.id for s, r in zip(scored, whole, strict=True) if r is None}
-        for s, record in zip(scored, whole, strict=True):
+        head = scored if whole is None else scored[:whole]
+        records = store.complete([s.candidate.product for s in head])
+        gone = {s.candidate.product.id for s, r in zip(head, records, strict=True) if r is None}
+        for s, record in zip(head, records, strict=True):
             if record is not None:
                 s.candidate = Candidate(record, s.candidate.matched)
         if not gone:

@@ -167,3 +167,34 @@ def test_a_re_ranked_turn_logs_the_policy_and_its_order(store: GraphStore, tmp_p
     assert imp.policy == "linucb" and imp.shown_ids == tuple(_shown(rec))
     assert tuple(imp.candidates[j] for j in imp.order[:4]) == tuple(_shown(rec))
     assert sorted(imp.order) == list(range(len(imp.candidates)))
+
+
+@pytest.mark.parametrize(
+    ("config", "request_explore", "whole"),
+    [
+        ({"explore_rate": 0.0}, None, 5),  # the defaults: the top `limit` is what is shown
+        ({"explore_rate": 1.0}, False, 5),  # the request says no exploration
+        ({"explore_rate": 1.0}, None, 20),  # a draw may reach the best explore_top
+        ({"explore_rate": 0.0, "rerank_policy": "linucb"}, None, 20),  # a policy re-orders
+    ],
+)
+def test_whole_records_are_read_for_what_can_be_shown(
+    store: GraphStore,
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, object],
+    request_explore: bool | None,
+    whole: int,
+) -> None:
+    asked: list[int] = []
+    complete = store.complete
+
+    def counting(records):  # type: ignore[no-untyped-def]
+        asked.append(len(records))
+        return complete(records)
+
+    monkeypatch.setattr(store, "complete", counting)
+    pipe = _pipeline(store, None, explore_top=20, **config)
+    rec = pipe.recommend_sync(RecommendQuery(message="x", limit=5, explore=request_explore))
+    pipe.close()
+    assert asked == [whole]
+    assert len(rec.items) == 5 and all(i.title for i in rec.items)

@@ -29,9 +29,11 @@ class CompletingStore:
 
     def __init__(self, gone: Sequence[str] = ()) -> None:
         self.gone, self.calls = set(gone), 0
+        self.asked: list[str] = []
 
     def complete(self, records: Sequence[ProductRecord]) -> list[ProductRecord | None]:
         self.calls += 1
+        self.asked += [r.id for r in records]
         whole = {r.id: r for r in WHOLE}
         return [
             None if r.id in self.gone else replace(whole[r.id], popularity=r.popularity)
@@ -72,3 +74,19 @@ def test_a_product_gone_before_completion_ranks_as_if_never_in_the_pool() -> Non
     assert [s.score for s in got] == [s.score for s in want]
     assert "p1" not in [c.product.id for c in turn.candidates] and store.calls == 2
     assert all(s.candidate.product.title for s in got)
+
+
+def test_only_the_first_whole_come_back_whole_the_rest_as_blended() -> None:
+    """When a turn will show its top ``limit`` as blended (no exploration, no learning
+    policy), the kept items past them are only logged: their records stay brief."""
+    config = PipelineConfig(explore_top=4)
+    store = CompletingStore()
+    got = rank(turn_of([brief(r) for r in WHOLE]), store, config, whole=2)  # type: ignore[arg-type]
+    every = rank(turn_of([brief(r) for r in WHOLE]), CompletingStore(), config)  # type: ignore[arg-type]
+    assert ids(got) == ids(every) == ["p1", "p3", "p0", "p5"]
+    assert [s.score for s in got] == [s.score for s in every]
+    assert store.asked == ["p1", "p3"]
+    assert [bool(s.candidate.product.title) for s in got] == [True, True, False, False]
+    gone = CompletingStore(gone=["p3"])  # a shown one gone: the blend runs again
+    again = rank(turn_of([brief(r) for r in WHOLE]), gone, config, whole=2)  # type: ignore[arg-type]
+    assert ids(again)[:2] == ["p1", "p0"] and gone.calls == 2
