@@ -3,8 +3,9 @@
 :class:`Learning` owns the state that outlives a turn: the learning ranking policies (one per
 model version, ``models.feedback.bandit``), the exploration draws (``models.feedback.slate``),
 the impression log (``server/impression_log.py``) and the users' profiles
-(``models.feedback.profiles``). The pipeline calls it at four points: the scoring context
-(:meth:`context`), the order of a scored turn (:meth:`order`), after the session is saved
+(``models.feedback.profiles``). The pipeline calls it at five points: the scoring context
+(:meth:`context`), which whole records the ranking needs (:meth:`shows_top`), the order of a
+scored turn (:meth:`order`), after the session is saved
 (:meth:`after_turn`) and after a Feedback event is stored (:meth:`on_feedback`).
 
 As one of several worker processes (``kgrec serve --workers N``, a
